@@ -1,0 +1,2 @@
+//! The Faxline agent: the daemon next to Asterisk, and the pieces of the `faxline` command.
+#![forbid(unsafe_code)]

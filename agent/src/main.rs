@@ -1,0 +1,6 @@
+//! The `faxline` command.
+#![forbid(unsafe_code)]
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! An async Asterisk Manager Interface (AMI) client.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Shared helpers for the workspace-level integration tests (fixture paths, pcap reading).
+#![forbid(unsafe_code)]
