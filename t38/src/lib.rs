@@ -5,3 +5,5 @@
 //! time.
 // `unsafe` is allowed in exactly one module, the spandsp wrapper; everything else is denied.
 #![deny(unsafe_code)]
+
+pub mod session;
