@@ -1,2 +1,5 @@
 //! The Faxline agent: the daemon next to Asterisk, and the pieces of the `faxline` command.
 #![forbid(unsafe_code)]
+
+pub mod asterisk_gen;
+pub mod config;

@@ -1,0 +1,772 @@
+//! Asterisk configuration generated from the agent's configuration, so the two cannot disagree: the AMI user,
+//! port and bind address, the spool paths, the channel variables the agent sets in `Originate`, the result
+//! `UserEvent` and its keys, and the T.38 settings all come from one place.
+//!
+//! Secrets are never written: the files carry the placeholders [`AMI_SECRET_PLACEHOLDER`] and
+//! [`SIP_PASSWORD_PLACEHOLDER`], which the Asterisk container's entrypoint fills from the environment or secret
+//! files at start (`docker/asterisk/entrypoint.sh`).
+//!
+//! # Call flow (outbound)
+//! The agent sends `Originate` with [`originate_headers`]: `Channel: Local/send@faxline-out/n`,
+//! `Application: Wait` (the `;1` half waits at most `asterisk.max_call_seconds`, a hard watchdog), and the
+//! variables [`VAR_JOB`], [`VAR_DEST`] (and optionally [`VAR_ECM`]). The `;2` half runs `[faxline-out]`:
+//! it pushes the result hangup handler first, validates the variables, answers itself, and `Dial`s the trunk
+//! with `U(faxline-send^…)`, so `SendFAX` runs on the answered trunk channel. That channel's own hangup handler
+//! copies res_fax's variables to the `;2` channel (`SHARED()`), whose hangup handler raises exactly one
+//! `UserEvent(FaxResult)` per attempt — answered or not, with `DIALSTATUS` and `HANGUPCAUSE`.
+//!
+//! # Result event
+//! `Event: UserEvent`, `UserEvent: FaxResult`, `Encoding: uri`, `Direction: send|receive`, then the keys in
+//! [`RESULT_KEYS_SEND`] / [`RESULT_KEYS_RECEIVE`]. Every value after `Direction` is URI-encoded in the dialplan
+//! (`URIENCODE`), so commas and colons in res_fax's error strings or a caller's number cannot break the
+//! `UserEvent` argument list; decode them with [`uri_decode`].
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::{Config, Problem, SipTransport, T38ErrorCorrection};
+
+/// Dialplan context the agent originates into.
+pub const CONTEXT_OUT: &str = "faxline-out";
+/// Extension in [`CONTEXT_OUT`].
+pub const EXTEN_SEND: &str = "send";
+/// Subroutine run on the answered trunk channel (Dial `U()`).
+pub const CONTEXT_SEND: &str = "faxline-send";
+/// Hangup handler of the trunk channel: hands res_fax's variables to the reporting channel.
+pub const CONTEXT_COLLECT: &str = "faxline-collect";
+/// Hangup handlers that raise the result event.
+pub const CONTEXT_RESULT: &str = "faxline-result";
+/// Inbound calls from the trunk.
+pub const CONTEXT_IN: &str = "faxline-in";
+/// Inbound fax reception.
+pub const CONTEXT_RECEIVE: &str = "faxline-receive";
+/// pjsip section names.
+pub const ENDPOINT: &str = "faxline-trunk";
+pub const TRANSPORT: &str = "faxline-transport";
+
+/// Channel variable: the job token (`[0-9A-Za-z_]{1,64}`); the outgoing TIFF is `<spool>/out/<token>.tif`.
+pub const VAR_JOB: &str = "FAXLINE_JOB";
+/// Channel variable: the number to dial (`+` and digits).
+pub const VAR_DEST: &str = "FAXLINE_DEST";
+/// Channel variable: `yes`/`no` to override ECM for this attempt (retry without ECM).
+pub const VAR_ECM: &str = "FAXLINE_ECM";
+
+/// The `UserEvent` name.
+pub const RESULT_EVENT: &str = "FaxResult";
+/// Keys of the send result, in order (after `Encoding` and `Direction`).
+pub const RESULT_KEYS_SEND: &[&str] = &[
+    "JobID",
+    "Status",
+    "Error",
+    "StatusString",
+    "PreError",
+    "DialStatus",
+    "HangupCause",
+    "Mode",
+    "Pages",
+    "Bitrate",
+    "Resolution",
+    "LocalStationID",
+    "RemoteStationID",
+];
+/// Keys of the receive result, in order (after `Encoding` and `Direction`).
+pub const RESULT_KEYS_RECEIVE: &[&str] = &[
+    "JobID",
+    "DID",
+    "CallerID",
+    "File",
+    "Status",
+    "Error",
+    "StatusString",
+    "HangupCause",
+    "Mode",
+    "Pages",
+    "Bitrate",
+    "Resolution",
+    "LocalStationID",
+    "RemoteStationID",
+];
+/// `PreError` values: the dialplan refused the attempt before dialling.
+pub const PRE_ERROR_INVALID: &str = "INVALID_ARGUMENTS";
+pub const PRE_ERROR_NO_FILE: &str = "NO_SUCH_FILE";
+
+/// Placeholders filled at container start. Never replaced by the generator.
+pub const AMI_SECRET_PLACEHOLDER: &str = "${FAXLINE_AMI_SECRET}";
+pub const SIP_PASSWORD_PLACEHOLDER: &str = "${FAXLINE_SIP_PASSWORD}";
+
+/// AMI events the agent uses; everything else is filtered out in manager.conf.
+pub const AMI_EVENTS: &[&str] = &[
+    "OriginateResponse",
+    "Newchannel",
+    "Hangup",
+    "UserEvent",
+    "FAXStatus",
+    "SendFAX",
+    "ReceiveFAX",
+];
+/// manager.conf `read`: `call` (OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX) and
+/// `user` (UserEvent). FullyBooted and list events (FAXSessionsEntry) are written to the session directly and
+/// need no class.
+pub const AMI_READ: &str = "call,user";
+/// manager.conf `write`: `originate` (Originate), `call` (Getvar, Hangup, Status, FAXSessions, FAXSession —
+/// each action needs any one of its classes), `reporting` (FAXStats). No `system`, `command`, `config`,
+/// `dialplan` or `agent`: the agent user cannot reconfigure Asterisk, run CLI commands or Originate into
+/// `System()`.
+pub const AMI_WRITE: &str = "originate,call,reporting";
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    pub name: &'static str,
+    pub contents: String,
+}
+
+/// Why an Originate could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OriginateError {
+    #[error("job token must be 1-64 characters of letters, digits and '_'")]
+    InvalidJobToken,
+    #[error("destination must be digits with an optional leading '+' (at most 32 digits)")]
+    InvalidDestination,
+}
+
+/// A valid job token: what the dialplan accepts in [`VAR_JOB`] (also the outgoing file name).
+pub fn is_valid_job_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The AMI `Originate` headers (without `Action`, `ActionID`, `ChannelId`) that start a send on the generated
+/// dialplan. `Variable` is repeated, one per variable, never with commas in values.
+pub fn originate_headers(
+    cfg: &Config,
+    job_token: &str,
+    destination: &str,
+    ecm: Option<bool>,
+) -> Result<Vec<(&'static str, String)>, OriginateError> {
+    if !is_valid_job_token(job_token) {
+        return Err(OriginateError::InvalidJobToken);
+    }
+    if !crate::config::valid_number(destination) {
+        return Err(OriginateError::InvalidDestination);
+    }
+    let mut h = vec![
+        ("Channel", format!("Local/{EXTEN_SEND}@{CONTEXT_OUT}/n")),
+        ("Application", "Wait".to_owned()),
+        ("Data", cfg.asterisk.max_call_seconds.to_string()),
+        ("Async", "true".to_owned()),
+        // The `;2` half answers at once; this only bounds Asterisk's own channel setup.
+        ("Timeout", "10000".to_owned()),
+        ("Variable", format!("{VAR_JOB}={job_token}")),
+        ("Variable", format!("{VAR_DEST}={destination}")),
+    ];
+    if let Some(ecm) = ecm {
+        h.push((
+            "Variable",
+            format!("{VAR_ECM}={}", if ecm { "yes" } else { "no" }),
+        ));
+    }
+    Ok(h)
+}
+
+/// The path Asterisk reads for a job token.
+pub fn outgoing_path_for_asterisk(cfg: &Config, job_token: &str) -> std::path::PathBuf {
+    cfg.asterisk_spool_dir()
+        .join("out")
+        .join(format!("{job_token}.tif"))
+}
+
+/// Decode a URI-encoded value from the result event (`%XX`; `+` is literal, as `URIENCODE` writes spaces as
+/// `%20`). Invalid escapes are kept as they are; invalid UTF-8 is replaced.
+pub fn uri_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Generate every file. Deterministic: the same configuration gives byte-identical output.
+pub fn generate(cfg: &Config) -> Vec<GeneratedFile> {
+    vec![
+        GeneratedFile {
+            name: "extensions.conf",
+            contents: extensions_conf(cfg),
+        },
+        GeneratedFile {
+            name: "pjsip.conf",
+            contents: pjsip_conf(cfg),
+        },
+        GeneratedFile {
+            name: "manager.conf",
+            contents: manager_conf(cfg),
+        },
+        GeneratedFile {
+            name: "udptl.conf",
+            contents: udptl_conf(cfg),
+        },
+        GeneratedFile {
+            name: "rtp.conf",
+            contents: rtp_conf(cfg),
+        },
+        GeneratedFile {
+            name: "res_fax.conf",
+            contents: res_fax_conf(cfg),
+        },
+        GeneratedFile {
+            name: "modules.conf",
+            contents: modules_conf(),
+        },
+        GeneratedFile {
+            name: "logger.conf",
+            contents: logger_conf(),
+        },
+    ]
+}
+
+/// Write the files into `dir` (each via a temporary file and rename, so Asterisk never reads half a file).
+pub fn write_all(cfg: &Config, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for f in generate(cfg) {
+        let tmp = dir.join(format!(".{}.tmp", f.name));
+        std::fs::write(&tmp, f.contents.as_bytes())?;
+        std::fs::rename(&tmp, dir.join(f.name))?;
+    }
+    Ok(())
+}
+
+/// Compare the files in `dir` with the generator's output (for `--check`): one problem per missing or
+/// different file.
+pub fn check_generated(cfg: &Config, dir: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for f in generate(cfg) {
+        let path = dir.join(f.name);
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s == f.contents => {}
+            Ok(_) => problems.push(Problem::error(
+                "asterisk.config_dir",
+                format!(
+                    "{} differs from what this configuration generates; regenerate the Asterisk files",
+                    path.display()
+                ),
+            )),
+            Err(e) => problems.push(Problem::error(
+                "asterisk.config_dir",
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+    problems
+}
+
+fn header(out: &mut String, what: &str) {
+    let _ = writeln!(
+        out,
+        "; {what}\n; GENERATED by faxline (agent/src/asterisk_gen.rs) from the agent's configuration. Do not edit:\n\
+         ; change faxline.toml and regenerate, so Asterisk and the agent cannot disagree.\n\
+         ; Secrets appear only as ${{...}} placeholders, filled when the container starts.\n"
+    );
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn extensions_conf(cfg: &Config) -> String {
+    let spool = cfg.asterisk_spool_dir();
+    let spool = spool.to_string_lossy();
+    let spool = spool.trim_end_matches('/');
+    let fax = &cfg.fax;
+    let mut send_opts = String::from("z");
+    let mut recv_opts = String::new();
+    if fax.audio_fallback {
+        send_opts.push('f');
+        recv_opts.push('f');
+    }
+    if fax.status_events {
+        send_opts.push('s');
+        recv_opts.push('s');
+    }
+    let mut o = String::new();
+    header(&mut o, "extensions.conf — the fax dialplan");
+    let _ = writeln!(
+        o,
+        "[general]\nstatic = yes\nwriteprotect = yes\nclearglobalvars = yes\n\n[globals]\n\
+         FAXLINE_SPOOL_OUT = {spool}/out\n\
+         FAXLINE_SPOOL_IN = {spool}/in\n\
+         FAXLINE_LOCALID = {localid}\n\
+         FAXLINE_HEADER = {header}\n\
+         FAXLINE_ECM_DEFAULT = {ecm}\n\
+         FAXLINE_RING = {ring}\n\
+         ; SendFAX: z = send our own T.38 re-INVITE if the far end does not, f = audio fallback, s = FAXStatus events\n\
+         FAXLINE_SEND_OPTS = {send_opts}\n\
+         FAXLINE_RECV_OPTS = {recv_opts}\n",
+        localid = fax.local_station_id,
+        header = fax.header_info,
+        ecm = yes(fax.ecm),
+        ring = cfg.asterisk.ring_seconds,
+    );
+
+    // Outbound.
+    let _ = writeln!(
+        o,
+        "; Outbound. The agent originates Local/{EXTEN_SEND}@{CONTEXT_OUT}/n (Application Wait, the watchdog) with\n\
+         ; {VAR_JOB}=<token> and {VAR_DEST}=<number> [and {VAR_ECM}=yes|no]. This runs on the ;2 half.\n\
+         [{CONTEXT_OUT}]\n\
+         exten => {EXTEN_SEND},1,Set(CHANNEL(hangup_handler_push)={CONTEXT_RESULT},send,1)\n \
+         same => n,GotoIf($[${{LEN(${{{VAR_JOB}}})}} = 0 | ${{LEN(${{{VAR_JOB}}})}} > 64]?invalid)\n \
+         same => n,GotoIf($[${{LEN(${{FILTER(0-9A-Za-z_,${{{VAR_JOB}}})}})}} != ${{LEN(${{{VAR_JOB}}})}}]?invalid)\n \
+         same => n,GotoIf($[${{LEN(${{{VAR_DEST}}})}} = 0 | ${{LEN(${{{VAR_DEST}}})}} > 33]?invalid)\n \
+         same => n,GotoIf($[${{LEN(${{FILTER(+0-9,${{{VAR_DEST}}})}})}} != ${{LEN(${{{VAR_DEST}}})}}]?invalid)\n \
+         same => n,Set(FAXLINE_FILE=${{FAXLINE_SPOOL_OUT}}/${{{VAR_JOB}}}.tif)\n \
+         same => n,GotoIf($[${{STAT(e,${{FAXLINE_FILE}})}}]?:nofile)\n \
+         same => n,Set(FAXLINE_ECM_USE=${{IF($[\"${{{VAR_ECM}}}\" = \"no\"]?no:${{FAXLINE_ECM_DEFAULT}})}})"
+    );
+    if let Some(cid) = &cfg.sip.caller_id {
+        let _ = writeln!(o, " same => n,Set(CALLERID(num)={cid})");
+    }
+    let _ = writeln!(
+        o,
+        " same => n,Answer()\n \
+         same => n,Dial(PJSIP/${{{VAR_DEST}}}@{ENDPOINT},${{FAXLINE_RING}},U({CONTEXT_SEND}^${{CHANNEL}}^${{FAXLINE_FILE}}^${{FAXLINE_ECM_USE}}))\n \
+         same => n,Hangup()\n \
+         same => n(invalid),Set(FAXLINE_PRE_ERROR={PRE_ERROR_INVALID})\n \
+         same => n,Hangup()\n \
+         same => n(nofile),Set(FAXLINE_PRE_ERROR={PRE_ERROR_NO_FILE})\n \
+         same => n,Hangup()\n"
+    );
+    let _ = writeln!(
+        o,
+        "; Runs on the answered trunk channel (Dial option U). ARG1 = the ;2 channel that reports the result,\n\
+         ; ARG2 = the TIFF, ARG3 = ECM yes|no. GOSUB_RESULT=ABORT hangs up both legs when SendFAX returns.\n\
+         [{CONTEXT_SEND}]\n\
+         exten => s,1,Set(CHANNEL(hangup_handler_push)={CONTEXT_COLLECT},s,1(${{ARG1}}))\n \
+         same => n,Set(FAXOPT(localstationid)=${{FAXLINE_LOCALID}})\n \
+         same => n,Set(FAXOPT(headerinfo)=${{FAXLINE_HEADER}})\n \
+         same => n,Set(FAXOPT(ecm)=${{ARG3}})\n \
+         same => n,SendFAX(${{ARG2}},${{FAXLINE_SEND_OPTS}})\n \
+         same => n,Set(GOSUB_RESULT=ABORT)\n \
+         same => n,Return()\n"
+    );
+    let _ = writeln!(
+        o,
+        "; Hangup handler of the trunk channel: copies res_fax's result to the reporting channel (ARG1).\n\
+         [{CONTEXT_COLLECT}]\n\
+         exten => s,1,Set(SHARED(FAXLINE_R_STATUS,${{ARG1}})=${{FAXSTATUS}})\n \
+         same => n,Set(SHARED(FAXLINE_R_ERROR,${{ARG1}})=${{FAXERROR}})\n \
+         same => n,Set(SHARED(FAXLINE_R_STATUSSTRING,${{ARG1}})=${{FAXSTATUSSTRING}})\n \
+         same => n,Set(SHARED(FAXLINE_R_MODE,${{ARG1}})=${{FAXMODE}})\n \
+         same => n,Set(SHARED(FAXLINE_R_PAGES,${{ARG1}})=${{FAXPAGES}})\n \
+         same => n,Set(SHARED(FAXLINE_R_BITRATE,${{ARG1}})=${{FAXBITRATE}})\n \
+         same => n,Set(SHARED(FAXLINE_R_RESOLUTION,${{ARG1}})=${{FAXRESOLUTION}})\n \
+         same => n,Set(SHARED(FAXLINE_R_REMOTEID,${{ARG1}})=${{REMOTESTATIONID}})\n \
+         same => n,Set(SHARED(FAXLINE_R_CAUSE,${{ARG1}})=${{HANGUPCAUSE}})\n \
+         same => n,Return()\n"
+    );
+
+    // Inbound.
+    let _ = writeln!(
+        o,
+        "; Inbound from the trunk: only the configured numbers (none configured: any number)."
+    );
+    let _ = writeln!(o, "[{CONTEXT_IN}]");
+    let mut extens: Vec<String> = Vec::new();
+    if cfg.sip.numbers.is_empty() {
+        extens.push("_X.".into());
+        extens.push("_+X.".into());
+        extens.push("s".into());
+    } else {
+        for n in &cfg.sip.numbers {
+            // Trunks deliver the DID with or without '+'.
+            for e in [n.clone(), n.trim_start_matches('+').to_owned()] {
+                if !extens.contains(&e) {
+                    extens.push(e);
+                }
+            }
+        }
+    }
+    for e in &extens {
+        let _ = writeln!(
+            o,
+            "exten => {e},1,Set(FAXLINE_DID=${{EXTEN}})\n same => n,Goto({CONTEXT_RECEIVE},s,1)"
+        );
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "[{CONTEXT_RECEIVE}]\n\
+         exten => s,1,Set({VAR_JOB}=in_${{FILTER(0-9A-Za-z_,${{REPLACE(UNIQUEID,.,_)}})}})\n \
+         same => n,Set(FAXLINE_FILE=${{FAXLINE_SPOOL_IN}}/${{STRFTIME(${{EPOCH}},UTC,%Y%m%dT%H%M%SZ)}}-${{{VAR_JOB}}}.tif)\n \
+         same => n,Set(CHANNEL(hangup_handler_push)={CONTEXT_RESULT},receive,1)\n \
+         same => n,Answer()\n \
+         same => n,Set(FAXOPT(localstationid)=${{FAXLINE_LOCALID}})\n \
+         same => n,Set(FAXOPT(ecm)=${{FAXLINE_ECM_DEFAULT}})\n \
+         same => n,ReceiveFAX(${{FAXLINE_FILE}},${{FAXLINE_RECV_OPTS}})\n \
+         same => n,Hangup()\n"
+    );
+
+    // Results: one UserEvent per attempt, from a hangup handler (runs whatever ended the call).
+    let enc = |v: &str| format!("${{URIENCODE({v})}}");
+    let status = |var: &str| format!("${{IF($[\"{var}\" = \"SUCCESS\"]?SUCCESS:FAILED)}}");
+    let send_values: Vec<(&str, String)> = vec![
+        ("JobID", enc(&format!("${{{VAR_JOB}}}"))),
+        ("Status", status("${SHARED(FAXLINE_R_STATUS)}")),
+        ("Error", enc("${SHARED(FAXLINE_R_ERROR)}")),
+        ("StatusString", enc("${SHARED(FAXLINE_R_STATUSSTRING)}")),
+        ("PreError", enc("${FAXLINE_PRE_ERROR}")),
+        ("DialStatus", enc("${DIALSTATUS}")),
+        (
+            "HangupCause",
+            enc(
+                "${IF($[${LEN(${SHARED(FAXLINE_R_CAUSE)})} > 0]?${SHARED(FAXLINE_R_CAUSE)}:${HANGUPCAUSE})}",
+            ),
+        ),
+        ("Mode", enc("${SHARED(FAXLINE_R_MODE)}")),
+        ("Pages", enc("${SHARED(FAXLINE_R_PAGES)}")),
+        ("Bitrate", enc("${SHARED(FAXLINE_R_BITRATE)}")),
+        ("Resolution", enc("${SHARED(FAXLINE_R_RESOLUTION)}")),
+        ("LocalStationID", enc("${FAXLINE_LOCALID}")),
+        ("RemoteStationID", enc("${SHARED(FAXLINE_R_REMOTEID)}")),
+    ];
+    let recv_values: Vec<(&str, String)> = vec![
+        ("JobID", enc(&format!("${{{VAR_JOB}}}"))),
+        ("DID", enc("${FAXLINE_DID}")),
+        ("CallerID", enc("${CALLERID(num)}")),
+        ("File", enc("${FAXLINE_FILE}")),
+        ("Status", status("${FAXSTATUS}")),
+        ("Error", enc("${FAXERROR}")),
+        ("StatusString", enc("${FAXSTATUSSTRING}")),
+        ("HangupCause", enc("${HANGUPCAUSE}")),
+        ("Mode", enc("${FAXMODE}")),
+        ("Pages", enc("${FAXPAGES}")),
+        ("Bitrate", enc("${FAXBITRATE}")),
+        ("Resolution", enc("${FAXRESOLUTION}")),
+        ("LocalStationID", enc("${FAXLINE_LOCALID}")),
+        ("RemoteStationID", enc("${REMOTESTATIONID}")),
+    ];
+    debug_assert!(
+        send_values
+            .iter()
+            .map(|(k, _)| *k)
+            .eq(RESULT_KEYS_SEND.iter().copied())
+    );
+    debug_assert!(
+        recv_values
+            .iter()
+            .map(|(k, _)| *k)
+            .eq(RESULT_KEYS_RECEIVE.iter().copied())
+    );
+    let event = |dir: &str, values: &[(&str, String)]| {
+        let mut s = format!("UserEvent({RESULT_EVENT},Encoding: uri,Direction: {dir}");
+        for (k, v) in values {
+            let _ = write!(s, ",{k}: {v}");
+        }
+        s.push(')');
+        s
+    };
+    let _ = writeln!(
+        o,
+        "; Exactly one result per attempt: hangup handlers run once, whatever ended the call. Every value is\n\
+         ; URI-encoded so commas and colons cannot split the UserEvent arguments.\n\
+         [{CONTEXT_RESULT}]\n\
+         exten => send,1,{}\n \
+         same => n,Return()\n\
+         exten => receive,1,{}\n \
+         same => n,Return()",
+        event("send", &send_values),
+        event("receive", &recv_values)
+    );
+    o
+}
+
+fn pjsip_conf(cfg: &Config) -> String {
+    let s = &cfg.sip;
+    let mut o = String::new();
+    header(&mut o, "pjsip.conf — the SIP trunk with T.38");
+    let protocol = s.transport.as_str();
+    let bind = match s.bind_address {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", s.bind_port),
+        v4 => format!("{v4}:{}", s.bind_port),
+    };
+    let _ = writeln!(
+        o,
+        "[{TRANSPORT}]\ntype = transport\nprotocol = {protocol}\nbind = {bind}"
+    );
+    if s.transport == SipTransport::Tls {
+        let _ = writeln!(
+            o,
+            "cert_file = /etc/asterisk/keys/faxline.crt\npriv_key_file = /etc/asterisk/keys/faxline.key\nmethod = tlsv1_2"
+        );
+    }
+    if let Some(ext) = &s.external_address {
+        let _ = writeln!(
+            o,
+            "; behind NAT: advertise the public address in SIP and SDP (RTP and UDPTL)\n\
+             external_media_address = {ext}\nexternal_signaling_address = {ext}"
+        );
+    }
+    for net in &s.local_nets {
+        let _ = writeln!(o, "local_net = {net}");
+    }
+    let _ = writeln!(o);
+
+    let host = s.trunk_host.as_deref().unwrap_or("trunk.invalid");
+    let has_auth = s.username.is_some();
+    if has_auth {
+        let _ = writeln!(
+            o,
+            "[{ENDPOINT}-auth]\ntype = auth\nauth_type = userpass\nusername = {}\npassword = {SIP_PASSWORD_PLACEHOLDER}\n",
+            s.username.as_deref().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "[{ENDPOINT}]\ntype = aor\ncontact = sip:{host}:{}\nqualify_frequency = 60\n",
+        s.trunk_port
+    );
+    let _ = writeln!(
+        o,
+        "[{ENDPOINT}]\ntype = endpoint\ntransport = {TRANSPORT}\ncontext = {CONTEXT_IN}\naors = {ENDPOINT}"
+    );
+    if has_auth {
+        let _ = writeln!(o, "outbound_auth = {ENDPOINT}-auth");
+    }
+    if let Some(u) = &s.from_user {
+        let _ = writeln!(o, "from_user = {u}");
+    }
+    if let Some(d) = &s.from_domain {
+        let _ = writeln!(o, "from_domain = {d}");
+    }
+    let _ = writeln!(
+        o,
+        "; G.711 only (no transcoding, no VAD/comfort noise in the path of an audio fax)\n\
+         disallow = all\nallow = ulaw,alaw\n\
+         direct_media = no\n\
+         rtp_symmetric = yes\nforce_rport = yes\nrewrite_contact = yes\n\
+         dtmf_mode = rfc4733\n\
+         ; CNG detection would divert calls away from the dialplan; faxes are expected on every call\n\
+         fax_detect = no\n\
+         ; T.38 over UDPTL with error correction (telephony.md §3.2, §6.3, §6.4, §6.6)\n\
+         t38_udptl = yes\n\
+         t38_udptl_ec = {ec}\n\
+         t38_udptl_nat = {nat}",
+        ec = s.t38_ec.as_str(),
+        nat = yes(s.t38_nat),
+    );
+    if let Some(md) = s.t38_max_datagram {
+        let _ = writeln!(o, "t38_udptl_maxdatagram = {md}");
+    }
+    if s.t38_ec == T38ErrorCorrection::None {
+        let _ = writeln!(o, "; WARNING: no UDPTL error correction configured");
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "[{ENDPOINT}]\ntype = identify\nendpoint = {ENDPOINT}\nmatch = {host}\n"
+    );
+    if s.register {
+        let registrar = s.registrar.as_deref().unwrap_or(host);
+        let user = s.username.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "[{ENDPOINT}-reg]\ntype = registration\ntransport = {TRANSPORT}\noutbound_auth = {ENDPOINT}-auth\n\
+             server_uri = sip:{registrar}:{port}\nclient_uri = sip:{user}@{registrar}\ncontact_user = {contact}\n\
+             endpoint = {ENDPOINT}\nline = yes\nretry_interval = 60\nforbidden_retry_interval = 600\nexpiration = 300\n",
+            port = s.trunk_port,
+            contact = s.from_user.as_deref().unwrap_or(user),
+        );
+    }
+    o.truncate(o.trim_end().len());
+    o.push('\n');
+    o
+}
+
+fn manager_conf(cfg: &Config) -> String {
+    let a = &cfg.ami;
+    let mut o = String::new();
+    header(
+        &mut o,
+        "manager.conf — the AMI, private and least-privilege",
+    );
+    let _ = writeln!(
+        o,
+        "[general]\nenabled = yes\nwebenabled = no\nport = {port}\n\
+         ; never a public address (checked by `faxline agent --check`); the port is not published by compose\n\
+         bindaddr = {bind}\n\
+         displayconnects = no\ntimestampevents = yes\nauthtimeout = 10\nauthlimit = 8\nallowmultiplelogin = yes\n",
+        port = a.port,
+        bind = a.effective_bind_address(),
+    );
+    let _ = writeln!(
+        o,
+        "[{user}]\nsecret = {AMI_SECRET_PLACEHOLDER}\ndeny = 0.0.0.0/0.0.0.0\ndeny = ::/0",
+        user = a.username
+    );
+    for net in &a.permit {
+        match net {
+            ipnet::IpNet::V4(v4) => {
+                let _ = writeln!(o, "permit = {}/{}", v4.network(), v4.netmask());
+            }
+            ipnet::IpNet::V6(v6) => {
+                let _ = writeln!(o, "permit = {}/{}", v6.network(), v6.prefix_len());
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "; read: call = OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX; user = UserEvent\n\
+         read = {AMI_READ}\n\
+         ; write: originate = Originate; call = Getvar, Hangup, Status, FAXSessions; reporting = FAXStats\n\
+         write = {AMI_WRITE}\n\
+         writetimeout = 1000\n\
+         ; only the events the agent uses (include filters; everything else is dropped)"
+    );
+    for e in AMI_EVENTS {
+        let _ = writeln!(o, "eventfilter = Event: {e}");
+    }
+    o
+}
+
+fn udptl_conf(cfg: &Config) -> String {
+    let s = &cfg.sip;
+    let mut o = String::new();
+    header(
+        &mut o,
+        "udptl.conf — T.38 transport ports and error correction",
+    );
+    let _ = writeln!(
+        o,
+        "[general]\nudptlstart = {}\nudptlend = {}\nudptlchecksums = yes\n\
+         ; redundancy depth / FEC entries, and FEC span\n\
+         udptlfecentries = {}\nudptlfecspan = {}\nuse_even_ports = no",
+        s.udptl_port_min, s.udptl_port_max, s.t38_redundancy_depth, s.t38_fec_span
+    );
+    o
+}
+
+fn rtp_conf(cfg: &Config) -> String {
+    let s = &cfg.sip;
+    let mut o = String::new();
+    header(&mut o, "rtp.conf — G.711 media ports");
+    let _ = writeln!(
+        o,
+        "[general]\nrtpstart = {}\nrtpend = {}\nrtpchecksums = yes\nstrictrtp = yes\nicesupport = no",
+        s.rtp_port_min, s.rtp_port_max
+    );
+    o
+}
+
+fn res_fax_conf(cfg: &Config) -> String {
+    let f = &cfg.fax;
+    let mut o = String::new();
+    header(
+        &mut o,
+        "res_fax.conf — T.30 defaults for SendFAX/ReceiveFAX",
+    );
+    let _ = writeln!(
+        o,
+        "[general]\nmaxrate = {}\nminrate = {}\nstatusevents = {}\nmodems = v17,v27,v29\necm = {}\nt38timeout = {}",
+        f.max_rate,
+        f.min_rate,
+        yes(f.status_events),
+        yes(f.ecm),
+        f.t38_timeout_ms
+    );
+    o
+}
+
+/// Modules: nothing is autoloaded; every module is listed with the reason it is needed.
+const MODULES: &[(&str, &str)] = &[
+    ("pbx_config.so", "extensions.conf"),
+    ("app_dial.so", "Dial"),
+    ("app_stack.so", "Gosub: Dial U() and hangup handlers"),
+    ("app_userevent.so", "UserEvent"),
+    ("func_channel.so", "CHANNEL(hangup_handler_push)"),
+    ("func_global.so", "SHARED()"),
+    ("func_strings.so", "FILTER, LEN, REPLACE, STRFTIME"),
+    ("func_logic.so", "IF"),
+    ("func_uri.so", "URIENCODE"),
+    ("func_env.so", "STAT"),
+    ("func_callerid.so", "CALLERID"),
+    ("res_fax.so", "SendFAX, ReceiveFAX, FAXOPT"),
+    ("res_fax_spandsp.so", "the fax engine"),
+    (
+        "res_timing_timerfd.so",
+        "timing for G.711 fax and T.38 pacing",
+    ),
+    ("codec_ulaw.so", "G.711 u-law"),
+    ("codec_alaw.so", "G.711 A-law"),
+    ("res_rtp_asterisk.so", "RTP"),
+    ("bridge_simple.so", "two-party bridges"),
+    ("bridge_native_rtp.so", "two-party bridges"),
+    ("res_sorcery_config.so", "required by res_pjsip"),
+    ("res_sorcery_memory.so", "required by res_pjsip"),
+    ("res_sorcery_astdb.so", "required by res_pjsip"),
+    ("res_pjproject.so", "required by res_pjsip"),
+    ("res_pjsip.so", "PJSIP"),
+    ("res_pjsip_session.so", "PJSIP calls"),
+    ("res_pjsip_pubsub.so", "required by chan_pjsip"),
+    ("chan_pjsip.so", "the PJSIP channel driver"),
+    ("res_pjsip_sdp_rtp.so", "audio SDP"),
+    ("res_pjsip_t38.so", "T.38 re-INVITEs and UDPTL SDP"),
+    ("res_pjsip_nat.so", "external addresses, rewrite_contact"),
+    ("res_pjsip_authenticator_digest.so", "digest authentication"),
+    (
+        "res_pjsip_outbound_authenticator_digest.so",
+        "outbound digest authentication",
+    ),
+    (
+        "res_pjsip_endpoint_identifier_ip.so",
+        "identify the trunk by address",
+    ),
+    (
+        "res_pjsip_outbound_registration.so",
+        "REGISTER to the trunk",
+    ),
+    ("res_pjsip_caller_id.so", "caller ID headers"),
+    ("res_pjsip_logger.so", "`pjsip set logger on` for debugging"),
+];
+
+fn modules_conf() -> String {
+    let mut o = String::new();
+    header(&mut o, "modules.conf — only what the fax service needs");
+    let _ = writeln!(o, "[modules]\nautoload = no");
+    for (m, why) in MODULES {
+        let _ = writeln!(o, "load => {m} ; {why}");
+    }
+    o
+}
+
+fn logger_conf() -> String {
+    let mut o = String::new();
+    header(&mut o, "logger.conf — to the container's console (stdout)");
+    let _ = writeln!(
+        o,
+        "[general]\ndateformat = %F %T.%3q\n\n[logfiles]\nconsole => notice,warning,error"
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_decode_round_trips_urienocde_output() {
+        assert_eq!(uri_decode("%2B1%20555%200199"), "+1 555 0199");
+        assert_eq!(uri_decode("a%2Cb%3Ac"), "a,b:c");
+        assert_eq!(uri_decode("100%"), "100%");
+        assert_eq!(uri_decode("%zz"), "%zz");
+        assert_eq!(uri_decode(""), "");
+    }
+}

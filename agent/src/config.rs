@@ -1,0 +1,865 @@
+//! The configuration of the `faxline` binary: one TOML file, environment overrides, secrets from the
+//! environment or secret files, and the checks behind `faxline agent --check`.
+//!
+//! Loading ([`Config::load`]) only parses and merges; judging ([`check_config`]) is separate so that `--check`
+//! can print every problem at once instead of stopping at the first. The `[api]` section belongs to the API
+//! crate and is kept here as a raw table ([`Config::api`]).
+
+mod env;
+mod flex;
+mod net;
+mod secret;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use env::{CONFIG_PATH_VAR, Env, FAXBOT_NAMES, PREFIX as ENV_PREFIX};
+pub use net::{AddrClass, HostVerdict, classify, is_local_host, judge_host};
+pub use secret::{Secret, SecretSource, Weakness, weakness};
+pub use validate::{Problem, Severity, check_config, render_problems, valid_number};
+
+/// Minimum length of the agent's API secret (bytes).
+pub const AGENT_SECRET_MIN_LEN: usize = 32;
+/// Minimum length of the AMI secret (bytes).
+pub const AMI_SECRET_MIN_LEN: usize = 16;
+/// Minimum length of a SIP trunk password below which `--check` warns (carriers choose these).
+pub const SIP_PASSWORD_MIN_LEN: usize = 12;
+
+/// Why the configuration could not be loaded at all (syntax, types, unknown settings, unreadable file).
+/// Everything that parses but is wrong is a [`Problem`] from [`check_config`] instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("environment variable {var}: unknown section `{section}` (known: {known})")]
+    UnknownEnvSection {
+        var: String,
+        section: String,
+        known: String,
+    },
+    #[error("environment variable {var}: `{key}` must be a plain key, not a nested one")]
+    NestedEnvKey { var: String, key: String },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub agent: AgentConfig,
+    pub line: LineConfig,
+    pub ami: AmiConfig,
+    pub asterisk: AsteriskConfig,
+    pub sip: SipConfig,
+    pub fax: FaxConfig,
+    pub spool: SpoolConfig,
+    pub retry: RetryConfig,
+    pub limits: LimitsConfig,
+    pub api_client: ApiClientConfig,
+    /// The API server's section, parsed by `faxline-api`. Raw here; the agent only scans it for secrets that
+    /// must not be reused.
+    pub api: toml::Table,
+    /// Problems found while loading (unreadable secret files, secret given twice, inline secrets…), reported by
+    /// [`check_config`] together with everything else.
+    #[serde(skip)]
+    pub load_problems: Vec<Problem>,
+    /// Secrets configured outside the agent's sections that must not be reused: (setting name, value).
+    #[serde(skip)]
+    pub foreign_secrets: Vec<(String, Secret)>,
+    /// The file this configuration was read from, if any.
+    #[serde(skip)]
+    pub source_path: Option<PathBuf>,
+}
+
+/// `[agent]`: the daemon itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `tracing` filter, e.g. `info` or `faxline_agent=debug,info`.
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// How often to ask the API for work when idle (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub lease_poll_secs: u64,
+    /// On shutdown, how long running calls may take to finish before they are failed explicitly (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            lease_poll_secs: 5,
+            shutdown_grace_secs: 120,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[line]`: which line carries the faxes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineConfig {
+    pub kind: LineKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// The agent calls its own answering endpoint over real SIP/UDPTL on 127.0.0.1 (the embedded default).
+    #[default]
+    Loopback,
+    /// The in-process line simulator (loss, delay) for tests and demos.
+    Sim,
+    /// Asterisk owns the trunk and runs res_fax; the agent drives it over AMI.
+    Asterisk,
+    /// The agent's own SIP/T.38 stack talks to the trunk directly.
+    Sip,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Loopback => "loopback",
+            LineKind::Sim => "sim",
+            LineKind::Asterisk => "asterisk",
+            LineKind::Sip => "sip",
+        }
+    }
+}
+
+/// `[ami]`: how the agent reaches Asterisk's manager interface, and how Asterisk exposes it (manager.conf is
+/// generated from these, so the two cannot disagree).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmiConfig {
+    /// Where the agent connects. Must be loopback, private (RFC 1918 / ULA), link-local, or a single-label
+    /// container name; public addresses are refused.
+    pub host: String,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub port: u16,
+    /// The manager.conf user (least privilege; generated).
+    pub username: String,
+    /// From `FAXLINE_AMI__SECRET` / `ASTERISK_AMI_PASSWORD` or a file; never inline, never defaulted.
+    pub secret: Option<Secret>,
+    pub secret_file: Option<PathBuf>,
+    /// The address Asterisk's manager binds to (manager.conf `bindaddr`). Default: `host` when it is an IP
+    /// literal, else 127.0.0.1. Must be internal and not 0.0.0.0.
+    #[serde(deserialize_with = "flex::opt_scalar")]
+    pub bind_address: Option<std::net::IpAddr>,
+    /// Networks allowed to log in as the agent user (manager.conf `permit`), CIDR.
+    #[serde(deserialize_with = "flex::list")]
+    pub permit: Vec<ipnet::IpNet>,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub connect_timeout_secs: u64,
+    /// Keepalive `Ping` period (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub ping_interval_secs: u64,
+    /// Reconnect backoff ceiling (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub reconnect_max_secs: u64,
+}
+
+impl Default for AmiConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5038,
+            username: "faxline".into(),
+            secret: None,
+            secret_file: None,
+            bind_address: None,
+            permit: vec!["127.0.0.1/32".parse().expect("static CIDR")],
+            connect_timeout_secs: 5,
+            ping_interval_secs: 30,
+            reconnect_max_secs: 30,
+        }
+    }
+}
+
+impl AmiConfig {
+    /// manager.conf `bindaddr`: the explicit setting, else `host` if it is an IP literal, else loopback.
+    pub fn effective_bind_address(&self) -> std::net::IpAddr {
+        self.bind_address
+            .or_else(|| self.host.trim_matches(['[', ']']).parse().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+    }
+}
+
+/// `[asterisk]`: what only the Asterisk line needs (dialplan behaviour, paths as Asterisk sees them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsteriskConfig {
+    /// The spool directory as mounted in the Asterisk container (default: `spool.dir`). Outgoing TIFFs are
+    /// `<dir>/out/<job>.tif`, received ones `<dir>/in/<stamp>-<uniqueid>.tif`.
+    #[serde(deserialize_with = "flex::opt_scalar")]
+    pub spool_dir: Option<PathBuf>,
+    /// How long Dial rings the far end before giving up (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub ring_seconds: u32,
+    /// Hard limit on one call, answered or not (seconds): a watchdog against calls that never end.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_call_seconds: u32,
+    /// When set, `--check` compares the Asterisk files in this directory with what the generator produces from
+    /// this configuration and reports drift.
+    #[serde(deserialize_with = "flex::opt_scalar")]
+    pub config_dir: Option<PathBuf>,
+}
+
+impl Default for AsteriskConfig {
+    fn default() -> Self {
+        Self {
+            spool_dir: None,
+            ring_seconds: 60,
+            max_call_seconds: 3600,
+            config_dir: None,
+        }
+    }
+}
+
+/// `[sip]`: the trunk and T.38 parameters, used by the agent's own SIP line and for Asterisk's pjsip.conf.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// The carrier's SIP host (name or address), without scheme.
+    pub trunk_host: Option<String>,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub trunk_port: u16,
+    pub transport: SipTransport,
+    /// REGISTER to the trunk (some carriers authenticate by IP instead).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub register: bool,
+    /// The registrar host when it differs from `trunk_host`.
+    pub registrar: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub from_user: Option<String>,
+    pub from_domain: Option<String>,
+    /// Caller ID (number) presented on outbound faxes.
+    pub caller_id: Option<String>,
+    /// Numbers (DIDs) accepted inbound. Empty: accept any number the trunk delivers.
+    #[serde(deserialize_with = "flex::list")]
+    pub numbers: Vec<String>,
+    /// Local SIP bind address and port.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub bind_address: std::net::IpAddr,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub bind_port: u16,
+    /// Public address behind NAT (pjsip `external_media_address`/`external_signaling_address`).
+    pub external_address: Option<String>,
+    /// Networks that are NOT behind the NAT (pjsip `local_net`), CIDR.
+    #[serde(deserialize_with = "flex::list")]
+    pub local_nets: Vec<ipnet::IpNet>,
+    /// RTP ports for G.711 (before T.38, and audio fallback).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub rtp_port_min: u16,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub rtp_port_max: u16,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub udptl_port_min: u16,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub udptl_port_max: u16,
+    /// UDPTL error correction (telephony.md §3.2, §6.4: redundancy survives loss that kills `none`).
+    pub t38_ec: T38ErrorCorrection,
+    /// Redundancy depth (secondary IFPs per packet) or FEC entries, 1..=5.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub t38_redundancy_depth: u8,
+    /// FEC span, 1..=5.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub t38_fec_span: u8,
+    /// Override of the far end's T38FaxMaxDatagram (bytes); unset = use the SDP value.
+    #[serde(deserialize_with = "flex::opt_scalar")]
+    pub t38_max_datagram: Option<u16>,
+    /// Send UDPTL to where the far end's packets come from (symmetric latching; pjsip `t38_udptl_nat`).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub t38_nat: bool,
+    /// As sender, how long to wait for the far end's T.38 re-INVITE before sending our own (milliseconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub t38_reinvite_wait_ms: u32,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            trunk_host: None,
+            trunk_port: 5060,
+            transport: SipTransport::Udp,
+            register: false,
+            registrar: None,
+            username: None,
+            password: None,
+            password_file: None,
+            from_user: None,
+            from_domain: None,
+            caller_id: None,
+            numbers: Vec::new(),
+            bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            bind_port: 5060,
+            external_address: None,
+            local_nets: Vec::new(),
+            rtp_port_min: 10000,
+            rtp_port_max: 10999,
+            udptl_port_min: 4000,
+            udptl_port_max: 4999,
+            t38_ec: T38ErrorCorrection::Redundancy,
+            t38_redundancy_depth: 3,
+            t38_fec_span: 3,
+            t38_max_datagram: None,
+            t38_nat: true,
+            t38_reinvite_wait_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SipTransport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl SipTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "udp",
+            SipTransport::Tcp => "tcp",
+            SipTransport::Tls => "tls",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum T38ErrorCorrection {
+    None,
+    Redundancy,
+    Fec,
+}
+
+impl T38ErrorCorrection {
+    /// The pjsip `t38_udptl_ec` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            T38ErrorCorrection::None => "none",
+            T38ErrorCorrection::Redundancy => "redundancy",
+            T38ErrorCorrection::Fec => "fec",
+        }
+    }
+}
+
+/// `[fax]`: T.30 settings shared by both kinds of line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaxConfig {
+    /// TSI/CSI: up to 20 characters of digits, `+` and spaces (T.30).
+    pub local_station_id: String,
+    /// Page header text (up to 50 characters).
+    pub header_info: String,
+    /// Error correction mode.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub ecm: bool,
+    /// Fall back to G.711 audio fax when T.38 is refused (SendFAX/ReceiveFAX `f`).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub audio_fallback: bool,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_rate: u32,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub min_rate: u32,
+    /// How long to wait for T.38 negotiation (res_fax `t38timeout`, milliseconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub t38_timeout_ms: u32,
+    /// FAXStatus progress events (res_fax `statusevents`, app option `s`).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub status_events: bool,
+}
+
+impl Default for FaxConfig {
+    fn default() -> Self {
+        Self {
+            local_station_id: String::new(),
+            header_info: String::new(),
+            ecm: true,
+            audio_fallback: true,
+            max_rate: 14400,
+            min_rate: 4800,
+            t38_timeout_ms: 5000,
+            status_events: true,
+        }
+    }
+}
+
+/// The fax modem rates T.30/res_fax accept.
+pub const FAX_RATES: &[u32] = &[2400, 4800, 7200, 9600, 12000, 14400];
+
+/// `[spool]`: where documents wait. `out/` outgoing TIFFs, `in/` received TIFFs, `queue/` inbound faxes not yet
+/// delivered to the API (durable).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpoolConfig {
+    #[serde(deserialize_with = "flex::scalar")]
+    pub dir: PathBuf,
+    /// Delete a received TIFF once the API has accepted its PDF.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub delete_after_upload: bool,
+    /// Delete an outgoing TIFF once its job reached a final state.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub delete_after_send: bool,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("/var/spool/faxline"),
+            delete_after_upload: true,
+            delete_after_send: true,
+        }
+    }
+}
+
+impl SpoolConfig {
+    pub fn outgoing_dir(&self) -> PathBuf {
+        self.dir.join("out")
+    }
+    pub fn incoming_dir(&self) -> PathBuf {
+        self.dir.join("in")
+    }
+    pub fn queue_dir(&self) -> PathBuf {
+        self.dir.join("queue")
+    }
+}
+
+/// `[retry]`: which failed attempts are retried, how often, and how long to wait. At most one live call per job
+/// is an invariant of the agent, independent of these settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Total attempts per job including the first (1 = never retry).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_attempts: u32,
+    #[serde(deserialize_with = "flex::list")]
+    pub retry_on: Vec<RetryReason>,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub backoff_initial_secs: u64,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub backoff_max_secs: u64,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub backoff_multiplier: f64,
+    /// After a failure during the fax transfer, retry once with ECM off (telephony.md §6.7).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub retry_without_ecm: bool,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            retry_on: vec![
+                RetryReason::Busy,
+                RetryReason::NoAnswer,
+                RetryReason::Congestion,
+                RetryReason::ChannelUnavailable,
+            ],
+            backoff_initial_secs: 60,
+            backoff_max_secs: 1800,
+            backoff_multiplier: 2.0,
+            retry_without_ecm: true,
+        }
+    }
+}
+
+impl RetryConfig {
+    /// Delay before attempt `n` (2 = first retry).
+    pub fn backoff(&self, attempt: u32) -> std::time::Duration {
+        let exp = attempt.saturating_sub(2).min(63) as i32;
+        let secs = self.backoff_initial_secs as f64 * self.backoff_multiplier.max(1.0).powi(exp);
+        std::time::Duration::from_secs_f64(secs.min(self.backoff_max_secs as f64).max(0.0))
+    }
+}
+
+/// Failure classes a job may be retried for. A call whose outcome is unknown (AMI lost mid-call, agent killed)
+/// is deliberately not a retry reason: retrying could send the fax twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryReason {
+    Busy,
+    NoAnswer,
+    Congestion,
+    ChannelUnavailable,
+    /// T.38 refused and no audio fallback, or negotiation failed.
+    Negotiation,
+    /// The call connected but the fax transfer failed (training, ECM, timeouts).
+    TransferFailed,
+}
+
+/// `[limits]`: concurrency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Calls at once on this host (all lines).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_calls: u32,
+    /// Calls at once on the trunk (carriers limit channels).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_calls_per_trunk: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_calls: 8,
+            max_calls_per_trunk: 4,
+        }
+    }
+}
+
+/// `[api_client]`: how the agent reaches the Faxline API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiClientConfig {
+    /// Base URL of the API. HTTPS, unless `allow_http` and the host is local (loopback, private, container name).
+    pub base_url: Option<String>,
+    pub agent_id: Option<String>,
+    /// HMAC key shared with the API; at least 32 random bytes; from env or a file.
+    pub agent_secret: Option<Secret>,
+    pub agent_secret_file: Option<PathBuf>,
+    /// Allow `http://` to a local host (e.g. the API container on the compose network).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub allow_http: bool,
+    #[serde(deserialize_with = "flex::scalar")]
+    pub timeout_secs: u64,
+}
+
+impl Default for ApiClientConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            agent_id: None,
+            agent_secret: None,
+            agent_secret_file: None,
+            allow_http: false,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// The agent's own sections (for env override validation).
+pub const SECTIONS: &[&str] = &[
+    "agent",
+    "line",
+    "ami",
+    "asterisk",
+    "sip",
+    "fax",
+    "spool",
+    "retry",
+    "limits",
+    "api_client",
+    "api",
+];
+
+/// The secret settings: (section, key). Each also has `<key>_file`.
+pub const SECRET_SETTINGS: &[(&str, &str)] = &[
+    ("ami", "secret"),
+    ("sip", "password"),
+    ("api_client", "agent_secret"),
+];
+
+impl Config {
+    /// Load the configuration: built-in defaults, then the TOML file (`path`, else `FAXLINE_CONFIG`, else none),
+    /// then Faxbot's environment names, then `FAXLINE_<SECTION>__<KEY>`; then resolve secrets from `*_file`.
+    /// Only fatal errors are returned; everything else is collected for [`check_config`].
+    pub fn load(path: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
+        let path: Option<PathBuf> = path
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(CONFIG_PATH_VAR).map(PathBuf::from));
+        let (text, origin) = match &path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "built-in defaults".to_owned()),
+        };
+        let mut cfg = Self::from_toml_str(&text, &origin, env)?;
+        cfg.source_path = path;
+        Ok(cfg)
+    }
+
+    /// Like [`Config::load`] with the TOML text given directly (`origin` names it in messages).
+    pub fn from_toml_str(text: &str, origin: &str, env: &Env) -> Result<Config, ConfigError> {
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.to_owned(),
+                    message: e.to_string(),
+                })?;
+
+        let mut load_problems = Vec::new();
+        // Secrets written in the file itself are refused (they end up committed).
+        for (section, key) in SECRET_SETTINGS {
+            if table
+                .get(*section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| s.contains_key(*key))
+            {
+                load_problems.push(Problem::error(
+                    format!("{section}.{key}"),
+                    format!(
+                        "is written in {origin}; secrets must come from the environment ({}{}__{}) or a file ({key}_file)",
+                        env::PREFIX,
+                        section.to_ascii_uppercase(),
+                        key.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+
+        // Where each overridden setting came from, to attribute secrets.
+        let mut from_env: std::collections::BTreeMap<(String, String), String> = Default::default();
+        for (var, section, key) in FAXBOT_NAMES {
+            if let Some(value) = env.get(var) {
+                set(&mut table, section, key, value);
+                from_env.insert(((*section).into(), (*key).into()), (*var).into());
+            }
+        }
+        for (var, value) in env.iter() {
+            let Some((section, key)) = env::split_override(var) else {
+                continue;
+            };
+            if !SECTIONS.contains(&section.as_str()) {
+                return Err(ConfigError::UnknownEnvSection {
+                    var: var.to_owned(),
+                    section,
+                    known: SECTIONS.join(", "),
+                });
+            }
+            if key.contains("__") {
+                return Err(ConfigError::NestedEnvKey {
+                    var: var.to_owned(),
+                    key,
+                });
+            }
+            set(&mut table, &section, &key, value);
+            // A FAXLINE_ variable replaces a Faxbot one for the same setting.
+            from_env.insert((section, key), var.to_owned());
+        }
+
+        // Deserialize through text so errors name the key (`in [ami] … key `port``).
+        let merged = toml::to_string(&table).map_err(|e| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut cfg: Config =
+            toml::from_str(&merged).map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: if from_env.is_empty() {
+                    origin.to_owned()
+                } else {
+                    format!("{origin} with environment overrides")
+                },
+                message: e.message().to_owned() + &describe_span(&merged, e.span()),
+            })?;
+
+        // Attribute and resolve secrets.
+        let attribute = |section: &str, key: &str| -> SecretSource {
+            match from_env.get(&(section.to_owned(), key.to_owned())) {
+                Some(var) => SecretSource::Env(var.clone()),
+                None => SecretSource::Inline,
+            }
+        };
+        resolve_secret(
+            &mut cfg.ami.secret,
+            &cfg.ami.secret_file,
+            attribute("ami", "secret"),
+            "ami.secret",
+            &mut load_problems,
+        );
+        resolve_secret(
+            &mut cfg.sip.password,
+            &cfg.sip.password_file,
+            attribute("sip", "password"),
+            "sip.password",
+            &mut load_problems,
+        );
+        resolve_secret(
+            &mut cfg.api_client.agent_secret,
+            &cfg.api_client.agent_secret_file,
+            attribute("api_client", "agent_secret"),
+            "api_client.agent_secret",
+            &mut load_problems,
+        );
+
+        cfg.foreign_secrets = foreign_secrets(&cfg.api, env, &mut load_problems);
+        cfg.load_problems = load_problems;
+        Ok(cfg)
+    }
+
+    /// The spool directory as Asterisk sees it.
+    pub fn asterisk_spool_dir(&self) -> PathBuf {
+        self.asterisk
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| self.spool.dir.clone())
+    }
+
+    /// Every configured secret with its setting name (the agent's, then the foreign ones).
+    pub fn secrets(&self) -> Vec<(String, &Secret)> {
+        let mut v: Vec<(String, &Secret)> = Vec::new();
+        if let Some(s) = &self.ami.secret {
+            v.push(("ami.secret".into(), s));
+        }
+        if let Some(s) = &self.sip.password {
+            v.push(("sip.password".into(), s));
+        }
+        if let Some(s) = &self.api_client.agent_secret {
+            v.push(("api_client.agent_secret".into(), s));
+        }
+        for (name, s) in &self.foreign_secrets {
+            v.push((name.clone(), s));
+        }
+        v
+    }
+}
+
+fn describe_span(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    // Name the table and line of the merged document, never its value (it may be a secret).
+    let before = &text[..span.start.min(text.len())];
+    let table = before
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .map(str::trim)
+        .unwrap_or("(top level)");
+    let key = text[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim();
+    format!(" (setting `{key}` in {table})")
+}
+
+fn set(table: &mut toml::Table, section: &str, key: &str, value: &str) {
+    let entry = table
+        .entry(section.to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let Some(t) = entry.as_table_mut() {
+        t.insert(key.to_owned(), toml::Value::String(value.to_owned()));
+    }
+}
+
+fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    let mut s = std::fs::read_to_string(path)?;
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    Ok(s)
+}
+
+fn resolve_secret(
+    slot: &mut Option<Secret>,
+    file: &Option<PathBuf>,
+    source: SecretSource,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) {
+    // The deserialized secret does not know where it came from; attach it.
+    if let Some(s) = slot.take() {
+        *slot = Some(Secret::new(s.expose().to_owned(), source));
+    }
+    let Some(path) = file else { return };
+    if slot.is_some() {
+        problems.push(Problem::error(
+            name,
+            format!("is set both directly and by {name}_file; set only one"),
+        ));
+        return;
+    }
+    match read_secret_file(path) {
+        Ok(value) => *slot = Some(Secret::new(value, SecretSource::File(path.clone()))),
+        Err(e) => problems.push(Problem::error(
+            format!("{name}_file"),
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Secrets held by other parts of the system that the agent's secrets must not equal: the API's bootstrap key
+/// (`API_KEY` / `API_KEY_FILE`, Faxbot's name) and any string in `[api]` whose key names a secret.
+fn foreign_secrets(
+    api: &toml::Table,
+    env: &Env,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, Secret)> {
+    let mut out = Vec::new();
+    if let Some(v) = env.get("API_KEY").filter(|v| !v.is_empty()) {
+        out.push((
+            "API_KEY".to_owned(),
+            Secret::new(v, SecretSource::Env("API_KEY".into())),
+        ));
+    }
+    if let Some(p) = env.get("API_KEY_FILE").filter(|v| !v.is_empty()) {
+        match read_secret_file(Path::new(p)) {
+            Ok(v) => out.push((
+                "API_KEY_FILE".to_owned(),
+                Secret::new(v, SecretSource::File(p.into())),
+            )),
+            Err(e) => problems.push(Problem::warning(
+                "API_KEY_FILE",
+                format!("cannot read {p}: {e} (reuse check skipped)"),
+            )),
+        }
+    }
+    for (key, value) in api {
+        let k = key.to_ascii_lowercase();
+        let secretish = ["secret", "password", "token", "api_key", "key"]
+            .iter()
+            .any(|m| k.ends_with(m));
+        if !secretish {
+            continue;
+        }
+        if let Some(s) = value.as_str().filter(|s| !s.is_empty()) {
+            out.push((format!("api.{key}"), Secret::new(s, SecretSource::Inline)));
+        }
+    }
+    for (key, value) in api {
+        let k = key.to_ascii_lowercase();
+        let Some(stem) = k.strip_suffix("_file") else {
+            continue;
+        };
+        let secretish = ["secret", "password", "token", "key"]
+            .iter()
+            .any(|m| stem.ends_with(m));
+        if let (true, Some(p)) = (secretish, value.as_str())
+            && let Ok(v) = read_secret_file(Path::new(p))
+        {
+            out.push((
+                format!("api.{key}"),
+                Secret::new(v, SecretSource::File(p.into())),
+            ));
+        }
+    }
+    out
+}

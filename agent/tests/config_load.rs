@@ -1,0 +1,580 @@
+//! Configuration: parsing, environment overrides (Faxline and Faxbot names), secrets from env and files, the
+//! refusal of weak and reused secrets, the AMI address rules, the HTTPS rule, and `--check` reporting every
+//! problem at once.
+
+use std::path::PathBuf;
+
+use faxline_agent::config::{
+    Config, ConfigError, Env, LineKind, Problem, RetryReason, Secret, SecretSource, Severity,
+    T38ErrorCorrection, check_config, render_problems,
+};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+// Random-looking test values (never used anywhere real).
+const AMI: &str = "3f9c2a7e5b18d046c1e7a92f";
+const AGENT: &str = "b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14";
+const SIP: &str = "Tq8-wz3LrV6p";
+
+fn strong_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("FAXLINE_AMI__SECRET", AMI.into()),
+        ("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT.into()),
+        ("FAXLINE_SIP__PASSWORD", SIP.into()),
+    ]
+}
+
+fn example(env: &[(&str, String)]) -> Config {
+    Config::load(
+        Some(&repo().join("faxline.example.toml")),
+        &Env::from_pairs(env.iter().cloned()),
+    )
+    .expect("example config loads")
+}
+
+fn with(
+    mut base: Vec<(&'static str, String)>,
+    k: &'static str,
+    v: &str,
+) -> Vec<(&'static str, String)> {
+    base.retain(|(n, _)| *n != k);
+    base.push((k, v.to_owned()));
+    base
+}
+
+fn errors_for<'a>(problems: &'a [Problem], setting: &str) -> Vec<&'a Problem> {
+    problems
+        .iter()
+        .filter(|p| p.setting == setting && p.severity == Severity::Error)
+        .collect()
+}
+
+#[track_caller]
+fn assert_no_secret_leak(problems: &[Problem], secrets: &[&str]) {
+    let text = render_problems(problems);
+    for s in secrets {
+        assert!(
+            !text.contains(s),
+            "a secret value leaked into the report:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn example_passes_check_with_secrets_from_env() {
+    let cfg = example(&strong_env());
+    let problems = check_config(&cfg);
+    assert!(problems.is_empty(), "{}", render_problems(&problems));
+    assert_eq!(cfg.line.kind, LineKind::Asterisk);
+    assert_eq!(cfg.ami.port, 5038);
+    assert_eq!(cfg.sip.t38_ec, T38ErrorCorrection::Redundancy);
+    assert_eq!(cfg.sip.t38_max_datagram, Some(400));
+    assert_eq!(
+        cfg.retry.retry_on,
+        vec![
+            RetryReason::Busy,
+            RetryReason::NoAnswer,
+            RetryReason::Congestion,
+            RetryReason::ChannelUnavailable
+        ]
+    );
+    assert_eq!(cfg.ami.secret.as_ref().unwrap().expose(), AMI);
+    assert_eq!(
+        cfg.ami.secret.as_ref().unwrap().source(),
+        &SecretSource::Env("FAXLINE_AMI__SECRET".into())
+    );
+}
+
+#[test]
+fn example_without_secrets_names_every_missing_one() {
+    let problems = check_config(&example(&[]));
+    for s in ["ami.secret", "api_client.agent_secret", "sip.password"] {
+        assert_eq!(
+            errors_for(&problems, s).len(),
+            1,
+            "{s}: {}",
+            render_problems(&problems)
+        );
+    }
+    let text = render_problems(&problems);
+    assert!(text.contains("FAXLINE_AMI__SECRET_FILE"), "{text}");
+    assert!(text.contains("3 error(s)"), "{text}");
+}
+
+#[test]
+fn defaults_are_the_loopback_line_and_need_no_secret() {
+    let cfg = Config::load(None, &Env::default()).unwrap();
+    assert_eq!(cfg.line.kind, LineKind::Loopback);
+    assert!(cfg.ami.secret.is_none());
+    let problems = check_config(&cfg);
+    assert!(
+        problems.iter().all(|p| !p.is_error()),
+        "{}",
+        render_problems(&problems)
+    );
+}
+
+#[test]
+fn faxline_env_overrides_file_values_with_types() {
+    let env = with(strong_env(), "FAXLINE_AMI__PORT", "15038");
+    let env = with(env, "FAXLINE_SIP__NUMBERS", "+15550100, 15550199");
+    let env = with(env, "FAXLINE_FAX__ECM", "no");
+    let env = with(env, "FAXLINE_SIP__T38_MAX_DATAGRAM", "");
+    let env = with(env, "FAXLINE_RETRY__RETRY_ON", "busy,transfer_failed");
+    let env = with(env, "FAXLINE_RETRY__BACKOFF_MULTIPLIER", "1.5");
+    let env = with(env, "FAXLINE_SIP__T38_EC", "fec");
+    let cfg = example(&env);
+    assert_eq!(cfg.ami.port, 15038);
+    assert_eq!(cfg.sip.numbers, vec!["+15550100", "15550199"]);
+    assert!(!cfg.fax.ecm);
+    assert_eq!(
+        cfg.sip.t38_max_datagram, None,
+        "empty string unsets an optional value"
+    );
+    assert_eq!(
+        cfg.retry.retry_on,
+        vec![RetryReason::Busy, RetryReason::TransferFailed]
+    );
+    assert_eq!(cfg.retry.backoff_multiplier, 1.5);
+    assert_eq!(cfg.sip.t38_ec, T38ErrorCorrection::Fec);
+}
+
+#[test]
+fn faxbot_names_apply_but_faxline_names_win() {
+    let env = vec![
+        ("ASTERISK_AMI_HOST", "10.0.0.5".to_owned()),
+        ("ASTERISK_AMI_PORT", "6038".to_owned()),
+        ("ASTERISK_AMI_USERNAME", "faxagent".to_owned()),
+        ("ASTERISK_AMI_PASSWORD", AMI.to_owned()),
+        ("SIP_SERVER", "trunk.example.net".to_owned()),
+        ("FAX_LOCAL_STATION_ID", "+49 30 1234".to_owned()),
+        ("FAXLINE_AMI__PORT", "7038".to_owned()),
+    ];
+    let cfg = Config::load(None, &Env::from_pairs(env)).unwrap();
+    assert_eq!(cfg.ami.host, "10.0.0.5");
+    assert_eq!(cfg.ami.port, 7038, "FAXLINE_ wins over ASTERISK_AMI_PORT");
+    assert_eq!(cfg.ami.username, "faxagent");
+    assert_eq!(cfg.ami.secret.as_ref().unwrap().expose(), AMI);
+    assert_eq!(
+        cfg.ami.secret.as_ref().unwrap().source(),
+        &SecretSource::Env("ASTERISK_AMI_PASSWORD".into())
+    );
+    assert_eq!(cfg.sip.trunk_host.as_deref(), Some("trunk.example.net"));
+    assert_eq!(cfg.fax.local_station_id, "+49 30 1234");
+}
+
+#[test]
+fn faxline_config_names_the_file() {
+    let path = repo().join("faxline.example.toml");
+    let mut env = strong_env();
+    env.push(("FAXLINE_CONFIG", path.display().to_string()));
+    let cfg = Config::load(None, &Env::from_pairs(env)).unwrap();
+    assert_eq!(cfg.line.kind, LineKind::Asterisk);
+    assert_eq!(cfg.source_path.as_deref(), Some(path.as_path()));
+}
+
+#[test]
+fn secrets_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let ami = dir.path().join("ami_secret");
+    let agent = dir.path().join("agent_secret");
+    std::fs::write(&ami, format!("{AMI}\n")).unwrap();
+    std::fs::write(&agent, AGENT).unwrap();
+    let env = vec![
+        ("FAXLINE_AMI__SECRET_FILE", ami.display().to_string()),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET_FILE",
+            agent.display().to_string(),
+        ),
+        ("FAXLINE_SIP__PASSWORD", SIP.to_owned()),
+    ];
+    let cfg = example(&env);
+    assert_eq!(
+        cfg.ami.secret.as_ref().unwrap().expose(),
+        AMI,
+        "trailing newline removed"
+    );
+    assert_eq!(
+        cfg.ami.secret.as_ref().unwrap().source(),
+        &SecretSource::File(ami)
+    );
+    let problems = check_config(&cfg);
+    assert!(problems.is_empty(), "{}", render_problems(&problems));
+}
+
+#[test]
+fn unreadable_secret_file_and_double_setting_are_reported() {
+    let env = with(
+        strong_env(),
+        "FAXLINE_API_CLIENT__AGENT_SECRET_FILE",
+        "/nonexistent/agent",
+    );
+    let env = with(env, "FAXLINE_SIP__PASSWORD_FILE", "/nonexistent/sip");
+    let problems = check_config(&example(&env));
+    // agent secret given twice (env value and file) → one problem; sip password too.
+    assert!(
+        errors_for(&problems, "api_client.agent_secret")
+            .iter()
+            .any(|p| p.message.contains("both")),
+        "{}",
+        render_problems(&problems)
+    );
+    let env = vec![
+        ("FAXLINE_AMI__SECRET", AMI.to_owned()),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET_FILE",
+            "/nonexistent/agent".to_owned(),
+        ),
+        ("FAXLINE_SIP__PASSWORD", SIP.to_owned()),
+    ];
+    let problems = check_config(&example(&env));
+    let file_errors = errors_for(&problems, "api_client.agent_secret_file");
+    assert_eq!(file_errors.len(), 1, "{}", render_problems(&problems));
+    assert!(file_errors[0].message.contains("/nonexistent/agent"));
+}
+
+#[test]
+fn inline_secret_in_the_file_is_refused() {
+    let text = format!("[line]\nkind = \"asterisk\"\n[ami]\nsecret = \"{AMI}\"\n");
+    let cfg = Config::from_toml_str(&text, "test.toml", &Env::default()).unwrap();
+    let problems = check_config(&cfg);
+    let e = errors_for(&problems, "ami.secret");
+    assert!(
+        e.iter().any(|p| p.message.contains("FAXLINE_AMI__SECRET")),
+        "{}",
+        render_problems(&problems)
+    );
+    assert_no_secret_leak(&problems, &[AMI]);
+}
+
+#[test]
+fn each_weak_secret_is_refused_without_printing_it() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("FAXLINE_AMI__SECRET", "ami.secret", "changeme"),
+        ("FAXLINE_AMI__SECRET", "ami.secret", "Password"),
+        ("FAXLINE_AMI__SECRET", "ami.secret", "secret"),
+        ("FAXLINE_AMI__SECRET", "ami.secret", "amp111"),
+        ("FAXLINE_AMI__SECRET", "ami.secret", "shortbutrnd"),
+        (
+            "FAXLINE_AMI__SECRET",
+            "ami.secret",
+            "aaaaaaaaaaaaaaaaaaaaaaaa",
+        ),
+        (
+            "FAXLINE_AMI__SECRET",
+            "ami.secret",
+            "replace-me-with-a-real-secret",
+        ),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET",
+            "api_client.agent_secret",
+            "changeme",
+        ),
+        // 31 random-looking bytes: one short of the minimum.
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET",
+            "api_client.agent_secret",
+            "b7e41c09d2f85a36e0c47b1d9a2f6e8",
+        ),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET",
+            "api_client.agent_secret",
+            "0123456789abcdef0123456789abcdef",
+        ),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET",
+            "api_client.agent_secret",
+            "abababababababababababababababababab",
+        ),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET",
+            "api_client.agent_secret",
+            "abcdefghijklmnopqrstuvwxyzABCDEFGH",
+        ),
+        ("FAXLINE_SIP__PASSWORD", "sip.password", "changeme"),
+    ];
+    for (var, setting, value) in cases {
+        let problems = check_config(&example(&with(strong_env(), var, value)));
+        assert_eq!(
+            errors_for(&problems, setting).len(),
+            1,
+            "{value:?} for {setting} should be refused once:\n{}",
+            render_problems(&problems)
+        );
+        if *value != "secret" {
+            // ("secret" is also a word of the setting name.)
+            assert_no_secret_leak(&problems, &[value]);
+        }
+        assert!(
+            render_problems(&problems).contains(&format!("(from {var})")),
+            "the message names where the value came from"
+        );
+    }
+}
+
+#[test]
+fn reused_secrets_are_refused_naming_both_settings() {
+    // AMI secret equal to the agent secret (both strong enough for the AMI rule).
+    let env = with(strong_env(), "FAXLINE_AMI__SECRET", AGENT);
+    let problems = check_config(&example(&env));
+    let e = errors_for(&problems, "ami.secret");
+    assert!(
+        e.iter()
+            .any(|p| p.message.contains("api_client.agent_secret")),
+        "{}",
+        render_problems(&problems)
+    );
+    assert_no_secret_leak(&problems, &[AGENT]);
+
+    // AMI secret equal to the SIP password.
+    let env = with(strong_env(), "FAXLINE_SIP__PASSWORD", AMI);
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "ami.secret")
+            .iter()
+            .any(|p| p.message.contains("sip.password")),
+        "{}",
+        render_problems(&problems)
+    );
+
+    // The agent secret equal to the API's bootstrap key (Faxbot's API_KEY).
+    let env = with(strong_env(), "API_KEY", AGENT);
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "api_client.agent_secret")
+            .iter()
+            .any(|p| p.message.contains("API_KEY")),
+        "{}",
+        render_problems(&problems)
+    );
+
+    // …or to a secret configured in [api].
+    let env = with(strong_env(), "FAXLINE_API__BOOTSTRAP_KEY", AMI);
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "ami.secret")
+            .iter()
+            .any(|p| p.message.contains("api.bootstrap_key")),
+        "{}",
+        render_problems(&problems)
+    );
+
+    // A secret equal to a user name.
+    let env = with(strong_env(), "FAXLINE_AMI__USERNAME", "Zx81-qwPlm77");
+    let env = with(env, "FAXLINE_SIP__PASSWORD", "Zx81-qwPlm77");
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "sip.password")
+            .iter()
+            .any(|p| p.message.contains("ami.username")),
+        "{}",
+        render_problems(&problems)
+    );
+}
+
+#[test]
+fn secrets_asterisk_cannot_carry_are_refused() {
+    let env = with(strong_env(), "FAXLINE_AMI__SECRET", "Q7v;Kp2xZr9mW4tLs8Nd");
+    let problems = check_config(&example(&env));
+    assert_eq!(
+        errors_for(&problems, "ami.secret").len(),
+        1,
+        "{}",
+        render_problems(&problems)
+    );
+}
+
+#[test]
+fn ami_host_must_be_internal() {
+    for ok in [
+        "127.0.0.1",
+        "::1",
+        "10.20.30.40",
+        "172.16.5.5",
+        "192.168.1.2",
+        "fd12:3456::1",
+        "fe80::2",
+        "169.254.10.1",
+        "asterisk",
+        "localhost",
+    ] {
+        let problems = check_config(&example(&with(strong_env(), "FAXLINE_AMI__HOST", ok)));
+        assert!(
+            errors_for(&problems, "ami.host").is_empty(),
+            "{ok}: {}",
+            render_problems(&problems)
+        );
+    }
+    for bad in [
+        "8.8.8.8",
+        "2001:4860:4860::8888",
+        "0.0.0.0",
+        "::",
+        "172.32.0.1",
+        "not a host",
+        "ami.invalid",
+    ] {
+        let problems = check_config(&example(&with(strong_env(), "FAXLINE_AMI__HOST", bad)));
+        assert_eq!(
+            errors_for(&problems, "ami.host").len(),
+            1,
+            "{bad}: {}",
+            render_problems(&problems)
+        );
+    }
+}
+
+#[test]
+fn ami_bind_and_permit_must_be_internal() {
+    let problems = check_config(&example(&with(
+        strong_env(),
+        "FAXLINE_AMI__BIND_ADDRESS",
+        "0.0.0.0",
+    )));
+    assert_eq!(
+        errors_for(&problems, "ami.bind_address").len(),
+        1,
+        "{}",
+        render_problems(&problems)
+    );
+    let problems = check_config(&example(&with(
+        strong_env(),
+        "FAXLINE_AMI__BIND_ADDRESS",
+        "203.0.113.7",
+    )));
+    assert_eq!(errors_for(&problems, "ami.bind_address").len(), 1);
+    let problems = check_config(&example(&with(
+        strong_env(),
+        "FAXLINE_AMI__PERMIT",
+        "0.0.0.0/0",
+    )));
+    assert_eq!(
+        errors_for(&problems, "ami.permit").len(),
+        1,
+        "{}",
+        render_problems(&problems)
+    );
+    let problems = check_config(&example(&with(
+        strong_env(),
+        "FAXLINE_AMI__PERMIT",
+        "10.0.0.0/8,198.51.100.0/24",
+    )));
+    assert_eq!(errors_for(&problems, "ami.permit").len(), 1);
+}
+
+#[test]
+fn api_url_must_be_https_unless_local_and_allowed() {
+    let url = "FAXLINE_API_CLIENT__BASE_URL";
+    let allow = "FAXLINE_API_CLIENT__ALLOW_HTTP";
+    let cases: &[(&str, &str, bool)] = &[
+        ("https://fax.example.com", "false", true),
+        ("http://fax.example.com", "false", false),
+        ("http://fax.example.com", "true", false),
+        ("http://api:8080", "false", false),
+        ("http://api:8080", "true", true),
+        ("http://127.0.0.1:8080", "true", true),
+        ("http://203.0.113.5:8080", "true", false),
+        ("https://user:pw@fax.example.com", "false", false),
+        ("ftp://fax.example.com", "true", false),
+        ("not a url", "false", false),
+    ];
+    for (u, a, ok) in cases {
+        let env = with(with(strong_env(), url, u), allow, a);
+        let problems = check_config(&example(&env));
+        assert_eq!(
+            errors_for(&problems, "api_client.base_url").is_empty(),
+            *ok,
+            "{u} allow_http={a}: {}",
+            render_problems(&problems)
+        );
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let env = vec![
+        ("FAXLINE_AMI__SECRET", "changeme".to_owned()),
+        ("FAXLINE_AMI__HOST", "8.8.8.8".to_owned()),
+        ("FAXLINE_API_CLIENT__AGENT_SECRET", "changeme".to_owned()),
+        (
+            "FAXLINE_API_CLIENT__BASE_URL",
+            "http://fax.example.com".to_owned(),
+        ),
+        ("FAXLINE_SIP__UDPTL_PORT_MIN", "5000".to_owned()),
+        ("FAXLINE_SIP__UDPTL_PORT_MAX", "4000".to_owned()),
+        ("FAXLINE_FAX__MAX_RATE", "1234".to_owned()),
+        ("FAXLINE_RETRY__MAX_ATTEMPTS", "0".to_owned()),
+        ("FAXLINE_SIP__NUMBERS", "+1555x".to_owned()),
+    ];
+    let problems = check_config(&example(&env));
+    for s in [
+        "ami.secret",
+        "ami.host",
+        "api_client.agent_secret",
+        "api_client.base_url",
+        "sip.udptl_port_min",
+        "fax.max_rate",
+        "retry.max_attempts",
+        "sip.numbers",
+        "sip.password",
+    ] {
+        assert!(
+            !errors_for(&problems, s).is_empty(),
+            "{s} missing:\n{}",
+            render_problems(&problems)
+        );
+    }
+    assert_no_secret_leak(&problems, &["changeme"]);
+}
+
+#[test]
+fn structural_errors_stop_loading_with_the_setting_named() {
+    let err = example(&[]).ami.port; // sanity: loads
+    assert_eq!(err, 5038);
+    let e = Config::load(
+        Some(&repo().join("faxline.example.toml")),
+        &Env::from_pairs([("FAXLINE_AMI__PORT", "fifty")]),
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("port") && text.contains("[ami]"), "{text}");
+
+    let e = Config::from_toml_str("[ami]\nprot = 5038\n", "t.toml", &Env::default()).unwrap_err();
+    assert!(e.to_string().contains("prot"), "{e}");
+
+    let e = Config::load(None, &Env::from_pairs([("FAXLINE_AMY__PORT", "1")])).unwrap_err();
+    assert!(matches!(e, ConfigError::UnknownEnvSection { .. }), "{e}");
+    assert!(e.to_string().contains("FAXLINE_AMY__PORT"));
+
+    let e =
+        Config::from_toml_str("[line]\nkind = \"pots\"\n", "t.toml", &Env::default()).unwrap_err();
+    assert!(e.to_string().contains("pots"), "{e}");
+
+    let e = Config::load(Some(&repo().join("no-such.toml")), &Env::default()).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }));
+}
+
+#[test]
+fn secrets_never_appear_in_debug() {
+    let cfg = example(&strong_env());
+    let dump = format!("{cfg:?}");
+    for s in [AMI, AGENT, SIP] {
+        assert!(!dump.contains(s), "Debug of Config shows a secret");
+    }
+    let s = Secret::new(AGENT, SecretSource::Inline);
+    assert!(!format!("{s:?}").contains(AGENT));
+    let env = Env::from_pairs(strong_env());
+    assert!(!format!("{env:?}").contains(AMI));
+}
+
+#[test]
+fn retry_backoff_grows_and_caps() {
+    let cfg = example(&strong_env());
+    let r = &cfg.retry;
+    assert_eq!(r.backoff(2).as_secs(), 60);
+    assert_eq!(r.backoff(3).as_secs(), 120);
+    assert_eq!(r.backoff(4).as_secs(), 240);
+    assert_eq!(r.backoff(30).as_secs(), 1800);
+}
