@@ -56,6 +56,7 @@ pub const RESULT_EVENT: &str = "FaxResult";
 /// Keys of the send result, in order (after `Encoding` and `Direction`).
 pub const RESULT_KEYS_SEND: &[&str] = &[
     "JobID",
+    "File",
     "Status",
     "Error",
     "StatusString",
@@ -420,6 +421,7 @@ fn extensions_conf(cfg: &Config) -> String {
     let status = |var: &str| format!("${{IF($[\"{var}\" = \"SUCCESS\"]?SUCCESS:FAILED)}}");
     let send_values: Vec<(&str, String)> = vec![
         ("JobID", enc(&format!("${{{VAR_JOB}}}"))),
+        ("File", enc("${FAXLINE_FILE}")),
         ("Status", status("${SHARED(FAXLINE_R_STATUS)}")),
         ("Error", enc("${SHARED(FAXLINE_R_ERROR)}")),
         ("StatusString", enc("${SHARED(FAXLINE_R_STATUSSTRING)}")),
