@@ -6,4 +6,7 @@
 // `unsafe` is allowed in exactly one module, the spandsp wrapper; everything else is denied.
 #![deny(unsafe_code)]
 
+pub mod ifp;
+pub mod udptl;
+
 pub mod session;
