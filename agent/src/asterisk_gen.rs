@@ -21,8 +21,12 @@
 //! (`URIENCODE`), so commas and colons in res_fax's error strings or a caller's number cannot break the
 //! `UserEvent` argument list; decode them with [`uri_decode`].
 
+mod result;
+
 use std::fmt::Write as _;
 use std::path::Path;
+
+pub use result::{Direction, FaxMode, FaxResultEvent, FaxStatus, ResultParseError};
 
 use crate::config::{Config, Problem, SipTransport, T38ErrorCorrection};
 
