@@ -806,6 +806,22 @@ fn resolve_secret(
     }
 }
 
+/// The API server's secret variables (Faxbot's and Faxline's names) checked against reuse.
+pub const FOREIGN_SECRET_VARS: &[&str] = &[
+    "API_KEY",
+    "FAXLINE_AGENT_SECRET",
+    "FAXLINE_SERVER_SECRET",
+    "ASTERISK_INBOUND_SECRET",
+];
+
+/// Settings that hold the agent secret on the API's side: equal to `api_client.agent_secret` by design.
+pub const AGENT_SECRET_ALIASES: &[&str] = &[
+    "FAXLINE_AGENT_SECRET",
+    "FAXLINE_AGENT_SECRET_FILE",
+    "api.agent_secret",
+    "api.agent_secret_file",
+];
+
 /// Secrets held by other parts of the system that the agent's secrets must not equal: the API's bootstrap key
 /// (`API_KEY` / `API_KEY_FILE`, Faxbot's name) and any string in `[api]` whose key names a secret.
 fn foreign_secrets(
@@ -814,22 +830,23 @@ fn foreign_secrets(
     problems: &mut Vec<Problem>,
 ) -> Vec<(String, Secret)> {
     let mut out = Vec::new();
-    if let Some(v) = env.get("API_KEY").filter(|v| !v.is_empty()) {
-        out.push((
-            "API_KEY".to_owned(),
-            Secret::new(v, SecretSource::Env("API_KEY".into())),
-        ));
-    }
-    if let Some(p) = env.get("API_KEY_FILE").filter(|v| !v.is_empty()) {
-        match read_secret_file(Path::new(p)) {
-            Ok(v) => out.push((
-                "API_KEY_FILE".to_owned(),
-                Secret::new(v, SecretSource::File(p.into())),
-            )),
-            Err(e) => problems.push(Problem::warning(
-                "API_KEY_FILE",
-                format!("cannot read {p}: {e} (reuse check skipped)"),
-            )),
+    // The API server's secrets under its own environment names (api/src/config.rs), and their *_FILE forms.
+    for name in FOREIGN_SECRET_VARS {
+        if let Some(v) = env.get(name).filter(|v| !v.is_empty()) {
+            out.push((
+                (*name).to_owned(),
+                Secret::new(v, SecretSource::Env((*name).into())),
+            ));
+        }
+        let file_var = format!("{name}_FILE");
+        if let Some(p) = env.get(&file_var).filter(|v| !v.is_empty()) {
+            match read_secret_file(Path::new(p)) {
+                Ok(v) => out.push((file_var, Secret::new(v, SecretSource::File(p.into())))),
+                Err(e) => problems.push(Problem::warning(
+                    file_var,
+                    format!("cannot read {p}: {e} (reuse check skipped)"),
+                )),
+            }
         }
     }
     for (key, value) in api {

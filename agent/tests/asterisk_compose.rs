@@ -438,3 +438,68 @@ fn docker_compose_config_accepts_the_file_when_docker_compose_is_installed() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn faxline_entrypoint_turns_secret_files_into_the_api_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        &root.join("bin/faxline"),
+        "#!/bin/sh\necho \"args: $*\"\necho \"API_KEY=$API_KEY\"\necho \"AGENT=$FAXLINE_AGENT_SECRET\"\n\
+         env | grep -c '_FILE=' || true\n",
+    );
+    Command::new("chmod")
+        .arg("+x")
+        .arg(root.join("bin/faxline"))
+        .status()
+        .unwrap();
+    let key = root.join("api_key");
+    let agent = root.join("agent_secret");
+    std::fs::write(&key, "k3y-0f-the-api-9c2a7e5b18d046c1\n").unwrap();
+    std::fs::write(&agent, "b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14").unwrap();
+    let path = format!(
+        "{}:{}",
+        root.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |env: &[(&str, &std::ffi::OsStr)]| {
+        Command::new("sh")
+            .arg(repo().join("docker/faxline/entrypoint.sh"))
+            .args(["serve", "--x"])
+            .env_clear()
+            .env("PATH", &path)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        ("API_KEY_FILE", key.as_os_str()),
+        ("FAXLINE_AGENT_SECRET_FILE", agent.as_os_str()),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("args: serve --x"), "{stdout}");
+    assert!(
+        stdout.contains("API_KEY=k3y-0f-the-api-9c2a7e5b18d046c1\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("AGENT=b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14\n"));
+    assert!(
+        stdout.ends_with("0\n"),
+        "the *_FILE variables are removed: {stdout}"
+    );
+
+    let out = run(&[
+        ("API_KEY_FILE", key.as_os_str()),
+        ("API_KEY", std::ffi::OsStr::new("x")),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"));
+    let out = run(&[("API_KEY_FILE", std::ffi::OsStr::new("/nonexistent/key"))]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API_KEY_FILE"));
+}

@@ -350,6 +350,36 @@ fn reused_secrets_are_refused_naming_both_settings() {
         render_problems(&problems)
     );
 
+    // The API's own copy of the agent secret is the same secret by design, but the AMI may not reuse it.
+    let env = with(strong_env(), "FAXLINE_AGENT_SECRET", AGENT);
+    let problems = check_config(&example(&env));
+    assert!(problems.is_empty(), "{}", render_problems(&problems));
+    let env = with(strong_env(), "FAXLINE_AGENT_SECRET", AMI);
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "ami.secret")
+            .iter()
+            .any(|p| p.message.contains("FAXLINE_AGENT_SECRET")),
+        "{}",
+        render_problems(&problems)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("server_secret");
+    std::fs::write(&f, AGENT).unwrap();
+    let env = with(
+        strong_env(),
+        "FAXLINE_SERVER_SECRET_FILE",
+        f.to_str().unwrap(),
+    );
+    let problems = check_config(&example(&env));
+    assert!(
+        errors_for(&problems, "api_client.agent_secret")
+            .iter()
+            .any(|p| p.message.contains("FAXLINE_SERVER_SECRET_FILE")),
+        "{}",
+        render_problems(&problems)
+    );
+
     // …or to a secret configured in [api].
     let env = with(strong_env(), "FAXLINE_API__BOOTSTRAP_KEY", AMI);
     let problems = check_config(&example(&env));

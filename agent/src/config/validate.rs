@@ -189,7 +189,10 @@ fn check_secrets(cfg: &Config, p: &mut Vec<Problem>, needs_api: bool) {
         for j in i + 1..all.len() {
             let (a, sa) = &all[i];
             let (b, sb) = &all[j];
-            if !sa.expose().is_empty() && sa.expose() == sb.expose() {
+            let shared_by_design = [a.as_str(), b.as_str()].contains(&"api_client.agent_secret")
+                && (super::AGENT_SECRET_ALIASES.contains(&a.as_str())
+                    || super::AGENT_SECRET_ALIASES.contains(&b.as_str()));
+            if !shared_by_design && !sa.expose().is_empty() && sa.expose() == sb.expose() {
                 p.push(Problem::error(
                     a.clone(),
                     format!("is the same value as {b}; every secret must be different"),
