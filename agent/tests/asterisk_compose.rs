@@ -503,3 +503,57 @@ fn faxline_entrypoint_turns_secret_files_into_the_api_variables() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("API_KEY_FILE"));
 }
+
+#[test]
+fn generated_secrets_pass_the_agents_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let out = Command::new("sh")
+        .arg(repo().join("docker/gen-secrets.sh"))
+        .arg(&secrets)
+        .env("FAXLINE_SIP_PASSWORD", "Tq8-wz3LrV6p")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = std::fs::read_to_string(secrets.join("ami_secret")).unwrap();
+    // Idempotent: a second run keeps the values.
+    let again = Command::new("sh")
+        .arg(repo().join("docker/gen-secrets.sh"))
+        .arg(&secrets)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(secrets.join("ami_secret")).unwrap(),
+        first
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(secrets.join("agent_secret"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "secret files are owner-only");
+
+    // The files, wired the way docker-compose.yml wires them, satisfy --check.
+    let file = |n: &str| secrets.join(n).display().to_string();
+    let env = Env::from_pairs([
+        ("FAXLINE_AMI__SECRET_FILE", file("ami_secret")),
+        (
+            "FAXLINE_API_CLIENT__AGENT_SECRET_FILE",
+            file("agent_secret"),
+        ),
+        ("FAXLINE_SIP__PASSWORD_FILE", file("sip_password")),
+        ("API_KEY_FILE", file("api_key")),
+    ]);
+    let cfg = Config::load(Some(&repo().join("faxline.example.toml")), &env).unwrap();
+    let problems = faxline_agent::config::check_config(&cfg);
+    assert!(
+        problems.is_empty(),
+        "{}",
+        faxline_agent::config::render_problems(&problems)
+    );
+}
