@@ -64,7 +64,7 @@ pub struct Config {
     pub api_client: ApiClientConfig,
     /// The API server's section, parsed by `faxline-api`. Raw here; the agent only scans it for secrets that
     /// must not be reused.
-    pub api: toml::Table,
+    pub api: RawSection,
     /// Problems found while loading (unreadable secret files, secret given twice, inline secrets…), reported by
     /// [`check_config`] together with everything else.
     #[serde(skip)]
@@ -75,6 +75,18 @@ pub struct Config {
     /// The file this configuration was read from, if any.
     #[serde(skip)]
     pub source_path: Option<PathBuf>,
+}
+
+/// A section owned by another crate, kept as parsed TOML (environment overrides applied, as strings). Its
+/// `Debug` shows key names only, because it may hold secrets.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct RawSection(pub toml::Table);
+
+impl std::fmt::Debug for RawSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// `[agent]`: the daemon itself.
@@ -706,7 +718,7 @@ impl Config {
             &mut load_problems,
         );
 
-        cfg.foreign_secrets = foreign_secrets(&cfg.api, env, &mut load_problems);
+        cfg.foreign_secrets = foreign_secrets(&cfg.api.0, env, &mut load_problems);
         cfg.load_problems = load_problems;
         Ok(cfg)
     }

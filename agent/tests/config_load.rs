@@ -588,7 +588,13 @@ fn structural_errors_stop_loading_with_the_setting_named() {
 
 #[test]
 fn secrets_never_appear_in_debug() {
-    let cfg = example(&strong_env());
+    let cfg = example(&with(
+        strong_env(),
+        "FAXLINE_API__BOOTSTRAP_KEY",
+        "9d8c7b6a5f4e3d2c1b0a99887766554433221100",
+    ));
+    assert!(!format!("{cfg:?}").contains("9d8c7b6a5f4e3d2c1b0a99887766554433221100"));
+    assert!(format!("{:?}", cfg.api).contains("bootstrap_key"));
     let dump = format!("{cfg:?}");
     for s in [AMI, AGENT, SIP] {
         assert!(!dump.contains(s), "Debug of Config shows a secret");
