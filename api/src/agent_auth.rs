@@ -1,0 +1,300 @@
+//! Signing of agent requests, used by the API to verify and by the agent to sign.
+//!
+//! Signature = hex HMAC-SHA256(agent secret, canonical string) where the canonical string is
+//! `FAXLINE-AGENT-V1\n<METHOD>\n<path?query>\n<agent id>\n<timestamp>\n<nonce>\n<hex sha256(body)>`.
+//! The API checks it in constant time, accepts timestamps within a window (±300 s by default) and
+//! remembers nonces for that window so an exact replay is refused.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+pub const HEADER_AGENT: &str = "x-faxline-agent";
+pub const HEADER_TIMESTAMP: &str = "x-faxline-timestamp";
+pub const HEADER_NONCE: &str = "x-faxline-nonce";
+pub const HEADER_SIGNATURE: &str = "x-faxline-signature";
+
+/// The four signature headers of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    pub agent_id: String,
+    pub timestamp: i64,
+    pub nonce: String,
+    pub signature: String,
+}
+
+impl SignedHeaders {
+    /// `(name, value)` pairs to attach to a request.
+    pub fn pairs(&self) -> [(&'static str, String); 4] {
+        [
+            (HEADER_AGENT, self.agent_id.clone()),
+            (HEADER_TIMESTAMP, self.timestamp.to_string()),
+            (HEADER_NONCE, self.nonce.clone()),
+            (HEADER_SIGNATURE, self.signature.clone()),
+        ]
+    }
+
+    /// Reads the headers from a `http::HeaderMap`.
+    pub fn from_headers(h: &axum::http::HeaderMap) -> Result<Self, AgentAuthError> {
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .ok_or(AgentAuthError::MissingHeaders)
+        };
+        let agent_id = get(HEADER_AGENT)?;
+        if !valid_agent_id(&agent_id) {
+            return Err(AgentAuthError::BadAgentId);
+        }
+        let timestamp = get(HEADER_TIMESTAMP)?
+            .parse()
+            .map_err(|_| AgentAuthError::MissingHeaders)?;
+        let nonce = get(HEADER_NONCE)?;
+        if nonce.len() < 16 || nonce.len() > 128 {
+            return Err(AgentAuthError::MissingHeaders);
+        }
+        Ok(Self {
+            agent_id,
+            timestamp,
+            nonce,
+            signature: get(HEADER_SIGNATURE)?,
+        })
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AgentAuthError {
+    #[error("missing or malformed signature headers")]
+    MissingHeaders,
+    #[error("invalid agent id")]
+    BadAgentId,
+    #[error("timestamp outside the replay window")]
+    Stale,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("replayed request")]
+    Replay,
+}
+
+/// Agent ids: 1–64 characters of `[A-Za-z0-9._-]`.
+pub fn valid_agent_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn canonical_mac(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    agent_id: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> HmacSha256 {
+    let body_hash = hex::encode(Sha256::digest(body));
+    let mut m = HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length");
+    for part in [
+        "FAXLINE-AGENT-V1",
+        &method.to_ascii_uppercase(),
+        path_and_query,
+        agent_id,
+        &timestamp.to_string(),
+        nonce,
+    ] {
+        m.update(part.as_bytes());
+        m.update(b"\n");
+    }
+    m.update(body_hash.as_bytes());
+    m
+}
+
+/// The hex signature of one request.
+pub fn sign_request(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    agent_id: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> String {
+    let m = canonical_mac(
+        secret,
+        method,
+        path_and_query,
+        agent_id,
+        timestamp,
+        nonce,
+        body,
+    );
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// Signs a request now with a fresh random nonce.
+pub fn sign_now(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    agent_id: &str,
+    body: &[u8],
+) -> SignedHeaders {
+    let timestamp = crate::timefmt::now_s();
+    let nonce = hex::encode(crate::auth::random_bytes::<16>());
+    let signature = sign_request(
+        secret,
+        method,
+        path_and_query,
+        agent_id,
+        timestamp,
+        &nonce,
+        body,
+    );
+    SignedHeaders {
+        agent_id: agent_id.to_string(),
+        timestamp,
+        nonce,
+        signature,
+    }
+}
+
+/// Checks the window and the signature (constant time). Replays are checked by [`NonceCache`].
+pub fn verify_request(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    headers: &SignedHeaders,
+    body: &[u8],
+    now_s: i64,
+    window_s: i64,
+) -> Result<(), AgentAuthError> {
+    if (now_s - headers.timestamp).abs() > window_s {
+        return Err(AgentAuthError::Stale);
+    }
+    let sig = hex::decode(&headers.signature).map_err(|_| AgentAuthError::BadSignature)?;
+    canonical_mac(
+        secret,
+        method,
+        path_and_query,
+        &headers.agent_id,
+        headers.timestamp,
+        &headers.nonce,
+        body,
+    )
+    .verify_slice(&sig)
+    .map_err(|_| AgentAuthError::BadSignature)
+}
+
+/// Nonces seen within the replay window.
+#[derive(Debug, Default)]
+pub struct NonceCache {
+    seen: Mutex<HashMap<String, i64>>,
+}
+
+impl NonceCache {
+    /// Records `agent_id/nonce`; `Err(Replay)` if it was seen within the window.
+    pub fn check_and_insert(
+        &self,
+        agent_id: &str,
+        nonce: &str,
+        now_s: i64,
+        window_s: i64,
+    ) -> Result<(), AgentAuthError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, t| now_s - *t <= 2 * window_s);
+        }
+        let key = format!("{agent_id}/{nonce}");
+        if seen.contains_key(&key) {
+            return Err(AgentAuthError::Replay);
+        }
+        seen.insert(key, now_s);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn round_trip_and_tampering() {
+        let h = sign_now(SECRET, "post", "/agent/v1/lease", "agent-1", b"{}");
+        let now = h.timestamp;
+        assert_eq!(
+            verify_request(SECRET, "POST", "/agent/v1/lease", &h, b"{}", now, 300),
+            Ok(())
+        );
+        let bad = |r| assert_eq!(r, Err(AgentAuthError::BadSignature));
+        bad(verify_request(
+            SECRET,
+            "POST",
+            "/agent/v1/lease",
+            &h,
+            b"{ }",
+            now,
+            300,
+        ));
+        bad(verify_request(
+            SECRET,
+            "GET",
+            "/agent/v1/lease",
+            &h,
+            b"{}",
+            now,
+            300,
+        ));
+        bad(verify_request(
+            SECRET,
+            "POST",
+            "/agent/v1/leasx",
+            &h,
+            b"{}",
+            now,
+            300,
+        ));
+        bad(verify_request(
+            b"another-secret-another-secret-xx",
+            "POST",
+            "/agent/v1/lease",
+            &h,
+            b"{}",
+            now,
+            300,
+        ));
+        let mut other_agent = h.clone();
+        other_agent.agent_id = "agent-2".into();
+        bad(verify_request(
+            SECRET,
+            "POST",
+            "/agent/v1/lease",
+            &other_agent,
+            b"{}",
+            now,
+            300,
+        ));
+        assert_eq!(
+            verify_request(SECRET, "POST", "/agent/v1/lease", &h, b"{}", now + 301, 300),
+            Err(AgentAuthError::Stale)
+        );
+    }
+
+    #[test]
+    fn nonce_replay() {
+        let c = NonceCache::default();
+        assert!(c.check_and_insert("a", "n1", 100, 300).is_ok());
+        assert_eq!(
+            c.check_and_insert("a", "n1", 101, 300),
+            Err(AgentAuthError::Replay)
+        );
+        assert!(c.check_and_insert("b", "n1", 101, 300).is_ok());
+    }
+}

@@ -1,0 +1,294 @@
+//! A typed client for the agent protocol, signing every request with [`crate::agent_auth`].
+//! The agent daemon uses it to lease jobs, fetch documents, report progress and results, and
+//! upload received faxes.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent_auth::sign_now;
+use crate::config::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentClientError {
+    #[error("HTTP transport error: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the API answered {status}: {detail}")]
+    Api { status: u16, detail: String },
+    /// The job's lease was lost (expired and re-leased, or cancelled): stop working on it.
+    #[error("lease not held")]
+    LeaseLost,
+    #[error("invalid base URL: {0}")]
+    BadUrl(String),
+    #[error("document checksum mismatch")]
+    Checksum,
+}
+
+/// A job leased to this agent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LeasedJob {
+    pub job_id: String,
+    pub lease_id: String,
+    /// The number to dial (full; mask it in logs).
+    pub to: String,
+    /// `pdf` or `txt`.
+    pub document_kind: String,
+    pub document_size: i64,
+    pub document_sha256: String,
+    /// 1 on the first try.
+    pub attempt: i64,
+    /// Unix seconds; send a heartbeat well before.
+    pub lease_expires_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct LeaseOut {
+    jobs: Vec<LeasedJob>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RenewOut {
+    lease_expires_at: i64,
+}
+
+/// The final result of a send.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendResult {
+    /// `SUCCESS` or `FAILED`.
+    pub status: String,
+    pub error: Option<String>,
+    pub pages: Option<i64>,
+    pub provider_sid: Option<String>,
+    /// Busy / no answer: put the job back in the queue while attempts remain.
+    pub retry: bool,
+}
+
+/// Metadata of a received fax.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InboundMeta {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub pages: Option<i64>,
+    pub status: Option<String>,
+    /// A call identifier (e.g. Asterisk UNIQUEID): a repeated upload is stored once.
+    pub call_id: Option<String>,
+    /// ISO 8601.
+    pub received_at: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    base: reqwest::Url,
+    agent_id: String,
+    secret: Secret,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &self.base.as_str())
+            .field("agent_id", &self.agent_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentClient {
+    /// `base_url` like `https://api.example.org` (a path prefix is kept).
+    pub fn new(base_url: &str, agent_id: &str, secret: Secret) -> Result<Self, AgentClientError> {
+        let mut base =
+            reqwest::Url::parse(base_url).map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        if !crate::agent_auth::valid_agent_id(agent_id) {
+            return Err(AgentClientError::BadUrl(format!(
+                "invalid agent id {agent_id:?}"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        Ok(Self {
+            http,
+            base,
+            agent_id: agent_id.to_string(),
+            secret,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        rel: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<reqwest::Response, AgentClientError> {
+        let url = self
+            .base
+            .join(rel)
+            .map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let signed = sign_now(
+            self.secret.as_bytes(),
+            method.as_str(),
+            &path,
+            &self.agent_id,
+            &body,
+        );
+        let mut rb = self.http.request(method, url);
+        for (k, v) in signed.pairs() {
+            rb = rb.header(k, v);
+        }
+        if let Some(ct) = content_type {
+            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let resp = rb.body(body).send().await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        if status == reqwest::StatusCode::CONFLICT {
+            return Err(AgentClientError::LeaseLost);
+        }
+        let detail = resp
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("detail").map(|d| d.to_string()))
+            .unwrap_or_default();
+        Err(AgentClientError::Api {
+            status: status.as_u16(),
+            detail,
+        })
+    }
+
+    async fn post_json<T: Serialize, R: for<'de> Deserialize<'de>>(
+        &self,
+        rel: &str,
+        body: &T,
+    ) -> Result<R, AgentClientError> {
+        let bytes = serde_json::to_vec(body).expect("plain structs serialise");
+        let resp = self
+            .send(reqwest::Method::POST, rel, bytes, Some("application/json"))
+            .await?;
+        Ok(resp.json().await?)
+    }
+
+    /// Leases up to `max_jobs` jobs, waiting up to `wait` (≤ 30 s) for one to appear.
+    pub async fn lease(
+        &self,
+        wait: Duration,
+        max_jobs: u32,
+    ) -> Result<Vec<LeasedJob>, AgentClientError> {
+        let out: LeaseOut = self
+            .post_json(
+                "agent/v1/lease",
+                &serde_json::json!({"wait_seconds": wait.as_secs(), "max_jobs": max_jobs}),
+            )
+            .await?;
+        Ok(out.jobs)
+    }
+
+    /// Extends the lease; returns the new expiry (unix seconds).
+    pub async fn heartbeat(&self, job: &LeasedJob) -> Result<i64, AgentClientError> {
+        let out: RenewOut = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/heartbeat", job.job_id),
+                &serde_json::json!({"lease_id": job.lease_id}),
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// Reports pages sent so far (also extends the lease).
+    pub async fn progress(
+        &self,
+        job: &LeasedJob,
+        pages_sent: i64,
+        pages_total: Option<i64>,
+    ) -> Result<i64, AgentClientError> {
+        let out: RenewOut = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/progress", job.job_id),
+                &serde_json::json!({"lease_id": job.lease_id, "pages_sent": pages_sent, "pages_total": pages_total}),
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// Reports the final result; returns the job's resulting status (`queued` when retried).
+    pub async fn result(
+        &self,
+        job: &LeasedJob,
+        result: &SendResult,
+    ) -> Result<String, AgentClientError> {
+        let mut body = serde_json::to_value(result).expect("plain struct");
+        body["lease_id"] = job.lease_id.clone().into();
+        let out: serde_json::Value = self
+            .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &body)
+            .await?;
+        Ok(out["status"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Downloads the job's document and checks its SHA-256.
+    pub async fn document(&self, job: &LeasedJob) -> Result<Vec<u8>, AgentClientError> {
+        use sha2::{Digest, Sha256};
+        let resp = self
+            .send(
+                reqwest::Method::GET,
+                &format!(
+                    "agent/v1/jobs/{}/document?lease_id={}",
+                    job.job_id, job.lease_id
+                ),
+                Vec::new(),
+                None,
+            )
+            .await?;
+        let bytes = resp.bytes().await?.to_vec();
+        if hex::encode(Sha256::digest(&bytes)) != job.document_sha256 {
+            return Err(AgentClientError::Checksum);
+        }
+        Ok(bytes)
+    }
+
+    /// Uploads a received fax (PDF); returns its inbound id.
+    pub async fn upload_inbound(
+        &self,
+        meta: &InboundMeta,
+        pdf: &[u8],
+    ) -> Result<String, AgentClientError> {
+        let boundary = format!("faxline-{}", hex::encode(crate::auth::random_bytes::<12>()));
+        let mut body = Vec::with_capacity(pdf.len() + 512);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&serde_json::to_vec(meta).expect("plain struct"));
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(pdf);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let resp = self
+            .send(
+                reqwest::Method::POST,
+                "agent/v1/inbound",
+                body,
+                Some(&format!("multipart/form-data; boundary={boundary}")),
+            )
+            .await?;
+        let out: serde_json::Value = resp.json().await?;
+        Ok(out["id"].as_str().unwrap_or_default().to_string())
+    }
+}

@@ -1,0 +1,433 @@
+//! Configuration: one TOML file, then environment overrides. Faxbot's variable names are honoured
+//! where they exist (`API_KEY`, `MAX_FILE_SIZE_MB`, `PUBLIC_API_URL`, `DATABASE_URL`,
+//! `REQUIRE_API_KEY`, `FAX_DATA_DIR`, `PDF_TOKEN_TTL_MINUTES`, `INBOUND_ENABLED`, ...); Faxline's
+//! own settings use `FAXLINE_*`. Unlike Faxbot, authentication stays on unless explicitly disabled,
+//! and that is refused on a non-loopback address.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A secret string: never printed by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Minimum length of the agent secret and the server secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+/// Minimum length of the bootstrap `API_KEY` and the internal (Asterisk hook) secret.
+pub const MIN_SHARED_KEY_LEN: usize = 16;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind (`FAXLINE_LISTEN`).
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...` (`DATABASE_URL`); empty = SQLite in `data_dir`.
+    pub database_url: String,
+    /// Working directory for the embedded database and the server secret (`FAX_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Upload limit (`MAX_FILE_SIZE_MB`).
+    pub max_file_size_mb: u64,
+    /// Base URL used in signed document links (`PUBLIC_API_URL`); must be https unless
+    /// `allow_insecure_public_url` is set.
+    pub public_api_url: Option<String>,
+    /// Explicit opt-out of the https rule for local use (`FAXLINE_ALLOW_INSECURE_PUBLIC_URL`,
+    /// or Faxbot's `ENFORCE_PUBLIC_HTTPS=false`).
+    pub allow_insecure_public_url: bool,
+    /// `REQUIRE_API_KEY`: defaults to true; false is a development setting, loopback only.
+    pub require_api_key: bool,
+    /// `API_KEY`: bootstrap admin key.
+    pub api_key: Option<Secret>,
+    /// Keys API-key hashes and document links (`FAXLINE_SERVER_SECRET`); generated and kept in
+    /// `data_dir/server_secret` when absent.
+    pub server_secret: Option<Secret>,
+    /// Shared with the agents; signs every agent request (`FAXLINE_AGENT_SECRET`). Required.
+    pub agent_secret: Option<Secret>,
+    /// `ASTERISK_INBOUND_SECRET` for `POST /_internal/asterisk/inbound`; the hook is off without it.
+    pub internal_secret: Option<Secret>,
+    /// `INBOUND_ENABLED`.
+    pub inbound_enabled: bool,
+    /// Files named by the Asterisk hook must lie inside this directory
+    /// (`FAXLINE_INBOUND_SPOOL_DIR`).
+    pub inbound_spool_dir: Option<PathBuf>,
+    /// `PDF_TOKEN_TTL_MINUTES` (minimum 1).
+    pub pdf_token_ttl_minutes: u64,
+    /// `INBOUND_TOKEN_TTL_MINUTES` (minimum 1).
+    pub inbound_token_ttl_minutes: u64,
+    /// `MAX_REQUESTS_PER_MINUTE` per key on `/fax` and `/fax/{id}`; 0 = off.
+    pub max_requests_per_minute: u32,
+    /// `INBOUND_LIST_RPM`.
+    pub inbound_list_rpm: u32,
+    /// `INBOUND_GET_RPM`.
+    pub inbound_get_rpm: u32,
+    /// Failed authentications per client address within a minute before a lockout.
+    pub auth_failures_before_lockout: u32,
+    /// Lockout length in seconds.
+    pub auth_lockout_seconds: u64,
+    /// Agent lease length in seconds (renewed by heartbeat and progress).
+    pub lease_seconds: u64,
+    /// Attempts per job before it fails for good.
+    pub max_attempts: u32,
+    /// Delete documents and inbound files after this many days; 0 = keep.
+    pub retention_days: u32,
+    /// Accepted clock skew for signed agent requests, seconds.
+    pub agent_replay_window_seconds: u64,
+    /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
+    pub backend: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: String::new(),
+            data_dir: PathBuf::from("faxline-data"),
+            max_file_size_mb: 10,
+            public_api_url: None,
+            allow_insecure_public_url: false,
+            require_api_key: true,
+            api_key: None,
+            server_secret: None,
+            agent_secret: None,
+            internal_secret: None,
+            inbound_enabled: false,
+            inbound_spool_dir: None,
+            pdf_token_ttl_minutes: 60,
+            inbound_token_ttl_minutes: 60,
+            max_requests_per_minute: 0,
+            inbound_list_rpm: 30,
+            inbound_get_rpm: 60,
+            auth_failures_before_lockout: 10,
+            auth_lockout_seconds: 300,
+            lease_seconds: 120,
+            max_attempts: 3,
+            retention_days: 0,
+            agent_replay_window_seconds: 300,
+            backend: "sip".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid value for {name}: {reason}")]
+    Env { name: &'static str, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(ConfigError::Env {
+            name,
+            reason: format!("not a boolean: {other:?}"),
+        }),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse().map_err(|_| ConfigError::Env {
+        name,
+        reason: format!("not a number: {v:?}"),
+    })
+}
+
+fn non_empty(v: String) -> Option<String> {
+    if v.trim().is_empty() { None } else { Some(v) }
+}
+
+impl Config {
+    /// Reads `path` (if any), then applies the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut cfg = match path {
+            Some(p) => Self::from_toml_file(p)?,
+            None => Self::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Applies overrides from an environment lookup (injectable for tests).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("FAXLINE_LISTEN") {
+            self.listen = parse_num("FAXLINE_LISTEN", &v)?;
+        }
+        if let Some(v) = get("DATABASE_URL").and_then(non_empty) {
+            self.database_url = v;
+        }
+        if let Some(v) = get("FAX_DATA_DIR").and_then(non_empty) {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("MAX_FILE_SIZE_MB") {
+            self.max_file_size_mb = parse_num("MAX_FILE_SIZE_MB", &v)?;
+        }
+        if let Some(v) = get("PUBLIC_API_URL") {
+            self.public_api_url = non_empty(v);
+        }
+        if let Some(v) = get("ENFORCE_PUBLIC_HTTPS") {
+            self.allow_insecure_public_url = !parse_bool("ENFORCE_PUBLIC_HTTPS", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_ALLOW_INSECURE_PUBLIC_URL") {
+            self.allow_insecure_public_url = parse_bool("FAXLINE_ALLOW_INSECURE_PUBLIC_URL", &v)?;
+        }
+        if let Some(v) = get("REQUIRE_API_KEY") {
+            self.require_api_key = parse_bool("REQUIRE_API_KEY", &v)?;
+        }
+        if let Some(v) = get("API_KEY") {
+            self.api_key = non_empty(v).map(Secret);
+        }
+        if let Some(v) = get("FAXLINE_SERVER_SECRET") {
+            self.server_secret = non_empty(v).map(Secret);
+        }
+        if let Some(v) = get("FAXLINE_AGENT_SECRET") {
+            self.agent_secret = non_empty(v).map(Secret);
+        }
+        if let Some(v) = get("ASTERISK_INBOUND_SECRET") {
+            self.internal_secret = non_empty(v).map(Secret);
+        }
+        if let Some(v) = get("INBOUND_ENABLED") {
+            self.inbound_enabled = parse_bool("INBOUND_ENABLED", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_INBOUND_SPOOL_DIR") {
+            self.inbound_spool_dir = non_empty(v).map(PathBuf::from);
+        }
+        if let Some(v) = get("PDF_TOKEN_TTL_MINUTES") {
+            self.pdf_token_ttl_minutes = parse_num("PDF_TOKEN_TTL_MINUTES", &v)?;
+        }
+        if let Some(v) = get("INBOUND_TOKEN_TTL_MINUTES") {
+            self.inbound_token_ttl_minutes = parse_num("INBOUND_TOKEN_TTL_MINUTES", &v)?;
+        }
+        if let Some(v) = get("MAX_REQUESTS_PER_MINUTE") {
+            self.max_requests_per_minute = parse_num("MAX_REQUESTS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("INBOUND_LIST_RPM") {
+            self.inbound_list_rpm = parse_num("INBOUND_LIST_RPM", &v)?;
+        }
+        if let Some(v) = get("INBOUND_GET_RPM") {
+            self.inbound_get_rpm = parse_num("INBOUND_GET_RPM", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_RETENTION_DAYS") {
+            self.retention_days = parse_num("FAXLINE_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_LEASE_SECONDS") {
+            self.lease_seconds = parse_num("FAXLINE_LEASE_SECONDS", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_MAX_ATTEMPTS") {
+            self.max_attempts = parse_num("FAXLINE_MAX_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = get("FAX_BACKEND").and_then(non_empty) {
+            self.backend = v;
+        }
+        Ok(())
+    }
+
+    /// The upload limit in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_size_mb.saturating_mul(1 << 20)
+    }
+
+    /// The database URL, defaulting to SQLite inside `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("faxline.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Refuses unsafe configurations. Called before the server starts; `serve` calls it too.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let agent = self.agent_secret.as_ref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "the agent secret is missing (set agent_secret or FAXLINE_AGENT_SECRET, at least 32 bytes)"
+                    .into(),
+            )
+        })?;
+        if agent.as_bytes().len() < MIN_SECRET_LEN {
+            return Err(ConfigError::Invalid(format!(
+                "the agent secret is shorter than {MIN_SECRET_LEN} bytes"
+            )));
+        }
+        if let Some(s) = &self.server_secret
+            && s.as_bytes().len() < MIN_SECRET_LEN
+        {
+            return Err(ConfigError::Invalid(format!(
+                "the server secret is shorter than {MIN_SECRET_LEN} bytes"
+            )));
+        }
+        if let Some(k) = &self.api_key
+            && k.as_bytes().len() < MIN_SHARED_KEY_LEN
+        {
+            return Err(ConfigError::Invalid(format!(
+                "API_KEY is shorter than {MIN_SHARED_KEY_LEN} characters"
+            )));
+        }
+        if let Some(k) = &self.internal_secret
+            && k.as_bytes().len() < MIN_SHARED_KEY_LEN
+        {
+            return Err(ConfigError::Invalid(format!(
+                "ASTERISK_INBOUND_SECRET is shorter than {MIN_SHARED_KEY_LEN} characters"
+            )));
+        }
+        let others = [
+            ("the server secret", &self.server_secret),
+            ("API_KEY", &self.api_key),
+            ("ASTERISK_INBOUND_SECRET", &self.internal_secret),
+        ];
+        for (name, other) in others {
+            if other.as_ref() == Some(agent) {
+                return Err(ConfigError::Invalid(format!(
+                    "the agent secret must differ from {name}"
+                )));
+            }
+        }
+        if !self.require_api_key && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "require_api_key = false is a development setting and is refused on the non-loopback address {}",
+                self.listen
+            )));
+        }
+        if let Some(url) = &self.public_api_url {
+            let lower = url.to_ascii_lowercase();
+            if !lower.starts_with("https://") {
+                if !lower.starts_with("http://") {
+                    return Err(ConfigError::Invalid(format!(
+                        "PUBLIC_API_URL must be an http(s) URL, got {url:?}"
+                    )));
+                }
+                if !self.allow_insecure_public_url {
+                    return Err(ConfigError::Invalid(
+                        "PUBLIC_API_URL must use https (set allow_insecure_public_url / FAXLINE_ALLOW_INSECURE_PUBLIC_URL=true for local use)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        if self.inbound_enabled
+            && self.internal_secret.is_some()
+            && self.inbound_spool_dir.is_none()
+        {
+            return Err(ConfigError::Invalid(
+                "ASTERISK_INBOUND_SECRET is set but no inbound_spool_dir confines the files it may read"
+                    .into(),
+            ));
+        }
+        if self.max_file_size_mb == 0 {
+            return Err(ConfigError::Invalid(
+                "max_file_size_mb must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Config {
+        Config {
+            agent_secret: Some(Secret::new("a".repeat(32))),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn agent_secret_rules() {
+        assert!(Config::default().validate().is_err());
+        let mut c = good();
+        assert!(c.validate().is_ok());
+        c.agent_secret = Some(Secret::new("short"));
+        assert!(c.validate().is_err());
+        let mut c = good();
+        c.server_secret = c.agent_secret.clone();
+        assert!(c.validate().unwrap_err().to_string().contains("differ"));
+    }
+
+    #[test]
+    fn auth_off_only_on_loopback() {
+        let mut c = good();
+        c.require_api_key = false;
+        assert!(c.validate().is_ok());
+        c.listen = "0.0.0.0:8080".parse().unwrap();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn public_url_https_unless_opted_out() {
+        let mut c = good();
+        c.public_api_url = Some("http://fax.example.org".into());
+        assert!(c.validate().is_err());
+        c.allow_insecure_public_url = true;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn env_overrides_with_faxbot_names() {
+        let mut c = good();
+        let env = |k: &str| match k {
+            "MAX_FILE_SIZE_MB" => Some("3".to_string()),
+            "REQUIRE_API_KEY" => Some("false".to_string()),
+            "INBOUND_ENABLED" => Some("true".to_string()),
+            "API_KEY" => Some("bootstrap-key-0123456789".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.max_file_size_mb, 3);
+        assert!(!c.require_api_key);
+        assert!(c.inbound_enabled);
+        assert_eq!(c.api_key.unwrap().expose(), "bootstrap-key-0123456789");
+        let mut c = good();
+        assert!(c.apply_env(|_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn secrets_are_not_debug_printed() {
+        let c = good();
+        assert!(!format!("{c:?}").contains("aaaa"));
+    }
+}

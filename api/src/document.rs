@@ -1,0 +1,81 @@
+//! Upload type detection. Faxbot sniffs only the first 64 KiB (`%PDF` prefix, else "decodes as
+//! UTF-8") and accepts empty files; Faxline looks for `%PDF-` within the first 1024 bytes (as PDF
+//! readers tolerate leading junk), requires the *whole* file to be UTF-8 for text, and refuses
+//! empty uploads with 400 because an empty fax is always a client mistake.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Pdf,
+    Text,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Pdf => "pdf",
+            DocKind::Text => "txt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pdf" => Some(DocKind::Pdf),
+            "txt" => Some(DocKind::Text),
+            _ => None,
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            DocKind::Pdf => "application/pdf",
+            DocKind::Text => "text/plain; charset=utf-8",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SniffError {
+    #[error("Empty file")]
+    Empty,
+    #[error("Only PDF and TXT are allowed")]
+    Unsupported,
+}
+
+pub fn sniff(data: &[u8]) -> Result<DocKind, SniffError> {
+    if data.is_empty() {
+        return Err(SniffError::Empty);
+    }
+    let head = &data[..data.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Ok(DocKind::Pdf);
+    }
+    if std::str::from_utf8(data).is_ok() {
+        return Ok(DocKind::Text);
+    }
+    Err(SniffError::Unsupported)
+}
+
+/// True when `data` looks like a PDF (used for inbound uploads, which must be PDFs).
+pub fn is_pdf(data: &[u8]) -> bool {
+    matches!(sniff(data), Ok(DocKind::Pdf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff(b""), Err(SniffError::Empty));
+        assert_eq!(sniff(b"%PDF-1.4\n..."), Ok(DocKind::Pdf));
+        assert_eq!(sniff(b"\xef\xbb\xbfjunk %PDF-1.7"), Ok(DocKind::Pdf));
+        assert_eq!(sniff("Grüße\n".as_bytes()), Ok(DocKind::Text));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), Err(SniffError::Unsupported));
+        // Text for 100 KiB, then a binary byte: Faxbot would accept this, Faxline does not.
+        let mut late_binary = vec![b'a'; 100 * 1024];
+        late_binary.push(0xff);
+        assert_eq!(sniff(&late_binary), Err(SniffError::Unsupported));
+        // `%PDF-` beyond the first KiB does not make a PDF.
+        let mut far = vec![b' '; 2000];
+        far.extend_from_slice(b"%PDF-1.4");
+        assert_eq!(sniff(&far), Ok(DocKind::Text));
+    }
+}

@@ -1,0 +1,385 @@
+//! `/fax`: send (multipart `to` + `file`), read, list, cancel, signed PDF links.
+
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::BytesMut;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link, pdf_response, valid_id};
+use crate::audit::mask_number;
+use crate::auth::{SCOPE_FAX_READ, SCOPE_FAX_SEND};
+use crate::document::{DocKind, SniffError, sniff};
+use crate::error::{ApiError, ApiResult};
+use crate::links::{self, LinkError, LinkKind};
+use crate::server::AppState;
+use crate::store::{CancelOutcome, InsertOutcome, JobFilter, NewJob};
+use crate::timefmt::{now_s, now_us};
+
+/// Faxbot's rule: `^[+]?\d{6,20}$`.
+pub(crate) fn valid_number(to: &str) -> bool {
+    let digits = to.strip_prefix('+').unwrap_or(to);
+    (6..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_error(e: axum::extract::multipart::MultipartError, limit_mb: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("File exceeds {limit_mb} MB limit"),
+        )
+    } else {
+        ApiError::bad_request("There was an error parsing the body")
+    }
+}
+
+/// Keeps only the last path component and printable characters (never used as a path).
+fn clean_filename(name: Option<&str>) -> String {
+    let base = name
+        .unwrap_or("upload")
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("upload");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.is_empty() {
+        "upload".into()
+    } else {
+        cleaned
+    }
+}
+
+pub(crate) async fn send(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<FaxJobOut>)> {
+    let principal = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_SEND,
+            "/fax",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .ok()
+                .filter(|s| !s.is_empty() && s.len() <= 255)
+                .ok_or_else(|| ApiError::bad_request("Invalid Idempotency-Key header"))?;
+            Some(format!("{}:{v}", principal.key_id))
+        }
+    };
+    if let Some(key) = &idem
+        && let Some(job) = st.store.job_by_idempotency_key(key).await?
+    {
+        return Ok((StatusCode::ACCEPTED, Json(job.into())));
+    }
+    let mut multipart = multipart.map_err(|_| ApiError::missing("body", "to"))?;
+    let limit = st.cfg.max_file_bytes() as usize;
+    let limit_mb = st.cfg.max_file_size_mb;
+    let mut to: Option<String> = None;
+    let mut file: Option<(String, BytesMut)> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| parse_error(e, limit_mb))?
+    {
+        match field.name() {
+            Some("to") => to = Some(field.text().await.map_err(|e| parse_error(e, limit_mb))?),
+            Some("file") => {
+                let name = clean_filename(field.file_name());
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| parse_error(e, limit_mb))? {
+                    if buf.len() + chunk.len() > limit {
+                        crate::audit!("upload_rejected", key_id = %principal.key_id, reason = "too large");
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("File exceeds {limit_mb} MB limit"),
+                        ));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                file = Some((name, buf));
+            }
+            _ => {
+                while field
+                    .chunk()
+                    .await
+                    .map_err(|e| parse_error(e, limit_mb))?
+                    .is_some()
+                {}
+            }
+        }
+    }
+    let to = to.ok_or_else(|| ApiError::missing("body", "to"))?;
+    let (file_name, content) = file.ok_or_else(|| ApiError::missing("body", "file"))?;
+    let to = to.trim().to_string();
+    if !valid_number(&to) {
+        return Err(ApiError::bad_request("'to' must be E.164 or digits only"));
+    }
+    let kind = sniff(&content).map_err(|e| match e {
+        SniffError::Empty => ApiError::bad_request("Empty file"),
+        SniffError::Unsupported => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Only PDF and TXT are allowed",
+        ),
+    })?;
+    let content = content.freeze();
+    let new = NewJob {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        to_number: to,
+        file_name,
+        doc_kind: kind.as_str().into(),
+        doc_sha256: hex::encode(Sha256::digest(&content)),
+        backend: st.cfg.backend.clone(),
+        owner_key_id: (!principal.anonymous).then(|| principal.key_id.clone()),
+        idempotency_key: idem,
+        created_at: now_us(),
+        content,
+    };
+    let job = match st.store.insert_job(new).await? {
+        InsertOutcome::Created(job) => {
+            crate::audit!(
+                "job_created",
+                job_id = %job.id,
+                to = %mask_number(&job.to_number),
+                key_id = %principal.key_id,
+                kind = %job.doc_kind,
+                size = job.doc_size
+            );
+            st.job_added.notify_waiters();
+            job
+        }
+        InsertOutcome::Existing(job) => job,
+    };
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+pub(crate) async fn get(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FaxJobOut>> {
+    st.require(
+        &headers,
+        ip,
+        SCOPE_FAX_READ,
+        "/fax/{id}",
+        st.cfg.max_requests_per_minute,
+    )
+    .await?;
+    if !valid_id(&id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    let job = st
+        .store
+        .get_job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    Ok(Json(job.into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct JobList {
+    total: i64,
+    limit: i64,
+    offset: i64,
+    jobs: Vec<FaxJobOut>,
+}
+
+/// Beyond Faxbot: `GET /fax?status=&to=&limit=&offset=`, newest first.
+pub(crate) async fn list(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<JobList>> {
+    st.require(
+        &headers,
+        ip,
+        SCOPE_FAX_READ,
+        "/fax/{id}",
+        st.cfg.max_requests_per_minute,
+    )
+    .await?;
+    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 100);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let (total, jobs) = st
+        .store
+        .list_jobs(&JobFilter {
+            status: q.status,
+            to_number: q.to,
+            limit,
+            offset,
+        })
+        .await?;
+    Ok(Json(JobList {
+        total,
+        limit,
+        offset,
+        jobs: jobs.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Beyond Faxbot: cancels a job that no agent has taken yet.
+pub(crate) async fn cancel(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FaxJobOut>> {
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_SEND,
+            "/fax",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
+    if !valid_id(&id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    match st.store.cancel_job(&id, now_us()).await? {
+        CancelOutcome::Cancelled(job) => {
+            crate::audit!("job_cancelled", job_id = %job.id, key_id = %p.key_id);
+            Ok(Json(job.into()))
+        }
+        CancelOutcome::NotQueued(job) => Err(ApiError::conflict(format!(
+            "Job cannot be cancelled in status {}",
+            job.status
+        ))),
+        CancelOutcome::NotFound => Err(ApiError::not_found("Job not found")),
+    }
+}
+
+/// Mints a signed, expiring link to the job's PDF (`PDF_TOKEN_TTL_MINUTES`).
+pub(crate) async fn pdf_link(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PdfLinkOut>> {
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_READ,
+            "/fax/{id}",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
+    if !valid_id(&id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    let job = st
+        .store
+        .get_job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
+        return Err(ApiError::not_found("PDF not available"));
+    }
+    crate::audit!("pdf_link_created", job_id = %id, key_id = %p.key_id);
+    Ok(Json(make_link(
+        &st,
+        LinkKind::Fax,
+        &format!("/fax/{id}/pdf"),
+        &id,
+        st.cfg.pdf_token_ttl_minutes,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenQuery {
+    token: Option<String>,
+}
+
+/// `GET /fax/{id}/pdf?token=` — the signed token is the credential (no API key), as in Faxbot.
+pub(crate) async fn pdf(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let token = q.token.ok_or_else(|| ApiError::missing("query", "token"))?;
+    if let Some(wait) = st.auth_throttle.locked(ip, now_s()) {
+        return Err(ApiError::too_many(
+            "Too many failed authentication attempts",
+            wait,
+        ));
+    }
+    if !valid_id(&id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    let job = st
+        .store
+        .get_job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    if let Err(e) = links::verify(
+        st.server_secret.as_bytes(),
+        LinkKind::Fax,
+        &id,
+        &token,
+        now_s(),
+    ) {
+        crate::audit!("pdf_token_rejected", job_id = %id, ip = %ip, reason = %e);
+        if e == LinkError::Invalid {
+            st.auth_throttle.fail(ip, now_s());
+        }
+        return Err(ApiError::forbidden(e.to_string()));
+    }
+    if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
+        return Err(ApiError::not_found("PDF not available"));
+    }
+    let doc = st
+        .store
+        .job_document(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    crate::audit!("pdf_served", job_id = %id, ip = %ip);
+    Ok(pdf_response(&format!("fax_{id}.pdf"), doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_rule_matches_faxbot() {
+        assert!(valid_number("+15551234567"));
+        assert!(valid_number("123456"));
+        assert!(!valid_number("12345"));
+        assert!(!valid_number("+1 555 123"));
+        assert!(!valid_number("abc"));
+        assert!(!valid_number(&"1".repeat(21)));
+        assert!(!valid_number("++123456"));
+    }
+
+    #[test]
+    fn filenames_lose_their_paths() {
+        assert_eq!(clean_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_filename(Some("a\\b.pdf")), "b.pdf");
+        assert_eq!(clean_filename(None), "upload");
+        assert_eq!(clean_filename(Some("dir/")), "upload");
+    }
+}

@@ -1,0 +1,210 @@
+//! The HTTP surface: Faxbot-compatible public routes, admin key management, the signed agent
+//! protocol and the Faxbot-compatible Asterisk hook.
+
+mod admin;
+mod agent;
+mod fax;
+mod health;
+mod inbound;
+mod internal;
+mod openapi;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{delete, get, post};
+use serde::Serialize;
+
+use crate::server::AppState;
+use crate::store::{Inbound, Job};
+use crate::timefmt::iso;
+
+pub(crate) fn router(state: AppState) -> Router {
+    // Multipart overhead on top of the document limit; larger bodies are cut off early.
+    let upload_limit = (state.cfg.max_file_bytes() + 256 * 1024) as usize;
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/health/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::openapi))
+        .route(
+            "/fax",
+            post(fax::send)
+                .get(fax::list)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/fax/{id}", get(fax::get))
+        .route("/fax/{id}/cancel", post(fax::cancel))
+        .route("/fax/{id}/pdf", get(fax::pdf))
+        .route("/fax/{id}/pdf-link", post(fax::pdf_link))
+        .route("/inbound", get(inbound::list))
+        .route("/inbound/{id}", get(inbound::get))
+        .route("/inbound/{id}/pdf", get(inbound::pdf))
+        .route("/inbound/{id}/pdf-link", post(inbound::pdf_link))
+        .route(
+            "/admin/api-keys",
+            post(admin::create_key).get(admin::list_keys),
+        )
+        .route("/admin/api-keys/{key_id}", delete(admin::revoke_key))
+        .route("/admin/api-keys/{key_id}/rotate", post(admin::rotate_key))
+        .route(
+            "/_internal/asterisk/inbound",
+            post(internal::asterisk_inbound),
+        )
+        .route("/agent/v1/lease", post(agent::lease))
+        .route("/agent/v1/jobs/{id}/heartbeat", post(agent::heartbeat))
+        .route("/agent/v1/jobs/{id}/progress", post(agent::progress))
+        .route("/agent/v1/jobs/{id}/result", post(agent::result))
+        .route("/agent/v1/jobs/{id}/document", get(agent::document))
+        .route(
+            "/agent/v1/inbound",
+            post(agent::inbound).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(120),
+        ))
+        .with_state(state)
+}
+
+/// The client's address (from the connection; forwarded headers are not trusted).
+pub(crate) struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ))
+    }
+}
+
+/// Faxbot's FaxJobOut, field order as serialised.
+#[derive(Debug, Serialize)]
+pub(crate) struct FaxJobOut {
+    id: String,
+    to: String,
+    status: String,
+    error: Option<String>,
+    pages: Option<i64>,
+    backend: String,
+    provider_sid: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Job> for FaxJobOut {
+    fn from(j: Job) -> Self {
+        Self {
+            id: j.id,
+            to: j.to_number,
+            status: j.status,
+            error: j.error,
+            pages: j.pages,
+            backend: j.backend,
+            provider_sid: j.provider_sid,
+            created_at: iso(j.created_at),
+            updated_at: iso(j.updated_at),
+        }
+    }
+}
+
+/// Faxbot's InboundFaxOut (`fr` is the sender).
+#[derive(Debug, Serialize)]
+pub(crate) struct InboundFaxOut {
+    id: String,
+    fr: Option<String>,
+    to: Option<String>,
+    status: String,
+    backend: String,
+    pages: Option<i64>,
+    size_bytes: Option<i64>,
+    created_at: String,
+    received_at: String,
+    updated_at: String,
+    mailbox: Option<String>,
+}
+
+impl From<Inbound> for InboundFaxOut {
+    fn from(i: Inbound) -> Self {
+        Self {
+            id: i.id,
+            fr: i.from_number,
+            to: i.to_number,
+            status: i.status,
+            backend: i.backend,
+            pages: i.pages,
+            size_bytes: i.size_bytes,
+            created_at: iso(i.created_at),
+            received_at: iso(i.received_at),
+            updated_at: iso(i.updated_at),
+            mailbox: i.mailbox_label,
+        }
+    }
+}
+
+/// A PDF download with Faxbot's no-cache headers.
+pub(crate) fn pdf_response(filename: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (
+                header::CACHE_CONTROL,
+                "no-cache, no-store, must-revalidate".to_string(),
+            ),
+            (header::PRAGMA, "no-cache".to_string()),
+            (header::EXPIRES, "0".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A 32-hex id (uuid4 without dashes), Faxbot's id format; anything else cannot exist.
+pub(crate) fn valid_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A signed link for a document.
+#[derive(Debug, Serialize)]
+pub(crate) struct PdfLinkOut {
+    url: String,
+    token: String,
+    expires_at: String,
+}
+
+pub(crate) fn make_link(
+    st: &AppState,
+    kind: crate::links::LinkKind,
+    path: &str,
+    id: &str,
+    ttl_minutes: u64,
+) -> PdfLinkOut {
+    let exp = crate::timefmt::now_s() + (ttl_minutes.max(1) * 60) as i64;
+    let token = crate::links::sign(st.server_secret.as_bytes(), kind, id, exp);
+    let base = st
+        .cfg
+        .public_api_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    PdfLinkOut {
+        url: format!("{base}{path}?token={token}"),
+        token,
+        expires_at: iso(exp * 1_000_000),
+    }
+}

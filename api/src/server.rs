@@ -1,0 +1,423 @@
+//! Assembling and running the API: startup checks, the shared state, background tasks
+//! (lease sweeper, retention) and the axum server.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::agent_auth::NonceCache;
+use crate::auth::{self, Principal};
+use crate::config::{Config, ConfigError, MIN_SECRET_LEN, Secret};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{ApiKeyRow, Store, StoreError};
+use crate::throttle::{AuthThrottle, RateLimiter};
+use crate::timefmt::{now_s, now_us};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("server secret file {path}: {source}")]
+    SecretFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub cfg: Config,
+    pub store: Store,
+    pub server_secret: Secret,
+    pub agent_secret: Secret,
+    pub auth_throttle: AuthThrottle,
+    pub rate: RateLimiter,
+    pub nonces: NonceCache,
+    /// Woken when a job is queued, so long-polling agents return at once.
+    pub job_added: Notify,
+    key_touch: Mutex<HashMap<String, i64>>,
+    agent_touch: Mutex<HashMap<String, i64>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A configured, migrated API ready to serve.
+pub struct App {
+    state: AppState,
+    first_admin_key: Option<String>,
+}
+
+impl App {
+    /// Validates the configuration, opens and migrates the database, loads or creates the server
+    /// secret and mints the first admin key when there is no key at all.
+    pub async fn start(cfg: Config) -> Result<Self, ServeError> {
+        cfg.validate()?;
+        if !cfg.require_api_key {
+            tracing::warn!(
+                listen = %cfg.listen,
+                "AUTHENTICATION IS DISABLED (require_api_key = false): development use only"
+            );
+        }
+        let server_secret = match &cfg.server_secret {
+            Some(s) => s.clone(),
+            None => load_or_create_secret(&cfg.data_dir.join("server_secret"))?,
+        };
+        let agent_secret = cfg
+            .agent_secret
+            .clone()
+            .ok_or_else(|| ConfigError::Invalid("the agent secret is missing".into()))?;
+        if agent_secret == server_secret {
+            return Err(ConfigError::Invalid(
+                "the agent secret must differ from the server secret".into(),
+            )
+            .into());
+        }
+        let store = Store::connect(&cfg.effective_database_url()).await?;
+        let mut first_admin_key = None;
+        if cfg.api_key.is_none() && store.count_keys().await? == 0 {
+            let k = auth::mint_key(server_secret.as_bytes(), None);
+            store
+                .insert_key(&ApiKeyRow {
+                    key_id: k.key_id.clone(),
+                    key_hash: k.hash.clone(),
+                    name: Some("first admin key".into()),
+                    owner: None,
+                    scopes: auth::ALL_SCOPES.join(","),
+                    note: Some("generated at first start".into()),
+                    created_at: now_us(),
+                    last_used_at: None,
+                    expires_at: None,
+                    revoked_at: None,
+                })
+                .await?;
+            crate::audit!("api_key_created", key_id = %k.key_id, reason = "first start");
+            first_admin_key = Some(k.token);
+        }
+        let inner = Arc::new(Inner {
+            auth_throttle: AuthThrottle::new(
+                cfg.auth_failures_before_lockout,
+                cfg.auth_lockout_seconds,
+            ),
+            rate: RateLimiter::default(),
+            nonces: NonceCache::default(),
+            job_added: Notify::new(),
+            key_touch: Mutex::new(HashMap::new()),
+            agent_touch: Mutex::new(HashMap::new()),
+            server_secret,
+            agent_secret,
+            store,
+            cfg,
+        });
+        spawn_maintenance(Arc::downgrade(&inner));
+        Ok(Self {
+            state: AppState(inner),
+            first_admin_key,
+        })
+    }
+
+    /// The token of the admin key minted at first start (show it once, then drop it).
+    pub fn first_admin_key(&self) -> Option<&str> {
+        self.first_admin_key.as_deref()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.cfg
+    }
+
+    /// The whole HTTP surface, for embedding (serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so throttling sees client addresses).
+    pub fn router(&self) -> Router {
+        crate::routes::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then closes the database.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let router = self.router();
+        tracing::info!(addr = ?listener.local_addr().ok(), db = self.store().backend_name(), "faxline api listening");
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Starts the API on `listener` and serves forever. Prints the first admin key once.
+pub async fn serve(cfg: Config, listener: TcpListener) -> Result<(), ServeError> {
+    serve_with_shutdown(cfg, listener, std::future::pending()).await
+}
+
+/// As [`serve`], stopping gracefully when `shutdown` completes.
+pub async fn serve_with_shutdown(
+    cfg: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let app = App::start(cfg).await?;
+    if let Some(token) = app.first_admin_key() {
+        println!("faxline: first admin API key (shown once, store it now): {token}");
+    }
+    app.run(listener, shutdown).await
+}
+
+fn load_or_create_secret(path: &Path) -> Result<Secret, ServeError> {
+    let err = |source| ServeError::SecretFile {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) => {
+            let s = s.trim().to_string();
+            if s.len() < MIN_SECRET_LEN {
+                return Err(ConfigError::Invalid(format!(
+                    "{} holds a secret shorter than {MIN_SECRET_LEN} bytes",
+                    path.display()
+                ))
+                .into());
+            }
+            Ok(Secret::new(s))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let secret = hex::encode(auth::random_bytes::<32>());
+            write_private_file(path, secret.as_bytes()).map_err(err)?;
+            tracing::info!(path = %path.display(), "generated a new server secret");
+            Ok(Secret::new(secret))
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Temp file (mode 0600) + fsync + rename, so the secret is never half-written.
+fn write_private_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Returns expired leases to the queue every few seconds (agents also trigger it when they
+/// poll) and applies retention hourly. Stops when the app is dropped.
+fn spawn_maintenance(inner: Weak<Inner>) {
+    tokio::spawn(async move {
+        let mut tick = 0u64;
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let Some(st) = inner.upgrade() else { return };
+            match st
+                .store
+                .requeue_expired(now_us(), st.cfg.max_attempts)
+                .await
+            {
+                Ok(n) if n > 0 => crate::audit!("leases_expired", jobs = n),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
+            }
+            if st.cfg.retention_days > 0 && tick.is_multiple_of(720) {
+                let before = now_us() - i64::from(st.cfg.retention_days) * 86_400_000_000;
+                match st.store.purge_documents(before).await {
+                    Ok(n) => crate::audit!("retention_purge", documents = n),
+                    Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+                }
+            }
+            tick += 1;
+        }
+    });
+}
+
+impl AppState {
+    /// Checks `X-API-Key`. Failed attempts count towards the client address's lockout.
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        ip: IpAddr,
+    ) -> ApiResult<Principal> {
+        let now = now_s();
+        if let Some(wait) = self.auth_throttle.locked(ip, now) {
+            return Err(ApiError::too_many(
+                "Too many failed authentication attempts",
+                wait,
+            ));
+        }
+        let presented = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        let Some(token) = presented.filter(|t| !t.is_empty()) else {
+            if !self.cfg.require_api_key {
+                return Ok(Principal {
+                    key_id: "anonymous".into(),
+                    scopes: vec![],
+                    admin: false,
+                    anonymous: true,
+                });
+            }
+            crate::audit!("auth_failed", ip = %ip, reason = "missing key");
+            return Err(ApiError::unauthorized("Invalid or missing API key"));
+        };
+        if let Some(env_key) = &self.cfg.api_key
+            && auth::ct_eq(token.as_bytes(), env_key.as_bytes())
+        {
+            return Ok(Principal {
+                key_id: "env".into(),
+                scopes: vec!["*".into()],
+                admin: true,
+                anonymous: false,
+            });
+        }
+        if let Some(p) = auth::parse_token(token)
+            && let Some(row) = self.store.get_key(p.key_id).await?
+            && auth::verify_secret(
+                self.server_secret.as_bytes(),
+                p.key_id,
+                p.secret,
+                &row.key_hash,
+            )
+        {
+            let now_u = now_us();
+            let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|e| e > now_u);
+            if live {
+                self.touch_key(&row.key_id, now_u);
+                let scopes = auth::parse_scopes(&row.scopes);
+                let admin = scopes.iter().any(|s| s == auth::SCOPE_KEYS_MANAGE);
+                return Ok(Principal {
+                    key_id: row.key_id,
+                    scopes,
+                    admin,
+                    anonymous: false,
+                });
+            }
+        }
+        let key_id = auth::parse_token(token).map(|p| p.key_id.to_string());
+        crate::audit!("auth_failed", ip = %ip, key_id = ?key_id, reason = "invalid key");
+        if let Some(wait) = self.auth_throttle.fail(ip, now) {
+            crate::audit!("auth_lockout", ip = %ip, seconds = wait);
+        }
+        Err(ApiError::unauthorized("Invalid or missing API key"))
+    }
+
+    /// Authenticates, checks `scope`, and applies the per-key rate limit of `route`.
+    pub(crate) async fn require(
+        &self,
+        headers: &HeaderMap,
+        ip: IpAddr,
+        scope: &str,
+        route: &str,
+        limit: u32,
+    ) -> ApiResult<Principal> {
+        let p = self.authenticate(headers, ip).await?;
+        if !p.has_scope(scope) {
+            crate::audit!("api_key_denied_scope", key_id = %p.key_id, scope = scope);
+            return Err(ApiError::forbidden(format!(
+                "Insufficient scope: {scope} required"
+            )));
+        }
+        if !p.anonymous
+            && let Err(wait) = self.rate.check(&p.key_id, route, limit, now_s())
+        {
+            crate::audit!("rate_limited", key_id = %p.key_id, route = route);
+            return Err(ApiError::too_many("Rate limit exceeded", wait));
+        }
+        Ok(p)
+    }
+
+    /// Admin: the bootstrap key, or a key holding `keys:manage`.
+    pub(crate) async fn require_admin(
+        &self,
+        headers: &HeaderMap,
+        ip: IpAddr,
+    ) -> ApiResult<Principal> {
+        match self.authenticate(headers, ip).await {
+            Ok(p) if p.admin => Ok(p),
+            Ok(p) => {
+                crate::audit!("admin_denied", key_id = %p.key_id);
+                Err(ApiError::unauthorized("Admin authentication failed"))
+            }
+            Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => Err(e),
+            Err(_) => Err(ApiError::unauthorized("Admin authentication failed")),
+        }
+    }
+
+    /// Records `last_used_at` at most once a minute per key (a write per request would make
+    /// the embedded database the bottleneck).
+    fn touch_key(&self, key_id: &str, now: i64) {
+        if !due(&self.key_touch, key_id, now, 60_000_000) {
+            return;
+        }
+        let st = self.clone();
+        let key_id = key_id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = st.store.touch_key(&key_id, now).await {
+                tracing::warn!(error = %e, "cannot record key use");
+            }
+        });
+    }
+
+    /// Records that an agent was seen, at most every 5 s per agent.
+    pub(crate) async fn touch_agent(&self, agent_id: &str) {
+        let now = now_us();
+        if due(&self.agent_touch, agent_id, now, 5_000_000)
+            && let Err(e) = self.store.touch_agent(agent_id, now).await
+        {
+            tracing::warn!(error = %e, "cannot record agent contact");
+        }
+    }
+}
+
+fn due(map: &Mutex<HashMap<String, i64>>, key: &str, now: i64, every_us: i64) -> bool {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    match m.get(key) {
+        Some(last) if now - *last < every_us => false,
+        _ => {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key.to_string(), now);
+            true
+        }
+    }
+}

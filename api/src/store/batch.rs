@@ -1,0 +1,108 @@
+//! Group commit for job inserts: requests queue on a channel and one task writes whatever has
+//! accumulated in a single transaction, so one fsync makes a whole batch durable. Each caller
+//! is answered only after the commit.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Db, InsertOutcome, NewJob, StoreError, StoreResult, with_writer};
+
+/// Largest batch per transaction.
+const MAX_BATCH: usize = 256;
+
+pub(crate) struct Request {
+    pub job: NewJob,
+    pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
+}
+
+pub(crate) fn spawn(db: Db) -> mpsc::Sender<Request> {
+    let (tx, mut rx) = mpsc::channel::<Request>(4096);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
+            match write(&db, &jobs).await {
+                Ok(inserted) => {
+                    for (req, created) in batch.drain(..).zip(inserted) {
+                        let outcome = if created {
+                            Ok(InsertOutcome::Created(req.job.to_job()))
+                        } else {
+                            existing(&db, &req.job).await
+                        };
+                        let _ = req.reply.send(outcome);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = batch.len(), "job batch insert failed");
+                    let msg = e.to_string();
+                    for req in batch.drain(..) {
+                        let _ = req
+                            .reply
+                            .send(Err(StoreError::Db(sqlx::Error::Protocol(msg.clone()))));
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_kind, doc_size, doc_sha256, \
+    status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10) \
+    ON CONFLICT (idempotency_key) DO NOTHING";
+const INSERT_DOC: &str = "INSERT INTO fax_documents (job_id, content) VALUES ($1, $2)";
+
+/// Inserts all jobs in one transaction; per job, whether it was created (false: its
+/// idempotency key already existed).
+async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
+    with_writer!(db, |p| {
+        let mut tx = p.begin().await?;
+        let mut created = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            let n = sqlx::query(INSERT_JOB)
+                .bind(&j.id)
+                .bind(&j.to_number)
+                .bind(&j.file_name)
+                .bind(&j.doc_kind)
+                .bind(j.content.len() as i64)
+                .bind(&j.doc_sha256)
+                .bind(&j.backend)
+                .bind(&j.owner_key_id)
+                .bind(&j.idempotency_key)
+                .bind(j.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                sqlx::query(INSERT_DOC)
+                    .bind(&j.id)
+                    .bind(j.content.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            created.push(n == 1);
+        }
+        tx.commit().await?;
+        Ok(created)
+    })
+}
+
+async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {
+    let key = job.idempotency_key.as_deref().unwrap_or_default();
+    let store_lookup = with_writer!(db, |p| {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM fax_jobs WHERE idempotency_key = $1",
+            super::JOB_COLS
+        )))
+        .bind(key)
+        .fetch_optional(p)
+        .await?;
+        match row {
+            Some(r) => Some(super::row_of::<super::Job, _>(&r)?),
+            None => None,
+        }
+    });
+    store_lookup
+        .map(InsertOutcome::Existing)
+        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+}

@@ -1,0 +1,171 @@
+//! Rows and inputs of the store.
+
+/// An outbound fax job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub to_number: String,
+    pub file_name: String,
+    /// `pdf` or `txt`.
+    pub doc_kind: String,
+    pub doc_size: i64,
+    pub doc_sha256: String,
+    /// `queued`, `in_progress`, `SUCCESS`, `FAILED`, `cancelled`.
+    pub status: String,
+    pub error: Option<String>,
+    pub pages: Option<i64>,
+    pub pages_sent: Option<i64>,
+    pub backend: String,
+    pub provider_sid: Option<String>,
+    pub owner_key_id: Option<String>,
+    pub attempts: i64,
+    pub lease_id: Option<String>,
+    pub lease_agent: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A job to insert, with its document.
+#[derive(Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub to_number: String,
+    pub file_name: String,
+    pub doc_kind: String,
+    pub doc_sha256: String,
+    pub backend: String,
+    pub owner_key_id: Option<String>,
+    /// `<key id>:<Idempotency-Key header>`.
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+    pub content: bytes::Bytes,
+}
+
+impl std::fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewJob")
+            .field("id", &self.id)
+            .field("doc_kind", &self.doc_kind)
+            .field("size", &self.content.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewJob {
+    pub fn to_job(&self) -> Job {
+        Job {
+            id: self.id.clone(),
+            to_number: self.to_number.clone(),
+            file_name: self.file_name.clone(),
+            doc_kind: self.doc_kind.clone(),
+            doc_size: self.content.len() as i64,
+            doc_sha256: self.doc_sha256.clone(),
+            status: "queued".into(),
+            error: None,
+            pages: None,
+            pages_sent: None,
+            backend: self.backend.clone(),
+            provider_sid: None,
+            owner_key_id: self.owner_key_id.clone(),
+            attempts: 0,
+            lease_id: None,
+            lease_agent: None,
+            lease_expires_at: None,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Created(Job),
+    /// The idempotency key was used before: this is the original job.
+    Existing(Job),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled(Job),
+    NotQueued(Job),
+    NotFound,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub to_number: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// An agent's final report on a job.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// `SUCCESS` or `FAILED`.
+    pub status: String,
+    pub error: Option<String>,
+    pub pages: Option<i64>,
+    pub provider_sid: Option<String>,
+    /// Put the job back in the queue (busy, no answer) while attempts remain.
+    pub retry: bool,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub key_id: String,
+    pub key_hash: String,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub scopes: String,
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for ApiKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyRow")
+            .field("key_id", &self.key_id)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A received fax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub id: String,
+    pub from_number: Option<String>,
+    pub to_number: Option<String>,
+    pub status: String,
+    pub backend: String,
+    pub provider_sid: Option<String>,
+    pub pages: Option<i64>,
+    pub size_bytes: Option<i64>,
+    pub sha256: Option<String>,
+    pub mailbox_label: Option<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub received_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InboundFilter {
+    pub to_number: Option<String>,
+    pub status: Option<String>,
+    pub mailbox: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRow {
+    pub agent_id: String,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+}
