@@ -1,0 +1,505 @@
+use super::*;
+
+fn config() -> CallConfig {
+    CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002)
+}
+
+fn drain(call: &mut FaxCall) -> Vec<CallAction> {
+    std::iter::from_fn(|| call.poll_action()).collect()
+}
+
+const AUDIO_ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 12240 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+fn image_sdp(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=image {port} udptl t38\r\n\
+a=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\na=T38FaxRateManagement:transferredTCF\r\n\
+a=T38FaxMaxDatagram:1400\r\na=T38FaxUdpEC:t38UDPRedundancy\r\n"
+    )
+}
+
+/// An outbound call answered in audio, at `t0`.
+fn answered(config: CallConfig) -> (FaxCall, Instant) {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Outbound, config, 1);
+    call.start(t0);
+    let first = drain(&mut call);
+    let [CallAction::Sip(SipCommand::Invite { sdp })] = first.as_slice() else {
+        panic!("{first:?}")
+    };
+    assert!(sdp.contains("m=audio 20000 RTP/AVP 0 8\r\n"), "{sdp}");
+    assert!(!sdp.contains("m=image"));
+    call.handle(CallInput::Provisional(180), t0);
+    call.handle(
+        CallInput::Answered {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    assert_eq!(call.state(), CallState::Audio);
+    assert!(drain(&mut call).is_empty());
+    (call, t0)
+}
+
+#[test]
+fn outbound_waits_then_sends_image_only_reinvite_and_runs_t38() {
+    let (mut call, t0) = answered(config());
+    assert_eq!(call.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+    call.handle_timeout(t0 + Duration::from_secs(4));
+    assert!(drain(&mut call).is_empty());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    let a = drain(&mut call);
+    let [CallAction::Sip(SipCommand::Reinvite { sdp })] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert!(
+        sdp.contains("m=image 20002 udptl t38\r\n") && !sdp.contains("m=audio"),
+        "{sdp}"
+    );
+    // 1xx (183 included) before the 200 is tolerated.
+    call.handle(CallInput::ReinviteProvisional(100), t0);
+    call.handle(CallInput::ReinviteProvisional(183), t0);
+    assert!(drain(&mut call).is_empty());
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 200,
+            sdp: Some(image_sdp(4000)),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [
+        CallAction::StartFax(FaxMedia::T38 {
+            remote,
+            local_port,
+            params,
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!(remote.port(), 4000);
+    assert_eq!(*local_port, 20002);
+    assert_eq!(
+        params.max_datagram, 1400,
+        "send with the peer's datagram size"
+    );
+    call.handle(CallInput::FaxFinished { success: true }, t0);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::Completed { success: true })
+        ]
+    );
+}
+
+#[test]
+fn far_end_reinvite_during_wait_is_accepted() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+        CallAction::StartFax(FaxMedia::T38 { remote, .. }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert!(sdp.contains("m=image 20002 udptl t38"));
+    assert!(sdp.contains("a=T38FaxMaxDatagram:400"));
+    assert_eq!(remote.port(), 6330);
+    // Our own re-INVITE timer is gone.
+    call.handle_timeout(t0 + Duration::from_secs(6));
+    assert!(drain(&mut call).is_empty());
+    assert_eq!(call.state(), CallState::T38);
+}
+
+#[test]
+fn refused_t38_falls_back_to_audio_with_call_up() {
+    for code in [488, 415, 606] {
+        let (mut call, t0) = answered(config());
+        call.handle_timeout(t0 + Duration::from_secs(5));
+        drain(&mut call);
+        call.handle(CallInput::ReinviteResponse { code, sdp: None }, t0);
+        let a = drain(&mut call);
+        let [
+            CallAction::StartFax(FaxMedia::Audio {
+                remote, payload, ..
+            }),
+        ] = a.as_slice()
+        else {
+            panic!("{a:?}")
+        };
+        assert_eq!(
+            (remote.port(), *payload),
+            (12240, PCMA),
+            "their first G.711 law"
+        );
+        assert_eq!(call.state(), CallState::AudioFax);
+    }
+}
+
+#[test]
+fn declined_image_stream_in_2xx_is_a_refusal() {
+    let (mut call, t0) = answered(config());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 200,
+            sdp: Some(image_sdp(0)),
+        },
+        t0,
+    );
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::StartFax(FaxMedia::Audio { .. })]
+    ));
+}
+
+#[test]
+fn refusal_without_fallback_hangs_up() {
+    let mut c = config();
+    c.audio_fallback = false;
+    let (mut call, t0) = answered(c);
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 488,
+            sdp: None,
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::T38Refused(488))
+        ]
+    );
+}
+
+#[test]
+fn session_refresh_during_t38_keeps_the_image_stream() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    drain(&mut call);
+    // Same offer again (session timer refresh): 200 with our image stream, fax untouched.
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert!(sdp.contains("m=image 20002 udptl t38"));
+    // Offerless refresh: we offer our current image stream.
+    call.handle(CallInput::PeerReinvite { sdp: None }, t0);
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert!(sdp.contains("m=image 20002 udptl t38") && !sdp.contains("m=audio"));
+    // An audio-only offer mid-fax is refused, the T.38 stream stays.
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 488,
+            sdp: None
+        })]
+    );
+    assert_eq!(call.state(), CallState::T38);
+}
+
+#[test]
+fn zero_port_image_offer_is_refused_without_disturbing_audio() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(0)),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 488,
+            sdp: None
+        })]
+    );
+    assert_eq!(call.state(), CallState::Audio);
+}
+
+#[test]
+fn garbage_reinvite_sdp_gets_400() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some("\u{1}garbage".into()),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 400,
+            sdp: None
+        })]
+    );
+}
+
+#[test]
+fn glare_gets_491_and_our_retry() {
+    let (mut call, t0) = answered(config());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    drain(&mut call);
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 491,
+            sdp: None
+        })]
+    );
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 491,
+            sdp: None,
+        },
+        t0,
+    );
+    assert_eq!(call.state(), CallState::Audio);
+    let retry = call.poll_timeout().unwrap();
+    call.handle_timeout(retry);
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::Sip(SipCommand::Reinvite { .. })]
+    ));
+}
+
+#[test]
+fn bye_mid_page_stops_the_fax_and_nothing_follows() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    drain(&mut call);
+    call.handle(CallInput::PeerBye, t0);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::StopFax,
+            CallAction::Ended(EndReason::PeerHangup)
+        ]
+    );
+    // Never anything after the end: no re-INVITE, no BYE, timers gone.
+    call.handle(CallInput::FaxFinished { success: false }, t0);
+    call.handle_timeout(t0 + Duration::from_secs(3600 * 2));
+    assert!(drain(&mut call).is_empty());
+    assert_eq!(call.poll_timeout(), None);
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 481,
+            sdp: None
+        })]
+    );
+}
+
+#[test]
+fn no_reinvite_after_bye_when_timer_was_pending() {
+    let (mut call, t0) = answered(config());
+    call.handle(CallInput::Hangup, t0);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::LocalHangup)
+        ]
+    );
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(drain(&mut call).is_empty());
+}
+
+#[test]
+fn ring_timeout_cancels_and_a_crossing_2xx_is_byed() {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Outbound, config(), 1);
+    call.start(t0);
+    drain(&mut call);
+    call.handle_timeout(t0 + Duration::from_secs(60));
+    assert_eq!(drain(&mut call), vec![CallAction::Sip(SipCommand::Cancel)]);
+    call.handle(
+        CallInput::Answered {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::NoAnswer)
+        ]
+    );
+}
+
+#[test]
+fn failures_of_the_initial_invite() {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Outbound, config(), 1);
+    call.start(t0);
+    drain(&mut call);
+    call.handle(CallInput::Rejected(486), t0);
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Ended(EndReason::Rejected(486))]
+    );
+}
+
+#[test]
+fn inbound_answers_audio_declines_initial_image_then_reinvites_after_ced() {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:400\r\n";
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(offer.into()),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [CallAction::Sip(SipCommand::Accept { sdp })] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert!(sdp.contains("m=audio 20000 RTP/AVP 0\r\n"), "{sdp}");
+    assert!(sdp.contains("m=image 0 udptl t38"), "{sdp}");
+    assert_eq!(call.poll_timeout(), Some(t0 + Duration::from_secs(3)));
+    call.handle_timeout(t0 + Duration::from_secs(3));
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::Sip(SipCommand::Reinvite { .. })]
+    ));
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 200,
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::StartFax(FaxMedia::T38 { .. })]
+    ));
+}
+
+#[test]
+fn inbound_image_only_offer_goes_straight_to_t38_and_no_media_is_refused() {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [
+            CallAction::Sip(SipCommand::Accept { .. }),
+            CallAction::StartFax(FaxMedia::T38 { .. })
+        ]
+    ));
+    let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
+    let video = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n";
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(video.into()),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Reject { code: 488 }),
+            CallAction::Ended(EndReason::Refused(488))
+        ]
+    );
+}
+
+#[test]
+fn watchdog_hangs_up_a_stuck_call() {
+    let mut c = config();
+    c.max_duration = Duration::from_secs(30);
+    let (mut call, t0) = answered(c);
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    drain(&mut call);
+    let at = call.poll_timeout().unwrap();
+    assert_eq!(at, t0 + Duration::from_secs(30));
+    call.handle_timeout(at);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::StopFax,
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::LocalHangup)
+        ]
+    );
+}

@@ -1,0 +1,18 @@
+//! The agent's own SIP line: fax calls terminated by the agent itself over SIP with T.38.
+//!
+//! - [`call`]: sans-IO call control of one fax call (the T.38 switch, fallbacks, refreshes, BYE);
+//! - [`media_sdp`]: the SDP bodies (G.711 audio, T.38 image) on `sdp-types`;
+//! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
+//! - [`driver`]: the async shell running one call control on one SIP leg;
+//! - [`media`]: T.38 sessions on UDPTL sockets, ticked by dedicated threads;
+//! - [`fax_media`]: the glue starting a call's fax session on the media runtime;
+//! - [`loopback`]: the embedded default line, calling itself over 127.0.0.1.
+#![forbid(unsafe_code)]
+
+pub mod call;
+pub mod driver;
+pub mod fax_media;
+pub mod loopback;
+pub mod media;
+pub mod media_sdp;
+pub mod stack;

@@ -1,0 +1,262 @@
+//! `line = "loopback"`: the agent calls its own answering endpoint over real SIP and UDPTL on
+//! 127.0.0.1; the answering side receives the fax as an inbound fax.
+//!
+//! Both ends are full SIP user agents (rsipstack, each on its own UDP socket) running the same call
+//! control as real calls, with T.38 sessions on the media runtime. `speed` > 1 compresses time
+//! (tests); the command a user runs is real time.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use faxline_t38::session::{Direction, FaxOptions, FaxReport};
+use faxline_t38::sim::ChannelModel;
+use tokio::sync::mpsc;
+
+use crate::call::{CallConfig, CallRole, FaxCall};
+use crate::driver::{CallRecord, run_call};
+use crate::fax_media::FaxMediaControl;
+use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool};
+use crate::stack::{DialTarget, SipEndpoint, StackError};
+
+/// How a loopback fax runs.
+#[derive(Debug, Clone)]
+pub struct LoopbackOptions {
+    /// Time compression: 1 = real time; 10 runs ten 20 ms ticks per 20 ms.
+    pub speed: u32,
+    /// T.30 options of the sender (its `local_ident` is the TSI).
+    pub sender: FaxOptions,
+    /// T.30 options of the receiver (CSI).
+    pub receiver: FaxOptions,
+    /// Directory for the received TIFF.
+    pub received_dir: PathBuf,
+    /// UDPTL port range on 127.0.0.1.
+    pub udptl_ports: std::ops::RangeInclusive<u16>,
+    /// Loss model in front of each end's socket, with a seed.
+    pub loss: Option<(ChannelModel, u64)>,
+    /// Give up after this much wall time.
+    pub timeout: Duration,
+}
+
+impl LoopbackOptions {
+    /// Real-time defaults writing into `received_dir`.
+    pub fn new(received_dir: PathBuf) -> Self {
+        Self {
+            speed: 1,
+            sender: FaxOptions {
+                local_ident: "FAXLINE LOOPBACK TX".into(),
+                ..FaxOptions::default()
+            },
+            receiver: FaxOptions {
+                local_ident: "FAXLINE LOOPBACK RX".into(),
+                ..FaxOptions::default()
+            },
+            received_dir,
+            udptl_ports: 4000..=4999,
+            loss: None,
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Where a loopback fax stands (for progress output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopbackStage {
+    /// SIP endpoints bound, dialing.
+    Calling,
+    /// The answering side picked up.
+    Answered,
+    /// Both ends finished.
+    Done,
+}
+
+/// Everything about a finished loopback fax.
+#[derive(Debug, Clone)]
+pub struct LoopbackReport {
+    /// The sender's T.30 report.
+    pub sender: FaxReport,
+    /// The receiver's T.30 report.
+    pub receiver: FaxReport,
+    /// The received TIFF-F (exists when at least one page arrived).
+    pub received_tiff: PathBuf,
+    /// Wall time of the whole call.
+    pub elapsed: Duration,
+    /// SIP-side record of the sender's and receiver's call.
+    pub calls: (CallRecord, CallRecord),
+    /// UDPTL counters of both ends.
+    pub media: (MediaStats, MediaStats),
+}
+
+impl LoopbackReport {
+    /// True when both ends report success.
+    pub fn is_success(&self) -> bool {
+        self.sender.is_success() && self.receiver.is_success()
+    }
+}
+
+/// Why a loopback fax could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    /// SIP setup failed.
+    #[error(transparent)]
+    Sip(#[from] StackError),
+    /// Media setup failed.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The document to send does not exist.
+    #[error("document not found: {0}")]
+    NoDocument(PathBuf),
+    /// The call did not finish in time or a side produced no report.
+    #[error("loopback call did not complete: {0}")]
+    Incomplete(&'static str),
+}
+
+/// Sends `tiff` to number `to` over the loopback line and waits for both ends.
+pub async fn send_fax(
+    tiff: &Path,
+    to: &str,
+    options: LoopbackOptions,
+    progress: impl Fn(LoopbackStage) + Send + Sync + 'static,
+) -> Result<LoopbackReport, LoopbackError> {
+    if !tiff.is_file() {
+        return Err(LoopbackError::NoDocument(tiff.to_path_buf()));
+    }
+    let runtime = Arc::new(MediaRuntime::start(1, options.speed));
+    let result = run_pair(tiff, to, &options, runtime.clone(), progress).await;
+    if let Ok(rt) = Arc::try_unwrap(runtime) {
+        rt.shutdown();
+    }
+    result
+}
+
+async fn run_pair(
+    tiff: &Path,
+    to: &str,
+    options: &LoopbackOptions,
+    runtime: Arc<MediaRuntime>,
+    progress: impl Fn(LoopbackStage) + Send + Sync + 'static,
+) -> Result<LoopbackReport, LoopbackError> {
+    let started = Instant::now();
+    let local: IpAddr = Ipv4Addr::LOCALHOST.into();
+    let pool = PortPool::new(local, options.udptl_ports.clone());
+    let number = to.to_string();
+    let (answerer, mut incoming) =
+        SipEndpoint::bind((local, 0).into(), Arc::new(move |n: &str| n == number)).await?;
+    let (caller, _none) = SipEndpoint::bind((local, 0).into(), Arc::new(|_: &str| false)).await?;
+    let speed = options.speed.max(1);
+    let scaled = move |d: Duration| d / speed;
+
+    // Answering side: one inbound call.
+    let received_tiff = options
+        .received_dir
+        .join(format!("loopback-{}.tif", std::process::id()));
+    let rx_socket = pool.bind()?;
+    let rx_runtime = runtime.clone();
+    let rx_fax = options.receiver.clone();
+    let rx_path = received_tiff.clone();
+    let rx_timeout = options.timeout;
+    let progress = Arc::new(progress);
+    let rx_progress = progress.clone();
+    let receiver = tokio::spawn(async move {
+        let call = tokio::time::timeout(rx_timeout, incoming.recv())
+            .await
+            .ok()
+            .flatten()?;
+        rx_progress(LoopbackStage::Answered);
+        let (socket, port) = rx_socket;
+        let mut config = CallConfig::new(local, port.wrapping_add(1000), port);
+        config.ced = scaled(Duration::from_secs(3));
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let mut media = FaxMediaControl::new(
+            rx_runtime,
+            socket,
+            Direction::Receive { tiff: rx_path },
+            rx_fax,
+            "loopback-rx".into(),
+            done_tx,
+        );
+        let outcome = media.outcome();
+        let record = run_call(
+            FaxCall::new(CallRole::Inbound, config, 2),
+            call.leg,
+            call.events,
+            &mut media,
+            done_rx,
+        )
+        .await;
+        Some((record, wait_outcome(&outcome).await))
+    });
+
+    // Calling side.
+    progress(LoopbackStage::Calling);
+    let (tx_socket, tx_port) = pool.bind()?;
+    let mut config = CallConfig::new(local, tx_port.wrapping_add(1000), tx_port);
+    // The receiver re-INVITEs after its CED; the sender waits longer before trying itself.
+    config.t38_wait = scaled(Duration::from_secs(5));
+    let (leg, events) = caller.dial(DialTarget {
+        uri: format!("sip:{to}@{}", answerer.local_addr()),
+        from_user: "faxline".into(),
+        credentials: None,
+    })?;
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let mut media = FaxMediaControl::new(
+        runtime.clone(),
+        tx_socket,
+        Direction::Send {
+            tiff: tiff.to_path_buf(),
+        },
+        options.sender.clone(),
+        "loopback-tx".into(),
+        done_tx,
+    );
+    if let Some((model, seed)) = &options.loss {
+        media = media.with_loss(model.clone(), *seed);
+    }
+    let tx_outcome = media.outcome();
+    let tx_record = tokio::time::timeout(
+        options.timeout,
+        run_call(
+            FaxCall::new(CallRole::Outbound, config, 1),
+            leg,
+            events,
+            &mut media,
+            done_rx,
+        ),
+    )
+    .await
+    .map_err(|_| LoopbackError::Incomplete("sender timed out"))?;
+    let rx = tokio::time::timeout(Duration::from_secs(30), receiver)
+        .await
+        .map_err(|_| LoopbackError::Incomplete("receiver did not finish"))?
+        .ok()
+        .flatten()
+        .ok_or(LoopbackError::Incomplete("receiver got no call"))?;
+    caller.shutdown();
+    answerer.shutdown();
+    progress(LoopbackStage::Done);
+    let tx_out = wait_outcome(&tx_outcome)
+        .await
+        .ok_or(LoopbackError::Incomplete("sender fax never started"))?;
+    let rx_out =
+        rx.1.ok_or(LoopbackError::Incomplete("receiver fax never started"))?;
+    Ok(LoopbackReport {
+        sender: tx_out.report,
+        receiver: rx_out.report,
+        received_tiff,
+        elapsed: started.elapsed(),
+        calls: (tx_record, rx.0),
+        media: (tx_out.stats, rx_out.stats),
+    })
+}
+
+/// The session reports from its media thread; after the call ended give it a moment.
+async fn wait_outcome(slot: &std::sync::Mutex<Option<MediaOutcome>>) -> Option<MediaOutcome> {
+    for _ in 0..100 {
+        if let Some(o) = slot.lock().ok().and_then(|o| o.clone()) {
+            return Some(o);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}

@@ -1,0 +1,94 @@
+//! The loopback line end to end: two SIP user agents on 127.0.0.1 (real SIP over UDP through
+//! rsipstack), a T.38 re-INVITE from the answering side, real UDPTL datagrams between two spandsp
+//! terminals, time compressed ×10. The received TIFF is checked with libtiff's `tiffinfo`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use faxline_sip::call::{EndReason, FaxMedia};
+use faxline_sip::loopback::{LoopbackOptions, send_fax};
+use faxline_t38::sim::{ChannelModel, Loss};
+
+fn document() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures/testfax_sent.tif")
+}
+
+fn options(dir: &tempfile::TempDir, ports: std::ops::RangeInclusive<u16>) -> LoopbackOptions {
+    let mut o = LoopbackOptions::new(dir.path().to_path_buf());
+    o.speed = 10;
+    o.udptl_ports = ports;
+    o.timeout = Duration::from_secs(120);
+    o
+}
+
+fn pages_in(tiff: &std::path::Path) -> usize {
+    let out = Command::new("tiffinfo")
+        .arg(tiff)
+        .output()
+        .expect("tiffinfo (libtiff-tools)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .matches("TIFF Directory at offset")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_fax_over_real_sip_and_udptl() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = send_fax(&document(), "100", options(&dir, 41000..=41099), |_| {})
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.sender.pages, report.receiver.pages);
+    assert!(report.receiver.pages >= 1);
+    assert_eq!(
+        pages_in(&report.received_tiff),
+        report.receiver.pages as usize
+    );
+    assert!(
+        matches!(report.calls.0.media.as_slice(), [FaxMedia::T38 { .. }]),
+        "{:?}",
+        report.calls.0
+    );
+    assert_eq!(report.calls.0.end, EndReason::Completed { success: true });
+    assert!(
+        report.media.0.sent > 50 && report.media.1.received > 50,
+        "{:?}",
+        report.media
+    );
+    assert_eq!(report.media.1.malformed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_fax_survives_random_loss_with_redundancy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(&dir, 41100..=41199);
+    o.loss = Some((ChannelModel::with_loss(Loss::Random(0.05)), 7));
+    let report = send_fax(&document(), "100", o, |_| {}).await.unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(
+        pages_in(&report.received_tiff),
+        report.receiver.pages as usize
+    );
+}
+
+#[tokio::test]
+async fn unknown_document_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = send_fax(
+        &dir.path().join("missing.tif"),
+        "100",
+        options(&dir, 41200..=41210),
+        |_| {},
+    )
+    .await;
+    assert!(matches!(
+        err,
+        Err(faxline_sip::loopback::LoopbackError::NoDocument(_))
+    ));
+}

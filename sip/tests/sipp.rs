@@ -1,0 +1,293 @@
+//! The SIP line against an independent SIP peer: `sipp` (Debian `sip-tester`) scenarios on real UDP
+//! sockets on 127.0.0.1, ports chosen free at runtime. A scenario passes only if sipp saw exactly
+//! the messages it expects (its exit code), and we check what our call control did.
+//!
+//! The media side is not under test here: the fax "session" is a recorder that, where a scenario
+//! needs it, reports phase E a moment after T.38 started.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use faxline_sip::call::{CallConfig, CallRole, EndReason, FaxCall, FaxMedia};
+use faxline_sip::driver::{CallRecord, MediaControl, run_call};
+use faxline_sip::stack::{DialTarget, SipEndpoint};
+use tokio::sync::mpsc;
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+}
+
+/// A free UDP port on 127.0.0.1 with `span` free ports from it (sipp binds media at port and +2).
+fn free_port(span: u16) -> u16 {
+    loop {
+        let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let p = s.local_addr().unwrap().port();
+        if p > u16::MAX - span {
+            continue;
+        }
+        let extra: Vec<_> = (1..=span)
+            .map(|i| UdpSocket::bind((Ipv4Addr::LOCALHOST, p + i)))
+            .collect();
+        if extra.iter().all(Result::is_ok) {
+            return p;
+        }
+    }
+}
+
+struct Sipp {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Sipp {
+    /// sipp as UAS on a free port.
+    fn uas(name: &str) -> (Self, u16) {
+        let port = free_port(0);
+        (Self::spawn(name, port, None), port)
+    }
+
+    /// sipp as UAC calling `target`.
+    fn uac(name: &str, target: SocketAddr) -> Self {
+        Self::spawn(name, free_port(0), Some(target))
+    }
+
+    fn spawn(name: &str, port: u16, target: Option<SocketAddr>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("sipp");
+        if let Some(t) = target {
+            cmd.arg(t.to_string()).args(["-s", "fax"]);
+        }
+        cmd.arg("-sf")
+            .arg(scenario(name))
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-mp",
+                &free_port(4).to_string(),
+            ])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "20s",
+                "-timeout_error",
+                "-trace_err",
+                "-trace_msg",
+            ])
+            .arg("-error_file")
+            .arg(dir.path().join("errors.log"))
+            .arg("-message_file")
+            .arg(dir.path().join("messages.log"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let child = cmd
+            .spawn()
+            .expect("sipp (Debian package sip-tester) must be installed");
+        Self { child, dir }
+    }
+
+    /// Waits for sipp and panics with its logs unless the scenario passed.
+    fn assert_passed(mut self) -> String {
+        let status = self.child.wait().unwrap();
+        let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        let messages = read("messages.log");
+        assert!(
+            status.success(),
+            "sipp failed ({status}):\n{}\n--- messages ---\n{messages}",
+            read("errors.log")
+        );
+        messages
+    }
+}
+
+/// Records what the call control asked of the media, and optionally ends the fax shortly after
+/// T.38 started (as a fax session reaching phase E would).
+struct Recorder {
+    done: mpsc::UnboundedSender<bool>,
+    finish_after_t38: Option<Duration>,
+}
+
+impl MediaControl for Recorder {
+    fn start_fax(&mut self, media: FaxMedia) {
+        if let (FaxMedia::T38 { .. }, Some(after)) = (media, self.finish_after_t38) {
+            let done = self.done.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = done.send(true);
+            });
+        }
+    }
+
+    fn stop_fax(&mut self) {}
+}
+
+fn config(t38_wait_ms: u64) -> CallConfig {
+    let mut c = CallConfig::new(Ipv4Addr::LOCALHOST.into(), 30000, 30002);
+    c.t38_wait = Duration::from_millis(t38_wait_ms);
+    c.ced = Duration::from_millis(200);
+    c
+}
+
+async fn endpoint() -> SipEndpoint {
+    let (ep, _incoming) =
+        SipEndpoint::bind((Ipv4Addr::LOCALHOST, 0).into(), Arc::new(|_: &str| false))
+            .await
+            .unwrap();
+    ep
+}
+
+/// Places an outbound fax call to a sipp UAS running `name`.
+async fn outbound(
+    name: &str,
+    config: CallConfig,
+    finish_after_t38: Option<Duration>,
+) -> (CallRecord, String) {
+    let (sipp, port) = Sipp::uas(name);
+    // Give sipp a moment to bind before the INVITE (it retransmits anyway).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ep = endpoint().await;
+    let (leg, events) = ep
+        .dial(DialTarget {
+            uri: format!("sip:fax@127.0.0.1:{port}"),
+            from_user: "faxline".into(),
+            credentials: None,
+        })
+        .unwrap();
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let mut media = Recorder {
+        done: done_tx,
+        finish_after_t38,
+    };
+    let call = FaxCall::new(CallRole::Outbound, config, 42);
+    let record = tokio::time::timeout(
+        Duration::from_secs(25),
+        run_call(call, leg, events, &mut media, done_rx),
+    )
+    .await
+    .unwrap();
+    let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    ep.shutdown();
+    (record, messages)
+}
+
+#[tokio::test]
+async fn far_end_t38_reinvite_accepted_then_bye_mid_fax() {
+    let (record, _) = outbound("peer_reinvite_t38.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::PeerHangup);
+    let [FaxMedia::T38 { remote, params, .. }] = record.media.as_slice() else {
+        panic!("{record:?}")
+    };
+    assert_eq!(remote.ip(), Ipv4Addr::LOCALHOST);
+    assert_eq!(params.max_datagram, 400);
+    assert_eq!(record.stops, 1, "the BYE mid-fax stops the session");
+}
+
+#[tokio::test]
+async fn our_t38_reinvite_tolerates_1xx_and_ends_with_bye() {
+    let (record, messages) = outbound(
+        "our_reinvite_t38.xml",
+        config(300),
+        Some(Duration::from_millis(300)),
+    )
+    .await;
+    assert_eq!(record.end, EndReason::Completed { success: true });
+    assert!(
+        matches!(record.media.as_slice(), [FaxMedia::T38 { .. }]),
+        "{record:?}"
+    );
+    // Our re-INVITE carries only the image stream.
+    let reinvite = messages
+        .split("INVITE sip:")
+        .nth(2)
+        .expect("our re-INVITE in sipp's log");
+    let reinvite = reinvite.split("-----").next().unwrap();
+    assert!(
+        reinvite.contains("m=image") && !reinvite.contains("m=audio"),
+        "{reinvite}"
+    );
+}
+
+#[tokio::test]
+async fn t38_refused_with_488_falls_back_to_audio_and_call_survives() {
+    let (record, _) = outbound("reject_t38_488.xml", config(300), None).await;
+    assert_eq!(
+        record.end,
+        EndReason::PeerHangup,
+        "the call stayed up until the peer hung up"
+    );
+    assert!(
+        matches!(
+            record.media.as_slice(),
+            [FaxMedia::Audio { payload: 8, .. }]
+        ),
+        "{record:?}"
+    );
+}
+
+#[tokio::test]
+async fn image_port_zero_is_refused_cleanly() {
+    let (record, _) = outbound("zero_port_image.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::PeerHangup);
+    assert!(record.media.is_empty(), "{record:?}");
+}
+
+#[tokio::test]
+async fn session_refresh_during_t38_keeps_the_fax_running() {
+    let (record, _) = outbound("session_refresh_t38.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::PeerHangup);
+    assert_eq!(
+        record.media.len(),
+        1,
+        "the refresh must not restart the fax: {record:?}"
+    );
+    assert_eq!(record.stops, 1);
+}
+
+#[tokio::test]
+async fn inbound_audio_and_image_offer_then_our_receiver_reinvite() {
+    let (ep, mut incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        Arc::new(|n: &str| n == "fax"),
+    )
+    .await
+    .unwrap();
+    let sipp = Sipp::uac("inbound_audio_and_image.xml", ep.local_addr());
+    let call = tokio::time::timeout(Duration::from_secs(10), incoming.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(call.called, "fax");
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let mut media = Recorder {
+        done: done_tx,
+        finish_after_t38: None,
+    };
+    let fax = FaxCall::new(CallRole::Inbound, config(0), 7);
+    let record = tokio::time::timeout(
+        Duration::from_secs(25),
+        run_call(fax, call.leg, call.events, &mut media, done_rx),
+    )
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    assert_eq!(record.end, EndReason::PeerHangup);
+    assert!(
+        matches!(record.media.as_slice(), [FaxMedia::T38 { .. }]),
+        "{record:?}"
+    );
+    ep.shutdown();
+}
