@@ -225,6 +225,23 @@ impl ServerConn {
         }
     }
 
+    /// Reads one action, which must be `Ping`, and answers it (use when auto-pong would wait for the next action).
+    pub async fn answer_ping(&mut self) -> io::Result<()> {
+        let auto = std::mem::replace(&mut self.auto_pong, false);
+        let ping = self.expect_action("Ping").await;
+        self.auto_pong = auto;
+        let ping = ping?;
+        self.reply(
+            &ping,
+            &[
+                ("Response", "Success"),
+                ("Ping", "Pong"),
+                ("Timestamp", "1795349058.000000"),
+            ],
+        )
+        .await
+    }
+
     /// The next action, which must be named `name`.
     pub async fn expect_action(&mut self, name: &str) -> io::Result<Message> {
         match self.next_action().await? {

@@ -295,6 +295,11 @@ impl Client {
         let session = session::establish(&shared.config, shared.events.clone()).await?;
         let first = Arc::new(session);
         set_session(&shared, Some(first.clone()));
+        // Visible as soon as `connect` returns; the supervisor publishes the same state again.
+        shared.state.send_replace(ConnectionState::Connected {
+            generation: 1,
+            banner: first.banner.clone(),
+        });
         let sup = tokio::spawn(supervise(shared.clone(), Some(first)));
         *lock(&shared.supervisor) = Some(sup);
         Ok(client)
