@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use faxline_sip::call::{CallConfig, CallRole, EndReason, FaxCall, FaxMedia};
 use faxline_sip::driver::{CallRecord, MediaControl, run_call};
-use faxline_sip::stack::{DialTarget, SipEndpoint};
+use faxline_sip::stack::{DialTarget, SipCredentials, SipEndpoint};
 use tokio::sync::mpsc;
 
 fn scenario(name: &str) -> PathBuf {
@@ -152,6 +152,19 @@ async fn outbound(
     config: CallConfig,
     finish_after_t38: Option<Duration>,
 ) -> (CallRecord, String) {
+    outbound_with(name, config, finish_after_t38, None).await
+}
+
+async fn outbound_with(
+    name: &str,
+    config: CallConfig,
+    finish_after_t38: Option<Duration>,
+    credentials: Option<SipCredentials>,
+) -> (CallRecord, String) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let (sipp, port) = Sipp::uas(name);
     // Give sipp a moment to bind before the INVITE (it retransmits anyway).
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -160,7 +173,7 @@ async fn outbound(
         .dial(DialTarget {
             uri: format!("sip:fax@127.0.0.1:{port}"),
             from_user: "faxline".into(),
-            credentials: None,
+            credentials,
         })
         .unwrap();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -169,12 +182,25 @@ async fn outbound(
         finish_after_t38,
     };
     let call = FaxCall::new(CallRole::Outbound, config, 42);
-    let record = tokio::time::timeout(
+    let record = match tokio::time::timeout(
         Duration::from_secs(25),
         run_call(call, leg, events, &mut media, done_rx),
     )
     .await
-    .unwrap();
+    {
+        Ok(r) => r,
+        Err(_) => {
+            let mut sipp = sipp;
+            // SIGTERM lets sipp flush its message log.
+            let _ = Command::new("kill")
+                .arg(sipp.child.id().to_string())
+                .status();
+            let _ = sipp.child.wait();
+            let log =
+                std::fs::read_to_string(sipp.dir.path().join("messages.log")).unwrap_or_default();
+            panic!("call did not end; sipp saw:\n{log}");
+        }
+    };
     let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
         .await
         .unwrap();
@@ -290,4 +316,19 @@ async fn inbound_audio_and_image_offer_then_our_receiver_reinvite() {
         "{record:?}"
     );
     ep.shutdown();
+}
+
+#[tokio::test]
+async fn digest_auth_challenge_is_answered() {
+    let creds = SipCredentials {
+        username: "fax".into(),
+        password: "s3cret-Passw0rd".into(),
+    };
+    let (record, messages) =
+        outbound_with("auth_challenge.xml", config(10_000), None, Some(creds)).await;
+    assert_eq!(record.end, EndReason::PeerHangup, "{record:?}");
+    assert!(
+        messages.contains("Authorization: Digest"),
+        "the retry carries credentials"
+    );
 }

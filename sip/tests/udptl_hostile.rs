@@ -1,0 +1,69 @@
+//! A hostile UDPTL stream at a receiving T.38 session on a real socket (the AST-2016-003 class:
+//! zero-length secondaries, lengths beyond the datagram, fragments, garbage, empty datagrams).
+//! The session must survive, count the junk, latch to the sender, and still end cleanly.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use faxline_sip::media::{MediaRuntime, PortPool, T38Job};
+use faxline_sip::media_sdp::T38Attrs;
+use faxline_t38::session::{Direction, FaxOptions};
+
+#[test]
+fn hostile_udptl_stream_does_not_break_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = MediaRuntime::start(1, 5);
+    let pool = PortPool::new(Ipv4Addr::LOCALHOST.into(), 42000..=42099);
+    let (socket, port) = pool.bind().unwrap();
+    let attacker = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let job = T38Job {
+        direction: Direction::Receive {
+            tiff: dir.path().join("rx.tif"),
+        },
+        fax: FaxOptions::default(),
+        // The SDP said somewhere else: latching must follow the real source.
+        remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
+        params: T38Attrs::default(),
+        label: "hostile".into(),
+        loss: None,
+    };
+    let session = runtime
+        .spawn_t38(job, socket, move |o| done_tx.send(o).unwrap())
+        .unwrap();
+    let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let hostile: Vec<Vec<u8>> = vec![
+        vec![0x00, 0x01, 0x01, 0x06, 0x00, 0x02, 0x00, 0x00], // two zero-length secondaries
+        vec![0x00, 0x02, 0x7f, 0x01],                         // primary longer than the datagram
+        vec![0x00, 0x03, 0xc1, 0x00, 0x00],                   // fragmented length (≥16K)
+        vec![],                                               // empty datagram
+        vec![0xff; 1400],                                     // garbage
+        vec![0x00, 0x04, 0x01, 0x06, 0x80, 0x01, 0x01, 0x05, 0x00], // FEC header without entries
+        vec![0x00, 0x05, 0x01, 0x06, 0x00, 0x00], // a valid v21-preamble indicator after all that
+    ];
+    for _ in 0..20 {
+        for d in &hostile {
+            attacker.send_to(d, target).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The session keeps ticking and answers the sender (latched): spandsp sends indicators/CED.
+    attacker
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, from) = attacker
+        .recv_from(&mut buf)
+        .expect("the receiver talks back to the latched source");
+    assert!(n >= 4);
+    assert_eq!(from.port(), port);
+    session.stop();
+    let outcome = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a report after stop");
+    assert!(outcome.stats.malformed >= 20, "{:?}", outcome.stats);
+    assert!(outcome.stats.received >= 100, "{:?}", outcome.stats);
+    assert!(!outcome.report.is_success(), "no pages arrived");
+    runtime.shutdown();
+}
