@@ -10,3 +10,4 @@ pub mod ifp;
 pub mod udptl;
 
 pub mod session;
+pub mod sim;

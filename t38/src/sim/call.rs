@@ -1,0 +1,563 @@
+//! A whole simulated fax call: a sending and a receiving session joined by two [`Channel`]s, over
+//! real UDPTL (T.38) or a G.711 audio stream, on a simulated 20 ms clock.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::session::{
+    AudioSession, AudioSessionConfig, Direction, FaxOptions, FaxReport, G711Law, OutgoingIfp,
+    PacketCategory, SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
+};
+use crate::udptl::{
+    ErrorCorrection, IfpKind, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError,
+};
+
+use super::channel::{Channel, ChannelModel, ChannelStats};
+
+/// One simulation step: 20 ms, 160 samples at 8 kHz.
+pub const STEP: Duration = Duration::from_millis(20);
+const STEP_SAMPLES: u32 = 160;
+const STEP_US: u64 = 20_000;
+
+/// How the two ends are joined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transport {
+    /// T.38 over UDPTL.
+    T38 {
+        /// The negotiated T.38 parameters (both ends).
+        params: T38Params,
+        /// UDPTL error correction (both directions).
+        error_correction: ErrorCorrection,
+        /// Largest UDPTL datagram either end accepts.
+        max_datagram: usize,
+        /// spandsp pacing (off runs the image phase in a burst: fast, for tests).
+        pacing: bool,
+    },
+    /// G.711 audio through spandsp's modems, 20 ms frames.
+    Audio {
+        /// PCMU or PCMA.
+        law: G711Law,
+    },
+}
+
+/// Everything a simulated call needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallConfig {
+    /// The TIFF to send.
+    pub document: PathBuf,
+    /// Where the receiving end writes the TIFF-F it receives.
+    pub received: PathBuf,
+    /// T.30 options of the sending end.
+    pub sender: FaxOptions,
+    /// T.30 options of the receiving end.
+    pub receiver: FaxOptions,
+    /// T.38 or audio.
+    pub transport: Transport,
+    /// Sender → receiver line.
+    pub forward: ChannelModel,
+    /// Receiver → sender line.
+    pub backward: ChannelModel,
+    /// Seed of all randomness (same seed, same call).
+    pub seed: u64,
+    /// Simulated time after which both ends are hung up.
+    pub max_duration: Duration,
+    /// Label prefix for logs.
+    pub label: String,
+}
+
+impl CallConfig {
+    /// A T.38 call at the given version and error correction over clean default lines, ECM on,
+    /// pacing off.
+    pub fn t38(
+        document: PathBuf,
+        received: PathBuf,
+        version: u8,
+        error_correction: ErrorCorrection,
+    ) -> Self {
+        Self {
+            document,
+            received,
+            sender: FaxOptions {
+                local_ident: "FAXLINE SIM TX".into(),
+                ..FaxOptions::default()
+            },
+            receiver: FaxOptions {
+                local_ident: "FAXLINE SIM RX".into(),
+                ..FaxOptions::default()
+            },
+            transport: Transport::T38 {
+                params: T38Params {
+                    version,
+                    ..T38Params::default()
+                },
+                error_correction,
+                max_datagram: 400,
+                pacing: false,
+            },
+            forward: ChannelModel::default(),
+            backward: ChannelModel::default(),
+            seed: 1,
+            max_duration: Duration::from_secs(30 * 60),
+            label: "sim".into(),
+        }
+    }
+}
+
+/// What one direction of the line did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkStats {
+    /// IFPs (or audio frames) the sending session produced.
+    pub payloads: u64,
+    /// The channel's counters (datagrams).
+    pub channel: ChannelStats,
+    /// The UDPTL receiver's counters (T.38 only).
+    pub udptl: RxStats,
+    /// IFPs spandsp rejected as malformed (e.g. FEC-repaired IFPs with padding).
+    pub rejected_ifps: u64,
+}
+
+/// The result of a simulated call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallReport {
+    /// The sending end's report.
+    pub sender: FaxReport,
+    /// The receiving end's report.
+    pub receiver: FaxReport,
+    /// Simulated line time until both ends finished.
+    pub line_time: Duration,
+    /// Real (wall) time spent simulating; the run is single-threaded and CPU-bound, so this is the
+    /// CPU cost of both ends plus the simulator.
+    pub cpu_time: Duration,
+    /// The slowest single 20 ms step (page starts read and encode a whole page).
+    pub slowest_step: Duration,
+    /// Sender → receiver.
+    pub forward: LinkStats,
+    /// Receiver → sender.
+    pub backward: LinkStats,
+    /// The sending end's events.
+    pub sender_events: Vec<SessionEvent>,
+    /// The receiving end's events.
+    pub receiver_events: Vec<SessionEvent>,
+}
+
+impl CallReport {
+    /// True when both ends report success.
+    pub fn is_success(&self) -> bool {
+        self.sender.is_success() && self.receiver.is_success()
+    }
+}
+
+/// Why a call could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A session could not be created.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The UDPTL configuration is invalid.
+    #[error(transparent)]
+    Udptl(#[from] UdptlError),
+}
+
+/// A T.38 endpoint: session plus its UDPTL halves.
+struct T38End {
+    session: T38Session,
+    tx: Sender,
+    rx: Receiver,
+    repeat_per_count: bool,
+    idle_steps: u32,
+    scratch: Vec<(u16, Vec<u8>)>,
+    wire: Vec<u8>,
+}
+
+impl T38End {
+    fn deliver(&mut self, datagram: &[u8], stats: &mut LinkStats) {
+        self.idle_steps = 0;
+        let scratch = &mut self.scratch;
+        // A malformed datagram is counted by the receiver and otherwise ignored, as on a real line.
+        let _ = self.rx.receive(datagram, |ev| {
+            if let RxEvent::Ifp { seq, ifp, .. } = ev {
+                scratch.push((seq, ifp.to_vec()));
+            }
+        });
+        self.feed(stats);
+    }
+
+    /// FEC holds IFPs behind a gap until later packets arrive; when the peer goes quiet, give the
+    /// gap up after two steps so T.30 is not stalled by the transport.
+    fn idle(&mut self, stats: &mut LinkStats) {
+        self.idle_steps += 1;
+        if self.idle_steps == 2 {
+            let scratch = &mut self.scratch;
+            self.rx.flush(|ev| {
+                if let RxEvent::Ifp { seq, ifp, .. } = ev {
+                    scratch.push((seq, ifp.to_vec()));
+                }
+            });
+            self.feed(stats);
+        }
+    }
+
+    fn feed(&mut self, stats: &mut LinkStats) {
+        for (seq, ifp) in self.scratch.drain(..) {
+            if self.session.receive_ifp(seq, &ifp).is_err() {
+                stats.rejected_ifps += 1;
+            }
+        }
+    }
+
+    fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats) {
+        while let Some(OutgoingIfp {
+            data,
+            category,
+            count,
+        }) = self.session.poll_ifp()
+        {
+            stats.payloads += 1;
+            self.wire.clear();
+            if self.tx.send(&data, kind(category), &mut self.wire).is_err() {
+                // Larger than the peer's datagram even without EC: spandsp was told the limit, so
+                // this cannot happen short of a configuration error; the IFP is dropped like a
+                // real sender would have to.
+                continue;
+            }
+            let copies = if self.repeat_per_count {
+                count.max(1)
+            } else {
+                1
+            };
+            for _ in 0..copies {
+                channel.send(now_us, self.wire.clone());
+            }
+        }
+    }
+}
+
+fn kind(category: PacketCategory) -> IfpKind {
+    match category {
+        PacketCategory::Indicator => IfpKind::Indicator,
+        PacketCategory::ControlData => IfpKind::ControlData,
+        PacketCategory::ControlDataEnd => IfpKind::ControlDataEnd,
+        PacketCategory::ImageData => IfpKind::ImageData,
+        PacketCategory::ImageDataEnd => IfpKind::ImageDataEnd,
+    }
+}
+
+/// An audio endpoint with a fixed playout buffer (what a fax-safe jitter buffer does).
+struct AudioEnd {
+    session: AudioSession,
+    tx_seq: u64,
+    /// Frames by sequence number waiting for their playout time.
+    playout: BTreeMap<u64, Vec<u8>>,
+    next_play: u64,
+    /// Steps of delay before frame 0 plays (covers latency and jitter).
+    playout_delay: u64,
+}
+
+impl AudioEnd {
+    fn deliver(&mut self, datagram: &[u8]) {
+        if datagram.len() < 8 {
+            return;
+        }
+        let (seq, payload) = datagram.split_at(8);
+        let seq = u64::from_be_bytes(seq.try_into().unwrap_or_default());
+        if seq >= self.next_play {
+            self.playout.insert(seq, payload.to_vec());
+        }
+    }
+
+    fn play(&mut self, step: u64) {
+        if step < self.playout_delay {
+            self.session.receive_gap(STEP_SAMPLES);
+            return;
+        }
+        match self.playout.remove(&self.next_play) {
+            Some(frame) => self.session.receive_audio(&frame),
+            None => self.session.receive_gap(STEP_SAMPLES),
+        }
+        self.next_play += 1;
+        // Frames too late for their slot are useless now.
+        while self
+            .playout
+            .first_key_value()
+            .is_some_and(|(k, _)| *k < self.next_play)
+        {
+            self.playout.pop_first();
+        }
+    }
+
+    fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats) {
+        let frame = self.session.transmit_audio(STEP_SAMPLES as usize);
+        stats.payloads += 1;
+        let mut datagram = Vec::with_capacity(8 + frame.len());
+        datagram.extend_from_slice(&self.tx_seq.to_be_bytes());
+        datagram.extend_from_slice(&frame);
+        self.tx_seq += 1;
+        channel.send(now_us, datagram);
+    }
+}
+
+enum Ends {
+    T38(Box<(T38End, T38End)>),
+    Audio(Box<(AudioEnd, AudioEnd)>),
+}
+
+/// A simulated call in progress. [`Call::run`] plays it to the end; [`Call::step`] advances it by
+/// 20 ms, for drivers that interleave many calls in real time.
+pub struct Call {
+    ends: Ends,
+    forward: Channel,
+    backward: Channel,
+    fwd_stats: LinkStats,
+    bwd_stats: LinkStats,
+    step: u64,
+    max_steps: u64,
+    line_time: Option<Duration>,
+    sender_events: Vec<SessionEvent>,
+    receiver_events: Vec<SessionEvent>,
+    busy: Duration,
+    slowest_step: Duration,
+}
+
+impl Call {
+    /// Sets up both ends (the sender's document must exist).
+    pub fn new(config: CallConfig) -> Result<Self, SimError> {
+        let send_dir = Direction::Send {
+            tiff: config.document.clone(),
+        };
+        let recv_dir = Direction::Receive {
+            tiff: config.received.clone(),
+        };
+        let ends = match config.transport {
+            Transport::T38 {
+                params,
+                error_correction,
+                max_datagram,
+                pacing,
+            } => {
+                // spandsp must keep IFPs small enough for UDPTL framing without EC.
+                let max_ifp = params
+                    .max_ifp
+                    .min(max_datagram.saturating_sub(8).min(u16::MAX as usize) as u16);
+                let params = T38Params { max_ifp, ..params };
+                let make = |direction, fax: &FaxOptions, who: &str| {
+                    T38Session::new(T38SessionConfig {
+                        direction,
+                        fax: fax.clone(),
+                        t38: params,
+                        pacing,
+                        label: format!("{}-{who}", config.label),
+                    })
+                };
+                let end = |session| -> Result<T38End, SimError> {
+                    Ok(T38End {
+                        session,
+                        tx: Sender::new(SenderConfig {
+                            error_correction,
+                            max_datagram,
+                        })?,
+                        rx: Receiver::default(),
+                        repeat_per_count: matches!(error_correction, ErrorCorrection::None),
+                        idle_steps: 0,
+                        scratch: Vec::new(),
+                        wire: Vec::new(),
+                    })
+                };
+                let a = end(make(send_dir, &config.sender, "tx")?)?;
+                let b = end(make(recv_dir, &config.receiver, "rx")?)?;
+                Ends::T38(Box::new((a, b)))
+            }
+            Transport::Audio { law } => {
+                let delay_ms = u64::from(config.forward.latency_ms.max(config.backward.latency_ms))
+                    + u64::from(config.forward.jitter_ms.max(config.backward.jitter_ms))
+                    + 20;
+                let playout_delay = delay_ms.div_ceil(20) + 1;
+                let make = |direction, fax: &FaxOptions, who: &str| -> Result<AudioEnd, SimError> {
+                    Ok(AudioEnd {
+                        session: AudioSession::new(AudioSessionConfig {
+                            direction,
+                            fax: fax.clone(),
+                            law,
+                            label: format!("{}-{who}", config.label),
+                        })?,
+                        tx_seq: 0,
+                        playout: BTreeMap::new(),
+                        next_play: 0,
+                        playout_delay,
+                    })
+                };
+                Ends::Audio(Box::new((
+                    make(send_dir, &config.sender, "tx")?,
+                    make(recv_dir, &config.receiver, "rx")?,
+                )))
+            }
+        };
+        let max_steps =
+            (config.max_duration.as_micros() / u128::from(STEP_US)).min(u64::MAX as u128) as u64;
+        Ok(Self {
+            ends,
+            forward: Channel::new(config.forward, config.seed),
+            backward: Channel::new(config.backward, config.seed ^ 0xA5A5_5A5A_DEAD_BEEF),
+            fwd_stats: LinkStats::default(),
+            bwd_stats: LinkStats::default(),
+            step: 0,
+            max_steps,
+            line_time: None,
+            sender_events: Vec::new(),
+            receiver_events: Vec::new(),
+            busy: Duration::ZERO,
+            slowest_step: Duration::ZERO,
+        })
+    }
+
+    /// True once both ends finished (or were hung up at the time limit).
+    pub fn is_done(&self) -> bool {
+        self.line_time.is_some()
+    }
+
+    /// Advances the call by 20 ms of simulated time. Returns true when the call is over.
+    pub fn step(&mut self) -> bool {
+        if self.line_time.is_some() {
+            return true;
+        }
+        let started = Instant::now();
+        self.step += 1;
+        let now = self.step * STEP_US;
+        let both_done = match &mut self.ends {
+            Ends::T38(pair) => {
+                let (a, b) = &mut **pair;
+                let mut got = false;
+                while let Some(d) = self.forward.receive(now) {
+                    got = true;
+                    b.deliver(&d, &mut self.fwd_stats);
+                }
+                if !got {
+                    b.idle(&mut self.fwd_stats);
+                }
+                let mut got = false;
+                while let Some(d) = self.backward.receive(now) {
+                    got = true;
+                    a.deliver(&d, &mut self.bwd_stats);
+                }
+                if !got {
+                    a.idle(&mut self.bwd_stats);
+                }
+                a.session.tick(STEP_SAMPLES);
+                b.session.tick(STEP_SAMPLES);
+                a.send_out(now, &mut self.forward, &mut self.fwd_stats);
+                b.send_out(now, &mut self.backward, &mut self.bwd_stats);
+                self.sender_events
+                    .extend(std::iter::from_fn(|| a.session.poll_event()));
+                self.receiver_events
+                    .extend(std::iter::from_fn(|| b.session.poll_event()));
+                if self.step >= self.max_steps {
+                    a.session.terminate();
+                    b.session.terminate();
+                    self.sender_events
+                        .extend(std::iter::from_fn(|| a.session.poll_event()));
+                    self.receiver_events
+                        .extend(std::iter::from_fn(|| b.session.poll_event()));
+                }
+                a.session.is_finished() && b.session.is_finished()
+            }
+            Ends::Audio(pair) => {
+                let (a, b) = &mut **pair;
+                while let Some(d) = self.forward.receive(now) {
+                    b.deliver(&d);
+                }
+                while let Some(d) = self.backward.receive(now) {
+                    a.deliver(&d);
+                }
+                a.play(self.step);
+                b.play(self.step);
+                a.send_out(now, &mut self.forward, &mut self.fwd_stats);
+                b.send_out(now, &mut self.backward, &mut self.bwd_stats);
+                self.sender_events
+                    .extend(std::iter::from_fn(|| a.session.poll_event()));
+                self.receiver_events
+                    .extend(std::iter::from_fn(|| b.session.poll_event()));
+                if self.step >= self.max_steps {
+                    a.session.terminate();
+                    b.session.terminate();
+                    self.sender_events
+                        .extend(std::iter::from_fn(|| a.session.poll_event()));
+                    self.receiver_events
+                        .extend(std::iter::from_fn(|| b.session.poll_event()));
+                }
+                a.session.is_finished() && b.session.is_finished()
+            }
+        };
+        let spent = started.elapsed();
+        self.busy += spent;
+        self.slowest_step = self.slowest_step.max(spent);
+        if both_done {
+            self.line_time = Some(STEP * self.step as u32);
+        }
+        both_done
+    }
+
+    /// Hangs both ends up now (one more step, then T.30 is terminated on both).
+    pub fn hang_up(&mut self) {
+        self.max_steps = self.step + 1;
+        self.step();
+    }
+
+    /// Runs the call to the end in simulated time and reports.
+    pub fn run(mut self) -> CallReport {
+        while !self.step() {}
+        self.into_report()
+    }
+
+    /// The report of a finished call (`None` while it is still running).
+    pub fn report(self) -> Option<CallReport> {
+        self.is_done().then(|| self.into_report())
+    }
+
+    fn into_report(mut self) -> CallReport {
+        self.fwd_stats.channel = self.forward.stats();
+        self.bwd_stats.channel = self.backward.stats();
+        let (sender, receiver) = match &self.ends {
+            Ends::T38(pair) => {
+                self.fwd_stats.udptl = pair.1.rx.stats();
+                self.bwd_stats.udptl = pair.0.rx.stats();
+                (
+                    pair.0.session.report().cloned(),
+                    pair.1.session.report().cloned(),
+                )
+            }
+            Ends::Audio(pair) => (
+                pair.0.session.report().cloned(),
+                pair.1.session.report().cloned(),
+            ),
+        };
+        CallReport {
+            // Both are finished here: `step` only reports done when both sessions have reports.
+            sender: sender.unwrap_or_else(unfinished),
+            receiver: receiver.unwrap_or_else(unfinished),
+            line_time: self.line_time.unwrap_or(STEP * self.step as u32),
+            cpu_time: self.busy,
+            slowest_step: self.slowest_step,
+            forward: self.fwd_stats,
+            backward: self.bwd_stats,
+            sender_events: self.sender_events,
+            receiver_events: self.receiver_events,
+        }
+    }
+}
+
+fn unfinished() -> FaxReport {
+    use crate::session::{FaxError, Resolution, T30Error};
+    FaxReport {
+        outcome: Err(FaxError {
+            kind: T30Error::CallDropped,
+            text: "simulation ended before phase E".into(),
+        }),
+        pages: 0,
+        bit_rate: 0,
+        resolution: Resolution::default(),
+        ecm: false,
+        bad_rows: 0,
+        remote_ident: None,
+        compression: 0,
+    }
+}
