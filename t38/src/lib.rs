@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod ifp;
+pub mod sdp;
 pub mod udptl;
 
 pub mod session;
