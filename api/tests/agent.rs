@@ -1,0 +1,494 @@
+//! The agent protocol over real HTTP: leasing (also under concurrency), heartbeats, documents,
+//! results, retries, lease expiry, restarts, inbound uploads, the Asterisk hook, and signature
+//! failures. On SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{
+    ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
+};
+use faxline_api::agent_auth;
+use faxline_api::agent_client::{AgentClientError, InboundMeta, SendResult};
+use serde_json::Value;
+
+async fn queue(s: &TestServer, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let r = send_fax(
+            s,
+            ADMIN_KEY,
+            &format!("+1555000{:04}", i),
+            "d.pdf",
+            one_page_pdf(),
+        )
+        .await;
+        assert_eq!(r.status(), 202);
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    ids
+}
+
+async fn status(s: &TestServer, id: &str) -> Value {
+    http()
+        .get(s.url(&format!("/fax/{id}")))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn lease_flow(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let agent = s.agent("agent-1");
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+    let ids = queue(&s, 1).await;
+    let jobs = agent.lease(Duration::from_secs(5), 5).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job.job_id, ids[0]);
+    assert_eq!(job.to, "+15550000000");
+    assert_eq!(job.document_kind, "pdf");
+    assert_eq!(job.attempt, 1);
+    assert_eq!(status(&s, &ids[0]).await["status"], "in_progress");
+    assert_eq!(agent.document(job).await.unwrap(), one_page_pdf());
+    assert!(agent.heartbeat(job).await.unwrap() > 0);
+    agent.progress(job, 1, Some(1)).await.unwrap();
+    let st = agent
+        .result(
+            job,
+            &SendResult {
+                status: "SUCCESS".into(),
+                error: None,
+                pages: Some(1),
+                provider_sid: Some("call-1".into()),
+                retry: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, "SUCCESS");
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "SUCCESS");
+    assert_eq!(v["pages"], 1);
+    // the lease is gone now
+    assert!(matches!(
+        agent.heartbeat(job).await,
+        Err(AgentClientError::LeaseLost)
+    ));
+    assert!(matches!(
+        agent.document(job).await,
+        Err(AgentClientError::LeaseLost)
+    ));
+
+    // long poll wakes up when a job arrives
+    let a2 = s.agent("agent-2");
+    let waiter = tokio::spawn(async move { a2.lease(Duration::from_secs(20), 1).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = std::time::Instant::now();
+    let ids = queue(&s, 1).await;
+    let got = waiter.await.unwrap().unwrap();
+    assert_eq!(got[0].job_id, ids[0]);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+
+    // retryable failure goes back to the queue, then fails for good after max_attempts (3)
+    let job = got[0].clone();
+    let busy = SendResult {
+        status: "FAILED".into(),
+        error: Some("BUSY".into()),
+        pages: None,
+        provider_sid: None,
+        retry: true,
+    };
+    assert_eq!(
+        s.agent("agent-2").result(&job, &busy).await.unwrap(),
+        "queued"
+    );
+
+    // readiness lists agents
+    let v: Value = http()
+        .get(s.url("/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["checks"]["agents_connected"], true);
+    let names: Vec<&str> = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent_id"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"agent-1") && names.contains(&"agent-2"));
+}
+both_stores!(lease_flow_on, lease_flow);
+
+async fn many_agents(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let ids: HashSet<String> = queue(&s, 40).await.into_iter().collect();
+    let mut tasks = Vec::new();
+    for a in 0..8 {
+        let agent = s.agent(&format!("agent-{a}"));
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let jobs = agent.lease(Duration::ZERO, 2).await.unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                mine.extend(jobs.into_iter().map(|j| j.job_id));
+            }
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.extend(t.await.unwrap());
+    }
+    let unique: HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), 40, "every job leased exactly once");
+    assert_eq!(unique, ids);
+}
+both_stores!(many_agents_on, many_agents);
+
+async fn expiry_and_restart(db: Db) {
+    let Some(s) = TestServer::start(db, |c| c.lease_seconds = 1).await else {
+        return;
+    };
+    let ids = queue(&s, 2).await;
+    let dead = s.agent("dead-agent");
+    let first = dead.lease(Duration::ZERO, 1).await.unwrap().remove(0);
+    // the agent dies; its lease expires and the job returns to the queue with attempt 2
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let other = s.agent("live-agent");
+    let again = other.lease(Duration::ZERO, 1).await.unwrap().remove(0);
+    assert_eq!(again.job_id, first.job_id);
+    assert_eq!(again.attempt, 2);
+    assert!(matches!(
+        dead.heartbeat(&first).await,
+        Err(AgentClientError::LeaseLost)
+    ));
+
+    // restart in the middle: queued jobs, leases and the admin key survive
+    let mut cfg_lease = s.cfg.clone();
+    cfg_lease.lease_seconds = 60;
+    let mut s = s;
+    s.stop().await;
+    let s = TestServer::start_with(cfg_lease).await;
+    let other = s.agent("live-agent");
+    other
+        .heartbeat(&again)
+        .await
+        .expect("lease survives the restart");
+    let rest = other.lease(Duration::ZERO, 5).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(ids.contains(&rest[0].job_id) && rest[0].job_id != again.job_id);
+    let ok = SendResult {
+        status: "SUCCESS".into(),
+        error: None,
+        pages: Some(1),
+        provider_sid: None,
+        retry: false,
+    };
+    other.result(&again, &ok).await.unwrap();
+    assert_eq!(status(&s, &again.job_id).await["status"], "SUCCESS");
+}
+both_stores!(expiry_and_restart_on, expiry_and_restart);
+
+async fn signatures(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let path = "/agent/v1/lease";
+    let body = br#"{"wait_seconds":0}"#.to_vec();
+    let post = |h: agent_auth::SignedHeaders, body: Vec<u8>| {
+        let mut rb = http().post(s.url(path)).body(body);
+        for (k, v) in h.pairs() {
+            rb = rb.header(k, v);
+        }
+        rb.send()
+    };
+    let good = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", path, "a1", &body);
+    assert_eq!(
+        post(good.clone(), body.clone()).await.unwrap().status(),
+        200
+    );
+    // exact replay
+    let r = post(good.clone(), body.clone()).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["detail"],
+        "Replayed request"
+    );
+    // tampered body
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", path, "a1", &body);
+    assert_eq!(
+        post(h, br#"{"wait_seconds":1}"#.to_vec())
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // wrong secret
+    let h = agent_auth::sign_now(
+        b"another-secret-another-secret-another",
+        "POST",
+        path,
+        "a1",
+        &body,
+    );
+    assert_eq!(post(h, body.clone()).await.unwrap().status(), 401);
+    // stale timestamp
+    let ts = faxline_api::timefmt::now_s() - 1000;
+    let sig = agent_auth::sign_request(
+        AGENT_SECRET.as_bytes(),
+        "POST",
+        path,
+        "a1",
+        ts,
+        "0123456789abcdef0123",
+        &body,
+    );
+    let h = agent_auth::SignedHeaders {
+        agent_id: "a1".into(),
+        timestamp: ts,
+        nonce: "0123456789abcdef0123".into(),
+        signature: sig,
+    };
+    let r = post(h, body.clone()).await.unwrap();
+    assert_eq!(r.status(), 401);
+    // unsigned
+    assert_eq!(
+        http()
+            .post(s.url(path))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+both_stores!(signatures_on, signatures);
+
+async fn inbound(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let pdf = one_page_pdf();
+    let agent = s.agent("rx-agent");
+    let meta = InboundMeta {
+        from: Some("+15557654321".into()),
+        to: Some("+15551112222".into()),
+        pages: Some(1),
+        call_id: Some("1700000000.1".into()),
+        ..Default::default()
+    };
+    let id = agent.upload_inbound(&meta, &pdf).await.unwrap();
+    // the same call uploaded twice is stored once
+    assert_eq!(agent.upload_inbound(&meta, &pdf).await.unwrap(), id);
+    assert!(matches!(
+        agent.upload_inbound(&meta, b"not a pdf").await,
+        Err(AgentClientError::Api { status: 415, .. })
+    ));
+
+    let (_, key) = common::create_key(&s, &["inbound:list", "inbound:read"]).await;
+    let list: Value = http()
+        .get(s.url("/inbound"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let arr = list.as_array().unwrap();
+    assert_eq!(arr.len(), 1);
+    assert_eq!(arr[0]["fr"], "+15557654321");
+    assert_eq!(arr[0]["mailbox"], Value::Null);
+    let r = http()
+        .get(s.url(&format!("/inbound/{id}")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .get(s.url(&format!("/inbound/{id}/pdf")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), pdf.as_slice());
+    // token-only download works without a key (Faxbot's bug fixed)
+    let link: Value = http()
+        .post(s.url(&format!("/inbound/{id}/pdf-link")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http()
+        .get(s.url(&format!(
+            "/inbound/{id}/pdf?token={}",
+            link["token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // a fax link does not open an inbound document
+    let r = http()
+        .get(s.url(&format!("/inbound/{id}/pdf?token=1.AAAA")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http()
+        .get(s.url("/inbound/0123456789abcdef0123456789abcdef"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["detail"],
+        "Inbound fax not found"
+    );
+
+    // Faxbot-compatible Asterisk hook: only files inside the spool
+    let spool = s.cfg.inbound_spool_dir.clone().unwrap();
+    std::fs::write(spool.join("fax1.pdf"), &pdf).unwrap();
+    let outside = s.dir.join("outside.pdf");
+    std::fs::write(&outside, &pdf).unwrap();
+    std::os::unix::fs::symlink(&outside, spool.join("link.pdf")).unwrap();
+    let hook = |path: String, secret: &'static str| {
+        http()
+            .post(s.url("/_internal/asterisk/inbound"))
+            .header("X-Internal-Secret", secret)
+            .json(&serde_json::json!({"tiff_path": path, "to_number": "+15551112222", "from_number": "+15553334444", "faxstatus": "SUCCESS", "faxpages": "1", "uniqueid": "u-1"}))
+            .send()
+    };
+    let r = hook(
+        spool.join("fax1.pdf").display().to_string(),
+        INTERNAL_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "ok");
+    let r = hook(
+        spool.join("fax1.pdf").display().to_string(),
+        "wrong-secret-0123456789",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = hook(
+        spool.join("../outside.pdf").display().to_string(),
+        INTERNAL_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = hook(
+        spool.join("link.pdf").display().to_string(),
+        INTERNAL_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = hook("/etc/passwd".into(), INTERNAL_SECRET).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let list: Value = http()
+        .get(s.url("/inbound"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+both_stores!(inbound_on, inbound);
+
+#[tokio::test]
+async fn startup_refuses_unsafe_configs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = common::base_config(
+        tmp.path(),
+        format!("sqlite://{}", tmp.path().join("x.db").display()),
+    );
+    let refuse = |c: faxline_api::Config, what: &str| {
+        let e = c.validate().expect_err(what).to_string();
+        assert!(!e.contains(AGENT_SECRET), "secret in error text");
+    };
+    let mut c = base.clone();
+    c.agent_secret = None;
+    refuse(c, "missing agent secret");
+    let mut c = base.clone();
+    c.agent_secret = Some(faxline_api::config::Secret::new("short-secret"));
+    refuse(c, "short agent secret");
+    let mut c = base.clone();
+    c.api_key = c.agent_secret.clone();
+    refuse(c, "agent secret reused as API_KEY");
+    let mut c = base.clone();
+    c.require_api_key = false;
+    c.listen = "0.0.0.0:8080".parse().unwrap();
+    refuse(c, "auth off on a public address");
+    let mut c = base.clone();
+    c.public_api_url = Some("http://fax.example.org".into());
+    refuse(c, "http public URL");
+    assert!(faxline_api::App::start(base.clone()).await.is_ok());
+    let mut c = base;
+    c.agent_secret = None;
+    assert!(faxline_api::App::start(c).await.is_err());
+}
+
+#[tokio::test]
+async fn first_admin_key_is_minted_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = common::base_config(
+        tmp.path(),
+        format!("sqlite://{}", tmp.path().join("x.db").display()),
+    );
+    cfg.api_key = None;
+    let app = faxline_api::App::start(cfg.clone()).await.unwrap();
+    let token = app.first_admin_key().expect("first key").to_string();
+    assert!(token.starts_with("fbk_live_"));
+    drop(app);
+    let app = faxline_api::App::start(cfg).await.unwrap();
+    assert!(app.first_admin_key().is_none());
+    let s = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(app.run(listener, std::future::pending()));
+        addr
+    };
+    let r = http()
+        .get(format!("http://{s}/admin/api-keys"))
+        .header("X-API-Key", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

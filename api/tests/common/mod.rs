@@ -1,0 +1,213 @@
+//! Test harness: a real API server on 127.0.0.1 (port 0) backed by SQLite in a temp dir or by a
+//! fresh PostgreSQL database (when `FAXLINE_TEST_DATABASE_URL` is set).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use faxline_api::config::{Config, Secret};
+use tokio::sync::oneshot;
+
+pub const AGENT_SECRET: &str = "agent-secret-0123456789abcdef-0123456789";
+pub const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
+pub const INTERNAL_SECRET: &str = "internal-secret-0123456789";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh PostgreSQL database for one test. Fails loudly when the variable is missing, unless
+/// `FAXLINE_SKIP_POSTGRES=1` (then `None`).
+pub async fn pg_database() -> Option<String> {
+    let Ok(url) = std::env::var("FAXLINE_TEST_DATABASE_URL") else {
+        if std::env::var("FAXLINE_SKIP_POSTGRES").as_deref() == Ok("1") {
+            eprintln!("FAXLINE_SKIP_POSTGRES=1: PostgreSQL test skipped");
+            return None;
+        }
+        panic!(
+            "FAXLINE_TEST_DATABASE_URL is not set: PostgreSQL tests need a server \
+             (e.g. postgres://faxline:faxline@127.0.0.1/faxline_test), or set FAXLINE_SKIP_POSTGRES=1"
+        );
+    };
+    use sqlx::Connection;
+    let name = format!("faxline_t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to FAXLINE_TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE (the role needs CREATEDB)");
+    let mut u = reqwest::Url::parse(&url).expect("database URL");
+    u.set_path(&format!("/{name}"));
+    Some(u.to_string())
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub dir: PathBuf,
+    pub cfg: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub fn base_config(dir: &std::path::Path, database_url: String) -> Config {
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        data_dir: dir.to_path_buf(),
+        api_key: Some(Secret::new(ADMIN_KEY)),
+        agent_secret: Some(Secret::new(AGENT_SECRET)),
+        internal_secret: Some(Secret::new(INTERNAL_SECRET)),
+        inbound_enabled: true,
+        inbound_spool_dir: Some(spool),
+        public_api_url: Some("https://fax.example.org".into()),
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    /// `None` only for PostgreSQL with `FAXLINE_SKIP_POSTGRES=1`.
+    pub async fn start(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = match db {
+            Db::Sqlite => format!("sqlite://{}", tmp.path().join("faxline.db").display()),
+            Db::Postgres => pg_database().await?,
+        };
+        let mut cfg = base_config(tmp.path(), url);
+        tweak(&mut cfg);
+        let mut s = Self::start_with(cfg).await;
+        s._tmp = Some(tmp);
+        Some(s)
+    }
+
+    pub async fn start_with(cfg: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = faxline_api::App::start(cfg.clone())
+            .await
+            .expect("api starts");
+        let (tx, rx) = oneshot::channel();
+        let handle = tokio::spawn(async move {
+            app.run(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("api runs");
+        });
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            dir: cfg.data_dir.clone(),
+            cfg,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _tmp: None,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let mut next = Self::start_with(self.cfg.clone()).await;
+        next._tmp = self._tmp.take();
+        next
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn agent(&self, id: &str) -> faxline_api::agent_client::AgentClient {
+        faxline_api::agent_client::AgentClient::new(&self.base, id, Secret::new(AGENT_SECRET))
+            .unwrap()
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+pub fn one_page_pdf() -> Vec<u8> {
+    fixture("pdf/dummy.pdf")
+}
+
+/// POST /fax with a key.
+pub async fn send_fax(
+    s: &TestServer,
+    key: &str,
+    to: &str,
+    name: &str,
+    data: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("to", to.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(data).file_name(name.to_string()),
+        );
+    http()
+        .post(s.url("/fax"))
+        .header("X-API-Key", key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Creates a DB key with the given scopes through the admin API.
+pub async fn create_key(s: &TestServer, scopes: &[&str]) -> (String, String) {
+    let r = http()
+        .post(s.url("/admin/api-keys"))
+        .header("X-API-Key", ADMIN_KEY)
+        .json(&serde_json::json!({"name": "t", "scopes": scopes}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    (
+        v["key_id"].as_str().unwrap().to_string(),
+        v["token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Runs a scenario on SQLite and (if configured) PostgreSQL.
+#[macro_export]
+macro_rules! both_stores {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body(common::Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body(common::Db::Postgres).await
+            }
+        }
+    };
+}
