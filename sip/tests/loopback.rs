@@ -55,7 +55,19 @@ async fn loopback_fax_over_real_sip_and_udptl() {
         "{:?}",
         report.calls.0
     );
-    assert_eq!(report.calls.0.end, EndReason::Completed { success: true });
+    // Whichever end reaches phase E first hangs up; the other sees the BYE.
+    let ends = [&report.calls.0.end, &report.calls.1.end];
+    assert!(
+        ends.contains(&&EndReason::Completed { success: true }),
+        "{ends:?}"
+    );
+    assert!(
+        ends.iter().all(|e| matches!(
+            e,
+            EndReason::Completed { success: true } | EndReason::PeerHangup
+        )),
+        "{ends:?}"
+    );
     assert!(
         report.media.0.sent > 50 && report.media.1.received > 50,
         "{:?}",
