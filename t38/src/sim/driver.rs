@@ -1,11 +1,13 @@
-//! A real-time driver for many simulated calls: every 20 ms each call is stepped once, by a pool
-//! of dedicated threads that take calls from a shared counter (work sharing per tick).
+//! A real-time driver for many simulated calls: every 20 ms each call is owed one step; a pool of
+//! dedicated threads takes calls from a shared counter and steps each until it has caught up.
 //!
 //! Why this shape: spandsp occasionally spends ~10–20 ms in one tick (page start: libtiff read
-//! and re-encode of a whole page). With a static call-to-thread assignment, every call behind the
-//! slow one on that thread would be late. Here the slow step pins one worker while the others keep
-//! draining the tick's queue, so lateness stays bounded by (work per tick / threads), not by the
-//! worst single step. Lateness is measured per step: start of the step minus the tick's deadline.
+//! and re-encode of a whole page). With a static call-to-thread assignment every call behind the
+//! slow one on that thread would be late, and with a per-tick barrier every call would wait for
+//! the slowest. Here there is neither: the clock thread only publishes ticks; a call busy on one
+//! worker is skipped (`try_lock`) by the others and catches up its owed steps itself afterwards. So
+//! one slow session delays only itself. Lateness is measured per step: start of the step minus the
+//! moment that step was due.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -102,14 +104,21 @@ impl Histogram {
     }
 }
 
+struct Slot {
+    call: Option<Call>,
+    /// Steps taken so far.
+    steps: u64,
+}
+
 struct Shared {
-    calls: Vec<Mutex<Option<Call>>>,
-    /// Index of the next call to step in the current tick.
+    calls: Vec<Mutex<Slot>>,
+    /// Index of the next call to look at in the current tick.
     next: AtomicUsize,
-    /// Calls stepped in the current tick.
-    done: AtomicUsize,
-    /// Current tick number (0 = not started) and its deadline, published under the mutex.
-    tick: Mutex<(u64, Option<Instant>)>,
+    /// Run start and tick period: step `k` (1-based) is due at `start + k·tick`.
+    start: Instant,
+    period: Duration,
+    /// Current tick number (0 = not started), published under the mutex.
+    tick: Mutex<u64>,
     tick_cv: Condvar,
     finished_calls: AtomicUsize,
     stop: AtomicBool,
@@ -121,10 +130,11 @@ struct Shared {
 pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> DriverReport {
     let n = calls.len();
     let shared = Arc::new(Shared {
-        calls: calls.into_iter().map(|c| Mutex::new(Some(c))).collect(),
+        calls: calls.into_iter().map(|c| Mutex::new(Slot { call: Some(c), steps: 0 })).collect(),
         next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        tick: Mutex::new((0, None)),
+        start: Instant::now(),
+        period: config.tick,
+        tick: Mutex::new(0),
         tick_cv: Condvar::new(),
         finished_calls: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -140,7 +150,7 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
         })
         .collect();
 
-    let start = Instant::now();
+    let start = shared.start;
     let mut ticks = 0u64;
     let mut overruns = 0u64;
     while shared.finished_calls.load(Ordering::Acquire) < n && start.elapsed() < limit {
@@ -151,23 +161,12 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
         } else {
             overruns += 1;
         }
-        shared.done.store(0, Ordering::Release);
         shared.next.store(0, Ordering::Release);
-        {
-            let mut t = shared.tick.lock().unwrap_or_else(|e| e.into_inner());
-            *t = (ticks, Some(deadline));
-        }
+        *shared.tick.lock().unwrap_or_else(|e| e.into_inner()) = ticks;
         shared.tick_cv.notify_all();
-        // Wait until every call had its step in this tick (spin-sleep: cheap, no extra wakeups).
-        while shared.done.load(Ordering::Acquire) < n {
-            std::thread::sleep(Duration::from_micros(200));
-        }
     }
     shared.stop.store(true, Ordering::Release);
-    {
-        let mut t = shared.tick.lock().unwrap_or_else(|e| e.into_inner());
-        t.0 = u64::MAX;
-    }
+    *shared.tick.lock().unwrap_or_else(|e| e.into_inner()) = u64::MAX;
     shared.tick_cv.notify_all();
     let mut hist = Histogram::new();
     for w in workers {
@@ -180,7 +179,7 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
     let calls = shared
         .calls
         .into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).call)
         .map(|mut c| {
             // A call cut off by `limit` is hung up so that it still reports.
             while !c.is_done() {
@@ -206,37 +205,37 @@ fn worker(shared: &Shared) -> Histogram {
     let mut seen_tick = 0u64;
     let n = shared.calls.len();
     loop {
-        let deadline = {
+        let tick = {
             let mut t = shared.tick.lock().unwrap_or_else(|e| e.into_inner());
-            while t.0 == seen_tick {
+            while *t == seen_tick {
                 t = shared.tick_cv.wait(t).unwrap_or_else(|e| e.into_inner());
             }
-            if t.0 == u64::MAX || shared.stop.load(Ordering::Acquire) {
+            if *t == u64::MAX || shared.stop.load(Ordering::Acquire) {
                 return hist;
             }
-            seen_tick = t.0;
-            t.1
+            seen_tick = *t;
+            *t
         };
-        let Some(deadline) = deadline else { continue };
         loop {
             let i = shared.next.fetch_add(1, Ordering::AcqRel);
             if i >= n {
                 break;
             }
-            let started = Instant::now();
-            let mut slot = shared.calls[i].lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(call) = slot.as_mut()
-                && !call.is_done()
-            {
-                hist.add(started.saturating_duration_since(deadline).as_micros() as u64);
+            // Busy on another worker (a slow step): that worker will catch it up.
+            let Ok(mut slot) = shared.calls[i].try_lock() else { continue };
+            let slot = &mut *slot;
+            let Some(call) = slot.call.as_mut() else { continue };
+            while slot.steps < tick && !call.is_done() {
+                slot.steps += 1;
+                let due = shared.start + shared.period * (slot.steps as u32);
+                let started = Instant::now();
+                hist.add(started.saturating_duration_since(due).as_micros() as u64);
                 if call.step() {
                     shared.finished_calls.fetch_add(1, Ordering::AcqRel);
                 }
                 let spent = started.elapsed().as_nanos() as u64;
                 shared.slowest_ns.fetch_max(spent, Ordering::Relaxed);
             }
-            drop(slot);
-            shared.done.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
