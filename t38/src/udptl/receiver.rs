@@ -194,7 +194,6 @@ impl Receiver {
         while ext - self.next >= WINDOW {
             self.advance_one(&mut sink);
         }
-        self.flush_lost(&mut sink);
         if self.has(ext) {
             self.stats.duplicate += 1;
         } else {
