@@ -402,12 +402,11 @@ impl FaxCall {
         let mut streams = Vec::with_capacity(offer.streams.len());
         for s in &offer.streams {
             let answer = match s {
-                Stream::Audio { port, payloads }
+                Stream::Audio { port, .. }
                     if !took_audio && audio.is_some_and(|(p, _)| p == *port) && *port != 0 =>
                 {
                     took_audio = true;
                     let law = audio.map(|(_, l)| l).unwrap_or(PCMU);
-                    let _ = payloads;
                     self.audio_stream(vec![law])
                 }
                 Stream::Audio { payloads, .. } => Stream::Audio {
@@ -628,10 +627,11 @@ impl FaxCall {
     }
 
     fn arm_watchdog_if_idle(&mut self) {
-        if self.timer.is_none() && self.state != CallState::Ended {
-            if let Some(at) = self.connected_at {
-                self.timer = Some((at + self.config.max_duration, Timer::Watchdog));
-            }
+        if self.timer.is_none()
+            && self.state != CallState::Ended
+            && let Some(at) = self.connected_at
+        {
+            self.timer = Some((at + self.config.max_duration, Timer::Watchdog));
         }
     }
 

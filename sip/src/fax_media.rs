@@ -76,7 +76,7 @@ impl MediaControl for FaxMediaControl {
                     remote,
                     params,
                     label: self.label.clone(),
-                    loss: self.loss.clone(),
+                    loss: self.loss,
                 };
                 let outcome = self.outcome.clone();
                 let done = self.done.clone();

@@ -211,7 +211,7 @@ async fn run_pair(
         done_tx,
     );
     if let Some((model, seed)) = &options.loss {
-        media = media.with_loss(model.clone(), *seed);
+        media = media.with_loss(*model, *seed);
     }
     let tx_outcome = media.outcome();
     let tx_record = tokio::time::timeout(

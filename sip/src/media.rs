@@ -522,7 +522,7 @@ fn tick_loop(
         }
         ticks += 1;
         busy += start.elapsed();
-        if ticks % 50 == 0 {
+        if ticks.is_multiple_of(50) {
             flush_stats(&stats, &mut lateness, &mut busy, &mut ticks);
         }
     }

@@ -345,8 +345,10 @@ fn spawn_leg(
                                 }
                             }
                         }
-                        SipCommand::Cancel => if let Some(d) = &dialog {
-                            if let Err(e) = d.cancel().await { debug!(error = %e, "CANCEL failed") }
+                        SipCommand::Cancel => if let Some(d) = &dialog
+                            && let Err(e) = d.cancel().await
+                        {
+                            debug!(error = %e, "CANCEL failed");
                         },
                         SipCommand::Accept { sdp } => if let Some(d) = &dialog {
                             connected = true;
