@@ -119,21 +119,27 @@ async fn main() {
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            let ok = outcome
-                .lock()
-                .ok()
-                .and_then(|o| o.as_ref().map(|o| o.report.is_success()))
-                .unwrap_or(false);
-            (record, ok)
+            let result = outcome.lock().ok().and_then(|o| {
+                o.as_ref().map(|o| match &o.report.outcome {
+                    Ok(()) => "success".to_string(),
+                    Err(e) => format!("{:?}", e.kind),
+                })
+            });
+            let ok = result.as_deref() == Some("success");
+            (record, ok, result.unwrap_or_else(|| "no session".into()))
         }));
         tokio::time::sleep(ramp / calls as u32).await;
     }
     let mut peak_rss = resident_kib().unwrap_or(0);
     let mut ok = 0usize;
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     for s in senders {
         peak_rss = peak_rss.max(resident_kib().unwrap_or(0));
-        if let Ok((_, true)) = s.await {
-            ok += 1;
+        if let Ok((record, success, result)) = s.await {
+            ok += usize::from(success);
+            *outcomes
+                .entry(format!("{:?} / {result}", record.end))
+                .or_default() += 1;
         }
     }
     caller.shutdown();
