@@ -2,8 +2,9 @@
 //! joined by the line simulator at 0 % loss, all stepped every 20 ms by the driver's thread pool.
 //! Reports success, CPU, memory per session and tick lateness (p50/p99/max).
 //!
-//! `cargo bench -p faxline-t38 --bench concurrent -- 100 500 1000` (a 1-page call takes ~25 s of
-//! real time, so each N runs for about half a minute). `FAXLINE_DRIVER_THREADS` overrides the pool.
+//! `cargo bench -p faxline-t38 --bench concurrent -- 100 500 1000` (a 1-page paced call takes
+//! ~25 s and starts are spread over 20 s, so each N runs for about 45 s).
+//! `FAXLINE_DRIVER_THREADS` overrides the pool; `FAXLINE_STAGGER_S` the start spread.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -22,6 +22,9 @@ pub struct DriverConfig {
     pub threads: usize,
     /// Tick period (20 ms: what spandsp's 160-sample ticks mean in real time).
     pub tick: Duration,
+    /// Calls start spread evenly over this time (call `i` of `n` at `i/n · stagger`), as real calls
+    /// arrive; zero starts all at once (every page start then lands in the same instant).
+    pub stagger: Duration,
 }
 
 impl Default for DriverConfig {
@@ -32,6 +35,7 @@ impl Default for DriverConfig {
         Self {
             threads: cores * 2,
             tick: STEP,
+            stagger: Duration::ZERO,
         }
     }
 }
@@ -106,6 +110,8 @@ impl Histogram {
 
 struct Slot {
     call: Option<Call>,
+    /// Tick before the call's first step (staggered start).
+    offset: u64,
     /// Steps taken so far.
     steps: u64,
 }
@@ -130,7 +136,20 @@ struct Shared {
 pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> DriverReport {
     let n = calls.len();
     let shared = Arc::new(Shared {
-        calls: calls.into_iter().map(|c| Mutex::new(Slot { call: Some(c), steps: 0 })).collect(),
+        calls: calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let offset = (config.stagger.as_micros() * i as u128
+                    / (n.max(1) as u128 * config.tick.as_micros().max(1)))
+                    as u64;
+                Mutex::new(Slot {
+                    call: Some(c),
+                    offset,
+                    steps: 0,
+                })
+            })
+            .collect(),
         next: AtomicUsize::new(0),
         start: Instant::now(),
         period: config.tick,
@@ -222,12 +241,16 @@ fn worker(shared: &Shared) -> Histogram {
                 break;
             }
             // Busy on another worker (a slow step): that worker will catch it up.
-            let Ok(mut slot) = shared.calls[i].try_lock() else { continue };
+            let Ok(mut slot) = shared.calls[i].try_lock() else {
+                continue;
+            };
             let slot = &mut *slot;
-            let Some(call) = slot.call.as_mut() else { continue };
-            while slot.steps < tick && !call.is_done() {
+            let Some(call) = slot.call.as_mut() else {
+                continue;
+            };
+            while slot.offset + slot.steps < tick && !call.is_done() {
                 slot.steps += 1;
-                let due = shared.start + shared.period * (slot.steps as u32);
+                let due = shared.start + shared.period * ((slot.offset + slot.steps) as u32);
                 let started = Instant::now();
                 hist.add(started.saturating_duration_since(due).as_micros() as u64);
                 if call.step() {
