@@ -1,2 +1,226 @@
 //! Fax documents: rendering PDF and text to TIFF-F, decoding received TIFF-F to PDF, previews.
+//!
+//! Outbound: [`render`] takes the bytes of a PDF or UTF-8 text (the type is decided by content,
+//! see [`sniff`]), fits every page to the paper at 1728 pixels across, turns it bilevel and
+//! encodes it (G4 by default, MH or MR on request) into a multi-page TIFF-F ready for spandsp.
+//! PDF pages are rasterized in-process by hayro on one worker per core (or by Ghostscript when
+//! configured, see [`Backend`]); text is laid out in a monospace font compiled into the binary.
+//!
+//! Inbound: [`tiff_to_pdf`] wraps the CCITT data of a received fax in a PDF without re-encoding it,
+//! and [`decode_tiff`] + [`preview_png`] make PNG previews.
+//!
+//! Every bad input ends in a [`DocError`]: never a panic, never a hang.
 #![forbid(unsafe_code)]
+
+mod bitmap;
+mod ccitt_decode;
+mod dither;
+mod encode;
+mod error;
+mod fidelity;
+mod ghostscript;
+mod inbound;
+mod options;
+mod pdf;
+mod preview;
+mod sniff;
+mod text;
+mod tiff_out;
+
+pub use bitmap::Bitmap;
+pub use dither::floyd_steinberg;
+pub use encode::{Encoding, encode};
+pub use error::DocError;
+pub use fidelity::f1_1px;
+pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf};
+pub use options::{Backend, FAX_WIDTH, GhostscriptConfig, Paper, RenderOptions, Resolution};
+pub use preview::{PreviewSize, preview_png};
+pub use sniff::{DocKind, sniff};
+pub use text::render_text;
+pub use tiff_out::write_tiff;
+
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How far a render has got, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Pages finished.
+    pub pages_done: usize,
+    /// Pages in the document.
+    pub pages_total: usize,
+}
+
+/// One rendered page: the bitmap and its encoded strip.
+#[derive(Debug, Clone)]
+pub(crate) struct RenderedPage {
+    pub bitmap: Bitmap,
+    pub encoded: Vec<u8>,
+}
+
+/// A document ready to fax.
+#[derive(Debug, Clone)]
+pub struct FaxDocument {
+    /// What the input was.
+    pub kind: DocKind,
+    /// The page images, 1728 pixels wide.
+    pub pages: Vec<Bitmap>,
+    /// The whole document as multi-page TIFF-F.
+    pub tiff: Vec<u8>,
+    /// The resolution the pages were made at.
+    pub resolution: Resolution,
+    /// The coding of the TIFF strips.
+    pub encoding: Encoding,
+}
+
+impl FaxDocument {
+    /// Number of pages.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// (horizontal, vertical) dots per inch.
+    pub fn dpi(&self) -> (f64, f64) {
+        (
+            f64::from(self.resolution.x_dpi()),
+            f64::from(self.resolution.y_dpi()),
+        )
+    }
+}
+
+/// Render a PDF or text document to fax pages and TIFF-F.
+pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<FaxDocument, DocError> {
+    render_with_progress(bytes, opts, &|_| {})
+}
+
+/// Read a file and [`render`] it.
+pub fn render_file(path: &Path, opts: &RenderOptions) -> Result<FaxDocument, DocError> {
+    let size = std::fs::metadata(path)?.len();
+    if size > opts.max_bytes as u64 {
+        return Err(DocError::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit: opts.max_bytes,
+        });
+    }
+    render(&std::fs::read(path)?, opts)
+}
+
+/// [`render`], calling `progress` after every finished page (from the calling thread).
+pub fn render_with_progress(
+    bytes: &[u8],
+    opts: &RenderOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<FaxDocument, DocError> {
+    if bytes.len() > opts.max_bytes {
+        return Err(DocError::TooLarge {
+            size: bytes.len(),
+            limit: opts.max_bytes,
+        });
+    }
+    let kind = sniff(bytes);
+    let pages: Vec<RenderedPage> = match kind {
+        DocKind::Pdf => render_pdf(bytes, opts, progress)?,
+        DocKind::Text => {
+            let text = std::str::from_utf8(bytes).map_err(|_| DocError::UnsupportedType)?;
+            let bitmaps = render_text(text, opts.paper, opts.resolution, opts.max_pages)?;
+            let total = bitmaps.len();
+            let pages = bitmaps
+                .into_par_iter()
+                .map(|bitmap| RenderedPage {
+                    encoded: encode(&bitmap, opts.encoding),
+                    bitmap,
+                })
+                .collect();
+            progress(Progress {
+                pages_done: total,
+                pages_total: total,
+            });
+            pages
+        }
+        DocKind::Tiff | DocKind::Unknown => return Err(DocError::UnsupportedType),
+    };
+    let (bitmaps, strips): (Vec<Bitmap>, Vec<Vec<u8>>) =
+        pages.into_iter().map(|p| (p.bitmap, p.encoded)).unzip();
+    let tiff = tiff_out::write_encoded(&bitmaps, &strips, opts.resolution, opts.encoding)?;
+    tracing::debug!(
+        pages = bitmaps.len(),
+        bytes = tiff.len(),
+        ?kind,
+        "document rendered"
+    );
+    Ok(FaxDocument {
+        kind,
+        pages: bitmaps,
+        tiff,
+        resolution: opts.resolution,
+        encoding: opts.encoding,
+    })
+}
+
+fn render_pdf(
+    bytes: &[u8],
+    opts: &RenderOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<RenderedPage>, DocError> {
+    let shared = Arc::new(bytes.to_vec());
+    let page_count = pdf::open(shared.clone())?.pages().len();
+    if page_count == 0 {
+        return Err(DocError::NoPages);
+    }
+    if page_count > opts.max_pages {
+        return Err(DocError::TooManyPages {
+            pages: page_count,
+            limit: opts.max_pages,
+        });
+    }
+    match &opts.backend {
+        Backend::Hayro => {
+            let all = Arc::new((0..page_count).collect());
+            pdf::render_pdf(shared, all, opts, progress)
+        }
+        Backend::Ghostscript(cfg) => {
+            let bitmaps =
+                ghostscript::render(bytes, cfg, opts.paper, opts.resolution, 1, page_count)?;
+            progress(Progress {
+                pages_done: bitmaps.len(),
+                pages_total: page_count,
+            });
+            Ok(bitmaps
+                .into_par_iter()
+                .map(|bitmap| RenderedPage {
+                    encoded: encode(&bitmap, opts.encoding),
+                    bitmap,
+                })
+                .collect())
+        }
+    }
+}
+
+/// Render selected pages (0-based) of a PDF with hayro, for previews and comparisons. Page
+/// numbers past the end are an error ([`DocError::RenderFailed`]).
+pub fn render_pdf_pages(
+    bytes: &[u8],
+    pages: &[usize],
+    opts: &RenderOptions,
+) -> Result<Vec<Bitmap>, DocError> {
+    let shared = Arc::new(bytes.to_vec());
+    let count = pdf::open(shared.clone())?.pages().len();
+    if let Some(&bad) = pages.iter().find(|&&p| p >= count) {
+        return Err(DocError::RenderFailed { page: bad + 1 });
+    }
+    let rendered = pdf::render_pdf(shared, Arc::new(pages.to_vec()), opts, &|_| {})?;
+    Ok(rendered.into_iter().map(|p| p.bitmap).collect())
+}
+
+/// Render selected pages (0-based) of a PDF with Ghostscript, for comparisons and the fallback.
+pub fn render_pdf_ghostscript(
+    bytes: &[u8],
+    cfg: &GhostscriptConfig,
+    paper: Paper,
+    resolution: Resolution,
+    first_page: usize,
+    last_page: usize,
+) -> Result<Vec<Bitmap>, DocError> {
+    ghostscript::render(bytes, cfg, paper, resolution, first_page + 1, last_page + 1)
+}

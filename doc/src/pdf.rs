@@ -1,0 +1,248 @@
+//! PDF pages to fax bitmaps with hayro: fit to paper, centre, rasterize grey, dither, encode.
+//!
+//! Pages render on worker threads (one per core). hayro runs in-process and cannot be interrupted,
+//! so the page time limit is enforced by the caller waiting on the workers: when a page overruns,
+//! [`render_pdf`] returns [`DocError::PageTimeout`] at once and the stuck worker is abandoned. That
+//! thread may keep running in the background until hayro finishes the page; it then notices the
+//! cancellation and exits without touching shared state. Plain `std` threads are used instead of
+//! rayon here because an abandoned rayon worker would block the global pool.
+
+use crate::dither::floyd_steinberg;
+use crate::encode::{Encoding, encode};
+use crate::error::DocError;
+use crate::options::{FAX_WIDTH, Paper, RenderOptions, Resolution};
+use crate::{Progress, RenderedPage};
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_syntax::{DecryptionError, LoadPdfError, Pdf};
+use hayro::kurbo::Affine;
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::{RenderCache, RenderSettings, render_into};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+/// Open a PDF (with the empty user password, which many "protected" files use).
+pub(crate) fn open(bytes: Arc<Vec<u8>>) -> Result<Pdf, DocError> {
+    Pdf::new(bytes).map_err(|e| match e {
+        LoadPdfError::Decryption(DecryptionError::PasswordProtected) => DocError::PasswordProtected,
+        LoadPdfError::Decryption(_) => DocError::BadEncryption,
+        LoadPdfError::Invalid => DocError::CorruptPdf,
+    })
+}
+
+/// Where a page lands on the fax page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    /// Output width and height in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Page space (y-down, points, after the page's own rotation) to device pixels.
+    pub transform: Affine,
+}
+
+/// Fit a `w × h` pt page into the paper, centred, at the resolution; landscape pages are turned
+/// to portrait first (as Ghostscript's `-dPDFFitPage` does), so they are not shrunk to half size.
+pub(crate) fn place(w: f64, h: f64, paper: Paper, res: Resolution) -> Placement {
+    let (pw, ph) = paper.size_pt();
+    let (rotate, w, h) = if w > h { (true, h, w) } else { (false, w, h) };
+    let fit = (pw / w).min(ph / h);
+    let sx = fit * f64::from(res.x_dpi()) / 72.0;
+    let sy = fit * f64::from(res.y_dpi()) / 72.0;
+    let paper_w_px = pw / 72.0 * f64::from(res.x_dpi());
+    let height = paper.rows(res);
+    // Paper wider than the fax line (Letter: 1734 px) loses its rightmost pixels, as Ghostscript's
+    // fax devices do (AdjustWidth); narrower paper (A4: 1687 px) is centred on the line.
+    let crop_left = ((paper_w_px - f64::from(FAX_WIDTH)) / 2.0).min(0.0);
+    let ox = (paper_w_px - w * sx) / 2.0 - crop_left;
+    let oy = (f64::from(height) - h * sy) / 2.0;
+    let mut t = Affine::translate((ox, oy)) * Affine::scale_non_uniform(sx, sy);
+    if rotate {
+        // Turned counter-clockwise, like Ghostscript: landscape (x, y) goes to portrait
+        // (y, h − x), so the top of the landscape page ends up on the left.
+        t *= Affine::new([0.0, -1.0, 1.0, 0.0, 0.0, h]);
+    }
+    Placement {
+        width: FAX_WIDTH,
+        height,
+        transform: t,
+    }
+}
+
+/// Render one page to 8-bit grey (0 = black).
+fn render_grey<'a>(
+    pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
+    cache: &RenderCache<'a>,
+    settings: &InterpreterSettings,
+    paper: Paper,
+    res: Resolution,
+) -> (Vec<u8>, u32, u32) {
+    let (w, h) = pdf_page.render_dimensions();
+    let p = place(f64::from(w), f64::from(h), paper, res);
+    let mut ctx = RenderContext::new(p.width as u16, p.height as u16);
+    let transform = p.transform * pdf_page.initial_transform(true).to_kurbo();
+    render_into(
+        pdf_page,
+        cache,
+        settings,
+        &RenderSettings::default(),
+        &mut ctx,
+        transform,
+    );
+    ctx.flush();
+    let mut pixmap = Pixmap::new(ctx.width(), ctx.height());
+    ctx.render_with(
+        &mut pixmap,
+        &mut Resources::default(),
+        RasterizerSettings {
+            target_init: TargetInit::Clear(WHITE),
+            ..Default::default()
+        },
+    );
+    let grey = pixmap
+        .data()
+        .iter()
+        .map(|px| {
+            // Premultiplied over an opaque white background, so alpha is 255.
+            ((u32::from(px.r) * 77 + u32::from(px.g) * 150 + u32::from(px.b) * 29) >> 8) as u8
+        })
+        .collect();
+    (grey, p.width, p.height)
+}
+
+enum Msg {
+    Started(usize),
+    Done(usize, Option<RenderedPage>),
+}
+
+/// Render the given pages (0-based) of a PDF in parallel, dithered and encoded, in that order.
+pub(crate) fn render_pdf(
+    bytes: Arc<Vec<u8>>,
+    indices: Arc<Vec<usize>>,
+    opts: &RenderOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<RenderedPage>, DocError> {
+    let page_count = indices.len();
+    if page_count == 0 {
+        return Ok(Vec::new());
+    }
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, page_count);
+    let next = Arc::new(AtomicUsize::new(0));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<Msg>();
+    for _ in 0..threads {
+        let (bytes, indices) = (bytes.clone(), indices.clone());
+        let (next, cancel, tx) = (next.clone(), cancel.clone(), tx.clone());
+        let (paper, res, enc) = (opts.paper, opts.resolution, opts.encoding);
+        std::thread::Builder::new()
+            .name("faxline-render".into())
+            .spawn(move || worker(bytes, &indices, paper, res, enc, &next, &cancel, &tx))
+            .map_err(DocError::Io)?;
+    }
+    drop(tx);
+
+    let mut pages: Vec<Option<RenderedPage>> = (0..page_count).map(|_| None).collect();
+    let mut running: HashMap<usize, Instant> = HashMap::new();
+    let mut done = 0;
+    let result = loop {
+        if done == page_count {
+            break Ok(());
+        }
+        let wait = running
+            .values()
+            .map(|start| (*start + opts.page_timeout).saturating_duration_since(Instant::now()))
+            .min()
+            .unwrap_or(opts.page_timeout)
+            .max(Duration::from_millis(1));
+        match rx.recv_timeout(wait) {
+            Ok(Msg::Started(i)) => {
+                running.insert(i, Instant::now());
+            }
+            Ok(Msg::Done(i, page)) => {
+                running.remove(&i);
+                match page {
+                    Some(p) => pages[i] = Some(p),
+                    None => {
+                        break Err(DocError::RenderFailed {
+                            page: indices[i] + 1,
+                        });
+                    }
+                }
+                done += 1;
+                progress(Progress {
+                    pages_done: done,
+                    pages_total: page_count,
+                });
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some((&i, _)) = running
+                    .iter()
+                    .find(|(_, start)| start.elapsed() >= opts.page_timeout)
+                {
+                    break Err(DocError::PageTimeout {
+                        page: indices[i] + 1,
+                        limit: opts.page_timeout,
+                    });
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let missing = pages.iter().position(Option::is_none).unwrap_or(0);
+                break Err(DocError::RenderFailed {
+                    page: indices[missing] + 1,
+                });
+            }
+        }
+    };
+    if let Err(e) = result {
+        cancel.store(true, Ordering::Relaxed);
+        tracing::warn!(error = %e, "PDF rendering stopped");
+        return Err(e);
+    }
+    Ok(pages.into_iter().flatten().collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    bytes: Arc<Vec<u8>>,
+    indices: &[usize],
+    paper: Paper,
+    res: Resolution,
+    enc: Encoding,
+    next: &AtomicUsize,
+    cancel: &AtomicBool,
+    tx: &mpsc::Sender<Msg>,
+) {
+    let Ok(pdf) = open(bytes) else {
+        return; // the caller opened it already; a failure here shows up as Disconnected
+    };
+    let cache = RenderCache::new();
+    let settings = InterpreterSettings::default();
+    let pdf_pages = pdf.pages();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= indices.len() || cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        if tx.send(Msg::Started(i)).is_err() {
+            return;
+        }
+        let rendered = catch_unwind(AssertUnwindSafe(|| {
+            let page = pdf_pages.get(indices[i])?;
+            let (grey, w, h) = render_grey(page, &cache, &settings, paper, res);
+            let bitmap = floyd_steinberg(&grey, w, h);
+            let encoded = encode(&bitmap, enc);
+            Some(RenderedPage { bitmap, encoded })
+        }))
+        .ok()
+        .flatten();
+        if cancel.load(Ordering::Relaxed) || tx.send(Msg::Done(i, rendered)).is_err() {
+            return;
+        }
+    }
+}
