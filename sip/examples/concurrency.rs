@@ -152,6 +152,9 @@ async fn main() {
         "calls: {calls} (2 sessions each), successful: {ok} ({:.1} %)",
         100.0 * ok as f64 / calls as f64
     );
+    for (k, n) in &outcomes {
+        println!("  {n:5} x {k}");
+    }
     println!(
         "wall time: {:.1} s, media threads: {threads}, speed: {speed}",
         elapsed.as_secs_f64()
