@@ -1,0 +1,60 @@
+//! `faxline api [--listen ADDR] [--config FILE] [--check]`: runs the REST API and agent protocol.
+//! Configuration comes from one TOML file plus environment overrides (Faxbot's names where they
+//! exist: `API_KEY`, `DATABASE_URL`, `MAX_FILE_SIZE_MB`, `PUBLIC_API_URL`, `REQUIRE_API_KEY`,
+//! `FAX_DATA_DIR`, `PDF_TOKEN_TTL_MINUTES`, `INBOUND_ENABLED`, ...; Faxline's as `FAXLINE_*`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct ApiArgs {
+    /// Address to listen on (overrides the config file and FAXLINE_LISTEN).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// TOML configuration file.
+    #[arg(long, env = "FAXLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Validate the configuration and the database connection, then exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Loads the configuration (file, then environment, then `--listen`).
+pub fn load_config(args: &ApiArgs) -> anyhow::Result<faxline_api::Config> {
+    let mut cfg =
+        faxline_api::Config::load(args.config.as_deref()).context("loading the configuration")?;
+    if let Some(listen) = args.listen {
+        cfg.listen = listen;
+    }
+    cfg.validate().context("refusing to start")?;
+    Ok(cfg)
+}
+
+pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
+    let cfg = load_config(&args)?;
+    if args.check {
+        let app = faxline_api::App::start(cfg)
+            .await
+            .context("starting the API")?;
+        if let Some(token) = app.first_admin_key() {
+            println!("faxline: first admin API key (shown once, store it now): {token}");
+        }
+        println!(
+            "configuration ok; database {} reachable and migrated",
+            app.store().backend_name()
+        );
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    faxline_api::serve_with_shutdown(cfg, listener, shutdown)
+        .await
+        .context("running the API")
+}
