@@ -153,7 +153,12 @@ impl<'f> Layout<'f> {
 fn paginate(text: &str, cols: usize, rows: usize) -> Vec<Vec<Vec<char>>> {
     let mut pages = vec![Vec::new()];
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    for (k, section) in text.split('\u{c}').enumerate() {
+    let sections: Vec<&str> = text.split('\u{c}').collect();
+    let last = sections.len() - 1;
+    for (k, section) in sections.into_iter().enumerate() {
+        if k > 0 && k == last && section.trim_end_matches('\n').is_empty() {
+            break; // a trailing form feed does not start a blank page
+        }
         if k > 0 {
             pages.push(Vec::new());
         }
