@@ -1,6 +1,68 @@
-//! The `faxline` command.
+//! The `faxline` command: one binary for sending, serving and converting faxes.
 #![forbid(unsafe_code)]
 
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+mod cli {
+    pub mod api;
+    pub mod check;
+    pub mod decode;
+    pub mod render;
+    pub mod send;
+}
+
+/// Faxline: a self-hosted fax platform.
+#[derive(Debug, Parser)]
+#[command(name = "faxline", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send a document now over the configured line, with progress.
+    Send(cli::send::SendArgs),
+    /// Run the REST API (the system of record for jobs and inbound faxes).
+    Api(cli::api::ApiArgs),
+    /// The agent next to Asterisk. Only `--check` exists so far (see the README).
+    Agent(AgentArgs),
+    /// Render a PDF or text file to fax TIFF-F.
+    Render(cli::render::RenderArgs),
+    /// Convert a received fax TIFF to PDF.
+    Decode(cli::decode::DecodeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AgentArgs {
+    /// The configuration file (TOML); environment variables override it.
+    #[arg(long, env = "FAXLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Validate the configuration, print every problem, and exit.
+    #[arg(long, required = true)]
+    check: bool,
+}
+
 fn main() -> anyhow::Result<()> {
-    Ok(())
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,faxline=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Send(args) => cli::send::run(args),
+        Command::Api(args) => tokio::runtime::Runtime::new()?.block_on(cli::api::run(args)),
+        Command::Agent(args) => {
+            debug_assert!(args.check);
+            cli::check::run(args.config.as_deref())
+        }
+        Command::Render(args) => cli::render::run(args),
+        Command::Decode(args) => cli::decode::run(args),
+    }
 }

@@ -8,6 +8,25 @@ fn enc(p: &IfpPacket, v: u8) -> Vec<u8> {
     p.to_bytes(v).unwrap()
 }
 
+/// Found by the `ifp` fuzz target: `0x5D` encodes data type 14 in the 4-bit root form, but the
+/// t30-data root has only 9 values, so it must be refused under every version, not decoded as V.33.
+#[test]
+fn root_index_past_the_root_is_refused() {
+    for version in 0..=3 {
+        assert!(matches!(
+            IfpPacket::decode(&[0x5D], version),
+            Err(IfpError::InvalidRootIndex {
+                what: "t30-data",
+                index: 14
+            })
+        ));
+        assert!(
+            IfpPacket::decode(&[0x1E], version).is_ok(),
+            "v17-14400-long indicator is root"
+        );
+    }
+}
+
 #[test]
 fn indicator_octets() {
     for v in 0..=3 {

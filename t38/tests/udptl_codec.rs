@@ -52,6 +52,23 @@ fn wire_examples() {
     assert_eq!(UdptlPacket::decode(&out).unwrap().primary, &big[..]);
 }
 
+/// Found by the `udptl` fuzz target: a secondary with a two-octet length determinant for a short IFP
+/// (`80 03` instead of `03`) decodes to the same packet our canonical re-encoding gives.
+#[test]
+fn non_canonical_length_determinant_equals_canonical() {
+    let long_form = [
+        0xC7, 0x39, 0x01, 0x0B, 0x00, 0x01, 0x80, 0x03, 0x0B, 0x01, 0x5C,
+    ];
+    let p = UdptlPacket::decode(&long_form).expect("non-canonical lengths are accepted");
+    let mut out = Vec::new();
+    p.encode(&mut out).expect("re-encodes");
+    assert_eq!(
+        out,
+        [0xC7, 0x39, 0x01, 0x0B, 0x00, 0x01, 0x03, 0x0B, 0x01, 0x5C]
+    );
+    assert_eq!(UdptlPacket::decode(&out).expect("decodes"), p);
+}
+
 #[test]
 fn hostile_input_is_a_typed_error() {
     use UdptlError::*;

@@ -134,7 +134,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
 }
 
 /// Write to a temporary file next to `path`, then rename, so no half-written file is left.
-pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     let name = path
         .file_name()

@@ -1,9 +1,11 @@
-//! `faxline send <file.tif> --to <number> --line sim`: a full T.38 (or G.711) fax call simulated
-//! in-process, writing the received TIFF. The real SIP line arrives with its own issue; the
-//! simulated line exercises exactly the session and UDPTL code a real call uses.
+//! `faxline send <file> --to <number> [--line loopback|sim]`: send a PDF, text file or fax TIFF now.
+//!
+//! `loopback` (the default) calls our own answering endpoint over real SIP and UDPTL on 127.0.0.1, in
+//! real time unless `--speed` compresses it; `sim` runs the call through the in-process line simulator
+//! in simulated time. Either way the received fax is written as TIFF-F and decoded to PDF with previews.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use faxline_t38::session::{FaxOptions, G711Law, T38Params};
@@ -13,7 +15,9 @@ use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
 /// Which line carries the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LineKind {
-    /// The in-process line simulator.
+    /// Real SIP + UDPTL on 127.0.0.1 to our own answering endpoint (the embedded default).
+    Loopback,
+    /// The in-process line simulator (simulated time, impairments from the flags below).
     Sim,
 }
 
@@ -42,15 +46,18 @@ pub enum MediaArg {
 /// Send a fax.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendArgs {
-    /// The document: a bilevel fax TIFF (G3/G4, 1728 px wide).
+    /// The document: a PDF, a UTF-8 text file or a bilevel fax TIFF (type read from the content).
     pub file: PathBuf,
     /// Destination number (only the last 4 digits are ever logged).
     #[arg(long)]
     pub to: String,
     /// Line to use.
-    #[arg(long, value_enum, default_value = "sim")]
+    #[arg(long, value_enum, default_value = "loopback")]
     pub line: LineKind,
-    /// Where the simulated far end writes what it received.
+    /// Loopback line only: time compression (1 = real time, 10 = ten times faster).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub speed: u32,
+    /// Where the far end writes what it received (a PDF and PNG previews are written next to it).
     #[arg(short = 'o', long, default_value = "received.tif")]
     pub output: PathBuf,
     /// Use error correction mode (default).
@@ -122,18 +129,172 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
     if !(0.0..=100.0).contains(&args.loss) {
         bail!("--loss is a percentage between 0 and 100");
     }
-    let LineKind::Sim = args.line;
-    std::fs::metadata(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    tracing::info!(to = %mask_number(&args.to), line = "sim", "sending fax");
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let document = prepare_document(&args.file, work.path())?;
+    let success = match args.line {
+        LineKind::Loopback => run_loopback(&args, &document, work.path())?,
+        LineKind::Sim => run_sim(&args, &document)?,
+    };
+    if args.output.is_file() {
+        write_received_pdf(&args.output)?;
+    }
+    if success {
+        Ok(())
+    } else {
+        bail!("the fax did not go through")
+    }
+}
 
-    let ecm = !args.no_ecm;
-    let fax = |ident: &str| FaxOptions {
+/// The TIFF to send: a fax TIFF as it is, a PDF or text file rendered to TIFF-F first.
+fn prepare_document(file: &Path, work: &Path) -> anyhow::Result<PathBuf> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
+        return Ok(file.to_path_buf());
+    }
+    let started = Instant::now();
+    let doc = faxline_doc::render(&bytes, &faxline_doc::RenderOptions::default())
+        .with_context(|| format!("cannot render {}", file.display()))?;
+    let tiff = work.join("document.tif");
+    std::fs::write(&tiff, &doc.tiff).with_context(|| format!("cannot write {}", tiff.display()))?;
+    println!(
+        "document:    {} page(s) rendered in {:.0} ms",
+        doc.page_count(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(tiff)
+}
+
+/// Decode the received TIFF to `<output>.pdf` and write PNG previews into `<output>-previews/`.
+fn write_received_pdf(received: &Path) -> anyhow::Result<()> {
+    let tiff =
+        std::fs::read(received).with_context(|| format!("cannot read {}", received.display()))?;
+    let pdf_path = received.with_extension("pdf");
+    let pdf = faxline_doc::tiff_to_pdf(&tiff)
+        .with_context(|| format!("cannot convert {} to PDF", received.display()))?;
+    super::render::write_atomically(&pdf_path, &pdf)?;
+    let stem = received
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "received".into());
+    let previews = received.with_file_name(format!("{stem}-previews"));
+    std::fs::create_dir_all(&previews)
+        .with_context(|| format!("cannot create {}", previews.display()))?;
+    let pages = faxline_doc::decode_tiff(&tiff)
+        .with_context(|| format!("cannot decode {}", received.display()))?;
+    for (i, (page, dpi)) in pages.iter().enumerate() {
+        let full = faxline_doc::preview_png(page, *dpi, faxline_doc::PreviewSize::Full)?;
+        let thumb = faxline_doc::preview_png(
+            page,
+            *dpi,
+            faxline_doc::PreviewSize::Thumbnail { width: 200 },
+        )?;
+        super::render::write_atomically(&previews.join(format!("page-{}.png", i + 1)), &full)?;
+        super::render::write_atomically(
+            &previews.join(format!("page-{}-thumb.png", i + 1)),
+            &thumb,
+        )?;
+    }
+    println!("received:    {} (TIFF-F)", received.display());
+    println!("             {} (PDF)", pdf_path.display());
+    println!(
+        "             {}/ ({} page previews)",
+        previews.display(),
+        pages.len()
+    );
+    Ok(())
+}
+
+fn fax_options(args: &SendArgs, ident: &str) -> FaxOptions {
+    FaxOptions {
         local_ident: ident.to_owned(),
-        ecm,
+        ecm: !args.no_ecm,
         max_bit_rate: args.max_rate,
         ..FaxOptions::default()
+    }
+}
+
+fn channel_model(args: &SendArgs) -> ChannelModel {
+    let p = args.loss / 100.0;
+    let loss = match (p > 0.0, args.bursty) {
+        (false, _) => Loss::None,
+        (true, false) => Loss::Random(p),
+        (true, true) => Loss::bursty(p, 4.0),
     };
+    ChannelModel {
+        latency_ms: args.latency_ms,
+        jitter_ms: args.jitter_ms,
+        loss,
+        ..ChannelModel::default()
+    }
+}
+
+/// The loopback line: real SIP and UDPTL on 127.0.0.1, our own endpoint answering.
+fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result<bool> {
+    if args.media != MediaArg::T38 {
+        bail!("the loopback line carries T.38 only; use --line sim for G.711 audio");
+    }
+    tracing::info!(to = %mask_number(&args.to), line = "loopback", speed = args.speed, "sending fax");
+    let mut options = faxline_sip::loopback::LoopbackOptions::new(work.join("received"));
+    options.speed = args.speed;
+    options.sender = fax_options(args, &args.ident);
+    options.receiver = fax_options(args, "FAXLINE LOOPBACK");
+    if args.loss > 0.0 {
+        options.loss = Some((channel_model(args), args.seed));
+    }
+    std::fs::create_dir_all(&options.received_dir)
+        .with_context(|| format!("cannot create {}", options.received_dir.display()))?;
+    let digits: String = args.to.chars().filter(char::is_ascii_digit).collect();
+    let started = Instant::now();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let report = runtime
+        .block_on(faxline_sip::loopback::send_fax(
+            document,
+            &digits,
+            options,
+            |stage| eprintln!("  … {stage:?}"),
+        ))
+        .context("the loopback call failed")?;
+    let tx = &report.sender;
+    let rx = &report.receiver;
+    println!(
+        "to:          {} (loopback line, SIP + UDPTL on 127.0.0.1)",
+        mask_number(&args.to)
+    );
+    match (&tx.outcome, &rx.outcome) {
+        (Ok(()), Ok(())) => println!("result:      OK"),
+        (Err(e), _) | (Ok(()), Err(e)) => println!("result:      FAILED — {e}"),
+    }
+    println!("pages:       {} sent, {} received", tx.pages, rx.pages);
+    println!("bit rate:    {} bit/s", tx.bit_rate);
+    println!("ECM:         {}", if tx.ecm { "yes" } else { "no" });
+    println!(
+        "time:        {:.1} s wall ({}× speed)",
+        report.elapsed.as_secs_f64(),
+        args.speed
+    );
+    println!(
+        "CPU time:    {:.1} ms (whole process)",
+        process_cpu_ms(started)
+    );
+    if report.received_tiff.is_file() {
+        std::fs::copy(&report.received_tiff, &args.output)
+            .with_context(|| format!("cannot write {}", args.output.display()))?;
+    }
+    Ok(report.is_success())
+}
+
+/// CPU time of this process (user + system) in milliseconds; falls back to wall time off Linux.
+fn process_cpu_ms(started: Instant) -> f64 {
+    faxline_t38::sim::process_cpu_time()
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or_else(|| started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// The simulated line: both ends and the channel model in-process, in simulated time.
+fn run_sim(args: &SendArgs, document: &Path) -> anyhow::Result<bool> {
+    tracing::info!(to = %mask_number(&args.to), line = "sim", "sending fax");
+
+    let fax = |ident: &str| fax_options(args, ident);
     let error_correction = match args.ec {
         EcArg::None => ErrorCorrection::None,
         EcArg::Redundancy => ErrorCorrection::Redundancy(RedundancyDepth {
@@ -160,20 +321,9 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
         MediaArg::Pcmu => Transport::Audio { law: G711Law::Ulaw },
         MediaArg::Pcma => Transport::Audio { law: G711Law::Alaw },
     };
-    let p = args.loss / 100.0;
-    let loss = match (p > 0.0, args.bursty) {
-        (false, _) => Loss::None,
-        (true, false) => Loss::Random(p),
-        (true, true) => Loss::bursty(p, 4.0),
-    };
-    let line = ChannelModel {
-        latency_ms: args.latency_ms,
-        jitter_ms: args.jitter_ms,
-        loss,
-        ..ChannelModel::default()
-    };
+    let line = channel_model(args);
     let config = CallConfig {
-        document: args.file.clone(),
+        document: document.to_path_buf(),
         received: args.output.clone(),
         sender: fax(&args.ident),
         receiver: fax("FAXLINE SIM"),
@@ -218,14 +368,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
         report.backward.channel.lost,
         report.backward.udptl.recovered
     );
-    if rx.pages > 0 {
-        println!("received:    {}", args.output.display());
-    }
-    if report.is_success() {
-        Ok(())
-    } else {
-        bail!("the fax did not go through")
-    }
+    Ok(report.is_success())
 }
 
 #[cfg(test)]

@@ -131,7 +131,18 @@ impl IfpPacket {
             let index = u16::from(root) + u16::from(n);
             u8::try_from(index).map_err(|_| IfpError::UnknownExtension { what, index })?
         } else {
-            (o0 >> 1) & 0x0F
+            let index = (o0 >> 1) & 0x0F;
+            let (what, root) = if is_data {
+                ("t30-data", DataType::ROOT)
+            } else {
+                ("t30-indicator", Indicator::ROOT)
+            };
+            // Extension values must use the extension encoding; a root index past the root is
+            // malformed (found by the `ifp` fuzz target).
+            if index >= root {
+                return Err(IfpError::InvalidRootIndex { what, index });
+            }
+            index
         };
         let type_of_msg = if is_data {
             let dt = DataType::from_index(index).ok_or(IfpError::UnknownExtension {

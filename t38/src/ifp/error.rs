@@ -25,6 +25,14 @@ pub enum IfpError {
         /// The full index (root count + extension number).
         index: u16,
     },
+    /// A root (non-extension) encoding whose index lies outside the enumeration's root.
+    #[error("{what} root index {index} is outside the root enumeration")]
+    InvalidRootIndex {
+        /// `t30-indicator`, `t30-data` or `field-type`
+        what: &'static str,
+        /// The 4-bit index found.
+        index: u8,
+    },
     /// An indicator with the data-field presence bit set (T.38 indicators carry no data).
     #[error("indicator packets carry no data field")]
     IndicatorWithData,

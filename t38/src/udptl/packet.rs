@@ -38,7 +38,10 @@ pub enum Recovery<'a> {
 }
 
 /// A validated run of length-prefixed octet strings inside a datagram; iterate it to get them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Equality compares the entries, not the wire bytes: a peer may use a longer-than-needed length
+/// determinant, which decodes to the same entries as our canonical encoding.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct IfpList<'a> {
     count: usize,
     bytes: &'a [u8],
@@ -76,6 +79,14 @@ impl<'a> IntoIterator for IfpList<'a> {
         self.iter()
     }
 }
+
+impl PartialEq for IfpList<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for IfpList<'_> {}
 
 /// Iterator over an [`IfpList`].
 #[derive(Debug, Clone)]
