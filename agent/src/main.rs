@@ -16,7 +16,7 @@ mod cli {
 
 /// Faxline: a self-hosted fax platform.
 #[derive(Debug, Parser)]
-#[command(name = "faxline", version, about, propagate_version = true)]
+#[command(name = "faxline", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,5 +64,16 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks the whole command tree (unique names, valid defaults) only when asked.
+    #[test]
+    fn command_line_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }
