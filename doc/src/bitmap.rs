@@ -133,7 +133,7 @@ impl Bitmap {
 pub(crate) fn fill_bits(row: &mut [u8], start: u32, end: u32) {
     let mut x = start;
     while x < end {
-        if x % 8 == 0 && end - x >= 8 {
+        if x.is_multiple_of(8) && end - x >= 8 {
             let n = ((end - x) / 8) as usize;
             let i = (x / 8) as usize;
             row[i..i + n].fill(0xff);

@@ -221,8 +221,11 @@ pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
     Ok(out)
 }
 
+/// A decoded page and its resolution in dots per inch (x, y).
+pub type DecodedPage = (Bitmap, (f64, f64));
+
 /// Decode every page of a fax TIFF to bitmaps (for previews), with each page's resolution.
-pub fn decode_tiff(bytes: &[u8]) -> Result<Vec<(Bitmap, (f64, f64))>, DocError> {
+pub fn decode_tiff(bytes: &[u8]) -> Result<Vec<DecodedPage>, DocError> {
     read_fax_tiff(bytes)?
         .into_iter()
         .enumerate()

@@ -105,6 +105,5 @@ pub(crate) fn write_encoded(
             .map_err(write_err)?; // we wrote every row ourselves
         dir.finish().map_err(write_err)?;
     }
-    drop(tiff);
     Ok(out.into_inner())
 }

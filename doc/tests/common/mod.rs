@@ -79,7 +79,7 @@ pub fn libtiff_decode(tiff_path: &Path, dir: &Path) -> Vec<Bitmap> {
         }
         let stride = w.div_ceil(8) as usize;
         data.truncate(stride * h as usize);
-        if w % 8 != 0 {
+        if !w.is_multiple_of(8) {
             for y in 0..h as usize {
                 data[y * stride + stride - 1] &= 0xffu8 << (8 - w % 8);
             }
