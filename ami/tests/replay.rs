@@ -114,7 +114,7 @@ fn every_split_point_inside_every_message() {
 /// Literally every chunk size from 1 byte to the whole stream. Θ(n²): run it optimised,
 /// `cargo test -p faxline-ami --release --test replay -- --ignored`.
 #[test]
-#[ignore = "exhaustive Θ(n²) sweep, ~30 min unoptimised; run with --release -- --ignored"]
+#[ignore = "exhaustive Θ(n²) sweep, ~1 min optimised: .ci/test runs it with --release -- --ignored"]
 fn every_chunk_size_gives_the_same_frames() {
     for name in STREAMS {
         let bytes = load(name);
