@@ -23,13 +23,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use faxline_t38::session::{
-    Direction, FaxOptions, FaxReport, PacketCategory, RateManagement, T38Params, T38Session,
-    T38SessionConfig,
+    Direction, FaxOptions, FaxReport, RateManagement, T38Params, T38Session, T38SessionConfig,
 };
 use faxline_t38::sim::{Channel, ChannelModel};
 use faxline_t38::udptl::{
-    ErrorCorrection, IfpKind, Receiver, ReceiverConfig, RedundancyDepth, RxEvent, Sender,
-    SenderConfig,
+    ErrorCorrection, Receiver, ReceiverConfig, RedundancyDepth, RxEvent, Sender, SenderConfig,
 };
 use tracing::{debug, warn};
 
@@ -289,7 +287,7 @@ impl Port {
             self.wire.clear();
             if self
                 .tx
-                .send(&out.data, kind(out.category), &mut self.wire)
+                .send(&out.data, out.category, &mut self.wire)
                 .is_err()
             {
                 continue;
@@ -320,16 +318,6 @@ impl Port {
                 stats: self.stats,
             });
         }
-    }
-}
-
-fn kind(c: PacketCategory) -> IfpKind {
-    match c {
-        PacketCategory::Indicator => IfpKind::Indicator,
-        PacketCategory::ControlData => IfpKind::ControlData,
-        PacketCategory::ControlDataEnd => IfpKind::ControlDataEnd,
-        PacketCategory::ImageData => IfpKind::ImageData,
-        PacketCategory::ImageDataEnd => IfpKind::ImageDataEnd,
     }
 }
 

@@ -3,20 +3,9 @@
 //! spandsp's tx callback only passes the IFP and a repeat count, so the category is read back from
 //! the IFP header (T.38 §4.3 bit layout) — a tiny, bounded parse of packets spandsp just built.
 
-/// T.38 packet categories (spandsp's `T38_PACKET_CATEGORY_*`), used for redundancy control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PacketCategory {
-    /// A t30-indicator (CNG, CED, preambles, trainings, no-signal).
-    Indicator,
-    /// V.21 control data (T.30 HDLC frames), not ending the signal.
-    ControlData,
-    /// V.21 control data that ends the signal (`*-sig-end`).
-    ControlDataEnd,
-    /// Image data (non-ECM T.4 data or ECM HDLC frames at the image modem rate).
-    ImageData,
-    /// Image data that ends the signal.
-    ImageDataEnd,
-}
+/// T.38 packet categories (spandsp's `T38_PACKET_CATEGORY_*`) are the UDPTL sender's [`IfpKind`]:
+/// one type, so the session's classification feeds the redundancy choice without a conversion.
+pub use crate::udptl::IfpKind as PacketCategory;
 
 impl PacketCategory {
     /// True for the categories that end a signal (worth more redundancy).

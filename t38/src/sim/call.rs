@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::session::{
     AudioSession, AudioSessionConfig, Direction, FaxOptions, FaxReport, G711Law, OutgoingIfp,
-    PacketCategory, SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
+    SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
 };
-use crate::udptl::{
-    ErrorCorrection, IfpKind, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError,
-};
+use crate::udptl::{ErrorCorrection, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError};
 
 use super::channel::{Channel, ChannelModel, ChannelStats};
 
@@ -215,7 +213,7 @@ impl T38End {
         {
             stats.payloads += 1;
             self.wire.clear();
-            if self.tx.send(&data, kind(category), &mut self.wire).is_err() {
+            if self.tx.send(&data, category, &mut self.wire).is_err() {
                 // Larger than the peer's datagram even without EC: spandsp was told the limit, so
                 // this cannot happen short of a configuration error; the IFP is dropped like a
                 // real sender would have to.
@@ -230,16 +228,6 @@ impl T38End {
                 channel.send(now_us, self.wire.clone());
             }
         }
-    }
-}
-
-fn kind(category: PacketCategory) -> IfpKind {
-    match category {
-        PacketCategory::Indicator => IfpKind::Indicator,
-        PacketCategory::ControlData => IfpKind::ControlData,
-        PacketCategory::ControlDataEnd => IfpKind::ControlDataEnd,
-        PacketCategory::ImageData => IfpKind::ImageData,
-        PacketCategory::ImageDataEnd => IfpKind::ImageDataEnd,
     }
 }
 
