@@ -41,6 +41,9 @@ pub struct CallConfig {
     pub t38_wait: Duration,
     /// Inbound: how long we are in audio (CED) after answering before our T.38 re-INVITE.
     pub ced: Duration,
+    /// Use T.38 at all. Off: never re-INVITE to T.38, refuse the peer's T.38 offers (488, or the
+    /// image stream declined next to accepted audio) and run the fax on G.711 from the answer on.
+    pub t38_enabled: bool,
     /// Fall back to G.711 audio fax when T.38 is refused; otherwise hang up.
     pub audio_fallback: bool,
     /// Outbound: CANCEL when there is no final answer within this time.
@@ -61,6 +64,7 @@ impl CallConfig {
             t38: T38Attrs::default(),
             t38_wait: Duration::from_secs(5),
             ced: Duration::from_secs(3),
+            t38_enabled: true,
             audio_fallback: true,
             ring_timeout: Duration::from_secs(60),
             max_duration: Duration::from_secs(60 * 60),
@@ -362,7 +366,11 @@ impl FaxCall {
             Some(audio) => {
                 self.remote_audio = Some(audio);
                 self.state = CallState::Audio;
-                self.timer = Some((now + self.config.t38_wait, Timer::SwitchToT38));
+                if self.config.t38_enabled {
+                    self.timer = Some((now + self.config.t38_wait, Timer::SwitchToT38));
+                } else {
+                    self.start_audio_fax();
+                }
             }
             None => {
                 self.state = CallState::Audio;
@@ -414,7 +422,10 @@ impl FaxCall {
                     payloads: payloads.clone(),
                 },
                 Stream::Image { port, t38 }
-                    if audio.is_none() && *port != 0 && took_image.is_none() =>
+                    if self.config.t38_enabled
+                        && audio.is_none()
+                        && *port != 0
+                        && took_image.is_none() =>
                 {
                     let ours = self.config.t38.answer_to(t38);
                     took_image = Some((SocketAddr::new(offer.addr, *port), *t38, ours));
@@ -441,7 +452,11 @@ impl FaxCall {
         } else {
             self.remote_audio = audio.map(|(p, law)| (SocketAddr::new(offer.addr, p), law));
             self.state = CallState::Audio;
-            self.timer = Some((now + self.config.ced, Timer::SwitchToT38));
+            if self.config.t38_enabled {
+                self.timer = Some((now + self.config.ced, Timer::SwitchToT38));
+            } else {
+                self.start_audio_fax();
+            }
         }
     }
 
@@ -501,7 +516,10 @@ impl FaxCall {
     }
 
     fn on_peer_offer(&mut self, offer: MediaDescription) {
-        let image = offer.image().filter(|(port, _)| *port != 0);
+        // With T.38 off an image offer is treated as absent: declined next to audio, else 488.
+        let image = offer
+            .image()
+            .filter(|(port, _)| *port != 0 && self.config.t38_enabled);
         match (self.state, image) {
             // Switch to T.38 (or a refresh of the running T.38 stream: same port, same parameters).
             (_, Some((port, theirs))) => {
@@ -586,6 +604,11 @@ impl FaxCall {
             self.bye(EndReason::T38Refused(code));
             return;
         }
+        self.start_audio_fax();
+    }
+
+    /// Runs the fax on the G.711 audio stream the call already has.
+    fn start_audio_fax(&mut self) {
         match self.remote_audio {
             Some((remote, payload)) => {
                 self.state = CallState::AudioFax;

@@ -1,7 +1,9 @@
-//! The production [`MediaControl`]: starts the call's T.38 session on the media runtime with the
-//! UDPTL socket reserved for the call, and reports phase E back to the call control.
+//! The production [`MediaControl`]: starts the call's fax session on the media runtime, T.38 on
+//! the UDPTL socket or G.711 on the RTP socket reserved for the call, and reports phase E back to
+//! the call control.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use faxline_t38::session::{Direction, FaxOptions};
@@ -11,23 +13,36 @@ use tracing::warn;
 
 use crate::call::FaxMedia;
 use crate::driver::MediaControl;
-use crate::media::{MediaOutcome, MediaRuntime, SessionHandle, T38Job};
+use crate::media::{AudioJob, MediaError, MediaOutcome, MediaRuntime, SessionHandle, T38Job};
+
+/// Which kind of session runs now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    T38,
+    Audio,
+}
 
 /// Runs the fax of one call on a [`MediaRuntime`].
 pub struct FaxMediaControl {
     runtime: Arc<MediaRuntime>,
-    socket: Option<UdpSocket>,
+    udptl: Option<UdpSocket>,
+    rtp: Option<UdpSocket>,
     direction: Direction,
     fax: FaxOptions,
     label: String,
     loss: Option<(ChannelModel, u64)>,
     done: mpsc::UnboundedSender<bool>,
     outcome: Arc<Mutex<Option<MediaOutcome>>>,
-    handle: Option<SessionHandle>,
+    /// The running session, its kind and where it sends.
+    running: Option<(SessionHandle, Kind, SocketAddr)>,
+    /// Bumped when a session is replaced, so the replaced one's end is not taken for phase E.
+    generation: Arc<AtomicU64>,
 }
 
 impl FaxMediaControl {
-    /// A control for one call; `done` is the call driver's fax-finished channel.
+    /// A control for one call with its UDPTL socket; `done` is the call driver's fax-finished
+    /// channel. Without [`with_audio_socket`](Self::with_audio_socket) a G.711 fallback fails the
+    /// fax (and the call ends with BYE).
     pub fn new(
         runtime: Arc<MediaRuntime>,
         socket: UdpSocket,
@@ -38,18 +53,27 @@ impl FaxMediaControl {
     ) -> Self {
         Self {
             runtime,
-            socket: Some(socket),
+            udptl: Some(socket),
+            rtp: None,
             direction,
             fax,
             label,
             loss: None,
             done,
             outcome: Arc::new(Mutex::new(None)),
-            handle: None,
+            running: None,
+            generation: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Puts a loss model in front of this end's socket (outgoing datagrams).
+    /// The RTP socket of the call's audio stream (the port in our SDP `m=audio`), for the G.711
+    /// fallback.
+    pub fn with_audio_socket(mut self, socket: UdpSocket) -> Self {
+        self.rtp = Some(socket);
+        self
+    }
+
+    /// Puts a loss model in front of this end's sockets (outgoing datagrams).
     pub fn with_loss(mut self, model: ChannelModel, seed: u64) -> Self {
         self.loss = Some((model, seed));
         self
@@ -59,52 +83,99 @@ impl FaxMediaControl {
     pub fn outcome(&self) -> Arc<Mutex<Option<MediaOutcome>>> {
         self.outcome.clone()
     }
-}
 
-impl MediaControl for FaxMediaControl {
-    fn start_fax(&mut self, media: FaxMedia) {
-        match media {
-            FaxMedia::T38 { remote, params, .. } => {
-                let Some(socket) = self.socket.take() else {
-                    // A second switch (e.g. a re-INVITE moving the stream) keeps the running session;
-                    // latching follows the new source address.
-                    return;
-                };
-                let job = T38Job {
+    fn spawn(&mut self, kind: Kind, remote: SocketAddr, media: FaxMedia) -> Result<(), MediaError> {
+        let socket = match kind {
+            Kind::T38 => self.udptl.take(),
+            Kind::Audio => self.rtp.take(),
+        };
+        let Some(socket) = socket else {
+            return Err(MediaError::Session(format!(
+                "no {} socket for this call",
+                if kind == Kind::T38 { "UDPTL" } else { "RTP" }
+            )));
+        };
+        let generation = self.generation.load(Ordering::SeqCst);
+        let (current, outcome, done) = (
+            self.generation.clone(),
+            self.outcome.clone(),
+            self.done.clone(),
+        );
+        let report = move |o: MediaOutcome| {
+            if current.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            let ok = o.report.is_success();
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(o);
+            }
+            let _ = done.send(ok);
+        };
+        let handle = match media {
+            FaxMedia::T38 { params, .. } => self.runtime.spawn_t38(
+                T38Job {
                     direction: self.direction.clone(),
                     fax: self.fax.clone(),
                     remote,
                     params,
                     label: self.label.clone(),
                     loss: self.loss,
-                };
-                let outcome = self.outcome.clone();
-                let done = self.done.clone();
-                match self.runtime.spawn_t38(job, socket, move |o| {
-                    let ok = o.report.is_success();
-                    if let Ok(mut slot) = outcome.lock() {
-                        *slot = Some(o);
-                    }
-                    let _ = done.send(ok);
-                }) {
-                    Ok(h) => self.handle = Some(h),
-                    Err(e) => {
-                        warn!(error = %e, "cannot start T.38 session");
-                        let _ = self.done.send(false);
-                    }
+                },
+                socket,
+                report,
+            )?,
+            FaxMedia::Audio { payload, .. } => self.runtime.spawn_audio(
+                AudioJob {
+                    direction: self.direction.clone(),
+                    fax: self.fax.clone(),
+                    remote,
+                    payload_type: payload,
+                    label: self.label.clone(),
+                    // A different seed per stream keeps the two directions independent.
+                    loss: self.loss.map(|(m, s)| (m, s ^ 0xa5a5)),
+                },
+                socket,
+                report,
+            )?,
+        };
+        self.running = Some((handle, kind, remote));
+        Ok(())
+    }
+}
+
+impl MediaControl for FaxMediaControl {
+    fn start_fax(&mut self, media: FaxMedia) {
+        let (kind, remote) = match media {
+            FaxMedia::T38 { remote, .. } => (Kind::T38, remote),
+            FaxMedia::Audio { remote, .. } => (Kind::Audio, remote),
+        };
+        match &mut self.running {
+            // Same kind again (a re-INVITE moving or refreshing the stream): keep the session,
+            // send to the new address until packets latch.
+            Some((h, k, at)) if *k == kind => {
+                if *at != remote {
+                    h.retarget(remote);
+                    *at = remote;
                 }
+                return;
             }
-            FaxMedia::Audio { .. } => {
-                // G.711 fax over RTP is not wired to sockets in this line yet: fail the fax
-                // explicitly so the call ends with a BYE instead of hanging.
-                warn!("T.38 refused and G.711 RTP fax is not available on the SIP line");
-                let _ = self.done.send(false);
+            // Audio → T.38 mid-call: the audio session ends quietly, a fresh T.38 one starts
+            // (what Asterisk does, telephony.md §5.3).
+            Some((h, _, _)) => {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                h.stop();
+                self.running = None;
             }
+            None => {}
+        }
+        if let Err(e) = self.spawn(kind, remote, media) {
+            warn!(error = %e, label = %self.label, "cannot start fax session");
+            let _ = self.done.send(false);
         }
     }
 
     fn stop_fax(&mut self) {
-        if let Some(h) = self.handle.take() {
+        if let Some((h, _, _)) = self.running.take() {
             h.stop();
         }
     }

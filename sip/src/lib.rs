@@ -4,7 +4,8 @@
 //! - [`media_sdp`]: the SDP bodies (G.711 audio, T.38 image) on `sdp-types`;
 //! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
 //! - [`driver`]: the async shell running one call control on one SIP leg;
-//! - [`media`]: T.38 sessions on UDPTL sockets, ticked by dedicated threads;
+//! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;
+//! - [`rtp`]: the RTP header and the fixed playout buffer of the G.711 fallback, sans-IO;
 //! - [`fax_media`]: the glue starting a call's fax session on the media runtime;
 //! - [`loopback`]: the embedded default line, calling itself over 127.0.0.1.
 #![forbid(unsafe_code)]
@@ -15,4 +16,5 @@ pub mod fax_media;
 pub mod loopback;
 pub mod media;
 pub mod media_sdp;
+pub mod rtp;
 pub mod stack;

@@ -2,8 +2,9 @@
 //! 127.0.0.1; the answering side receives the fax as an inbound fax.
 //!
 //! Both ends are full SIP user agents (rsipstack, each on its own UDP socket) running the same call
-//! control as real calls, with T.38 sessions on the media runtime. `speed` > 1 compresses time
-//! (tests); the command a user runs is real time.
+//! control as real calls, with fax sessions on the media runtime: T.38 on UDPTL normally, G.711 on
+//! RTP when the answering side is set to refuse T.38. `speed` > 1 compresses time (tests); the
+//! command a user runs is real time.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -31,10 +32,13 @@ pub struct LoopbackOptions {
     pub receiver: FaxOptions,
     /// Directory for the received TIFF.
     pub received_dir: PathBuf,
-    /// UDPTL port range on 127.0.0.1.
+    /// Media (UDPTL and RTP) port range on 127.0.0.1.
     pub udptl_ports: std::ops::RangeInclusive<u16>,
-    /// Loss model in front of each end's socket, with a seed.
+    /// Loss model in front of each end's sockets (so both directions), with a seed.
     pub loss: Option<(ChannelModel, u64)>,
+    /// Whether the answering side accepts T.38. Off: it refuses the switch (488) and the fax runs
+    /// over G.711 RTP, the audio fallback.
+    pub answer_t38: bool,
     /// Give up after this much wall time.
     pub timeout: Duration,
 }
@@ -55,6 +59,7 @@ impl LoopbackOptions {
             received_dir,
             udptl_ports: 4000..=4999,
             loss: None,
+            answer_t38: true,
             timeout: Duration::from_secs(15 * 60),
         }
     }
@@ -84,7 +89,7 @@ pub struct LoopbackReport {
     pub elapsed: Duration,
     /// SIP-side record of the sender's and receiver's call.
     pub calls: (CallRecord, CallRecord),
-    /// UDPTL counters of both ends.
+    /// Media (UDPTL or RTP) counters of both ends.
     pub media: (MediaStats, MediaStats),
 }
 
@@ -152,6 +157,9 @@ async fn run_pair(
         .received_dir
         .join(format!("loopback-{}.tif", std::process::id()));
     let rx_socket = pool.bind()?;
+    let (rx_rtp, rx_rtp_port) = pool.bind()?;
+    let rx_loss = options.loss.map(|(m, seed)| (m, seed.wrapping_add(1)));
+    let answer_t38 = options.answer_t38;
     let rx_runtime = runtime.clone();
     let rx_fax = options.receiver.clone();
     let rx_path = received_tiff.clone();
@@ -165,8 +173,9 @@ async fn run_pair(
             .flatten()?;
         rx_progress(LoopbackStage::Answered);
         let (socket, port) = rx_socket;
-        let mut config = CallConfig::new(local, port.wrapping_add(1000), port);
+        let mut config = CallConfig::new(local, rx_rtp_port, port);
         config.ced = scaled(Duration::from_secs(3));
+        config.t38_enabled = answer_t38;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let mut media = FaxMediaControl::new(
             rx_runtime,
@@ -175,7 +184,11 @@ async fn run_pair(
             rx_fax,
             "loopback-rx".into(),
             done_tx,
-        );
+        )
+        .with_audio_socket(rx_rtp);
+        if let Some((model, seed)) = rx_loss {
+            media = media.with_loss(model, seed);
+        }
         let outcome = media.outcome();
         let record = run_call(
             FaxCall::new(CallRole::Inbound, config, 2),
@@ -191,7 +204,8 @@ async fn run_pair(
     // Calling side.
     progress(LoopbackStage::Calling);
     let (tx_socket, tx_port) = pool.bind()?;
-    let mut config = CallConfig::new(local, tx_port.wrapping_add(1000), tx_port);
+    let (tx_rtp, tx_rtp_port) = pool.bind()?;
+    let mut config = CallConfig::new(local, tx_rtp_port, tx_port);
     // The receiver re-INVITEs after its CED; the sender waits longer before trying itself.
     config.t38_wait = scaled(Duration::from_secs(5));
     let (leg, events) = caller.dial(DialTarget {
@@ -209,7 +223,8 @@ async fn run_pair(
         options.sender.clone(),
         "loopback-tx".into(),
         done_tx,
-    );
+    )
+    .with_audio_socket(tx_rtp);
     if let Some((model, seed)) = &options.loss {
         media = media.with_loss(*model, *seed);
     }

@@ -89,6 +89,40 @@ async fn loopback_fax_survives_random_loss_with_redundancy() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t38_refused_by_the_answerer_falls_back_to_g711_audio_over_rtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(&dir, 41300..=41399);
+    o.answer_t38 = false;
+    let report = send_fax(&document(), "100", o, |_| {}).await.unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(
+        pages_in(&report.received_tiff),
+        report.receiver.pages as usize
+    );
+    // The caller's T.38 re-INVITE was refused and it fell back; the answerer never used T.38.
+    assert!(
+        matches!(
+            report.calls.0.media.as_slice(),
+            [FaxMedia::Audio { payload: 0, .. }]
+        ),
+        "{:?}",
+        report.calls.0
+    );
+    assert!(
+        matches!(report.calls.1.media.as_slice(), [FaxMedia::Audio { .. }]),
+        "{:?}",
+        report.calls.1
+    );
+    // A continuous 20 ms RTP stream both ways, nothing lost on loopback, nothing junk.
+    let (tx, rx) = report.media;
+    assert!(tx.sent > 500 && rx.received > 500, "{:?}", report.media);
+    assert_eq!(
+        (tx.malformed, rx.malformed, tx.ignored, rx.ignored),
+        (0, 0, 0, 0)
+    );
+}
+
 #[tokio::test]
 async fn unknown_document_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();

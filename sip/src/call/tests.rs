@@ -503,3 +503,85 @@ fn watchdog_hangs_up_a_stuck_call() {
         ]
     );
 }
+
+#[test]
+fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
+    let t0 = Instant::now();
+    let mut c = config();
+    c.t38_enabled = false;
+    // Inbound: answer audio, start the G.711 fax at once, no re-INVITE timer.
+    let mut call = FaxCall::new(CallRole::Inbound, c.clone(), 2);
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::Accept { .. }),
+        CallAction::StartFax(FaxMedia::Audio {
+            remote,
+            payload: 8,
+            local_port: 20000,
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!(remote.port(), 12240);
+    assert_eq!(call.state(), CallState::AudioFax);
+    // The peer's T.38 re-INVITE (image only) is refused with 488; the audio fax keeps running.
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(4000)),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 488,
+            sdp: None
+        })]
+    );
+    assert_eq!(call.state(), CallState::AudioFax);
+    call.handle_timeout(t0 + Duration::from_secs(10));
+    assert!(drain(&mut call).is_empty(), "never a re-INVITE to T.38");
+
+    // Outbound: the same, straight after the 200.
+    let mut call = FaxCall::new(CallRole::Outbound, c, 1);
+    call.start(t0);
+    drain(&mut call);
+    call.handle(
+        CallInput::Answered {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    assert!(
+        matches!(
+            a.as_slice(),
+            [CallAction::StartFax(FaxMedia::Audio { payload: 8, .. })]
+        ),
+        "{a:?}"
+    );
+    // An image-only offer in an initial INVITE is refused when T.38 is off.
+    let mut c = config();
+    c.t38_enabled = false;
+    let mut call = FaxCall::new(CallRole::Inbound, c, 3);
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(image_sdp(4000)),
+        },
+        t0,
+    );
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CallAction::Sip(SipCommand::Reject { code: 488 }),
+            CallAction::Ended(EndReason::Refused(488))
+        ]
+    );
+}

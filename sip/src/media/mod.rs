@@ -1,20 +1,27 @@
-//! The media side of the line: T.38 fax sessions on real UDPTL sockets, ticked every 20 ms by a
-//! few dedicated threads, many sessions per thread.
+//! The media side of the line: fax sessions on real UDP sockets, ticked every 20 ms by a few
+//! dedicated threads, many sessions per thread. T.38 runs on UDPTL ([`udptl_port`]); the G.711
+//! fallback runs spandsp's audio modems on RTP ([`rtp_port`]).
 //!
 //! Each session owns a non-blocking UDP socket bound from the configured port range. Every tick a
-//! thread drains the sockets of its sessions (receive until it would block), feeds the UDPTL
-//! receiver and spandsp, advances the session clock by 20 ms of samples, and sends what spandsp
-//! produced. Sends go to the address from the SDP until the first datagram arrives, then to where
-//! datagrams come from (symmetric latching, telephony.md §6.6). Error correction and datagram size
-//! come from the negotiated SDP. An optional loss model (the simulator's [`Channel`]) sits in front
-//! of the socket for lossy-line tests.
+//! thread drains the sockets of its sessions (receive until it would block), feeds the receiver
+//! and spandsp, advances the session clock by 20 ms of samples, and sends what spandsp produced.
+//! Where to send and whom to listen to is the symmetric latching policy of [`latch`]
+//! (telephony.md §6.6). Error correction and datagram size come from the negotiated SDP. An
+//! optional loss model (the simulator's `Channel`) sits in front of each socket's sending side
+//! for lossy-line tests ([`wire`]).
 //!
 //! Ticks follow an absolute schedule (no drift); how late each tick starts is recorded, which is
 //! the benchmark's figure of merit. `speed` > 1 compresses time for tests: the same 160 samples per
 //! tick, ticked `speed` times as often.
 
+mod latch;
+mod rtp_port;
+mod udptl_port;
+mod wire;
+
+pub use latch::{Latch, RELATCH_AFTER_TICKS, Verdict};
+
 use std::collections::VecDeque;
-use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
@@ -22,16 +29,14 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use faxline_t38::session::{
-    Direction, FaxOptions, FaxReport, RateManagement, T38Params, T38Session, T38SessionConfig,
-};
-use faxline_t38::sim::{Channel, ChannelModel};
-use faxline_t38::udptl::{
-    ErrorCorrection, Receiver, ReceiverConfig, RedundancyDepth, RxEvent, Sender, SenderConfig,
-};
+use faxline_t38::session::{Direction, FaxOptions, FaxReport};
+use faxline_t38::sim::ChannelModel;
 use tracing::{debug, warn};
 
-use crate::media_sdp::{T38Attrs, UdptlEc};
+use rtp_port::RtpPort;
+use udptl_port::UdptlPort;
+
+use crate::media_sdp::T38Attrs;
 
 /// One tick: 20 ms, 160 samples at 8 kHz.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -101,23 +106,42 @@ pub struct T38Job {
     pub params: T38Attrs,
     /// Log label (call id, no numbers).
     pub label: String,
-    /// Optional loss model in front of the socket (both directions are the peer's concern).
+    /// Optional loss model in front of the socket's sending side (the peer has its own).
+    pub loss: Option<(ChannelModel, u64)>,
+}
+
+/// What a G.711 audio fax session is asked to do.
+#[derive(Debug, Clone)]
+pub struct AudioJob {
+    /// Send or receive, with the TIFF.
+    pub direction: Direction,
+    /// T.30 options.
+    pub fax: FaxOptions,
+    /// The peer's RTP address from its SDP (until latching).
+    pub remote: SocketAddr,
+    /// The negotiated RTP payload type: 0 PCMU or 8 PCMA.
+    pub payload_type: u8,
+    /// Log label (call id, no numbers).
+    pub label: String,
+    /// Optional loss model in front of the socket's sending side.
     pub loss: Option<(ChannelModel, u64)>,
 }
 
 /// Counters of one finished session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MediaStats {
-    /// UDPTL datagrams sent and received.
+    /// Datagrams (UDPTL or RTP) sent.
     pub sent: u64,
-    /// Datagrams received.
+    /// Datagrams received, from any address.
     pub received: u64,
-    /// Datagrams that did not decode (hostile or broken streams).
+    /// Datagrams that did not decode (hostile or broken streams, foreign RTP payload types).
     pub malformed: u64,
-    /// IFPs lost for good.
+    /// UDPTL: IFPs lost for good. RTP: 20 ms frames played as gaps.
     pub lost: u64,
-    /// Received from an address other than the first latched one.
+    /// Times the latch moved to a new source after the old one went silent.
     pub relatched: u64,
+    /// Datagrams dropped because they came from a third address while latched.
+    pub ignored: u64,
 }
 
 /// The outcome of a session.
@@ -131,199 +155,22 @@ pub struct MediaOutcome {
 
 type DoneFn = Box<dyn FnOnce(MediaOutcome) + Send>;
 
-struct Port {
-    id: u64,
-    session: T38Session,
-    socket: UdpSocket,
-    tx: Sender,
-    rx: Receiver,
-    remote: SocketAddr,
-    latched: bool,
-    loss: Option<Channel>,
-    now_us: u64,
-    stats: MediaStats,
-    linger: Option<u32>,
-    done: Option<DoneFn>,
-    buf: Vec<u8>,
-    wire: Vec<u8>,
-    ifps: Vec<(u16, Vec<u8>)>,
-    idle_ticks: u32,
-}
-
-impl Port {
-    fn new(
-        job: T38Job,
-        socket: UdpSocket,
-        pacing: bool,
-        id: u64,
-        done: DoneFn,
-    ) -> Result<Self, MediaError> {
-        let p = job.params;
-        let max_datagram = usize::from(p.max_datagram.clamp(100, 1400));
-        let ec = match p.ec {
-            UdptlEc::None => ErrorCorrection::None,
-            // ≥3 for indicators/control, fewer for image data (telephony.md §6.4).
-            UdptlEc::Redundancy => ErrorCorrection::Redundancy(RedundancyDepth {
-                indicator: 3,
-                control: 3,
-                image: 2,
-            }),
-            UdptlEc::Fec => ErrorCorrection::Fec {
-                span: 3,
-                entries: 3,
-            },
-        };
-        let tx = Sender::new(SenderConfig {
-            error_correction: ec,
-            max_datagram,
-        })
-        .map_err(|e| MediaError::Session(e.to_string()))?;
-        let session = T38Session::new(T38SessionConfig {
-            direction: job.direction,
-            fax: job.fax,
-            t38: T38Params {
-                version: p.version,
-                max_ifp: (max_datagram.saturating_sub(5)).min(400) as u16,
-                rate_management: if p.local_tcf {
-                    RateManagement::LocalTcf
-                } else {
-                    RateManagement::TransferredTcf
-                },
-                fill_bit_removal: p.fill_bit_removal,
-                max_bit_rate: p.max_bit_rate,
-            },
-            pacing,
-            label: job.label,
-        })
-        .map_err(|e| MediaError::Session(e.to_string()))?;
-        Ok(Self {
-            id,
-            session,
-            socket,
-            tx,
-            rx: Receiver::new(ReceiverConfig::default()),
-            remote: job.remote,
-            latched: false,
-            loss: job.loss.map(|(m, seed)| Channel::new(m, seed)),
-            now_us: 0,
-            stats: MediaStats::default(),
-            linger: None,
-            done: Some(done),
-            buf: vec![0; 2048],
-            wire: Vec::with_capacity(1500),
-            ifps: Vec::new(),
-            idle_ticks: 0,
-        })
-    }
-
+/// One media session on its socket, ticked by a media thread.
+trait MediaPort: Send {
+    fn id(&self) -> u64;
     /// One 20 ms step. Returns true when the port is finished and can be dropped.
-    fn tick(&mut self) -> bool {
-        self.now_us += 20_000;
-        self.receive();
-        self.session.tick(TICK_SAMPLES);
-        self.send();
-        if let Some(n) = &mut self.linger {
-            *n = n.saturating_sub(1);
-            return *n == 0;
-        }
-        if self.session.is_finished() {
-            self.linger = Some(LINGER_TICKS);
-        }
-        false
-    }
-
-    fn receive(&mut self) {
-        let mut got = false;
-        loop {
-            match self.socket.recv_from(&mut self.buf) {
-                Ok((n, from)) => {
-                    got = true;
-                    self.stats.received += 1;
-                    if from != self.remote {
-                        if self.latched {
-                            self.stats.relatched += 1;
-                        }
-                        self.remote = from;
-                    }
-                    self.latched = true;
-                    let ifps = &mut self.ifps;
-                    let lost = &mut self.stats.lost;
-                    let r = self.rx.receive(&self.buf[..n], |ev| match ev {
-                        RxEvent::Ifp { seq, ifp, .. } => ifps.push((seq, ifp.to_vec())),
-                        RxEvent::Lost { count, .. } => *lost += u64::from(count),
-                        RxEvent::Resync { .. } => {}
-                    });
-                    if r.is_err() {
-                        self.stats.malformed += 1;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                // ICMP port unreachable and the like: keep going, the peer may come back.
-                Err(_) => break,
-            }
-        }
-        if got {
-            self.idle_ticks = 0;
-        } else {
-            self.idle_ticks += 1;
-            if self.idle_ticks == 2 {
-                let ifps = &mut self.ifps;
-                self.rx.flush(|ev| {
-                    if let RxEvent::Ifp { seq, ifp, .. } = ev {
-                        ifps.push((seq, ifp.to_vec()));
-                    }
-                });
-            }
-        }
-        for (seq, ifp) in self.ifps.drain(..) {
-            if self.session.receive_ifp(seq, &ifp).is_err() {
-                self.stats.malformed += 1;
-            }
-        }
-    }
-
-    fn send(&mut self) {
-        while let Some(out) = self.session.poll_ifp() {
-            self.wire.clear();
-            if self
-                .tx
-                .send(&out.data, out.category, &mut self.wire)
-                .is_err()
-            {
-                continue;
-            }
-            match &mut self.loss {
-                Some(ch) => ch.send(self.now_us, self.wire.clone()),
-                None => {
-                    if self.socket.send_to(&self.wire, self.remote).is_ok() {
-                        self.stats.sent += 1;
-                    }
-                }
-            }
-        }
-        if let Some(ch) = &mut self.loss {
-            while let Some(d) = ch.receive(self.now_us) {
-                if self.socket.send_to(&d, self.remote).is_ok() {
-                    self.stats.sent += 1;
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        self.session.terminate();
-        if let (Some(done), Some(report)) = (self.done.take(), self.session.report().cloned()) {
-            done(MediaOutcome {
-                report,
-                stats: self.stats,
-            });
-        }
-    }
+    fn tick(&mut self) -> bool;
+    /// The stream moved (re-INVITE): send to the new address until a packet latches again.
+    fn retarget(&mut self, remote: SocketAddr);
+    fn stats(&self) -> MediaStats;
+    /// Terminates the session (if still running) and delivers its outcome.
+    fn finish(&mut self);
 }
 
 enum Command {
-    Add(Box<Port>),
+    Add(Box<dyn MediaPort>),
     Stop(u64),
+    Retarget(u64, SocketAddr),
 }
 
 /// Tick lateness figures of a runtime.
@@ -371,6 +218,11 @@ impl SessionHandle {
     pub fn stop(&self) {
         let _ = self.thread.send(Command::Stop(self.id));
     }
+
+    /// The peer moved the stream (re-INVITE): send to `remote` until packets latch again.
+    pub fn retarget(&self, remote: SocketAddr) {
+        let _ = self.thread.send(Command::Retarget(self.id, remote));
+    }
 }
 
 impl MediaRuntime {
@@ -408,10 +260,27 @@ impl MediaRuntime {
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let port = Port::new(job, socket, self.pacing, id, Box::new(done))?;
+        let port = UdptlPort::new(job, socket, self.pacing, id, Box::new(done))?;
+        self.add(id, Box::new(port))
+    }
+
+    /// Starts a G.711 audio fax session on an RTP `socket`; `done` gets the outcome (also when
+    /// stopped or shut down).
+    pub fn spawn_audio(
+        &self,
+        job: AudioJob,
+        socket: UdpSocket,
+        done: impl FnOnce(MediaOutcome) + Send + 'static,
+    ) -> Result<SessionHandle, MediaError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let port = RtpPort::new(job, socket, id, Box::new(done))?;
+        self.add(id, Box::new(port))
+    }
+
+    fn add(&self, id: u64, port: Box<dyn MediaPort>) -> Result<SessionHandle, MediaError> {
         let thread = self.threads[(id as usize) % self.threads.len()].0.clone();
         thread
-            .send(Command::Add(Box::new(port)))
+            .send(Command::Add(port))
             .map_err(|_| MediaError::Session("runtime stopped".into()))?;
         Ok(SessionHandle { id, thread })
     }
@@ -449,7 +318,7 @@ fn tick_loop(
     stop: Arc<AtomicBool>,
     stats: Arc<Mutex<TickStats>>,
 ) {
-    let mut ports: Vec<Box<Port>> = Vec::new();
+    let mut ports: Vec<Box<dyn MediaPort>> = Vec::new();
     let mut next = Instant::now() + interval;
     let mut lateness = Vec::new();
     let mut busy = Duration::ZERO;
@@ -476,9 +345,14 @@ fn tick_loop(
             match rx.try_recv() {
                 Ok(Command::Add(p)) => ports.push(p),
                 Ok(Command::Stop(id)) => {
-                    if let Some(i) = ports.iter().position(|p| p.id == id) {
+                    if let Some(i) = ports.iter().position(|p| p.id() == id) {
                         let mut p = ports.swap_remove(i);
                         p.finish();
+                    }
+                }
+                Ok(Command::Retarget(id, remote)) => {
+                    if let Some(p) = ports.iter_mut().find(|p| p.id() == id) {
+                        p.retarget(remote);
                     }
                 }
                 Err(mpsc::TryRecvError::Empty) => break,
@@ -501,10 +375,12 @@ fn tick_loop(
         }
         while let Some(i) = finished.pop_back() {
             let mut p = ports.swap_remove(i);
+            let stats = p.stats();
             debug!(
-                sent = p.stats.sent,
-                received = p.stats.received,
-                "T.38 session done"
+                sent = stats.sent,
+                received = stats.received,
+                ignored = stats.ignored,
+                "media session done"
             );
             p.finish();
         }

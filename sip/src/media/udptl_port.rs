@@ -1,0 +1,182 @@
+//! A T.38 session on a UDPTL socket: UDPTL receiver → spandsp T.38 terminal → UDPTL sender.
+
+use std::net::UdpSocket;
+
+use faxline_t38::session::{RateManagement, T38Params, T38Session, T38SessionConfig};
+use faxline_t38::udptl::{
+    ErrorCorrection, Receiver, ReceiverConfig, RedundancyDepth, RxEvent, Sender, SenderConfig,
+    UdptlPacket,
+};
+
+use super::TICK_SAMPLES;
+use super::wire::Wire;
+use super::{DoneFn, LINGER_TICKS, MediaError, MediaOutcome, MediaPort, MediaStats, T38Job};
+use crate::media_sdp::UdptlEc;
+
+pub(super) struct UdptlPort {
+    id: u64,
+    session: T38Session,
+    wire: Wire,
+    tx: Sender,
+    rx: Receiver,
+    stats: MediaStats,
+    linger: Option<u32>,
+    done: Option<DoneFn>,
+    out: Vec<u8>,
+    ifps: Vec<(u16, Vec<u8>)>,
+    idle_ticks: u32,
+}
+
+impl UdptlPort {
+    pub(super) fn new(
+        job: T38Job,
+        socket: UdpSocket,
+        pacing: bool,
+        id: u64,
+        done: DoneFn,
+    ) -> Result<Self, MediaError> {
+        let p = job.params;
+        let max_datagram = usize::from(p.max_datagram.clamp(100, 1400));
+        let ec = match p.ec {
+            UdptlEc::None => ErrorCorrection::None,
+            // ≥3 for indicators/control, fewer for image data (telephony.md §6.4).
+            UdptlEc::Redundancy => ErrorCorrection::Redundancy(RedundancyDepth {
+                indicator: 3,
+                control: 3,
+                image: 2,
+            }),
+            UdptlEc::Fec => ErrorCorrection::Fec {
+                span: 3,
+                entries: 3,
+            },
+        };
+        let tx = Sender::new(SenderConfig {
+            error_correction: ec,
+            max_datagram,
+        })
+        .map_err(|e| MediaError::Session(e.to_string()))?;
+        let session = T38Session::new(T38SessionConfig {
+            direction: job.direction,
+            fax: job.fax,
+            t38: T38Params {
+                version: p.version,
+                max_ifp: (max_datagram.saturating_sub(5)).min(400) as u16,
+                rate_management: if p.local_tcf {
+                    RateManagement::LocalTcf
+                } else {
+                    RateManagement::TransferredTcf
+                },
+                fill_bit_removal: p.fill_bit_removal,
+                max_bit_rate: p.max_bit_rate,
+            },
+            pacing,
+            label: job.label,
+        })
+        .map_err(|e| MediaError::Session(e.to_string()))?;
+        Ok(Self {
+            id,
+            session,
+            wire: Wire::new(socket, job.remote, job.loss),
+            tx,
+            rx: Receiver::new(ReceiverConfig::default()),
+            stats: MediaStats::default(),
+            linger: None,
+            done: Some(done),
+            out: Vec::with_capacity(1500),
+            ifps: Vec::new(),
+            idle_ticks: 0,
+        })
+    }
+
+    fn receive(&mut self) {
+        let (rx, ifps) = (&mut self.rx, &mut self.ifps);
+        let (mut malformed, mut lost) = (0, 0);
+        let got = self.wire.receive(
+            &mut self.stats,
+            |d| UdptlPacket::decode(d).is_ok(),
+            |d| {
+                let r = rx.receive(d, |ev| match ev {
+                    RxEvent::Ifp { seq, ifp, .. } => ifps.push((seq, ifp.to_vec())),
+                    RxEvent::Lost { count, .. } => lost += u64::from(count),
+                    RxEvent::Resync { .. } => {}
+                });
+                if r.is_err() {
+                    malformed += 1;
+                }
+            },
+        );
+        self.stats.malformed += malformed;
+        self.stats.lost += lost;
+        if got {
+            self.idle_ticks = 0;
+        } else {
+            self.idle_ticks += 1;
+            if self.idle_ticks == 2 {
+                let ifps = &mut self.ifps;
+                self.rx.flush(|ev| {
+                    if let RxEvent::Ifp { seq, ifp, .. } = ev {
+                        ifps.push((seq, ifp.to_vec()));
+                    }
+                });
+            }
+        }
+        for (seq, ifp) in self.ifps.drain(..) {
+            if self.session.receive_ifp(seq, &ifp).is_err() {
+                self.stats.malformed += 1;
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        while let Some(ifp) = self.session.poll_ifp() {
+            self.out.clear();
+            if self
+                .tx
+                .send(&ifp.data, ifp.category, &mut self.out)
+                .is_err()
+            {
+                continue;
+            }
+            self.wire.send(&self.out, &mut self.stats);
+        }
+        self.wire.end_tick(&mut self.stats);
+    }
+}
+
+impl MediaPort for UdptlPort {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn tick(&mut self) -> bool {
+        self.receive();
+        self.session.tick(TICK_SAMPLES);
+        self.send();
+        if let Some(n) = &mut self.linger {
+            *n = n.saturating_sub(1);
+            return *n == 0;
+        }
+        if self.session.is_finished() {
+            self.linger = Some(LINGER_TICKS);
+        }
+        false
+    }
+
+    fn retarget(&mut self, remote: std::net::SocketAddr) {
+        self.wire.latch.retarget(remote);
+    }
+
+    fn stats(&self) -> MediaStats {
+        self.stats
+    }
+
+    fn finish(&mut self) {
+        self.session.terminate();
+        if let (Some(done), Some(report)) = (self.done.take(), self.session.report().cloned()) {
+            done(MediaOutcome {
+                report,
+                stats: self.stats,
+            });
+        }
+    }
+}
