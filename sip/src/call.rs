@@ -15,7 +15,10 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::media_sdp::{MediaDescription, PCMA, PCMU, Stream, T38Attrs};
+use faxline_t38::sdp::{LocalT38Config, NegotiatedT38, T38Params};
+use tracing::warn;
+
+use crate::media_sdp::{MediaDescription, PCMA, PCMU, Stream};
 
 /// Which side placed the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +38,8 @@ pub struct CallConfig {
     pub audio_port: u16,
     /// Our UDPTL port for T.38.
     pub image_port: u16,
-    /// What we offer/accept for T.38.
-    pub t38: T38Attrs,
+    /// What we offer and accept for T.38 (negotiation and datagram sizing: `faxline_t38::sdp`).
+    pub t38: LocalT38Config,
     /// Outbound: how long to wait after answer for the far end's T.38 re-INVITE before sending ours.
     pub t38_wait: Duration,
     /// Inbound: how long we are in audio (CED) after answering before our T.38 re-INVITE.
@@ -61,7 +64,7 @@ impl CallConfig {
             media_addr,
             audio_port,
             image_port,
-            t38: T38Attrs::default(),
+            t38: LocalT38Config::default(),
             t38_wait: Duration::from_secs(5),
             ced: Duration::from_secs(3),
             t38_enabled: true,
@@ -120,7 +123,7 @@ pub enum SipCommand {
 }
 
 /// The media a fax session runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaxMedia {
     /// T.38 over UDPTL: where to send (until latching finds the real source) and the agreed parameters.
     T38 {
@@ -128,8 +131,8 @@ pub enum FaxMedia {
         remote: SocketAddr,
         /// Our local UDPTL port.
         local_port: u16,
-        /// Parameters for sending: the peer's max datagram and EC; version/rate as agreed.
-        params: T38Attrs,
+        /// The negotiated parameters: version, rate, EC mode and the datagram sizes that fit it.
+        params: NegotiatedT38,
     },
     /// G.711 audio (fallback).
     Audio {
@@ -213,8 +216,9 @@ pub struct FaxCall {
     connected_at: Option<Instant>,
     /// The peer's audio (address, payload type) once known.
     remote_audio: Option<(SocketAddr, u8)>,
-    /// The T.38 stream currently in use (remote address, parameters), for refreshes.
-    t38: Option<(SocketAddr, T38Attrs)>,
+    /// The T.38 stream currently in use (remote address, the peer's attributes, what we agreed),
+    /// for refreshes.
+    t38: Option<(SocketAddr, T38Params, NegotiatedT38)>,
     /// Whether the fax session is running (started and not finished/stopped).
     fax_running: bool,
     sdp_session_id: u64,
@@ -427,14 +431,23 @@ impl FaxCall {
                         && *port != 0
                         && took_image.is_none() =>
                 {
-                    let ours = self.config.t38.answer_to(t38);
-                    took_image = Some((SocketAddr::new(offer.addr, *port), *t38, ours));
-                    Stream::Image {
-                        port: self.config.image_port,
-                        t38: ours,
+                    match self.config.t38.answer(t38) {
+                        Ok(agreed) => {
+                            let ours = agreed.answer_params();
+                            took_image =
+                                Some((SocketAddr::new(offer.addr, *port), t38.clone(), agreed));
+                            Stream::Image {
+                                port: self.config.image_port,
+                                t38: ours,
+                            }
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "declining the offered T.38 stream");
+                            declined_image()
+                        }
                     }
                 }
-                Stream::Image { t38, .. } => Stream::Image { port: 0, t38: *t38 },
+                Stream::Image { .. } => declined_image(),
                 other => other.clone(),
             };
             streams.push(answer);
@@ -447,8 +460,8 @@ impl FaxCall {
         let sdp = self.sdp(streams);
         self.push_sip(SipCommand::Accept { sdp });
         self.connected(now);
-        if let Some((remote, theirs, ours)) = took_image {
-            self.enter_t38(remote, theirs, ours);
+        if let Some((remote, theirs, agreed)) = took_image {
+            self.enter_t38(remote, theirs, agreed);
         } else {
             self.remote_audio = audio.map(|(p, law)| (SocketAddr::new(offer.addr, p), law));
             self.state = CallState::Audio;
@@ -469,13 +482,21 @@ impl FaxCall {
                 let answer = sdp
                     .as_deref()
                     .and_then(|s| MediaDescription::parse(s.as_bytes()).ok());
-                match answer
+                let image = answer
                     .as_ref()
-                    .and_then(|d| d.image().map(|(p, t)| (d.addr, p, t)))
-                {
+                    .and_then(|d| d.image().map(|(p, t)| (d.addr, p, t.clone())));
+                match image {
                     Some((addr, port, theirs)) if port != 0 => {
-                        let ours = self.config.t38.answer_to(&theirs);
-                        self.enter_t38(SocketAddr::new(addr, port), theirs, ours);
+                        match self.config.t38.accept_answer(&theirs) {
+                            Ok(agreed) => {
+                                self.enter_t38(SocketAddr::new(addr, port), theirs, agreed)
+                            }
+                            // Parameters we cannot run without truncating IFPs: as refused.
+                            Err(e) => {
+                                warn!(error = %e, "unusable T.38 answer");
+                                self.t38_refused(488)
+                            }
+                        }
                     }
                     // A 2xx declining the image stream is a refusal; the 2xx itself is ACKed by the stack.
                     _ => self.t38_refused(code),
@@ -519,11 +540,18 @@ impl FaxCall {
         // With T.38 off an image offer is treated as absent: declined next to audio, else 488.
         let image = offer
             .image()
-            .filter(|(port, _)| *port != 0 && self.config.t38_enabled);
-        match (self.state, image) {
+            .filter(|(port, _)| *port != 0 && self.config.t38_enabled)
+            .map(|(port, t)| (port, t.clone()));
+        let agreed = image.as_ref().map(|(_, t)| self.config.t38.answer(t));
+        match (self.state, image, agreed) {
+            // Parameters we cannot run without truncating IFPs: refuse, the old session stays.
+            (_, Some(_), Some(Err(e))) => {
+                warn!(error = %e, "refusing a T.38 offer");
+                self.answer_reinvite(488, None);
+            }
             // Switch to T.38 (or a refresh of the running T.38 stream: same port, same parameters).
-            (_, Some((port, theirs))) => {
-                let ours = self.config.t38.answer_to(&theirs);
+            (_, Some((port, theirs)), Some(Ok(agreed))) => {
+                let ours = agreed.answer_params();
                 let remote = SocketAddr::new(offer.addr, port);
                 let streams = offer
                     .streams
@@ -531,9 +559,9 @@ impl FaxCall {
                     .map(|s| match s {
                         Stream::Image { port: p, .. } if *p == port => Stream::Image {
                             port: self.config.image_port,
-                            t38: ours,
+                            t38: ours.clone(),
                         },
-                        Stream::Image { t38, .. } => Stream::Image { port: 0, t38: *t38 },
+                        Stream::Image { .. } => declined_image(),
                         Stream::Audio { payloads, .. } => Stream::Audio {
                             port: 0,
                             payloads: payloads.clone(),
@@ -544,16 +572,19 @@ impl FaxCall {
                 let sdp = self.sdp(streams);
                 self.answer_reinvite(200, Some(sdp));
                 let same = self.state == CallState::T38
-                    && self.t38.is_some_and(|(r, t)| r == remote && t == theirs);
+                    && self
+                        .t38
+                        .as_ref()
+                        .is_some_and(|(r, t, _)| *r == remote && *t == theirs);
                 if !same {
-                    self.enter_t38(remote, theirs, ours);
+                    self.enter_t38(remote, theirs, agreed);
                 }
             }
             // During a T.38 fax, an offer without an active image stream would break the page:
             // refuse it and keep the image stream (RFC 3261 §14.2: the old session stays).
-            (CallState::T38, None) => self.answer_reinvite(488, None),
+            (CallState::T38, _, _) => self.answer_reinvite(488, None),
             // In audio: an audio refresh keeps the audio stream; `m=image 0` alone is not acceptable.
-            (_, None) => match offer.audio() {
+            (_, _, _) => match offer.audio() {
                 Some((port, law)) => {
                     self.remote_audio = Some((SocketAddr::new(offer.addr, port), law));
                     let streams = offer
@@ -567,7 +598,7 @@ impl FaxCall {
                                 port: 0,
                                 payloads: payloads.clone(),
                             },
-                            Stream::Image { t38, .. } => Stream::Image { port: 0, t38: *t38 },
+                            Stream::Image { .. } => declined_image(),
                             other => other.clone(),
                         })
                         .collect();
@@ -579,21 +610,15 @@ impl FaxCall {
         }
     }
 
-    fn enter_t38(&mut self, remote: SocketAddr, theirs: T38Attrs, ours: T38Attrs) {
+    fn enter_t38(&mut self, remote: SocketAddr, theirs: T38Params, agreed: NegotiatedT38) {
         self.timer = None;
-        self.t38 = Some((remote, theirs));
+        self.t38 = Some((remote, theirs, agreed.clone()));
         self.state = CallState::T38;
-        // Send with the peer's datagram limit and EC; version and rate as agreed.
-        let params = T38Attrs {
-            max_datagram: theirs.max_datagram,
-            ec: theirs.ec,
-            ..ours
-        };
         self.fax_running = true;
         self.actions.push_back(CallAction::StartFax(FaxMedia::T38 {
             remote,
             local_port: self.config.image_port,
-            params,
+            params: agreed,
         }));
         self.arm_watchdog_if_idle();
     }
@@ -632,7 +657,7 @@ impl FaxCall {
         // Only the image stream (Asterisk removes the audio streams from its T.38 re-INVITE).
         let sdp = self.sdp(vec![Stream::Image {
             port: self.config.image_port,
-            t38: self.config.t38,
+            t38: self.config.t38.offer(),
         }]);
         self.push_sip(SipCommand::Reinvite { sdp });
         self.state = CallState::Reinviting;
@@ -704,8 +729,9 @@ impl FaxCall {
                 port: self.config.image_port,
                 t38: self
                     .t38
-                    .map(|(_, t)| self.config.t38.answer_to(&t))
-                    .unwrap_or(self.config.t38),
+                    .as_ref()
+                    .map(|(_, _, agreed)| agreed.answer_params())
+                    .unwrap_or_else(|| self.config.t38.offer()),
             },
             _ => self.audio_stream(vec![self.remote_audio.map(|(_, l)| l).unwrap_or(PCMU)]),
         };
@@ -719,6 +745,14 @@ impl FaxCall {
             streams,
         }
         .to_sdp(self.sdp_session_id, self.sdp_version)
+    }
+}
+
+/// An image stream declined in an answer (`m=image 0 udptl t38`, no attributes).
+fn declined_image() -> Stream {
+    Stream::Image {
+        port: 0,
+        t38: T38Params::default(),
     }
 }
 

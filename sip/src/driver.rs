@@ -57,7 +57,7 @@ pub async fn run_call(
             match action {
                 CallAction::Sip(cmd) => leg.send(cmd),
                 CallAction::StartFax(m) => {
-                    record.media.push(m);
+                    record.media.push(m.clone());
                     media.start_fax(m);
                 }
                 CallAction::StopFax => {

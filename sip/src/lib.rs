@@ -1,7 +1,7 @@
 //! The agent's own SIP line: fax calls terminated by the agent itself over SIP with T.38.
 //!
 //! - [`call`]: sans-IO call control of one fax call (the T.38 switch, fallbacks, refreshes, BYE);
-//! - [`media_sdp`]: the SDP bodies (G.711 audio, T.38 image) on `sdp-types`;
+//! - [`media_sdp`]: the SDP bodies: G.711 audio here, T.38 image via `faxline_t38::sdp`;
 //! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
 //! - [`driver`]: the async shell running one call control on one SIP leg;
 //! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;

@@ -1,83 +1,25 @@
-//! The SDP bodies of a fax call: G.711 audio and T.38 image streams, built and read with `sdp-types`.
+//! The SDP bodies of a fax call: G.711 audio streams here, T.38 image streams from
+//! `faxline_t38::sdp` (attribute parsing and emission, offer/answer negotiation, datagram sizing),
+//! both on `sdp-types`.
 //!
-//! The T.38 SDP module of `faxline-t38` (helper "sdp") was not available when this line was written,
-//! so the few T.38 attributes a fax call needs are read and written here, following Asterisk's
-//! rules (telephony.md §3.3): flags are presence-only and never sent as `:0`, names are matched
-//! case-insensitively, the last `T38FaxUdpEC` wins unless a stronger one is listed, absent version
-//! means 0.
+//! What stays local is the audio side (PCMU/PCMA, `ptime:20`, no silence suppression) and the
+//! stream-by-stream view a call needs to answer an offer in m-line order.
 
 use std::net::IpAddr;
 
-use sdp_types::{Attribute, Connection, Media, Origin, Session, Time};
+use faxline_t38::sdp::session::image_media;
+use faxline_t38::sdp::{SdpBuilder, SdpOrigin, SessionDescription, T38Params};
+use sdp_types::{Attribute, Connection, Media};
 
 /// Why an SDP body could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SdpError {
-    /// Not parseable as SDP.
-    #[error("malformed SDP: {0}")]
-    Malformed(String),
+    /// Not parseable as SDP, or a malformed `a=T38…` attribute.
+    #[error(transparent)]
+    Malformed(#[from] faxline_t38::sdp::SdpError),
     /// A stream has no usable connection address.
     #[error("SDP stream without a usable connection address")]
     NoAddress,
-}
-
-/// UDPTL error correction (`T38FaxUdpEC`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UdptlEc {
-    /// No error correction (attribute absent).
-    None,
-    /// `t38UDPRedundancy`: earlier IFPs repeated in every packet.
-    #[default]
-    Redundancy,
-    /// `t38UDPFEC`: XOR parity over spans of packets.
-    Fec,
-}
-
-/// The T.38 attributes of an image stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct T38Attrs {
-    /// `T38FaxVersion` (absent ⇒ 0).
-    pub version: u8,
-    /// `T38MaxBitRate` / `T38FaxMaxRate`.
-    pub max_bit_rate: u32,
-    /// `T38FaxRateManagement` is `localTCF` (otherwise `transferredTCF`).
-    pub local_tcf: bool,
-    /// `T38FaxMaxDatagram` / `T38MaxDatagram`: the largest UDPTL payload the sender of this SDP accepts.
-    pub max_datagram: u16,
-    /// `T38FaxUdpEC`.
-    pub ec: UdptlEc,
-    /// `T38FaxFillBitRemoval` (presence ⇒ true, like Asterisk).
-    pub fill_bit_removal: bool,
-}
-
-impl Default for T38Attrs {
-    /// What we offer: version 0 (what Asterisk terminals end at), 14400, transferredTCF, 400-octet
-    /// datagrams (telephony.md §6.3 "advertise ≥400"), redundancy.
-    fn default() -> Self {
-        Self {
-            version: 0,
-            max_bit_rate: 14400,
-            local_tcf: false,
-            max_datagram: 400,
-            ec: UdptlEc::Redundancy,
-            fill_bit_removal: false,
-        }
-    }
-}
-
-impl T38Attrs {
-    /// Our answer to a peer's T.38 offer: version and bit rate are the minimum of both, rate
-    /// management is theirs, flags AND-ed, EC theirs (we support all three), our own datagram size.
-    pub fn answer_to(&self, offer: &T38Attrs) -> T38Attrs {
-        T38Attrs {
-            version: self.version.min(offer.version),
-            max_bit_rate: self.max_bit_rate.min(offer.max_bit_rate).max(2400),
-            local_tcf: offer.local_tcf,
-            max_datagram: self.max_datagram,
-            ec: offer.ec,
-            fill_bit_removal: self.fill_bit_removal && offer.fill_bit_removal,
-        }
-    }
 }
 
 /// G.711 RTP payload types we accept.
@@ -90,8 +32,8 @@ pub const PCMA: u8 = 8;
 pub enum Stream {
     /// `m=audio <port> RTP/AVP <payloads>`.
     Audio { port: u16, payloads: Vec<u8> },
-    /// `m=image <port> udptl t38`.
-    Image { port: u16, t38: T38Attrs },
+    /// `m=image <port> udptl t38` with its typed T.38 attributes.
+    Image { port: u16, t38: T38Params },
     /// Anything else (video, TCP T.38, …): kept so an answer can decline it in place.
     Other {
         media: String,
@@ -133,24 +75,24 @@ impl MediaDescription {
     }
 
     /// The first image stream (active or declined).
-    pub fn image(&self) -> Option<(u16, T38Attrs)> {
+    pub fn image(&self) -> Option<(u16, &T38Params)> {
         self.streams.iter().find_map(|s| match s {
-            Stream::Image { port, t38 } => Some((*port, *t38)),
+            Stream::Image { port, t38 } => Some((*port, t38)),
             _ => None,
         })
     }
 
-    /// Parses an SDP body.
+    /// Parses an SDP body (a malformed `a=T38…` value is an error, like broken syntax).
     pub fn parse(body: &[u8]) -> Result<Self, SdpError> {
-        let session = Session::parse(body).map_err(|e| SdpError::Malformed(e.to_string()))?;
-        let session_addr = session.connection.as_ref().and_then(conn_ip);
-        let mut addr = session_addr;
+        let parsed = SessionDescription::parse(body)?;
+        let session = parsed.session();
+        let mut addr = session.connection.as_ref().and_then(conn_ip);
         let mut streams = Vec::with_capacity(session.medias.len());
         for m in &session.medias {
             if addr.is_none() {
                 addr = m.connections.first().and_then(conn_ip);
             }
-            streams.push(parse_stream(m));
+            streams.push(parse_stream(m)?);
         }
         Ok(Self {
             addr: addr.ok_or(SdpError::NoAddress)?,
@@ -160,33 +102,19 @@ impl MediaDescription {
 
     /// Writes the SDP body (`o=` version `version`, `c=` at session level).
     pub fn to_sdp(&self, session_id: u64, version: u64) -> String {
-        let mut session = Session::new(
-            Origin {
-                username: Some("faxline".into()),
-                sess_id: session_id.to_string(),
-                sess_version: version,
-                nettype: sdp_types::NetType::In,
-                addrtype: addr_type(self.addr),
-                unicast_address: self.addr.to_string(),
-            },
-            "faxline",
-        );
-        session.connection = Some(Connection::from_ip_addr(self.addr));
-        session.times.push(Time::new(0, 0));
-        for s in &self.streams {
-            session.medias.push(write_stream(s));
-        }
-        let mut out = Vec::new();
-        // Writing into a Vec cannot fail.
-        let _ = session.write(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-fn addr_type(addr: IpAddr) -> sdp_types::AddrType {
-    match addr {
-        IpAddr::V4(_) => sdp_types::AddrType::Ip4,
-        IpAddr::V6(_) => sdp_types::AddrType::Ip6,
+        let origin = SdpOrigin {
+            username: "faxline".into(),
+            session_id,
+            version,
+            address: self.addr,
+        };
+        let builder = self
+            .streams
+            .iter()
+            .fold(SdpBuilder::new(&origin, "faxline", self.addr), |b, s| {
+                b.media(write_stream(s))
+            });
+        String::from_utf8_lossy(&builder.build().to_bytes()).into_owned()
     }
 }
 
@@ -195,72 +123,31 @@ fn conn_ip(c: &Connection) -> Option<IpAddr> {
     c.connection_address.split('/').next()?.parse().ok()
 }
 
-fn parse_stream(m: &Media) -> Stream {
+fn parse_stream(m: &Media) -> Result<Stream, SdpError> {
+    if SessionDescription::is_t38_media(m) {
+        return Ok(Stream::Image {
+            port: m.port,
+            t38: T38Params::from_attributes(&m.attributes)?,
+        });
+    }
     let proto = m.proto.to_ascii_lowercase();
-    match (m.media.to_ascii_lowercase().as_str(), proto.as_str()) {
-        ("audio", "rtp/avp") => Stream::Audio {
-            port: m.port,
-            payloads: m
-                .fmt
-                .split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect(),
+    Ok(
+        match (m.media.to_ascii_lowercase().as_str(), proto.as_str()) {
+            ("audio", "rtp/avp") => Stream::Audio {
+                port: m.port,
+                payloads: m
+                    .fmt
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect(),
+            },
+            _ => Stream::Other {
+                media: m.media.clone(),
+                proto: m.proto.clone(),
+                fmt: m.fmt.clone(),
+            },
         },
-        ("image", "udptl") if m.fmt.trim().eq_ignore_ascii_case("t38") => Stream::Image {
-            port: m.port,
-            t38: parse_t38(&m.attributes),
-        },
-        _ => Stream::Other {
-            media: m.media.clone(),
-            proto: m.proto.clone(),
-            fmt: m.fmt.clone(),
-        },
-    }
-}
-
-fn parse_t38(attrs: &[Attribute]) -> T38Attrs {
-    let mut t = T38Attrs {
-        max_datagram: 0,
-        ec: UdptlEc::None,
-        ..T38Attrs::default()
-    };
-    let mut ecs = Vec::new();
-    for a in attrs {
-        let name = a.attribute.to_ascii_lowercase();
-        let value = a.value.as_deref().unwrap_or("").trim();
-        match name.as_str() {
-            "t38faxversion" => t.version = value.parse().unwrap_or(0),
-            "t38maxbitrate" | "t38faxmaxrate" => {
-                if let Ok(r) = value.parse::<u32>() {
-                    t.max_bit_rate = r.clamp(2400, 14400);
-                }
-            }
-            "t38faxratemanagement" => t.local_tcf = value.eq_ignore_ascii_case("localTCF"),
-            "t38faxmaxdatagram" | "t38maxdatagram" => t.max_datagram = value.parse().unwrap_or(0),
-            "t38faxudpec" => {
-                if value.eq_ignore_ascii_case("t38UDPRedundancy") {
-                    ecs.push(UdptlEc::Redundancy);
-                } else if value.eq_ignore_ascii_case("t38UDPFEC") {
-                    ecs.push(UdptlEc::Fec);
-                }
-            }
-            "t38faxfillbitremoval" => t.fill_bit_removal = true,
-            _ => {}
-        }
-    }
-    // Several EC lines: the strongest we support (telephony.md §6).
-    t.ec = if ecs.contains(&UdptlEc::Redundancy) {
-        UdptlEc::Redundancy
-    } else if ecs.contains(&UdptlEc::Fec) {
-        UdptlEc::Fec
-    } else {
-        UdptlEc::None
-    };
-    // 0 or absurd sizes: Asterisk's rule, 400.
-    if t.max_datagram == 0 || t.max_datagram > 1400 {
-        t.max_datagram = 400;
-    }
-    t
+    )
 }
 
 fn write_stream(s: &Stream) -> Media {
@@ -294,46 +181,10 @@ fn write_stream(s: &Stream) -> Media {
             m
         }
         Stream::Image { port, t38 } => {
-            let mut m = Media {
-                media: "image".into(),
-                port: *port,
-                num_ports: None,
-                proto: "udptl".into(),
-                fmt: "t38".into(),
-                media_title: None,
-                connections: Vec::new(),
-                bandwidths: Vec::new(),
-                key: None,
-                attributes: Vec::new(),
-            };
-            let a = &mut m.attributes;
-            a.push(Attribute::with_value(
-                "T38FaxVersion",
-                t38.version.to_string(),
-            ));
-            a.push(Attribute::with_value(
-                "T38MaxBitRate",
-                t38.max_bit_rate.to_string(),
-            ));
-            if t38.fill_bit_removal {
-                a.push(Attribute::new("T38FaxFillBitRemoval"));
-            }
-            let rm = if t38.local_tcf {
-                "localTCF"
-            } else {
-                "transferredTCF"
-            };
-            a.push(Attribute::with_value("T38FaxRateManagement", rm));
-            a.push(Attribute::with_value(
-                "T38FaxMaxDatagram",
-                t38.max_datagram.to_string(),
-            ));
-            match t38.ec {
-                UdptlEc::None => {}
-                UdptlEc::Redundancy => {
-                    a.push(Attribute::with_value("T38FaxUdpEC", "t38UDPRedundancy"))
-                }
-                UdptlEc::Fec => a.push(Attribute::with_value("T38FaxUdpEC", "t38UDPFEC")),
+            let mut m = image_media(*port, t38);
+            if *port == 0 {
+                // A declined stream carries no attributes (RFC 3264 §6).
+                m.attributes.clear();
             }
             m
         }
@@ -354,6 +205,8 @@ fn write_stream(s: &Stream) -> Media {
 
 #[cfg(test)]
 mod tests {
+    use faxline_t38::sdp::{LocalT38Config, UdpEc};
+
     use super::*;
 
     /// The re-INVITE body Asterisk 20 sent in fixtures/captures/t38_fax_to_agent (frame 306).
@@ -368,28 +221,15 @@ a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:1400\r\na=T38FaxUdp
         let (port, t) = d.image().unwrap();
         assert_eq!(port, 6330);
         assert_eq!(
-            t,
-            T38Attrs {
-                max_datagram: 1400,
-                ..T38Attrs::default()
-            }
+            (
+                t.version,
+                t.max_bit_rate,
+                t.max_datagram,
+                t.udp_ec.as_slice()
+            ),
+            (0, Some(14400), Some(1400), &[UdpEc::Redundancy][..])
         );
         assert!(d.audio().is_none());
-    }
-
-    #[test]
-    fn flags_are_presence_only_and_zero_datagram_means_400() {
-        let body = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
-m=image 4000 udptl t38\r\na=t38faxfillbitremoval:0\r\na=T38FaxMaxDatagram:0\r\na=T38FaxUdpEC:t38UDPFEC\r\n\
-a=T38FaxUdpEC:t38UDPRedundancy\r\n";
-        let (_, t) = MediaDescription::parse(body.as_bytes())
-            .unwrap()
-            .image()
-            .unwrap();
-        assert!(t.fill_bit_removal);
-        assert_eq!(t.max_datagram, 400);
-        assert_eq!(t.ec, UdptlEc::Redundancy);
-        assert_eq!(t.version, 0);
     }
 
     #[test]
@@ -402,45 +242,25 @@ a=T38FaxUdpEC:t38UDPRedundancy\r\n";
                     payloads: vec![PCMU, PCMA],
                 },
                 Stream::Image {
+                    port: 4000,
+                    t38: LocalT38Config::default().offer(),
+                },
+                Stream::Image {
                     port: 0,
-                    t38: T38Attrs::default(),
+                    t38: T38Params::default(),
                 },
             ],
         };
         let text = d.to_sdp(7, 1);
         assert!(text.contains("m=audio 10000 RTP/AVP 0 8\r\n"), "{text}");
         assert!(text.contains("a=silenceSupp:off - - - -"));
+        assert!(text.contains("m=image 4000 udptl t38\r\n"), "{text}");
+        assert!(text.contains("a=T38FaxUdpEC:t38UDPRedundancy"), "{text}");
+        assert!(text.contains("m=image 0 udptl t38\r\n"), "{text}");
         assert!(!text.contains("FillBitRemoval"));
         let back = MediaDescription::parse(text.as_bytes()).unwrap();
         assert_eq!(back, d);
         assert_eq!(back.audio(), Some((10000, PCMU)));
-    }
-
-    #[test]
-    fn answer_takes_minimum_version_and_rate() {
-        let ours = T38Attrs {
-            version: 2,
-            ..T38Attrs::default()
-        };
-        let offer = T38Attrs {
-            version: 0,
-            max_bit_rate: 9600,
-            local_tcf: false,
-            max_datagram: 1400,
-            ec: UdptlEc::Fec,
-            fill_bit_removal: true,
-        };
-        let a = ours.answer_to(&offer);
-        assert_eq!(
-            (
-                a.version,
-                a.max_bit_rate,
-                a.ec,
-                a.fill_bit_removal,
-                a.max_datagram
-            ),
-            (0, 9600, UdptlEc::Fec, false, 400)
-        );
     }
 
     #[test]
@@ -452,5 +272,12 @@ a=T38FaxUdpEC:t38UDPRedundancy\r\n";
             ),
             Err(SdpError::NoAddress)
         );
+        // A malformed T.38 attribute value is refused, not guessed.
+        let bad = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+m=image 4000 udptl t38\r\na=T38FaxMaxDatagram:lots\r\n";
+        assert!(matches!(
+            MediaDescription::parse(bad.as_bytes()),
+            Err(SdpError::Malformed(_))
+        ));
     }
 }

@@ -216,7 +216,7 @@ async fn far_end_t38_reinvite_accepted_then_bye_mid_fax() {
         panic!("{record:?}")
     };
     assert_eq!(remote.ip(), Ipv4Addr::LOCALHOST);
-    assert_eq!(params.max_datagram, 400);
+    assert_eq!(params.far_max_datagram, 400);
     assert_eq!(record.stops, 1, "the BYE mid-fax stops the session");
 }
 

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use faxline_sip::media::{MediaRuntime, PortPool, T38Job};
-use faxline_sip::media_sdp::T38Attrs;
+use faxline_t38::sdp::LocalT38Config;
 use faxline_t38::session::{Direction, FaxOptions};
 
 #[test]
@@ -29,7 +29,10 @@ fn hostile_udptl_stream_does_not_break_the_session() {
         fax: FaxOptions::default(),
         // The SDP said somewhere else: latching must follow the real source.
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
-        params: T38Attrs::default(),
+        params: {
+            let ours = LocalT38Config::default();
+            ours.answer(&ours.offer()).unwrap()
+        },
         label: "hostile".into(),
         loss: None,
     };

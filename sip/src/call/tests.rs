@@ -82,7 +82,7 @@ fn outbound_waits_then_sends_image_only_reinvite_and_runs_t38() {
     assert_eq!(remote.port(), 4000);
     assert_eq!(*local_port, 20002);
     assert_eq!(
-        params.max_datagram, 1400,
+        params.far_max_datagram, 1400,
         "send with the peer's datagram size"
     );
     call.handle(CallInput::FaxFinished { success: true }, t0);
@@ -116,7 +116,9 @@ fn far_end_reinvite_during_wait_is_accepted() {
         panic!("{a:?}")
     };
     assert!(sdp.contains("m=image 20002 udptl t38"));
-    assert!(sdp.contains("a=T38FaxMaxDatagram:400"));
+    // We advertise what faxline_t38::sdp sizes for us (1400, like Asterisk as a terminal).
+    assert!(sdp.contains("a=T38FaxMaxDatagram:1400"), "{sdp}");
+    assert!(sdp.contains("a=T38FaxUdpEC:t38UDPRedundancy"), "{sdp}");
     assert_eq!(remote.port(), 6330);
     // Our own re-INVITE timer is gone.
     call.handle_timeout(t0 + Duration::from_secs(6));
@@ -584,4 +586,19 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
             CallAction::Ended(EndReason::Refused(488))
         ]
     );
+}
+
+#[test]
+fn t38_offer_too_small_to_carry_an_ifp_is_refused_not_truncated() {
+    let (mut call, t0) = answered(config());
+    let tiny = image_sdp(4000).replace("T38FaxMaxDatagram:1400", "T38FaxMaxDatagram:40");
+    call.handle(CallInput::PeerReinvite { sdp: Some(tiny) }, t0);
+    assert_eq!(
+        drain(&mut call),
+        vec![CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 488,
+            sdp: None
+        })]
+    );
+    assert_eq!(call.state(), CallState::Audio, "the call stays up in audio");
 }

@@ -36,7 +36,7 @@ use tracing::{debug, warn};
 use rtp_port::RtpPort;
 use udptl_port::UdptlPort;
 
-use crate::media_sdp::T38Attrs;
+use faxline_t38::sdp::NegotiatedT38;
 
 /// One tick: 20 ms, 160 samples at 8 kHz.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -102,8 +102,9 @@ pub struct T38Job {
     pub fax: FaxOptions,
     /// The peer's UDPTL address from its SDP (until latching).
     pub remote: SocketAddr,
-    /// Negotiated parameters: the peer's datagram size and EC, agreed version and rate.
-    pub params: T38Attrs,
+    /// What the SDP negotiation agreed: version, rate, EC mode, the far datagram limit and the
+    /// largest IFP that fits it.
+    pub params: NegotiatedT38,
     /// Log label (call id, no numbers).
     pub label: String,
     /// Optional loss model in front of the socket's sending side (the peer has its own).

@@ -11,7 +11,7 @@ use faxline_t38::udptl::{
 use super::TICK_SAMPLES;
 use super::wire::Wire;
 use super::{DoneFn, LINGER_TICKS, MediaError, MediaOutcome, MediaPort, MediaStats, T38Job};
-use crate::media_sdp::UdptlEc;
+use faxline_t38::sdp::EcMode;
 
 pub(super) struct UdptlPort {
     id: u64,
@@ -36,20 +36,18 @@ impl UdptlPort {
         done: DoneFn,
     ) -> Result<Self, MediaError> {
         let p = job.params;
-        let max_datagram = usize::from(p.max_datagram.clamp(100, 1400));
         let ec = match p.ec {
-            UdptlEc::None => ErrorCorrection::None,
-            // ≥3 for indicators/control, fewer for image data (telephony.md §6.4).
-            UdptlEc::Redundancy => ErrorCorrection::Redundancy(RedundancyDepth {
-                indicator: 3,
-                control: 3,
-                image: 2,
+            EcMode::None => ErrorCorrection::None,
+            // The negotiated depth for indicators and control, at most 2 for image data
+            // (telephony.md §6.4: ≥3 for indicators/control, 1–2 for image data).
+            EcMode::Redundancy { depth } => ErrorCorrection::Redundancy(RedundancyDepth {
+                indicator: depth,
+                control: depth,
+                image: depth.min(2),
             }),
-            UdptlEc::Fec => ErrorCorrection::Fec {
-                span: 3,
-                entries: 3,
-            },
+            EcMode::Fec { span, entries } => ErrorCorrection::Fec { span, entries },
         };
+        let max_datagram = p.far_max_datagram as usize;
         let tx = Sender::new(SenderConfig {
             error_correction: ec,
             max_datagram,
@@ -60,12 +58,10 @@ impl UdptlPort {
             fax: job.fax,
             t38: T38Params {
                 version: p.version,
-                max_ifp: (max_datagram.saturating_sub(5)).min(400) as u16,
-                rate_management: if p.local_tcf {
-                    RateManagement::LocalTcf
-                } else {
-                    RateManagement::TransferredTcf
-                },
+                // Every IFP up to this size fits the far datagram limit with the EC mode.
+                max_ifp: p.max_ifp_send.min(u32::from(u16::MAX)) as u16,
+                // The only mode defined for UDPTL (the negotiation always settles on it).
+                rate_management: RateManagement::TransferredTcf,
                 fill_bit_removal: p.fill_bit_removal,
                 max_bit_rate: p.max_bit_rate,
             },
