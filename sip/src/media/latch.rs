@@ -4,25 +4,26 @@
 //! - Until the first valid packet arrives we send to the address from the SDP.
 //! - The first *valid* packet (one that decodes; junk never latches) latches us to its source,
 //!   whatever the SDP said: NAT and multi-homed peers send from elsewhere than they advertise.
-//! - Once latched, packets from any other address are ignored (counted), so a third party cannot
-//!   inject into or hijack the stream.
-//! - Except when the latched source has been silent for [`RELATCH_AFTER_TICKS`] (1 s of media
-//!   time): then the next valid packet from a new address re-latches (NAT rebinding, a peer that
-//!   moved its media without telling us).
+//! - Once latched, packets from any other address are ignored (counted, never decoded, never
+//!   answered), so a third party cannot inject into or hijack the stream. There is no re-latch on
+//!   silence: T.38 ends are legitimately silent for the length of a page, exactly when a hijack
+//!   would hurt most.
+//! - One exception: the SDP address is what the signalling told us, so a packet from it re-latches
+//!   there even if another source latched first (a stray or hostile packet that won the race at
+//!   call start cannot keep the stream).
 //! - A re-INVITE that moves the stream ([`Latch::retarget`]) unlatches and sends to the new SDP
 //!   address until a packet arrives again.
+//!
+//! Not followed: a NAT binding that changes mid-call without a re-INVITE.
 
 use std::net::SocketAddr;
-
-/// Ticks (20 ms each) of silence from the latched source after which another source may latch.
-pub const RELATCH_AFTER_TICKS: u32 = 50;
 
 /// What to do with a valid packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// From the latched source (or the first packet, now latched): use it.
     Accept,
-    /// From a new source after the old one went silent: latched there, use it.
+    /// From the SDP address while latched elsewhere: latched there now, use it.
     Relatched,
     /// From a third address while latched: drop it.
     Ignore,
@@ -31,18 +32,18 @@ pub enum Verdict {
 /// Where to send, and which source to listen to.
 #[derive(Debug, Clone)]
 pub struct Latch {
+    sdp: SocketAddr,
     target: SocketAddr,
     latched: bool,
-    silent_ticks: u32,
 }
 
 impl Latch {
     /// Sending to `sdp_remote` until a packet arrives.
     pub fn new(sdp_remote: SocketAddr) -> Self {
         Self {
+            sdp: sdp_remote,
             target: sdp_remote,
             latched: false,
-            silent_ticks: 0,
         }
     }
 
@@ -56,31 +57,23 @@ impl Latch {
         self.latched
     }
 
+    /// Whether a packet from `from` may be looked at at all; others are dropped undecoded.
+    pub fn may_consider(&self, from: SocketAddr) -> bool {
+        !self.latched || from == self.target || from == self.sdp
+    }
+
     /// Whether a packet from `from` may be used (call only after it decoded).
     pub fn valid_packet(&mut self, from: SocketAddr) -> Verdict {
         if !self.latched || from == self.target {
             self.latched = true;
             self.target = from;
-            self.silent_ticks = 0;
             return Verdict::Accept;
         }
-        if self.silent_ticks >= RELATCH_AFTER_TICKS {
+        if from == self.sdp {
             self.target = from;
-            self.silent_ticks = 0;
             return Verdict::Relatched;
         }
         Verdict::Ignore
-    }
-
-    /// Whether a packet from `from` may be looked at at all (a foreign source while latched and
-    /// the latched one still alive is dropped before decoding).
-    pub fn may_consider(&self, from: SocketAddr) -> bool {
-        !self.latched || from == self.target || self.silent_ticks >= RELATCH_AFTER_TICKS
-    }
-
-    /// One tick passed.
-    pub fn tick(&mut self) {
-        self.silent_ticks = self.silent_ticks.saturating_add(1);
     }
 
     /// The stream moved (re-INVITE with a new address): send there until a packet arrives.
@@ -106,25 +99,21 @@ mod tests {
         assert!(!l.may_consider(a(6000)));
         assert_eq!(l.valid_packet(a(6000)), Verdict::Ignore);
         assert_eq!(l.target(), a(5000));
-        assert_eq!(
-            l.valid_packet(a(4000)),
-            Verdict::Ignore,
-            "not even the SDP address"
-        );
+        assert_eq!(l.valid_packet(a(5000)), Verdict::Accept);
     }
 
     #[test]
-    fn relatches_after_silence_and_unlatches_on_retarget() {
+    fn the_sdp_address_wins_back_the_latch_and_retarget_unlatches() {
         let mut l = Latch::new(a(4000));
-        l.valid_packet(a(5000));
-        for _ in 0..RELATCH_AFTER_TICKS - 1 {
-            l.tick();
-        }
-        assert_eq!(l.valid_packet(a(6000)), Verdict::Ignore);
-        l.tick();
-        assert!(l.may_consider(a(6000)));
-        assert_eq!(l.valid_packet(a(6000)), Verdict::Relatched);
-        assert_eq!(l.target(), a(6000));
+        assert_eq!(
+            l.valid_packet(a(6666)),
+            Verdict::Accept,
+            "a stray won the race"
+        );
+        assert!(l.may_consider(a(4000)));
+        assert_eq!(l.valid_packet(a(4000)), Verdict::Relatched);
+        assert_eq!(l.target(), a(4000));
+        assert_eq!(l.valid_packet(a(6666)), Verdict::Ignore);
         l.retarget(a(7000));
         assert!(!l.is_latched());
         assert_eq!(l.target(), a(7000));

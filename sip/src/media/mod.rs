@@ -19,7 +19,7 @@ mod rtp_port;
 mod udptl_port;
 mod wire;
 
-pub use latch::{Latch, RELATCH_AFTER_TICKS, Verdict};
+pub use latch::{Latch, Verdict};
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -139,10 +139,12 @@ pub struct MediaStats {
     pub malformed: u64,
     /// UDPTL: IFPs lost for good. RTP: 20 ms frames played as gaps.
     pub lost: u64,
-    /// Times the latch moved to a new source after the old one went silent.
+    /// Times the SDP address took the latch back from another source.
     pub relatched: u64,
     /// Datagrams dropped because they came from a third address while latched.
     pub ignored: u64,
+    /// Outgoing datagrams the test loss model in front of the socket threw away.
+    pub channel_lost: u64,
 }
 
 /// The outcome of a session.

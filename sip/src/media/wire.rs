@@ -96,8 +96,8 @@ impl Wire {
                     stats.sent += 1;
                 }
             }
+            stats.channel_lost = ch.stats().lost;
         }
-        self.latch.tick();
         self.now_us += TICK_US;
     }
 }
