@@ -7,6 +7,7 @@
 //! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;
 //! - [`rtp`]: the RTP header and the fixed playout buffer of the G.711 fallback, sans-IO;
 //! - [`fax_media`]: the glue starting a call's fax session on the media runtime;
+//! - [`registration`]: optional REGISTER to a trunk (digest auth, refresh, unregister);
 //! - [`loopback`]: the embedded default line, calling itself over 127.0.0.1.
 #![forbid(unsafe_code)]
 
@@ -16,5 +17,6 @@ pub mod fax_media;
 pub mod loopback;
 pub mod media;
 pub mod media_sdp;
+pub mod registration;
 pub mod rtp;
 pub mod stack;

@@ -15,6 +15,7 @@ use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHan
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::Endpoint;
 use rsipstack::transport::TransportLayer;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::call::{CallInput, SipCommand};
+use crate::registration::RegisterInput;
 
 /// Why the SIP endpoint could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +272,29 @@ impl SipEndpoint {
         Ok((leg, events.rx))
     }
 
+    /// A REGISTER client for `registrar` (e.g. `sip:trunk.example:5060`) as `credentials`'
+    /// user, answering 401/407 challenges with digest authentication. Refreshes reuse its Call-ID
+    /// and CSeq sequence (RFC 3261 §10.2.4).
+    pub fn trunk_registration(
+        &self,
+        registrar: &str,
+        credentials: Option<SipCredentials>,
+    ) -> Result<TrunkRegistration, StackError> {
+        let server: rsipstack::sip::Uri = registrar
+            .parse()
+            .map_err(|_| StackError::BadUri(registrar.to_string()))?;
+        let credential = credentials.map(|c| Credential {
+            username: c.username,
+            password: c.password,
+            realm: None,
+            auth_username: None,
+        });
+        Ok(TrunkRegistration {
+            inner: Registration::new(self.endpoint.inner.clone(), credential),
+            server,
+        })
+    }
+
     /// Stops the endpoint: transport, transactions and routing tasks end.
     pub fn shutdown(&self) {
         self.cancel.cancel();
@@ -280,6 +305,39 @@ impl SipEndpoint {
 impl Drop for SipEndpoint {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+/// REGISTER transactions towards one registrar (see [`SipEndpoint::trunk_registration`]).
+pub struct TrunkRegistration {
+    inner: Registration,
+    server: rsipstack::sip::Uri,
+}
+
+impl TrunkRegistration {
+    /// One REGISTER asking for `expires` seconds (0 removes the binding), digest challenge
+    /// included; the result for the registration policy.
+    pub async fn register(&mut self, expires: u32) -> RegisterInput {
+        match self
+            .inner
+            .register(self.server.clone(), Some(expires))
+            .await
+        {
+            Ok(resp) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                RegisterInput::Registered {
+                    granted: if expires == 0 {
+                        0
+                    } else {
+                        self.inner.expires()
+                    },
+                }
+            }
+            Ok(resp) => RegisterInput::Rejected(resp.status_code.code()),
+            Err(e) => {
+                debug!(error = %e, "REGISTER failed");
+                RegisterInput::Failed
+            }
+        }
     }
 }
 

@@ -9,10 +9,11 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use faxline_sip::call::{CallConfig, CallRole, EndReason, FaxCall, FaxMedia};
 use faxline_sip::driver::{CallRecord, MediaControl, run_call};
+use faxline_sip::registration::{self, RegistrationEvent};
 use faxline_sip::stack::{DialTarget, SipCredentials, SipEndpoint};
 use tokio::sync::mpsc;
 
@@ -330,5 +331,55 @@ async fn digest_auth_challenge_is_answered() {
     assert!(
         messages.contains("Authorization: Digest"),
         "the retry carries credentials"
+    );
+}
+
+#[tokio::test]
+async fn trunk_registration_answers_401_refreshes_and_unregisters() {
+    let (sipp, port) = Sipp::uas("register_auth.xml");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ep = endpoint().await;
+    let trunk = ep
+        .trunk_registration(
+            &format!("sip:127.0.0.1:{port}"),
+            Some(SipCredentials {
+                username: "faxline-trunk".into(),
+                password: "Tr0nk-s3cret-99".into(),
+            }),
+        )
+        .unwrap();
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let handle = registration::start(trunk, 2, ev_tx);
+    // The registrar grants 2 s: the first binding, then a refresh before it lapses.
+    let mut registered = Vec::new();
+    while registered.len() < 2 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), ev_rx.recv())
+            .await
+            .expect("registration events")
+            .expect("client running");
+        match ev {
+            RegistrationEvent::Registered { granted } => registered.push((granted, Instant::now())),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((registered[0].0, registered[1].0), (2, 2));
+    let gap = registered[1].1 - registered[0].1;
+    assert!(
+        gap < Duration::from_secs(2),
+        "refreshed before expiry: {gap:?}"
+    );
+    // Shutdown unregisters (Expires: 0, challenged again) before the endpoint closes.
+    tokio::time::timeout(Duration::from_secs(10), handle.stop())
+        .await
+        .expect("unregister finishes");
+    assert_eq!(ev_rx.recv().await, Some(RegistrationEvent::Unregistered));
+    ep.shutdown();
+    let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    assert_eq!(
+        messages.matches("Authorization: Digest").count(),
+        3,
+        "{messages}"
     );
 }
