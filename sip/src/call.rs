@@ -38,6 +38,9 @@ pub struct CallConfig {
     pub audio_port: u16,
     /// Our UDPTL port for T.38.
     pub image_port: u16,
+    /// The G.711 payload types we offer, best first (PCMU 0, PCMA 8). Offers we answer may use
+    /// either; the first G.711 type in the offer's order is taken.
+    pub g711: Vec<u8>,
     /// What we offer and accept for T.38 (negotiation and datagram sizing: `faxline_t38::sdp`).
     pub t38: LocalT38Config,
     /// Outbound: how long to wait after answer for the far end's T.38 re-INVITE before sending ours.
@@ -64,6 +67,7 @@ impl CallConfig {
             media_addr,
             audio_port,
             image_port,
+            g711: vec![PCMU, PCMA],
             t38: LocalT38Config::default(),
             t38_wait: Duration::from_secs(5),
             ced: Duration::from_secs(3),
@@ -268,7 +272,7 @@ impl FaxCall {
         if self.role != CallRole::Outbound || self.state != CallState::Idle {
             return;
         }
-        let sdp = self.sdp(vec![self.audio_stream(vec![PCMU, PCMA])]);
+        let sdp = self.sdp(vec![self.audio_stream(self.config.g711.clone())]);
         self.push_sip(SipCommand::Invite { sdp });
         self.state = CallState::Inviting;
         self.timer = Some((now + self.config.ring_timeout, Timer::Ring));

@@ -39,6 +39,8 @@ pub struct LoopbackOptions {
     /// Whether the answering side accepts T.38. Off: it refuses the switch (488) and the fax runs
     /// over G.711 RTP, the audio fallback.
     pub answer_t38: bool,
+    /// The G.711 law the caller offers first (and so the one used in audio): PCMU 0 or PCMA 8.
+    pub audio_payload: u8,
     /// Give up after this much wall time.
     pub timeout: Duration,
 }
@@ -60,6 +62,7 @@ impl LoopbackOptions {
             udptl_ports: 4000..=4999,
             loss: None,
             answer_t38: true,
+            audio_payload: crate::media_sdp::PCMU,
             timeout: Duration::from_secs(15 * 60),
         }
     }
@@ -206,6 +209,10 @@ async fn run_pair(
     let (tx_socket, tx_port) = pool.bind()?;
     let (tx_rtp, tx_rtp_port) = pool.bind()?;
     let mut config = CallConfig::new(local, tx_rtp_port, tx_port);
+    config.g711 = match options.audio_payload {
+        crate::media_sdp::PCMA => vec![crate::media_sdp::PCMA, crate::media_sdp::PCMU],
+        _ => vec![crate::media_sdp::PCMU, crate::media_sdp::PCMA],
+    };
     // The receiver re-INVITEs after its CED; the sender waits longer before trying itself.
     config.t38_wait = scaled(Duration::from_secs(5));
     let (leg, events) = caller.dial(DialTarget {

@@ -155,6 +155,25 @@ async fn t38_refused_by_the_answerer_falls_back_to_g711_audio_over_rtp() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_fallback_in_a_law() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(&dir, 41500..=41599);
+    o.answer_t38 = false;
+    o.audio_payload = 8;
+    let report = send_fax(&document(), "100", o, |_| {}).await.unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    for record in [&report.calls.0, &report.calls.1] {
+        assert!(
+            matches!(
+                record.media.as_slice(),
+                [FaxMedia::Audio { payload: 8, .. }]
+            ),
+            "{record:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_document_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
