@@ -590,7 +590,22 @@ impl FaxCall {
             // In audio: an audio refresh keeps the audio stream; `m=image 0` alone is not acceptable.
             (_, _, _) => match offer.audio() {
                 Some((port, law)) => {
-                    self.remote_audio = Some((SocketAddr::new(offer.addr, port), law));
+                    let previous = self.remote_audio;
+                    let remote = SocketAddr::new(offer.addr, port);
+                    // A refresh during an audio fax keeps the running law while it is offered.
+                    let law = match previous {
+                        Some((_, running))
+                            if self.state == CallState::AudioFax
+                                && offer.streams.iter().any(|s| {
+                                    matches!(s, Stream::Audio { port: p, payloads }
+                                        if *p == port && payloads.contains(&running))
+                                }) =>
+                        {
+                            running
+                        }
+                        _ => law,
+                    };
+                    self.remote_audio = Some((remote, law));
                     let streams = offer
                         .streams
                         .iter()
@@ -608,6 +623,17 @@ impl FaxCall {
                         .collect();
                     let sdp = self.sdp(streams);
                     self.answer_reinvite(200, Some(sdp));
+                    // The audio fax follows a moved stream (the media side re-targets its latch).
+                    if self.state == CallState::AudioFax
+                        && previous.is_some_and(|(addr, _)| addr != remote)
+                    {
+                        self.actions
+                            .push_back(CallAction::StartFax(FaxMedia::Audio {
+                                remote,
+                                local_port: self.config.audio_port,
+                                payload: law,
+                            }));
+                    }
                 }
                 None => self.answer_reinvite(488, None),
             },

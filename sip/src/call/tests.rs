@@ -602,3 +602,47 @@ fn t38_offer_too_small_to_carry_an_ifp_is_refused_not_truncated() {
     );
     assert_eq!(call.state(), CallState::Audio, "the call stays up in audio");
 }
+
+#[test]
+fn audio_refresh_during_audio_fax_keeps_the_law_and_follows_a_moved_stream() {
+    let (mut call, t0) = answered(config());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 488,
+            sdp: None,
+        },
+        t0,
+    );
+    drain(&mut call);
+    assert_eq!(call.state(), CallState::AudioFax);
+    // Same address, both laws offered in the other order: 200 keeping PCMA, fax untouched.
+    let refresh = AUDIO_ANSWER.replace("RTP/AVP 8 0 101", "RTP/AVP 0 8");
+    call.handle(CallInput::PeerReinvite { sdp: Some(refresh) }, t0);
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert!(sdp.contains("m=audio 20000 RTP/AVP 8\r\n"), "{sdp}");
+    // The peer moves its RTP port: answered, and the running audio fax re-targets.
+    let moved = AUDIO_ANSWER.replace("m=audio 12240", "m=audio 12250");
+    call.handle(CallInput::PeerReinvite { sdp: Some(moved) }, t0);
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite { code: 200, .. }),
+        CallAction::StartFax(FaxMedia::Audio {
+            remote, payload: 8, ..
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!(remote.port(), 12250);
+}
