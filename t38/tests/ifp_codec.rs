@@ -253,3 +253,33 @@ proptest! {
         }
     }
 }
+
+/// FEC rebuilds an IFP at its group's parity length: the zeros after it are cut off, and only zeros.
+#[test]
+fn fec_padding_is_stripped_and_only_padding() {
+    use faxline_t38::ifp::strip_fec_padding;
+    for version in [0u8, 3] {
+        let frame = IfpPacket::data(
+            DataType::V21,
+            vec![(FieldType::HdlcData, vec![0xff, 0x13, 0x80])],
+        );
+        let bytes = enc(&frame, version);
+        let mut padded = bytes.clone();
+        padded.extend_from_slice(&[0; 7]);
+        assert_eq!(strip_fec_padding(&padded, version), &bytes[..]);
+        assert_eq!(strip_fec_padding(&bytes, version), &bytes[..]);
+        let (decoded, used) = IfpPacket::decode_prefix(&padded, version).unwrap();
+        assert_eq!((decoded, used), (frame, bytes.len()));
+        assert!(matches!(
+            IfpPacket::decode(&padded, version),
+            Err(IfpError::TrailingBytes { extra: 7 })
+        ));
+        // Non-zero octets after the IFP are damage, not padding: left for the session to refuse.
+        let mut damaged = bytes.clone();
+        damaged.extend_from_slice(&[0, 5]);
+        assert_eq!(strip_fec_padding(&damaged, version), &damaged[..]);
+        // Garbage that does not parse is returned unchanged.
+        assert_eq!(strip_fec_padding(&[0x5D, 0, 0], version), &[0x5D, 0, 0]);
+        assert_eq!(strip_fec_padding(&[], version), &[] as &[u8]);
+    }
+}

@@ -434,3 +434,55 @@ proptest! {
         }
     }
 }
+
+/// Real IFPs of different lengths in one FEC group: the repaired one arrives padded to the longest
+/// member, and `strip_fec_padding` gives back exactly the IFP that was sent.
+#[test]
+fn fec_repaired_ifp_is_restored_exactly_after_stripping() {
+    use faxline_t38::ifp::{DataType, FieldType, IfpPacket, Indicator, strip_fec_padding};
+    for version in [0u8, 3] {
+        let ifps: Vec<Vec<u8>> = (0..12)
+            .map(|i| {
+                let p = if i % 3 == 0 {
+                    IfpPacket::indicator(Indicator::V21Preamble)
+                } else {
+                    IfpPacket::data(
+                        DataType::V17_14400,
+                        vec![(FieldType::T4NonEcmData, vec![0x5a; 1 + 9 * i])],
+                    )
+                };
+                p.to_bytes(version).unwrap()
+            })
+            .collect();
+        let wire = build(
+            &mut sender(ErrorCorrection::Fec {
+                span: 2,
+                entries: 2,
+            }),
+            &ifps,
+        );
+        let mut rx = Receiver::default();
+        let mut ev = Vec::new();
+        // 3 (an indicator) shares its group with 5 (a longer data IFP): repaired with padding.
+        let dropped = [3, 8];
+        for (i, w) in wire.iter().enumerate() {
+            if !dropped.contains(&i) {
+                rx.receive(w, collect(&mut ev)).unwrap();
+            }
+        }
+        rx.flush(collect(&mut ev));
+        assert_eq!(ev.len(), ifps.len());
+        let mut padded_seen = 0;
+        for e in &ev {
+            let Ev::Ifp(seq, data, recovered) = e else {
+                panic!("unexpected {e:?}");
+            };
+            let sent = &ifps[usize::from(*seq)];
+            if *recovered && data.len() > sent.len() {
+                padded_seen += 1;
+            }
+            assert_eq!(strip_fec_padding(data, version), &sent[..], "seq {seq}");
+        }
+        assert!(padded_seen > 0, "the test must exercise padding");
+    }
+}

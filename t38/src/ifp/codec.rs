@@ -107,6 +107,19 @@ impl IfpPacket {
 
     /// Decodes one whole IFP under `version`. Every octet must be consumed.
     pub fn decode(bytes: &[u8], version: u8) -> Result<Self, IfpError> {
+        let (packet, used) = Self::decode_prefix(bytes, version)?;
+        if used < bytes.len() {
+            return Err(IfpError::TrailingBytes {
+                extra: bytes.len() - used,
+            });
+        }
+        Ok(packet)
+    }
+
+    /// Decodes the IFP at the start of `bytes` and returns it with the octets it occupies; what
+    /// follows is not looked at. PER encodings are self-delimiting, which is what lets a receiver
+    /// cut an FEC-repaired IFP (padded with zeros to its group's longest member) back to size.
+    pub fn decode_prefix(bytes: &[u8], version: u8) -> Result<(Self, usize), IfpError> {
         check_version(version)?;
         let mut r = Reader { buf: bytes, pos: 0 };
         let o0 = r.byte("type-of-msg").map_err(|_| IfpError::Empty)?;
@@ -219,15 +232,24 @@ impl IfpPacket {
                 r.pos += 1;
             }
         }
-        if r.pos < bytes.len() {
-            return Err(IfpError::TrailingBytes {
-                extra: bytes.len() - r.pos,
-            });
-        }
-        Ok(Self {
-            type_of_msg,
-            fields,
-        })
+        Ok((
+            Self {
+                type_of_msg,
+                fields,
+            },
+            r.pos,
+        ))
+    }
+}
+
+/// An IFP rebuilt by T.38 FEC has the length of its group's parity entry: zeros follow it when a
+/// longer IFP shared the group. Returns the IFP without that padding, or `bytes` unchanged when
+/// it does not parse or what follows the IFP is not all zeros (then it is not padding, and the
+/// session must see the damage).
+pub fn strip_fec_padding(bytes: &[u8], version: u8) -> &[u8] {
+    match IfpPacket::decode_prefix(bytes, version) {
+        Ok((_, used)) if bytes[used..].iter().all(|&b| b == 0) => &bytes[..used],
+        _ => bytes,
     }
 }
 

@@ -25,6 +25,6 @@ mod codec;
 mod error;
 mod types;
 
-pub use codec::MAX_VERSION;
+pub use codec::{MAX_VERSION, strip_fec_padding};
 pub use error::IfpError;
 pub use types::{DataField, DataType, FieldType, IfpPacket, Indicator, TypeOfMsg};
