@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use spandsp_sys as sys;
 
 use super::log::{LogSink, install_log_handler};
-use super::options::{Direction, FaxOptions};
+use super::options::{Direction, FaxOptions, ReceivedCompression};
 use super::outcome::{FaxError, FaxReport, Resolution, SessionEvent, T30Error};
 use super::{OutgoingIfp, PacketCategory, SessionError};
 
@@ -162,6 +162,11 @@ pub(super) unsafe fn configure(
     if fax.ecm {
         compressions |= sys::t4_image_compression_t_T4_COMPRESSION_T6;
     }
+    let output_compression = match fax.received_compression {
+        ReceivedCompression::Mh => sys::t4_image_compression_t_T4_COMPRESSION_T4_1D,
+        ReceivedCompression::Mr => sys::t4_image_compression_t_T4_COMPRESSION_T4_2D,
+        ReceivedCompression::Mmr => sys::t4_image_compression_t_T4_COMPRESSION_T6,
+    };
     let user = shared as *mut c_void;
     // SAFETY: `t30` is live (caller contract); the strings are NUL-terminated and spandsp copies them;
     // `user` points to the pinned `Shared` which outlives the T.30 state (caller contract).
@@ -173,6 +178,7 @@ pub(super) unsafe fn configure(
         sys::t30_set_ecm_capability(t30, fax.ecm);
         sys::t30_set_supported_modems(t30, modem_bits);
         sys::t30_set_supported_compressions(t30, compressions as c_int);
+        sys::t30_set_supported_output_compressions(t30, output_compression as c_int);
         sys::t30_set_phase_b_handler(t30, Some(phase_b_handler), user);
         sys::t30_set_phase_d_handler(t30, Some(phase_d_handler), user);
         sys::t30_set_phase_e_handler(t30, Some(phase_e_handler), user);
