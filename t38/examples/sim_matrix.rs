@@ -127,17 +127,13 @@ fn main() {
                             format!("✓ {}", report.sender.bit_rate)
                         }
                     } else {
-                        let e = report.sender.outcome.as_ref().err().or(report
-                            .receiver
-                            .outcome
-                            .as_ref()
-                            .err());
-                        format!(
-                            "✗ {} {}/{}",
-                            e.map(|e| format!("{:?}", e.kind)).unwrap_or_default(),
-                            report.receiver.pages,
-                            row.pages
-                        )
+                        let e = report.failure();
+                        let why = if report.timed_out {
+                            "TimeLimit".to_owned()
+                        } else {
+                            e.map(|e| format!("{:?}", e.kind)).unwrap_or_default()
+                        };
+                        format!("✗ {} {}/{}", why, report.receiver.pages, row.pages)
                     };
                     let _ = std::fs::remove_file(tmp.join(format!("{r}-{l}.tif")));
                     cells.lock().unwrap()[r][l] = cell;
@@ -173,7 +169,7 @@ fn main() {
         "Pacing off (image data in large bursts).\n\n"
     });
     md.push_str("Documents: 1 page = `fixtures/tiff/gpl3_1p.tif` (dense text), 10 pages = `fixtures/tiff/libtasn1_10p.tif`. ");
-    md.push_str("Cells: ✓ + trained bit rate (bad rows for non-ECM pages that arrived damaged), or ✗ + T.30 completion code + pages received.\n\n");
+    md.push_str("Cells: ✓ + trained bit rate (bad rows for non-ECM pages that arrived damaged), or ✗ + T.30 completion code + pages received. The code is the one of the end that gave up first: the other end is hung up 10 s later, as that end's BYE would (`TimeLimit`: neither end finished within 30 simulated minutes).\n\n");
     md.push_str("| pages | T.38 ver | EC | ECM | max rate | 0 % | 1 % | 5 % | 10 % | 1 % bursty | 5 % bursty | 10 % bursty |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (row, cells) in rows.iter().zip(&cells) {

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::ifp::strip_fec_padding;
 use crate::session::{
-    AudioSession, AudioSessionConfig, Direction, FaxOptions, FaxReport, G711Law, OutgoingIfp,
-    SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
+    AudioSession, AudioSessionConfig, Direction, FaxError, FaxOptions, FaxReport, G711Law,
+    OutgoingIfp, SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
 };
 use crate::udptl::{ErrorCorrection, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError};
 
@@ -111,7 +112,7 @@ pub struct LinkStats {
     pub channel: ChannelStats,
     /// The UDPTL receiver's counters (T.38 only).
     pub udptl: RxStats,
-    /// IFPs spandsp rejected as malformed (e.g. FEC-repaired IFPs with padding).
+    /// IFPs spandsp rejected as malformed.
     pub rejected_ifps: u64,
 }
 
@@ -129,6 +130,12 @@ pub struct CallReport {
     pub cpu_time: Duration,
     /// The slowest single 20 ms step (page starts read and encode a whole page).
     pub slowest_step: Duration,
+    /// True when neither end had finished at the call's time limit, so both were hung up (their
+    /// reports then say `CallDropped`; this says why). One end finishing first ends the call
+    /// 10 s later, as its BYE would.
+    pub timed_out: bool,
+    /// Which end's fax session ended first by itself, when one did before the other.
+    pub ended_first: Option<Side>,
     /// Sender → receiver.
     pub forward: LinkStats,
     /// Receiver → sender.
@@ -139,10 +146,33 @@ pub struct CallReport {
     pub receiver_events: Vec<SessionEvent>,
 }
 
+/// One end of a simulated call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The end sending the pages.
+    Sender,
+    /// The end receiving them.
+    Receiver,
+}
+
 impl CallReport {
     /// True when both ends report success.
     pub fn is_success(&self) -> bool {
         self.sender.is_success() && self.receiver.is_success()
+    }
+
+    /// Why the call failed: the error of the end that gave up first (the other was then hung up
+    /// and reports `CallDropped`), else the sender's, else the receiver's. `None` on success.
+    pub fn failure(&self) -> Option<&FaxError> {
+        let (first, second) = match self.ended_first {
+            Some(Side::Receiver) => (&self.receiver, &self.sender),
+            _ => (&self.sender, &self.receiver),
+        };
+        first
+            .outcome
+            .as_ref()
+            .err()
+            .or(second.outcome.as_ref().err())
     }
 }
 
@@ -163,6 +193,8 @@ struct T38End {
     tx: Sender,
     rx: Receiver,
     repeat_per_count: bool,
+    /// The negotiated T.38 version: FEC padding is cut by parsing the IFP under it.
+    version: u8,
     idle_steps: u32,
     scratch: Vec<(u16, Vec<u8>)>,
     wire: Vec<u8>,
@@ -173,11 +205,10 @@ impl T38End {
         self.idle_steps = 0;
         let scratch = &mut self.scratch;
         // A malformed datagram is counted by the receiver and otherwise ignored, as on a real line.
-        let _ = self.rx.receive(datagram, |ev| {
-            if let RxEvent::Ifp { seq, ifp, .. } = ev {
-                scratch.push((seq, ifp.to_vec()));
-            }
-        });
+        let version = self.version;
+        let _ = self
+            .rx
+            .receive(datagram, |ev| push_ifp(scratch, version, ev));
         self.feed(stats);
     }
 
@@ -186,12 +217,8 @@ impl T38End {
     fn idle(&mut self, stats: &mut LinkStats) {
         self.idle_steps += 1;
         if self.idle_steps == 2 {
-            let scratch = &mut self.scratch;
-            self.rx.flush(|ev| {
-                if let RxEvent::Ifp { seq, ifp, .. } = ev {
-                    scratch.push((seq, ifp.to_vec()));
-                }
-            });
+            let (scratch, version) = (&mut self.scratch, self.version);
+            self.rx.flush(|ev| push_ifp(scratch, version, ev));
             self.feed(stats);
         }
     }
@@ -228,6 +255,24 @@ impl T38End {
                 channel.send(now_us, self.wire.clone());
             }
         }
+    }
+}
+
+/// Queues a delivered IFP for the session; one repaired by FEC loses its zero padding first
+/// (spandsp refuses an IFP with trailing octets).
+fn push_ifp(scratch: &mut Vec<(u16, Vec<u8>)>, version: u8, ev: RxEvent<'_>) {
+    if let RxEvent::Ifp {
+        seq,
+        ifp,
+        recovered,
+    } = ev
+    {
+        let ifp = if recovered {
+            strip_fec_padding(ifp, version)
+        } else {
+            ifp
+        };
+        scratch.push((seq, ifp.to_vec()));
     }
 }
 
@@ -285,6 +330,83 @@ impl AudioEnd {
     }
 }
 
+/// After one end's fax session ends, the other gets this long before it is hung up: what a
+/// real call does when the finished side sends BYE (spandsp's receiver can otherwise wait for a
+/// lost DCN far longer than any caller would stay on the line).
+const HANG_UP_GRACE_STEPS: u64 = 10_000_000 / STEP_US;
+
+/// The call's simulated clock and the hang-up rules.
+struct Clock {
+    step: u64,
+    max_steps: u64,
+    /// Set when the first end finished: the step at which the other is hung up.
+    hang_up_at: Option<u64>,
+    /// Which end finished by itself first (true = the sender), when they did not finish together.
+    first_sender: Option<bool>,
+    timed_out: bool,
+}
+
+/// What the hang-up rules need from a session of either kind.
+trait Endpoint {
+    fn finished(&self) -> bool;
+    fn terminate(&mut self);
+    fn drain_events(&mut self, into: &mut Vec<SessionEvent>);
+}
+
+impl Endpoint for T38Session {
+    fn finished(&self) -> bool {
+        self.is_finished()
+    }
+    fn terminate(&mut self) {
+        T38Session::terminate(self);
+    }
+    fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
+        into.extend(std::iter::from_fn(|| self.poll_event()));
+    }
+}
+
+impl Endpoint for AudioSession {
+    fn finished(&self) -> bool {
+        self.is_finished()
+    }
+    fn terminate(&mut self) {
+        AudioSession::terminate(self);
+    }
+    fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
+        into.extend(std::iter::from_fn(|| self.poll_event()));
+    }
+}
+
+impl Clock {
+    /// Collects events, applies the time limit and the hang-up grace; true when both are done.
+    fn end_step(
+        &mut self,
+        a: &mut impl Endpoint,
+        b: &mut impl Endpoint,
+        a_events: &mut Vec<SessionEvent>,
+        b_events: &mut Vec<SessionEvent>,
+    ) -> bool {
+        a.drain_events(a_events);
+        b.drain_events(b_events);
+        let (fa, fb) = (a.finished(), b.finished());
+        if fa != fb && self.hang_up_at.is_none() {
+            self.hang_up_at = Some(self.step + HANG_UP_GRACE_STEPS);
+            self.first_sender = Some(fa);
+        }
+        let limit = self.step >= self.max_steps;
+        let grace_over = self.hang_up_at.is_some_and(|at| self.step >= at);
+        if !(fa && fb) && (limit || grace_over) {
+            // The time limit counts only when neither end had ended by itself.
+            self.timed_out |= limit && !fa && !fb;
+            a.terminate();
+            b.terminate();
+            a.drain_events(a_events);
+            b.drain_events(b_events);
+        }
+        a.finished() && b.finished()
+    }
+}
+
 enum Ends {
     T38(Box<(T38End, T38End)>),
     Audio(Box<(AudioEnd, AudioEnd)>),
@@ -298,8 +420,7 @@ pub struct Call {
     backward: Channel,
     fwd_stats: LinkStats,
     bwd_stats: LinkStats,
-    step: u64,
-    max_steps: u64,
+    clock: Clock,
     line_time: Option<Duration>,
     sender_events: Vec<SessionEvent>,
     receiver_events: Vec<SessionEvent>,
@@ -346,6 +467,7 @@ impl Call {
                         })?,
                         rx: Receiver::default(),
                         repeat_per_count: matches!(error_correction, ErrorCorrection::None),
+                        version: params.version,
                         idle_steps: 0,
                         scratch: Vec::new(),
                         wire: Vec::new(),
@@ -388,8 +510,13 @@ impl Call {
             backward: Channel::new(config.backward, config.seed ^ 0xA5A5_5A5A_DEAD_BEEF),
             fwd_stats: LinkStats::default(),
             bwd_stats: LinkStats::default(),
-            step: 0,
-            max_steps,
+            clock: Clock {
+                step: 0,
+                max_steps,
+                hang_up_at: None,
+                first_sender: None,
+                timed_out: false,
+            },
             line_time: None,
             sender_events: Vec::new(),
             receiver_events: Vec::new(),
@@ -409,8 +536,8 @@ impl Call {
             return true;
         }
         let started = Instant::now();
-        self.step += 1;
-        let now = self.step * STEP_US;
+        self.clock.step += 1;
+        let now = self.clock.step * STEP_US;
         let both_done = match &mut self.ends {
             Ends::T38(pair) => {
                 let (a, b) = &mut **pair;
@@ -434,19 +561,12 @@ impl Call {
                 b.session.tick(STEP_SAMPLES);
                 a.send_out(now, &mut self.forward, &mut self.fwd_stats);
                 b.send_out(now, &mut self.backward, &mut self.bwd_stats);
-                self.sender_events
-                    .extend(std::iter::from_fn(|| a.session.poll_event()));
-                self.receiver_events
-                    .extend(std::iter::from_fn(|| b.session.poll_event()));
-                if self.step >= self.max_steps {
-                    a.session.terminate();
-                    b.session.terminate();
-                    self.sender_events
-                        .extend(std::iter::from_fn(|| a.session.poll_event()));
-                    self.receiver_events
-                        .extend(std::iter::from_fn(|| b.session.poll_event()));
-                }
-                a.session.is_finished() && b.session.is_finished()
+                self.clock.end_step(
+                    &mut a.session,
+                    &mut b.session,
+                    &mut self.sender_events,
+                    &mut self.receiver_events,
+                )
             }
             Ends::Audio(pair) => {
                 let (a, b) = &mut **pair;
@@ -456,37 +576,30 @@ impl Call {
                 while let Some(d) = self.backward.receive(now) {
                     a.deliver(&d);
                 }
-                a.play(self.step);
-                b.play(self.step);
+                a.play(self.clock.step);
+                b.play(self.clock.step);
                 a.send_out(now, &mut self.forward, &mut self.fwd_stats);
                 b.send_out(now, &mut self.backward, &mut self.bwd_stats);
-                self.sender_events
-                    .extend(std::iter::from_fn(|| a.session.poll_event()));
-                self.receiver_events
-                    .extend(std::iter::from_fn(|| b.session.poll_event()));
-                if self.step >= self.max_steps {
-                    a.session.terminate();
-                    b.session.terminate();
-                    self.sender_events
-                        .extend(std::iter::from_fn(|| a.session.poll_event()));
-                    self.receiver_events
-                        .extend(std::iter::from_fn(|| b.session.poll_event()));
-                }
-                a.session.is_finished() && b.session.is_finished()
+                self.clock.end_step(
+                    &mut a.session,
+                    &mut b.session,
+                    &mut self.sender_events,
+                    &mut self.receiver_events,
+                )
             }
         };
         let spent = started.elapsed();
         self.busy += spent;
         self.slowest_step = self.slowest_step.max(spent);
         if both_done {
-            self.line_time = Some(STEP * self.step as u32);
+            self.line_time = Some(STEP * self.clock.step as u32);
         }
         both_done
     }
 
     /// Hangs both ends up now (one more step, then T.30 is terminated on both).
     pub fn hang_up(&mut self) {
-        self.max_steps = self.step + 1;
+        self.clock.max_steps = self.clock.step + 1;
         self.step();
     }
 
@@ -527,9 +640,14 @@ impl Call {
             // Both are finished here: `step` only reports done when both sessions have reports.
             sender: sender.unwrap_or_else(unfinished),
             receiver: receiver.unwrap_or_else(unfinished),
-            line_time: self.line_time.unwrap_or(STEP * self.step as u32),
+            line_time: self.line_time.unwrap_or(STEP * self.clock.step as u32),
             cpu_time: self.busy,
             slowest_step: self.slowest_step,
+            timed_out: self.clock.timed_out,
+            ended_first: self
+                .clock
+                .first_sender
+                .map(|s| if s { Side::Sender } else { Side::Receiver }),
             forward: self.fwd_stats,
             backward: self.bwd_stats,
             sender_events: self.sender_events,
@@ -539,7 +657,7 @@ impl Call {
 }
 
 fn unfinished() -> FaxReport {
-    use crate::session::{FaxError, Resolution, T30Error};
+    use crate::session::{Resolution, T30Error};
     FaxReport {
         outcome: Err(FaxError {
             kind: T30Error::CallDropped,

@@ -17,6 +17,6 @@ mod call;
 mod channel;
 mod driver;
 
-pub use call::{Call, CallConfig, CallReport, LinkStats, STEP, SimError, Transport};
+pub use call::{Call, CallConfig, CallReport, LinkStats, STEP, Side, SimError, Transport};
 pub use channel::{Channel, ChannelModel, ChannelStats, Loss, SimRng};
 pub use driver::{DriverConfig, DriverReport, process_cpu_time, resident_kib, run_realtime};
