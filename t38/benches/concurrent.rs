@@ -39,6 +39,13 @@ fn main() {
     {
         config.threads = t;
     }
+    // Real calls arrive spread out; all at once would put every page start in the same tick.
+    config.stagger = Duration::from_secs_f64(
+        std::env::var("FAXLINE_STAGGER_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20.0),
+    );
     let doc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiff/gpl3_1p.tif");
     let dir = std::env::temp_dir().join(format!("faxline-concurrent-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
