@@ -58,8 +58,9 @@ impl UdptlPort {
             fax: job.fax,
             t38: T38Params {
                 version: p.version,
-                // Every IFP up to this size fits the far datagram limit with the EC mode.
-                max_ifp: p.max_ifp_send.min(u32::from(u16::MAX)) as u16,
+                // Every IFP up to max_ifp_send fits the far datagram limit with the EC mode; 400
+                // is what res_fax's terminal uses and far above spandsp's largest IFP (59 octets).
+                max_ifp: p.max_ifp_send.min(400) as u16,
                 // The only mode defined for UDPTL (the negotiation always settles on it).
                 rate_management: RateManagement::TransferredTcf,
                 fill_bit_removal: p.fill_bit_removal,
