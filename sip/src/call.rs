@@ -97,7 +97,7 @@ pub enum CallInput {
     ReinviteProvisional(u16),
     /// The final response to our re-INVITE (408 when it timed out).
     ReinviteResponse { code: u16, sdp: Option<String> },
-    /// The peer re-INVITEd (or UPDATEd) us; answer with [`CallAction::AnswerReinvite`].
+    /// The peer re-INVITEd (or UPDATEd) us; answer with [`SipCommand::AnswerReinvite`].
     PeerReinvite { sdp: Option<String> },
     /// The peer hung up.
     PeerBye,

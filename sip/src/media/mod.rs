@@ -1,14 +1,14 @@
 //! The media side of the line: fax sessions on real UDP sockets, ticked every 20 ms by a few
-//! dedicated threads, many sessions per thread. T.38 runs on UDPTL ([`udptl_port`]); the G.711
-//! fallback runs spandsp's audio modems on RTP ([`rtp_port`]).
+//! dedicated threads, many sessions per thread. T.38 runs on UDPTL (`udptl_port`); the G.711
+//! fallback runs spandsp's audio modems on RTP (`rtp_port`).
 //!
 //! Each session owns a non-blocking UDP socket bound from the configured port range. Every tick a
 //! thread drains the sockets of its sessions (receive until it would block), feeds the receiver
 //! and spandsp, advances the session clock by 20 ms of samples, and sends what spandsp produced.
-//! Where to send and whom to listen to is the symmetric latching policy of [`latch`]
+//! Where to send and whom to listen to is the symmetric latching policy of [`Latch`]
 //! (telephony.md §6.6). Error correction and datagram size come from the negotiated SDP. An
 //! optional loss model (the simulator's `Channel`) sits in front of each socket's sending side
-//! for lossy-line tests ([`wire`]).
+//! for lossy-line tests (`wire`).
 //!
 //! Ticks follow an absolute schedule (no drift); how late each tick starts is recorded, which is
 //! the benchmark's figure of merit. `speed` > 1 compresses time for tests: the same 160 samples per
