@@ -2,7 +2,8 @@
 //!
 //! Everything here is sans-IO: no sockets, no timers, no tokio. Callers feed bytes and time in and
 //! take packets and events out, which is what lets the line simulator run whole calls in simulated
-//! time.
+//! time. The one exception is [`tick_pool`], the thread pool that steps sessions in real time for
+//! the simulator's real-time driver and the SIP line's media.
 // `unsafe` is allowed in exactly one module, the spandsp wrapper; everything else is denied.
 #![deny(unsafe_code)]
 
@@ -12,3 +13,4 @@ pub mod udptl;
 
 pub mod session;
 pub mod sim;
+pub mod tick_pool;
