@@ -58,6 +58,10 @@ pub struct CallConfig {
     pub max_duration: Duration,
     /// After a 491 to our re-INVITE, retry after this long (RFC 3261 §14.1: 2.1–4 s as owner).
     pub glare_retry: Duration,
+    /// How long we wait for the final answer to our T.38 re-INVITE before falling back to audio
+    /// (res_fax `t38timeout`, 5 s) instead of SIP's 32 s Timer B. A 2xx accepting T.38 that
+    /// arrives later still switches the call to T.38: the peer runs T.38 by then.
+    pub t38_answer_timeout: Duration,
 }
 
 impl CallConfig {
@@ -76,6 +80,7 @@ impl CallConfig {
             ring_timeout: Duration::from_secs(60),
             max_duration: Duration::from_secs(60 * 60),
             glare_retry: Duration::from_millis(2500),
+            t38_answer_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -228,12 +233,15 @@ pub struct FaxCall {
     sdp_session_id: u64,
     sdp_version: u64,
     glare_retried: bool,
+    /// Our T.38 re-INVITE has no final response yet (also after we gave up waiting for it).
+    reinvite_pending: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timer {
     Ring,
     SwitchToT38,
+    T38Answer,
     Watchdog,
 }
 
@@ -254,6 +262,7 @@ impl FaxCall {
             sdp_session_id,
             sdp_version: 0,
             glare_retried: false,
+            reinvite_pending: false,
         }
     }
 
@@ -302,7 +311,11 @@ impl FaxCall {
                 self.push_sip(SipCommand::Cancel);
                 self.state = CallState::Cancelling;
             }
-            (Timer::SwitchToT38, CallState::Audio) => self.send_t38_reinvite(),
+            (Timer::SwitchToT38, CallState::Audio) => self.send_t38_reinvite(now),
+            (Timer::T38Answer, CallState::Reinviting) => {
+                warn!("no answer to our T.38 re-INVITE in time; treating it as refused");
+                self.t38_refused(408);
+            }
             (Timer::Watchdog, s) if s != CallState::Ended => self.bye(EndReason::LocalHangup),
             _ => {}
         }
@@ -478,18 +491,31 @@ impl FaxCall {
     }
 
     fn on_reinvite_response(&mut self, code: u16, sdp: Option<String>, now: Instant) {
-        if self.state != CallState::Reinviting {
+        let late = self.state == CallState::AudioFax && self.reinvite_pending;
+        if self.state != CallState::Reinviting && !late {
             return;
         }
+        self.reinvite_pending = false;
+        let image = || {
+            sdp.as_deref()
+                .and_then(|s| MediaDescription::parse(s.as_bytes()).ok())
+                .and_then(|d| d.image().map(|(p, t)| (d.addr, p, t.clone())))
+        };
+        if late {
+            // We gave up waiting and run audio; a late 2xx with a usable image stream means the
+            // peer has switched to T.38, so follow it. Anything else changes nothing.
+            if (200..=299).contains(&code)
+                && let Some((addr, port, theirs)) = image().filter(|(_, p, _)| *p != 0)
+                && let Ok(agreed) = self.config.t38.accept_answer(&theirs)
+            {
+                self.enter_t38(SocketAddr::new(addr, port), theirs, agreed);
+            }
+            return;
+        }
+        self.timer = None;
         match code {
             200..=299 => {
-                let answer = sdp
-                    .as_deref()
-                    .and_then(|s| MediaDescription::parse(s.as_bytes()).ok());
-                let image = answer
-                    .as_ref()
-                    .and_then(|d| d.image().map(|(p, t)| (d.addr, p, t.clone())));
-                match image {
+                match image() {
                     Some((addr, port, theirs)) if port != 0 => {
                         match self.config.t38.accept_answer(&theirs) {
                             Ok(agreed) => {
@@ -683,7 +709,7 @@ impl FaxCall {
         }
     }
 
-    fn send_t38_reinvite(&mut self) {
+    fn send_t38_reinvite(&mut self, now: Instant) {
         // Only the image stream (Asterisk removes the audio streams from its T.38 re-INVITE).
         let sdp = self.sdp(vec![Stream::Image {
             port: self.config.image_port,
@@ -691,6 +717,8 @@ impl FaxCall {
         }]);
         self.push_sip(SipCommand::Reinvite { sdp });
         self.state = CallState::Reinviting;
+        self.reinvite_pending = true;
+        self.timer = Some((now + self.config.t38_answer_timeout, Timer::T38Answer));
     }
 
     fn connected(&mut self, now: Instant) {

@@ -178,6 +178,7 @@ async fn run_pair(
         let (socket, port) = rx_socket;
         let mut config = CallConfig::new(local, rx_rtp_port, port);
         config.ced = scaled(Duration::from_secs(3));
+        config.t38_answer_timeout = scaled(config.t38_answer_timeout);
         config.t38_enabled = answer_t38;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let mut media = FaxMediaControl::new(
@@ -215,6 +216,7 @@ async fn run_pair(
     };
     // The receiver re-INVITEs after its CED; the sender waits longer before trying itself.
     config.t38_wait = scaled(Duration::from_secs(5));
+    config.t38_answer_timeout = scaled(config.t38_answer_timeout);
     let (leg, events) = caller.dial(DialTarget {
         uri: format!("sip:{to}@{}", answerer.local_addr()),
         from_user: "faxline".into(),

@@ -646,3 +646,55 @@ fn audio_refresh_during_audio_fax_keeps_the_law_and_follows_a_moved_stream() {
     };
     assert_eq!(remote.port(), 12250);
 }
+
+#[test]
+fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switches() {
+    let (mut call, t0) = answered(config());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::Sip(SipCommand::Reinvite { .. })]
+    ));
+    // 1xx only, then nothing: after 5 s we run the fax in audio, the call stays up.
+    call.handle(CallInput::ReinviteProvisional(100), t0);
+    assert_eq!(call.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+    call.handle_timeout(t0 + Duration::from_secs(10));
+    let a = drain(&mut call);
+    assert!(
+        matches!(
+            a.as_slice(),
+            [CallAction::StartFax(FaxMedia::Audio { payload: 8, .. })]
+        ),
+        "{a:?}"
+    );
+    assert_eq!(call.state(), CallState::AudioFax);
+    // The peer's 200 accepting T.38 arrives late: it runs T.38 now, so we follow.
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 200,
+            sdp: Some(image_sdp(4000)),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    assert!(
+        matches!(a.as_slice(), [CallAction::StartFax(FaxMedia::T38 { remote, .. })] if remote.port() == 4000),
+        "{a:?}"
+    );
+    assert_eq!(call.state(), CallState::T38);
+
+    // A late refusal after the fallback changes nothing.
+    let (mut call, t0) = answered(config());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    call.handle_timeout(t0 + Duration::from_secs(10));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 488,
+            sdp: None,
+        },
+        t0,
+    );
+    assert!(drain(&mut call).is_empty());
+    assert_eq!(call.state(), CallState::AudioFax);
+}
