@@ -63,6 +63,8 @@ async fn main() {
             let (socket, port) = rx_pool.bind().expect("UDPTL port");
             let mut config = CallConfig::new(local, port, port);
             config.ced = Duration::from_secs(3) / speed;
+            // A T.38 benchmark: no audio session during the CED wait (no RTP socket here).
+            config.ced_audio = false;
             let (done_tx, done_rx) = mpsc::unbounded_channel();
             let mut media = FaxMediaControl::new(
                 rx_runtime.clone(),

@@ -47,6 +47,10 @@ pub struct CallConfig {
     pub t38_wait: Duration,
     /// Inbound: how long we are in audio (CED) after answering before our T.38 re-INVITE.
     pub ced: Duration,
+    /// Inbound: run the fax in audio during that wait (CED, then DIS), as Asterisk's ReceiveFax
+    /// does, so a G.711 caller hears a fax machine answer; the switch to T.38 restarts the fax
+    /// on T.38 (telephony.md §5.3). Needs an RTP socket on the media side.
+    pub ced_audio: bool,
     /// Use T.38 at all. Off: never re-INVITE to T.38, refuse the peer's T.38 offers (488, or the
     /// image stream declined next to accepted audio) and run the fax on G.711 from the answer on.
     pub t38_enabled: bool,
@@ -75,6 +79,7 @@ impl CallConfig {
             t38: LocalT38Config::default(),
             t38_wait: Duration::from_secs(5),
             ced: Duration::from_secs(3),
+            ced_audio: true,
             t38_enabled: true,
             audio_fallback: true,
             ring_timeout: Duration::from_secs(60),
@@ -235,6 +240,8 @@ pub struct FaxCall {
     glare_retried: bool,
     /// Our T.38 re-INVITE has no final response yet (also after we gave up waiting for it).
     reinvite_pending: bool,
+    /// Where the running audio fax sends, while one runs (CED phase or fallback).
+    audio_running: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +270,7 @@ impl FaxCall {
             sdp_version: 0,
             glare_retried: false,
             reinvite_pending: false,
+            audio_running: None,
         }
     }
 
@@ -484,6 +492,9 @@ impl FaxCall {
             self.state = CallState::Audio;
             if self.config.t38_enabled {
                 self.timer = Some((now + self.config.ced, Timer::SwitchToT38));
+                if self.config.ced_audio {
+                    self.run_audio();
+                }
             } else {
                 self.start_audio_fax();
             }
@@ -621,7 +632,7 @@ impl FaxCall {
                     // A refresh during an audio fax keeps the running law while it is offered.
                     let law = match previous {
                         Some((_, running))
-                            if self.state == CallState::AudioFax
+                            if self.audio_running.is_some()
                                 && offer.streams.iter().any(|s| {
                                     matches!(s, Stream::Audio { port: p, payloads }
                                         if *p == port && payloads.contains(&running))
@@ -649,16 +660,11 @@ impl FaxCall {
                         .collect();
                     let sdp = self.sdp(streams);
                     self.answer_reinvite(200, Some(sdp));
-                    // The audio fax follows a moved stream (the media side re-targets its latch).
-                    if self.state == CallState::AudioFax
+                    // A running audio fax follows a moved stream (the media side re-targets).
+                    if self.audio_running.is_some()
                         && previous.is_some_and(|(addr, _)| addr != remote)
                     {
-                        self.actions
-                            .push_back(CallAction::StartFax(FaxMedia::Audio {
-                                remote,
-                                local_port: self.config.audio_port,
-                                payload: law,
-                            }));
+                        self.run_audio();
                     }
                 }
                 None => self.answer_reinvite(488, None),
@@ -670,6 +676,7 @@ impl FaxCall {
         self.timer = None;
         self.t38 = Some((remote, theirs, agreed.clone()));
         self.state = CallState::T38;
+        self.audio_running = None;
         self.fax_running = true;
         self.actions.push_back(CallAction::StartFax(FaxMedia::T38 {
             remote,
@@ -690,23 +697,33 @@ impl FaxCall {
 
     /// Runs the fax on the G.711 audio stream the call already has.
     fn start_audio_fax(&mut self) {
-        match self.remote_audio {
-            Some((remote, payload)) => {
-                self.state = CallState::AudioFax;
-                self.fax_running = true;
-                self.actions
-                    .push_back(CallAction::StartFax(FaxMedia::Audio {
-                        remote,
-                        local_port: self.config.audio_port,
-                        payload,
-                    }));
-                self.arm_watchdog_if_idle();
-            }
-            None => {
-                self.state = CallState::Audio;
-                self.bye(EndReason::NoMedia);
-            }
+        if self.remote_audio.is_some() {
+            self.state = CallState::AudioFax;
+            self.run_audio();
+            self.arm_watchdog_if_idle();
+        } else {
+            self.state = CallState::Audio;
+            self.bye(EndReason::NoMedia);
         }
+    }
+
+    /// Starts the audio fax on the current audio stream, unless it already runs there (the CED
+    /// phase simply continues as the fallback).
+    fn run_audio(&mut self) {
+        let Some((remote, payload)) = self.remote_audio else {
+            return;
+        };
+        if self.fax_running && self.audio_running == Some(remote) {
+            return;
+        }
+        self.fax_running = true;
+        self.audio_running = Some(remote);
+        self.actions
+            .push_back(CallAction::StartFax(FaxMedia::Audio {
+                remote,
+                local_port: self.config.audio_port,
+                payload,
+            }));
     }
 
     fn send_t38_reinvite(&mut self, now: Instant) {
@@ -754,6 +771,7 @@ impl FaxCall {
     }
 
     fn stop_fax(&mut self) {
+        self.audio_running = None;
         if self.fax_running {
             self.fax_running = false;
             self.actions.push_back(CallAction::StopFax);

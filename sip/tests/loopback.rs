@@ -55,6 +55,16 @@ async fn loopback_fax_over_real_sip_and_udptl() {
         "{:?}",
         report.calls.0
     );
+    // The answering side ran its fax in audio (CED, DIS over RTP) until its re-INVITE switched
+    // the call to T.38, where a fresh session received the fax.
+    assert!(
+        matches!(
+            report.calls.1.media.as_slice(),
+            [FaxMedia::Audio { .. }, FaxMedia::T38 { .. }]
+        ),
+        "{:?}",
+        report.calls.1
+    );
     // Whichever end reaches phase E first hangs up; the other sees the BYE.
     let ends = [&report.calls.0.end, &report.calls.1.end];
     assert!(

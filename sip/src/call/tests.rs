@@ -423,7 +423,12 @@ m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:4
         t0,
     );
     let a = drain(&mut call);
-    let [CallAction::Sip(SipCommand::Accept { sdp })] = a.as_slice() else {
+    // Answered, and the fax answers in audio (CED, DIS) while we wait to switch.
+    let [
+        CallAction::Sip(SipCommand::Accept { sdp }),
+        CallAction::StartFax(FaxMedia::Audio { payload: 0, .. }),
+    ] = a.as_slice()
+    else {
         panic!("{a:?}")
     };
     assert!(sdp.contains("m=audio 20000 RTP/AVP 0\r\n"), "{sdp}");
@@ -444,6 +449,53 @@ m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:4
     assert!(matches!(
         drain(&mut call).as_slice(),
         [CallAction::StartFax(FaxMedia::T38 { .. })]
+    ));
+}
+
+#[test]
+fn inbound_ced_audio_continues_as_the_fallback_when_t38_is_refused() {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [
+            CallAction::Sip(SipCommand::Accept { .. }),
+            CallAction::StartFax(FaxMedia::Audio { payload: 8, .. })
+        ]
+    ));
+    call.handle_timeout(t0 + Duration::from_secs(3));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 488,
+            sdp: None,
+        },
+        t0,
+    );
+    assert!(
+        drain(&mut call).is_empty(),
+        "the running audio fax simply goes on"
+    );
+    assert_eq!(call.state(), CallState::AudioFax);
+    // Without CED audio the fax starts only at the fallback.
+    let mut c = config();
+    c.ced_audio = false;
+    let mut call = FaxCall::new(CallRole::Inbound, c, 9);
+    call.handle(
+        CallInput::Incoming {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    assert!(matches!(
+        drain(&mut call).as_slice(),
+        [CallAction::Sip(SipCommand::Accept { .. })]
     ));
 }
 
