@@ -332,6 +332,11 @@ impl TrunkRegistration {
                     },
                 }
             }
+            Ok(resp) if resp.status_code.code() == 423 => RegisterInput::IntervalTooBrief {
+                min_expires: resp
+                    .min_expires_header()
+                    .and_then(|h| h.value().trim().parse().ok()),
+            },
             Ok(resp) => RegisterInput::Rejected(resp.status_code.code()),
             Err(e) => {
                 debug!(error = %e, "REGISTER failed");

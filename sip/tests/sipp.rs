@@ -339,7 +339,7 @@ async fn digest_auth_challenge_is_answered() {
 }
 
 #[tokio::test]
-async fn trunk_registration_answers_401_refreshes_and_unregisters() {
+async fn trunk_registration_handles_423_and_401_refreshes_and_unregisters() {
     let (sipp, port) = Sipp::uas("register_auth.xml");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let ep = endpoint().await;
@@ -354,7 +354,8 @@ async fn trunk_registration_answers_401_refreshes_and_unregisters() {
         .unwrap();
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let handle = registration::start(trunk, 2, ev_tx);
-    // The registrar grants 2 s: the first binding, then a refresh before it lapses.
+    // We ask for 2 s, the registrar wants at least 3 (423) and grants 3: the first binding,
+    // then a refresh before it lapses.
     let mut registered = Vec::new();
     while registered.len() < 2 {
         let ev = tokio::time::timeout(Duration::from_secs(10), ev_rx.recv())
@@ -366,10 +367,10 @@ async fn trunk_registration_answers_401_refreshes_and_unregisters() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!((registered[0].0, registered[1].0), (2, 2));
+    assert_eq!((registered[0].0, registered[1].0), (3, 3));
     let gap = registered[1].1 - registered[0].1;
     assert!(
-        gap < Duration::from_secs(2),
+        gap < Duration::from_secs(3),
         "refreshed before expiry: {gap:?}"
     );
     // Shutdown unregisters (Expires: 0, challenged again) before the endpoint closes.

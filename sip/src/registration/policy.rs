@@ -5,6 +5,8 @@
 //!   than asked), never sooner than 1 s, so the binding never lapses while we are up.
 //! - After a failure (non-2xx, timeout), retry after 1 s, doubling per consecutive failure up to
 //!   60 s.
+//! - 423 Interval Too Brief: ask again at once for the registrar's `Min-Expires` (RFC 3261
+//!   §10.2.8), which then stays our request.
 //! - On shutdown, unregister (`Expires: 0`) if a binding may exist, then stop; the shell waits for
 //!   that REGISTER before closing the endpoint.
 
@@ -33,6 +35,11 @@ pub enum RegisterInput {
     },
     /// A final non-2xx (e.g. 403 after a failed challenge).
     Rejected(u16),
+    /// 423 Interval Too Brief, with the registrar's `Min-Expires` when it sent one.
+    IntervalTooBrief {
+        /// The shortest expiry the registrar accepts.
+        min_expires: Option<u32>,
+    },
     /// No response (transaction timeout, transport error).
     Failed,
 }
@@ -155,6 +162,12 @@ impl RegisterPolicy {
             _ => return,
         }
         match input {
+            RegisterInput::IntervalTooBrief {
+                min_expires: Some(min),
+            } if min > self.expires => {
+                self.expires = min;
+                self.register();
+            }
             RegisterInput::Registered { granted } => {
                 self.failures = 0;
                 self.maybe_bound = true;
@@ -165,10 +178,14 @@ impl RegisterPolicy {
                 let refresh = Duration::from_millis(u64::from(granted) * 750).max(MIN_REFRESH);
                 self.timer = Some(now + refresh);
             }
-            RegisterInput::Rejected(_) | RegisterInput::Failed => {
+            RegisterInput::Rejected(_)
+            | RegisterInput::IntervalTooBrief { .. }
+            | RegisterInput::Failed => {
                 let code = match input {
                     RegisterInput::Rejected(c) => Some(c),
-                    _ => None,
+                    RegisterInput::IntervalTooBrief { .. } => Some(423),
+                    RegisterInput::Failed => None,
+                    RegisterInput::Registered { .. } => None,
                 };
                 self.events.push_back(RegistrationEvent::Failed { code });
                 let backoff = MIN_REFRESH
@@ -179,7 +196,7 @@ impl RegisterPolicy {
                 self.timer = Some(now + backoff);
             }
         }
-        if self.stopping {
+        if self.stopping && self.state != RegisterState::Registering {
             self.shutdown();
         }
     }
@@ -218,6 +235,45 @@ impl RegisterPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interval_too_brief_asks_again_for_min_expires() {
+        let t0 = Instant::now();
+        let mut p = RegisterPolicy::new(60);
+        p.start();
+        assert_eq!(
+            drain(&mut p),
+            vec![RegisterAction::Register { expires: 60 }]
+        );
+        p.handle(
+            RegisterInput::IntervalTooBrief {
+                min_expires: Some(300),
+            },
+            t0,
+        );
+        assert_eq!(
+            drain(&mut p),
+            vec![RegisterAction::Register { expires: 300 }]
+        );
+        // A Min-Expires that is no longer than what we asked (or none) is a plain failure.
+        p.handle(
+            RegisterInput::IntervalTooBrief {
+                min_expires: Some(300),
+            },
+            t0,
+        );
+        assert!(drain(&mut p).is_empty());
+        assert_eq!(p.state(), RegisterState::Retrying);
+        assert_eq!(
+            p.poll_event(),
+            Some(RegistrationEvent::Failed { code: Some(423) })
+        );
+        p.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(
+            drain(&mut p),
+            vec![RegisterAction::Register { expires: 300 }]
+        );
+    }
 
     fn drain(p: &mut RegisterPolicy) -> Vec<RegisterAction> {
         std::iter::from_fn(|| p.poll_action()).collect()
