@@ -129,18 +129,38 @@ impl Bitmap {
     }
 }
 
-/// Set bits `[start, end)` of a packed row.
+/// Set bits `[start, end)` of a packed row: masks for the two end bytes, a fill in between.
 pub(crate) fn fill_bits(row: &mut [u8], start: u32, end: u32) {
-    let mut x = start;
-    while x < end {
-        if x.is_multiple_of(8) && end - x >= 8 {
-            let n = ((end - x) / 8) as usize;
-            let i = (x / 8) as usize;
-            row[i..i + n].fill(0xff);
-            x += n as u32 * 8;
-        } else {
-            row[(x / 8) as usize] |= 0x80 >> (x % 8);
-            x += 1;
+    if start >= end {
+        return;
+    }
+    let (first, last) = ((start / 8) as usize, ((end - 1) / 8) as usize);
+    let head = 0xffu8 >> (start % 8);
+    let tail = 0xffu8 << (7 - (end - 1) % 8);
+    if first == last {
+        row[first] |= head & tail;
+    } else {
+        row[first] |= head;
+        row[first + 1..last].fill(0xff);
+        row[last] |= tail;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_bits_sets_exactly_the_range() {
+        for start in 0..40u32 {
+            for end in start..48u32 {
+                let mut row = [0u8; 6];
+                fill_bits(&mut row, start, end);
+                for x in 0..48u32 {
+                    let set = row[(x / 8) as usize] & (0x80 >> (x % 8)) != 0;
+                    assert_eq!(set, (start..end).contains(&x), "{start}..{end} at {x}");
+                }
+            }
         }
     }
 }

@@ -25,7 +25,10 @@ pub fn render(
     let input = dir.join("in.pdf");
     let output = dir.join("out.tif");
     std::fs::write(&input, pdf)?;
-    let result = run(cfg, &input, &output, paper, res, first_page, last_page);
+    let log = dir.join("stderr.txt");
+    let result = run(
+        cfg, &input, &output, &log, paper, res, first_page, last_page,
+    );
     let pages = result.and_then(|()| {
         let tiff = std::fs::read(&output)?;
         read_fax_tiff(&tiff)?
@@ -62,10 +65,15 @@ fn tempdir() -> Result<std::path::PathBuf, DocError> {
     Ok(dir)
 }
 
+/// Run gs to completion or until the timeout. Its messages (stdout and stderr) go to a file, not a
+/// pipe: a damaged PDF can make gs print more warnings than a pipe holds, and an unread pipe would
+/// stall it until the timeout.
+#[allow(clippy::too_many_arguments)]
 fn run(
     cfg: &GhostscriptConfig,
     input: &std::path::Path,
     output: &std::path::Path,
+    log: &std::path::Path,
     paper: Paper,
     res: Resolution,
     first_page: usize,
@@ -75,6 +83,7 @@ fn run(
         Paper::Letter => "letter",
         Paper::A4 => "a4",
     };
+    let log_file = std::fs::File::create(log)?;
     let mut child = Command::new(&cfg.program)
         .args([
             "-dSAFER",
@@ -92,8 +101,8 @@ fn run(
         .arg(format!("-sOutputFile={}", output.display()))
         .arg(input)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(log_file.try_clone()?))
+        .stderr(Stdio::from(log_file))
         .spawn()
         .map_err(|e| {
             DocError::Ghostscript(format!("cannot start {}: {e}", cfg.program.display()))
@@ -104,13 +113,17 @@ fn run(
             if status.success() {
                 return Ok(());
             }
-            let mut err = String::new();
-            if let Some(mut s) = child.stderr.take() {
-                use std::io::Read;
-                let _ = s.read_to_string(&mut err);
-            }
-            // Ghostscript's messages name no document content beyond the failure itself.
-            let first = err.lines().next().unwrap_or("").trim().to_string();
+            let err = std::fs::read(log).unwrap_or_default();
+            let err = String::from_utf8_lossy(&err);
+            // Only the "Error: /name in --operator--" line (PostScript errors, on stdout) or the
+            // first line: the stack dumps that follow can quote document content.
+            let first = err
+                .lines()
+                .find(|l| l.starts_with("Error:"))
+                .or_else(|| err.lines().next())
+                .unwrap_or("")
+                .trim()
+                .to_string();
             return Err(DocError::Ghostscript(format!("exit {status}: {first}")));
         }
         if start.elapsed() > cfg.timeout {

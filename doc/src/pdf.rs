@@ -7,7 +7,8 @@
 //! cancellation and exits without touching shared state. Plain `std` threads are used instead of
 //! rayon here because an abandoned rayon worker would block the global pool.
 
-use crate::dither::floyd_steinberg;
+use crate::bitmap::Bitmap;
+use crate::dither::floyd_steinberg_rgba;
 use crate::encode::{Encoding, encode};
 use crate::error::DocError;
 use crate::options::{FAX_WIDTH, Paper, RenderOptions, Resolution};
@@ -72,45 +73,57 @@ pub(crate) fn place(w: f64, h: f64, paper: Paper, res: Resolution) -> Placement 
     }
 }
 
-/// Render one page to 8-bit grey (0 = black).
-fn render_grey<'a>(
-    pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
-    cache: &RenderCache<'a>,
-    settings: &InterpreterSettings,
-    paper: Paper,
-    res: Resolution,
-) -> (Vec<u8>, u32, u32) {
-    let (w, h) = pdf_page.render_dimensions();
-    let p = place(f64::from(w), f64::from(h), paper, res);
-    let mut ctx = RenderContext::new(p.width as u16, p.height as u16);
-    let transform = p.transform * pdf_page.initial_transform(true).to_kurbo();
-    render_into(
-        pdf_page,
-        cache,
-        settings,
-        &RenderSettings::default(),
-        &mut ctx,
-        transform,
-    );
-    ctx.flush();
-    let mut pixmap = Pixmap::new(ctx.width(), ctx.height());
-    ctx.render_with(
-        &mut pixmap,
-        &mut Resources::default(),
-        RasterizerSettings {
-            target_init: TargetInit::Clear(WHITE),
-            ..Default::default()
-        },
-    );
-    let grey = pixmap
-        .data()
-        .iter()
-        .map(|px| {
-            // Premultiplied over an opaque white background, so alpha is 255.
-            ((u32::from(px.r) * 77 + u32::from(px.g) * 150 + u32::from(px.b) * 29) >> 8) as u8
-        })
-        .collect();
-    (grey, p.width, p.height)
+/// A worker's reusable raster state: the render context and pixmap of a fax page (about 15 MB)
+/// are allocated once per worker, not per page.
+struct Canvas {
+    ctx: RenderContext,
+    pixmap: Pixmap,
+}
+
+impl Canvas {
+    fn new(width: u32, height: u32) -> Self {
+        Self {
+            ctx: RenderContext::new(width as u16, height as u16),
+            pixmap: Pixmap::new(width as u16, height as u16),
+        }
+    }
+
+    /// Render one page and dither it to a bitmap.
+    fn render<'a>(
+        &mut self,
+        pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
+        cache: &RenderCache<'a>,
+        settings: &InterpreterSettings,
+        paper: Paper,
+        res: Resolution,
+    ) -> Bitmap {
+        let (w, h) = pdf_page.render_dimensions();
+        let p = place(f64::from(w), f64::from(h), paper, res);
+        if (u32::from(self.ctx.width()), u32::from(self.ctx.height())) != (p.width, p.height) {
+            *self = Canvas::new(p.width, p.height);
+        }
+        self.ctx.reset();
+        let transform = p.transform * pdf_page.initial_transform(true).to_kurbo();
+        render_into(
+            pdf_page,
+            cache,
+            settings,
+            &RenderSettings::default(),
+            &mut self.ctx,
+            transform,
+        );
+        self.ctx.flush();
+        self.ctx.render_with(
+            &mut self.pixmap,
+            &mut Resources::default(),
+            RasterizerSettings {
+                target_init: TargetInit::Clear(WHITE),
+                ..Default::default()
+            },
+        );
+        // Premultiplied over an opaque white background, so alpha is 255.
+        floyd_steinberg_rgba(self.pixmap.data_as_u8_slice(), p.width, p.height)
+    }
 }
 
 enum Msg {
@@ -223,6 +236,7 @@ fn worker(
     };
     let cache = RenderCache::new();
     let settings = InterpreterSettings::default();
+    let mut canvas = Canvas::new(FAX_WIDTH, paper.rows(res));
     let pdf_pages = pdf.pages();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -234,13 +248,15 @@ fn worker(
         }
         let rendered = catch_unwind(AssertUnwindSafe(|| {
             let page = pdf_pages.get(indices[i])?;
-            let (grey, w, h) = render_grey(page, &cache, &settings, paper, res);
-            let bitmap = floyd_steinberg(&grey, w, h);
+            let bitmap = canvas.render(page, &cache, &settings, paper, res);
             let encoded = encode(&bitmap, enc);
             Some(RenderedPage { bitmap, encoded })
         }))
-        .ok()
-        .flatten();
+        .unwrap_or_else(|_| {
+            // hayro panicked half-way through a page: start the next one on a fresh canvas.
+            canvas = Canvas::new(FAX_WIDTH, paper.rows(res));
+            None
+        });
         if cancel.load(Ordering::Relaxed) || tx.send(Msg::Done(i, rendered)).is_err() {
             return;
         }
