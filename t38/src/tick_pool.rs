@@ -10,9 +10,11 @@
 //!   start reads and re-encodes a whole page). Any worker may step any session: one busy in a slow
 //!   step is skipped (`try_lock`) by the others, which go on with the rest, and its own worker
 //!   catches it up afterwards. So one slow session delays only itself.
-//! - **Bounded catch-up.** A session more than `max_catch_up` steps behind (the machine stalled)
-//!   skips the rest instead of bursting them: right for live media. The simulator, whose line time
-//!   must follow the wall clock exactly, sets no bound.
+//! - **Bounded, lockstep catch-up.** Sessions of a phase slot that fell behind (the machine
+//!   stalled) catch up one step each per pass, so with one phase slot (time-compressed tests) the
+//!   two ends of a call stay in step with each other. One more than
+//!   `max_catch_up` steps behind skips the excess instead of bursting it: right for live media.
+//!   The simulator and time-compressed tests, whose sessions must never lose a step, set no bound.
 //!
 //! Threads wait on a condition variable fed by one clock thread that sleeps to absolute deadlines,
 //! so there is no drift. Lateness is measured per step: its start minus the moment it was due.
@@ -414,12 +416,22 @@ fn worker<T: Tick>(s: &Shared<T>) {
             let Ok(group) = s.groups[phase].read() else {
                 continue;
             };
+            // One step per session per pass, so sessions that are behind catch up in lockstep
+            // (a receiver never runs ahead of the sender it listens to); the first pass is shared
+            // between workers through the cursor, the rest are rare.
+            let mut behind = false;
             loop {
                 let k = s.cursors[phase].fetch_add(1, Ordering::AcqRel);
                 let Some(slot) = group.get(k) else {
                     break;
                 };
-                step_owed(s, slot, &mut hist);
+                behind |= step_one(s, slot, &mut hist);
+            }
+            while behind {
+                behind = false;
+                for slot in group.iter() {
+                    behind |= step_one(s, slot, &mut hist);
+                }
             }
         }
         if hist.count >= FLUSH_EVERY {
@@ -429,37 +441,34 @@ fn worker<T: Tick>(s: &Shared<T>) {
     hist.drain_into(&mut s.hist.lock().unwrap_or_else(|e| e.into_inner()));
 }
 
-/// Steps one session until it has caught up with the clock (unless another worker has it).
-fn step_owed<T: Tick>(s: &Shared<T>, slot: &SlotRef<T>, hist: &mut Histogram) {
+/// Takes one owed step of a session (unless another worker has it); true if it still owes more.
+/// A session further behind than `max_catch_up` steps first skips the excess.
+fn step_one<T: Tick>(s: &Shared<T>, slot: &SlotRef<T>, hist: &mut Histogram) -> bool {
     let Ok(mut slot) = slot.try_lock() else {
-        return;
+        return false;
     };
     let slot = &mut *slot;
-    let mut taken = 0u64;
-    loop {
-        let now = s.now.load(Ordering::Acquire);
-        if slot.finished || now == u64::MAX || slot.next_due > now {
-            return;
-        }
-        if taken >= s.config.max_catch_up {
-            // Too far behind: resume at the next due sub-tick in this phase after now.
-            let behind = (now - slot.next_due) / s.phases + 1;
-            s.skipped.fetch_add(behind, Ordering::Relaxed);
-            slot.next_due += behind * s.phases;
-            return;
-        }
-        let due = s.start + s.sub * (slot.next_due as u32);
-        slot.next_due += s.phases;
-        taken += 1;
-        let started = Instant::now();
-        hist.add(started.saturating_duration_since(due).as_micros() as u64);
-        if slot.item.tick() {
-            slot.finished = true;
-            s.live.fetch_sub(1, Ordering::AcqRel);
-        }
-        let spent = started.elapsed().as_nanos() as u64;
-        s.slowest_ns.fetch_max(spent, Ordering::Relaxed);
+    let now = s.now.load(Ordering::Acquire);
+    if slot.finished || now == u64::MAX || slot.next_due > now {
+        return false;
     }
+    let owed = (now - slot.next_due) / s.phases + 1;
+    if owed > s.config.max_catch_up {
+        let skip = owed - s.config.max_catch_up;
+        s.skipped.fetch_add(skip, Ordering::Relaxed);
+        slot.next_due += skip * s.phases;
+    }
+    let due = s.start + s.sub * (slot.next_due as u32);
+    slot.next_due += s.phases;
+    let started = Instant::now();
+    hist.add(started.saturating_duration_since(due).as_micros() as u64);
+    if slot.item.tick() {
+        slot.finished = true;
+        s.live.fetch_sub(1, Ordering::AcqRel);
+    }
+    let spent = started.elapsed().as_nanos() as u64;
+    s.slowest_ns.fetch_max(spent, Ordering::Relaxed);
+    !slot.finished && slot.next_due <= now
 }
 
 #[cfg(test)]
@@ -571,5 +580,56 @@ mod tests {
         assert!(stats.slowest_step >= Duration::from_millis(60));
         assert!(stats.lateness_p50 <= stats.lateness_p99);
         pool.shutdown();
+    }
+
+    /// Two ends of a call in one phase slot on one worker: one stalls now and then (a slow spandsp
+    /// step). With no skipping they catch up one step each per pass, so the listener is never
+    /// more than a step or two away from the talker it hears, and no step is lost.
+    #[test]
+    fn stalled_sessions_catch_up_in_lockstep() {
+        use std::sync::atomic::AtomicI64;
+        struct End {
+            me: i64,
+            steps: Arc<[AtomicI64; 2]>,
+            worst_gap: Arc<AtomicI64>,
+            limit: i64,
+        }
+        impl Tick for End {
+            fn tick(&mut self) -> bool {
+                let n = self.steps[self.me as usize].fetch_add(1, Ordering::SeqCst) + 1;
+                if self.me == 0 && n % 10 == 0 {
+                    std::thread::sleep(Duration::from_millis(60));
+                }
+                let other = self.steps[1 - self.me as usize].load(Ordering::SeqCst);
+                self.worst_gap
+                    .fetch_max((n - other).abs(), Ordering::SeqCst);
+                n >= self.limit
+            }
+        }
+        let steps = Arc::new([AtomicI64::new(0), AtomicI64::new(0)]);
+        let worst_gap = Arc::new(AtomicI64::new(0));
+        let pool = TickPool::start(TickPoolConfig {
+            phases: 1,
+            ..config(1, u64::MAX)
+        });
+        let ends: Vec<_> = (0..2)
+            .map(|me| {
+                pool.add(End {
+                    me,
+                    steps: Arc::clone(&steps),
+                    worst_gap: Arc::clone(&worst_gap),
+                    limit: 40,
+                })
+            })
+            .collect();
+        wait_until(|| ends.iter().all(|e| e.is_finished()));
+        let stats = pool.shutdown();
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(steps[0].load(Ordering::SeqCst), 40);
+        assert_eq!(steps[1].load(Ordering::SeqCst), 40);
+        // Each 60 ms stall leaves both ~6 steps behind; caught up alternately, they never drift
+        // more than one step apart.
+        assert!(worst_gap.load(Ordering::SeqCst) <= 2, "{worst_gap:?}");
+        assert!(stats.lateness_max >= Duration::from_millis(40), "{stats:?}");
     }
 }

@@ -1,4 +1,4 @@
-//! The media side of the line: fax sessions on real UDP sockets, ticked every 20 ms by a few
+//! The media side of the line: fax sessions on real UDP sockets, stepped every 20 ms by a pool of
 //! dedicated threads, many sessions per thread. T.38 runs on UDPTL (`udptl_port`); the G.711
 //! fallback runs spandsp's audio modems on RTP (`rtp_port`).
 //!
@@ -10,9 +10,9 @@
 //! optional loss model (the simulator's `Channel`) sits in front of each socket's sending side
 //! for lossy-line tests (`wire`).
 //!
-//! Ticks follow an absolute schedule (no drift); how late each tick starts is recorded, which is
+//! Steps follow an absolute schedule (no drift); how late each step starts is recorded, which is
 //! the benchmark's figure of merit. `speed` > 1 compresses time for tests: the same 160 samples per
-//! tick, ticked `speed` times as often.
+//! step, stepped `speed` times as often.
 
 mod latch;
 mod rtp_port;
@@ -21,17 +21,16 @@ mod wire;
 
 pub use latch::{Latch, Verdict};
 
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::Duration;
 
 use faxline_t38::session::{Direction, FaxOptions, FaxReport};
 use faxline_t38::sim::ChannelModel;
-use tracing::{debug, warn};
+use faxline_t38::tick_pool::{Tick, TickHandle, TickPool, TickPoolConfig};
+use tracing::debug;
 
 use rtp_port::RtpPort;
 use udptl_port::UdptlPort;
@@ -158,99 +157,98 @@ pub struct MediaOutcome {
 
 type DoneFn = Box<dyn FnOnce(MediaOutcome) + Send>;
 
-/// One media session on its socket, ticked by a media thread.
+/// One media session on its socket, stepped by the runtime's tick pool.
 trait MediaPort: Send {
+    /// Process-unique session id, for logs.
     fn id(&self) -> u64;
     /// One 20 ms step. Returns true when the port is finished and can be dropped.
     fn tick(&mut self) -> bool;
     /// The stream moved (re-INVITE): send to the new address until a packet latches again.
     fn retarget(&mut self, remote: SocketAddr);
     fn stats(&self) -> MediaStats;
-    /// Terminates the session (if still running) and delivers its outcome.
+    /// Terminates the session (if still running) and delivers its outcome (at most once).
     fn finish(&mut self);
 }
 
-enum Command {
-    Add(Box<dyn MediaPort>),
-    Stop(u64),
-    Retarget(u64, SocketAddr),
-}
+/// A port as the tick pool steps it: finishing delivers the outcome right away.
+struct PooledPort(Box<dyn MediaPort>);
 
-/// Tick lateness figures of a runtime.
-#[derive(Debug, Clone, Default)]
-pub struct TickStats {
-    /// Ticks run.
-    pub ticks: u64,
-    /// Lateness of each tick's start behind its schedule, in microseconds (all threads).
-    pub lateness_us: Vec<u32>,
-    /// Time spent working in ticks (all threads).
-    pub busy: Duration,
-}
-
-impl TickStats {
-    /// The `q` quantile (0..=1) of tick lateness.
-    pub fn lateness_quantile(&self, q: f64) -> Duration {
-        if self.lateness_us.is_empty() {
-            return Duration::ZERO;
+impl Tick for PooledPort {
+    fn tick(&mut self) -> bool {
+        let done = self.0.tick();
+        if done {
+            let stats = self.0.stats();
+            debug!(
+                session = self.0.id(),
+                sent = stats.sent,
+                received = stats.received,
+                ignored = stats.ignored,
+                "media session done"
+            );
+            self.0.finish();
         }
-        let mut v = self.lateness_us.clone();
-        v.sort_unstable();
-        let i = ((v.len() - 1) as f64 * q).round() as usize;
-        Duration::from_micros(u64::from(v[i]))
+        done
     }
 }
 
-/// Dedicated tick threads carrying many T.38 sessions each.
+/// Tick lateness figures of a runtime (the pool's, see [`faxline_t38::tick_pool`]).
+pub use faxline_t38::tick_pool::TickStats;
+
+/// Dedicated threads stepping every media session of this process: the shared
+/// [`TickPool`] (phase-spread 20 ms clocks, any thread may step any session, so a session stuck
+/// in a slow spandsp step delays only itself). In real time a session that falls more than three
+/// steps behind skips the rest rather than bursting them onto the wire.
 pub struct MediaRuntime {
-    threads: Vec<(mpsc::Sender<Command>, JoinHandle<()>)>,
-    next_id: AtomicU64,
-    stop: Arc<AtomicBool>,
-    stats: Arc<Mutex<TickStats>>,
+    pool: Option<TickPool<PooledPort>>,
+    /// Every session added, so that shutdown can end the ones still running.
+    sessions: Mutex<Vec<TickHandle<PooledPort>>>,
     pacing: bool,
 }
 
-/// A handle to stop one session early.
-#[derive(Debug, Clone)]
+/// A handle to one session: stop it early or move its stream.
+#[derive(Clone)]
 pub struct SessionHandle {
-    id: u64,
-    thread: mpsc::Sender<Command>,
+    handle: TickHandle<PooledPort>,
+}
+
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("finished", &self.handle.is_finished())
+            .finish()
+    }
 }
 
 impl SessionHandle {
-    /// Ends the session now (T.30 terminated, report delivered).
+    /// Ends the session now (T.30 terminated, report delivered), between two of its steps.
     pub fn stop(&self) {
-        let _ = self.thread.send(Command::Stop(self.id));
+        self.handle.finish(|p| p.0.finish());
     }
 
     /// The peer moved the stream (re-INVITE): send to `remote` until packets latch again.
     pub fn retarget(&self, remote: SocketAddr) {
-        let _ = self.thread.send(Command::Retarget(self.id, remote));
+        self.handle.with(|p| p.0.retarget(remote));
     }
 }
 
 impl MediaRuntime {
-    /// Starts `threads` tick threads. `speed` 1 is real time; higher values compress time for tests.
+    /// Starts `threads` workers. `speed` 1 is real time; higher values compress time for tests
+    /// (the same 160 samples per step, stepped `speed` times as often).
     pub fn start(threads: usize, speed: u32) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(Mutex::new(TickStats::default()));
-        let interval = TICK / speed.max(1);
-        let threads = (0..threads.max(1))
-            .map(|i| {
-                let (tx, rx) = mpsc::channel();
-                let stop = stop.clone();
-                let stats = stats.clone();
-                let h = std::thread::Builder::new()
-                    .name(format!("faxline-media-{i}"))
-                    .spawn(move || tick_loop(rx, interval, stop, stats))
-                    .expect("spawn media thread");
-                (tx, h)
-            })
-            .collect();
+        let speed = speed.max(1);
+        // Real time: clocks spread over 20 phase slots, a stalled session skips what it cannot
+        // send in time. Compressed time (tests): one phase and no skipping, so a loaded machine
+        // slows the calls' clock instead of cutting holes in their streams.
+        let (phases, max_catch_up) = if speed == 1 { (20, 3) } else { (1, u64::MAX) };
+        let pool = TickPool::start(TickPoolConfig {
+            threads: threads.max(1),
+            period: TICK / speed,
+            phases,
+            max_catch_up,
+        });
         Self {
-            threads,
-            next_id: AtomicU64::new(1),
-            stop,
-            stats,
+            pool: Some(pool),
+            sessions: Mutex::new(Vec::new()),
             pacing: true,
         }
     }
@@ -262,9 +260,9 @@ impl MediaRuntime {
         socket: UdpSocket,
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let port = UdptlPort::new(job, socket, self.pacing, id, Box::new(done))?;
-        self.add(id, Box::new(port))
+        self.add(Box::new(port))
     }
 
     /// Starts a G.711 audio fax session on an RTP `socket`; `done` gets the outcome (also when
@@ -275,138 +273,50 @@ impl MediaRuntime {
         socket: UdpSocket,
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let port = RtpPort::new(job, socket, id, Box::new(done))?;
-        self.add(id, Box::new(port))
+        self.add(Box::new(port))
     }
 
-    fn add(&self, id: u64, port: Box<dyn MediaPort>) -> Result<SessionHandle, MediaError> {
-        let thread = self.threads[(id as usize) % self.threads.len()].0.clone();
-        thread
-            .send(Command::Add(port))
-            .map_err(|_| MediaError::Session("runtime stopped".into()))?;
-        Ok(SessionHandle { id, thread })
+    fn add(&self, port: Box<dyn MediaPort>) -> Result<SessionHandle, MediaError> {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| MediaError::Session("runtime stopped".into()))?;
+        let handle = pool.add(PooledPort(port));
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|h| !h.is_finished());
+        sessions.push(handle.clone());
+        Ok(SessionHandle { handle })
     }
 
     /// Tick statistics so far.
     pub fn tick_stats(&self) -> TickStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+        self.pool.as_ref().map(|p| p.stats()).unwrap_or_default()
     }
 
     /// Stops all threads; running sessions are terminated and report (call dropped).
     pub fn shutdown(mut self) {
-        self.stop_threads();
+        self.stop_all();
     }
 
-    fn stop_threads(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for (tx, h) in self.threads.drain(..) {
-            drop(tx);
-            if h.join().is_err() {
-                warn!("media thread panicked");
-            }
+    fn stop_all(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.shutdown();
+        }
+        let sessions =
+            std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in sessions {
+            h.finish(|p| p.0.finish());
         }
     }
 }
 
 impl Drop for MediaRuntime {
     fn drop(&mut self) {
-        self.stop_threads();
+        self.stop_all();
     }
 }
 
-fn tick_loop(
-    rx: mpsc::Receiver<Command>,
-    interval: Duration,
-    stop: Arc<AtomicBool>,
-    stats: Arc<Mutex<TickStats>>,
-) {
-    let mut ports: Vec<Box<dyn MediaPort>> = Vec::new();
-    let mut next = Instant::now() + interval;
-    let mut lateness = Vec::new();
-    let mut busy = Duration::ZERO;
-    let mut ticks = 0u64;
-    let mut finished: VecDeque<usize> = VecDeque::new();
-    loop {
-        let now = Instant::now();
-        if now < next {
-            std::thread::sleep(next - now);
-        }
-        let start = Instant::now();
-        lateness.push(
-            start
-                .saturating_duration_since(next)
-                .as_micros()
-                .min(u128::from(u32::MAX)) as u32,
-        );
-        next += interval;
-        // Never try to catch up a burst of missed ticks: resync to now.
-        if next < start {
-            next = start + interval;
-        }
-        loop {
-            match rx.try_recv() {
-                Ok(Command::Add(p)) => ports.push(p),
-                Ok(Command::Stop(id)) => {
-                    if let Some(i) = ports.iter().position(|p| p.id() == id) {
-                        let mut p = ports.swap_remove(i);
-                        p.finish();
-                    }
-                }
-                Ok(Command::Retarget(id, remote)) => {
-                    if let Some(p) = ports.iter_mut().find(|p| p.id() == id) {
-                        p.retarget(remote);
-                    }
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    stop.store(true, Ordering::Relaxed);
-                    break;
-                }
-            }
-        }
-        if stop.load(Ordering::Relaxed) {
-            for mut p in ports.drain(..) {
-                p.finish();
-            }
-            break;
-        }
-        for (i, p) in ports.iter_mut().enumerate() {
-            if p.tick() {
-                finished.push_back(i);
-            }
-        }
-        while let Some(i) = finished.pop_back() {
-            let mut p = ports.swap_remove(i);
-            let stats = p.stats();
-            debug!(
-                sent = stats.sent,
-                received = stats.received,
-                ignored = stats.ignored,
-                "media session done"
-            );
-            p.finish();
-        }
-        ticks += 1;
-        busy += start.elapsed();
-        if ticks.is_multiple_of(50) {
-            flush_stats(&stats, &mut lateness, &mut busy, &mut ticks);
-        }
-    }
-    flush_stats(&stats, &mut lateness, &mut busy, &mut ticks);
-}
-
-fn flush_stats(
-    stats: &Mutex<TickStats>,
-    lateness: &mut Vec<u32>,
-    busy: &mut Duration,
-    ticks: &mut u64,
-) {
-    if let Ok(mut s) = stats.lock() {
-        s.lateness_us.append(lateness);
-        s.busy += *busy;
-        s.ticks += *ticks;
-    }
-    *busy = Duration::ZERO;
-    *ticks = 0;
-}
+/// Session ids for logs, unique in the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);

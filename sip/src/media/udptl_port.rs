@@ -2,16 +2,23 @@
 
 use std::net::UdpSocket;
 
+use faxline_t38::ifp::strip_fec_padding;
 use faxline_t38::session::{RateManagement, T38Params, T38Session, T38SessionConfig};
-use faxline_t38::udptl::{
-    ErrorCorrection, Receiver, ReceiverConfig, RedundancyDepth, RxEvent, Sender, SenderConfig,
-    UdptlPacket,
-};
+use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig, UdptlPacket};
 
 use super::TICK_SAMPLES;
 use super::wire::Wire;
 use super::{DoneFn, LINGER_TICKS, MediaError, MediaOutcome, MediaPort, MediaStats, T38Job};
-use faxline_t38::sdp::EcMode;
+
+/// An IFP rebuilt by FEC carries zero padding up to its group's longest member; spandsp refuses
+/// trailing octets, so it is cut back to the IFP itself.
+fn unpad(ifp: &[u8], recovered: bool, version: u8) -> &[u8] {
+    if recovered {
+        strip_fec_padding(ifp, version)
+    } else {
+        ifp
+    }
+}
 
 pub(super) struct UdptlPort {
     id: u64,
@@ -25,6 +32,8 @@ pub(super) struct UdptlPort {
     out: Vec<u8>,
     ifps: Vec<(u16, Vec<u8>)>,
     idle_ticks: u32,
+    /// The negotiated T.38 version: FEC padding is cut by parsing the IFP under it.
+    version: u8,
 }
 
 impl UdptlPort {
@@ -36,17 +45,7 @@ impl UdptlPort {
         done: DoneFn,
     ) -> Result<Self, MediaError> {
         let p = job.params;
-        let ec = match p.ec {
-            EcMode::None => ErrorCorrection::None,
-            // The negotiated depth for indicators and control, at most 2 for image data
-            // (telephony.md §6.4: ≥3 for indicators/control, 1–2 for image data).
-            EcMode::Redundancy { depth } => ErrorCorrection::Redundancy(RedundancyDepth {
-                indicator: depth,
-                control: depth,
-                image: depth.min(2),
-            }),
-            EcMode::Fec { span, entries } => ErrorCorrection::Fec { span, entries },
-        };
+        let ec = p.ec.to_udptl();
         let max_datagram = p.far_max_datagram as usize;
         let tx = Sender::new(SenderConfig {
             error_correction: ec,
@@ -82,18 +81,23 @@ impl UdptlPort {
             out: Vec::with_capacity(1500),
             ifps: Vec::new(),
             idle_ticks: 0,
+            version: p.version,
         })
     }
 
     fn receive(&mut self) {
-        let (rx, ifps) = (&mut self.rx, &mut self.ifps);
+        let (rx, ifps, version) = (&mut self.rx, &mut self.ifps, self.version);
         let (mut malformed, mut lost) = (0, 0);
         let got = self.wire.receive(
             &mut self.stats,
             |d| UdptlPacket::decode(d).is_ok(),
             |d| {
                 let r = rx.receive(d, |ev| match ev {
-                    RxEvent::Ifp { seq, ifp, .. } => ifps.push((seq, ifp.to_vec())),
+                    RxEvent::Ifp {
+                        seq,
+                        ifp,
+                        recovered,
+                    } => ifps.push((seq, unpad(ifp, recovered, version).to_vec())),
                     RxEvent::Lost { count, .. } => lost += u64::from(count),
                     RxEvent::Resync { .. } => {}
                 });
@@ -109,10 +113,15 @@ impl UdptlPort {
         } else {
             self.idle_ticks += 1;
             if self.idle_ticks == 2 {
-                let ifps = &mut self.ifps;
+                let (ifps, version) = (&mut self.ifps, self.version);
                 self.rx.flush(|ev| {
-                    if let RxEvent::Ifp { seq, ifp, .. } = ev {
-                        ifps.push((seq, ifp.to_vec()));
+                    if let RxEvent::Ifp {
+                        seq,
+                        ifp,
+                        recovered,
+                    } = ev
+                    {
+                        ifps.push((seq, unpad(ifp, recovered, version).to_vec()));
                     }
                 });
             }

@@ -40,6 +40,7 @@
 
 use super::error::NegotiationError;
 use super::params::{RateManagement, T38Params, UdpEc};
+use crate::udptl::{ErrorCorrection, RedundancyDepth};
 
 /// The fax modem rates, slowest first.
 pub const FAX_BIT_RATES: [u32; 6] = [2400, 4800, 7200, 9600, 12000, 14400];
@@ -73,6 +74,21 @@ pub enum EcMode {
 }
 
 impl EcMode {
+    /// The UDPTL sender's settings for this mode. Redundancy keeps the negotiated depth for
+    /// indicators and control messages but at most 2 for image data (telephony.md §6.4: ≥ 3 for
+    /// the few packets whose loss stalls T.30, 1–2 for the bulk, so datagrams stay small).
+    pub fn to_udptl(self) -> ErrorCorrection {
+        match self {
+            EcMode::None => ErrorCorrection::None,
+            EcMode::Redundancy { depth } => ErrorCorrection::Redundancy(RedundancyDepth {
+                indicator: depth,
+                control: depth,
+                image: depth.min(2),
+            }),
+            EcMode::Fec { span, entries } => ErrorCorrection::Fec { span, entries },
+        }
+    }
+
     /// The `T38FaxUdpEC` value announcing this mode (`None` for no EC: the attribute is omitted).
     pub fn udp_ec(self) -> Option<UdpEc> {
         match self {
