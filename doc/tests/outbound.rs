@@ -220,3 +220,51 @@ fn landscape_pages_turn_like_ghostscript() {
     let black = page.black_pixels();
     assert!((17_000..21_000).contains(&black), "{black}");
 }
+
+#[test]
+fn hairlines_survive_without_anti_aliasing() {
+    // Zero-width (thinnest possible) and 0.2 pt rules at sub-pixel offsets on a Letter page: with
+    // anti-aliasing off, every one must still leave a line of ink.
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut ops = String::new();
+    let mut ys = Vec::new();
+    for k in 0..12 {
+        let y = 100.0 + f64::from(k) * 50.0 + f64::from(k) * 0.061;
+        let w = if k % 2 == 0 { 0.0 } else { 0.2 };
+        ops.push_str(&format!("{w} w 100 {y:.3} m 500 {y:.3} l S\n"));
+        ys.push(y);
+    }
+    let mut doc = Document::with_version("1.4");
+    let content = doc.add_object(Stream::new(dictionary! {}, ops.into_bytes()));
+    let pages_id = doc.new_object_id();
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+
+    let page = &render(&bytes, &RenderOptions::default()).unwrap().pages[0];
+    for y in ys {
+        // PDF y (up, points) to fax rows (down, 196 dpi); look two rows either side.
+        let row = ((792.0 - y) / 72.0 * 196.0).round() as u32;
+        let ink: u64 = (row - 2..=row + 2)
+            .map(|r| {
+                page.row(r)
+                    .iter()
+                    .map(|b| u64::from(b.count_ones()))
+                    .sum::<u64>()
+            })
+            .sum();
+        // The rule is 400 pt = 1133 pixels long.
+        assert!(ink >= 1100, "rule at y={y} pt: {ink} black pixels");
+    }
+}
