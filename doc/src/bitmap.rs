@@ -91,28 +91,32 @@ impl Bitmap {
 
     /// The colour-change positions of one row (T.4 "changing elements"): each row starts white,
     /// `changes[0]` is the first black pixel, `changes[1]` the next white one, and so on.
+    ///
+    /// Works on 64 pixels at a time: XOR with the word shifted by one pixel marks every change,
+    /// and the marks are read off with `leading_zeros`. Words of one colour cost one comparison.
     pub fn row_changes(&self, y: u32, out: &mut Vec<u32>) {
         out.clear();
         let row = self.row(y);
         let width = self.width;
-        let mut black = false;
-        for (i, &byte) in row.iter().enumerate() {
-            // Whole bytes of the current colour carry no change: the common case on fax pages.
-            if byte == if black { 0xff } else { 0x00 } {
-                continue;
+        let mut prev = 0u64; // colour of the pixel left of the word: 0 white, 1 black
+        for (i, chunk) in row.chunks(8).enumerate() {
+            let mut bytes = [0u8; 8];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            let word = u64::from_be_bytes(bytes);
+            if word == 0u64.wrapping_sub(prev) {
+                continue; // all 64 pixels the colour of the previous one
             }
-            let base = i as u32 * 8;
-            for bit in 0..8u32 {
-                let x = base + bit;
+            let mut marks = word ^ ((word >> 1) | (prev << 63));
+            let base = i as u32 * 64;
+            while marks != 0 {
+                let x = base + marks.leading_zeros();
                 if x >= width {
-                    break;
+                    return; // padding bits past the last pixel
                 }
-                let is_black = byte & (0x80 >> bit) != 0;
-                if is_black != black {
-                    out.push(x);
-                    black = is_black;
-                }
+                out.push(x);
+                marks &= !(1u64 << (63 - (x - base)));
             }
+            prev = word & 1;
         }
     }
 
@@ -149,6 +153,36 @@ pub(crate) fn fill_bits(row: &mut [u8], start: u32, end: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_changes_match_a_pixel_walk() {
+        for width in [1u32, 7, 8, 63, 64, 65, 130, 1728] {
+            let mut b = Bitmap::new(width, 4);
+            for x in 0..width {
+                // Row 0 white, row 1 black, rows 2–3 irregular runs across word boundaries.
+                b.set_black(x, 1);
+                if (x * 7 + 3) % 11 < 4 || (60..70).contains(&x) {
+                    b.set_black(x, 2);
+                }
+                if x % 3 == 0 || x + 1 == width {
+                    b.set_black(x, 3);
+                }
+            }
+            for y in 0..4 {
+                let mut want = Vec::new();
+                let mut black = false;
+                for x in 0..width {
+                    if b.get(x, y) != black {
+                        want.push(x);
+                        black = !black;
+                    }
+                }
+                let mut got = Vec::new();
+                b.row_changes(y, &mut got);
+                assert_eq!(got, want, "width {width} row {y}");
+            }
+        }
+    }
 
     #[test]
     fn fill_bits_sets_exactly_the_range() {

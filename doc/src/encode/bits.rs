@@ -1,7 +1,10 @@
 //! An MSB-first bit writer.
 
+/// Bits collect in a 64-bit accumulator and leave in 32-bit words, so most codes cost a shift and
+/// an OR.
 pub(crate) struct BitWriter {
     out: Vec<u8>,
+    /// The low `n` bits are pending output; higher bits are stale and never written.
     acc: u64,
     n: u32,
 }
@@ -19,19 +22,20 @@ impl BitWriter {
     #[inline]
     pub(crate) fn put(&mut self, code: u32, len: u8) {
         let len = u32::from(len);
-        self.acc = (self.acc << len) | u64::from(code & ((1u64 << len) - 1) as u32);
+        // n < 32 here, so n + len < 64 and no pending bit is shifted out.
+        self.acc = (self.acc << len) | (u64::from(code) & ((1u64 << len) - 1));
         self.n += len;
-        while self.n >= 8 {
-            self.n -= 8;
-            self.out.push((self.acc >> self.n) as u8);
+        if self.n >= 32 {
+            self.n -= 32;
+            self.out
+                .extend_from_slice(&((self.acc >> self.n) as u32).to_be_bytes());
         }
-        self.acc &= (1u64 << self.n) - 1;
     }
 
     /// Pad with zeros so that a following 12-bit EOL ends on a byte boundary (TIFF fill bits).
     pub(crate) fn align_for_eol(&mut self) {
         // An EOL that starts at bit offset 4 of a byte ends on the next boundary.
-        let pad = (4 + 8 - self.n) % 8;
+        let pad = (12 - self.n % 8) % 8;
         if pad > 0 {
             self.put(0, pad as u8);
         }
@@ -39,9 +43,13 @@ impl BitWriter {
 
     /// Pad to a byte boundary with zeros and return the bytes.
     pub(crate) fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            let pad = 8 - self.n;
+        if !self.n.is_multiple_of(8) {
+            let pad = 8 - self.n % 8;
             self.put(0, pad as u8);
+        }
+        while self.n >= 8 {
+            self.n -= 8;
+            self.out.push((self.acc >> self.n) as u8);
         }
         self.out
     }
