@@ -14,6 +14,7 @@ use crate::bitmap::{Bitmap, fill_bits};
 use crate::error::DocError;
 use crate::options::{FAX_WIDTH, Paper, Resolution};
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// The shipped font (Bitstream Vera licence with DejaVu changes, see `assets/`).
@@ -222,7 +223,7 @@ pub fn render_text(
         what: "text page",
         detail: "built-in font is unreadable".into(),
     })?;
-    let mut layout = Layout::new(&font, paper, res);
+    let layout = Layout::new(&font, paper, res);
     let pages = paginate(text, layout.cols, layout.rows);
     if pages.len() > max_pages {
         return Err(DocError::TooManyPages {
@@ -230,19 +231,24 @@ pub fn render_text(
             limit: max_pages,
         });
     }
-    let mut out = Vec::with_capacity(pages.len());
-    for lines in pages {
-        let mut page = Bitmap::new(FAX_WIDTH, layout.height);
-        for (row, line) in lines.iter().enumerate() {
-            for (col, &c) in line.iter().enumerate() {
-                if c != ' ' {
-                    layout.stamp(&mut page, c, col, row);
+    // Pages are drawn in parallel, each worker with its own layout and glyph cache.
+    Ok(pages
+        .into_par_iter()
+        .map_init(
+            || Layout::new(&font, paper, res),
+            |layout, lines| {
+                let mut page = Bitmap::new(FAX_WIDTH, layout.height);
+                for (row, line) in lines.iter().enumerate() {
+                    for (col, &c) in line.iter().enumerate() {
+                        if c != ' ' {
+                            layout.stamp(&mut page, c, col, row);
+                        }
+                    }
                 }
-            }
-        }
-        out.push(page);
-    }
-    Ok(out)
+                page
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]
