@@ -123,10 +123,22 @@ pub enum LogFormat {
 }
 
 /// `[line]`: which line carries the faxes.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LineConfig {
     pub kind: LineKind,
+    /// Time compression of the loopback line (1 = real time; tests and demos use more).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub speed: u32,
+}
+
+impl Default for LineConfig {
+    fn default() -> Self {
+        Self {
+            kind: LineKind::Loopback,
+            speed: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -230,6 +242,14 @@ pub struct AsteriskConfig {
     /// this configuration and reports drift.
     #[serde(deserialize_with = "flex::opt_scalar")]
     pub config_dir: Option<PathBuf>,
+    /// After a call's channels hung up, how long to wait for its `FaxResult` event before failing the job with
+    /// "no fax result" (seconds).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub result_grace_secs: u64,
+    /// How long the AMI connection may stay lost during a call before the call is given up as "outcome
+    /// unknown" (seconds). Such a job is failed, never redialled.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub ami_lost_timeout_secs: u64,
 }
 
 impl Default for AsteriskConfig {
@@ -239,6 +259,8 @@ impl Default for AsteriskConfig {
             ring_seconds: 60,
             max_call_seconds: 3600,
             config_dir: None,
+            result_grace_secs: 10,
+            ami_lost_timeout_secs: 120,
         }
     }
 }

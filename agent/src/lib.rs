@@ -3,3 +3,4 @@
 
 pub mod asterisk_gen;
 pub mod config;
+pub mod daemon;

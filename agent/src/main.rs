@@ -1,17 +1,17 @@
 //! The `faxline` command: one binary for sending, serving and converting faxes.
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 mod cli {
+    pub mod agent;
     pub mod api;
     pub mod check;
     pub mod decode;
     pub mod render;
     pub mod send;
+    pub mod serve;
 }
 
 /// Faxline: a self-hosted fax platform.
@@ -28,22 +28,14 @@ enum Command {
     Send(cli::send::SendArgs),
     /// Run the REST API (the system of record for jobs and inbound faxes).
     Api(cli::api::ApiArgs),
-    /// The agent next to Asterisk. Only `--check` exists so far (see the README).
-    Agent(AgentArgs),
+    /// The agent daemon next to Asterisk (or on the loopback line); `--check` validates config and connectivity.
+    Agent(cli::agent::AgentArgs),
+    /// API and agent in one process: the single-box default (SQLite, loopback line).
+    Serve(cli::serve::ServeArgs),
     /// Render a PDF or text file to fax TIFF-F.
     Render(cli::render::RenderArgs),
     /// Convert a received fax TIFF to PDF.
     Decode(cli::decode::DecodeArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct AgentArgs {
-    /// The configuration file (TOML); environment variables override it.
-    #[arg(long, env = "FAXLINE_CONFIG")]
-    config: Option<PathBuf>,
-    /// Validate the configuration, print every problem, and exit.
-    #[arg(long, required = true)]
-    check: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,10 +50,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Send(args) => cli::send::run(args),
         Command::Api(args) => tokio::runtime::Runtime::new()?.block_on(cli::api::run(args)),
-        Command::Agent(args) => {
-            debug_assert!(args.check);
-            cli::check::run(args.config.as_deref())
-        }
+        Command::Agent(args) => tokio::runtime::Runtime::new()?.block_on(cli::agent::run(args)),
+        Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
     }

@@ -63,6 +63,23 @@ pub struct SendResult {
     pub retry: bool,
 }
 
+/// Call details sent along with a result (fields the API may record; absent ones are omitted).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallDetails {
+    /// Image bit rate (bit/s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<i64>,
+    /// `T38` or `audio`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The far end's station identifier (CSI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_ident: Option<String>,
+    /// Which attempt of the agent's retry policy this was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_attempt: Option<u32>,
+}
+
 /// Metadata of a received fax.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InboundMeta {
@@ -228,12 +245,52 @@ impl AgentClient {
         job: &LeasedJob,
         result: &SendResult,
     ) -> Result<String, AgentClientError> {
+        self.result_with_details(job, result, &CallDetails::default())
+            .await
+    }
+
+    /// [`AgentClient::result`] with the call's details (bit rate, mode, remote ident).
+    pub async fn result_with_details(
+        &self,
+        job: &LeasedJob,
+        result: &SendResult,
+        details: &CallDetails,
+    ) -> Result<String, AgentClientError> {
         let mut body = serde_json::to_value(result).expect("plain struct");
+        if let (Some(b), Ok(serde_json::Value::Object(d))) =
+            (body.as_object_mut(), serde_json::to_value(details))
+        {
+            b.extend(d);
+        }
         body["lease_id"] = job.lease_id.clone().into();
         let out: serde_json::Value = self
             .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &body)
             .await?;
         Ok(out["status"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Proves the API is reachable and accepts this agent's signature, without side effects: a signed
+    /// heartbeat for a job that does not exist, which a verifying API answers with "lease not held"
+    /// (a rejected signature is a 401, another answer an error).
+    pub async fn check_signature(&self) -> Result<(), AgentClientError> {
+        let probe = LeasedJob {
+            job_id: "faxline-connectivity-check".into(),
+            lease_id: "none".into(),
+            to: String::new(),
+            document_kind: String::new(),
+            document_size: 0,
+            document_sha256: String::new(),
+            attempt: 0,
+            lease_expires_at: 0,
+        };
+        match self.heartbeat(&probe).await {
+            Err(AgentClientError::LeaseLost) => Ok(()),
+            Ok(_) => Err(AgentClientError::Api {
+                status: 200,
+                detail: "the API renewed a lease that cannot exist".into(),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Downloads the job's document and checks its SHA-256.

@@ -147,6 +147,83 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The agent's sections of the shared configuration file (read by `faxline-agent`, ignored here).
+pub const AGENT_SECTIONS: &[&str] = &[
+    "agent",
+    "line",
+    "ami",
+    "asterisk",
+    "sip",
+    "fax",
+    "spool",
+    "retry",
+    "limits",
+    "api_client",
+];
+
+/// The secret settings of `[api]`; each may instead be read from `<name>_file`.
+pub const SECRET_KEYS: &[&str] = &[
+    "api_key",
+    "server_secret",
+    "agent_secret",
+    "internal_secret",
+];
+
+/// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
+/// (`8080`, `true`), else as a string.
+fn apply_section_env(api: &mut toml::Table, get: &dyn Fn(&str) -> Option<String>) {
+    let keys: Vec<String> = Config::field_names()
+        .iter()
+        .map(|k| (*k).to_owned())
+        .chain(SECRET_KEYS.iter().map(|k| format!("{k}_file")))
+        .collect();
+    for key in keys {
+        let var = format!("FAXLINE_API__{}", key.to_ascii_uppercase());
+        let Some(value) = get(&var) else { continue };
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !v.is_table() && !v.is_array())
+            .filter(|_| !SECRET_KEYS.contains(&key.as_str()) && !key.ends_with("_file"));
+        api.insert(key, parsed.unwrap_or(toml::Value::String(value)));
+    }
+}
+
+/// Replaces `<secret>_file` keys by the file's contents (one trailing newline removed).
+fn resolve_secret_files(api: &mut toml::Table, origin: &Path) -> Result<(), ConfigError> {
+    for key in SECRET_KEYS {
+        let file_key = format!("{key}_file");
+        let Some(v) = api.remove(&file_key) else {
+            continue;
+        };
+        let Some(p) = v.as_str().filter(|p| !p.is_empty()) else {
+            return Err(ConfigError::Invalid(format!(
+                "{}: api.{file_key} must be a path",
+                origin.display()
+            )));
+        };
+        if api.contains_key(*key) {
+            return Err(ConfigError::Invalid(format!(
+                "api.{key} is set both directly and by api.{file_key}; set only one"
+            )));
+        }
+        api.insert((*key).to_owned(), toml::Value::String(read_secret_file(p)?));
+    }
+    Ok(())
+}
+
+fn read_secret_file(p: &str) -> Result<String, ConfigError> {
+    let mut s = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+        path: PathBuf::from(p),
+        source,
+    })?;
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    Ok(s)
+}
+
 fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -172,23 +249,116 @@ fn non_empty(v: String) -> Option<String> {
 impl Config {
     /// Reads `path` (if any), then applies the process environment.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut cfg = match path {
-            Some(p) => Self::from_toml_file(p)?,
-            None => Self::default(),
+        Self::load_with(path, |k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with an injectable environment lookup (tests).
+    pub fn load_with(
+        path: Option<&Path>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            None => String::new(),
         };
-        cfg.apply_env(|k| std::env::var(k).ok())?;
+        let origin = path.map_or_else(|| PathBuf::from("(no file)"), Path::to_path_buf);
+        let mut cfg = Self::from_toml_str(&text, &origin, &get)?;
+        cfg.apply_env(get)?;
         Ok(cfg)
     }
 
+    /// Reads a file without applying the environment.
     pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
+        Self::from_toml_str(&text, path, &|_: &str| None)
+    }
+
+    /// Parses the API's settings out of the shared `faxline` configuration file.
+    ///
+    /// The file is the one every `faxline` command reads: the API's settings live in its `[api]` section and
+    /// the agent's sections (`[agent]`, `[ami]`, …) are ignored here. A file without agent sections and
+    /// without `[api]` is read the old way, all keys at the top level. `FAXLINE_API__<KEY>` variables (from
+    /// `get`) override `[api]` keys, and each secret can be read from a file (`<secret>_file`, or
+    /// `FAXLINE_API__<SECRET>_FILE`).
+    pub fn from_toml_str(
+        text: &str,
+        origin: &Path,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let parse_err = |source: toml::de::Error| ConfigError::Parse {
+            path: origin.to_path_buf(),
             source: Box::new(source),
-        })
+        };
+        let mut table: toml::Table = text.parse().map_err(parse_err)?;
+        let sectioned =
+            table.contains_key("api") || table.keys().any(|k| AGENT_SECTIONS.contains(&k.as_str()));
+        let mut api = if sectioned {
+            if let Some(k) = table
+                .iter()
+                .find(|(k, v)| {
+                    k.as_str() != "api" && !(v.is_table() && AGENT_SECTIONS.contains(&k.as_str()))
+                })
+                .map(|(k, _)| k.clone())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{}: `{k}` is not a known section; the API's settings belong under [api]",
+                    origin.display()
+                )));
+            }
+            match table.remove("api") {
+                Some(toml::Value::Table(t)) => t,
+                Some(_) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: `api` must be a table ([api])",
+                        origin.display()
+                    )));
+                }
+                None => toml::Table::new(),
+            }
+        } else {
+            table
+        };
+        apply_section_env(&mut api, get);
+        resolve_secret_files(&mut api, origin)?;
+        let merged = toml::to_string(&api).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        toml::from_str(&merged).map_err(parse_err)
+    }
+
+    /// The setting names of `[api]` (for `FAXLINE_API__<KEY>` overrides).
+    pub fn field_names() -> &'static [&'static str] {
+        &[
+            "listen",
+            "database_url",
+            "data_dir",
+            "max_file_size_mb",
+            "public_api_url",
+            "allow_insecure_public_url",
+            "require_api_key",
+            "api_key",
+            "server_secret",
+            "agent_secret",
+            "internal_secret",
+            "inbound_enabled",
+            "inbound_spool_dir",
+            "pdf_token_ttl_minutes",
+            "inbound_token_ttl_minutes",
+            "max_requests_per_minute",
+            "inbound_list_rpm",
+            "inbound_get_rpm",
+            "auth_failures_before_lockout",
+            "auth_lockout_seconds",
+            "lease_seconds",
+            "max_attempts",
+            "retention_days",
+            "agent_replay_window_seconds",
+            "backend",
+        ]
     }
 
     /// Applies overrides from an environment lookup (injectable for tests).
@@ -222,6 +392,17 @@ impl Config {
         }
         if let Some(v) = get("FAXLINE_SERVER_SECRET") {
             self.server_secret = non_empty(v).map(Secret);
+        }
+        // Docker-style secret files for the secrets' Faxbot/Faxline names.
+        for (var, slot) in [
+            ("API_KEY_FILE", &mut self.api_key),
+            ("FAXLINE_SERVER_SECRET_FILE", &mut self.server_secret),
+            ("FAXLINE_AGENT_SECRET_FILE", &mut self.agent_secret),
+            ("ASTERISK_INBOUND_SECRET_FILE", &mut self.internal_secret),
+        ] {
+            if let Some(p) = get(var).and_then(non_empty) {
+                *slot = non_empty(read_secret_file(&p)?).map(Secret);
+            }
         }
         if let Some(v) = get("FAXLINE_AGENT_SECRET") {
             self.agent_secret = non_empty(v).map(Secret);
@@ -423,6 +604,54 @@ mod tests {
         assert_eq!(c.api_key.unwrap().expose(), "bootstrap-key-0123456789");
         let mut c = good();
         assert!(c.apply_env(|_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn shared_file_reads_the_api_section_and_ignores_agent_sections() {
+        let text = "[agent]\nlease_poll_secs = 5\n[ami]\nport = 5038\n[api]\nmax_file_size_mb = 7\nlisten = \"127.0.0.1:9000\"\n";
+        let c = Config::from_toml_str(text, Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!(c.max_file_size_mb, 7);
+        assert_eq!(c.listen.port(), 9000);
+        // Agent sections only: API defaults.
+        let c = Config::from_toml_str("[ami]\nport = 1\n", Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!(c.max_file_size_mb, 10);
+        // The old flat form still works.
+        let c = Config::from_toml_str("max_file_size_mb = 4\n", Path::new("t.toml"), &|_| None)
+            .unwrap();
+        assert_eq!(c.max_file_size_mb, 4);
+        // Flat API keys next to agent sections are ambiguous: refused with a hint.
+        let e = Config::from_toml_str(
+            "max_file_size_mb = 4\n[ami]\nport = 1\n",
+            Path::new("t.toml"),
+            &|_| None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("[api]"), "{e}");
+        // Unknown keys inside [api] are still refused.
+        assert!(
+            Config::from_toml_str("[api]\nnope = 1\n", Path::new("t.toml"), &|_| None).is_err()
+        );
+    }
+
+    #[test]
+    fn section_env_overrides_and_secret_files() {
+        let dir = std::env::temp_dir().join(format!("faxline-apicfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("agent_secret");
+        std::fs::write(&secret, format!("{}\n", "s".repeat(40))).unwrap();
+        let secret_s = secret.display().to_string();
+        let env = move |k: &str| match k {
+            "FAXLINE_API__MAX_FILE_SIZE_MB" => Some("9".to_string()),
+            "FAXLINE_API__PUBLIC_API_URL" => Some("https://fax.example.org".to_string()),
+            "FAXLINE_API__AGENT_SECRET_FILE" => Some(secret_s.clone()),
+            _ => None,
+        };
+        let c = Config::from_toml_str("[api]\nmax_file_size_mb = 3\n", Path::new("t.toml"), &env)
+            .unwrap();
+        assert_eq!(c.max_file_size_mb, 9);
+        assert_eq!(c.public_api_url.as_deref(), Some("https://fax.example.org"));
+        assert_eq!(c.agent_secret.unwrap().expose(), "s".repeat(40));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `faxline agent --check`, configuration part: load the configuration, print every problem at once, and
-//! fail when any is an error. Connectivity checks (AMI login, API reachable, spool writable) are added by the
-//! agent's runtime on top of [`check`].
+//! fail when any is an error. Connectivity checks (AMI login, API reachable, spool writable) are in
+//! [`super::agent::check_connectivity`].
 
 use std::io::Write;
 use std::path::Path;
@@ -18,16 +18,4 @@ pub fn check(path: Option<&Path>, env: &Env) -> anyhow::Result<(Config, Vec<Prob
 pub fn print_report(problems: &[Problem], out: &mut dyn Write) -> std::io::Result<bool> {
     out.write_all(render_problems(problems).as_bytes())?;
     Ok(!problems.iter().any(Problem::is_error))
-}
-
-/// The whole configuration check as a command: prints to stdout, errors make it fail.
-pub fn run(path: Option<&Path>) -> anyhow::Result<()> {
-    let env = Env::from_process();
-    let (_cfg, problems) = check(path, &env)?;
-    let ok = print_report(&problems, &mut std::io::stdout().lock())?;
-    if ok {
-        Ok(())
-    } else {
-        anyhow::bail!("the configuration is not usable")
-    }
 }

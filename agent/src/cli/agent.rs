@@ -1,0 +1,155 @@
+//! `faxline agent [--config FILE] [--check]`: the daemon next to Asterisk (or on the loopback line).
+//! `--check` validates the configuration, then connectivity: spool writable, AMI login (Asterisk line), API
+//! reachable with this agent's signature accepted; it prints every problem and fails if any is an error.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use faxline_agent::config::{Config, Env, LineKind};
+use faxline_agent::daemon;
+use faxline_api::agent_client::AgentClient;
+
+#[derive(Debug, clap::Args)]
+pub struct AgentArgs {
+    /// The configuration file (TOML); environment variables override it.
+    #[arg(long, env = "FAXLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Validate the configuration and connectivity (spool, AMI, API), print every problem, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The agent's API client from `[api_client]`.
+pub fn api_client(cfg: &Config) -> anyhow::Result<AgentClient> {
+    let base = cfg
+        .api_client
+        .base_url
+        .as_deref()
+        .context("api_client.base_url is not set")?;
+    let id = cfg
+        .api_client
+        .agent_id
+        .as_deref()
+        .context("api_client.agent_id is not set")?;
+    let secret = cfg
+        .api_client
+        .agent_secret
+        .as_ref()
+        .context("api_client.agent_secret is not set")?;
+    AgentClient::new(base, id, faxline_api::config::Secret::new(secret.expose()))
+        .context("api_client")
+}
+
+/// Connectivity checks; each line is `ok …` or `error …`. Returns false if any failed.
+pub async fn check_connectivity(cfg: &Config) -> bool {
+    let mut ok = true;
+    let spool_dirs = [
+        cfg.spool.dir.clone(),
+        cfg.spool.outgoing_dir(),
+        cfg.spool.incoming_dir(),
+        cfg.spool.queue_dir(),
+        daemon::runner::journal_dir(cfg),
+    ];
+    for dir in spool_dirs {
+        match daemon::spool::check_writable(&dir) {
+            Ok(()) => println!("ok      spool {} is writable", dir.display()),
+            Err(e) => {
+                ok = false;
+                println!("error   spool {} is not writable: {e}", dir.display());
+            }
+        }
+    }
+    if cfg.line.kind == LineKind::Asterisk {
+        match daemon::ami_line::ami_config(cfg) {
+            None => {
+                ok = false;
+                println!(
+                    "error   AMI: no secret configured (FAXLINE_AMI__SECRET or ami.secret_file)"
+                );
+            }
+            Some(c) => {
+                let addr = c.addr.clone();
+                let login = tokio::time::timeout(
+                    Duration::from_secs(cfg.ami.connect_timeout_secs.max(1) + 10),
+                    faxline_ami::Client::connect(c),
+                )
+                .await;
+                match login {
+                    Ok(Ok(client)) => {
+                        println!("ok      AMI login to {addr} as {}", cfg.ami.username);
+                        let _ = client.logoff().await;
+                    }
+                    Ok(Err(e)) => {
+                        ok = false;
+                        println!("error   AMI login to {addr}: {e}");
+                    }
+                    Err(_) => {
+                        ok = false;
+                        println!("error   AMI login to {addr}: timed out");
+                    }
+                }
+            }
+        }
+    }
+    match api_client(cfg) {
+        Err(e) => {
+            ok = false;
+            println!("error   API: {e:#}");
+        }
+        Ok(client) => match client.check_signature().await {
+            Ok(()) => println!(
+                "ok      API {} reachable, agent signature accepted",
+                cfg.api_client.base_url.as_deref().unwrap_or("")
+            ),
+            Err(faxline_api::agent_client::AgentClientError::Api { status: 401, .. }) => {
+                ok = false;
+                println!(
+                    "error   API reachable but the agent signature was refused (401): api_client.agent_secret \
+                     must equal the API's agent secret, and the clocks must agree"
+                );
+            }
+            Err(e) => {
+                ok = false;
+                println!(
+                    "error   API {}: {e}",
+                    cfg.api_client.base_url.as_deref().unwrap_or("")
+                );
+            }
+        },
+    }
+    ok
+}
+
+/// Builds the line and runs the daemon until `shutdown`.
+pub async fn run_daemon(
+    cfg: Arc<Config>,
+    api: AgentClient,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    daemon::run(cfg, api, shutdown).await?;
+    Ok(())
+}
+
+pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let (cfg, problems) = super::check::check(args.config.as_deref(), &env)?;
+    let config_ok = super::check::print_report(&problems, &mut std::io::stdout().lock())?;
+    if args.check {
+        let conn_ok = check_connectivity(&cfg).await;
+        if config_ok && conn_ok {
+            return Ok(());
+        }
+        bail!("the agent is not ready (see above)");
+    }
+    if !config_ok {
+        bail!("the configuration is not usable");
+    }
+    let api = api_client(&cfg)?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+    };
+    run_daemon(Arc::new(cfg), api, shutdown).await
+}

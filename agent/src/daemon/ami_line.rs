@@ -1,0 +1,303 @@
+//! The Asterisk line: Originate over AMI into the generated `faxline-out` dialplan, followed by a
+//! [`CallTracker`]; received faxes come as `FaxResult` events with `Direction: receive`.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use faxline_ami::client::ConnectionState;
+use faxline_ami::event::EventKind;
+use faxline_ami::{Action, Client, Error as AmiError, RecvError, Subscription};
+use tokio::sync::watch;
+
+use super::call::{CallTimers, CallTracker, Signal, Step};
+use super::inbound::{InboundItem, InboundQueue};
+use super::line::{CallRequest, Line};
+use super::outcome::{CallOutcome, FailureClass};
+use super::redact::mask_number;
+use crate::asterisk_gen::{self, Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use crate::config::Config;
+
+/// How often trackers see the clock.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The AMI client configuration for the agent's `[ami]` section.
+pub fn ami_config(cfg: &Config) -> Option<faxline_ami::Config> {
+    let secret = cfg.ami.secret.as_ref()?;
+    let host = &cfg.ami.host;
+    let addr = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{}", cfg.ami.port)
+    } else {
+        format!("{host}:{}", cfg.ami.port)
+    };
+    let mut c = faxline_ami::Config::new(addr, cfg.ami.username.clone(), secret.expose());
+    c.connect_timeout = Duration::from_secs(cfg.ami.connect_timeout_secs.max(1));
+    c.ping_interval =
+        (cfg.ami.ping_interval_secs > 0).then(|| Duration::from_secs(cfg.ami.ping_interval_secs));
+    c.reconnect.max = Duration::from_secs(cfg.ami.reconnect_max_secs.max(1));
+    Some(c)
+}
+
+/// The Asterisk line.
+pub struct AmiLine {
+    client: Client,
+    cfg: Arc<Config>,
+    timers: CallTimers,
+}
+
+impl AmiLine {
+    /// Uses a running AMI client; starts the task that turns receive results into inbound queue entries.
+    pub fn new(client: Client, cfg: Arc<Config>, inbound: InboundQueue) -> Self {
+        let a = &cfg.asterisk;
+        let timers = CallTimers {
+            result_grace: Duration::from_secs(a.result_grace_secs),
+            lost_timeout: Duration::from_secs(a.ami_lost_timeout_secs),
+            deadline: Duration::from_secs(
+                u64::from(a.ring_seconds) + u64::from(a.max_call_seconds) + a.result_grace_secs,
+            ),
+        };
+        tokio::spawn(receive_results(client.subscribe(), cfg.clone(), inbound));
+        Self {
+            client,
+            cfg,
+            timers,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn check_alive(&self, token: &str) -> Result<bool, AmiError> {
+        let reply = self.client.send_list(Action::new("Status")).await?;
+        Ok(reply
+            .events
+            .iter()
+            .any(|m| m.get("Uniqueid") == Some(token) || m.get("Linkedid") == Some(token)))
+    }
+}
+
+fn generation(s: &ConnectionState) -> Option<u64> {
+    match s {
+        ConnectionState::Connected { generation, .. } => Some(*generation),
+        _ => None,
+    }
+}
+
+impl Line for AmiLine {
+    fn kind(&self) -> &'static str {
+        "asterisk"
+    }
+
+    fn ready(&self) -> bool {
+        self.client.state().borrow().is_connected()
+    }
+
+    async fn place(&self, req: CallRequest) -> CallOutcome {
+        let headers = match asterisk_gen::originate_headers(&self.cfg, &req.token, &req.to, req.ecm)
+        {
+            Ok(h) => h,
+            Err(e) => return CallOutcome::failed(FailureClass::Rejected, e.to_string()),
+        };
+        let mut action = Action::new("Originate");
+        for (k, v) in headers {
+            action.push_header(k, v);
+        }
+        action.push_header("ChannelId", req.token.clone());
+        // Subscribe before sending, so no event of the call can be missed.
+        let mut events = self.client.subscribe();
+        let mut state: watch::Receiver<ConnectionState> = self.client.state();
+        let mut gen_seen = generation(&state.borrow_and_update());
+        let mut tracker = CallTracker::new(req.token.clone(), self.timers, Instant::now());
+        tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), "originating");
+        match self.client.send(action).await {
+            Ok(reply) => {
+                if let Some(id) = reply.action_id() {
+                    tracker.set_action_id(id);
+                }
+            }
+            Err(AmiError::NotConnected | AmiError::Closed | AmiError::InvalidAction(_)) => {
+                return CallOutcome::failed(
+                    FailureClass::ChannelUnavailable,
+                    "not connected to Asterisk; no call was placed",
+                );
+            }
+            Err(AmiError::ActionFailed { message, .. }) => {
+                tracing::warn!(job = %req.job_id, %message, "Asterisk refused the Originate");
+                let step = tracker.on_signal(Signal::OriginateFailed, Instant::now());
+                if let Step::Done(o) = step {
+                    return o;
+                }
+            }
+            Err(e) => {
+                // Sent, but the reply was lost: the call may exist. Follow it like a lost connection.
+                tracing::warn!(job = %req.job_id, error = %e, "Originate reply lost; following the call");
+                tracker.on_signal(Signal::Disconnected, Instant::now());
+                if self.ready() {
+                    tracker.on_signal(Signal::Reconnected, Instant::now());
+                    let alive = self.check_alive(&req.token).await.unwrap_or(true);
+                    if let Step::Done(o) =
+                        tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
+                    {
+                        return o;
+                    }
+                }
+            }
+        }
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            let step = tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(ev) => tracker.on_event(&ev, Instant::now()),
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(job = %req.job_id, skipped = n, "AMI events missed; checking the call");
+                        tracker.on_signal(Signal::Disconnected, Instant::now());
+                        tracker.on_signal(Signal::Reconnected, Instant::now())
+                    }
+                    Err(RecvError::Closed) => {
+                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                    }
+                },
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                    } else {
+                        let now_gen = generation(&state.borrow_and_update());
+                        let step = match (gen_seen, now_gen) {
+                            (_, None) => tracker.on_signal(Signal::Disconnected, Instant::now()),
+                            (Some(a), Some(b)) if a == b => Step::Wait,
+                            (_, Some(_)) => {
+                                tracker.on_signal(Signal::Disconnected, Instant::now());
+                                tracker.on_signal(Signal::Reconnected, Instant::now())
+                            }
+                        };
+                        if now_gen.is_some() {
+                            gen_seen = now_gen;
+                        }
+                        step
+                    }
+                },
+                _ = tick.tick() => tracker.on_signal(Signal::Tick, Instant::now()),
+            };
+            match step {
+                Step::Wait => {}
+                Step::Done(outcome) => return outcome,
+                Step::Hangup { channel, outcome } => {
+                    if let Some(ch) = channel
+                        && let Err(e) = self.client.hangup(&ch, Some(16)).await
+                    {
+                        tracing::warn!(job = %req.job_id, error = %e, "hangup after the deadline failed");
+                    }
+                    return outcome;
+                }
+                Step::CheckChannel => {
+                    tracing::info!(job = %req.job_id, "AMI reconnected; checking whether the call still exists");
+                    let mut alive = None;
+                    for _ in 0..5 {
+                        match self.check_alive(&req.token).await {
+                            Ok(a) => {
+                                alive = Some(a);
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::warn!(job = %req.job_id, error = %e, "channel check failed");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                    }
+                    if let Some(alive) = alive
+                        && let Step::Done(o) =
+                            tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
+                    {
+                        return o;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Maps a path as Asterisk wrote it to the agent's view, accepting only files directly under the incoming
+/// spool directory (the path comes from an event: never trust it further).
+pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
+    let p = Path::new(asterisk_path);
+    if p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return None;
+    }
+    let rel = p.strip_prefix(cfg.asterisk_spool_dir().join("in")).ok()?;
+    let mut comps = rel.components();
+    let name = match (comps.next(), comps.next()) {
+        (Some(Component::Normal(n)), None) => n,
+        _ => return None,
+    };
+    Some(cfg.spool.incoming_dir().join(name))
+}
+
+/// Follows receive results for the life of the client and queues them durably.
+/// Holds a subscription only, so it ends when the client is dropped.
+async fn receive_results(mut events: Subscription, cfg: Arc<Config>, inbound: InboundQueue) {
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                tracing::error!(
+                    skipped = n,
+                    "AMI events missed; received faxes may wait in the spool"
+                );
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let EventKind::UserEvent(u) = ev.kind() else {
+            continue;
+        };
+        if !u.name.eq_ignore_ascii_case(RESULT_EVENT) {
+            continue;
+        }
+        let r = match FaxResultEvent::from_headers(ev.message().headers()) {
+            Ok(r) if r.direction == Direction::Receive => r,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable {RESULT_EVENT} event ignored");
+                continue;
+            }
+        };
+        let file = r.file.as_deref().and_then(|f| incoming_path(&cfg, f));
+        let Some(file) = file else {
+            tracing::error!(job = %r.job_id, "received fax names a file outside the incoming spool; ignored");
+            continue;
+        };
+        if r.status != FaxStatus::Success && r.pages.unwrap_or(0) == 0 && !file.is_file() {
+            tracing::warn!(
+                job = %r.job_id,
+                error = r.error.as_deref().unwrap_or(""),
+                "inbound fax failed before any page arrived; nothing to deliver"
+            );
+            continue;
+        }
+        let item = InboundItem {
+            id: r.job_id.clone(),
+            file,
+            from: r.caller_id.clone(),
+            to: r.did.clone(),
+            pages: r.pages,
+            status: if r.status == FaxStatus::Success {
+                "received".into()
+            } else {
+                "failed".into()
+            },
+            received_at: faxline_api::timefmt::iso(faxline_api::timefmt::now_us()),
+        };
+        match inbound.enqueue(&item) {
+            Ok(()) => tracing::info!(
+                job = %item.id,
+                from = %mask_number(item.from.as_deref().unwrap_or("")),
+                pages = item.pages.unwrap_or(0),
+                "inbound fax queued"
+            ),
+            Err(e) => {
+                tracing::error!(job = %item.id, error = %e, "cannot queue an inbound fax; it stays in the spool")
+            }
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! One outbound call on Asterisk, followed from AMI events (sans-IO).
+//!
+//! The tracker is fed the events of the AMI connection (all of them; it picks its own), connection changes,
+//! the answer to a channel check, and clock ticks, and it yields exactly one [`CallOutcome`]. Later input is
+//! ignored, so a duplicated result event cannot change or repeat a result.
+//!
+//! Correlation: the Originate carries `ChannelId = token`, so the `;1` half of the Local channel has
+//! `Uniqueid = token` and every channel of the call has `Linkedid = token`; the dialplan's result event
+//! carries `JobID = token`; the `OriginateResponse` carries our ActionID.
+//!
+//! Every path ends: a failed `OriginateResponse` (busy, no answer, congestion, channel unavailable), the result
+//! event, a hangup with no result within the grace period ("no fax result"), the AMI connection lost and the
+//! call gone after reconnecting, or not restored in time (outcome unknown), or the overall deadline.
+
+use std::time::{Duration, Instant};
+
+use faxline_ami::Event;
+use faxline_ami::event::{EventKind, OriginateReason};
+
+use super::outcome::{CallOutcome, Delivery, FailureClass};
+use crate::asterisk_gen::{Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_EVENT};
+
+/// Timing of a tracked call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallTimers {
+    /// After the call's channels hang up, how long to wait for the result event.
+    pub result_grace: Duration,
+    /// How long the AMI connection may stay lost before the call is given up as unknown.
+    pub lost_timeout: Duration,
+    /// The whole call, from Originate to result.
+    pub deadline: Duration,
+}
+
+/// Input besides AMI events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The AMI connection dropped: events may be missed from now on.
+    Disconnected,
+    /// Logged in again (a new session): events in between are lost.
+    Reconnected,
+    /// Result of a channel check: whether any channel of the call still exists.
+    ChannelCheck { alive: bool },
+    /// Originate was refused by Asterisk (`Response: Error`) or could not be sent.
+    OriginateFailed,
+    /// Time passes.
+    Tick,
+}
+
+/// What the IO shell must do for the tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing yet.
+    Wait,
+    /// Ask Asterisk whether a channel with this Linkedid/Uniqueid still exists, then feed [`Signal::ChannelCheck`].
+    CheckChannel,
+    /// The deadline passed: hang the call up (by channel name when known); `outcome` is final.
+    Hangup {
+        channel: Option<String>,
+        outcome: CallOutcome,
+    },
+    /// The definite outcome (given once).
+    Done(CallOutcome),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Originate sent, no OriginateResponse yet.
+    Originating,
+    /// Answered (for the Local channel: the dialplan runs).
+    InCall,
+    /// A channel of the call hung up at `since`; waiting for the result event.
+    HungUp {
+        since: Instant,
+        cause: String,
+    },
+    /// The connection is lost since `since`.
+    Lost {
+        since: Instant,
+    },
+    /// Reconnected, a channel check is outstanding.
+    Checking {
+        since: Instant,
+    },
+    Finished,
+}
+
+/// Follows one call. See the module documentation.
+#[derive(Debug)]
+pub struct CallTracker {
+    token: String,
+    action_id: Option<String>,
+    channel: Option<String>,
+    timers: CallTimers,
+    started: Instant,
+    phase: Phase,
+    /// The phase before the connection was lost, restored when the call is found alive.
+    before_loss: Option<Box<Phase>>,
+}
+
+impl CallTracker {
+    pub fn new(token: impl Into<String>, timers: CallTimers, now: Instant) -> Self {
+        Self {
+            token: token.into(),
+            action_id: None,
+            channel: None,
+            timers,
+            started: now,
+            phase: Phase::Originating,
+            before_loss: None,
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The Originate's ActionID (known once Asterisk queued it).
+    pub fn set_action_id(&mut self, id: impl Into<String>) {
+        self.action_id = Some(id.into());
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    fn finish(&mut self, outcome: CallOutcome) -> Step {
+        self.phase = Phase::Finished;
+        Step::Done(outcome)
+    }
+
+    /// Whether an event belongs to this call.
+    pub fn concerns(&self, event: &Event) -> bool {
+        let m = event.message();
+        if let EventKind::UserEvent(u) = event.kind()
+            && u.name.eq_ignore_ascii_case(RESULT_EVENT)
+        {
+            return FaxResultEvent::from_headers(m.headers())
+                .is_ok_and(|r| r.direction == Direction::Send && r.job_id == self.token);
+        }
+        m.get("Uniqueid") == Some(self.token.as_str())
+            || m.get("Linkedid") == Some(self.token.as_str())
+            || (self.action_id.is_some() && event.action_id() == self.action_id.as_deref())
+    }
+
+    /// Feed one AMI event (events of other calls are ignored).
+    pub fn on_event(&mut self, event: &Event, now: Instant) -> Step {
+        if self.is_finished() || !self.concerns(event) {
+            return Step::Wait;
+        }
+        match event.kind() {
+            EventKind::OriginateResponse(r) => {
+                if !r.channel.is_empty() {
+                    self.channel = Some(r.channel.clone());
+                }
+                if r.success {
+                    if self.phase == Phase::Originating {
+                        self.phase = Phase::InCall;
+                    }
+                    Step::Wait
+                } else {
+                    let (class, why) = match r.reason {
+                        OriginateReason::Busy => {
+                            (FailureClass::Busy, "the far end is busy".to_owned())
+                        }
+                        OriginateReason::NoAnswer => (
+                            FailureClass::NoAnswer,
+                            "no answer before the ring timeout".to_owned(),
+                        ),
+                        OriginateReason::Congestion => (
+                            FailureClass::Congestion,
+                            "the network is congested".to_owned(),
+                        ),
+                        OriginateReason::Failure => (
+                            FailureClass::ChannelUnavailable,
+                            "the channel could not be created (OriginateResponse reason 0)"
+                                .to_owned(),
+                        ),
+                        OriginateReason::Hangup => (
+                            FailureClass::ChannelUnavailable,
+                            "the call was hung up before it was answered (reason 1)".to_owned(),
+                        ),
+                        OriginateReason::Answered => (
+                            FailureClass::ChannelUnavailable,
+                            "Originate failed after answer".to_owned(),
+                        ),
+                        OriginateReason::Other(c) => (
+                            FailureClass::ChannelUnavailable,
+                            format!("Originate failed (reason {c})"),
+                        ),
+                    };
+                    self.finish(CallOutcome::failed(class, why))
+                }
+            }
+            EventKind::UserEvent(_) => {
+                match FaxResultEvent::from_headers(event.message().headers()) {
+                    Ok(result) => {
+                        let outcome = outcome_of(&result);
+                        self.finish(outcome)
+                    }
+                    Err(_) => Step::Wait,
+                }
+            }
+            EventKind::Hangup(h) => {
+                if matches!(self.phase, Phase::Originating | Phase::InCall) {
+                    let cause = match h.cause {
+                        Some(c) => format!("cause {c} {}", h.cause_txt),
+                        None => "no cause".to_owned(),
+                    };
+                    self.phase = Phase::HungUp {
+                        since: now,
+                        cause: cause.trim().to_owned(),
+                    };
+                }
+                Step::Wait
+            }
+            EventKind::Newchannel(c) if c.uniqueid == self.token => {
+                self.channel = Some(c.channel.clone());
+                Step::Wait
+            }
+            _ => Step::Wait,
+        }
+    }
+
+    /// Feed a connection change, a check answer, or a tick.
+    pub fn on_signal(&mut self, signal: Signal, now: Instant) -> Step {
+        if self.is_finished() {
+            return Step::Wait;
+        }
+        match signal {
+            Signal::OriginateFailed => self.finish(CallOutcome::failed(
+                FailureClass::ChannelUnavailable,
+                "Asterisk refused the Originate",
+            )),
+            Signal::Disconnected => {
+                if !matches!(self.phase, Phase::Lost { .. }) {
+                    let prev = std::mem::replace(&mut self.phase, Phase::Lost { since: now });
+                    if !matches!(prev, Phase::Checking { .. }) {
+                        self.before_loss = Some(Box::new(prev));
+                    }
+                }
+                Step::Wait
+            }
+            Signal::Reconnected => {
+                if let Phase::Lost { since } = self.phase {
+                    self.phase = Phase::Checking { since };
+                    Step::CheckChannel
+                } else {
+                    Step::Wait
+                }
+            }
+            Signal::ChannelCheck { alive } => {
+                if !matches!(self.phase, Phase::Checking { .. }) {
+                    return Step::Wait;
+                }
+                if alive {
+                    // Still running: its result event will come on this session.
+                    self.phase = self.before_loss.take().map_or(Phase::InCall, |p| *p);
+                    Step::Wait
+                } else {
+                    self.finish(CallOutcome::failed(
+                        FailureClass::Unknown,
+                        "the AMI connection was lost during the call and the call had ended when it came back; \
+                         its result was missed, so the fax is not redialled (it may have been delivered)",
+                    ))
+                }
+            }
+            Signal::Tick => self.on_tick(now),
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Step {
+        match &self.phase {
+            Phase::HungUp { since, cause } if now >= *since + self.timers.result_grace => {
+                let detail = format!(
+                    "the call ended ({cause}) without a {RESULT_EVENT} event within {} s",
+                    self.timers.result_grace.as_secs()
+                );
+                return self.finish(CallOutcome::failed(FailureClass::NoResult, detail));
+            }
+            Phase::Lost { since } | Phase::Checking { since }
+                if now >= *since + self.timers.lost_timeout =>
+            {
+                let detail = format!(
+                    "the AMI connection was lost during the call and not restored within {} s; the outcome is \
+                     unknown, so the fax is not redialled",
+                    self.timers.lost_timeout.as_secs()
+                );
+                return self.finish(CallOutcome::failed(FailureClass::Unknown, detail));
+            }
+            _ => {}
+        }
+        if now >= self.started + self.timers.deadline {
+            let channel = self.channel.clone();
+            let detail = format!(
+                "no result within {} s; the call was hung up",
+                self.timers.deadline.as_secs()
+            );
+            self.phase = Phase::Finished;
+            return Step::Hangup {
+                channel,
+                outcome: CallOutcome::failed(FailureClass::Timeout, detail),
+            };
+        }
+        Step::Wait
+    }
+}
+
+/// Maps the dialplan's result to an outcome.
+pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
+    if r.status == FaxStatus::Success {
+        return CallOutcome::Success(Delivery {
+            pages: r.pages,
+            bitrate: r.bitrate,
+            mode: r.mode.as_ref().map(|m| match m {
+                FaxMode::T38 => "T38".to_owned(),
+                FaxMode::Audio => "audio".to_owned(),
+                FaxMode::Other(o) => o.clone(),
+            }),
+            remote_id: r.remote_station_id.clone(),
+        });
+    }
+    let cause = r
+        .hangup_cause
+        .map(|c| format!(", hangup cause {c}"))
+        .unwrap_or_default();
+    if let Some(pre) = &r.pre_error {
+        return CallOutcome::failed(
+            FailureClass::Rejected,
+            format!("the dialplan refused the attempt ({pre})"),
+        );
+    }
+    let dial = r.dial_status.as_deref().unwrap_or("").to_ascii_uppercase();
+    let (class, what) = match dial.as_str() {
+        "BUSY" => (FailureClass::Busy, "the far end is busy".to_owned()),
+        "NOANSWER" => (
+            FailureClass::NoAnswer,
+            "no answer before the ring timeout".to_owned(),
+        ),
+        "CONGESTION" => (
+            FailureClass::Congestion,
+            "the network is congested".to_owned(),
+        ),
+        "CHANUNAVAIL" => (
+            FailureClass::ChannelUnavailable,
+            "the trunk could not place the call".to_owned(),
+        ),
+        "CANCEL" | "DONTCALL" | "TORTURE" | "INVALIDARGS" => {
+            (FailureClass::Rejected, format!("Dial ended with {dial}"))
+        }
+        _ => {
+            let error = r.error.as_deref().unwrap_or("unknown error");
+            let text = r.status_string.as_deref().unwrap_or("");
+            let class = if error.contains("T38") || error.contains("NEG") {
+                FailureClass::Negotiation
+            } else {
+                FailureClass::TransferFailed
+            };
+            (class, format!("{error} {text}").trim().to_owned())
+        }
+    };
+    CallOutcome::Failed {
+        class,
+        detail: format!("{what}{cause}"),
+        pages: r.pages.filter(|p| *p > 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faxline_ami::Message;
+
+    use super::*;
+
+    const T: &str = "job7_1";
+
+    fn timers() -> CallTimers {
+        CallTimers {
+            result_grace: Duration::from_secs(2),
+            lost_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(100),
+        }
+    }
+
+    fn ev(pairs: &[(&str, &str)]) -> Event {
+        Event::from_message(Message::from_pairs(pairs.iter().copied())).unwrap()
+    }
+
+    fn originate_response(reason: &str, success: bool) -> Event {
+        ev(&[
+            ("Event", "OriginateResponse"),
+            ("ActionID", "a-1"),
+            ("Response", if success { "Success" } else { "Failure" }),
+            ("Channel", "Local/send@faxline-out-00000001;1"),
+            ("Reason", reason),
+            ("Uniqueid", T),
+        ])
+    }
+
+    fn hangup(uniqueid: &str) -> Event {
+        ev(&[
+            ("Event", "Hangup"),
+            ("Channel", "Local/send@faxline-out-00000001;1"),
+            ("Uniqueid", uniqueid),
+            ("Linkedid", T),
+            ("Cause", "16"),
+            ("Cause-txt", "Normal Clearing"),
+        ])
+    }
+
+    fn result(job: &str, status: &str, dial: &str) -> Event {
+        ev(&[
+            ("Event", "UserEvent"),
+            ("Channel", "Local/send@faxline-out-00000001;2"),
+            ("Uniqueid", "x.2"),
+            ("Linkedid", T),
+            ("UserEvent", "FaxResult"),
+            ("Encoding", "uri"),
+            ("Direction", "send"),
+            ("JobID", job),
+            ("Status", status),
+            ("DialStatus", dial),
+            ("Pages", "3"),
+            ("Mode", "T38"),
+            ("RemoteStationID", "%2B1%20555%200199"),
+        ])
+    }
+
+    fn done(step: Step) -> CallOutcome {
+        match step {
+            Step::Done(o) => o,
+            other => panic!("expected an outcome, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_then_duplicates_are_ignored() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.set_action_id("a-1");
+        assert_eq!(c.on_event(&originate_response("4", true), t0), Step::Wait);
+        let o = done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0));
+        let CallOutcome::Success(d) = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(d.pages, Some(3));
+        assert_eq!(d.remote_id.as_deref(), Some("+1 555 0199"));
+        assert_eq!(c.on_event(&result(T, "FAILED", "BUSY"), t0), Step::Wait);
+        assert_eq!(
+            c.on_signal(Signal::Tick, t0 + Duration::from_secs(999)),
+            Step::Wait
+        );
+    }
+
+    #[test]
+    fn other_calls_events_are_not_ours() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        assert_eq!(
+            c.on_event(&result("job8_1", "SUCCESS", "ANSWER"), t0),
+            Step::Wait
+        );
+        assert_eq!(c.on_event(&hangup("other"), t0), Step::Wait);
+        assert!(!c.is_finished());
+    }
+
+    #[test]
+    fn originate_response_codes() {
+        for (code, class) in [
+            ("5", FailureClass::Busy),
+            ("3", FailureClass::NoAnswer),
+            ("8", FailureClass::Congestion),
+            ("0", FailureClass::ChannelUnavailable),
+            ("1", FailureClass::ChannelUnavailable),
+        ] {
+            let t0 = Instant::now();
+            let mut c = CallTracker::new(T, timers(), t0);
+            let o = done(c.on_event(&originate_response(code, false), t0));
+            assert!(
+                matches!(o, CallOutcome::Failed { class: k, .. } if k == class),
+                "{code}: {o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dial_status_in_the_result() {
+        for (dial, class) in [
+            ("BUSY", FailureClass::Busy),
+            ("NOANSWER", FailureClass::NoAnswer),
+            ("CONGESTION", FailureClass::Congestion),
+            ("CHANUNAVAIL", FailureClass::ChannelUnavailable),
+            ("ANSWER", FailureClass::TransferFailed),
+        ] {
+            let t0 = Instant::now();
+            let mut c = CallTracker::new(T, timers(), t0);
+            let o = done(c.on_event(&result(T, "FAILED", dial), t0));
+            assert!(
+                matches!(o, CallOutcome::Failed { class: k, .. } if k == class),
+                "{dial}: {o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hangup_without_result_is_no_fax_result_after_the_grace() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert_eq!(c.on_event(&hangup(T), t0), Step::Wait);
+        assert_eq!(
+            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
+            Step::Wait
+        );
+        // The result still counts inside the grace period...
+        let mut late = CallTracker::new(T, timers(), t0);
+        late.on_event(&hangup(T), t0);
+        assert!(done(late.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        // ...and after it, the job fails explained.
+        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2)));
+        assert!(matches!(
+            o,
+            CallOutcome::Failed {
+                class: FailureClass::NoResult,
+                ..
+            }
+        ));
+        assert!(o.error_text().unwrap().contains("cause 16"));
+    }
+
+    #[test]
+    fn lost_connection_checks_after_reconnect() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert_eq!(c.on_signal(Signal::Disconnected, t0), Step::Wait);
+        assert_eq!(c.on_signal(Signal::Reconnected, t0), Step::CheckChannel);
+        // Still alive: back to waiting for its result.
+        assert_eq!(
+            c.on_signal(Signal::ChannelCheck { alive: true }, t0),
+            Step::Wait
+        );
+        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        // Gone: unknown, never a retry class.
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_signal(Signal::Disconnected, t0);
+        c.on_signal(Signal::Reconnected, t0);
+        let o = done(c.on_signal(Signal::ChannelCheck { alive: false }, t0));
+        assert!(matches!(
+            o,
+            CallOutcome::Failed {
+                class: FailureClass::Unknown,
+                ..
+            }
+        ));
+        // Never restored: unknown after the timeout.
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_signal(Signal::Disconnected, t0);
+        assert_eq!(
+            c.on_signal(Signal::Tick, t0 + Duration::from_secs(9)),
+            Step::Wait
+        );
+        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(10)));
+        assert!(matches!(
+            o,
+            CallOutcome::Failed {
+                class: FailureClass::Unknown,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn deadline_hangs_up_by_channel_name() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        match c.on_signal(Signal::Tick, t0 + Duration::from_secs(100)) {
+            Step::Hangup { channel, outcome } => {
+                assert_eq!(
+                    channel.as_deref(),
+                    Some("Local/send@faxline-out-00000001;1")
+                );
+                assert!(matches!(
+                    outcome,
+                    CallOutcome::Failed {
+                        class: FailureClass::Timeout,
+                        ..
+                    }
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.is_finished());
+    }
+}

@@ -1,0 +1,283 @@
+//! Received faxes on their way to the API: a durable queue (one fsync'd JSON entry per fax in
+//! `<spool>/queue/`, written by temp + rename) and the worker that decodes each TIFF to PDF and uploads it,
+//! signed. An entry is removed only after the API accepted the upload, so a fax survives an API outage and an
+//! agent restart; uploads repeat with backoff. Entries that can never be delivered (file gone, not a fax TIFF)
+//! move to `queue/failed/` with the reason, instead of being dropped silently.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use faxline_api::agent_client::{AgentClient, AgentClientError, InboundMeta};
+use tokio::sync::Notify;
+
+use super::redact::mask_number;
+use super::spool::{remove_durably, write_durably};
+
+/// One received fax waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InboundItem {
+    /// The call's id (the dialplan's `in_<uniqueid>`); also the API's de-duplication key.
+    pub id: String,
+    /// The received TIFF, as the agent sees it.
+    pub file: PathBuf,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub pages: Option<u32>,
+    /// `received` or `failed` (partial).
+    pub status: String,
+    /// ISO 8601.
+    pub received_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("inbound queue {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("inbound id {0:?} cannot name a queue entry")]
+    BadId(String),
+}
+
+/// The durable queue. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct InboundQueue {
+    dir: PathBuf,
+    notify: Arc<Notify>,
+}
+
+fn valid_id(id: &str) -> bool {
+    crate::asterisk_gen::is_valid_job_token(id)
+}
+
+impl InboundQueue {
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, QueueError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(dir.join("failed")).map_err(|source| QueueError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            notify: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Stores an entry durably and wakes the worker. Enqueuing the same id twice keeps one entry.
+    pub fn enqueue(&self, item: &InboundItem) -> Result<(), QueueError> {
+        if !valid_id(&item.id) {
+            return Err(QueueError::BadId(item.id.clone()));
+        }
+        let path = self.dir.join(format!("{}.json", item.id));
+        let bytes = serde_json::to_vec_pretty(item).map_err(|e| QueueError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_durably(&path, &bytes).map_err(|source| QueueError::Io { path, source })?;
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// The waiting entries, oldest first (unreadable entries are moved to `failed/`).
+    pub fn pending(&self) -> Result<Vec<InboundItem>, QueueError> {
+        let rd = std::fs::read_dir(&self.dir).map_err(|source| QueueError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut entries: Vec<(std::time::SystemTime, InboundItem)> = Vec::new();
+        for e in rd.filter_map(Result::ok) {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let modified = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            match std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<InboundItem>(&b).ok())
+            {
+                Some(item) if valid_id(&item.id) => entries.push((modified, item)),
+                _ => {
+                    tracing::error!(entry = %path.display(), "unreadable inbound queue entry set aside");
+                    let _ = std::fs::rename(&path, self.dir.join("failed").join(e.file_name()));
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(entries.into_iter().map(|(_, i)| i).collect())
+    }
+
+    fn entry(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Removes a delivered entry.
+    pub fn done(&self, id: &str) -> Result<(), QueueError> {
+        let path = self.entry(id);
+        remove_durably(&path).map_err(|source| QueueError::Io { path, source })
+    }
+
+    /// Moves an undeliverable entry to `failed/` with the reason next to it.
+    pub fn set_aside(&self, id: &str, reason: &str) -> Result<(), QueueError> {
+        let from = self.entry(id);
+        let failed = self.dir.join("failed");
+        let reason_path = failed.join(format!("{id}.reason.txt"));
+        write_durably(&reason_path, reason.as_bytes()).map_err(|source| QueueError::Io {
+            path: reason_path.clone(),
+            source,
+        })?;
+        std::fs::rename(&from, failed.join(format!("{id}.json")))
+            .map_err(|source| QueueError::Io { path: from, source })
+    }
+
+    /// Waits until something is enqueued (or `timeout` passes).
+    pub async fn wait(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.notify.notified()).await;
+    }
+}
+
+/// Why one delivery did not happen.
+#[derive(Debug)]
+enum Delivery {
+    /// Try again later (API down, 5xx, transport error).
+    Later(String),
+    /// Will never work (file gone, not a fax TIFF, refused as invalid).
+    Never(String),
+}
+
+/// Delivers queued faxes forever: decode TIFF → PDF, upload, then remove the entry (and the TIFF when
+/// `delete_after_upload`). Failed uploads are retried with exponential backoff up to `max_backoff`.
+pub async fn deliver_forever(
+    queue: InboundQueue,
+    api: AgentClient,
+    delete_after_upload: bool,
+    max_backoff: Duration,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let items = match queue.pending() {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the inbound queue");
+                queue.wait(max_backoff).await;
+                continue;
+            }
+        };
+        let mut failed_any = false;
+        for item in items {
+            match deliver(&api, &item).await {
+                Ok(id) => {
+                    tracing::info!(job = %item.id, inbound_id = %id, from = %mask_number(item.from.as_deref().unwrap_or("")), "inbound fax delivered");
+                    if let Err(e) = queue.done(&item.id) {
+                        tracing::error!(job = %item.id, error = %e, "cannot remove a delivered queue entry");
+                    }
+                    if delete_after_upload && let Err(e) = remove_durably(&item.file) {
+                        tracing::warn!(job = %item.id, error = %e, "cannot delete the received TIFF");
+                    }
+                    backoff = Duration::from_millis(500);
+                }
+                Err(Delivery::Never(why)) => {
+                    tracing::error!(job = %item.id, reason = %why, "inbound fax cannot be delivered; set aside in queue/failed");
+                    if let Err(e) = queue.set_aside(&item.id, &why) {
+                        tracing::error!(job = %item.id, error = %e, "cannot set the entry aside");
+                    }
+                }
+                Err(Delivery::Later(why)) => {
+                    tracing::warn!(job = %item.id, reason = %why, retry_in_ms = backoff.as_millis() as u64, "inbound upload failed; will retry");
+                    failed_any = true;
+                    break;
+                }
+            }
+        }
+        if failed_any {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(max_backoff);
+        } else {
+            queue.wait(Duration::from_secs(30)).await;
+        }
+    }
+}
+
+async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delivery> {
+    let tiff = match tokio::fs::read(&item.file).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Delivery::Never(format!(
+                "the received TIFF {} is gone",
+                item.file.display()
+            )));
+        }
+        Err(e) => {
+            return Err(Delivery::Later(format!(
+                "cannot read the received TIFF: {e}"
+            )));
+        }
+    };
+    let pdf = tokio::task::spawn_blocking(move || faxline_doc::tiff_to_pdf(&tiff))
+        .await
+        .map_err(|e| Delivery::Later(e.to_string()))?
+        .map_err(|e| Delivery::Never(format!("the received TIFF cannot be converted: {e}")))?;
+    let meta = InboundMeta {
+        from: item.from.clone(),
+        to: item.to.clone(),
+        pages: item.pages.map(i64::from),
+        status: Some(item.status.clone()),
+        call_id: Some(item.id.clone()),
+        received_at: Some(item.received_at.clone()),
+    };
+    match api.upload_inbound(&meta, &pdf).await {
+        Ok(id) => Ok(id),
+        Err(AgentClientError::Api { status, detail })
+            if (400..500).contains(&status) && ![401, 403, 408, 409, 429].contains(&status) =>
+        {
+            Err(Delivery::Never(format!(
+                "the API refused the upload ({status}): {detail}"
+            )))
+        }
+        Err(e) => Err(Delivery::Later(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str) -> InboundItem {
+        InboundItem {
+            id: id.into(),
+            file: PathBuf::from("/nonexistent.tif"),
+            from: Some("+15551230000".into()),
+            to: None,
+            pages: Some(1),
+            status: "received".into(),
+            received_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn entries_survive_reopen_and_bad_ones_are_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = InboundQueue::open(dir.path().join("queue")).unwrap();
+        q.enqueue(&item("in_1")).unwrap();
+        q.enqueue(&item("in_1")).unwrap();
+        q.enqueue(&item("in_2")).unwrap();
+        assert!(q.enqueue(&item("../evil")).is_err());
+        std::fs::write(dir.path().join("queue/junk.json"), b"not json").unwrap();
+        let q = InboundQueue::open(dir.path().join("queue")).unwrap();
+        let ids: Vec<String> = q.pending().unwrap().into_iter().map(|i| i.id).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(dir.path().join("queue/failed/junk.json").exists());
+        q.done("in_1").unwrap();
+        q.set_aside("in_2", "why").unwrap();
+        assert!(q.pending().unwrap().is_empty());
+        assert!(dir.path().join("queue/failed/in_2.reason.txt").exists());
+    }
+}

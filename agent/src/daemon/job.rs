@@ -1,0 +1,365 @@
+//! One leased outbound job, as a state machine (sans-IO).
+//!
+//! leased → document ready → (journal written) call placed → outcome → retry after backoff, or report → done.
+//! The machine decides; the shell ([`super::runner`]) fetches, renders, writes the journal, places calls,
+//! sleeps and talks to the API, feeding the results back. Invariants:
+//! - a call is placed only after the journal records it ([`Action::Dial`] means "record, then dial");
+//! - a job whose journal says a call may be running is never dialled again (outcome unknown → failure);
+//! - a job whose journal holds an outcome reports it instead of calling again;
+//! - every path ends in [`Action::Report`] with a definite, explained result.
+
+use std::time::Duration;
+
+use super::journal::CallRecord;
+use super::outcome::{CallOutcome, FailureClass};
+use super::retry::{RetryDecision, decide};
+use crate::config::RetryConfig;
+
+/// Input from the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The job was leased; `record` is what the journal holds for it.
+    Leased { record: Option<CallRecord> },
+    /// The document is fetched and rendered into the spool.
+    DocumentReady { pages: u32 },
+    /// Fetching or rendering failed.
+    DocumentFailed { error: String },
+    /// The attempt's call ended.
+    CallEnded { outcome: CallOutcome },
+    /// The backoff wait is over.
+    BackoffElapsed,
+    /// The API accepted the result.
+    Reported,
+}
+
+/// What the shell must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Download the document and render it into the spool; answer with `DocumentReady`/`DocumentFailed`.
+    PrepareDocument,
+    /// Record `InFlight { attempt, token }` durably, THEN place the call; answer with `CallEnded`.
+    Dial {
+        attempt: u32,
+        token: String,
+        ecm: Option<bool>,
+    },
+    /// Record `Ended` durably (before anything else), then wait `after`; answer with `BackoffElapsed`.
+    Backoff { record: CallRecord, after: Duration },
+    /// Record the outcome durably (when `record` is set), then report the job's result; answer `Reported`.
+    Report {
+        record: Option<CallRecord>,
+        outcome: CallOutcome,
+        attempts: u32,
+    },
+    /// Delete the spool file and the journal record; the job is done.
+    Cleanup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    New,
+    Preparing,
+    Calling,
+    Waiting,
+    Reporting,
+    Done,
+}
+
+/// The job machine.
+#[derive(Debug)]
+pub struct JobMachine {
+    job_id: String,
+    retry: RetryConfig,
+    state: State,
+    /// The attempt the next (or current) call is.
+    attempt: u32,
+    ecm: Option<bool>,
+    document_ready: bool,
+}
+
+impl JobMachine {
+    pub fn new(job_id: impl Into<String>, retry: RetryConfig) -> Self {
+        Self {
+            job_id: job_id.into(),
+            retry,
+            state: State::New,
+            attempt: 1,
+            ecm: None,
+            document_ready: false,
+        }
+    }
+
+    /// The job token of an attempt: the channel id, the spool file's name and the result event's JobID.
+    pub fn token(job_id: &str, attempt: u32) -> String {
+        format!("{job_id}_{attempt}")
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    fn report(&mut self, record: Option<CallRecord>, outcome: CallOutcome) -> Vec<Action> {
+        self.state = State::Reporting;
+        vec![Action::Report {
+            record,
+            outcome,
+            attempts: self.attempt,
+        }]
+    }
+
+    fn dial(&mut self) -> Vec<Action> {
+        self.state = State::Calling;
+        vec![Action::Dial {
+            attempt: self.attempt,
+            token: Self::token(&self.job_id, self.attempt),
+            ecm: self.ecm,
+        }]
+    }
+
+    fn after_failure(&mut self, token: String, outcome: CallOutcome) -> Vec<Action> {
+        let record = CallRecord::Ended {
+            attempt: self.attempt,
+            token,
+            outcome: outcome.clone(),
+        };
+        match decide(&self.retry, self.attempt, &outcome) {
+            RetryDecision::Retry {
+                attempt,
+                after,
+                ecm,
+            } => {
+                self.attempt = attempt;
+                self.ecm = ecm;
+                self.state = State::Waiting;
+                vec![Action::Backoff { record, after }]
+            }
+            RetryDecision::GiveUp => self.report(Some(record), outcome),
+        }
+    }
+
+    /// Feed one input; returns the actions to run, in order. Input that does not fit the state is ignored.
+    pub fn step(&mut self, input: Input) -> Vec<Action> {
+        match (self.state.clone(), input) {
+            (State::New, Input::Leased { record }) => match record {
+                None => {
+                    self.state = State::Preparing;
+                    vec![Action::PrepareDocument]
+                }
+                Some(CallRecord::InFlight { attempt, .. }) => {
+                    self.attempt = attempt;
+                    self.report(
+                        None,
+                        CallOutcome::failed(
+                            FailureClass::Unknown,
+                            format!(
+                                "the agent stopped during call attempt {attempt}; its outcome is unknown, so the \
+                                 fax is not redialled (it may have been delivered)"
+                            ),
+                        ),
+                    )
+                }
+                Some(CallRecord::Ended {
+                    attempt,
+                    token,
+                    outcome,
+                }) => {
+                    self.attempt = attempt;
+                    if outcome.is_success() {
+                        return self.report(None, outcome);
+                    }
+                    match decide(&self.retry, attempt, &outcome) {
+                        // The wait already passed while the job was away; go on with the next attempt.
+                        RetryDecision::Retry { attempt, ecm, .. } => {
+                            self.attempt = attempt;
+                            self.ecm = ecm;
+                            self.state = State::Preparing;
+                            vec![Action::PrepareDocument]
+                        }
+                        RetryDecision::GiveUp => {
+                            let _ = token;
+                            self.report(None, outcome)
+                        }
+                    }
+                }
+            },
+            (State::Preparing, Input::DocumentReady { .. }) => {
+                self.document_ready = true;
+                self.dial()
+            }
+            (State::Preparing, Input::DocumentFailed { error }) => {
+                self.report(None, CallOutcome::failed(FailureClass::Document, error))
+            }
+            (State::Calling, Input::CallEnded { outcome }) => {
+                let token = Self::token(&self.job_id, self.attempt);
+                if outcome.is_success() {
+                    let record = CallRecord::Ended {
+                        attempt: self.attempt,
+                        token,
+                        outcome: outcome.clone(),
+                    };
+                    self.report(Some(record), outcome)
+                } else {
+                    self.after_failure(token, outcome)
+                }
+            }
+            (State::Waiting, Input::BackoffElapsed) => {
+                if self.document_ready {
+                    self.dial()
+                } else {
+                    self.state = State::Preparing;
+                    vec![Action::PrepareDocument]
+                }
+            }
+            (State::Reporting, Input::Reported) => {
+                self.state = State::Done;
+                vec![Action::Cleanup]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::outcome::Delivery;
+
+    fn retry() -> RetryConfig {
+        RetryConfig {
+            max_attempts: 2,
+            backoff_initial_secs: 1,
+            ..RetryConfig::default()
+        }
+    }
+
+    #[test]
+    fn success_path() {
+        let mut m = JobMachine::new("j", retry());
+        assert_eq!(
+            m.step(Input::Leased { record: None }),
+            vec![Action::PrepareDocument]
+        );
+        let a = m.step(Input::DocumentReady { pages: 2 });
+        assert!(
+            matches!(&a[..], [Action::Dial { attempt: 1, token, ecm: None }] if token == "j_1")
+        );
+        let a = m.step(Input::CallEnded {
+            outcome: CallOutcome::Success(Delivery::default()),
+        });
+        assert!(matches!(
+            &a[..],
+            [Action::Report {
+                record: Some(CallRecord::Ended { .. }),
+                attempts: 1,
+                ..
+            }]
+        ));
+        // A second result is ignored.
+        assert!(
+            m.step(Input::CallEnded {
+                outcome: CallOutcome::Success(Delivery::default())
+            })
+            .is_empty()
+        );
+        assert_eq!(m.step(Input::Reported), vec![Action::Cleanup]);
+        assert!(m.is_done());
+    }
+
+    #[test]
+    fn busy_retries_once_then_reports() {
+        let mut m = JobMachine::new("j", retry());
+        m.step(Input::Leased { record: None });
+        m.step(Input::DocumentReady { pages: 1 });
+        let busy = CallOutcome::failed(FailureClass::Busy, "");
+        let a = m.step(Input::CallEnded {
+            outcome: busy.clone(),
+        });
+        assert!(
+            matches!(&a[..], [Action::Backoff { after, .. }] if *after == Duration::from_secs(1))
+        );
+        let a = m.step(Input::BackoffElapsed);
+        assert!(matches!(&a[..], [Action::Dial { attempt: 2, token, .. }] if token == "j_2"));
+        let a = m.step(Input::CallEnded { outcome: busy });
+        assert!(matches!(
+            &a[..],
+            [Action::Report {
+                attempts: 2,
+                outcome: CallOutcome::Failed {
+                    class: FailureClass::Busy,
+                    ..
+                },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn in_flight_record_is_never_redialled() {
+        let mut m = JobMachine::new("j", retry());
+        let a = m.step(Input::Leased {
+            record: Some(CallRecord::InFlight {
+                attempt: 1,
+                token: "j_1".into(),
+            }),
+        });
+        assert!(matches!(
+            &a[..],
+            [Action::Report {
+                outcome: CallOutcome::Failed {
+                    class: FailureClass::Unknown,
+                    ..
+                },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn ended_record_reports_or_continues_the_retry_policy() {
+        let mut m = JobMachine::new("j", retry());
+        let a = m.step(Input::Leased {
+            record: Some(CallRecord::Ended {
+                attempt: 1,
+                token: "j_1".into(),
+                outcome: CallOutcome::Success(Delivery::default()),
+            }),
+        });
+        assert!(matches!(
+            &a[..],
+            [Action::Report {
+                outcome: CallOutcome::Success(_),
+                ..
+            }]
+        ));
+        let mut m = JobMachine::new("j", retry());
+        let a = m.step(Input::Leased {
+            record: Some(CallRecord::Ended {
+                attempt: 1,
+                token: "j_1".into(),
+                outcome: CallOutcome::failed(FailureClass::Busy, ""),
+            }),
+        });
+        assert_eq!(a, vec![Action::PrepareDocument]);
+        let a = m.step(Input::DocumentReady { pages: 1 });
+        assert!(matches!(&a[..], [Action::Dial { attempt: 2, .. }]));
+    }
+
+    #[test]
+    fn document_failure_is_reported() {
+        let mut m = JobMachine::new("j", retry());
+        m.step(Input::Leased { record: None });
+        let a = m.step(Input::DocumentFailed {
+            error: "not a PDF".into(),
+        });
+        assert!(matches!(
+            &a[..],
+            [Action::Report {
+                outcome: CallOutcome::Failed {
+                    class: FailureClass::Document,
+                    ..
+                },
+                ..
+            }]
+        ));
+    }
+}

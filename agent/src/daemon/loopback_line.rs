@@ -1,0 +1,127 @@
+//! The loopback line (`faxline serve`, the single-box default): the call goes over real SIP and UDPTL on
+//! 127.0.0.1 to Faxline's own answering endpoint (faxline-sip). The answering side's copy is queued as an
+//! inbound fax, so the single box shows both directions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use faxline_sip::loopback::{LoopbackError, LoopbackOptions, send_fax};
+
+use super::inbound::{InboundItem, InboundQueue};
+use super::line::{CallRequest, Line};
+use super::outcome::{CallOutcome, Delivery, FailureClass};
+use super::redact::mask_number;
+
+/// The loopback line.
+pub struct LoopbackLine {
+    /// Time compression (1 = real time).
+    speed: u32,
+    received_dir: PathBuf,
+    deadline: Duration,
+    local_ident: String,
+    inbound: Option<InboundQueue>,
+}
+
+impl LoopbackLine {
+    /// `inbound`: where the answering side's copy goes (`None`: it is discarded).
+    pub fn new(
+        speed: u32,
+        received_dir: PathBuf,
+        deadline: Duration,
+        local_ident: String,
+        inbound: Option<InboundQueue>,
+    ) -> Self {
+        Self {
+            speed: speed.max(1),
+            received_dir,
+            deadline,
+            local_ident,
+            inbound,
+        }
+    }
+}
+
+impl Line for LoopbackLine {
+    fn kind(&self) -> &'static str {
+        "loopback"
+    }
+
+    fn ready(&self) -> bool {
+        true
+    }
+
+    async fn place(&self, req: CallRequest) -> CallOutcome {
+        let digits: String = req.to.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return CallOutcome::failed(FailureClass::Rejected, "the number has no digits");
+        }
+        let dir = self.received_dir.join(&req.token);
+        if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+            return CallOutcome::failed(
+                FailureClass::ChannelUnavailable,
+                format!("cannot create {}: {e}", dir.display()),
+            );
+        }
+        let mut options = LoopbackOptions::new(dir.clone());
+        options.speed = self.speed;
+        options.timeout = self.deadline;
+        if !self.local_ident.is_empty() {
+            options.sender.local_ident = self.local_ident.clone();
+        }
+        if let Some(ecm) = req.ecm {
+            options.sender.ecm = ecm;
+        }
+        tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), speed = self.speed, "loopback call");
+        let outcome = match send_fax(&req.tiff, &digits, options, |_| {}).await {
+            Ok(report) => {
+                let tx = &report.sender;
+                match &tx.outcome {
+                    Ok(()) if report.is_success() => {
+                        if let Some(q) = &self.inbound
+                            && report.received_tiff.is_file()
+                        {
+                            let item = InboundItem {
+                                id: format!("lb_{}", req.token),
+                                file: report.received_tiff.clone(),
+                                from: None,
+                                to: Some(req.to.clone()),
+                                pages: Some(report.receiver.pages),
+                                status: "received".into(),
+                                received_at: faxline_api::timefmt::iso(
+                                    faxline_api::timefmt::now_us(),
+                                ),
+                            };
+                            if let Err(e) = q.enqueue(&item) {
+                                tracing::warn!(job = %req.job_id, error = %e, "cannot queue the loopback copy");
+                            }
+                        }
+                        CallOutcome::Success(Delivery {
+                            pages: Some(tx.pages),
+                            bitrate: Some(tx.bit_rate),
+                            mode: Some("T38".into()),
+                            remote_id: tx.remote_ident.clone(),
+                        })
+                    }
+                    Ok(()) => CallOutcome::failed(
+                        FailureClass::TransferFailed,
+                        "the answering side did not receive the fax",
+                    ),
+                    Err(e) => CallOutcome::Failed {
+                        class: FailureClass::TransferFailed,
+                        detail: e.to_string(),
+                        pages: Some(tx.pages).filter(|p| *p > 0),
+                    },
+                }
+            }
+            Err(LoopbackError::Incomplete(why)) => CallOutcome::failed(
+                FailureClass::Timeout,
+                format!("the loopback call did not complete: {why}"),
+            ),
+            Err(e) => CallOutcome::failed(FailureClass::ChannelUnavailable, e.to_string()),
+        };
+        if self.inbound.is_none() {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+        }
+        outcome
+    }
+}

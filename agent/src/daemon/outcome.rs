@@ -1,0 +1,121 @@
+//! How one call attempt ended, in the agent's terms: the dial failures Asterisk reports, fax failures, and the
+//! cases where the agent cannot know (connection lost, no result event), which are never retried.
+
+use crate::config::RetryReason;
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The far end was busy (DIALSTATUS BUSY, OriginateResponse reason 5, cause 17).
+    Busy,
+    /// Nobody answered in time (NOANSWER, reason 3, cause 19).
+    NoAnswer,
+    /// The network was congested (CONGESTION, reason 8, cause 34).
+    Congestion,
+    /// The channel could not be created or the trunk refused the call (CHANUNAVAIL, reason 0).
+    ChannelUnavailable,
+    /// T.38 was refused and audio fallback was off or failed to negotiate.
+    Negotiation,
+    /// The call was answered but the fax transfer failed.
+    TransferFailed,
+    /// The dialplan refused the attempt before dialling (bad arguments, TIFF not found), or the line refused it.
+    Rejected,
+    /// The call ended but no result event arrived: it may or may not have delivered pages.
+    NoResult,
+    /// The agent lost track of the call (AMI connection lost, agent restarted): the outcome is unknown.
+    Unknown,
+    /// The call exceeded its overall deadline and was hung up.
+    Timeout,
+    /// Fetching or rendering the document failed; no call was placed.
+    Document,
+}
+
+impl FailureClass {
+    /// The `[retry] retry_on` class this failure belongs to. `None`: never retried, because a retry could
+    /// send the fax twice (unknown outcome) or cannot succeed (bad document, dialplan refusal).
+    pub fn retry_reason(self) -> Option<RetryReason> {
+        match self {
+            FailureClass::Busy => Some(RetryReason::Busy),
+            FailureClass::NoAnswer => Some(RetryReason::NoAnswer),
+            FailureClass::Congestion => Some(RetryReason::Congestion),
+            FailureClass::ChannelUnavailable => Some(RetryReason::ChannelUnavailable),
+            FailureClass::Negotiation => Some(RetryReason::Negotiation),
+            FailureClass::TransferFailed => Some(RetryReason::TransferFailed),
+            FailureClass::Rejected
+            | FailureClass::NoResult
+            | FailureClass::Unknown
+            | FailureClass::Timeout
+            | FailureClass::Document => None,
+        }
+    }
+
+    /// A short, stable label for the API's error text.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureClass::Busy => "busy",
+            FailureClass::NoAnswer => "no answer",
+            FailureClass::Congestion => "congestion",
+            FailureClass::ChannelUnavailable => "channel unavailable",
+            FailureClass::Negotiation => "T.38 negotiation failed",
+            FailureClass::TransferFailed => "fax transfer failed",
+            FailureClass::Rejected => "rejected before dialling",
+            FailureClass::NoResult => "no fax result",
+            FailureClass::Unknown => "outcome unknown",
+            FailureClass::Timeout => "call deadline exceeded",
+            FailureClass::Document => "document error",
+        }
+    }
+}
+
+/// What a successful fax reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub pages: Option<u32>,
+    pub bitrate: Option<u32>,
+    /// `T38` or `audio`.
+    pub mode: Option<String>,
+    /// The far end's station id (CSI).
+    pub remote_id: Option<String>,
+}
+
+/// The definite end of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CallOutcome {
+    Success(Delivery),
+    Failed {
+        class: FailureClass,
+        /// Human-readable explanation (no numbers, no document content).
+        detail: String,
+        /// Pages that went through before the failure, if known.
+        pages: Option<u32>,
+    },
+}
+
+impl CallOutcome {
+    pub fn failed(class: FailureClass, detail: impl Into<String>) -> Self {
+        CallOutcome::Failed {
+            class,
+            detail: detail.into(),
+            pages: None,
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        matches!(self, CallOutcome::Success(_))
+    }
+
+    /// The error text reported to the API: class label, then the detail.
+    pub fn error_text(&self) -> Option<String> {
+        match self {
+            CallOutcome::Success(_) => None,
+            CallOutcome::Failed { class, detail, .. } if detail.is_empty() => {
+                Some(class.label().to_owned())
+            }
+            CallOutcome::Failed { class, detail, .. } => {
+                Some(format!("{}: {detail}", class.label()))
+            }
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! The IO shell around the job machines: leases jobs from the API (long poll) within the concurrency limits,
+//! runs one task per job (heartbeats, document download and render into the spool, the journal, the call on
+//! the [`Line`], the result report), and delivers received faxes from the durable queue.
+//!
+//! All tasks live in [`JoinSet`]s owned by [`Daemon::run`]'s future: dropping that future (a crash, in tests
+//! an aborted task) stops everything without any goodbye, which is exactly what the journal is for.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use faxline_api::agent_client::{
+    AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult,
+};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::DaemonError;
+use super::inbound::{InboundQueue, deliver_forever};
+use super::job::{Action, Input, JobMachine};
+use super::journal::{CallRecord, Journal};
+use super::line::{CallRequest, Line};
+use super::outcome::CallOutcome;
+use super::redact::mask_number;
+use super::spool::{remove_durably, write_durably};
+use crate::config::Config;
+
+/// The agent daemon.
+pub struct Daemon<L: Line> {
+    cfg: Arc<Config>,
+    api: AgentClient,
+    line: Arc<L>,
+    journal: Journal,
+    inbound: InboundQueue,
+}
+
+/// Everything a job task needs.
+struct Ctx<L: Line> {
+    cfg: Arc<Config>,
+    api: AgentClient,
+    line: Arc<L>,
+    journal: Journal,
+}
+
+impl<L: Line> Daemon<L> {
+    /// Prepares the spool (`out/`, `in/`, `queue/`, `state/calls/`).
+    pub fn new(
+        cfg: Arc<Config>,
+        api: AgentClient,
+        line: L,
+        inbound: InboundQueue,
+    ) -> Result<Self, DaemonError> {
+        for dir in [cfg.spool.outgoing_dir(), cfg.spool.incoming_dir()] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|source| DaemonError::Spool { path: dir, source })?;
+        }
+        let journal = Journal::open(journal_dir(&cfg))?;
+        Ok(Self {
+            cfg,
+            api,
+            line: Arc::new(line),
+            journal,
+            inbound,
+        })
+    }
+
+    /// Runs until `shutdown` resolves; then stops leasing and gives running jobs `shutdown_grace_secs`.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), DaemonError> {
+        let limit = self
+            .cfg
+            .limits
+            .max_calls
+            .min(self.cfg.limits.max_calls_per_trunk)
+            .max(1) as usize;
+        let permits = Arc::new(Semaphore::new(limit));
+        let ctx = Arc::new(Ctx {
+            cfg: self.cfg.clone(),
+            api: self.api.clone(),
+            line: self.line.clone(),
+            journal: self.journal.clone(),
+        });
+        let pending = self.journal.jobs()?;
+        if !pending.is_empty() {
+            tracing::warn!(
+                jobs = pending.len(),
+                "call journal holds jobs from an earlier run; they are reconciled when the API hands them out again"
+            );
+        }
+        let mut background = JoinSet::new();
+        background.spawn(deliver_forever(
+            self.inbound.clone(),
+            self.api.clone(),
+            self.cfg.spool.delete_after_upload,
+            Duration::from_secs(60),
+        ));
+        let mut jobs: JoinSet<()> = JoinSet::new();
+        let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let poll = Duration::from_secs(self.cfg.agent.lease_poll_secs.clamp(1, 30));
+        tracing::info!(line = self.line.kind(), max_calls = limit, "agent running");
+        tokio::pin!(shutdown);
+        let mut failures = 0u32;
+        loop {
+            while jobs.try_join_next().is_some() {}
+            let free = permits.available_permits();
+            let lease = async {
+                if free == 0 || !self.line.ready() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Ok::<_, AgentClientError>(Vec::new());
+                }
+                self.api.lease(poll, free.min(10) as u32).await
+            };
+            let leased = tokio::select! {
+                _ = &mut shutdown => break,
+                r = lease => r,
+            };
+            match leased {
+                Ok(list) => {
+                    failures = 0;
+                    for job in list {
+                        let Ok(permit) = permits.clone().try_acquire_owned() else {
+                            // Cannot happen (we asked for at most `free`); the lease expires and the API
+                            // offers the job again.
+                            tracing::error!(job = %job.job_id, "leased beyond the limit");
+                            continue;
+                        };
+                        if !active
+                            .lock()
+                            .map(|mut a| a.insert(job.job_id.clone()))
+                            .unwrap_or(false)
+                        {
+                            // Our earlier lease expired while the job still runs here: let that task finish
+                            // (its journal record decides what a later lease reports). Never two tasks per job.
+                            tracing::warn!(job = %job.job_id, "job re-offered while still running here; ignored");
+                            continue;
+                        }
+                        let ctx = ctx.clone();
+                        let active = active.clone();
+                        jobs.spawn(async move {
+                            let id = job.job_id.clone();
+                            run_job(&ctx, job).await;
+                            if let Ok(mut a) = active.lock() {
+                                a.remove(&id);
+                            }
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = Duration::from_millis(500 * 2u64.pow(failures.min(6)));
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot lease jobs");
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+        let grace = Duration::from_secs(self.cfg.agent.shutdown_grace_secs);
+        tracing::info!(
+            running = jobs.len(),
+            grace_secs = grace.as_secs(),
+            "shutting down"
+        );
+        let _ =
+            tokio::time::timeout(grace, async { while jobs.join_next().await.is_some() {} }).await;
+        if !jobs.is_empty() {
+            tracing::warn!(
+                running = jobs.len(),
+                "jobs still running at the end of the grace period are stopped; the journal reconciles them"
+            );
+        }
+        jobs.shutdown().await;
+        background.shutdown().await;
+        Ok(())
+    }
+}
+
+/// `<spool>/state/calls`.
+pub fn journal_dir(cfg: &Config) -> PathBuf {
+    cfg.spool.dir.join("state").join("calls")
+}
+
+fn job_file(cfg: &Config, job_id: &str) -> PathBuf {
+    cfg.spool.outgoing_dir().join(format!("{job_id}.tif"))
+}
+
+fn token_file(cfg: &Config, token: &str) -> PathBuf {
+    cfg.spool.outgoing_dir().join(format!("{token}.tif"))
+}
+
+/// One job from lease to report.
+async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
+    if !crate::asterisk_gen::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
+        tracing::error!("leased a job whose id cannot name spool files; reporting it failed");
+        let result = failed_result("the job id is not usable by this agent");
+        let _ = ctx.api.result(&job, &result).await;
+        return;
+    }
+    tracing::info!(job = %job.job_id, to = %mask_number(&job.to), api_attempt = job.attempt, "job leased");
+    let heartbeat = heartbeat_loop(&ctx.api, &job);
+    let work = drive(ctx, &job);
+    tokio::pin!(heartbeat);
+    // The heartbeat never ends on its own (after a lost lease it stays quiet): the work decides.
+    tokio::select! {
+        () = work => {}
+        () = &mut heartbeat => {}
+    }
+}
+
+async fn heartbeat_loop(api: &AgentClient, job: &LeasedJob) {
+    let mut expires = job.lease_expires_at;
+    loop {
+        let now = faxline_api::timefmt::now_s();
+        let secs = ((expires - now) / 3).clamp(1, 60) as u64;
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        match api.heartbeat(job).await {
+            Ok(e) => expires = e,
+            Err(AgentClientError::LeaseLost) => {
+                tracing::warn!(job = %job.job_id, "lease lost");
+                // Keep the future pending: the job's work decides what happens next.
+                std::future::pending::<()>().await;
+            }
+            Err(e) => tracing::warn!(job = %job.job_id, error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+fn failed_result(error: &str) -> SendResult {
+    SendResult {
+        status: "FAILED".into(),
+        error: Some(error.to_owned()),
+        pages: None,
+        provider_sid: None,
+        retry: false,
+    }
+}
+
+/// Runs the job machine to its end.
+async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
+    let record = match ctx.journal.get(&job.job_id) {
+        Ok(r) => r,
+        Err(e) => {
+            // Unreadable: a call may have been placed. Never guess in favour of dialling.
+            tracing::error!(job = %job.job_id, error = %e, "call journal unreadable; treating the job as possibly called");
+            Some(CallRecord::InFlight {
+                attempt: 1,
+                token: JobMachine::token(&job.job_id, 1),
+            })
+        }
+    };
+    if record.is_some() {
+        tracing::warn!(job = %job.job_id, "the journal knows this job from an earlier run; reconciling, not redialling blindly");
+    }
+    let mut machine = JobMachine::new(job.job_id.clone(), ctx.cfg.retry.clone());
+    let mut queue: VecDeque<Action> = machine.step(Input::Leased { record }).into();
+    while let Some(action) = queue.pop_front() {
+        let input = match action {
+            Action::PrepareDocument => prepare(ctx, job).await,
+            Action::Dial {
+                attempt,
+                token,
+                ecm,
+            } => Some(dial(ctx, job, attempt, token, ecm).await),
+            Action::Backoff { record, after } => {
+                if let Err(e) = ctx.journal.put(&job.job_id, &record) {
+                    tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
+                }
+                tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");
+                tokio::time::sleep(after).await;
+                Some(Input::BackoffElapsed)
+            }
+            Action::Report {
+                record,
+                outcome,
+                attempts,
+            } => {
+                if let Some(r) = &record
+                    && let Err(e) = ctx.journal.put(&job.job_id, r)
+                {
+                    tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
+                }
+                if report(ctx, job, &outcome, attempts).await {
+                    Some(Input::Reported)
+                } else {
+                    None
+                }
+            }
+            Action::Cleanup => {
+                cleanup(ctx, &job.job_id);
+                None
+            }
+        };
+        if let Some(input) = input {
+            queue.extend(machine.step(input));
+        }
+    }
+}
+
+/// Download and render the document into the spool (temp + rename).
+async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
+    let bytes = loop {
+        match ctx.api.document(job).await {
+            Ok(b) => break b,
+            Err(AgentClientError::LeaseLost) => {
+                return Some(Input::DocumentFailed {
+                    error: "the lease was lost before the document was fetched".into(),
+                });
+            }
+            Err(AgentClientError::Checksum) => {
+                return Some(Input::DocumentFailed {
+                    error: "the document does not match its checksum".into(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, error = %e, "document download failed; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
+            let pages = faxline_doc::decode_tiff(&bytes).map(|p| p.len())?;
+            Ok((bytes, pages))
+        } else {
+            faxline_doc::render(&bytes, &faxline_doc::RenderOptions::default())
+                .map(|d| (d.tiff.clone(), d.page_count()))
+        }
+    })
+    .await;
+    let (tiff, pages) = match rendered {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            return Some(Input::DocumentFailed {
+                error: format!("the document cannot be rendered: {e}"),
+            });
+        }
+        Err(e) => {
+            return Some(Input::DocumentFailed {
+                error: format!("rendering stopped: {e}"),
+            });
+        }
+    };
+    let path = job_file(&ctx.cfg, &job.job_id);
+    if let Err(e) = write_durably(&path, &tiff) {
+        return Some(Input::DocumentFailed {
+            error: format!("cannot write the spool file {}: {e}", path.display()),
+        });
+    }
+    let pages = u32::try_from(pages).unwrap_or(u32::MAX);
+    if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
+        tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
+    }
+    tracing::info!(job = %job.job_id, pages, "document rendered into the spool");
+    Some(Input::DocumentReady { pages })
+}
+
+/// Journal first (durably), then the call.
+async fn dial<L: Line>(
+    ctx: &Ctx<L>,
+    job: &LeasedJob,
+    attempt: u32,
+    token: String,
+    ecm: Option<bool>,
+) -> Input {
+    let src = job_file(&ctx.cfg, &job.job_id);
+    let dst = token_file(&ctx.cfg, &token);
+    if let Err(e) = link_or_copy(&src, &dst) {
+        return Input::CallEnded {
+            outcome: CallOutcome::failed(
+                super::outcome::FailureClass::Document,
+                format!("cannot place the document for attempt {attempt}: {e}"),
+            ),
+        };
+    }
+    let record = CallRecord::InFlight {
+        attempt,
+        token: token.clone(),
+    };
+    if let Err(e) = ctx.journal.put(&job.job_id, &record) {
+        // Without the record a crash could lead to a second call: do not dial.
+        return Input::CallEnded {
+            outcome: CallOutcome::failed(
+                super::outcome::FailureClass::Rejected,
+                format!("cannot write the call journal, so no call was placed: {e}"),
+            ),
+        };
+    }
+    let request = CallRequest {
+        job_id: job.job_id.clone(),
+        token,
+        to: job.to.clone(),
+        tiff: dst.clone(),
+        ecm,
+    };
+    let outcome = ctx.line.place(request).await;
+    match &outcome {
+        CallOutcome::Success(d) => tracing::info!(
+            job = %job.job_id, attempt, pages = d.pages.unwrap_or(0), bitrate = d.bitrate.unwrap_or(0),
+            mode = d.mode.as_deref().unwrap_or(""), "fax sent"
+        ),
+        CallOutcome::Failed { class, detail, .. } => {
+            tracing::warn!(job = %job.job_id, attempt, class = class.label(), %detail, "attempt failed")
+        }
+    }
+    let _ = remove_durably(&dst);
+    Input::CallEnded { outcome }
+}
+
+fn link_or_copy(src: &Path, dst: &Path) -> std::io::Result<()> {
+    if dst.exists() {
+        return Ok(());
+    }
+    if std::fs::hard_link(src, dst).is_ok() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(src)?;
+    write_durably(dst, &bytes)
+}
+
+/// Reports until the API accepts or the lease is gone. Returns true when accepted.
+async fn report<L: Line>(
+    ctx: &Ctx<L>,
+    job: &LeasedJob,
+    outcome: &CallOutcome,
+    attempts: u32,
+) -> bool {
+    let mut details = CallDetails {
+        agent_attempt: Some(attempts),
+        ..CallDetails::default()
+    };
+    let result = match outcome {
+        CallOutcome::Success(d) => {
+            details.bitrate = d.bitrate.map(i64::from);
+            details.mode = d.mode.clone();
+            details.remote_ident = d.remote_id.clone();
+            SendResult {
+                status: "SUCCESS".into(),
+                error: None,
+                pages: d.pages.map(i64::from),
+                provider_sid: Some(JobMachine::token(&job.job_id, attempts)),
+                retry: false,
+            }
+        }
+        CallOutcome::Failed { pages, .. } => {
+            let mut r = failed_result(&format!(
+                "{} (attempt {attempts} of {})",
+                outcome.error_text().unwrap_or_default(),
+                ctx.cfg.retry.max_attempts
+            ));
+            r.pages = pages.map(i64::from);
+            r
+        }
+    };
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match ctx.api.result_with_details(job, &result, &details).await {
+            Ok(status) => {
+                tracing::info!(job = %job.job_id, %status, "result reported");
+                return true;
+            }
+            Err(AgentClientError::LeaseLost) => {
+                tracing::warn!(
+                    job = %job.job_id,
+                    "lease lost before the result was accepted; the journal keeps it for when the job returns"
+                );
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, error = %e, "result report failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+fn cleanup<L: Line>(ctx: &Ctx<L>, job_id: &str) {
+    if ctx.cfg.spool.delete_after_send {
+        let _ = remove_durably(&job_file(&ctx.cfg, job_id));
+    }
+    if let Err(e) = ctx.journal.remove(job_id) {
+        tracing::warn!(job = %job_id, error = %e, "cannot remove the journal record");
+    }
+}
