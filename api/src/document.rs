@@ -1,6 +1,7 @@
-//! Upload type detection. Faxbot sniffs only the first 64 KiB (`%PDF` prefix, else "decodes as
-//! UTF-8") and accepts empty files; Faxline looks for `%PDF-` within the first 1024 bytes (as PDF
-//! readers tolerate leading junk), requires the *whole* file to be UTF-8 for text, and refuses
+//! Upload type detection, by content through `faxline_doc::sniff` (the agents render with the same
+//! rules). Faxbot sniffs only the first 64 KiB (`%PDF` prefix, else "decodes as UTF-8") and accepts
+//! empty files; Faxline looks for `%PDF-` within the first 1024 bytes (as PDF readers tolerate
+//! leading junk), requires the *whole* file to be UTF-8 without NUL bytes for text, and refuses
 //! empty uploads with 400 because an empty fax is always a client mistake.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +44,11 @@ pub fn sniff(data: &[u8]) -> Result<DocKind, SniffError> {
     if data.is_empty() {
         return Err(SniffError::Empty);
     }
-    let head = &data[..data.len().min(1024)];
-    if head.windows(5).any(|w| w == b"%PDF-") {
-        return Ok(DocKind::Pdf);
+    match faxline_doc::sniff(data) {
+        faxline_doc::DocKind::Pdf => Ok(DocKind::Pdf),
+        faxline_doc::DocKind::Text => Ok(DocKind::Text),
+        faxline_doc::DocKind::Tiff | faxline_doc::DocKind::Unknown => Err(SniffError::Unsupported),
     }
-    if std::str::from_utf8(data).is_ok() {
-        return Ok(DocKind::Text);
-    }
-    Err(SniffError::Unsupported)
 }
 
 /// True when `data` looks like a PDF (used for inbound uploads, which must be PDFs).
@@ -69,6 +67,8 @@ mod tests {
         assert_eq!(sniff(b"\xef\xbb\xbfjunk %PDF-1.7"), Ok(DocKind::Pdf));
         assert_eq!(sniff("Grüße\n".as_bytes()), Ok(DocKind::Text));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), Err(SniffError::Unsupported));
+        assert_eq!(sniff(b"II*\0\x08\0\0\0"), Err(SniffError::Unsupported));
+        assert_eq!(sniff(b"text\0with nul"), Err(SniffError::Unsupported));
         // Text for 100 KiB, then a binary byte: Faxbot would accept this, Faxline does not.
         let mut late_binary = vec![b'a'; 100 * 1024];
         late_binary.push(0xff);

@@ -13,6 +13,8 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod links;
+pub mod pages;
+pub mod retention;
 mod routes;
 pub mod server;
 pub mod store;

@@ -36,6 +36,14 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// How long a key row read from the database is trusted, in microseconds. Saves a query per
+/// request; revoking or rotating a key drops it from this instance's cache at once, so the delay
+/// applies only to other API instances sharing a PostgreSQL database.
+pub const KEY_CACHE_US: i64 = 1_000_000;
+
+/// Preview renders allowed at once; more wait their turn.
+pub const PREVIEW_CONCURRENCY: usize = 2;
+
 /// Shared by every handler.
 #[derive(Clone)]
 pub(crate) struct AppState(pub(crate) Arc<Inner>);
@@ -50,7 +58,11 @@ pub(crate) struct Inner {
     pub nonces: NonceCache,
     /// Woken when a job is queued, so long-polling agents return at once.
     pub job_added: Notify,
+    /// Bounds concurrent preview renders (each rasterizes a full page on the blocking pool).
+    pub previews: tokio::sync::Semaphore,
     key_touch: Mutex<HashMap<String, i64>>,
+    /// Recently read key rows by key id, with the time they were read (see [`KEY_CACHE_US`]).
+    key_cache: Mutex<HashMap<String, (i64, ApiKeyRow)>>,
     agent_touch: Mutex<HashMap<String, i64>>,
 }
 
@@ -121,7 +133,9 @@ impl App {
             rate: RateLimiter::default(),
             nonces: NonceCache::default(),
             job_added: Notify::new(),
+            previews: tokio::sync::Semaphore::new(PREVIEW_CONCURRENCY),
             key_touch: Mutex::new(HashMap::new()),
+            key_cache: Mutex::new(HashMap::new()),
             agent_touch: Mutex::new(HashMap::new()),
             server_secret,
             agent_secret,
@@ -244,7 +258,8 @@ fn write_private_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// Returns expired leases to the queue every few seconds (agents also trigger it when they
-/// poll) and applies retention hourly. Stops when the app is dropped.
+/// poll) and applies retention ([`crate::retention`]) at start and hourly. Stops when the app is
+/// dropped.
 fn spawn_maintenance(inner: Weak<Inner>) {
     tokio::spawn(async move {
         let mut tick = 0u64;
@@ -260,12 +275,9 @@ fn spawn_maintenance(inner: Weak<Inner>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
             }
-            if st.cfg.retention_days > 0 && tick.is_multiple_of(720) {
-                let before = now_us() - i64::from(st.cfg.retention_days) * 86_400_000_000;
-                match st.store.purge_documents(before).await {
-                    Ok(n) => crate::audit!("retention_purge", documents = n),
-                    Err(e) => tracing::warn!(error = %e, "retention purge failed"),
-                }
+            if tick.is_multiple_of(720) {
+                let _ =
+                    crate::retention::run_once(&st.store, st.cfg.retention_days, now_us()).await;
             }
             tick += 1;
         }
@@ -310,7 +322,7 @@ impl AppState {
             });
         }
         if let Some(p) = auth::parse_token(token)
-            && let Some(row) = self.store.get_key(p.key_id).await?
+            && let Some(row) = self.key_row(p.key_id).await?
             && auth::verify_secret(
                 self.server_secret.as_bytes(),
                 p.key_id,
@@ -380,6 +392,36 @@ impl AppState {
             Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => Err(e),
             Err(_) => Err(ApiError::unauthorized("Admin authentication failed")),
         }
+    }
+
+    /// The key row, from the cache when it was read within [`KEY_CACHE_US`].
+    async fn key_row(&self, key_id: &str) -> ApiResult<Option<ApiKeyRow>> {
+        let now = now_us();
+        {
+            let cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, row)) = cache.get(key_id)
+                && now - at < KEY_CACHE_US
+            {
+                return Ok(Some(row.clone()));
+            }
+        }
+        let row = self.store.get_key(key_id).await?;
+        if let Some(r) = &row {
+            let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key_id.to_string(), (now, r.clone()));
+        }
+        Ok(row)
+    }
+
+    /// Drops a revoked or rotated key from the cache.
+    pub(crate) fn forget_key(&self, key_id: &str) {
+        self.key_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key_id);
     }
 
     /// Records `last_used_at` at most once a minute per key (a write per request would make

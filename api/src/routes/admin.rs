@@ -129,7 +129,9 @@ pub(crate) async fn revoke_key(
     Path(key_id): Path<String>,
 ) -> ApiResult<Response> {
     let admin = st.require_admin(&headers, ip).await?;
-    if !st.store.revoke_key(&key_id, now_us()).await? {
+    let revoked = st.store.revoke_key(&key_id, now_us()).await?;
+    st.forget_key(&key_id);
+    if !revoked {
         return Err(ApiError::not_found("Key not found"));
     }
     crate::audit!("api_key_revoked", key_id = %key_id, by = %admin.key_id);
@@ -147,7 +149,9 @@ pub(crate) async fn rotate_key(
         return Err(ApiError::not_found("Key not found"));
     }
     let k = auth::mint_key(st.server_secret.as_bytes(), Some(&key_id));
-    if !st.store.rotate_key(&key_id, &k.hash).await? {
+    let rotated = st.store.rotate_key(&key_id, &k.hash).await?;
+    st.forget_key(&key_id);
+    if !rotated {
         return Err(ApiError::not_found("Key not found"));
     }
     crate::audit!("api_key_rotated", key_id = %key_id, by = %admin.key_id);

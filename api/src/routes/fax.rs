@@ -15,6 +15,7 @@ use crate::auth::{SCOPE_FAX_READ, SCOPE_FAX_SEND};
 use crate::document::{DocKind, SniffError, sniff};
 use crate::error::{ApiError, ApiResult};
 use crate::links::{self, LinkError, LinkKind};
+use crate::pages::{self, PreviewError};
 use crate::server::AppState;
 use crate::store::{CancelOutcome, InsertOutcome, JobFilter, NewJob};
 use crate::timefmt::{now_s, now_us};
@@ -122,23 +123,51 @@ pub(crate) async fn send(
     let to = to.ok_or_else(|| ApiError::missing("body", "to"))?;
     let (file_name, content) = file.ok_or_else(|| ApiError::missing("body", "file"))?;
     let to = to.trim().to_string();
+    // Rejections are audited with the number masked and the size only, never the content.
+    let (masked_to, size) = (mask_number(&to), content.len());
+    let reject = |reason: &str| {
+        crate::audit!(
+            "upload_rejected",
+            key_id = %principal.key_id,
+            to = %masked_to,
+            size = size,
+            reason = reason
+        );
+    };
     if !valid_number(&to) {
+        reject("invalid number");
         return Err(ApiError::bad_request("'to' must be E.164 or digits only"));
     }
-    let kind = sniff(&content).map_err(|e| match e {
-        SniffError::Empty => ApiError::bad_request("Empty file"),
-        SniffError::Unsupported => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Only PDF and TXT are allowed",
-        ),
+    let kind = sniff(&content).map_err(|e| {
+        reject(&e.to_string());
+        match e {
+            SniffError::Empty => ApiError::bad_request("Empty file"),
+            SniffError::Unsupported => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Only PDF and TXT are allowed",
+            ),
+        }
     })?;
     let content = content.freeze();
+    // Counted once here (Faxbot's SIP backend reports `pages` at submission too); a PDF that
+    // cannot be opened is refused now rather than failing later on an agent.
+    let counted = {
+        let content = content.clone();
+        tokio::task::spawn_blocking(move || pages::count_pages(kind, &content))
+            .await
+            .map_err(|_| ApiError::internal())?
+    };
+    let pages = counted.map_err(|e| {
+        reject(&e.to_string());
+        ApiError::bad_request(format!("Cannot read the document: {e}"))
+    })?;
     let new = NewJob {
         id: uuid::Uuid::new_v4().simple().to_string(),
         to_number: to,
         file_name,
         doc_kind: kind.as_str().into(),
         doc_sha256: hex::encode(Sha256::digest(&content)),
+        pages: Some(pages as i64),
         backend: st.cfg.backend.clone(),
         owner_key_id: (!principal.anonymous).then(|| principal.key_id.clone()),
         idempotency_key: idem,
@@ -358,6 +387,84 @@ pub(crate) async fn pdf(
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     crate::audit!("pdf_served", job_id = %id, ip = %ip);
     Ok(pdf_response(&format!("fax_{id}.pdf"), doc))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PreviewQuery {
+    width: Option<u32>,
+}
+
+/// Beyond Faxbot: `GET /fax/{id}/preview/{page}[?width=N]` — a PNG of one page (1-based) as the
+/// agent will fax it: 1728 pixels wide at fine resolution, or a thumbnail `N` pixels wide.
+pub(crate) async fn preview(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((id, page)): Path<(String, String)>,
+    q: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_READ,
+            "/fax/{id}",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
+    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
+    if !valid_id(&id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    let page: usize = page
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| ApiError::not_found("Page not found"))?;
+    let job = st
+        .store
+        .get_job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    let kind =
+        DocKind::parse(&job.doc_kind).ok_or_else(|| ApiError::not_found("Document not found"))?;
+    let doc = st
+        .store
+        .job_document(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Document not found"))?;
+    let png = render_preview(&st, kind, doc, page, q.width).await?;
+    crate::audit!("preview_served", job_id = %id, page = page, key_id = %p.key_id, ip = %ip);
+    Ok(super::png_response(png))
+}
+
+/// Renders on the blocking pool, at most [`crate::server::PREVIEW_CONCURRENCY`] at a time.
+pub(crate) async fn render_preview(
+    st: &AppState,
+    kind: DocKind,
+    doc: Vec<u8>,
+    page: usize,
+    width: Option<u32>,
+) -> ApiResult<Vec<u8>> {
+    let _permit = st
+        .previews
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let doc = bytes::Bytes::from(doc);
+    let rendered = tokio::task::spawn_blocking(move || pages::preview_png(kind, &doc, page, width))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    rendered.map_err(|e| match e {
+        PreviewError::NoSuchPage { .. } => ApiError::not_found("Page not found"),
+        PreviewError::Doc(e) => {
+            tracing::warn!(error = %e, "preview failed");
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Cannot render the document: {e}"),
+            )
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Faxbot-compatible `POST /_internal/asterisk/inbound` (header `X-Internal-Secret`, compared in
 //! constant time). The named file must resolve inside the configured inbound spool directory:
-//! traversal and symlinks pointing out are refused. The file must be a PDF (Faxline agents
-//! convert received TIFF-F to PDF before handing it over).
+//! traversal and symlinks pointing out are refused. The file is the TIFF-F Asterisk's
+//! `ReceiveFAX` wrote (converted here to PDF by faxline-doc, without re-encoding the CCITT data)
+//! or a PDF.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +13,6 @@ use sha2::{Digest, Sha256};
 
 use super::ClientIp;
 use crate::audit::mask_number;
-use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::store::Inbound;
@@ -69,18 +69,40 @@ pub(crate) async fn asterisk_inbound(
         .as_ref()
         .ok_or_else(|| ApiError::not_found("Inbound not enabled"))?;
     let data = read_confined(spool, &path).await?;
-    if !is_pdf(&data) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Only PDF files are accepted from the spool",
-        ));
-    }
+    let (data, counted) = match faxline_doc::sniff(&data) {
+        faxline_doc::DocKind::Pdf => (data, None),
+        faxline_doc::DocKind::Tiff => {
+            let converted = tokio::task::spawn_blocking(move || {
+                let pages = faxline_doc::read_fax_tiff(&data)?.len();
+                faxline_doc::tiff_to_pdf(&data).map(|pdf| (pdf, Some(pages as i64)))
+            })
+            .await
+            .map_err(|_| ApiError::internal())?;
+            converted.map_err(|e| {
+                crate::audit!("inbound_rejected", via = "asterisk_hook", reason = %e);
+                ApiError::bad_request("Invalid fax TIFF")
+            })?
+        }
+        _ => {
+            crate::audit!(
+                "inbound_rejected",
+                via = "asterisk_hook",
+                reason = "not a TIFF or PDF"
+            );
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Only fax TIFF or PDF files are accepted from the spool",
+            ));
+        }
+    };
     let now = now_us();
+    // As in Faxbot, Asterisk's FAXPAGES wins over the count from the file.
     let pages = match req.faxpages {
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
-    };
+    }
+    .or(counted);
     let row = Inbound {
         id: uuid::Uuid::new_v4().simple().to_string(),
         from_number: req.from_number,

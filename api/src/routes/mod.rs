@@ -38,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/fax/{id}", get(fax::get))
         .route("/fax/{id}/cancel", post(fax::cancel))
         .route("/fax/{id}/pdf", get(fax::pdf))
+        .route("/fax/{id}/preview/{page}", get(fax::preview))
         .route("/fax/{id}/pdf-link", post(fax::pdf_link))
         .route("/inbound", get(inbound::list))
         .route("/inbound/{id}", get(inbound::get))
@@ -168,6 +169,21 @@ pub(crate) fn pdf_response(filename: &str, body: Vec<u8>) -> axum::response::Res
             (header::PRAGMA, "no-cache".to_string()),
             (header::EXPIRES, "0".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A PNG preview; documents are private, so nothing may cache it.
+pub(crate) fn png_response(body: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-cache, no-store, must-revalidate"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )

@@ -47,8 +47,8 @@ pub(crate) fn spawn(db: Db) -> mpsc::Sender<Request> {
 }
 
 const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_kind, doc_size, doc_sha256, \
-    status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10) \
+    status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
+    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 const INSERT_DOC: &str = "INSERT INTO fax_documents (job_id, content) VALUES ($1, $2)";
 
@@ -70,6 +70,7 @@ async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
                 .bind(&j.owner_key_id)
                 .bind(&j.idempotency_key)
                 .bind(j.created_at)
+                .bind(j.pages)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

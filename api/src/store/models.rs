@@ -34,6 +34,8 @@ pub struct NewJob {
     pub file_name: String,
     pub doc_kind: String,
     pub doc_sha256: String,
+    /// Pages as faxline-doc renders the document, counted at submission.
+    pub pages: Option<i64>,
     pub backend: String,
     pub owner_key_id: Option<String>,
     /// `<key id>:<Idempotency-Key header>`.
@@ -63,7 +65,7 @@ impl NewJob {
             doc_sha256: self.doc_sha256.clone(),
             status: "queued".into(),
             error: None,
-            pages: None,
+            pages: self.pages,
             pages_sent: None,
             backend: self.backend.clone(),
             provider_sid: None,

@@ -50,6 +50,8 @@ pub struct TestServer {
     pub base: String,
     pub dir: PathBuf,
     pub cfg: Config,
+    /// The running server's store, to drive background tasks (retention) directly.
+    pub store: faxline_api::store::Store,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
@@ -93,6 +95,7 @@ impl TestServer {
         let app = faxline_api::App::start(cfg.clone())
             .await
             .expect("api starts");
+        let store = app.store().clone();
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(async move {
             app.run(listener, async {
@@ -106,6 +109,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             dir: cfg.data_dir.clone(),
             cfg,
+            store,
             shutdown: Some(tx),
             handle: Some(handle),
             _tmp: None,

@@ -1,0 +1,309 @@
+//! The audit log, captured from the running server's `tracing` output: the security-relevant
+//! events are recorded, phone numbers only as their last four digits, and no document content
+//! anywhere in the log, in success and error paths alike. Own test binary, because it installs
+//! the process-wide subscriber.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use common::{ADMIN_KEY, Db, INTERNAL_SECRET, TestServer, fixture, http, send_fax};
+use faxline_api::agent_client::{AgentClient, InboundMeta};
+use faxline_api::config::Secret;
+use serde_json::Value;
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything logged at INFO and above by every crate in this process, as JSON lines.
+fn log() -> &'static Capture {
+    static LOG: OnceLock<Capture> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let cap = Capture(Arc::new(Mutex::new(Vec::new())));
+        let w = cap.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || w.clone())
+            .init();
+        cap
+    })
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&log().0.lock().unwrap()).into_owned()
+}
+
+/// Audit events (target `audit`) as their `fields` objects.
+fn audit_events() -> Vec<Value> {
+    log_text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .map(|v| v["fields"].clone())
+        .collect()
+}
+
+fn has_event(events: &[Value], name: &str, pred: impl Fn(&Value) -> bool) -> bool {
+    events.iter().any(|e| e["event"] == name && pred(e))
+}
+
+/// Unique markers inside the documents; none may ever reach the log.
+const TEXT_MARK: &str = "PATIENT-TEXT-7f3a9c";
+const REJECTED_MARK: &str = "PATIENT-REJECTED-91c2de";
+const CORRUPT_MARK: &str = "PATIENT-PDF-5d1e0b";
+const BIG_MARK: &str = "PATIENT-BIG-aa77f1";
+
+async fn audit_scenario(db: Db) {
+    log();
+    let Some(s) = TestServer::start(db, |c| {
+        c.auth_failures_before_lockout = 3;
+        c.max_file_size_mb = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (key_id, key) = common::create_key(&s, &["fax:send", "fax:read"]).await;
+    let (inbound_key_id, inbound_key) =
+        common::create_key(&s, &["inbound:read", "inbound:list"]).await;
+
+    // Accepted upload and its downloads (signed link, preview).
+    let mut text = format!("Dear doctor,\n{TEXT_MARK}\ncall +15551234567\n").into_bytes();
+    text.extend_from_slice(b"end\n");
+    let r = send_fax(&s, &key, "+15551234567", "note.txt", text).await;
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = send_fax(&s, &key, "+15551234567", "d.pdf", fixture("pdf/dummy.pdf")).await;
+    let pdf_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link: Value = http()
+        .post(s.url(&format!("/fax/{pdf_id}/pdf-link")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http()
+        .get(s.url(&format!(
+            "/fax/{pdf_id}/pdf?token={}",
+            link["token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .get(s.url(&format!("/fax/{id}/preview/1?width=100")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Rejected uploads: bad number, unsupported type, unreadable PDF, too large.
+    let r = send_fax(
+        &s,
+        &key,
+        "+1 (555) 867-5309",
+        "a.txt",
+        format!("{TEXT_MARK}\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let mut binary = b"\xff\xfe\x00".to_vec();
+    binary.extend_from_slice(REJECTED_MARK.as_bytes());
+    assert_eq!(
+        send_fax(&s, &key, "+15557654321", "x.bin", binary)
+            .await
+            .status(),
+        415
+    );
+    let corrupt = format!("%PDF-1.4\n{CORRUPT_MARK}\n").into_bytes();
+    assert_eq!(
+        send_fax(&s, &key, "+15557654321", "x.pdf", corrupt)
+            .await
+            .status(),
+        400
+    );
+    let mut big = format!("%PDF-1.4\n{BIG_MARK}\n").into_bytes();
+    big.resize(1024 * 1024 + 100, b'x');
+    assert_eq!(
+        send_fax(&s, &key, "+15557654321", "big.pdf", big)
+            .await
+            .status(),
+        413
+    );
+
+    // Inbound through an agent and through the Asterisk hook, then a download.
+    let agent = s.agent("audit-agent");
+    let meta = InboundMeta {
+        from: Some("+15559990001".into()),
+        to: Some("+15559990002".into()),
+        pages: Some(1),
+        call_id: Some("audit-call".into()),
+        ..Default::default()
+    };
+    let inbound_id = agent
+        .upload_inbound(&meta, &fixture("pdf/dummy.pdf"))
+        .await
+        .unwrap();
+    let spool = s.cfg.inbound_spool_dir.clone().unwrap().join("rx.tiff");
+    std::fs::write(&spool, fixture("captures/t38_fax_loopback_received.tif")).unwrap();
+    let r = http()
+        .post(s.url("/_internal/asterisk/inbound"))
+        .header("X-Internal-Secret", INTERNAL_SECRET)
+        .json(
+            &serde_json::json!({"tiff_path": spool.display().to_string(),
+            "from_number": "+15559990003", "to_number": "+15559990004"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .get(s.url(&format!("/inbound/{inbound_id}/pdf")))
+        .header("X-API-Key", &inbound_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Key management.
+    let r = http()
+        .post(s.url(&format!("/admin/api-keys/{inbound_key_id}/rotate")))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .delete(s.url(&format!("/admin/api-keys/{key_id}")))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Failures last (they lock this address out): an agent with the wrong secret, the revoked
+    // key, no key at all (audited, not counted), then a guessed key trips the lockout (limit 3).
+    let forger = AgentClient::new(
+        &s.base,
+        "forger",
+        Secret::new("not-the-agent-secret-0123456789abcdef"),
+    )
+    .unwrap();
+    assert!(forger.lease(Duration::ZERO, 1).await.is_err());
+    let r = http()
+        .get(s.url(&format!("/fax/{id}")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http()
+        .get(s.url(&format!("/fax/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http()
+        .get(s.url(&format!("/fax/{id}")))
+        .header("X-API-Key", "fbk_live_0123456789ab_guessed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http()
+        .get(s.url(&format!("/fax/{id}")))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "locked out");
+
+    let ev = audit_events();
+    let by_key = |e: &Value| e["key_id"] == key_id.as_str();
+    assert!(has_event(&ev, "api_key_created", |e| e["key_id"] == key_id.as_str()));
+    assert!(has_event(&ev, "api_key_rotated", |e| e["key_id"]
+        == inbound_key_id.as_str()));
+    assert!(has_event(&ev, "api_key_revoked", |e| e["key_id"] == key_id.as_str()));
+    assert!(has_event(&ev, "job_created", |e| e["job_id"]
+        == id.as_str()
+        && e["to"] == "****4567"));
+    assert!(has_event(&ev, "pdf_served", |e| e["job_id"] == pdf_id.as_str()));
+    assert!(has_event(&ev, "preview_served", |e| e["job_id"] == id.as_str()));
+    assert!(has_event(&ev, "inbound_pdf_served", |e| e["inbound_id"]
+        == inbound_id.as_str()));
+    assert!(has_event(&ev, "inbound_received", |e| e["from"]
+        == "****0001"
+        && e["to"] == "****0002"));
+    assert!(has_event(&ev, "inbound_received", |e| e["from"]
+        == "****0003"
+        && e["via"] == "asterisk_hook"));
+    for reason in [
+        "invalid number",
+        "Only PDF and TXT are allowed",
+        "too large",
+    ] {
+        assert!(
+            has_event(&ev, "upload_rejected", |e| by_key(e)
+                && e["reason"] == reason),
+            "upload_rejected {reason}"
+        );
+    }
+    assert!(has_event(&ev, "upload_rejected", |e| by_key(e)
+        && e["to"] == "****5309"));
+    assert!(has_event(&ev, "upload_rejected", |e| by_key(e)
+        && e["reason"].as_str().unwrap_or("").contains("damaged")));
+    assert!(has_event(&ev, "agent_auth_failed", |_| true));
+    assert!(has_event(&ev, "auth_failed", |e| e["reason"] == "invalid key"));
+    assert!(has_event(&ev, "auth_failed", |e| e["reason"] == "missing key"));
+    assert!(has_event(&ev, "auth_lockout", |_| true));
+
+    // Nothing in the whole log (every crate, every level from INFO) carries a full number,
+    // a document's content or a secret.
+    let all = log_text();
+    for needle in [
+        "15551234567",
+        "5551234567",
+        "867-5309",
+        "8675309",
+        "15557654321",
+        "15559990001",
+        "15559990003",
+        TEXT_MARK,
+        REJECTED_MARK,
+        CORRUPT_MARK,
+        BIG_MARK,
+        "Dear doctor",
+        "%PDF-",
+        key.as_str(),
+        inbound_key.as_str(),
+        ADMIN_KEY,
+        INTERNAL_SECRET,
+        common::AGENT_SECRET,
+    ] {
+        assert!(!all.contains(needle), "the log contains {needle:?}");
+    }
+}
+both_stores!(audit_log, audit_scenario);
