@@ -230,9 +230,6 @@ fn channel_model(args: &SendArgs) -> ChannelModel {
 
 /// The loopback line: real SIP and UDPTL on 127.0.0.1, our own endpoint answering.
 fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result<bool> {
-    if args.media != MediaArg::T38 {
-        bail!("the loopback line carries T.38 only; use --line sim for G.711 audio");
-    }
     tracing::info!(to = %mask_number(&args.to), line = "loopback", speed = args.speed, "sending fax");
     let mut options = faxline_sip::loopback::LoopbackOptions::new(work.join("received"));
     options.speed = args.speed;
@@ -240,6 +237,13 @@ fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result
     options.receiver = fax_options(args, "FAXLINE LOOPBACK");
     if args.loss > 0.0 {
         options.loss = Some((channel_model(args), args.seed));
+    }
+    // G.711: the answering side refuses the T.38 switch and the fax runs over RTP audio, the
+    // fallback real calls take when a peer declines T.38.
+    match args.media {
+        MediaArg::T38 => {}
+        MediaArg::Pcmu => (options.answer_t38, options.audio_payload) = (false, 0),
+        MediaArg::Pcma => (options.answer_t38, options.audio_payload) = (false, 8),
     }
     std::fs::create_dir_all(&options.received_dir)
         .with_context(|| format!("cannot create {}", options.received_dir.display()))?;
@@ -257,8 +261,13 @@ fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result
     let tx = &report.sender;
     let rx = &report.receiver;
     println!(
-        "to:          {} (loopback line, SIP + UDPTL on 127.0.0.1)",
-        mask_number(&args.to)
+        "to:          {} (loopback line, SIP + {} on 127.0.0.1)",
+        mask_number(&args.to),
+        match args.media {
+            MediaArg::T38 => "UDPTL (T.38)",
+            MediaArg::Pcmu => "RTP (G.711 µ-law audio)",
+            MediaArg::Pcma => "RTP (G.711 A-law audio)",
+        }
     );
     match (&tx.outcome, &rx.outcome) {
         (Ok(()), Ok(())) => println!("result:      OK"),
