@@ -350,8 +350,20 @@ impl<T: Tick + 'static> Drop for TickPool<T> {
 
 fn clock<T: Tick>(s: &Shared<T>) {
     let mut subtick = 0u64;
+    let mut skipped_in_a_row = 0u64;
     while !s.stop.load(Ordering::Acquire) {
         subtick += 1;
+        // A phase slot with no sessions (and nothing waiting to be admitted) needs no wake-up:
+        // with few calls, waking every sub-tick would cost more than the calls themselves. At
+        // least one sub-tick per period is still published, so `now` never lags a period.
+        let phase = (subtick % s.phases) as usize;
+        let idle = s.pending.try_lock().is_ok_and(|p| p.is_empty())
+            && s.groups[phase].try_read().is_ok_and(|g| g.is_empty());
+        if idle && skipped_in_a_row + 1 < s.phases {
+            skipped_in_a_row += 1;
+            continue;
+        }
+        skipped_in_a_row = 0;
         let deadline = s.start + s.sub * (subtick as u32);
         let now = Instant::now();
         if let Some(wait) = deadline.checked_duration_since(now) {
@@ -359,7 +371,6 @@ fn clock<T: Tick>(s: &Shared<T>) {
         } else if now - deadline > s.sub {
             s.clock_overruns.fetch_add(1, Ordering::Relaxed);
         }
-        let phase = (subtick % s.phases) as usize;
         admit_pending(s, phase);
         s.cursors[phase].store(0, Ordering::Release);
         if s.stop.load(Ordering::Acquire) {
