@@ -1,7 +1,7 @@
 //! Page counts and PNG previews of documents, through faxline-doc (the same rasterizer and text
 //! layout the agents fax with, so a preview shows what will be sent). Counting a PDF's pages only
-//! parses its cross-reference table and page tree (hayro, as faxline-doc does); text has to be laid
-//! out. Previews rasterize a whole page, so callers run them on the blocking pool and limit how
+//! parses its cross-reference table and page tree (`faxline_doc::pdf_page_count`); text has to be
+//! laid out. Previews rasterize a whole page, so callers run them on the blocking pool and limit how
 //! many run at once.
 
 use std::sync::Arc;
@@ -45,15 +45,8 @@ pub fn count_pages(kind: DocKind, content: &Bytes) -> Result<usize, DocError> {
     Ok(pages)
 }
 
-/// Opens the PDF the way faxline-doc does (the empty user password is tried) without copying it.
 fn pdf_page_count(content: &Bytes) -> Result<usize, DocError> {
-    use hayro::hayro_syntax::{DecryptionError, LoadPdfError, Pdf};
-    let pdf = Pdf::new(Arc::new(content.clone())).map_err(|e| match e {
-        LoadPdfError::Decryption(DecryptionError::PasswordProtected) => DocError::PasswordProtected,
-        LoadPdfError::Decryption(_) => DocError::BadEncryption,
-        LoadPdfError::Invalid => DocError::CorruptPdf,
-    })?;
-    Ok(pdf.pages().len())
+    faxline_doc::pdf_page_count(Arc::new(content.clone()))
 }
 
 fn text_pages(content: &[u8]) -> Result<Vec<faxline_doc::Bitmap>, DocError> {

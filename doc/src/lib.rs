@@ -197,6 +197,14 @@ fn render_pdf(
     }
 }
 
+/// The number of pages of a PDF, opened exactly as [`render`] opens it (the empty user password is
+/// tried); only the cross-reference table and page tree are parsed.
+pub fn pdf_page_count<T: AsRef<[u8]> + Send + Sync + 'static>(
+    bytes: Arc<T>,
+) -> Result<usize, DocError> {
+    Ok(pdf::open(bytes)?.pages().len())
+}
+
 /// Render selected pages (0-based) of a PDF with hayro, for previews and comparisons. Page
 /// numbers past the end are an error ([`DocError::RenderFailed`]).
 pub fn render_pdf_pages(
@@ -205,7 +213,7 @@ pub fn render_pdf_pages(
     opts: &RenderOptions,
 ) -> Result<Vec<Bitmap>, DocError> {
     let shared = Arc::new(bytes.to_vec());
-    let count = pdf::open(shared.clone())?.pages().len();
+    let count = pdf_page_count(shared.clone())?;
     if let Some(&bad) = pages.iter().find(|&&p| p >= count) {
         return Err(DocError::RenderFailed { page: bad + 1 });
     }

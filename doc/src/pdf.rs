@@ -26,8 +26,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-/// Open a PDF (with the empty user password, which many "protected" files use).
-pub(crate) fn open(bytes: Arc<Vec<u8>>) -> Result<Pdf, DocError> {
+/// Open a PDF (with the empty user password, which many "protected" files use). Any shared byte
+/// buffer will do, so callers holding `Bytes` need not copy the document.
+pub(crate) fn open<T: AsRef<[u8]> + Send + Sync + 'static>(bytes: Arc<T>) -> Result<Pdf, DocError> {
     Pdf::new(bytes).map_err(|e| match e {
         LoadPdfError::Decryption(DecryptionError::PasswordProtected) => DocError::PasswordProtected,
         LoadPdfError::Decryption(_) => DocError::BadEncryption,

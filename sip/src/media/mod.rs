@@ -170,6 +170,26 @@ trait MediaPort: Send {
     fn finish(&mut self);
 }
 
+/// Hands a session's outcome to its `done` callback, once: the end of every port's `finish`.
+fn deliver_outcome(done: &mut Option<DoneFn>, report: Option<&FaxReport>, stats: MediaStats) {
+    if let (Some(done), Some(report)) = (done.take(), report.cloned()) {
+        done(MediaOutcome { report, stats });
+    }
+}
+
+/// Counts down the ticks a port keeps running after its fax session ended (so its last packets and
+/// their redundancy still go out); true once they are over.
+fn linger_over(linger: &mut Option<u32>, session_finished: bool) -> bool {
+    if let Some(n) = linger {
+        *n = n.saturating_sub(1);
+        return *n == 0;
+    }
+    if session_finished {
+        *linger = Some(LINGER_TICKS);
+    }
+    false
+}
+
 /// A port as the tick pool steps it: finishing delivers the outcome right away.
 struct PooledPort(Box<dyn MediaPort>);
 

@@ -11,7 +11,7 @@ use faxline_t38::session::{AudioSession, AudioSessionConfig, G711Law};
 
 use super::TICK_SAMPLES;
 use super::wire::Wire;
-use super::{AudioJob, DoneFn, LINGER_TICKS, MediaError, MediaOutcome, MediaPort, MediaStats};
+use super::{AudioJob, DoneFn, MediaError, MediaPort, MediaStats, deliver_outcome, linger_over};
 use crate::rtp::{Playout, PlayoutBuffer, RtpPacket, RtpSender};
 
 /// Frames held before playout starts: 60 ms, enough for scheduling jitter on one host or a LAN.
@@ -117,14 +117,7 @@ impl MediaPort for RtpPort {
     fn tick(&mut self) -> bool {
         self.receive();
         self.send();
-        if let Some(n) = &mut self.linger {
-            *n = n.saturating_sub(1);
-            return *n == 0;
-        }
-        if self.session.is_finished() {
-            self.linger = Some(LINGER_TICKS);
-        }
-        false
+        linger_over(&mut self.linger, self.session.is_finished())
     }
 
     fn retarget(&mut self, remote: SocketAddr) {
@@ -137,11 +130,6 @@ impl MediaPort for RtpPort {
 
     fn finish(&mut self) {
         self.session.terminate();
-        if let (Some(done), Some(report)) = (self.done.take(), self.session.report().cloned()) {
-            done(MediaOutcome {
-                report,
-                stats: self.stats,
-            });
-        }
+        deliver_outcome(&mut self.done, self.session.report(), self.stats);
     }
 }

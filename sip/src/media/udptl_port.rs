@@ -8,7 +8,7 @@ use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig
 
 use super::TICK_SAMPLES;
 use super::wire::Wire;
-use super::{DoneFn, LINGER_TICKS, MediaError, MediaOutcome, MediaPort, MediaStats, T38Job};
+use super::{DoneFn, MediaError, MediaPort, MediaStats, T38Job, deliver_outcome, linger_over};
 
 /// An IFP rebuilt by FEC carries zero padding up to its group's longest member; spandsp refuses
 /// trailing octets, so it is cut back to the IFP itself.
@@ -158,14 +158,7 @@ impl MediaPort for UdptlPort {
         self.receive();
         self.session.tick(TICK_SAMPLES);
         self.send();
-        if let Some(n) = &mut self.linger {
-            *n = n.saturating_sub(1);
-            return *n == 0;
-        }
-        if self.session.is_finished() {
-            self.linger = Some(LINGER_TICKS);
-        }
-        false
+        linger_over(&mut self.linger, self.session.is_finished())
     }
 
     fn retarget(&mut self, remote: std::net::SocketAddr) {
@@ -178,11 +171,6 @@ impl MediaPort for UdptlPort {
 
     fn finish(&mut self) {
         self.session.terminate();
-        if let (Some(done), Some(report)) = (self.done.take(), self.session.report().cloned()) {
-            done(MediaOutcome {
-                report,
-                stats: self.stats,
-            });
-        }
+        deliver_outcome(&mut self.done, self.session.report(), self.stats);
     }
 }
