@@ -5,7 +5,8 @@
 //!   [`call::CallTracker`] (one Asterisk call followed from AMI events), [`retry::decide`].
 //! - Durable state in the spool: [`journal`] (a call is recorded before it is placed, so a restarted agent
 //!   never redials blindly) and the [`inbound`] queue (received faxes wait there until the API has them).
-//! - IO shell: [`runner::Daemon`] and the lines, [`ami_line::AmiLine`] (Asterisk) and
+//! - IO shell: [`runner::Daemon`] and the lines, [`ami_line::AmiLine`] (Asterisk),
+//!   [`sip_line::SipLine`] (the agent's own SIP/T.38 stack to a trunk or an Asterisk peer) and
 //!   [`loopback_line::LoopbackLine`] (the single-box default).
 
 pub mod ami_line;
@@ -19,6 +20,7 @@ pub mod outcome;
 pub mod redact;
 pub mod retry;
 pub mod runner;
+pub mod sip_line;
 pub mod spool;
 
 pub use ami_line::AmiLine;
@@ -27,6 +29,7 @@ pub use line::{CallRequest, Line};
 pub use loopback_line::LoopbackLine;
 pub use outcome::{CallOutcome, Delivery, FailureClass};
 pub use runner::Daemon;
+pub use sip_line::SipLine;
 
 /// Why the daemon cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +47,9 @@ pub enum DaemonError {
         "the Asterisk line needs the AMI secret (FAXLINE_AMI__SECRET or FAXLINE_AMI__SECRET_FILE)"
     )]
     NoAmiSecret,
-    #[error("line kind `{0}` is not run by the agent daemon; use `asterisk` or `loopback`")]
+    #[error("the SIP line cannot start: {0}")]
+    SipLine(#[from] sip_line::SipLineError),
+    #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
     UnsupportedLine(&'static str),
 }
 
@@ -75,6 +80,15 @@ pub async fn run(
                 Some(inbound.clone()),
             );
             Daemon::new(cfg, api, line, inbound)?.run(shutdown).await
+        }
+        LineKind::Sip => {
+            let line = SipLine::start(&cfg, inbound.clone()).await?;
+            let result = Daemon::new(cfg, api, line.clone(), inbound)?
+                .run(shutdown)
+                .await;
+            // Calls still up after the jobs' grace period are hung up explicitly, then the endpoint stops.
+            line.shutdown().await;
+            result
         }
         other => Err(DaemonError::UnsupportedLine(other.as_str())),
     }

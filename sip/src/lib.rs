@@ -6,6 +6,8 @@
 //! - [`driver`]: the async shell running one call control on one SIP leg;
 //! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;
 //! - [`rtp`]: the RTP header and the fixed playout buffer of the G.711 fallback, sans-IO;
+//! - [`fax_leg`]: one fax call leg end to end (ports, call control, fax session, reports), shared
+//!   by the loopback line and the agent's trunk line;
 //! - [`fax_media`]: the glue starting a call's fax session on the media runtime;
 //! - [`registration`]: optional REGISTER to a trunk (digest auth, refresh, unregister);
 //! - [`loopback`]: the embedded default line, calling itself over 127.0.0.1.
@@ -13,6 +15,7 @@
 
 pub mod call;
 pub mod driver;
+pub mod fax_leg;
 pub mod fax_media;
 pub mod loopback;
 pub mod media;

@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 
 use faxline_t38::session::{Direction, FaxOptions, FaxReport};
 use faxline_t38::sim::ChannelModel;
-use tokio::sync::mpsc;
 
-use crate::call::{CallConfig, CallRole, FaxCall};
-use crate::driver::{CallRecord, run_call};
-use crate::fax_media::FaxMediaControl;
-use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool};
+use crate::call::CallConfig;
+use crate::driver::CallRecord;
+use crate::fax_leg::{LegError, LegSpec, MediaPorts, answer, place};
+use crate::media::{MediaError, MediaRuntime, MediaStats};
 use crate::stack::{DialTarget, SipEndpoint, StackError};
 
 /// How a loopback fax runs.
@@ -112,6 +111,9 @@ pub enum LoopbackError {
     /// Media setup failed.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// A leg could not start.
+    #[error(transparent)]
+    Leg(#[from] LegError),
     /// The document to send does not exist.
     #[error("document not found: {0}")]
     NoDocument(PathBuf),
@@ -147,7 +149,12 @@ async fn run_pair(
 ) -> Result<LoopbackReport, LoopbackError> {
     let started = Instant::now();
     let local: IpAddr = Ipv4Addr::LOCALHOST.into();
-    let pool = PortPool::new(local, options.udptl_ports.clone());
+    // UDPTL and RTP share the one range; a port taken by one pool is skipped by the other.
+    let ports = Arc::new(MediaPorts::new(
+        local,
+        options.udptl_ports.clone(),
+        options.udptl_ports.clone(),
+    ));
     let number = to.to_string();
     let (answerer, mut incoming) =
         SipEndpoint::bind((local, 0).into(), Arc::new(move |n: &str| n == number)).await?;
@@ -159,57 +166,36 @@ async fn run_pair(
     let received_tiff = options
         .received_dir
         .join(format!("loopback-{}.tif", std::process::id()));
-    let rx_socket = pool.bind()?;
-    let (rx_rtp, rx_rtp_port) = pool.bind()?;
-    let rx_loss = options.loss.map(|(m, seed)| (m, seed.wrapping_add(1)));
-    let answer_t38 = options.answer_t38;
-    let rx_runtime = runtime.clone();
-    let rx_fax = options.receiver.clone();
-    let rx_path = received_tiff.clone();
+    let mut rx_config = CallConfig::new(local, 0, 0);
+    rx_config.ced = scaled(Duration::from_secs(3));
+    rx_config.t38_answer_timeout = scaled(rx_config.t38_answer_timeout);
+    rx_config.t38_enabled = options.answer_t38;
+    let rx_spec = LegSpec {
+        config: rx_config,
+        direction: Direction::Receive {
+            tiff: received_tiff.clone(),
+        },
+        fax: options.receiver.clone(),
+        label: "loopback-rx".into(),
+        loss: options.loss.map(|(m, seed)| (m, seed.wrapping_add(1))),
+        hangup: None,
+    };
     let rx_timeout = options.timeout;
     let progress = Arc::new(progress);
     let rx_progress = progress.clone();
+    let (rx_runtime, rx_ports) = (runtime.clone(), ports.clone());
     let receiver = tokio::spawn(async move {
         let call = tokio::time::timeout(rx_timeout, incoming.recv())
             .await
             .ok()
             .flatten()?;
         rx_progress(LoopbackStage::Answered);
-        let (socket, port) = rx_socket;
-        let mut config = CallConfig::new(local, rx_rtp_port, port);
-        config.ced = scaled(Duration::from_secs(3));
-        config.t38_answer_timeout = scaled(config.t38_answer_timeout);
-        config.t38_enabled = answer_t38;
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let mut media = FaxMediaControl::new(
-            rx_runtime,
-            socket,
-            Direction::Receive { tiff: rx_path },
-            rx_fax,
-            "loopback-rx".into(),
-            done_tx,
-        )
-        .with_audio_socket(rx_rtp);
-        if let Some((model, seed)) = rx_loss {
-            media = media.with_loss(model, seed);
-        }
-        let outcome = media.outcome();
-        let record = run_call(
-            FaxCall::new(CallRole::Inbound, config, 2),
-            call.leg,
-            call.events,
-            &mut media,
-            done_rx,
-        )
-        .await;
-        Some((record, wait_outcome(&outcome).await))
+        Some(answer(rx_runtime, &rx_ports, call, rx_spec).await)
     });
 
     // Calling side.
     progress(LoopbackStage::Calling);
-    let (tx_socket, tx_port) = pool.bind()?;
-    let (tx_rtp, tx_rtp_port) = pool.bind()?;
-    let mut config = CallConfig::new(local, tx_rtp_port, tx_port);
+    let mut config = CallConfig::new(local, 0, 0);
     config.g711 = match options.audio_payload {
         crate::media_sdp::PCMA => vec![crate::media_sdp::PCMA, crate::media_sdp::PCMU],
         _ => vec![crate::media_sdp::PCMU, crate::media_sdp::PCMA],
@@ -217,70 +203,48 @@ async fn run_pair(
     // The receiver re-INVITEs after its CED; the sender waits longer before trying itself.
     config.t38_wait = scaled(Duration::from_secs(5));
     config.t38_answer_timeout = scaled(config.t38_answer_timeout);
-    let (leg, events) = caller.dial(DialTarget {
+    let tx_spec = LegSpec {
+        config,
+        direction: Direction::Send {
+            tiff: tiff.to_path_buf(),
+        },
+        fax: options.sender.clone(),
+        label: "loopback-tx".into(),
+        loss: options.loss,
+        hangup: None,
+    };
+    let target = DialTarget {
         uri: format!("sip:{to}@{}", answerer.local_addr()),
         from_user: "faxline".into(),
         credentials: None,
-    })?;
-    let (done_tx, done_rx) = mpsc::unbounded_channel();
-    let mut media = FaxMediaControl::new(
-        runtime.clone(),
-        tx_socket,
-        Direction::Send {
-            tiff: tiff.to_path_buf(),
-        },
-        options.sender.clone(),
-        "loopback-tx".into(),
-        done_tx,
-    )
-    .with_audio_socket(tx_rtp);
-    if let Some((model, seed)) = &options.loss {
-        media = media.with_loss(*model, *seed);
-    }
-    let tx_outcome = media.outcome();
-    let tx_record = tokio::time::timeout(
+    };
+    let tx = tokio::time::timeout(
         options.timeout,
-        run_call(
-            FaxCall::new(CallRole::Outbound, config, 1),
-            leg,
-            events,
-            &mut media,
-            done_rx,
-        ),
+        place(runtime.clone(), &ports, &caller, target, tx_spec),
     )
     .await
-    .map_err(|_| LoopbackError::Incomplete("sender timed out"))?;
+    .map_err(|_| LoopbackError::Incomplete("sender timed out"))??;
     let rx = tokio::time::timeout(Duration::from_secs(30), receiver)
         .await
         .map_err(|_| LoopbackError::Incomplete("receiver did not finish"))?
         .ok()
         .flatten()
-        .ok_or(LoopbackError::Incomplete("receiver got no call"))?;
+        .ok_or(LoopbackError::Incomplete("receiver got no call"))??;
     caller.shutdown();
     answerer.shutdown();
     progress(LoopbackStage::Done);
-    let tx_out = wait_outcome(&tx_outcome)
-        .await
+    let tx_out = tx
+        .fax
         .ok_or(LoopbackError::Incomplete("sender fax never started"))?;
-    let rx_out =
-        rx.1.ok_or(LoopbackError::Incomplete("receiver fax never started"))?;
+    let rx_out = rx
+        .fax
+        .ok_or(LoopbackError::Incomplete("receiver fax never started"))?;
     Ok(LoopbackReport {
         sender: tx_out.report,
         receiver: rx_out.report,
         received_tiff,
         elapsed: started.elapsed(),
-        calls: (tx_record, rx.0),
+        calls: (tx.call, rx.call),
         media: (tx_out.stats, rx_out.stats),
     })
-}
-
-/// The session reports from its media thread; after the call ended give it a moment.
-async fn wait_outcome(slot: &std::sync::Mutex<Option<MediaOutcome>>) -> Option<MediaOutcome> {
-    for _ in 0..100 {
-        if let Some(o) = slot.lock().ok().and_then(|o| o.clone()) {
-            return Some(o);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
 }

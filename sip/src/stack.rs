@@ -83,6 +83,8 @@ pub enum LegEvent {
 pub struct IncomingCall {
     /// The called user part (our number), unmasked: mask before logging.
     pub called: String,
+    /// The caller's user part from `From` (their number), if any; unmasked: mask before logging.
+    pub caller: Option<String>,
     /// Send our answers and requests on this leg.
     pub leg: CallLeg,
     /// Events of this leg, starting with [`CallInput::Incoming`].
@@ -185,6 +187,13 @@ impl SipEndpoint {
                     continue;
                 }
                 let called = tx.original.uri.user().unwrap_or_default().to_string();
+                let caller = tx
+                    .original
+                    .from_header()
+                    .ok()
+                    .and_then(|f| f.uri().ok())
+                    .and_then(|u| u.user().map(str::to_string))
+                    .filter(|u| !u.is_empty());
                 if !accept(&called) {
                     let _ = tx.reply(StatusCode::NotFound).await;
                     continue;
@@ -210,6 +219,7 @@ impl SipEndpoint {
                 if calls_tx
                     .send(IncomingCall {
                         called,
+                        caller,
                         leg,
                         events: events.rx,
                     })

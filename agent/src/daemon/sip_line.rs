@@ -1,0 +1,528 @@
+//! The agent's own SIP/T.38 line (`line.kind = "sip"`): the agent is the fax endpoint, talking SIP to a trunk
+//! directly or as a SIP peer of Asterisk, with the fax sessions on its own media runtime.
+//!
+//! Outbound, a job's call is dialled to `sip:<number>@<trunk>` and followed to its end by
+//! [`faxline_sip::fax_leg`]; the fax report (pages, rate, T.38 or audio, remote ident) is the outcome, so the
+//! API sees exactly what it sees from the Asterisk line. Inbound, calls for the configured numbers are
+//! answered, received into the spool, and queued for upload like Asterisk's received faxes.
+//!
+//! Each call runs in its own task, not in the job's future: when the daemon gives up on a job (shutdown), the
+//! call is hung up with a BYE instead of being abandoned in the middle of the dialog.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use faxline_sip::call::{CallConfig, EndReason};
+use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
+use faxline_sip::media::MediaRuntime;
+use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
+use faxline_sip::stack::{DialTarget, IncomingCall, SipCredentials, SipEndpoint};
+use faxline_t38::sdp::{LocalT38Config, UdpEc};
+use faxline_t38::session::{Direction, FaxOptions};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::inbound::{InboundItem, InboundQueue};
+use super::line::{CallRequest, Line};
+use super::outcome::{CallOutcome, Delivery, FailureClass};
+use super::redact::mask_number;
+use crate::config::{Config, T38ErrorCorrection};
+
+/// How long a REGISTER binding is asked for.
+const REGISTER_EXPIRES: u32 = 600;
+/// How long shutdown waits for hung-up calls to finish their BYE.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// Why the SIP line cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SipLineError {
+    #[error("sip.trunk_host is not set")]
+    NoTrunk,
+    #[error("cannot resolve the trunk {0}: {1}")]
+    Resolve(String, String),
+    #[error(transparent)]
+    Stack(#[from] faxline_sip::stack::StackError),
+}
+
+/// The SIP line. Cheap to clone; all clones share one endpoint.
+#[derive(Clone)]
+pub struct SipLine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: SipEndpoint,
+    runtime: Arc<MediaRuntime>,
+    ports: MediaPorts,
+    /// `host:port` of the trunk, for the Request-URI.
+    trunk: String,
+    from_user: String,
+    credentials: Option<SipCredentials>,
+    call: CallConfig,
+    fax: FaxOptions,
+    received_dir: PathBuf,
+    inbound: InboundQueue,
+    /// Calls at once, both directions; inbound calls beyond it get 486.
+    max_calls: usize,
+    active: AtomicUsize,
+    /// False while a required registration is not in place.
+    registered: Arc<AtomicBool>,
+    registration: std::sync::Mutex<Option<RegistrationHandle>>,
+    /// Cancelled at shutdown: every running call hangs up.
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    deadline: Duration,
+}
+
+impl SipLine {
+    /// Binds the SIP endpoint on `sip.bind_address:sip.bind_port`, starts the media threads, registers with
+    /// the trunk when `sip.register` is set, and starts answering calls for `sip.numbers`.
+    pub async fn start(cfg: &Config, inbound: InboundQueue) -> Result<Self, SipLineError> {
+        let s = &cfg.sip;
+        let trunk_host = s.trunk_host.clone().ok_or(SipLineError::NoTrunk)?;
+        let trunk_addr = resolve(&trunk_host, s.trunk_port)?;
+        let media_ip = sdp_address(cfg, trunk_addr)?;
+        let numbers = s.numbers.clone();
+        let accept = Arc::new(move |called: &str| {
+            numbers.is_empty() || numbers.iter().any(|n| same_number(n, called))
+        });
+        let (endpoint, incoming) =
+            SipEndpoint::bind(SocketAddr::new(s.bind_address, s.bind_port), accept).await?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let runtime = Arc::new(MediaRuntime::start(threads, cfg.line.speed.max(1)));
+        let speed = cfg.line.speed.max(1);
+        let scaled = move |d: Duration| d / speed;
+        let mut call = CallConfig::new(media_ip, 0, 0);
+        call.t38 = t38_config(cfg);
+        call.t38_wait = scaled(Duration::from_millis(u64::from(s.t38_reinvite_wait_ms)));
+        call.t38_answer_timeout = scaled(Duration::from_millis(u64::from(cfg.fax.t38_timeout_ms)));
+        call.ced = scaled(call.ced);
+        call.audio_fallback = cfg.fax.audio_fallback;
+        call.max_duration = Duration::from_secs(u64::from(cfg.asterisk.max_call_seconds).max(60));
+        let credentials = match (&s.username, &s.password) {
+            (Some(u), Some(p)) => Some(SipCredentials {
+                username: u.clone(),
+                password: p.expose().to_owned(),
+            }),
+            _ => None,
+        };
+        let from_user = s
+            .from_user
+            .clone()
+            .or_else(|| s.caller_id.clone())
+            .or_else(|| s.username.clone())
+            .unwrap_or_else(|| "faxline".into());
+        let registered = Arc::new(AtomicBool::new(!s.register));
+        let registration = if s.register {
+            let host = s.registrar.as_deref().unwrap_or(&trunk_host);
+            let trunk = endpoint
+                .trunk_registration(&format!("sip:{host}:{}", s.trunk_port), credentials.clone())?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(follow_registration(rx, registered.clone()));
+            Some(registration::start(trunk, REGISTER_EXPIRES, tx))
+        } else {
+            None
+        };
+        let inner = Arc::new(Inner {
+            endpoint,
+            runtime,
+            ports: MediaPorts::new(
+                s.bind_address,
+                s.udptl_port_min..=s.udptl_port_max,
+                s.rtp_port_min..=s.rtp_port_max,
+            ),
+            trunk: format_host_port(&trunk_host, s.trunk_port),
+            from_user,
+            credentials,
+            call,
+            fax: fax_options(cfg),
+            received_dir: cfg.spool.incoming_dir(),
+            inbound,
+            max_calls: cfg.limits.max_calls.max(1) as usize,
+            active: AtomicUsize::new(0),
+            registered,
+            registration: std::sync::Mutex::new(registration),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            deadline: Duration::from_secs(u64::from(cfg.asterisk.max_call_seconds).max(60) + 60),
+        });
+        tracing::info!(
+            sip = %inner.endpoint.local_addr(),
+            media = %media_ip,
+            trunk = %inner.trunk,
+            register = s.register,
+            "SIP line ready"
+        );
+        let accepting = inner.clone();
+        inner.tasks.spawn(accept_calls(accepting, incoming));
+        Ok(Self { inner })
+    }
+
+    /// The bound SIP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.endpoint.local_addr()
+    }
+
+    /// Hangs up every call (BYE), unregisters, and stops the endpoint and the media threads.
+    pub async fn shutdown(self) {
+        let inner = &self.inner;
+        inner.shutdown.cancel();
+        inner.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_WAIT, inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("SIP calls did not end within {SHUTDOWN_WAIT:?} of shutdown");
+        }
+        let registration = inner.registration.lock().ok().and_then(|mut r| r.take());
+        if let Some(r) = registration {
+            r.stop().await;
+        }
+        inner.endpoint.shutdown();
+    }
+}
+
+impl Line for SipLine {
+    fn kind(&self) -> &'static str {
+        "sip"
+    }
+
+    fn ready(&self) -> bool {
+        self.inner.registered.load(Ordering::Relaxed) && !self.inner.shutdown.is_cancelled()
+    }
+
+    async fn place(&self, req: CallRequest) -> CallOutcome {
+        let Some(number) = dialable(&req.to) else {
+            return CallOutcome::failed(FailureClass::Rejected, "the number has no digits");
+        };
+        let inner = self.inner.clone();
+        if inner.shutdown.is_cancelled() {
+            return CallOutcome::failed(
+                FailureClass::ChannelUnavailable,
+                "the agent is shutting down",
+            );
+        }
+        let target = DialTarget {
+            uri: format!("sip:{number}@{}", inner.trunk),
+            from_user: inner.from_user.clone(),
+            credentials: inner.credentials.clone(),
+        };
+        let mut fax = inner.fax.clone();
+        if let Some(ecm) = req.ecm {
+            fax.ecm = ecm;
+        }
+        // The call's own token: cancelled at shutdown, or when this future is dropped.
+        let hangup = inner.shutdown.child_token();
+        let guard = hangup.clone().drop_guard();
+        let spec = LegSpec {
+            config: inner.call.clone(),
+            direction: Direction::Send {
+                tiff: req.tiff.clone(),
+            },
+            fax,
+            label: req.token.clone(),
+            loss: None,
+            hangup: Some(hangup),
+        };
+        tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), "SIP call");
+        inner.active.fetch_add(1, Ordering::SeqCst);
+        let runner = inner.clone();
+        let task = inner.tasks.spawn(async move {
+            let r = fax_leg::place(
+                runner.runtime.clone(),
+                &runner.ports,
+                &runner.endpoint,
+                target,
+                spec,
+            )
+            .await;
+            runner.active.fetch_sub(1, Ordering::SeqCst);
+            r
+        });
+        let outcome = match tokio::time::timeout(inner.deadline, task).await {
+            Ok(Ok(Ok(report))) => outbound_outcome(&report),
+            Ok(Ok(Err(e))) => CallOutcome::failed(FailureClass::ChannelUnavailable, e.to_string()),
+            Ok(Err(_)) => CallOutcome::failed(FailureClass::Unknown, "the call task failed"),
+            Err(_) => CallOutcome::failed(FailureClass::Timeout, "the call did not end in time"),
+        };
+        drop(guard);
+        outcome
+    }
+}
+
+/// Answers offered calls while the line runs; beyond `max_calls` they get 486 Busy Here.
+async fn accept_calls(inner: Arc<Inner>, mut incoming: mpsc::UnboundedReceiver<IncomingCall>) {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let call = tokio::select! {
+            c = incoming.recv() => match c { Some(c) => c, None => break },
+            _ = inner.shutdown.cancelled() => break,
+        };
+        if inner.active.load(Ordering::SeqCst) >= inner.max_calls {
+            tracing::warn!(to = %mask_number(&call.called), "inbound call refused: all lines busy");
+            call.leg
+                .send(faxline_sip::call::SipCommand::Reject { code: 486 });
+            continue;
+        }
+        inner.active.fetch_add(1, Ordering::SeqCst);
+        let id = format!(
+            "sip_{}_{}",
+            faxline_api::timefmt::now_us(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let runner = inner.clone();
+        inner.tasks.spawn(async move {
+            receive(&runner, call, id).await;
+            runner.active.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Receives one inbound fax and queues what arrived for the API (a partial fax as `failed`, with its pages).
+async fn receive(inner: &Inner, call: IncomingCall, id: String) {
+    let tiff = inner.received_dir.join(format!("{id}.tif"));
+    let (from, to) = (call.caller.clone(), call.called.clone());
+    tracing::info!(call = %id, from = %from.as_deref().map(mask_number).unwrap_or_default(),
+        to = %mask_number(&to), "inbound SIP call");
+    let spec = LegSpec {
+        config: inner.call.clone(),
+        direction: Direction::Receive { tiff: tiff.clone() },
+        fax: inner.fax.clone(),
+        label: id.clone(),
+        loss: None,
+        hangup: Some(inner.shutdown.child_token()),
+    };
+    let report = match fax_leg::answer(inner.runtime.clone(), &inner.ports, call, spec).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(call = %id, error = %e, "inbound call could not be answered");
+            return;
+        }
+    };
+    let pages = report.report().map_or(0, |r| r.pages);
+    if pages == 0 || !tiff.is_file() {
+        tracing::info!(call = %id, end = ?report.call.end, "inbound call ended without a page");
+        let _ = tokio::fs::remove_file(&tiff).await;
+        return;
+    }
+    let status = if report.is_success() {
+        "received"
+    } else {
+        "failed"
+    };
+    let item = InboundItem {
+        id: id.clone(),
+        file: tiff,
+        from,
+        to: Some(to),
+        pages: Some(pages),
+        status: status.into(),
+        received_at: faxline_api::timefmt::iso(faxline_api::timefmt::now_us()),
+    };
+    match inner.inbound.enqueue(&item) {
+        Ok(()) => {
+            tracing::info!(call = %id, pages, status, mode = ?report.mode(), "inbound fax queued")
+        }
+        Err(e) => {
+            tracing::error!(call = %id, error = %e, "cannot queue the received fax; it stays in the spool")
+        }
+    }
+}
+
+/// The job's outcome from the leg: the fax report decides when a session ran, the SIP ending otherwise.
+fn outbound_outcome(report: &LegReport) -> CallOutcome {
+    if let Some(fax) = report.report() {
+        if fax.is_success() {
+            return CallOutcome::Success(Delivery {
+                pages: Some(fax.pages),
+                bitrate: Some(fax.bit_rate),
+                mode: report.mode().map(str::to_owned),
+                remote_id: fax.remote_ident.clone(),
+            });
+        }
+        let why = match (&fax.outcome, &report.call.end) {
+            (_, EndReason::PeerHangup) => "the far end hung up during the fax".to_owned(),
+            (_, EndReason::LocalHangup) => {
+                "hung up by the agent (shutdown or call time limit)".to_owned()
+            }
+            (Err(e), _) => e.to_string(),
+            (Ok(()), _) => "the fax did not complete".to_owned(),
+        };
+        return CallOutcome::Failed {
+            class: FailureClass::TransferFailed,
+            detail: why,
+            pages: Some(fax.pages).filter(|p| *p > 0),
+        };
+    }
+    match report.call.end {
+        EndReason::Rejected(code) => {
+            let class = match code {
+                486 | 600 => FailureClass::Busy,
+                408 | 480 | 487 => FailureClass::NoAnswer,
+                500 | 502 | 503 | 504 => FailureClass::Congestion,
+                404 | 410 | 484 | 604 => FailureClass::Rejected,
+                401 | 403 | 407 => FailureClass::Rejected,
+                _ => FailureClass::ChannelUnavailable,
+            };
+            CallOutcome::failed(class, format!("the trunk answered {code}"))
+        }
+        EndReason::NoAnswer => {
+            CallOutcome::failed(FailureClass::NoAnswer, "no answer before the ring timeout")
+        }
+        EndReason::T38Refused(code) => CallOutcome::failed(
+            FailureClass::Negotiation,
+            format!("T.38 refused ({code}) and audio fallback is off"),
+        ),
+        EndReason::NoMedia => CallOutcome::failed(
+            FailureClass::Negotiation,
+            "the answer offered no usable media",
+        ),
+        EndReason::PeerHangup => CallOutcome::failed(
+            FailureClass::TransferFailed,
+            "the far end hung up before the fax started",
+        ),
+        EndReason::DialogLost(code) => CallOutcome::failed(
+            FailureClass::TransferFailed,
+            format!("the dialog was lost ({code})"),
+        ),
+        EndReason::LocalHangup => CallOutcome::failed(
+            FailureClass::ChannelUnavailable,
+            "hung up by the agent before the fax started (shutdown)",
+        ),
+        EndReason::Completed { .. } | EndReason::CallerCancelled | EndReason::Refused(_) => {
+            CallOutcome::failed(FailureClass::TransferFailed, "the call ended without a fax")
+        }
+    }
+}
+
+/// The T.30 options from `[fax]`.
+pub fn fax_options(cfg: &Config) -> FaxOptions {
+    let mut fax = FaxOptions {
+        ecm: cfg.fax.ecm,
+        max_bit_rate: cfg.fax.max_rate,
+        min_bit_rate: cfg.fax.min_rate,
+        ..FaxOptions::default()
+    };
+    if !cfg.fax.local_station_id.is_empty() {
+        fax.local_ident = cfg.fax.local_station_id.clone();
+    }
+    if !cfg.fax.header_info.is_empty() {
+        fax.page_header = Some(cfg.fax.header_info.clone());
+    }
+    fax
+}
+
+/// What we offer and accept for T.38, from `[sip]`.
+fn t38_config(cfg: &Config) -> LocalT38Config {
+    let s = &cfg.sip;
+    LocalT38Config {
+        max_bit_rate: cfg.fax.max_rate,
+        ec_preference: match s.t38_ec {
+            T38ErrorCorrection::Redundancy => vec![UdpEc::Redundancy, UdpEc::Fec],
+            T38ErrorCorrection::Fec => vec![UdpEc::Fec, UdpEc::Redundancy],
+            T38ErrorCorrection::None => Vec::new(),
+        },
+        redundancy_depth: s.t38_redundancy_depth,
+        fec_span: s.t38_fec_span,
+        fec_entries: s.t38_redundancy_depth,
+        far_max_datagram_override: s.t38_max_datagram.map(u32::from),
+        ..LocalT38Config::default()
+    }
+}
+
+/// The address our SDP advertises: `sip.external_address`, else the bind address, else the local address
+/// the kernel would use to reach the trunk.
+fn sdp_address(cfg: &Config, trunk: SocketAddr) -> Result<IpAddr, SipLineError> {
+    let s = &cfg.sip;
+    if let Some(ext) = &s.external_address {
+        return resolve(ext, 0).map(|a| a.ip());
+    }
+    if !s.bind_address.is_unspecified() {
+        return Ok(s.bind_address);
+    }
+    let probe = std::net::UdpSocket::bind(SocketAddr::new(s.bind_address, 0))
+        .and_then(|u| u.connect(trunk).map(|()| u))
+        .and_then(|u| u.local_addr())
+        .map_err(|e| SipLineError::Resolve(trunk.to_string(), e.to_string()))?;
+    Ok(probe.ip())
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, SipLineError> {
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| SipLineError::Resolve(host.to_owned(), e.to_string()))?
+        .next()
+        .ok_or_else(|| SipLineError::Resolve(host.to_owned(), "no address".into()))
+}
+
+fn format_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The user part to dial: digits with an optional leading `+`; `None` without digits.
+fn dialable(to: &str) -> Option<String> {
+    let plus = to.trim_start().starts_with('+');
+    let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| if plus { format!("+{digits}") } else { digits })
+}
+
+/// Whether a configured number and a called user part are the same number (digits compared, `+` ignored).
+fn same_number(configured: &str, called: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let (a, b) = (digits(configured), digits(called));
+    !a.is_empty() && a == b
+}
+
+/// Keeps `registered` up to date: jobs are leased only while a required registration holds.
+async fn follow_registration(
+    mut events: mpsc::UnboundedReceiver<RegistrationEvent>,
+    registered: Arc<AtomicBool>,
+) {
+    while let Some(ev) = events.recv().await {
+        match ev {
+            RegistrationEvent::Registered { .. } => registered.store(true, Ordering::Relaxed),
+            RegistrationEvent::Failed { .. } | RegistrationEvent::Unregistered => {
+                registered.store(false, Ordering::Relaxed)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_dialled_as_digits_with_an_optional_plus() {
+        assert_eq!(
+            dialable("+1 (555) 123-4567").as_deref(),
+            Some("+15551234567")
+        );
+        assert_eq!(dialable("555 0100").as_deref(), Some("5550100"));
+        assert_eq!(dialable("ext"), None);
+    }
+
+    #[test]
+    fn configured_numbers_match_by_digits() {
+        assert!(same_number("+15550100", "15550100"));
+        assert!(!same_number("+15550100", "15550101"));
+        assert!(!same_number("", ""));
+    }
+
+    #[test]
+    fn ipv6_trunks_are_bracketed() {
+        assert_eq!(format_host_port("::1", 5060), "[::1]:5060");
+        assert_eq!(
+            format_host_port("trunk.example", 5080),
+            "trunk.example:5080"
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The agent's own SIP/T.38 line (`line.kind = "sip"`) against a SIP trunk stand-in on 127.0.0.1, with the
+//! real API in-process (SQLite). The trunk is a separate SIP user agent (its own endpoint, media runtime and
+//! spandsp terminal): it answers the agent's calls and receives the fax, refuses calls with a chosen status,
+//! and calls the agent to deliver an inbound fax. Both ends tick ten times faster than real time.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{AGENT_SECRET, Api, fixtures, wait_inbound};
+use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSource};
+use faxline_api::agent_client::AgentClient;
+use faxline_api::config::Secret;
+use faxline_sip::call::{CallConfig, SipCommand};
+use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
+use faxline_sip::media::MediaRuntime;
+use faxline_sip::stack::{DialTarget, IncomingCall, SipEndpoint};
+use faxline_t38::session::{Direction, FaxOptions};
+use tokio::sync::mpsc;
+
+const SPEED: u32 = 10;
+const AGENT_NUMBER: &str = "+15550100";
+const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Call timings of a party ticking `SPEED` times faster than real time.
+fn fast_call_config() -> CallConfig {
+    let mut c = CallConfig::new(LOCAL, 0, 0);
+    c.t38_wait /= SPEED;
+    c.ced /= SPEED;
+    c.t38_answer_timeout /= SPEED;
+    c
+}
+
+/// The carrier side: a SIP endpoint with its own media runtime and ports.
+struct Trunk {
+    endpoint: SipEndpoint,
+    incoming: mpsc::UnboundedReceiver<IncomingCall>,
+    runtime: Arc<MediaRuntime>,
+    ports: MediaPorts,
+}
+
+impl Trunk {
+    async fn start(media: std::ops::RangeInclusive<u16>) -> Trunk {
+        let (endpoint, incoming) = SipEndpoint::bind((LOCAL, 0).into(), Arc::new(|_: &str| true))
+            .await
+            .unwrap();
+        Trunk {
+            endpoint,
+            incoming,
+            runtime: Arc::new(MediaRuntime::start(1, SPEED)),
+            ports: MediaPorts::new(LOCAL, media.clone(), media),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.endpoint.local_addr()
+    }
+
+    async fn next_call(&mut self) -> IncomingCall {
+        tokio::time::timeout(Duration::from_secs(60), self.incoming.recv())
+            .await
+            .expect("the agent calls the trunk")
+            .unwrap()
+    }
+
+    /// Answers the next call and receives its fax into `tiff`; returns the called and calling numbers.
+    async fn receive(&mut self, tiff: &Path) -> ((String, Option<String>), LegReport) {
+        let call = self.next_call().await;
+        let seen = (call.called.clone(), call.caller.clone());
+        let spec = LegSpec {
+            config: fast_call_config(),
+            direction: Direction::Receive {
+                tiff: tiff.to_path_buf(),
+            },
+            fax: FaxOptions {
+                local_ident: "TRUNK RX".into(),
+                ..FaxOptions::default()
+            },
+            label: "trunk-rx".into(),
+            loss: None,
+            hangup: None,
+        };
+        let report = fax_leg::answer(self.runtime.clone(), &self.ports, call, spec)
+            .await
+            .unwrap();
+        (seen, report)
+    }
+
+    /// Calls the agent's number and sends `tiff`.
+    async fn send(&self, agent: SocketAddr, to: &str, tiff: &Path) -> LegReport {
+        let spec = LegSpec {
+            config: fast_call_config(),
+            direction: Direction::Send {
+                tiff: tiff.to_path_buf(),
+            },
+            fax: FaxOptions {
+                local_ident: "TRUNK TX".into(),
+                ..FaxOptions::default()
+            },
+            label: "trunk-tx".into(),
+            loss: None,
+            hangup: None,
+        };
+        let target = DialTarget {
+            uri: format!("sip:{to}@{agent}"),
+            from_user: "+15557654321".into(),
+            credentials: None,
+        };
+        fax_leg::place(
+            self.runtime.clone(),
+            &self.ports,
+            &self.endpoint,
+            target,
+            spec,
+        )
+        .await
+        .unwrap()
+    }
+}
+
+struct World {
+    tmp: tempfile::TempDir,
+    api: Api,
+    trunk: Trunk,
+    agent_sip: SocketAddr,
+    agent: tokio::task::JoinHandle<()>,
+}
+
+impl World {
+    /// API, trunk and an agent on the SIP line; `media` is split between the trunk and the agent.
+    async fn new(media: u16, max_attempts: u32) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let api = Api::start(tmp.path(), "127.0.0.1:0").await;
+        let trunk = Trunk::start(media..=media + 49).await;
+        let agent_port = free_udp_port();
+        let mut c = Config::default();
+        c.line.kind = LineKind::Sip;
+        c.line.speed = SPEED;
+        c.sip.trunk_host = Some("127.0.0.1".into());
+        c.sip.trunk_port = trunk.addr().port();
+        c.sip.bind_address = LOCAL;
+        c.sip.bind_port = agent_port;
+        c.sip.numbers = vec![AGENT_NUMBER.into()];
+        c.sip.caller_id = Some(AGENT_NUMBER.into());
+        c.sip.udptl_port_min = media + 50;
+        c.sip.udptl_port_max = media + 74;
+        c.sip.rtp_port_min = media + 75;
+        c.sip.rtp_port_max = media + 99;
+        c.fax.local_station_id = "AGENT".into();
+        c.spool.dir = tmp.path().join("spool");
+        c.api_client.base_url = Some(api.base.clone());
+        c.api_client.agent_id = Some("site1".into());
+        c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+        c.api_client.allow_http = true;
+        c.agent.lease_poll_secs = 1;
+        c.agent.shutdown_grace_secs = 0;
+        c.retry.max_attempts = max_attempts;
+        c.retry.backoff_initial_secs = 0;
+        let cfg = Arc::new(c);
+        let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+        let agent = tokio::spawn(async move {
+            faxline_agent::daemon::run(cfg, client, std::future::pending())
+                .await
+                .expect("daemon runs");
+        });
+        World {
+            tmp,
+            api,
+            trunk,
+            agent_sip: SocketAddr::new(LOCAL, agent_port),
+            agent,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+}
+
+fn tiff_pages(path: &Path) -> usize {
+    let out = std::process::Command::new("tiffinfo")
+        .arg(path)
+        .output()
+        .expect("tiffinfo (libtiff-tools) is installed");
+    String::from_utf8_lossy(&out.stdout)
+        .matches("TIFF Directory")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
+    let mut w = World::new(21000, 1).await;
+    let id = w.api.submit("+15550199").await;
+    let received = w.path("trunk-received.tif");
+    let (call, report) = w.trunk.receive(&received).await;
+    // The trunk saw the dialled number and our caller id, and received the page over T.38.
+    assert_eq!(call.0, "+15550199");
+    assert_eq!(call.1.as_deref(), Some(AGENT_NUMBER));
+    assert!(report.is_success(), "{:?}", report.report());
+    assert_eq!(report.mode(), Some("T38"));
+    assert_eq!(
+        report.report().unwrap().remote_ident.as_deref(),
+        Some("AGENT")
+    );
+    assert_eq!(tiff_pages(&received), 1);
+    let job = w.api.final_job(&id).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["pages"], 1, "{job}");
+    w.agent.abort();
+    w.api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_trunk_fails_the_job_as_busy_without_a_fax() {
+    let mut w = World::new(21100, 1).await;
+    let id = w.api.submit("5550199").await;
+    let call = w.trunk.next_call().await;
+    call.leg.send(SipCommand::Reject { code: 486 });
+    let job = w.api.final_job(&id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains("busy") && error.contains("486"), "{job}");
+    w.agent.abort();
+    w.api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_fax_from_the_trunk_reaches_the_api() {
+    let mut w = World::new(21200, 1).await;
+    // Give the agent a moment to bind its SIP port.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tiff = fixtures().join("captures/testfax_sent.tif");
+    let sent = w.trunk.send(w.agent_sip, AGENT_NUMBER, &tiff).await;
+    assert!(sent.is_success(), "{:?}", sent.report());
+    assert_eq!(sent.mode(), Some("T38"));
+    let list = wait_inbound(&w.api, 1).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let fax = &list[0];
+    assert_eq!(
+        fax["pages"].as_u64(),
+        Some(u64::from(sent.report().unwrap().pages)),
+        "{fax}"
+    );
+    // Numbers the agent does not serve are refused (404) and nothing is queued.
+    let other = w.trunk.send(w.agent_sip, "+15550999", &tiff).await;
+    assert!(other.report().is_none());
+    assert_eq!(
+        other.call.end,
+        faxline_sip::call::EndReason::Rejected(404),
+        "{other:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.api.inbound().await.len(), 1);
+    w.agent.abort();
+    w.api.stop().await;
+}
