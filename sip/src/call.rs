@@ -51,6 +51,10 @@ pub struct CallConfig {
     /// does, so a G.711 caller hears a fax machine answer; the switch to T.38 restarts the fax
     /// on T.38 (telephony.md §5.3). Needs an RTP socket on the media side.
     pub ced_audio: bool,
+    /// Outbound: run the fax in audio while waiting for the far end's re-INVITE, as Asterisk's
+    /// SendFAX does: the far end hears CNG (some gateways switch to T.38 only on fax tones), and
+    /// a G.711-only receiver can start T.30 at once. The switch to T.38 restarts the fax on T.38.
+    pub cng_audio: bool,
     /// Use T.38 at all. Off: never re-INVITE to T.38, refuse the peer's T.38 offers (488, or the
     /// image stream declined next to accepted audio) and run the fax on G.711 from the answer on.
     pub t38_enabled: bool,
@@ -80,6 +84,7 @@ impl CallConfig {
             t38_wait: Duration::from_secs(5),
             ced: Duration::from_secs(3),
             ced_audio: true,
+            cng_audio: true,
             t38_enabled: true,
             audio_fallback: true,
             ring_timeout: Duration::from_secs(60),
@@ -397,6 +402,9 @@ impl FaxCall {
                 self.state = CallState::Audio;
                 if self.config.t38_enabled {
                     self.timer = Some((now + self.config.t38_wait, Timer::SwitchToT38));
+                    if self.config.cng_audio {
+                        self.run_audio();
+                    }
                 } else {
                     self.start_audio_fax();
                 }

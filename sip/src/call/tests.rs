@@ -1,7 +1,10 @@
 use super::*;
 
+/// Most tests follow the signalling alone: no audio fax while the sender waits for T.38.
 fn config() -> CallConfig {
-    CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002)
+    let mut c = CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002);
+    c.cng_audio = false;
+    c
 }
 
 fn drain(call: &mut FaxCall) -> Vec<CallAction> {
@@ -749,4 +752,102 @@ fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switche
     );
     assert!(drain(&mut call).is_empty());
     assert_eq!(call.state(), CallState::AudioFax);
+}
+
+/// The default outbound call: answered in audio, the fax runs in audio (CNG) at once.
+fn answered_with_cng() -> (FaxCall, Instant, SocketAddr) {
+    let t0 = Instant::now();
+    let mut call = FaxCall::new(
+        CallRole::Outbound,
+        CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002),
+        1,
+    );
+    call.start(t0);
+    drain(&mut call);
+    call.handle(
+        CallInput::Answered {
+            sdp: Some(AUDIO_ANSWER.into()),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    let [
+        CallAction::StartFax(FaxMedia::Audio {
+            remote,
+            local_port: 20000,
+            payload: 8,
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    (call, t0, *remote)
+}
+
+#[test]
+fn outbound_sends_cng_in_audio_while_waiting_then_moves_to_t38() {
+    let (mut call, t0, remote) = answered_with_cng();
+    assert_eq!(remote, "127.0.0.1:12240".parse().unwrap());
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    let a = drain(&mut call);
+    assert!(
+        matches!(a.as_slice(), [CallAction::Sip(SipCommand::Reinvite { .. })]),
+        "{a:?}"
+    );
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 200,
+            sdp: Some(image_sdp(4000)),
+        },
+        t0,
+    );
+    let a = drain(&mut call);
+    assert!(
+        matches!(a.as_slice(), [CallAction::StartFax(FaxMedia::T38 { .. })]),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn outbound_cng_audio_continues_as_the_fallback_when_t38_is_refused() {
+    let (mut call, t0, _) = answered_with_cng();
+    call.handle_timeout(t0 + Duration::from_secs(5));
+    drain(&mut call);
+    call.handle(
+        CallInput::ReinviteResponse {
+            code: 488,
+            sdp: None,
+        },
+        t0,
+    );
+    // The audio fax already runs on that stream: nothing is restarted or stopped.
+    assert!(drain(&mut call).is_empty());
+    assert_eq!(call.state(), CallState::AudioFax);
+}
+
+#[test]
+fn outbound_far_end_reinvite_during_cng_moves_the_fax_to_t38() {
+    let (mut call, t0, _) = answered_with_cng();
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(4100)),
+        },
+        t0 + Duration::from_secs(1),
+    );
+    let a = drain(&mut call);
+    assert!(
+        a.iter().any(|x| matches!(
+            x,
+            CallAction::Sip(SipCommand::AnswerReinvite { code: 200, .. })
+        )),
+        "{a:?}"
+    );
+    assert!(
+        a.iter()
+            .any(|x| matches!(x, CallAction::StartFax(FaxMedia::T38 { .. }))),
+        "{a:?}"
+    );
+    // No re-INVITE of ours follows.
+    call.handle_timeout(t0 + Duration::from_secs(6));
+    assert!(drain(&mut call).is_empty());
 }
