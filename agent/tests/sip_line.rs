@@ -135,6 +135,8 @@ struct World {
     trunk: Trunk,
     agent_sip: SocketAddr,
     agent: tokio::task::JoinHandle<()>,
+    /// Asks the agent to shut down (as SIGTERM/Ctrl-C does).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl World {
@@ -169,10 +171,13 @@ impl World {
         c.retry.backoff_initial_secs = 0;
         let cfg = Arc::new(c);
         let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let agent = tokio::spawn(async move {
-            faxline_agent::daemon::run(cfg, client, std::future::pending())
-                .await
-                .expect("daemon runs");
+            faxline_agent::daemon::run(cfg, client, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("daemon runs");
         });
         World {
             tmp,
@@ -180,6 +185,7 @@ impl World {
             trunk,
             agent_sip: SocketAddr::new(LOCAL, agent_port),
             agent,
+            stop: Some(stop),
         }
     }
 
@@ -264,4 +270,53 @@ async fn inbound_fax_from_the_trunk_reaches_the_api() {
     assert_eq!(w.api.inbound().await.len(), 1);
     w.agent.abort();
     w.api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_call_hangs_up_with_bye() {
+    let w = World::new(21300, 1).await;
+    let World {
+        tmp,
+        mut api,
+        mut trunk,
+        agent,
+        stop,
+        ..
+    } = w;
+    api.submit("+15550199").await;
+    let received = tmp.path().join("cut.tif");
+    let call = trunk.next_call().await;
+    let answering = tokio::spawn(async move {
+        let spec = LegSpec {
+            config: fast_call_config(),
+            direction: Direction::Receive { tiff: received },
+            fax: FaxOptions::default(),
+            label: "trunk-rx".into(),
+            loss: None,
+            hangup: None,
+        };
+        fax_leg::answer(trunk.runtime.clone(), &trunk.ports, call, spec)
+            .await
+            .unwrap()
+    });
+    // Mid-call (the fax takes about 2 s at this speed), the agent is asked to stop.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.unwrap().send(()).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(20), answering)
+        .await
+        .expect("the trunk's call ends")
+        .unwrap();
+    // The trunk saw our BYE: the call ended on the agent's side, the fax did not complete.
+    assert_eq!(
+        report.call.end,
+        faxline_sip::call::EndReason::PeerHangup,
+        "{report:?}"
+    );
+    assert!(!report.is_success());
+    // And the daemon itself finished its shutdown.
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("the agent stops")
+        .unwrap();
+    api.stop().await;
 }

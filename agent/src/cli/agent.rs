@@ -1,6 +1,7 @@
-//! `faxline agent [--config FILE] [--check]`: the daemon next to Asterisk (or on the loopback line).
-//! `--check` validates the configuration, then connectivity: spool writable, AMI login (Asterisk line), API
-//! reachable with this agent's signature accepted; it prints every problem and fails if any is an error.
+//! `faxline agent [--config FILE] [--check]`: the daemon next to Asterisk, on its own SIP line, or on the
+//! loopback line. `--check` validates the configuration, then connectivity: spool writable, AMI login (Asterisk
+//! line), the trunk's address and the SIP and media ports (SIP line), API reachable with this agent's signature
+//! accepted; it prints every problem and fails if any is an error.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -93,6 +94,9 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
             }
         }
     }
+    if cfg.line.kind == LineKind::Sip {
+        ok &= check_sip(cfg);
+    }
     match api_client(cfg) {
         Err(e) => {
             ok = false;
@@ -118,6 +122,37 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
                 );
             }
         },
+    }
+    ok
+}
+
+/// The SIP line: the trunk resolves, and the SIP port and the first media ports can be bound.
+fn check_sip(cfg: &Config) -> bool {
+    use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+    let s = &cfg.sip;
+    let mut ok = true;
+    if let Some(host) = &s.trunk_host {
+        match (host.as_str(), s.trunk_port).to_socket_addrs().map(|mut a| a.next()) {
+            Ok(Some(addr)) => println!("ok      SIP trunk {host} resolves to {addr}"),
+            Ok(None) | Err(_) => {
+                ok = false;
+                println!("error   SIP trunk {host} does not resolve");
+            }
+        }
+    }
+    for (what, port) in [
+        ("SIP port", s.bind_port),
+        ("first UDPTL port", s.udptl_port_min),
+        ("first RTP port", s.rtp_port_min),
+    ] {
+        let addr = SocketAddr::new(s.bind_address, port);
+        match UdpSocket::bind(addr) {
+            Ok(_) => println!("ok      {what} {addr} is free"),
+            Err(e) => {
+                ok = false;
+                println!("error   {what} {addr} cannot be bound: {e}");
+            }
+        }
     }
     ok
 }

@@ -391,6 +391,20 @@ fn check_sip(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
         )),
         Some(_) => {}
     }
+    if own_stack
+        && cfg.line.speed > 1
+        && !s
+            .trunk_host
+            .as_deref()
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
+    {
+        p.push(Problem::error(
+            "line.speed",
+            "time compression only works between two Faxline endpoints on this host: with the sip line, \
+             line.speed > 1 needs a loopback sip.trunk_host (real trunks run in real time)",
+        ));
+    }
     if let Some(r) = &s.registrar
         && !valid_host(r)
     {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use faxline_sip::loopback::{LoopbackError, LoopbackOptions, send_fax};
+use faxline_t38::session::FaxOptions;
 
 use super::inbound::{InboundItem, InboundQueue};
 use super::line::{CallRequest, Line};
@@ -18,7 +19,8 @@ pub struct LoopbackLine {
     speed: u32,
     received_dir: PathBuf,
     deadline: Duration,
-    local_ident: String,
+    /// The sending side's T.30 options (`[fax]`).
+    fax: FaxOptions,
     inbound: Option<InboundQueue>,
 }
 
@@ -28,14 +30,14 @@ impl LoopbackLine {
         speed: u32,
         received_dir: PathBuf,
         deadline: Duration,
-        local_ident: String,
+        fax: FaxOptions,
         inbound: Option<InboundQueue>,
     ) -> Self {
         Self {
             speed: speed.max(1),
             received_dir,
             deadline,
-            local_ident,
+            fax,
             inbound,
         }
     }
@@ -65,8 +67,10 @@ impl Line for LoopbackLine {
         let mut options = LoopbackOptions::new(dir.clone());
         options.speed = self.speed;
         options.timeout = self.deadline;
-        if !self.local_ident.is_empty() {
-            options.sender.local_ident = self.local_ident.clone();
+        let tx_ident = std::mem::take(&mut options.sender.local_ident);
+        options.sender = self.fax.clone();
+        if options.sender.local_ident.is_empty() {
+            options.sender.local_ident = tx_ident;
         }
         if let Some(ecm) = req.ecm {
             options.sender.ecm = ecm;
