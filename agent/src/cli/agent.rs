@@ -132,7 +132,10 @@ fn check_sip(cfg: &Config) -> bool {
     let s = &cfg.sip;
     let mut ok = true;
     if let Some(host) = &s.trunk_host {
-        match (host.as_str(), s.trunk_port).to_socket_addrs().map(|mut a| a.next()) {
+        match (host.as_str(), s.trunk_port)
+            .to_socket_addrs()
+            .map(|mut a| a.next())
+        {
             Ok(Some(addr)) => println!("ok      SIP trunk {host} resolves to {addr}"),
             Ok(None) | Err(_) => {
                 ok = false;
