@@ -115,6 +115,7 @@ impl Trunk {
         let target = DialTarget {
             uri: format!("sip:{to}@{agent}"),
             from_user: "+15557654321".into(),
+            from_domain: None,
             credentials: None,
         };
         fax_leg::place(

@@ -96,6 +96,7 @@ async fn main() {
             .dial(DialTarget {
                 uri: format!("sip:fax{i}@{target}"),
                 from_user: "bench".into(),
+                from_domain: None,
                 credentials: None,
             })
             .expect("dial");

@@ -216,6 +216,7 @@ async fn run_pair(
     let target = DialTarget {
         uri: format!("sip:{to}@{}", answerer.local_addr()),
         from_user: "faxline".into(),
+        from_domain: None,
         credentials: None,
     };
     let tx = tokio::time::timeout(

@@ -65,6 +65,9 @@ pub struct DialTarget {
     pub uri: String,
     /// Our user part in From/Contact.
     pub from_user: String,
+    /// The host part of our From URI (carriers that authenticate by From domain); `None` uses
+    /// our SIP address. The Contact always carries our SIP address.
+    pub from_domain: Option<String>,
     /// Digest credentials for 401/407 challenges (initial INVITE and in-dialog requests).
     pub credentials: Option<SipCredentials>,
 }
@@ -254,10 +257,16 @@ impl SipEndpoint {
             .uri
             .parse()
             .map_err(|_| StackError::BadUri(target.uri.clone()))?;
-        let local = format!("sip:{}@{}", target.from_user, self.local);
-        let caller: rsipstack::sip::Uri = local
-            .parse()
-            .map_err(|_| StackError::BadUri(local.clone()))?;
+        let uri = |host: &str| {
+            let text = format!("sip:{}@{host}", target.from_user);
+            text.parse::<rsipstack::sip::Uri>()
+                .map_err(|_| StackError::BadUri(text))
+        };
+        let contact = uri(&self.local.to_string())?;
+        let caller = match &target.from_domain {
+            Some(domain) => uri(domain)?,
+            None => contact.clone(),
+        };
         let credential = target.credentials.map(|c| Credential {
             username: c.username,
             password: c.password,
@@ -267,7 +276,7 @@ impl SipEndpoint {
         let option = InviteOption {
             caller: caller.clone(),
             callee,
-            contact: caller,
+            contact,
             content_type: Some("application/sdp".into()),
             credential,
             ..Default::default()

@@ -174,6 +174,7 @@ async fn outbound_with(
         .dial(DialTarget {
             uri: format!("sip:fax@127.0.0.1:{port}"),
             from_user: "faxline".into(),
+            from_domain: None,
             credentials,
         })
         .unwrap();

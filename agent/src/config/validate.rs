@@ -391,6 +391,12 @@ fn check_sip(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
         )),
         Some(_) => {}
     }
+    if own_stack && s.transport != super::SipTransport::Udp {
+        p.push(Problem::error(
+            "sip.transport",
+            "the agent's own SIP line speaks UDP only (tcp and tls apply to Asterisk's pjsip.conf)",
+        ));
+    }
     if own_stack
         && cfg.line.speed > 1
         && !s

@@ -61,6 +61,7 @@ struct Inner {
     /// `host:port` of the trunk, for the Request-URI.
     trunk: String,
     from_user: String,
+    from_domain: Option<String>,
     credentials: Option<SipCredentials>,
     call: CallConfig,
     fax: FaxOptions,
@@ -137,6 +138,7 @@ impl SipLine {
             ),
             trunk: format_host_port(&trunk_host, s.trunk_port),
             from_user,
+            from_domain: s.from_domain.clone(),
             credentials,
             call,
             fax: fax_options(cfg),
@@ -209,6 +211,7 @@ impl Line for SipLine {
         let target = DialTarget {
             uri: format!("sip:{number}@{}", inner.trunk),
             from_user: inner.from_user.clone(),
+            from_domain: inner.from_domain.clone(),
             credentials: inner.credentials.clone(),
         };
         let mut fax = inner.fax.clone();
