@@ -83,6 +83,42 @@ impl Bitmap {
         }
     }
 
+    /// Add the black pixels of `other`, placed with its top left corner at `(x0, y0)`; what falls
+    /// outside this image is dropped.
+    pub(crate) fn or_at(&mut self, other: &Bitmap, x0: u32, y0: u32) {
+        let shift = x0 % 8;
+        let first = (x0 / 8) as usize;
+        let stride = self.stride();
+        for sy in 0..other.height {
+            let y = y0 + sy;
+            if y >= self.height {
+                break;
+            }
+            let dst = &mut self.data[y as usize * stride..][..stride];
+            for (i, &b) in other.row(sy).iter().enumerate() {
+                if b == 0 {
+                    continue;
+                }
+                if let Some(d) = dst.get_mut(first + i) {
+                    *d |= b >> shift;
+                }
+                if shift != 0
+                    && let Some(d) = dst.get_mut(first + i + 1)
+                {
+                    *d |= b << (8 - shift);
+                }
+            }
+        }
+        // Padding bits past the width must stay white.
+        let tail = self.width % 8;
+        if tail != 0 {
+            let mask = 0xffu8 << (8 - tail);
+            for y in 0..self.height as usize {
+                self.data[y * stride + stride - 1] &= mask;
+            }
+        }
+    }
+
     /// Number of black pixels.
     pub fn black_pixels(&self) -> u64 {
         // Padding bits are never set, so counting all bytes is exact.

@@ -11,12 +11,15 @@ use crate::bitmap::Bitmap;
 use crate::dither::floyd_steinberg_rgba;
 use crate::encode::{Encoding, encode};
 use crate::error::DocError;
+use crate::glyph_cache::GlyphCache;
 use crate::options::{FAX_WIDTH, Paper, RenderOptions, Resolution};
+use crate::simple_page::SimplePage;
 use crate::{Progress, RenderedPage};
-use hayro::hayro_interpret::InterpreterSettings;
-use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_interpret::font::HintingCache;
+use hayro::hayro_interpret::util::{RectExt, TransformExt};
+use hayro::hayro_interpret::{Context, InterpreterCache, InterpreterSettings, interpret_page};
 use hayro::hayro_syntax::{DecryptionError, LoadPdfError, Pdf};
-use hayro::kurbo::Affine;
+use hayro::kurbo::{Affine, Rect};
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{RenderCache, RenderSettings, render_into};
@@ -97,25 +100,34 @@ impl Canvas {
         }
     }
 
-    /// Render one page and dither it to a bitmap.
+    /// Render one page and dither it to a bitmap: through [`SimplePage`] when the page is simple
+    /// enough, else with hayro.
     fn render<'a>(
         &mut self,
         pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
-        cache: &RenderCache<'a>,
+        caches: &mut Caches<'a>,
         settings: &InterpreterSettings,
         paper: Paper,
         res: Resolution,
     ) -> Bitmap {
         let (w, h) = pdf_page.render_dimensions();
         let p = place(f64::from(w), f64::from(h), paper, res);
-        if (u32::from(self.ctx.width()), u32::from(self.ctx.height())) != (p.width, p.height) {
+        if (
+            u32::from(self.pixmap.width()),
+            u32::from(self.pixmap.height()),
+        ) != (p.width, p.height)
+        {
             *self = Canvas::new(p.width, p.height);
         }
-        self.ctx.reset();
+        self.ctx.reset_and_resize(p.width as u16, p.height as u16);
         let transform = p.transform * pdf_page.initial_transform(true).to_kurbo();
+        if let Some(bitmap) = self.render_simple(pdf_page, caches, settings, transform) {
+            return bitmap;
+        }
+        self.ctx.reset_and_resize(p.width as u16, p.height as u16);
         render_into(
             pdf_page,
-            cache,
+            &caches.hayro,
             settings,
             &RenderSettings {
                 aliasing_threshold: Some(ALIASING_THRESHOLD),
@@ -125,6 +137,11 @@ impl Canvas {
             transform,
         );
         self.ctx.flush();
+        self.dither()
+    }
+
+    /// Rasterize what is in the context and dither it.
+    fn dither(&mut self) -> Bitmap {
         self.ctx.render_with(
             &mut self.pixmap,
             &mut Resources::default(),
@@ -134,8 +151,76 @@ impl Canvas {
             },
         );
         // Premultiplied over an opaque white background, so alpha is 255.
-        floyd_steinberg_rgba(self.pixmap.data_as_u8_slice(), p.width, p.height)
+        floyd_steinberg_rgba(
+            self.pixmap.data_as_u8_slice(),
+            u32::from(self.pixmap.width()),
+            u32::from(self.pixmap.height()),
+        )
     }
+
+    /// The [`SimplePage`] path; `None` if the page needs hayro.
+    fn render_simple<'a>(
+        &mut self,
+        pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
+        caches: &mut Caches<'a>,
+        settings: &InterpreterSettings,
+        transform: Affine,
+    ) -> Option<Bitmap> {
+        let target = Rect::new(
+            0.0,
+            0.0,
+            f64::from(self.ctx.width()),
+            f64::from(self.ctx.height()),
+        );
+        let mut state = Context::new(
+            transform,
+            target,
+            &caches.interpreter,
+            pdf_page.xref(),
+            settings.clone(),
+        );
+        let mut device = SimplePage::new(
+            u32::from(self.ctx.width()),
+            u32::from(self.ctx.height()),
+            &mut caches.glyphs,
+            &caches.hinting,
+            ALIASING_THRESHOLD,
+        );
+        // The crop box clip, when it matters, exactly as `hayro::render_into` sets it.
+        let crop_box = pdf_page.intersected_crop_box().to_kurbo();
+        let [a, b, c, d, _, _] = transform.as_coeffs();
+        let axis_aligned = (b == 0.0 && c == 0.0) || (a == 0.0 && d == 0.0);
+        let mapped = transform
+            .transform_rect_bbox(crop_box)
+            .inflate(1.0 / 256.0, 1.0 / 256.0);
+        if !axis_aligned || !mapped.contains_rect(target) {
+            device.push_crop(crop_box, transform, axis_aligned);
+        }
+        interpret_page(pdf_page, &mut state, &mut device);
+        if device.unsupported {
+            return None;
+        }
+        let SimplePage {
+            mut text, shapes, ..
+        } = device;
+        if !shapes.is_empty() {
+            shapes.draw_into(
+                &mut text,
+                ALIASING_THRESHOLD,
+                &mut self.ctx,
+                self.pixmap.data_as_u8_slice_mut(),
+            );
+        }
+        Some(text)
+    }
+}
+
+/// A worker's caches for one document: hayro's, and those of the [`SimplePage`] path.
+struct Caches<'a> {
+    hayro: RenderCache<'a>,
+    interpreter: InterpreterCache<'a>,
+    glyphs: GlyphCache,
+    hinting: HintingCache,
 }
 
 enum Msg {
@@ -246,7 +331,12 @@ fn worker(
     let Ok(pdf) = open(bytes) else {
         return; // the caller opened it already; a failure here shows up as Disconnected
     };
-    let cache = RenderCache::new();
+    let mut caches = Caches {
+        hayro: RenderCache::new(),
+        interpreter: InterpreterCache::new(),
+        glyphs: GlyphCache::default(),
+        hinting: HintingCache::new(),
+    };
     let settings = InterpreterSettings::default();
     let mut canvas = Canvas::new(FAX_WIDTH, paper.rows(res));
     let pdf_pages = pdf.pages();
@@ -260,7 +350,7 @@ fn worker(
         }
         let rendered = catch_unwind(AssertUnwindSafe(|| {
             let page = pdf_pages.get(indices[i])?;
-            let bitmap = canvas.render(page, &cache, &settings, paper, res);
+            let bitmap = canvas.render(page, &mut caches, &settings, paper, res);
             let encoded = encode(&bitmap, enc);
             Some(RenderedPage { bitmap, encoded })
         }))
