@@ -40,13 +40,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,faxline=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(&cli.command);
     match cli.command {
         Command::Send(args) => cli::send::run(args),
         Command::Api(args) => tokio::runtime::Runtime::new()?.block_on(cli::api::run(args)),
@@ -54,6 +48,52 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
+    }
+}
+
+/// Logging to stderr. `RUST_LOG` wins; the servers otherwise take `[agent] log_level` and `log_format` from their
+/// configuration (a configuration that does not load is reported by the command itself); the one-shot tools log
+/// warnings and their own progress only.
+fn init_logging(command: &Command) {
+    use faxline_agent::config::{Config, Env, LogFormat};
+    let config = match command {
+        Command::Agent(a) => Some(a.config.as_deref()),
+        Command::Serve(a) => Some(a.config.as_deref()),
+        Command::Api(a) => Some(a.config.as_deref()),
+        _ => None,
+    };
+    let loaded = config.and_then(|path| Config::load(path, &Env::from_process()).ok());
+    let level = std::env::var("RUST_LOG").ok().or_else(|| {
+        loaded
+            .as_ref()
+            .map(|c| c.agent.log_level.clone())
+            .or_else(|| config.map(|_| "info".to_owned()))
+    });
+    let level = level.unwrap_or_else(|| "warn,faxline=info".to_owned());
+    let json = loaded
+        .as_ref()
+        .is_some_and(|c| c.agent.log_format == LogFormat::Json);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(&level))
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The filter for `level`, with the SIP stack held at `warn` unless named explicitly: rsipstack logs whole SIP
+/// messages at `info`, and their URIs and headers carry full phone numbers.
+fn log_filter(level: &str) -> EnvFilter {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|e| {
+        eprintln!("invalid log filter {level:?} ({e}); using \"info\"");
+        EnvFilter::new("info")
+    });
+    if level.contains("rsipstack") {
+        filter
+    } else {
+        filter.add_directive("rsipstack=warn".parse().expect("a valid directive"))
     }
 }
 
@@ -65,5 +105,13 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_sip_stack_never_logs_messages_unless_asked() {
+        let f = super::log_filter("info").to_string();
+        assert!(f.contains("rsipstack=warn"), "{f}");
+        let f = super::log_filter("info,rsipstack=debug").to_string();
+        assert!(!f.contains("rsipstack=warn"), "{f}");
     }
 }
