@@ -80,6 +80,26 @@ pub struct CallDetails {
     pub agent_attempt: Option<u32>,
 }
 
+/// A job's status as an agent may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct JobStatus {
+    pub job_id: String,
+    /// `queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed` or `cancelled`.
+    pub status: String,
+    /// In progress under a lease held by the asking agent.
+    pub leased_to_you: bool,
+}
+
+impl JobStatus {
+    /// The job will not change any more (it will never be offered again).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "SUCCESS" | "FAILED" | "failed" | "cancelled"
+        )
+    }
+}
+
 /// Metadata of a received fax.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InboundMeta {
@@ -237,6 +257,41 @@ impl AgentClient {
             )
             .await?;
         Ok(out.lease_expires_at)
+    }
+
+    /// Reports the call's phase (e.g. Asterisk's FAXStatus text) and, when known, pages sent so far
+    /// (also extends the lease).
+    pub async fn progress_stage(
+        &self,
+        job: &LeasedJob,
+        stage: &str,
+        pages_sent: Option<i64>,
+    ) -> Result<i64, AgentClientError> {
+        let out: RenewOut = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/progress", job.job_id),
+                &serde_json::json!({"lease_id": job.lease_id, "stage": stage, "pages_sent": pages_sent}),
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// A job's status as the API sees it (`queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed`,
+    /// `cancelled`), or `None` when the API does not know the job.
+    pub async fn job_status(&self, job_id: &str) -> Result<Option<JobStatus>, AgentClientError> {
+        match self
+            .send(
+                reqwest::Method::GET,
+                &format!("agent/v1/jobs/{job_id}"),
+                Vec::new(),
+                None,
+            )
+            .await
+        {
+            Ok(resp) => Ok(Some(resp.json().await?)),
+            Err(AgentClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Reports the final result; returns the job's resulting status (`queued` when retried).

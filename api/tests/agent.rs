@@ -11,7 +11,7 @@ use common::{
     ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
 };
 use faxline_api::agent_auth;
-use faxline_api::agent_client::{AgentClientError, InboundMeta, SendResult};
+use faxline_api::agent_client::{AgentClientError, CallDetails, InboundMeta, SendResult};
 use serde_json::Value;
 
 async fn queue(s: &TestServer, n: usize) -> Vec<String> {
@@ -136,6 +136,131 @@ async fn lease_flow(db: Db) {
     assert!(names.contains(&"agent-1") && names.contains(&"agent-2"));
 }
 both_stores!(lease_flow_on, lease_flow);
+
+/// Progress stages and the delivery details of a result are stored and shown by `GET /fax/{id}`
+/// (next to every Faxbot field); an agent can ask for a job's status.
+async fn delivery_details(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let agent = s.agent("agent-1");
+    let ids = queue(&s, 2).await;
+    let jobs = agent.lease(Duration::ZERO, 2).await.unwrap();
+    let job = jobs.iter().find(|j| j.job_id == ids[0]).unwrap();
+    let other = jobs.iter().find(|j| j.job_id == ids[1]).unwrap();
+    let v = status(&s, &ids[0]).await;
+    for k in ["pages_sent", "stage", "bitrate", "mode", "remote_ident"] {
+        assert!(v[k].is_null(), "{k} in {v}");
+    }
+    // Control characters are dropped; the stage is kept until a later one replaces it.
+    agent
+        .progress_stage(job, "T.38\u{7} Negotiated", None)
+        .await
+        .unwrap();
+    agent.progress(job, 1, None).await.unwrap();
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["stage"], "T.38 Negotiated", "{v}");
+    assert_eq!(v["pages_sent"], 1, "{v}");
+    let st = agent.job_status(&ids[0]).await.unwrap().unwrap();
+    assert!(st.leased_to_you && !st.is_final() && st.status == "in_progress");
+    assert!(
+        !s.agent("agent-2")
+            .job_status(&ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .leased_to_you
+    );
+    assert_eq!(
+        agent
+            .job_status("0123456789abcdef0123456789abcdef")
+            .await
+            .unwrap(),
+        None
+    );
+    let ok = SendResult {
+        status: "SUCCESS".into(),
+        error: None,
+        pages: Some(1),
+        provider_sid: Some("job_1".into()),
+        retry: false,
+    };
+    let details = CallDetails {
+        bitrate: Some(14400),
+        mode: Some("T38".into()),
+        remote_ident: Some("+1 555 0199".into()),
+        agent_attempt: Some(1),
+    };
+    agent.result_with_details(job, &ok, &details).await.unwrap();
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "SUCCESS", "{v}");
+    assert_eq!(v["pages"], 1);
+    assert_eq!(v["bitrate"], 14400);
+    assert_eq!(v["mode"], "T38");
+    assert_eq!(v["remote_ident"], "+1 555 0199");
+    assert_eq!(v["stage"], "T.38 Negotiated");
+    for k in [
+        "id",
+        "to",
+        "status",
+        "error",
+        "pages",
+        "backend",
+        "provider_sid",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k} in {v}");
+    }
+    let st = agent.job_status(&ids[0]).await.unwrap().unwrap();
+    assert!(st.is_final() && !st.leased_to_you);
+    // The list shows the same fields.
+    let list: Value = http()
+        .get(s.url("/fax?status=SUCCESS"))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["jobs"][0]["remote_ident"], "+1 555 0199");
+    // Nonsense values are not stored; a plain result (no details) leaves them empty.
+    let bad = CallDetails {
+        bitrate: Some(-5),
+        mode: Some("  ".into()),
+        remote_ident: None,
+        agent_attempt: None,
+    };
+    let failed = SendResult {
+        status: "FAILED".into(),
+        error: Some("busy".into()),
+        pages: None,
+        provider_sid: None,
+        retry: false,
+    };
+    agent
+        .result_with_details(other, &failed, &bad)
+        .await
+        .unwrap();
+    let v = status(&s, &ids[1]).await;
+    assert_eq!(v["status"], "FAILED");
+    assert!(v["bitrate"].is_null() && v["mode"].is_null(), "{v}");
+    // The OpenAPI document describes the additions.
+    let doc: Value = http()
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let props = &doc["components"]["schemas"]["FaxJobOut"]["properties"];
+    for k in ["pages_sent", "stage", "bitrate", "mode", "remote_ident"] {
+        assert!(props.get(k).is_some(), "{k} not in the OpenAPI schema");
+    }
+}
+both_stores!(delivery_details_on, delivery_details);
 
 async fn many_agents(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {

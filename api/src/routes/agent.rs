@@ -18,7 +18,7 @@ use crate::audit::mask_number;
 use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{Inbound, Job, JobResult};
+use crate::store::{Inbound, Job, JobProgress, JobResult};
 use crate::timefmt::{now_s, now_us, parse_iso};
 
 /// A verified agent request: who sent it and its body.
@@ -193,6 +193,20 @@ pub(crate) struct Progress {
     lease_id: String,
     pages_sent: Option<i64>,
     pages_total: Option<i64>,
+    /// The call phase, e.g. Asterisk's FAXStatus text (`T.38 Negotiated`).
+    stage: Option<String>,
+}
+
+/// Agent-supplied text for display: control characters dropped, at most `max` characters, empty = absent.
+fn clean_text(v: Option<String>, max: usize) -> Option<String> {
+    let t: String = v?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    (!t.is_empty()).then_some(t)
 }
 
 fn lease_lost() -> ApiError {
@@ -202,9 +216,14 @@ fn lease_lost() -> ApiError {
 async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<serde_json::Value>> {
     let now = now_us();
     let exp = now + (st.cfg.lease_seconds.max(1) * 1_000_000) as i64;
+    let progress = JobProgress {
+        pages_sent: p.pages_sent,
+        pages_total: p.pages_total,
+        stage: clean_text(p.stage.clone(), 64),
+    };
     if !st
         .store
-        .renew_lease(id, &p.lease_id, now, exp, p.pages_sent, p.pages_total)
+        .renew_lease(id, &p.lease_id, now, exp, &progress)
         .await?
     {
         return Err(lease_lost());
@@ -241,6 +260,10 @@ pub(crate) struct ResultIn {
     provider_sid: Option<String>,
     #[serde(default)]
     retry: bool,
+    /// Delivery details (all optional): image bit rate (bit/s), `T38` or `audio`, the far end's CSI.
+    bitrate: Option<i64>,
+    mode: Option<String>,
+    remote_ident: Option<String>,
 }
 
 pub(crate) async fn result(
@@ -259,6 +282,9 @@ pub(crate) async fn result(
         error: r.error.map(|e| e.chars().take(500).collect()),
         pages: r.pages,
         provider_sid: r.provider_sid,
+        bitrate: r.bitrate.filter(|b| (1..=1_000_000).contains(b)),
+        fax_mode: clean_text(r.mode, 16),
+        remote_ident: clean_text(r.remote_ident, 64),
     };
     let job = st
         .store
@@ -284,6 +310,27 @@ pub(crate) async fn result(
         st.job_added.notify_waiters();
     }
     Ok(Json(job.into()))
+}
+
+/// A job's status, for an agent reconciling what it remembers about a job (e.g. a call journal entry
+/// for a job that was cancelled after its lease expired). Any agent may ask; only the status is told.
+pub(crate) async fn job_status(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    agent: SignedAgent,
+) -> ApiResult<Json<serde_json::Value>> {
+    let job = st
+        .store
+        .get_job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    let leased_to_you =
+        job.status == "in_progress" && job.lease_agent.as_deref() == Some(agent.agent_id.as_str());
+    Ok(Json(serde_json::json!({
+        "job_id": job.id,
+        "status": job.status,
+        "leased_to_you": leased_to_you,
+    })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -55,6 +55,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(internal::asterisk_inbound),
         )
         .route("/agent/v1/lease", post(agent::lease))
+        .route("/agent/v1/jobs/{id}", get(agent::job_status))
         .route("/agent/v1/jobs/{id}/heartbeat", post(agent::heartbeat))
         .route("/agent/v1/jobs/{id}/progress", post(agent::progress))
         .route("/agent/v1/jobs/{id}/result", post(agent::result))
@@ -87,7 +88,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Faxbot's FaxJobOut, field order as serialised.
+/// Faxbot's FaxJobOut, field order as serialised, then Faxline's additions (always present, `null`
+/// when unknown): progress while sending and the delivery details the agent reported.
 #[derive(Debug, Serialize)]
 pub(crate) struct FaxJobOut {
     id: String,
@@ -99,6 +101,16 @@ pub(crate) struct FaxJobOut {
     provider_sid: Option<String>,
     created_at: String,
     updated_at: String,
+    /// Pages sent so far (as reported by the agent).
+    pages_sent: Option<i64>,
+    /// The last call phase the agent reported (e.g. `T.38 Negotiated`).
+    stage: Option<String>,
+    /// Image bit rate of the transfer, bit/s.
+    bitrate: Option<i64>,
+    /// `T38` or `audio`.
+    mode: Option<String>,
+    /// The far end's station identifier (CSI).
+    remote_ident: Option<String>,
 }
 
 impl From<Job> for FaxJobOut {
@@ -113,6 +125,11 @@ impl From<Job> for FaxJobOut {
             provider_sid: j.provider_sid,
             created_at: iso(j.created_at),
             updated_at: iso(j.updated_at),
+            pages_sent: j.pages_sent,
+            stage: j.stage,
+            bitrate: j.bitrate,
+            mode: j.fax_mode,
+            remote_ident: j.remote_ident,
         }
     }
 }

@@ -20,7 +20,12 @@ pub(crate) async fn openapi() -> Json<Value> {
                     "status": {"type": "string", "enum": ["queued", "in_progress", "SUCCESS", "FAILED", "cancelled"]},
                     "error": {"type": ["string", "null"]}, "pages": {"type": ["integer", "null"]},
                     "backend": {"type": "string"}, "provider_sid": {"type": ["string", "null"]},
-                    "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
+                    "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                    "pages_sent": {"type": ["integer", "null"], "description": "Faxline: pages sent so far, as the agent reported"},
+                    "stage": {"type": ["string", "null"], "description": "Faxline: the last call phase the agent reported, e.g. `T.38 Negotiated`"},
+                    "bitrate": {"type": ["integer", "null"], "description": "Faxline: image bit rate of the transfer (bit/s)"},
+                    "mode": {"type": ["string", "null"], "description": "Faxline: `T38` or `audio`"},
+                    "remote_ident": {"type": ["string", "null"], "description": "Faxline: the far end's station identifier (CSI)"}}},
                 "InboundFaxOut": {"type": "object", "properties": {
                     "id": {"type": "string"}, "fr": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]},
                     "status": {"type": "string"}, "backend": {"type": "string"}, "pages": {"type": ["integer", "null"]},

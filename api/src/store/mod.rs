@@ -72,7 +72,7 @@ pub(crate) use with_writer;
 
 pub(crate) const JOB_COLS: &str = "id, to_number, file_name, doc_kind, doc_size, doc_sha256, status, error, pages, \
     pages_sent, backend, provider_sid, owner_key_id, attempts, lease_id, lease_agent, lease_expires_at, \
-    created_at, updated_at";
+    created_at, updated_at, bitrate, fax_mode, remote_ident, stage";
 const KEY_COLS: &str =
     "key_id, key_hash, name, owner, scopes, note, created_at, last_used_at, expires_at, revoked_at";
 const INBOUND_COLS: &str = "id, from_number, to_number, status, backend, provider_sid, pages, size_bytes, \
@@ -115,7 +115,11 @@ impl_from_row!(Job {
     lease_agent,
     lease_expires_at,
     created_at,
-    updated_at
+    updated_at,
+    bitrate,
+    fax_mode,
+    remote_ident,
+    stage
 });
 impl_from_row!(ApiKeyRow {
     key_id,
@@ -419,21 +423,22 @@ impl Store {
         lease_id: &str,
         now: i64,
         expires: i64,
-        pages_sent: Option<i64>,
-        pages_total: Option<i64>,
+        p: &JobProgress,
     ) -> StoreResult<bool> {
         let n = self
             .exec(
                 "UPDATE fax_jobs SET lease_expires_at = $3, updated_at = $4, \
-                   pages_sent = COALESCE($5, pages_sent), pages = COALESCE($6, pages) \
+                   pages_sent = COALESCE($5, pages_sent), pages = COALESCE($6, pages), \
+                   stage = COALESCE($7, stage) \
                  WHERE id = $1 AND lease_id = $2 AND status = 'in_progress'",
                 Args::new()
                     .s(job_id)
                     .s(lease_id)
                     .i(expires)
                     .i(now)
-                    .oi(pages_sent)
-                    .oi(pages_total),
+                    .oi(p.pages_sent)
+                    .oi(p.pages_total)
+                    .os(p.stage.as_deref()),
             )
             .await?;
         Ok(n == 1)
@@ -455,6 +460,8 @@ impl Store {
                status = CASE WHEN $3 = 1 AND attempts < $8 THEN 'queued' ELSE $4 END, \
                next_attempt_at = CASE WHEN $3 = 1 AND attempts < $8 THEN $9 ELSE next_attempt_at END, \
                error = $5, pages = COALESCE($6, pages), provider_sid = COALESCE($7, provider_sid), \
+               bitrate = COALESCE($11, bitrate), fax_mode = COALESCE($12, fax_mode), \
+               remote_ident = COALESCE($13, remote_ident), \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $10 \
              WHERE id = $1 AND lease_id = $2 AND status = 'in_progress' RETURNING {JOB_COLS}"
         );
@@ -470,7 +477,10 @@ impl Store {
                 .os(r.provider_sid.as_deref())
                 .i(i64::from(max_attempts))
                 .i(retry_at)
-                .i(now),
+                .i(now)
+                .oi(r.bitrate)
+                .os(r.fax_mode.as_deref())
+                .os(r.remote_ident.as_deref()),
         )
         .await
     }

@@ -24,6 +24,14 @@ pub struct Job {
     pub lease_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Image bit rate of the delivered fax (bit/s), as the agent reported it.
+    pub bitrate: Option<i64>,
+    /// `T38` or `audio`, as the agent reported it.
+    pub fax_mode: Option<String>,
+    /// The far end's station identifier (CSI).
+    pub remote_ident: Option<String>,
+    /// The last call phase the agent reported while sending (e.g. `T.38 Negotiated`).
+    pub stage: Option<String>,
 }
 
 /// A job to insert, with its document.
@@ -76,6 +84,10 @@ impl NewJob {
             lease_expires_at: None,
             created_at: self.created_at,
             updated_at: self.created_at,
+            bitrate: None,
+            fax_mode: None,
+            remote_ident: None,
+            stage: None,
         }
     }
 }
@@ -112,6 +124,19 @@ pub struct JobResult {
     pub provider_sid: Option<String>,
     /// Put the job back in the queue (busy, no answer) while attempts remain.
     pub retry: bool,
+    /// Delivery details (absent ones keep what the job had).
+    pub bitrate: Option<i64>,
+    pub fax_mode: Option<String>,
+    pub remote_ident: Option<String>,
+}
+
+/// What an agent reports while it works on a job (also renews the lease).
+#[derive(Debug, Clone, Default)]
+pub struct JobProgress {
+    pub pages_sent: Option<i64>,
+    pub pages_total: Option<i64>,
+    /// The call phase (short text, e.g. `T.38 Negotiated`).
+    pub stage: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
