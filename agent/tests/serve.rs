@@ -2,11 +2,12 @@
 //! (real SIP + UDPTL on 127.0.0.1, time-compressed): POST /fax with the bootstrap key, poll GET /fax/{id}
 //! until the fax has gone through; the answering side's copy shows up as an inbound fax.
 
-use std::path::Path;
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
+use common::{ADMIN_KEY, Client, wait_inbound};
 
 /// Kills the server however the test ends.
 struct Server(Child);
@@ -64,74 +65,12 @@ async fn serve_sends_a_pdf_over_the_loopback_line() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let pdf =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/pdf/dummy.pdf"))
-            .unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text("to", "+15551234567")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(pdf)
-                .file_name("doc.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        );
-    let r = http
-        .post(format!("{base}/fax"))
-        .header("X-API-Key", ADMIN_KEY)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let start = Instant::now();
-    let job = loop {
-        let j: serde_json::Value = http
-            .get(format!("{base}/fax/{id}"))
-            .header("X-API-Key", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["SUCCESS", "FAILED", "failed"].contains(&j["status"].as_str().unwrap_or("")) {
-            break j;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "fax never finished: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let api = Client { base };
+    let id = api.submit("+15551234567").await;
+    let job = api.final_job(&id).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["pages"], 1, "{job}");
-
     // The loopback's answering side delivered its copy as an inbound fax.
-    let start = Instant::now();
-    loop {
-        let list: Vec<serde_json::Value> = http
-            .get(format!("{base}/inbound"))
-            .header("X-API-Key", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(fax) = list.first() {
-            assert_eq!(fax["pages"], 1, "{fax}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "inbound copy never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let list = wait_inbound(&api, 1).await;
+    assert_eq!(list[0]["pages"], 1, "{list:?}");
 }

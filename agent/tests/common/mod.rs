@@ -15,13 +15,25 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
+/// The API running in this test process; its HTTP client methods come through [`Client`].
 pub struct Api {
-    pub base: String,
+    client: Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
 
-#[allow(dead_code)]
+impl std::ops::Deref for Api {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// An API client with the bootstrap admin key, for an API in this process or in a `faxline` child process.
+pub struct Client {
+    pub base: String,
+}
+
 impl Api {
     /// Starts the API on `addr` (port 0 = any) with its database in `dir`.
     pub async fn start(dir: &Path, addr: &str) -> Api {
@@ -47,7 +59,7 @@ impl Api {
             .expect("api runs");
         });
         Api {
-            base,
+            client: Client { base },
             stop: Some(tx),
             handle: Some(handle),
         }
@@ -61,7 +73,24 @@ impl Api {
             let _ = h.await;
         }
     }
+}
 
+pub async fn wait_inbound(api: &Client, n: usize) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let list = api.inbound().await;
+        if list.len() >= n {
+            return list;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "inbound never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Client {
     pub fn http() -> reqwest::Client {
         reqwest::Client::new()
     }
@@ -112,7 +141,7 @@ impl Api {
                 return j;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(60),
+                start.elapsed() < Duration::from_secs(120),
                 "job never ended: {j}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -127,20 +156,5 @@ impl Api {
             .await
             .unwrap();
         r.json().await.unwrap()
-    }
-}
-
-pub async fn wait_inbound(api: &Api, n: usize) -> Vec<serde_json::Value> {
-    let start = Instant::now();
-    loop {
-        let list = api.inbound().await;
-        if list.len() >= n {
-            return list;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "inbound never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
