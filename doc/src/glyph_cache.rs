@@ -208,6 +208,31 @@ fn rasterize(outline: &BezPath, local: Affine, threshold: u8) -> Cached {
 }
 
 impl GlyphMask {
+    /// A mask from horizontal runs `(dx, dy, len)` relative to the glyph origin; `None` if the
+    /// runs have no pixels.
+    pub(crate) fn from_runs(runs: &[(i32, i32, u32)]) -> Option<Self> {
+        let runs = || runs.iter().filter(|r| r.2 > 0);
+        let left = runs().map(|r| r.0).min()?;
+        let top = runs().map(|r| r.1).min()?;
+        let right = runs().map(|r| r.0 + r.2 as i32).max()?;
+        let bottom = runs().map(|r| r.1 + 1).max()?;
+        let (width, height) = ((right - left) as u32, (bottom - top) as u32);
+        let stride = width.div_ceil(8) as usize;
+        let mut bits = vec![0u8; stride * height as usize];
+        for &(dx, dy, len) in runs() {
+            let row = &mut bits[(dy - top) as usize * stride..][..stride];
+            let start = (dx - left) as u32;
+            crate::bitmap::fill_bits(row, start, start + len);
+        }
+        Some(Self {
+            left,
+            top,
+            width,
+            height,
+            bits,
+        })
+    }
+
     /// The pixel box the mask covers when the glyph origin is at whole pixel `(x, y)`:
     /// (x0, y0, x1, y1), end-exclusive.
     pub(crate) fn bounds(&self, x: i32, y: i32) -> (i32, i32, i32, i32) {

@@ -1,7 +1,7 @@
 //! Plain text to fax pages: monospace layout with a font compiled into the binary.
 //!
 //! Glyphs are rasterized directly with `ab_glyph` (DejaVu Sans Mono, `assets/`), each one once per
-//! document, then stamped as runs of black pixels. Going through a generated PDF and hayro would
+//! document, then stamped as 1-bit masks. Going through a generated PDF and hayro would
 //! also work, but costs a full page rasterization plus dithering (about 4–20 ms per page); this path
 //! stays well inside the 3 ms-per-page budget and keeps text strictly bilevel.
 //!
@@ -10,8 +10,9 @@
 //! Characters the font lacks are drawn as an empty box, so the reader can see that something was
 //! there.
 
-use crate::bitmap::{Bitmap, fill_bits};
+use crate::bitmap::Bitmap;
 use crate::error::DocError;
+use crate::glyph_cache::GlyphMask;
 use crate::options::{FAX_WIDTH, Paper, Resolution};
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use rayon::prelude::*;
@@ -25,10 +26,18 @@ const LINE_PT: f64 = 12.0;
 const MARGIN_IN: f64 = 0.5;
 const TAB: usize = 8;
 
-/// A glyph as horizontal runs relative to the pen position on the baseline.
+/// A glyph as a 1-bit mask placed relative to the pen position on the baseline (`None`: no ink).
 struct Glyph {
-    /// (dx, dy, len): `len` black pixels starting at (pen.x + dx, baseline + dy).
-    runs: Vec<(i32, i32, u32)>,
+    mask: Option<GlyphMask>,
+}
+
+impl Glyph {
+    /// From runs `(dx, dy, len)`: `len` black pixels starting at (pen.x + dx, baseline + dy).
+    fn from_runs(runs: &[(i32, i32, u32)]) -> Self {
+        Self {
+            mask: GlyphMask::from_runs(runs),
+        }
+    }
 }
 
 struct Layout<'f> {
@@ -87,7 +96,7 @@ impl<'f> Layout<'f> {
             rows: rows.max(1),
             height,
             cache: HashMap::new(),
-            box_glyph: Glyph { runs },
+            box_glyph: Glyph::from_runs(&runs),
         }
     }
 
@@ -123,7 +132,7 @@ impl<'f> Layout<'f> {
                 }
             }
         }
-        Some(Glyph { runs })
+        Some(Glyph::from_runs(&runs))
     }
 
     fn stamp(&mut self, page: &mut Bitmap, c: char, col: usize, row: usize) {
@@ -135,16 +144,8 @@ impl<'f> Layout<'f> {
         let glyph = glyph.unwrap_or(&self.box_glyph);
         let pen_x = (self.margin_x + col as f64 * self.advance).round() as i32;
         let base_y = (self.margin_y + row as f64 * self.line + self.ascent).round() as i32;
-        for &(dx, dy, len) in &glyph.runs {
-            let (x, y) = (pen_x + dx, base_y + dy);
-            if y < 0 || y >= page.height() as i32 || x >= page.width() as i32 {
-                continue;
-            }
-            let start = x.max(0) as u32;
-            let end = ((x + len as i32).max(0) as u32).min(page.width());
-            if start < end {
-                fill_bits(page.row_mut(y as u32), start, end);
-            }
+        if let Some(mask) = &glyph.mask {
+            mask.blit(page, pen_x, base_y);
         }
     }
 }

@@ -44,33 +44,31 @@ const MR_K: u32 = 4;
 pub fn encode(bitmap: &Bitmap, encoding: Encoding) -> Vec<u8> {
     let width = bitmap.width();
     let mut w = BitWriter::with_capacity(bitmap.height() as usize * 16);
-    let mut reference: Vec<u32> = Vec::new();
     let mut current: Vec<u32> = Vec::new();
+    let mut reference: Vec<u32> = vec![width; SENTINELS];
     for y in 0..bitmap.height() {
         bitmap.row_changes(y, &mut current);
+        let changes = current.len();
+        current.extend([width; SENTINELS]);
+        let line = &current[..changes];
         match encoding {
             Encoding::Mh => {
                 w.align_for_eol();
                 w.put(EOL.0, EOL.1);
-                encode_1d(&mut w, &current, width);
+                encode_1d(&mut w, line, width);
             }
             Encoding::Mr => {
                 let one_d = y % MR_K == 0;
                 w.align_for_eol();
                 w.put((EOL.0 << 1) | u32::from(one_d), EOL.1 + 1);
                 if one_d {
-                    encode_1d(&mut w, &current, width);
+                    encode_1d(&mut w, line, width);
                 } else {
                     encode_2d(&mut w, &reference, &current, width);
                 }
             }
-            Encoding::Mmr => {
-                if y == 0 {
-                    // The imaginary all-white line above the page.
-                    reference.clear();
-                }
-                encode_2d(&mut w, &reference, &current, width);
-            }
+            // The first reference line is the imaginary all-white line above the page.
+            Encoding::Mmr => encode_2d(&mut w, &reference, &current, width),
         }
         std::mem::swap(&mut reference, &mut current);
     }
@@ -132,58 +130,85 @@ fn encode_1d(w: &mut BitWriter, changes: &[u32], width: u32) {
     put_run(w, black, width - pos);
 }
 
-/// Two-dimensional coding of `cur` against `reference` (T.4 §4.2.1.3 / T.6).
+/// Two-dimensional coding of `cur` against `reference` (T.4 §4.2.1.3 / T.6). Both lists end
+/// with [`SENTINELS`] copies of `width`, so the scans below need no length checks: a changing
+/// element "past the end of the line" is `width`, as the standard defines it.
 fn encode_2d(w: &mut BitWriter, reference: &[u32], cur: &[u32], width: u32) {
-    // Changing element after index i on a line, or `width` past the end.
-    let at = |line: &[u32], i: usize| line.get(i).copied().unwrap_or(width);
-    let mut a0: i64 = -1;
+    // Positions are kept plus one, so that the imaginary a0 before the line start is 0: "x > a0"
+    // becomes "x >= a0p".
+    let mut a0p: u32 = 0;
     let mut black = false; // colour of a0
     let mut ia1 = 0usize; // index of the first changing element on `cur` right of a0
     let mut ib = 0usize; // search start on `reference`
-    while a0 < i64::from(width) {
-        while ia1 < cur.len() && i64::from(cur[ia1]) <= a0 {
+    while a0p <= width {
+        while cur[ia1] < a0p {
             ia1 += 1;
         }
-        let a1 = at(cur, ia1);
+        let a1 = cur[ia1];
         // b1: first changing element on the reference line right of a0 whose new colour is the
         // opposite of a0's colour. Elements at even index turn black, odd ones turn white.
-        while ib < reference.len() && i64::from(reference[ib]) <= a0 {
+        while reference[ib] < a0p {
             ib += 1;
         }
-        let mut ib1 = ib;
-        if (ib1 % 2 == 1) != black {
-            ib1 += 1;
-        }
-        let b1 = at(reference, ib1);
-        let b2 = at(reference, ib1 + 1);
+        let ib1 = ib + usize::from((ib % 2 == 1) != black);
+        let b1 = reference[ib1];
+        let b2 = reference[ib1 + 1];
         if b2 < a1 {
             w.put(0b0001, 4); // pass
-            a0 = i64::from(b2);
+            a0p = b2 + 1;
+        } else if a1 == b1 {
+            // V0, and usually more of them: consecutive rows of a page are much alike. While the
+            // next changing elements of both lines coincide, each is again V0 (b2 lies past b1,
+            // so never a pass), coded as a single 1 bit.
+            let (mut i, mut j) = (ia1 + 1, ib1 + 1);
+            while cur[i] == reference[j] && cur[i] < width {
+                i += 1;
+                j += 1;
+            }
+            let mut n = (i - ia1) as u32;
+            if n % 2 == 1 {
+                black = !black;
+            }
+            while n > 0 {
+                let k = n.min(32);
+                w.put(u32::MAX >> (32 - k), k as u8);
+                n -= k;
+            }
+            a0p = cur[i - 1] + 1;
+            ia1 = i;
+            ib = j;
         } else if a1.abs_diff(b1) <= 3 {
-            let (c, l) = match i64::from(a1) - i64::from(b1) {
-                0 => (0b1, 1),
-                1 => (0b011, 3),
-                2 => (0b000011, 6),
-                3 => (0b0000011, 7),
-                -1 => (0b010, 3),
-                -2 => (0b000010, 6),
-                _ => (0b0000010, 7),
-            };
+            let (c, l) = VERTICAL[(a1 + 3 - b1) as usize];
             w.put(c, l);
-            a0 = i64::from(a1);
+            a0p = a1 + 1;
             black = !black;
             ia1 += 1;
         } else {
-            let a2 = at(cur, ia1 + 1);
-            let start = a0.max(0) as u32;
+            let a2 = cur[ia1 + 1];
+            let start = a0p.saturating_sub(1);
             w.put(0b001, 3); // horizontal
             put_run(w, black, a1 - start);
             put_run(w, !black, a2 - a1);
-            a0 = i64::from(a2);
+            a0p = a2 + 1;
             ia1 += 2;
         }
     }
 }
+
+/// Vertical mode codes by a1 − b1 + 3: VL3, VL2, VL1, V0, VR1, VR2, VR3.
+const VERTICAL: [(u32, u8); 7] = [
+    (0b0000010, 7),
+    (0b000010, 6),
+    (0b010, 3),
+    (0b1, 1),
+    (0b011, 3),
+    (0b000011, 6),
+    (0b0000011, 7),
+];
+
+/// Copies of the line width after the changing elements of a line, for [`encode_2d`]: it may
+/// look up to two elements past the index of b1, which may itself be one past the end.
+const SENTINELS: usize = 3;
 
 #[cfg(test)]
 mod tests;

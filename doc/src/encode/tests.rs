@@ -104,3 +104,33 @@ fn g3_eols_end_on_byte_boundaries() {
         assert_eq!(data[1], 0x01, "{enc:?}: first EOL not byte-aligned");
     }
 }
+
+/// Rows that repeat their predecessor (long V0 streaks, more than 32 in a row) and rows that
+/// shift it by one pixel, through both independent decoders.
+#[test]
+fn repeated_and_shifted_rows_round_trip() {
+    let (w, h) = (1728u32, 120u32);
+    let mut page = Bitmap::new(w, h);
+    for y in 0..h {
+        let shift = if y % 10 < 5 { 0 } else { y % 3 };
+        for x in (0..w).filter(|x| (x + shift) % 7 < 3) {
+            page.set_black(x, y);
+        }
+    }
+    for enc in [Encoding::Mh, Encoding::Mr, Encoding::Mmr] {
+        let data = encode(&page, enc);
+        assert!(
+            decode(&data, enc, w, h).expect("decodes") == page,
+            "{enc:?}"
+        );
+    }
+    let data = encode(&page, Encoding::Mmr);
+    let mut back = Bitmap::new(w, h);
+    let mut y = 0;
+    fax::decoder::decode_g4(data.iter().copied(), 1728, Some(120), |changes| {
+        back.fill_row_from_changes(y, changes);
+        y += 1;
+    })
+    .expect("fax crate decodes our G4");
+    assert!(back == page);
+}
