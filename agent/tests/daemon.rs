@@ -353,6 +353,10 @@ async fn send_success_is_reported_once_and_the_spool_is_cleaned() {
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["pages"], 1);
     assert_eq!(job["provider_sid"], token.as_str());
+    // The delivery details of the result event reach the API and its job object.
+    assert_eq!(job["bitrate"], 14400, "{job}");
+    assert_eq!(job["mode"], "T38", "{job}");
+    assert_eq!(job["remote_ident"], "+1 555 0199", "{job}");
     no_more_calls(&mut conn).await;
     assert_eq!(w.api.job(&id).await["status"], "SUCCESS");
     assert!(journal_is_empty(&w.spool));
@@ -503,6 +507,48 @@ async fn agent_killed_during_a_call_is_reconciled_without_a_second_call() {
     assert!(!journal.exists());
 }
 
+/// Answers a `Status` action with one channel per Uniqueid (none: no call is running).
+async fn answer_status(conn: &mut ServerConn, status: &Message, uniqueids: &[&str]) {
+    let aid = status.action_id().unwrap().to_owned();
+    conn.send(&Message::from_pairs([
+        ("Response", "Success"),
+        ("ActionID", aid.as_str()),
+        ("EventList", "start"),
+        ("Message", "Channel status will follow"),
+    ]))
+    .await
+    .unwrap();
+    for uid in uniqueids {
+        let mut h = snapshot("PJSIP/faxline-trunk-00000009", uid, uid);
+        h.push(("ActionID", aid.as_str()));
+        conn.send_event("Status", &h).await.unwrap();
+    }
+    let n = uniqueids.len().to_string();
+    conn.send(&Message::from_pairs([
+        ("Event", "StatusComplete"),
+        ("ActionID", aid.as_str()),
+        ("EventList", "Complete"),
+        ("ListItems", n.as_str()),
+        ("Items", n.as_str()),
+    ]))
+    .await
+    .unwrap();
+}
+
+/// Writes a received TIFF into the incoming spool, last written `age` ago.
+fn spool_tiff(spool: &Path, name: &str, age: Duration) -> PathBuf {
+    let file = spool.join("in").join(name);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, received_tiff()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+    file
+}
+
 fn received_tiff() -> Vec<u8> {
     std::fs::read(fixtures().join("captures/t38_fax_to_agent_received_by_fake_agent.tif")).unwrap()
 }
@@ -631,4 +677,75 @@ async fn inbound_waits_for_the_api_across_an_agent_restart() {
     assert!(!entry.exists() && !file.exists());
     agent.abort();
     api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_faxes_whose_result_event_was_missed_are_found_in_the_spool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spool = tmp.path().join("spool");
+    let api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    // Received while the agent was down: complete, its channel gone.
+    let done = spool_tiff(
+        &spool,
+        "20261122T110000Z-in_1795349142_7.tif",
+        Duration::from_secs(120),
+    );
+    // Still being received: idle for a while (a slow page), but its channel is live.
+    let busy = spool_tiff(
+        &spool,
+        "20261122T120542Z-in_1795349150_9.tif",
+        Duration::from_secs(120),
+    );
+    // Just written.
+    let fresh = spool_tiff(
+        &spool,
+        "20261122T120700Z-in_1795349160_3.tif",
+        Duration::ZERO,
+    );
+    let ami = TestServer::bind().await.unwrap();
+    let agent = start_agent(agent_config(&spool, ami.addr().port(), &api.base, 3));
+    let mut conn = ami
+        .accept_logged_in(&Credentials::new("faxline", AMI_SECRET))
+        .await
+        .unwrap();
+    // After logging in the agent asks which calls are live, and takes only the finished one.
+    let status = tokio::time::timeout(Duration::from_secs(10), conn.expect_action("Status"))
+        .await
+        .expect("a channel check for the spool scan")
+        .unwrap();
+    answer_status(&mut conn, &status, &["1795349150.9"]).await;
+    let list = wait_inbound(&api, 1).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        list[0]["pages"], 2,
+        "pages counted from the TIFF: {}",
+        list[0]
+    );
+    assert_eq!(
+        list[0]["received_at"], "2026-11-22T11:00:00.000000",
+        "time from the file name: {}",
+        list[0]
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(api.inbound().await.len(), 1);
+    assert!(!done.exists(), "delivered and cleaned");
+    assert!(busy.is_file() && fresh.is_file());
+    // The live call ends and its result event arrives: delivered with its metadata.
+    receive_event(&mut conn, &spool, "in_1795349150_9").await;
+    let list = wait_inbound(&api, 2).await;
+    assert!(list.iter().any(|f| f["fr"] == "+15557654321"), "{list:?}");
+    // A late (duplicate) result event for the fax found in the spool does not upload it again.
+    let late = receive_event(&mut conn, &spool, "in_1795349142_7").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(api.inbound().await.len(), 2);
+    assert!(
+        std::fs::read_dir(spool.join("queue/failed"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing set aside"
+    );
+    assert!(late.is_file(), "an already delivered fax is left alone");
+    assert!(fresh.is_file());
+    agent.abort();
 }

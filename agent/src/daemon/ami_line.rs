@@ -1,9 +1,11 @@
 //! The Asterisk line: Originate over AMI into the generated `faxline-out` dialplan, followed by a
-//! [`CallTracker`]; received faxes come as `FaxResult` events with `Direction: receive`.
+//! [`CallTracker`]; received faxes come as `FaxResult` events with `Direction: receive`, and received TIFFs whose
+//! event was missed (agent down, AMI disconnected) are found in the incoming spool at start, after every AMI
+//! login and every few minutes ([`inbound::settled`] decides when such a file is complete).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use faxline_ami::client::ConnectionState;
 use faxline_ami::event::EventKind;
@@ -11,7 +13,7 @@ use faxline_ami::{Action, Client, Error as AmiError, RecvError, Subscription};
 use tokio::sync::watch;
 
 use super::call::{CallTimers, CallTracker, Signal, Step};
-use super::inbound::{InboundItem, InboundQueue};
+use super::inbound::{self, InboundItem, InboundQueue, Liveness};
 use super::line::{CallRequest, Line};
 use super::outcome::{CallOutcome, FailureClass};
 use super::redact::mask_number;
@@ -20,6 +22,13 @@ use crate::config::Config;
 
 /// How often trackers see the clock.
 const TICK: Duration = Duration::from_millis(200);
+
+/// How long a received TIFF must be idle, with its channel gone, before a spool scan delivers it (so the
+/// result event of a call that just ended comes first, with caller id and status).
+const ORPHAN_SETTLE: Duration = Duration::from_secs(60);
+
+/// How often the incoming spool is scanned while the agent runs (besides at start and after each login).
+const ORPHAN_RESCAN: Duration = Duration::from_secs(300);
 
 /// The AMI client configuration for the agent's `[ami]` section.
 pub fn ami_config(cfg: &Config) -> Option<faxline_ami::Config> {
@@ -43,6 +52,14 @@ pub struct AmiLine {
     client: Client,
     cfg: Arc<Config>,
     timers: CallTimers,
+    /// The receive task (it holds a client handle, so it must be stopped with the line).
+    receiver: tokio::task::AbortHandle,
+}
+
+impl Drop for AmiLine {
+    fn drop(&mut self) {
+        self.receiver.abort();
+    }
 }
 
 impl AmiLine {
@@ -56,11 +73,19 @@ impl AmiLine {
                 u64::from(a.ring_seconds) + u64::from(a.max_call_seconds) + a.result_grace_secs,
             ),
         };
-        tokio::spawn(receive_results(client.subscribe(), cfg.clone(), inbound));
+        let receiver = tokio::spawn(receive_results(
+            client.clone(),
+            client.subscribe(),
+            cfg.clone(),
+            inbound,
+            timers.deadline,
+        ))
+        .abort_handle();
         Self {
             client,
             cfg,
             timers,
+            receiver,
         }
     }
 
@@ -233,16 +258,121 @@ pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
     Some(cfg.spool.incoming_dir().join(name))
 }
 
-/// Follows receive results for the life of the client and queues them durably.
-/// Holds a subscription only, so it ends when the client is dropped.
-async fn receive_results(mut events: Subscription, cfg: Arc<Config>, inbound: InboundQueue) {
+/// Queues the received TIFFs that no result event announced, once they are complete: asks Asterisk which
+/// channels are live (`Status`, after the directory was read) when logged in, else goes by the file's age.
+async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, max_call: Duration) {
+    let orphans = match queue.orphans(&cfg.spool.incoming_dir(), SystemTime::now()) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot scan the incoming spool");
+            return;
+        }
+    };
+    // Only ask Asterisk when some file could be taken at all.
+    let candidates: Vec<_> = orphans
+        .into_iter()
+        .filter(|o| o.idle >= ORPHAN_SETTLE)
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let live = if client.state().borrow().is_connected() {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            client.send_list(Action::new("Status")),
+        )
+        .await
+        {
+            Ok(Ok(reply)) => Liveness::Channels(
+                reply
+                    .events
+                    .iter()
+                    .flat_map(|m| [m.get("Uniqueid"), m.get("Linkedid")])
+                    .flatten()
+                    .map(inbound::receive_id_of_uniqueid)
+                    .collect(),
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "channel list for the spool scan failed");
+                Liveness::Unknown
+            }
+            Err(_) => Liveness::Unknown,
+        }
+    } else {
+        Liveness::Unknown
+    };
+    for o in candidates {
+        if !inbound::settled(&o, &live, ORPHAN_SETTLE, max_call) {
+            tracing::debug!(job = %o.id, idle_secs = o.idle.as_secs(), "received TIFF may still be written; left for later");
+            continue;
+        }
+        // Its result event may have queued it meanwhile (with the better metadata).
+        if queue.knows(&o.id) {
+            continue;
+        }
+        let item = InboundItem {
+            id: o.id.clone(),
+            file: o.file,
+            from: None,
+            to: None,
+            pages: None,
+            status: "received".into(),
+            received_at: o.received_at,
+        };
+        match queue.enqueue(&item) {
+            Ok(()) => tracing::warn!(
+                job = %item.id,
+                "received fax found in the spool without its result event (agent or AMI was down); queued for delivery"
+            ),
+            Err(e) => {
+                tracing::error!(job = %item.id, error = %e, "cannot queue a received fax found in the spool")
+            }
+        }
+    }
+}
+
+/// Follows receive results for the life of the line and queues them durably; scans the incoming spool for
+/// faxes whose result was missed at start, after every (re)login and every [`ORPHAN_RESCAN`].
+async fn receive_results(
+    client: Client,
+    mut events: Subscription,
+    cfg: Arc<Config>,
+    inbound: InboundQueue,
+    max_call: Duration,
+) {
+    let mut state = client.state();
+    // The start-up scan (with Asterisk's channel list if already logged in, else by age only).
+    let mut scanned_gen = generation(&state.borrow_and_update());
+    recover_orphans(&client, &cfg, &inbound, max_call).await;
+    let mut rescan =
+        tokio::time::interval_at(tokio::time::Instant::now() + ORPHAN_RESCAN, ORPHAN_RESCAN);
+    rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let ev = match events.recv().await {
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            changed = state.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now_gen = generation(&state.borrow_and_update());
+                if now_gen.is_some() && now_gen != scanned_gen {
+                    scanned_gen = now_gen;
+                    recover_orphans(&client, &cfg, &inbound, max_call).await;
+                }
+                continue;
+            }
+            _ = rescan.tick() => {
+                scanned_gen = generation(&state.borrow()).or(scanned_gen);
+                recover_orphans(&client, &cfg, &inbound, max_call).await;
+                continue;
+            }
+        };
+        let ev = match ev {
             Ok(ev) => ev,
             Err(RecvError::Lagged(n)) => {
                 tracing::error!(
                     skipped = n,
-                    "AMI events missed; received faxes may wait in the spool"
+                    "AMI events missed; received faxes wait in the spool for the next scan"
                 );
                 continue;
             }
