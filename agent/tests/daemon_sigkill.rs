@@ -1,0 +1,347 @@
+//! The real `faxline agent` process, SIGKILLed during a job and restarted: configured by a TOML file and
+//! environment variables like in production, talking to a scripted Asterisk (faxline-ami's TestServer on
+//! 127.0.0.1) and the real API (in-process, SQLite in a temp dir). A job killed during its call ends as
+//! "outcome unknown" without a second call; a job killed while waiting to retry (busy) is redialled once,
+//! as the retry policy says.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faxline_ami::Message;
+use faxline_ami::testing::{Credentials, ServerConn, TestServer};
+use faxline_api::config::{Config as ApiConfig, Secret};
+use tokio::sync::oneshot;
+
+// Random-looking test values (never used anywhere real); the agent refuses weak ones.
+const AGENT_SECRET: &str = "b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14";
+const AMI_SECRET: &str = "3f9c2a7e5b18d046c1e7a92f";
+const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+struct Api {
+    base: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Api {
+    async fn start(dir: &Path) -> Api {
+        let cfg = ApiConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", dir.join("faxline.db").display()),
+            data_dir: dir.to_path_buf(),
+            api_key: Some(Secret::new(ADMIN_KEY)),
+            agent_secret: Some(Secret::new(AGENT_SECRET)),
+            lease_seconds: 4,
+            ..ApiConfig::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = faxline_api::App::start(cfg).await.expect("api starts");
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            app.run(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("api runs");
+        });
+        Api { base, _stop: tx }
+    }
+
+    async fn submit(&self) -> String {
+        let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("to", "+15551234567")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(pdf)
+                    .file_name("doc.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+        let r = reqwest::Client::new()
+            .post(format!("{}/fax", self.base))
+            .header("X-API-Key", ADMIN_KEY)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn final_job(&self, id: &str) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let j: serde_json::Value = reqwest::Client::new()
+                .get(format!("{}/fax/{id}", self.base))
+                .header("X-API-Key", ADMIN_KEY)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if ["SUCCESS", "FAILED", "failed", "cancelled"]
+                .contains(&j["status"].as_str().unwrap_or(""))
+            {
+                return j;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "job never ended: {j}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The agent's configuration file (secrets come from the environment, as in production).
+fn write_config(dir: &Path, spool: &Path, ami_port: u16, api_base: &str) -> PathBuf {
+    let path = dir.join("faxline.toml");
+    let toml = format!(
+        r#"[agent]
+log_level = "info"
+lease_poll_secs = 1
+shutdown_grace_secs = 0
+
+[line]
+kind = "asterisk"
+
+[ami]
+host = "127.0.0.1"
+port = {ami_port}
+username = "faxline"
+ping_interval_secs = 300
+reconnect_max_secs = 1
+
+[asterisk]
+result_grace_secs = 1
+ami_lost_timeout_secs = 5
+
+[sip]
+# Only written into the generated pjsip.conf; never contacted.
+trunk_host = "192.0.2.10"
+
+[spool]
+dir = "{spool}"
+
+[retry]
+max_attempts = 2
+backoff_initial_secs = 30
+
+[api_client]
+base_url = "{api_base}"
+allow_http = true
+agent_id = "site1"
+"#,
+        spool = spool.display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// Starts `faxline agent --config FILE`; killed (SIGKILL) when dropped.
+struct Agent(Child);
+
+impl Agent {
+    fn start(config: &Path) -> Agent {
+        let child = Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .arg("agent")
+            .arg("--config")
+            .arg(config)
+            .env("FAXLINE_AMI__SECRET", AMI_SECRET)
+            .env("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the faxline binary starts");
+        Agent(child)
+    }
+
+    /// SIGKILL (std's `Child::kill` on Unix): no shutdown path runs.
+    fn sigkill(mut self) {
+        self.0.kill().unwrap();
+        let status = self.0.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn asterisk(ami: &TestServer) -> ServerConn {
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        ami.accept_logged_in(&Credentials::new("faxline", AMI_SECRET)),
+    )
+    .await
+    .expect("the agent logs in")
+    .unwrap()
+}
+
+/// The next Originate and its ChannelId (the job token).
+async fn expect_originate(conn: &mut ServerConn) -> (Message, String) {
+    let o = tokio::time::timeout(Duration::from_secs(30), conn.expect_action("Originate"))
+        .await
+        .expect("an Originate in time")
+        .unwrap();
+    let token = o.get("ChannelId").expect("ChannelId").to_owned();
+    (o, token)
+}
+
+/// No further action arrives (the agent does not dial again).
+async fn no_more_calls(conn: &mut ServerConn) {
+    match tokio::time::timeout(Duration::from_millis(2000), conn.next_action()).await {
+        Err(_) | Ok(Ok(None)) | Ok(Err(_)) => {}
+        Ok(Ok(Some(m))) => panic!("unexpected action: {m:?}"),
+    }
+}
+
+/// The generated dialplan's FaxResult for a send, then the hangups of both Local halves.
+async fn finish_call(conn: &mut ServerConn, token: &str, fields: &[(&str, &str)], cause: &str) {
+    let uid2 = format!("{token}-2");
+    let snapshot = |ch: &'static str, uid: String| -> Vec<(String, String)> {
+        vec![
+            ("Channel".into(), ch.into()),
+            ("ChannelState".into(), "6".into()),
+            ("ChannelStateDesc".into(), "Up".into()),
+            ("Context".into(), "faxline-result".into()),
+            ("Exten".into(), "send".into()),
+            ("Priority".into(), "1".into()),
+            ("Uniqueid".into(), uid),
+            ("Linkedid".into(), token.into()),
+        ]
+    };
+    let mut h = snapshot("Local/send@faxline-out-00000001;2", uid2.clone());
+    for (k, v) in [
+        ("UserEvent", "FaxResult"),
+        ("Encoding", "uri"),
+        ("Direction", "send"),
+        ("JobID", token),
+    ]
+    .iter()
+    .chain(fields)
+    {
+        h.push(((*k).into(), (*v).into()));
+    }
+    let pairs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    conn.send_event("UserEvent", &pairs).await.unwrap();
+    for (ch, uid) in [
+        ("Local/send@faxline-out-00000001;1", token.to_owned()),
+        ("Local/send@faxline-out-00000001;2", uid2.clone()),
+    ] {
+        let mut h = snapshot(ch, uid);
+        h.push(("Cause".into(), cause.into()));
+        let pairs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        conn.send_event("Hangup", &pairs).await.unwrap();
+    }
+}
+
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_policy_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spool = tmp.path().join("spool");
+    let api = Api::start(tmp.path()).await;
+    let ami = TestServer::bind().await.unwrap();
+    let config = write_config(tmp.path(), &spool, ami.addr().port(), &api.base);
+
+    // 1. Killed during the call: the journal says a call may be running; the next agent reports
+    //    "outcome unknown" instead of dialling again.
+    let agent = Agent::start(&config);
+    let mut conn = asterisk(&ami).await;
+    let a = api.submit().await;
+    let (o, token) = expect_originate(&mut conn).await;
+    assert!(token.starts_with(&a) && token.ends_with("_1"), "{token}");
+    conn.answer_originate(&o, Some(4)).await.unwrap();
+    let journal_a = spool.join(format!("state/calls/{a}.json"));
+    wait_for("the call is journalled", || journal_a.is_file()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    agent.sigkill();
+    assert!(
+        std::fs::read_to_string(&journal_a)
+            .unwrap()
+            .contains("in_flight")
+    );
+    let agent = Agent::start(&config);
+    let mut conn = asterisk(&ami).await;
+    let job = api.final_job(&a).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("agent stopped during call attempt 1"),
+        "{error}"
+    );
+    no_more_calls(&mut conn).await;
+    assert!(!journal_a.exists());
+
+    // 2. Busy, then killed while waiting to retry: the retry policy (2 attempts, busy retried) allows exactly
+    //    one more call, which the restarted agent places.
+    let b = api.submit().await;
+    let (o, token1) = expect_originate(&mut conn).await;
+    conn.answer_originate(&o, Some(4)).await.unwrap();
+    finish_call(
+        &mut conn,
+        &token1,
+        &[
+            ("Status", "FAILED"),
+            ("DialStatus", "BUSY"),
+            ("HangupCause", "17"),
+            ("Pages", ""),
+        ],
+        "17",
+    )
+    .await;
+    let journal_b = spool.join(format!("state/calls/{b}.json"));
+    wait_for("the busy attempt is journalled", || {
+        std::fs::read_to_string(&journal_b).is_ok_and(|j| j.contains("\"ended\""))
+    })
+    .await;
+    agent.sigkill();
+    let _agent = Agent::start(&config);
+    let mut conn = asterisk(&ami).await;
+    let (o, token2) = expect_originate(&mut conn).await;
+    assert_eq!(token2, format!("{b}_2"));
+    conn.answer_originate(&o, Some(4)).await.unwrap();
+    finish_call(
+        &mut conn,
+        &token2,
+        &[
+            ("Status", "SUCCESS"),
+            ("DialStatus", "ANSWER"),
+            ("HangupCause", "16"),
+            ("Mode", "T38"),
+            ("Pages", "1"),
+            ("Bitrate", "9600"),
+        ],
+        "16",
+    )
+    .await;
+    let job = api.final_job(&b).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["provider_sid"], token2.as_str());
+    assert_eq!(job["bitrate"], 9600);
+    no_more_calls(&mut conn).await;
+    assert!(!journal_b.exists());
+}
