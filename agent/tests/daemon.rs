@@ -344,6 +344,31 @@ async fn send_success_is_reported_once_and_the_spool_is_cleaned() {
     // The TIFF is in the spool, where the dialplan looks for <token>.tif.
     assert!(w.spool.join(format!("out/{token}.tif")).is_file());
     conn.answer_originate(&o, Some(4)).await.unwrap();
+    // SendFAX's progress (FAXStatus, as Asterisk 20 raises it) reaches the API while the call runs.
+    for stage in ["T.38 Negotiated", "Allocating Resources"] {
+        let mut h = snapshot("PJSIP/faxline-trunk-00000003", "1795349058.4", &token);
+        h.extend_from_slice(&[
+            ("Operation", "send"),
+            ("Status", stage),
+            ("LocalStationID", "+1 555 0100"),
+            ("FileName", "/var/spool/faxline/out/x.tif"),
+        ]);
+        conn.send_event("FAXStatus", &h).await.unwrap();
+    }
+    let start = Instant::now();
+    loop {
+        let j = w.api.job(&id).await;
+        assert_eq!(j["status"], "in_progress", "{j}");
+        // Both phases came within a second: the throttle may report the first, then the latest.
+        if j["stage"] == "Allocating Resources" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no progress: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     send_result(&mut conn, &token, SUCCESS).await;
     // A duplicate, and a contradicting late copy: both ignored.
     send_result(&mut conn, &token, SUCCESS).await;
@@ -748,4 +773,50 @@ async fn received_faxes_whose_result_event_was_missed_are_found_in_the_spool() {
     assert!(late.is_file(), "an already delivered fax is left alone");
     assert!(fresh.is_file());
     agent.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_record_of_a_job_cancelled_while_the_agent_was_away_is_forgotten() {
+    let mut w = World::new(3).await;
+    let mut conn = w.asterisk().await;
+    let id = w.api.submit("+15551234567").await;
+    let (o, token) = expect_originate(&mut conn).await;
+    conn.answer_originate(&o, Some(4)).await.unwrap();
+    let journal = w.spool.join(format!("state/calls/{id}.json"));
+    assert!(journal.is_file());
+    // The agent dies during the call; its lease expires, the job goes back to the queue and is cancelled
+    // there before any agent leases it again.
+    w.agent.abort();
+    let start = Instant::now();
+    loop {
+        let r = Api::http()
+            .post(format!("{}/fax/{id}/cancel", w.api.base))
+            .header("X-API-Key", ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            break;
+        }
+        assert_eq!(r.status(), 409);
+        assert!(start.elapsed() < Duration::from_secs(20), "never requeued");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(journal.is_file() && w.spool.join(format!("out/{token}.tif")).is_file());
+    // The restarted agent asks the API about its journal, forgets the record and its spool files, and
+    // never dials the cancelled job.
+    w.restart_agent();
+    let mut conn2 = w.asterisk().await;
+    let start = Instant::now();
+    while journal.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "journal record left behind"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!w.spool.join(format!("out/{token}.tif")).exists());
+    assert!(!w.spool.join(format!("out/{id}.tif")).exists());
+    assert_eq!(w.api.job(&id).await["status"], "cancelled");
+    no_more_calls(&mut conn2).await;
 }

@@ -58,6 +58,9 @@ pub enum Step {
         channel: Option<String>,
         outcome: CallOutcome,
     },
+    /// The fax moved to a new phase (Asterisk's `FAXStatus` text, e.g. `T.38 Negotiated`): worth a progress
+    /// report. Given once per change; the shell throttles the reports.
+    Progress(String),
     /// The definite outcome (given once).
     Done(CallOutcome),
 }
@@ -95,6 +98,8 @@ pub struct CallTracker {
     phase: Phase,
     /// The phase before the connection was lost, restored when the call is found alive.
     before_loss: Option<Box<Phase>>,
+    /// The last `FAXStatus` of the send.
+    fax_stage: Option<String>,
 }
 
 impl CallTracker {
@@ -107,6 +112,7 @@ impl CallTracker {
             started: now,
             phase: Phase::Originating,
             before_loss: None,
+            fax_stage: None,
         }
     }
 
@@ -117,6 +123,11 @@ impl CallTracker {
     /// The Originate's ActionID (known once Asterisk queued it).
     pub fn set_action_id(&mut self, id: impl Into<String>) {
         self.action_id = Some(id.into());
+    }
+
+    /// The last fax phase Asterisk reported for this call (`FAXStatus`), if any.
+    pub fn fax_stage(&self) -> Option<&str> {
+        self.fax_stage.as_deref()
     }
 
     pub fn is_finished(&self) -> bool {
@@ -212,6 +223,16 @@ impl CallTracker {
                     };
                 }
                 Step::Wait
+            }
+            // Progress of SendFAX on a channel of this call (events need `statusevents=yes` or option `s`).
+            EventKind::FaxStatus(f)
+                if f.operation.eq_ignore_ascii_case("send")
+                    && !f.status.trim().is_empty()
+                    && self.fax_stage.as_deref() != Some(f.status.trim()) =>
+            {
+                let stage = f.status.trim().to_owned();
+                self.fax_stage = Some(stage.clone());
+                Step::Progress(stage)
             }
             EventKind::Newchannel(c) if c.uniqueid == self.token => {
                 self.channel = Some(c.channel.clone());
@@ -567,6 +588,63 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    fn fax_status(operation: &str, status: &str, linkedid: &str) -> Event {
+        ev(&[
+            ("Event", "FAXStatus"),
+            ("Privilege", "call,all"),
+            ("Channel", "PJSIP/faxline-trunk-00000003"),
+            ("ChannelState", "6"),
+            ("ChannelStateDesc", "Up"),
+            ("Context", "faxline-out"),
+            ("Exten", "s"),
+            ("Priority", "7"),
+            ("Uniqueid", "1795349058.2"),
+            ("Linkedid", linkedid),
+            ("Operation", operation),
+            ("Status", status),
+            ("LocalStationID", "+1 555 0100"),
+            ("FileName", "/var/spool/faxline/out/job7_1.tif"),
+        ])
+    }
+
+    #[test]
+    fn fax_status_events_become_progress_once_per_change() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        // The order Asterisk 20 raises them in (fixtures/captures/t38_fax_loopback_ami_transcript.txt).
+        assert_eq!(
+            c.on_event(&fax_status("send", "T.38 Negotiated", T), t0),
+            Step::Progress("T.38 Negotiated".into())
+        );
+        assert_eq!(
+            c.on_event(&fax_status("send", "T.38 Negotiated", T), t0),
+            Step::Wait
+        );
+        assert_eq!(
+            c.on_event(&fax_status("send", "Allocating Resources", T), t0),
+            Step::Progress("Allocating Resources".into())
+        );
+        assert_eq!(
+            c.on_event(&fax_status("send", "FAX Transmission In Progress", T), t0),
+            Step::Progress("FAX Transmission In Progress".into())
+        );
+        // Other calls' and receive-side events are not ours.
+        assert_eq!(
+            c.on_event(&fax_status("send", "SUCCESS", "other.1"), t0),
+            Step::Wait
+        );
+        assert_eq!(
+            c.on_event(&fax_status("receive", "Allocating Resources", T), t0),
+            Step::Wait
+        );
+        assert_eq!(c.fax_stage(), Some("FAX Transmission In Progress"));
+        // Progress never ends the call; the result does.
+        assert!(!c.is_finished());
+        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        assert_eq!(c.on_event(&fax_status("send", "Late", T), t0), Step::Wait);
     }
 
     #[test]

@@ -4,16 +4,21 @@
 //!
 //! All tasks live in [`JoinSet`]s owned by [`Daemon::run`]'s future: dropping that future (a crash, in tests
 //! an aborted task) stops everything without any goodbye, which is exactly what the journal is for.
+//!
+//! Leases and the journal: a call is placed only while the job's lease is confirmed held (a job cancelled
+//! after its lease expired is never dialled), and journal records of jobs the API has finished without this
+//! agent (cancelled, failed after the lease expired) are forgotten, at start and every few minutes, so
+//! nothing stays in `state/calls/` forever.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use faxline_api::agent_client::{
     AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::DaemonError;
@@ -25,6 +30,82 @@ use super::outcome::CallOutcome;
 use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
 use crate::config::Config;
+
+/// Minimum time between two progress reports of one job.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often journal records of jobs that ended elsewhere are looked for (the first pass runs at start).
+const JOURNAL_SWEEP: Duration = Duration::from_secs(600);
+
+/// Live calls' progress, by job token: the line publishes (e.g. from `FAXStatus` events), the job task that
+/// placed the call reports it to the API. A `watch` keeps only the latest value, so a burst of phases costs
+/// one report, and publishing never waits.
+fn progress_board() -> &'static Mutex<HashMap<String, watch::Sender<Option<String>>>> {
+    static BOARD: OnceLock<Mutex<HashMap<String, watch::Sender<Option<String>>>>> = OnceLock::new();
+    BOARD.get_or_init(Mutex::default)
+}
+
+/// Publishes a call's new phase for its job task (ignored when nobody follows the token).
+pub fn publish_progress(token: &str, stage: &str) {
+    if let Ok(board) = progress_board().lock()
+        && let Some(tx) = board.get(token)
+    {
+        tx.send_replace(Some(stage.to_owned()));
+    }
+}
+
+/// Follows a token's progress until dropped.
+struct ProgressFollow {
+    token: String,
+    rx: watch::Receiver<Option<String>>,
+}
+
+impl ProgressFollow {
+    fn new(token: &str) -> Self {
+        let (tx, rx) = watch::channel(None);
+        if let Ok(mut board) = progress_board().lock() {
+            board.insert(token.to_owned(), tx);
+        }
+        Self {
+            token: token.to_owned(),
+            rx,
+        }
+    }
+
+    /// Reports each new phase to the API, at most one report per [`PROGRESS_INTERVAL`]; never returns.
+    /// A failed report is only logged: progress must never hold up the call.
+    async fn report(&mut self, api: &AgentClient, job: &LeasedJob) -> std::convert::Infallible {
+        loop {
+            if self.rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            let stage = self.rx.borrow_and_update().clone();
+            if let Some(stage) = stage {
+                match tokio::time::timeout(
+                    Duration::from_secs(10),
+                    api.progress_stage(job, &stage, None),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => tracing::debug!(job = %job.job_id, %stage, "progress reported"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(job = %job.job_id, error = %e, "progress report failed")
+                    }
+                    Err(_) => tracing::warn!(job = %job.job_id, "progress report timed out"),
+                }
+            }
+            tokio::time::sleep(PROGRESS_INTERVAL).await;
+        }
+    }
+}
+
+impl Drop for ProgressFollow {
+    fn drop(&mut self) {
+        if let Ok(mut board) = progress_board().lock() {
+            board.remove(&self.token);
+        }
+    }
+}
 
 /// The agent daemon.
 pub struct Daemon<L: Line> {
@@ -99,6 +180,7 @@ impl<L: Line> Daemon<L> {
         ));
         let mut jobs: JoinSet<()> = JoinSet::new();
         let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
+        background.spawn(sweep_journal_forever(ctx.clone(), active.clone()));
         let poll = Duration::from_secs(self.cfg.agent.lease_poll_secs.clamp(1, 30));
         tracing::info!(line = self.line.kind(), max_calls = limit, "agent running");
         tokio::pin!(shutdown);
@@ -230,6 +312,106 @@ async fn heartbeat_loop(api: &AgentClient, job: &LeasedJob) {
     }
 }
 
+/// Forgets the journal records of jobs the API has finished without this agent, periodically.
+async fn sweep_journal_forever<L: Line>(ctx: Arc<Ctx<L>>, active: Arc<Mutex<HashSet<String>>>) {
+    loop {
+        let jobs = match ctx.journal.jobs() {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the call journal");
+                Vec::new()
+            }
+        };
+        for job_id in jobs {
+            let running = active.lock().map(|a| a.contains(&job_id)).unwrap_or(true);
+            if !running {
+                forget_if_finished(&ctx, &job_id).await;
+            }
+        }
+        tokio::time::sleep(JOURNAL_SWEEP).await;
+    }
+}
+
+/// Removes a job's journal record and spool files when the API says the job will never be offered again
+/// (final, or unknown). Kept otherwise (queued again: the record decides what the next lease does) and when
+/// the API cannot be asked. Returns whether the job was forgotten.
+async fn forget_if_finished<L: Line>(ctx: &Ctx<L>, job_id: &str) -> bool {
+    let status = match ctx.api.job_status(job_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(job = %job_id, error = %e, "cannot ask the API about a journalled job");
+            return false;
+        }
+    };
+    let record = ctx.journal.get(job_id).ok().flatten();
+    match &status {
+        Some(s) if !s.is_final() => return false,
+        Some(s) => {
+            let said = match &record {
+                Some(CallRecord::Ended { outcome, .. }) if outcome.is_success() => {
+                    "the journal says the fax was SENT, but the API did not get that result"
+                }
+                Some(CallRecord::Ended { .. }) => "its last attempt failed",
+                Some(CallRecord::InFlight { .. }) => "a call may have been running",
+                None => "no record",
+            };
+            tracing::warn!(
+                job = %job_id,
+                api_status = %s.status,
+                journal = said,
+                "the job ended on the API without this agent; forgetting its journal record, no call is placed"
+            );
+        }
+        None => {
+            tracing::warn!(job = %job_id, "the API does not know a journalled job; forgetting its record")
+        }
+    }
+    remove_job_files(&ctx.cfg, job_id);
+    if let Err(e) = ctx.journal.remove(job_id) {
+        tracing::warn!(job = %job_id, error = %e, "cannot remove the journal record");
+        return false;
+    }
+    true
+}
+
+/// Removes a job's spool files: the rendered document and every attempt's link (`<job>_<n>.tif`), which a
+/// crash during a call leaves behind.
+fn remove_job_files(cfg: &Config, job_id: &str) {
+    let dir = cfg.spool.outgoing_dir();
+    let _ = remove_durably(&job_file(cfg, job_id));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let prefix = format!("{job_id}_");
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_attempt = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tif"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if is_attempt {
+            let _ = remove_durably(&e.path());
+        }
+    }
+}
+
+/// Confirms the lease before a call. `false`: the lease is gone (expired, the job re-queued or cancelled)
+/// or the API could not confirm it within about half a minute; no call may be placed then.
+async fn lease_held(api: &AgentClient, job: &LeasedJob) -> bool {
+    for _ in 0..10 {
+        match api.heartbeat(job).await {
+            Ok(_) => return true,
+            Err(AgentClientError::LeaseLost) => return false,
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, error = %e, "cannot confirm the lease before dialling; retrying");
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        }
+    }
+    false
+}
+
 fn failed_result(error: &str) -> SendResult {
     SendResult {
         status: "FAILED".into(),
@@ -265,7 +447,7 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                 attempt,
                 token,
                 ecm,
-            } => Some(dial(ctx, job, attempt, token, ecm).await),
+            } => dial(ctx, job, attempt, token, ecm).await,
             Action::Backoff { record, after } => {
                 if let Err(e) = ctx.journal.put(&job.job_id, &record) {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
@@ -298,6 +480,11 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
         if let Some(input) = input {
             queue.extend(machine.step(input));
         }
+    }
+    if !machine.is_done() {
+        // Stopped without a reported result: the lease was lost. If the API has finished the job (e.g.
+        // cancelled it after the lease expired) it never returns, so its record must not linger.
+        forget_if_finished(ctx, &job.job_id).await;
     }
 }
 
@@ -359,23 +546,27 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     Some(Input::DocumentReady { pages })
 }
 
-/// Journal first (durably), then the call.
+/// Lease confirmed, journal first (durably), then the call. `None`: the lease is not held, nothing was dialled.
 async fn dial<L: Line>(
     ctx: &Ctx<L>,
     job: &LeasedJob,
     attempt: u32,
     token: String,
     ecm: Option<bool>,
-) -> Input {
+) -> Option<Input> {
+    if !lease_held(&ctx.api, job).await {
+        tracing::warn!(job = %job.job_id, attempt, "the lease is no longer held; not dialling");
+        return None;
+    }
     let src = job_file(&ctx.cfg, &job.job_id);
     let dst = token_file(&ctx.cfg, &token);
     if let Err(e) = link_or_copy(&src, &dst) {
-        return Input::CallEnded {
+        return Some(Input::CallEnded {
             outcome: CallOutcome::failed(
                 super::outcome::FailureClass::Document,
                 format!("cannot place the document for attempt {attempt}: {e}"),
             ),
-        };
+        });
     }
     let record = CallRecord::InFlight {
         attempt,
@@ -383,12 +574,12 @@ async fn dial<L: Line>(
     };
     if let Err(e) = ctx.journal.put(&job.job_id, &record) {
         // Without the record a crash could lead to a second call: do not dial.
-        return Input::CallEnded {
+        return Some(Input::CallEnded {
             outcome: CallOutcome::failed(
                 super::outcome::FailureClass::Rejected,
                 format!("cannot write the call journal, so no call was placed: {e}"),
             ),
-        };
+        });
     }
     let request = CallRequest {
         job_id: job.job_id.clone(),
@@ -397,7 +588,12 @@ async fn dial<L: Line>(
         tiff: dst.clone(),
         ecm,
     };
-    let outcome = ctx.line.place(request).await;
+    let mut progress = ProgressFollow::new(&request.token);
+    let outcome = tokio::select! {
+        outcome = ctx.line.place(request) => outcome,
+        never = progress.report(&ctx.api, job) => match never {},
+    };
+    drop(progress);
     match &outcome {
         CallOutcome::Success(d) => tracing::info!(
             job = %job.job_id, attempt, pages = d.pages.unwrap_or(0), bitrate = d.bitrate.unwrap_or(0),
@@ -408,7 +604,7 @@ async fn dial<L: Line>(
         }
     }
     let _ = remove_durably(&dst);
-    Input::CallEnded { outcome }
+    Some(Input::CallEnded { outcome })
 }
 
 fn link_or_copy(src: &Path, dst: &Path) -> std::io::Result<()> {
@@ -481,7 +677,7 @@ async fn report<L: Line>(
 
 fn cleanup<L: Line>(ctx: &Ctx<L>, job_id: &str) {
     if ctx.cfg.spool.delete_after_send {
-        let _ = remove_durably(&job_file(&ctx.cfg, job_id));
+        remove_job_files(&ctx.cfg, job_id);
     }
     if let Err(e) = ctx.journal.remove(job_id) {
         tracing::warn!(job = %job_id, error = %e, "cannot remove the journal record");
