@@ -89,6 +89,7 @@ impl Trunk {
             },
             label: "trunk-rx".into(),
             loss: None,
+            observer: None,
             hangup: None,
         };
         let report = fax_leg::answer(self.runtime.clone(), &self.ports, call, spec)
@@ -110,6 +111,7 @@ impl Trunk {
             },
             label: "trunk-tx".into(),
             loss: None,
+            observer: None,
             hangup: None,
         };
         let target = DialTarget {
@@ -224,6 +226,11 @@ async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
     let job = w.api.final_job(&id).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["pages"], 1, "{job}");
+    // Delivery details and progress reach the API as from the Asterisk line.
+    assert_eq!(job["mode"], "T38", "{job}");
+    assert_eq!(job["bitrate"], 14400, "{job}");
+    assert_eq!(job["remote_ident"], "TRUNK RX", "{job}");
+    assert_eq!(job["stage"], "sending (T.38)", "{job}");
     w.agent.abort();
     w.api.stop().await;
 }
@@ -294,6 +301,7 @@ async fn shutdown_during_a_call_hangs_up_with_bye() {
             fax: FaxOptions::default(),
             label: "trunk-rx".into(),
             loss: None,
+            observer: None,
             hangup: None,
         };
         fax_leg::answer(trunk.runtime.clone(), &trunk.ports, call, spec)

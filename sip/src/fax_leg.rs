@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallConfig, CallInput, CallRole, FaxCall, FaxMedia};
-use crate::driver::{CallRecord, run_call};
+use crate::driver::{CallRecord, MediaControl, run_call};
 use crate::fax_media::FaxMediaControl;
 use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool};
 use crate::stack::{CallLeg, DialTarget, IncomingCall, LegEvent, SipEndpoint, StackError};
@@ -56,9 +56,47 @@ pub struct LegSpec {
     pub label: String,
     /// A loss model in front of this leg's sockets, with a seed (tests and demos).
     pub loss: Option<(ChannelModel, u64)>,
+    /// Told each time the fax starts on (or moves to) a medium: progress for the caller.
+    pub observer: Option<MediaObserver>,
     /// Cancelling this hangs the call up explicitly (BYE or CANCEL, the fax reported as dropped):
     /// shutdown, or the caller of [`place`] giving up.
     pub hangup: Option<CancellationToken>,
+}
+
+/// A callback told when the fax starts on (or moves to) a medium.
+#[derive(Clone)]
+pub struct MediaObserver(Arc<dyn Fn(&FaxMedia) + Send + Sync>);
+
+impl MediaObserver {
+    /// Wraps `f`; it runs on the call's task and must not block.
+    pub fn new(f: impl Fn(&FaxMedia) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for MediaObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MediaObserver")
+    }
+}
+
+/// The media control with the observer in front of it.
+struct Observed<'a> {
+    inner: &'a mut FaxMediaControl,
+    observer: Option<MediaObserver>,
+}
+
+impl MediaControl for Observed<'_> {
+    fn start_fax(&mut self, media: FaxMedia) {
+        if let Some(o) = &self.observer {
+            (o.0)(&media);
+        }
+        self.inner.start_fax(media);
+    }
+
+    fn stop_fax(&mut self) {
+        self.inner.stop_fax();
+    }
 }
 
 /// Why a leg could not run at all (no SIP message was exchanged, or no media could be reserved).
@@ -145,6 +183,7 @@ struct LegMedia {
     done: mpsc::UnboundedReceiver<bool>,
     outcome: Arc<Mutex<Option<MediaOutcome>>>,
     hangup: Option<CancellationToken>,
+    observer: Option<MediaObserver>,
 }
 
 impl LegMedia {
@@ -178,6 +217,7 @@ impl LegMedia {
             done,
             outcome,
             hangup: spec.hangup,
+            observer: spec.observer,
         })
     }
 
@@ -195,7 +235,10 @@ impl LegMedia {
             FaxCall::new(role, self.config, sdp_session_id()),
             leg,
             events,
-            &mut self.control,
+            &mut Observed {
+                inner: &mut self.control,
+                observer: self.observer.take(),
+            },
             self.done,
         )
         .await;

@@ -178,6 +178,7 @@ async fn run_pair(
         fax: options.receiver.clone(),
         label: "loopback-rx".into(),
         loss: options.loss.map(|(m, seed)| (m, seed.wrapping_add(1))),
+        observer: None,
         hangup: None,
     };
     let rx_timeout = options.timeout;
@@ -211,6 +212,7 @@ async fn run_pair(
         fax: options.sender.clone(),
         label: "loopback-tx".into(),
         loss: options.loss,
+        observer: None,
         hangup: None,
     };
     let target = DialTarget {

@@ -206,7 +206,7 @@ impl Line for AmiLine {
             };
             match step {
                 Step::Wait => {}
-                Step::Progress(stage) => super::runner::publish_progress(&req.token, &stage),
+                Step::Progress(stage) => req.progress.publish(&stage),
                 Step::Done(outcome) => return outcome,
                 Step::Hangup { channel, outcome } => {
                     if let Some(ch) = channel

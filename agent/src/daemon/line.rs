@@ -4,6 +4,9 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use super::outcome::CallOutcome;
 
@@ -19,6 +22,26 @@ pub struct CallRequest {
     pub tiff: PathBuf,
     /// ECM override for this attempt.
     pub ecm: Option<bool>,
+    /// Where the line publishes the call's phase for the API.
+    pub progress: Progress,
+}
+
+/// A call's progress, published by the line (e.g. from `FAXStatus` events) and reported to the API by the job
+/// task. Only the latest phase is kept, so a burst of phases costs one report and publishing never waits.
+#[derive(Debug, Clone)]
+pub struct Progress(Arc<watch::Sender<Option<String>>>);
+
+impl Progress {
+    /// A sender and the receiver the job task follows.
+    pub fn channel() -> (Self, watch::Receiver<Option<String>>) {
+        let (tx, rx) = watch::channel(None);
+        (Self(Arc::new(tx)), rx)
+    }
+
+    /// Publishes the call's new phase (short text, no numbers).
+    pub fn publish(&self, stage: &str) {
+        self.0.send_replace(Some(stage.to_owned()));
+    }
 }
 
 /// A line. `place` returns only with a definite outcome; it never places a second call for the same request.

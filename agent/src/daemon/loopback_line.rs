@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use faxline_sip::loopback::{LoopbackError, LoopbackOptions, send_fax};
+use faxline_sip::loopback::{LoopbackError, LoopbackOptions, LoopbackStage, send_fax};
 use faxline_t38::session::FaxOptions;
 
 use super::inbound::{InboundItem, InboundQueue};
@@ -76,7 +76,18 @@ impl Line for LoopbackLine {
             options.sender.ecm = ecm;
         }
         tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), speed = self.speed, "loopback call");
-        let outcome = match send_fax(&req.tiff, &digits, options, |_| {}).await {
+        let outcome = match send_fax(&req.tiff, &digits, options, {
+            let progress = req.progress.clone();
+            move |stage| {
+                progress.publish(match stage {
+                    LoopbackStage::Calling => "calling",
+                    LoopbackStage::Answered => "answered",
+                    LoopbackStage::Done => "hanging up",
+                })
+            }
+        })
+        .await
+        {
             Ok(report) => {
                 let tx = &report.sender;
                 match &tx.outcome {

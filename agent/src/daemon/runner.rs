@@ -10,9 +10,9 @@
 //! agent (cancelled, failed after the lease expired) are forgotten, at start and every few minutes, so
 //! nothing stays in `state/calls/` forever.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faxline_api::agent_client::{
@@ -25,7 +25,7 @@ use super::DaemonError;
 use super::inbound::{InboundQueue, deliver_forever};
 use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
-use super::line::{CallRequest, Line};
+use super::line::{CallRequest, Line, Progress};
 use super::outcome::CallOutcome;
 use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
@@ -37,39 +37,15 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How often journal records of jobs that ended elsewhere are looked for (the first pass runs at start).
 const JOURNAL_SWEEP: Duration = Duration::from_secs(600);
 
-/// Live calls' progress, by job token: the line publishes (e.g. from `FAXStatus` events), the job task that
-/// placed the call reports it to the API. A `watch` keeps only the latest value, so a burst of phases costs
-/// one report, and publishing never waits.
-fn progress_board() -> &'static Mutex<HashMap<String, watch::Sender<Option<String>>>> {
-    static BOARD: OnceLock<Mutex<HashMap<String, watch::Sender<Option<String>>>>> = OnceLock::new();
-    BOARD.get_or_init(Mutex::default)
-}
-
-/// Publishes a call's new phase for its job task (ignored when nobody follows the token).
-pub fn publish_progress(token: &str, stage: &str) {
-    if let Ok(board) = progress_board().lock()
-        && let Some(tx) = board.get(token)
-    {
-        tx.send_replace(Some(stage.to_owned()));
-    }
-}
-
-/// Follows a token's progress until dropped.
+/// Follows one call's [`Progress`] and reports it to the API.
 struct ProgressFollow {
-    token: String,
     rx: watch::Receiver<Option<String>>,
 }
 
 impl ProgressFollow {
-    fn new(token: &str) -> Self {
-        let (tx, rx) = watch::channel(None);
-        if let Ok(mut board) = progress_board().lock() {
-            board.insert(token.to_owned(), tx);
-        }
-        Self {
-            token: token.to_owned(),
-            rx,
-        }
+    fn new() -> (Self, Progress) {
+        let (tx, rx) = Progress::channel();
+        (Self { rx }, tx)
     }
 
     /// Reports each new phase to the API, at most one report per [`PROGRESS_INTERVAL`]; never returns.
@@ -95,14 +71,6 @@ impl ProgressFollow {
                 }
             }
             tokio::time::sleep(PROGRESS_INTERVAL).await;
-        }
-    }
-}
-
-impl Drop for ProgressFollow {
-    fn drop(&mut self) {
-        if let Ok(mut board) = progress_board().lock() {
-            board.remove(&self.token);
         }
     }
 }
@@ -581,19 +549,19 @@ async fn dial<L: Line>(
             ),
         });
     }
+    let (mut progress, sender) = ProgressFollow::new();
     let request = CallRequest {
         job_id: job.job_id.clone(),
         token,
         to: job.to.clone(),
         tiff: dst.clone(),
         ecm,
+        progress: sender,
     };
-    let mut progress = ProgressFollow::new(&request.token);
     let outcome = tokio::select! {
         outcome = ctx.line.place(request) => outcome,
         never = progress.report(&ctx.api, job) => match never {},
     };
-    drop(progress);
     match &outcome {
         CallOutcome::Success(d) => tracing::info!(
             job = %job.job_id, attempt, pages = d.pages.unwrap_or(0), bitrate = d.bitrate.unwrap_or(0),

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use faxline_sip::call::{CallConfig, EndReason};
-use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
+use faxline_sip::call::{CallConfig, EndReason, FaxMedia};
+use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaObserver, MediaPorts};
 use faxline_sip::media::MediaRuntime;
 use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
 use faxline_sip::stack::{DialTarget, IncomingCall, SipCredentials, SipEndpoint};
@@ -221,6 +221,8 @@ impl Line for SipLine {
         // The call's own token: cancelled at shutdown, or when this future is dropped.
         let hangup = inner.shutdown.child_token();
         let guard = hangup.clone().drop_guard();
+        let progress = req.progress.clone();
+        progress.publish("calling");
         let spec = LegSpec {
             config: inner.call.clone(),
             direction: Direction::Send {
@@ -229,6 +231,12 @@ impl Line for SipLine {
             fax,
             label: req.token.clone(),
             loss: None,
+            observer: Some(MediaObserver::new(move |m| {
+                progress.publish(match m {
+                    FaxMedia::T38 { .. } => "sending (T.38)",
+                    FaxMedia::Audio { .. } => "sending (audio)",
+                })
+            })),
             hangup: Some(hangup),
         };
         tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), "SIP call");
@@ -297,6 +305,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
         fax: inner.fax.clone(),
         label: id.clone(),
         loss: None,
+        observer: None,
         hangup: Some(inner.shutdown.child_token()),
     };
     let report = match fax_leg::answer(inner.runtime.clone(), &inner.ports, call, spec).await {
