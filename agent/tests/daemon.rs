@@ -3,6 +3,8 @@
 //! fixtures/captures: Originate queued, OriginateResponse, the generated dialplan's URI-encoded FaxResult
 //! UserEvent, Hangup events, and a Status list after a reconnect.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,130 +13,11 @@ use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSourc
 use faxline_ami::Message;
 use faxline_ami::testing::{Credentials, ServerConn, TestServer};
 use faxline_api::agent_client::AgentClient;
-use faxline_api::config::{Config as ApiConfig, Secret};
-use tokio::sync::oneshot;
 
-const AGENT_SECRET: &str = "agent-secret-0123456789abcdef-0123456789";
-const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
+use common::{AGENT_SECRET, Api, fixtures, wait_inbound};
+use faxline_api::config::Secret;
+
 const AMI_SECRET: &str = "ami-secret-0123456789-abcdef";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-struct Api {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Api {
-    /// Starts the API on `addr` (port 0 = any) with its database in `dir`.
-    async fn start(dir: &Path, addr: &str) -> Api {
-        let cfg = ApiConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.join("faxline.db").display()),
-            data_dir: dir.to_path_buf(),
-            api_key: Some(Secret::new(ADMIN_KEY)),
-            agent_secret: Some(Secret::new(AGENT_SECRET)),
-            inbound_enabled: true,
-            lease_seconds: 4,
-            ..ApiConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = faxline_api::App::start(cfg).await.expect("api starts");
-        let (tx, rx) = oneshot::channel();
-        let handle = tokio::spawn(async move {
-            app.run(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("api runs");
-        });
-        Api {
-            base,
-            stop: Some(tx),
-            handle: Some(handle),
-        }
-    }
-
-    async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.await;
-        }
-    }
-
-    fn http() -> reqwest::Client {
-        reqwest::Client::new()
-    }
-
-    async fn submit(&self, to: &str) -> String {
-        let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
-        let form = reqwest::multipart::Form::new()
-            .text("to", to.to_owned())
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(pdf)
-                    .file_name("doc.pdf")
-                    .mime_str("application/pdf")
-                    .unwrap(),
-            );
-        let r = Self::http()
-            .post(format!("{}/fax", self.base))
-            .header("X-API-Key", ADMIN_KEY)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-        let v: serde_json::Value = r.json().await.unwrap();
-        v["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn job(&self, id: &str) -> serde_json::Value {
-        Self::http()
-            .get(format!("{}/fax/{id}", self.base))
-            .header("X-API-Key", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Polls until the job is final.
-    async fn final_job(&self, id: &str) -> serde_json::Value {
-        let start = Instant::now();
-        loop {
-            let j = self.job(id).await;
-            if ["SUCCESS", "FAILED", "failed", "cancelled"]
-                .contains(&j["status"].as_str().unwrap_or(""))
-            {
-                return j;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "job never ended: {j}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn inbound(&self) -> Vec<serde_json::Value> {
-        let r = Self::http()
-            .get(format!("{}/inbound", self.base))
-            .header("X-API-Key", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap();
-        r.json().await.unwrap()
-    }
-}
 
 fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) -> Config {
     let mut c = Config::default();
@@ -616,21 +499,6 @@ async fn receive_event(conn: &mut ServerConn, spool: &Path, call: &str) -> PathB
     file
 }
 
-async fn wait_inbound(api: &Api, n: usize) -> Vec<serde_json::Value> {
-    let start = Instant::now();
-    loop {
-        let list = api.inbound().await;
-        if list.len() >= n {
-            return list;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "inbound never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbound_fax_is_decoded_uploaded_and_cleaned() {
     let w = World::new(3).await;
@@ -789,9 +657,9 @@ async fn journal_record_of_a_job_cancelled_while_the_agent_was_away_is_forgotten
     w.agent.abort();
     let start = Instant::now();
     loop {
-        let r = Api::http()
+        let r = common::Client::http()
             .post(format!("{}/fax/{id}/cancel", w.api.base))
-            .header("X-API-Key", ADMIN_KEY)
+            .header("X-API-Key", common::ADMIN_KEY)
             .send()
             .await
             .unwrap();

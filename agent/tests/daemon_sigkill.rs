@@ -4,104 +4,19 @@
 //! "outcome unknown" without a second call; a job killed while waiting to retry (busy) is redialled once,
 //! as the retry policy says.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faxline_ami::Message;
 use faxline_ami::testing::{Credentials, ServerConn, TestServer};
-use faxline_api::config::{Config as ApiConfig, Secret};
-use tokio::sync::oneshot;
+
+use common::{AGENT_SECRET, Api};
 
 // Random-looking test values (never used anywhere real); the agent refuses weak ones.
-const AGENT_SECRET: &str = "b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14";
 const AMI_SECRET: &str = "3f9c2a7e5b18d046c1e7a92f";
-const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-struct Api {
-    base: String,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Api {
-    async fn start(dir: &Path) -> Api {
-        let cfg = ApiConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.join("faxline.db").display()),
-            data_dir: dir.to_path_buf(),
-            api_key: Some(Secret::new(ADMIN_KEY)),
-            agent_secret: Some(Secret::new(AGENT_SECRET)),
-            lease_seconds: 4,
-            ..ApiConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = faxline_api::App::start(cfg).await.expect("api starts");
-        let (tx, rx) = oneshot::channel();
-        tokio::spawn(async move {
-            app.run(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("api runs");
-        });
-        Api { base, _stop: tx }
-    }
-
-    async fn submit(&self) -> String {
-        let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
-        let form = reqwest::multipart::Form::new()
-            .text("to", "+15551234567")
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(pdf)
-                    .file_name("doc.pdf")
-                    .mime_str("application/pdf")
-                    .unwrap(),
-            );
-        let r = reqwest::Client::new()
-            .post(format!("{}/fax", self.base))
-            .header("X-API-Key", ADMIN_KEY)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-        r.json::<serde_json::Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn final_job(&self, id: &str) -> serde_json::Value {
-        let start = Instant::now();
-        loop {
-            let j: serde_json::Value = reqwest::Client::new()
-                .get(format!("{}/fax/{id}", self.base))
-                .header("X-API-Key", ADMIN_KEY)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if ["SUCCESS", "FAILED", "failed", "cancelled"]
-                .contains(&j["status"].as_str().unwrap_or(""))
-            {
-                return j;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "job never ended: {j}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 /// The agent's configuration file (secrets come from the environment, as in production).
 fn write_config(dir: &Path, spool: &Path, ami_port: u16, api_base: &str) -> PathBuf {
@@ -263,7 +178,7 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_policy_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let spool = tmp.path().join("spool");
-    let api = Api::start(tmp.path()).await;
+    let api = Api::start(tmp.path(), "127.0.0.1:0").await;
     let ami = TestServer::bind().await.unwrap();
     let config = write_config(tmp.path(), &spool, ami.addr().port(), &api.base);
 
@@ -271,7 +186,7 @@ async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_pol
     //    "outcome unknown" instead of dialling again.
     let agent = Agent::start(&config);
     let mut conn = asterisk(&ami).await;
-    let a = api.submit().await;
+    let a = api.submit("+15551234567").await;
     let (o, token) = expect_originate(&mut conn).await;
     assert!(token.starts_with(&a) && token.ends_with("_1"), "{token}");
     conn.answer_originate(&o, Some(4)).await.unwrap();
@@ -298,7 +213,7 @@ async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_pol
 
     // 2. Busy, then killed while waiting to retry: the retry policy (2 attempts, busy retried) allows exactly
     //    one more call, which the restarted agent places.
-    let b = api.submit().await;
+    let b = api.submit("+15551234567").await;
     let (o, token1) = expect_originate(&mut conn).await;
     conn.answer_originate(&o, Some(4)).await.unwrap();
     finish_call(

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use faxline_api::config::{Config as ApiConfig, Secret};
 use tokio::sync::oneshot;
 
-pub const AGENT_SECRET: &str = "agent-secret-0123456789abcdef-0123456789";
+/// Random-looking (the `faxline` binary refuses weak secrets); never used anywhere real.
+pub const AGENT_SECRET: &str = "b7e41c09d2f85a36e0c47b1d9a2f6e83c5d07a14";
 pub const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
 
 pub fn fixtures() -> PathBuf {
