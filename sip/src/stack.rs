@@ -127,9 +127,19 @@ impl SipEndpoint {
         addr: SocketAddr,
         accept: NumberFilter,
     ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
+        Self::bind_with_external(addr, None, accept).await
+    }
+
+    /// [`bind`](Self::bind) behind NAT: `external` (the public address and port that forward to `addr`)
+    /// is what our Via and Contact headers carry, so the far end's requests and responses find us.
+    pub async fn bind_with_external(
+        addr: SocketAddr,
+        external: Option<SocketAddr>,
+        accept: NumberFilter,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
-        let conn = UdpConnection::create_connection(addr, None, Some(cancel.child_token()))
+        let conn = UdpConnection::create_connection(addr, external, Some(cancel.child_token()))
             .await
             .map_err(|e| StackError::Bind(addr, e.to_string()))?;
         let local = conn.get_addr().addr.clone();

@@ -400,3 +400,47 @@ async fn trunk_registration_handles_423_and_401_refreshes_and_unregisters() {
         "{messages}"
     );
 }
+
+#[tokio::test]
+async fn external_address_goes_into_via_and_contact() {
+    let (sipp, port) = Sipp::uas("external_contact.xml");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let bound = free_port(0);
+    let (ep, _incoming) = SipEndpoint::bind_with_external(
+        (Ipv4Addr::LOCALHOST, bound).into(),
+        Some(SocketAddr::from(([203, 0, 113, 10], bound))),
+        Arc::new(|_: &str| false),
+    )
+    .await
+    .unwrap();
+    let (leg, events) = ep
+        .dial(DialTarget {
+            uri: format!("sip:fax@127.0.0.1:{port}"),
+            from_user: "faxline".into(),
+            from_domain: None,
+            credentials: None,
+        })
+        .unwrap();
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let mut media = Recorder {
+        done: done_tx,
+        finish_after_t38: None,
+    };
+    let record = tokio::time::timeout(
+        Duration::from_secs(20),
+        run_call(
+            FaxCall::new(CallRole::Outbound, config(300), 5),
+            leg,
+            events,
+            &mut media,
+            done_rx,
+        ),
+    )
+    .await
+    .expect("the 486 arrives (sipp answers to where the INVITE came from)");
+    assert_eq!(record.end, EndReason::Rejected(486));
+    ep.shutdown();
+    tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+}

@@ -86,13 +86,21 @@ impl SipLine {
         let s = &cfg.sip;
         let trunk_host = s.trunk_host.clone().ok_or(SipLineError::NoTrunk)?;
         let trunk_addr = resolve(&trunk_host, s.trunk_port)?;
-        let media_ip = sdp_address(cfg, trunk_addr)?;
+        let external = external_address(cfg, trunk_addr)?;
+        let media_ip = match external {
+            Some(ip) => ip,
+            None => local_address(cfg, trunk_addr)?,
+        };
         let numbers = s.numbers.clone();
         let accept = Arc::new(move |called: &str| {
             numbers.is_empty() || numbers.iter().any(|n| same_number(n, called))
         });
-        let (endpoint, incoming) =
-            SipEndpoint::bind(SocketAddr::new(s.bind_address, s.bind_port), accept).await?;
+        let (endpoint, incoming) = SipEndpoint::bind_with_external(
+            SocketAddr::new(s.bind_address, s.bind_port),
+            external.map(|ip| SocketAddr::new(ip, s.bind_port)),
+            accept,
+        )
+        .await?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         let runtime = Arc::new(MediaRuntime::start(threads, cfg.line.speed.max(1)));
         let speed = cfg.line.speed.max(1);
@@ -446,13 +454,22 @@ fn t38_config(cfg: &Config) -> LocalT38Config {
     }
 }
 
-/// The address our SDP advertises: `sip.external_address`, else the bind address, else the local address
-/// the kernel would use to reach the trunk.
-fn sdp_address(cfg: &Config, trunk: SocketAddr) -> Result<IpAddr, SipLineError> {
+/// The public address to put in SIP headers and SDP: `sip.external_address`, unless the trunk is on one of
+/// `sip.local_nets` (then it reaches us directly, as pjsip's `local_net` decides).
+fn external_address(cfg: &Config, trunk: SocketAddr) -> Result<Option<IpAddr>, SipLineError> {
     let s = &cfg.sip;
-    if let Some(ext) = &s.external_address {
-        return resolve(ext, 0).map(|a| a.ip());
+    let Some(ext) = &s.external_address else {
+        return Ok(None);
+    };
+    if s.local_nets.iter().any(|n| n.contains(&trunk.ip())) {
+        return Ok(None);
     }
+    resolve(ext, 0).map(|a| Some(a.ip()))
+}
+
+/// Our own address towards the trunk: the bind address, or the one the kernel would use to reach it.
+fn local_address(cfg: &Config, trunk: SocketAddr) -> Result<IpAddr, SipLineError> {
+    let s = &cfg.sip;
     if !s.bind_address.is_unspecified() {
         return Ok(s.bind_address);
     }
@@ -527,6 +544,25 @@ mod tests {
         assert!(same_number("+15550100", "15550100"));
         assert!(!same_number("+15550100", "15550101"));
         assert!(!same_number("", ""));
+    }
+
+    #[test]
+    fn the_external_address_is_used_unless_the_trunk_is_on_a_local_net() {
+        let mut cfg = Config::default();
+        let trunk: SocketAddr = "192.168.1.20:5060".parse().unwrap();
+        assert_eq!(external_address(&cfg, trunk).unwrap(), None);
+        cfg.sip.external_address = Some("203.0.113.10".into());
+        assert_eq!(
+            external_address(&cfg, trunk).unwrap(),
+            Some("203.0.113.10".parse().unwrap())
+        );
+        cfg.sip.local_nets = vec!["192.168.0.0/16".parse().unwrap()];
+        assert_eq!(external_address(&cfg, trunk).unwrap(), None);
+        cfg.sip.bind_address = "192.168.1.5".parse().unwrap();
+        assert_eq!(
+            local_address(&cfg, trunk).unwrap(),
+            "192.168.1.5".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]
