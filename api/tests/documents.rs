@@ -239,6 +239,28 @@ async fn asterisk_tiff(db: Db) {
         2,
         "the CCITT data is passed through:\n{images}"
     );
+    // Previews of the received pages: the second page full size, with ink; a thumbnail; no page 3.
+    let r = preview(&s, &key, &format!("/inbound/{id}/preview/2")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let img =
+        image::load_from_memory_with_format(&r.bytes().await.unwrap(), image::ImageFormat::Png)
+            .expect("PNG decodes")
+            .to_luma8();
+    assert_eq!(img.width(), 1728);
+    let dark = img.pixels().filter(|p| p.0[0] < 128).count();
+    assert!(
+        dark > 1000,
+        "the received page has ink ({dark} dark pixels)"
+    );
+    let r = preview(&s, &key, &format!("/inbound/{id}/preview/1?width=200")).await;
+    assert_eq!(r.status(), 200);
+    let thumb =
+        image::load_from_memory_with_format(&r.bytes().await.unwrap(), image::ImageFormat::Png)
+            .expect("PNG decodes");
+    assert_eq!(thumb.width(), 200);
+    let r = preview(&s, &key, &format!("/inbound/{id}/preview/3")).await;
+    assert_eq!(r.status(), 404);
 
     // The same call again is stored once; FAXPAGES from Asterisk wins over the count.
     let path2 = write_spool(&s, "1700000000.43.tiff", &tiff);

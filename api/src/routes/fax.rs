@@ -394,6 +394,13 @@ pub(crate) struct PreviewQuery {
     width: Option<u32>,
 }
 
+impl PreviewQuery {
+    /// The thumbnail width asked for, if any.
+    pub(crate) fn width(&self) -> Option<u32> {
+        self.width
+    }
+}
+
 /// Beyond Faxbot: `GET /fax/{id}/preview/{page}[?width=N]` — a PNG of one page (1-based) as the
 /// agent will fax it: 1728 pixels wide at fine resolution, or a thumbnail `N` pixels wide.
 pub(crate) async fn preview(

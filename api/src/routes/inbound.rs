@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{ClientIp, InboundFaxOut, PdfLinkOut, make_link, pdf_response, valid_id};
 use crate::auth::{SCOPE_INBOUND_LIST, SCOPE_INBOUND_READ};
+use crate::document::DocKind;
 use crate::error::{ApiError, ApiResult};
 use crate::links::{self, LinkError, LinkKind};
 use crate::server::AppState;
@@ -182,4 +183,45 @@ pub(crate) async fn pdf(
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
     Ok(pdf_response(&format!("inbound_{id}.pdf"), doc))
+}
+
+/// Beyond Faxbot: `GET /inbound/{id}/preview/{page}[?width=N]` — a PNG of one received page (1-based),
+/// 1728 pixels wide at fine resolution or a thumbnail `N` pixels wide, drawn from the stored PDF.
+pub(crate) async fn preview(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path((id, page)): Path<(String, String)>,
+    q: Result<Query<super::fax::PreviewQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    enabled(&st)?;
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_INBOUND_READ,
+            "/inbound/{id}",
+            st.cfg.inbound_get_rpm,
+        )
+        .await?;
+    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
+    let page: usize = page
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| ApiError::not_found("Page not found"))?;
+    let row = if valid_id(&id) {
+        st.store.get_inbound(&id).await?
+    } else {
+        None
+    };
+    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
+    let doc = st
+        .store
+        .inbound_document(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    let png = super::fax::render_preview(&st, DocKind::Pdf, doc, page, q.width()).await?;
+    crate::audit!("inbound_preview_served", inbound_id = %id, page = page, key_id = %p.key_id, ip = %ip);
+    Ok(super::png_response(png))
 }

@@ -44,6 +44,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/inbound/{id}", get(inbound::get))
         .route("/inbound/{id}/pdf", get(inbound::pdf))
         .route("/inbound/{id}/pdf-link", post(inbound::pdf_link))
+        .route("/inbound/{id}/preview/{page}", get(inbound::preview))
         .route(
             "/admin/api-keys",
             post(admin::create_key).get(admin::list_keys),
