@@ -50,7 +50,7 @@ dir = "{spool}"
 
 [retry]
 max_attempts = 2
-backoff_initial_secs = 30
+backoff_initial_secs = 8
 
 [api_client]
 base_url = "{api_base}"
@@ -212,7 +212,7 @@ async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_pol
     assert!(!journal_a.exists());
 
     // 2. Busy, then killed while waiting to retry: the retry policy (2 attempts, busy retried) allows exactly
-    //    one more call, which the restarted agent places.
+    //    one more call, which the restarted agent places once the backoff is over.
     let b = api.submit("+15551234567").await;
     let (o, token1) = expect_originate(&mut conn).await;
     conn.answer_originate(&o, Some(4)).await.unwrap();
@@ -233,11 +233,18 @@ async fn sigkilled_agent_process_never_places_a_second_call_unless_the_retry_pol
         std::fs::read_to_string(&journal_b).is_ok_and(|j| j.contains("\"ended\""))
     })
     .await;
+    let journalled = Instant::now();
     agent.sigkill();
     let _agent = Agent::start(&config);
     let mut conn = asterisk(&ami).await;
     let (o, token2) = expect_originate(&mut conn).await;
     assert_eq!(token2, format!("{b}_2"));
+    // The restarted agent waited out the rest of the 8 s backoff.
+    assert!(
+        journalled.elapsed() >= Duration::from_millis(7500),
+        "redialled after {:?}",
+        journalled.elapsed()
+    );
     conn.answer_originate(&o, Some(4)).await.unwrap();
     finish_call(
         &mut conn,

@@ -18,8 +18,11 @@ use crate::config::RetryConfig;
 /// Input from the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// The job was leased; `record` is what the journal holds for it.
-    Leased { record: Option<CallRecord> },
+    /// The job was leased; `record` is what the journal holds for it, written `age` ago.
+    Leased {
+        record: Option<CallRecord>,
+        age: Duration,
+    },
     /// The document is fetched and rendered into the spool.
     DocumentReady { pages: u32 },
     /// Fetching or rendering failed.
@@ -140,7 +143,7 @@ impl JobMachine {
     /// Feed one input; returns the actions to run, in order. Input that does not fit the state is ignored.
     pub fn step(&mut self, input: Input) -> Vec<Action> {
         match (self.state.clone(), input) {
-            (State::New, Input::Leased { record }) => match record {
+            (State::New, Input::Leased { record, age }) => match record {
                 None => {
                     self.state = State::Preparing;
                     vec![Action::PrepareDocument]
@@ -168,17 +171,32 @@ impl JobMachine {
                         return self.report(None, outcome);
                     }
                     match decide(&self.retry, attempt, &outcome) {
-                        // The wait already passed while the job was away; go on with the next attempt.
-                        RetryDecision::Retry { attempt, ecm, .. } => {
-                            self.attempt = attempt;
+                        // The agent restarted during the backoff: wait what is left of it (the record was
+                        // written when the wait began), then go on with the next attempt.
+                        RetryDecision::Retry {
+                            attempt: next,
+                            ecm,
+                            after,
+                        } => {
+                            self.attempt = next;
                             self.ecm = ecm;
-                            self.state = State::Preparing;
-                            vec![Action::PrepareDocument]
+                            let left = after.saturating_sub(age);
+                            if left.is_zero() {
+                                self.state = State::Preparing;
+                                vec![Action::PrepareDocument]
+                            } else {
+                                self.state = State::Waiting;
+                                vec![Action::Backoff {
+                                    record: CallRecord::Ended {
+                                        attempt,
+                                        token,
+                                        outcome,
+                                    },
+                                    after: left,
+                                }]
+                            }
                         }
-                        RetryDecision::GiveUp => {
-                            let _ = token;
-                            self.report(None, outcome)
-                        }
+                        RetryDecision::GiveUp => self.report(None, outcome),
                     }
                 }
             },
@@ -236,7 +254,10 @@ mod tests {
     fn success_path() {
         let mut m = JobMachine::new("j", retry());
         assert_eq!(
-            m.step(Input::Leased { record: None }),
+            m.step(Input::Leased {
+                record: None,
+                age: Duration::ZERO,
+            }),
             vec![Action::PrepareDocument]
         );
         let a = m.step(Input::DocumentReady { pages: 2 });
@@ -268,7 +289,10 @@ mod tests {
     #[test]
     fn busy_retries_once_then_reports() {
         let mut m = JobMachine::new("j", retry());
-        m.step(Input::Leased { record: None });
+        m.step(Input::Leased {
+            record: None,
+            age: Duration::ZERO,
+        });
         m.step(Input::DocumentReady { pages: 1 });
         let busy = CallOutcome::failed(FailureClass::Busy, "");
         let a = m.step(Input::CallEnded {
@@ -297,6 +321,7 @@ mod tests {
     fn in_flight_record_is_never_redialled() {
         let mut m = JobMachine::new("j", retry());
         let a = m.step(Input::Leased {
+            age: Duration::ZERO,
             record: Some(CallRecord::InFlight {
                 attempt: 1,
                 token: "j_1".into(),
@@ -318,6 +343,7 @@ mod tests {
     fn ended_record_reports_or_continues_the_retry_policy() {
         let mut m = JobMachine::new("j", retry());
         let a = m.step(Input::Leased {
+            age: Duration::ZERO,
             record: Some(CallRecord::Ended {
                 attempt: 1,
                 token: "j_1".into(),
@@ -333,6 +359,26 @@ mod tests {
         ));
         let mut m = JobMachine::new("j", retry());
         let a = m.step(Input::Leased {
+            age: Duration::ZERO,
+            record: Some(CallRecord::Ended {
+                attempt: 1,
+                token: "j_1".into(),
+                outcome: CallOutcome::failed(FailureClass::Busy, ""),
+            }),
+        });
+        // Restarted at once: the rest of the 1 s backoff is waited first.
+        assert!(
+            matches!(&a[..], [Action::Backoff { after, .. }] if *after == Duration::from_secs(1)),
+            "{a:?}"
+        );
+        let a = m.step(Input::BackoffElapsed);
+        assert_eq!(a, vec![Action::PrepareDocument]);
+        let a = m.step(Input::DocumentReady { pages: 1 });
+        assert!(matches!(&a[..], [Action::Dial { attempt: 2, .. }]));
+        // Restarted after the backoff ran out: straight on.
+        let mut m = JobMachine::new("j", retry());
+        let a = m.step(Input::Leased {
+            age: Duration::from_secs(5),
             record: Some(CallRecord::Ended {
                 attempt: 1,
                 token: "j_1".into(),
@@ -340,14 +386,15 @@ mod tests {
             }),
         });
         assert_eq!(a, vec![Action::PrepareDocument]);
-        let a = m.step(Input::DocumentReady { pages: 1 });
-        assert!(matches!(&a[..], [Action::Dial { attempt: 2, .. }]));
     }
 
     #[test]
     fn document_failure_is_reported() {
         let mut m = JobMachine::new("j", retry());
-        m.step(Input::Leased { record: None });
+        m.step(Input::Leased {
+            record: None,
+            age: Duration::ZERO,
+        });
         let a = m.step(Input::DocumentFailed {
             error: "not a PDF".into(),
         });

@@ -83,6 +83,15 @@ impl Journal {
             })
     }
 
+    /// How long ago a job's record was last written (`None`: no record, or the clock cannot tell).
+    pub fn age(&self, job_id: &str) -> Option<std::time::Duration> {
+        let modified = std::fs::metadata(self.path(job_id).ok()?)
+            .ok()?
+            .modified()
+            .ok()?;
+        modified.elapsed().ok()
+    }
+
     /// Writes a record durably (returns only once it is on disk).
     pub fn put(&self, job_id: &str, record: &CallRecord) -> Result<(), JournalError> {
         let path = self.path(job_id)?;

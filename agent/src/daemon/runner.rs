@@ -407,7 +407,8 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
         tracing::warn!(job = %job.job_id, "the journal knows this job from an earlier run; reconciling, not redialling blindly");
     }
     let mut machine = JobMachine::new(job.job_id.clone(), ctx.cfg.retry.clone());
-    let mut queue: VecDeque<Action> = machine.step(Input::Leased { record }).into();
+    let age = ctx.journal.age(&job.job_id).unwrap_or_default();
+    let mut queue: VecDeque<Action> = machine.step(Input::Leased { record, age }).into();
     while let Some(action) = queue.pop_front() {
         let input = match action {
             Action::PrepareDocument => prepare(ctx, job).await,
@@ -417,7 +418,10 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                 ecm,
             } => dial(ctx, job, attempt, token, ecm).await,
             Action::Backoff { record, after } => {
-                if let Err(e) = ctx.journal.put(&job.job_id, &record) {
+                // Rewriting an unchanged record would restart the wait's clock (its age is the file's).
+                let unchanged =
+                    ctx.journal.get(&job.job_id).ok().flatten().as_ref() == Some(&record);
+                if !unchanged && let Err(e) = ctx.journal.put(&job.job_id, &record) {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
                 tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");
