@@ -16,9 +16,9 @@ use faxline_api::agent_client::AgentClient;
 use faxline_api::config::Secret;
 use faxline_sip::call::{CallConfig, SipCommand};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
-use faxline_sip::media::MediaRuntime;
+use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::stack::{DialTarget, IncomingCall, SipEndpoint};
-use faxline_t38::session::{Direction, FaxOptions};
+use faxline_t38::session::{Direction, FaxOptions, SessionEvent};
 use tokio::sync::mpsc;
 
 const SPEED: u32 = 10;
@@ -48,6 +48,8 @@ struct Trunk {
     incoming: mpsc::UnboundedReceiver<IncomingCall>,
     runtime: Arc<MediaRuntime>,
     ports: MediaPorts,
+    /// The receiving session's events, as text.
+    events: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Trunk {
@@ -60,6 +62,7 @@ impl Trunk {
             incoming,
             runtime: Arc::new(MediaRuntime::start(1, SPEED)),
             ports: MediaPorts::new(LOCAL, media.clone(), media),
+            events: Arc::default(),
         }
     }
 
@@ -89,6 +92,19 @@ impl Trunk {
             },
             label: "trunk-rx".into(),
             loss: None,
+            session_events: Some({
+                let seen = self.events.clone();
+                SessionEvents::new(move |ev| {
+                    let text = match ev {
+                        SessionEvent::Trained { bit_rate, .. } => format!("trained {bit_rate}"),
+                        SessionEvent::PageStarted(n) => format!("page {n} started"),
+                        SessionEvent::PageDone { page, .. } => format!("page {page} done"),
+                        SessionEvent::Negotiating => "negotiating".into(),
+                        SessionEvent::Completed(_) => "completed".into(),
+                    };
+                    seen.lock().unwrap().push(text);
+                })
+            }),
             observer: None,
             hangup: None,
         };
@@ -111,6 +127,7 @@ impl Trunk {
             },
             label: "trunk-tx".into(),
             loss: None,
+            session_events: None,
             observer: None,
             hangup: None,
         };
@@ -230,7 +247,27 @@ async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
     assert_eq!(job["mode"], "T38", "{job}");
     assert_eq!(job["bitrate"], 14400, "{job}");
     assert_eq!(job["remote_ident"], "TRUNK RX", "{job}");
-    assert_eq!(job["stage"], "sending (T.38)", "{job}");
+    // The last phase reported before the result: the page's confirmation (or its start, when the
+    // result came within the one-second report interval).
+    let stage = job["stage"].as_str().unwrap_or_default();
+    assert!(
+        [
+            "sending (T.38)",
+            "trained at 14400 bit/s",
+            "sending page 1",
+            "page 1 sent"
+        ]
+        .contains(&stage),
+        "{job}"
+    );
+    // The session's events reach whoever asked for them: the trunk's receiver saw training and the page.
+    let events = w.trunk.events.lock().unwrap().clone();
+    assert!(
+        events.contains(&"trained 14400".to_owned())
+            && events.contains(&"page 1 started".to_owned())
+            && events.contains(&"page 1 done".to_owned()),
+        "{events:?}"
+    );
     w.agent.abort();
     w.api.stop().await;
 }
@@ -301,6 +338,7 @@ async fn shutdown_during_a_call_hangs_up_with_bye() {
             fax: FaxOptions::default(),
             label: "trunk-rx".into(),
             loss: None,
+            session_events: None,
             observer: None,
             hangup: None,
         };

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::call::{CallConfig, CallInput, CallRole, FaxCall, FaxMedia};
 use crate::driver::{CallRecord, MediaControl, run_call};
 use crate::fax_media::FaxMediaControl;
-use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool};
+use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool, SessionEvents};
 use crate::stack::{CallLeg, DialTarget, IncomingCall, LegEvent, SipEndpoint, StackError};
 
 /// How long the media thread may take to deliver its report after the call ended.
@@ -58,6 +58,8 @@ pub struct LegSpec {
     pub loss: Option<(ChannelModel, u64)>,
     /// Told each time the fax starts on (or moves to) a medium: progress for the caller.
     pub observer: Option<MediaObserver>,
+    /// Given the fax session's events (training, each page) as they happen.
+    pub session_events: Option<SessionEvents>,
     /// Cancelling this hangs the call up explicitly (BYE or CANCEL, the fax reported as dropped):
     /// shutdown, or the caller of [`place`] giving up.
     pub hangup: Option<CancellationToken>,
@@ -209,6 +211,9 @@ impl LegMedia {
         .with_audio_socket(rtp);
         if let Some((model, seed)) = spec.loss {
             control = control.with_loss(model, seed);
+        }
+        if let Some(events) = spec.session_events {
+            control = control.with_events(events);
         }
         let outcome = control.outcome();
         Ok(Self {

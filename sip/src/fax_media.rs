@@ -13,7 +13,9 @@ use tracing::warn;
 
 use crate::call::FaxMedia;
 use crate::driver::MediaControl;
-use crate::media::{AudioJob, MediaError, MediaOutcome, MediaRuntime, SessionHandle, T38Job};
+use crate::media::{
+    AudioJob, MediaError, MediaOutcome, MediaRuntime, SessionEvents, SessionHandle, T38Job,
+};
 
 /// Which kind of session runs now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,7 @@ pub struct FaxMediaControl {
     fax: FaxOptions,
     label: String,
     loss: Option<(ChannelModel, u64)>,
+    events: Option<SessionEvents>,
     done: mpsc::UnboundedSender<bool>,
     outcome: Arc<Mutex<Option<MediaOutcome>>>,
     /// The running session, its kind and where it sends.
@@ -59,6 +62,7 @@ impl FaxMediaControl {
             fax,
             label,
             loss: None,
+            events: None,
             done,
             outcome: Arc::new(Mutex::new(None)),
             running: None,
@@ -76,6 +80,12 @@ impl FaxMediaControl {
     /// Puts a loss model in front of this end's sockets (outgoing datagrams).
     pub fn with_loss(mut self, model: ChannelModel, seed: u64) -> Self {
         self.loss = Some((model, seed));
+        self
+    }
+
+    /// Passes the sessions' progress events (training, pages) to `events`.
+    pub fn with_events(mut self, events: SessionEvents) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -120,6 +130,7 @@ impl FaxMediaControl {
                     params,
                     label: self.label.clone(),
                     loss: self.loss,
+                    events: self.events.clone(),
                 },
                 socket,
                 report,
@@ -133,6 +144,7 @@ impl FaxMediaControl {
                     label: self.label.clone(),
                     // A different seed per stream keeps the two directions independent.
                     loss: self.loss.map(|(m, s)| (m, s ^ 0xa5a5)),
+                    events: self.events.clone(),
                 },
                 socket,
                 report,

@@ -178,6 +178,7 @@ async fn run_pair(
         fax: options.receiver.clone(),
         label: "loopback-rx".into(),
         loss: options.loss.map(|(m, seed)| (m, seed.wrapping_add(1))),
+        session_events: None,
         observer: None,
         hangup: None,
     };
@@ -212,6 +213,7 @@ async fn run_pair(
         fax: options.sender.clone(),
         label: "loopback-tx".into(),
         loss: options.loss,
+        session_events: None,
         observer: None,
         hangup: None,
     };

@@ -54,6 +54,7 @@ fn latches_to_the_real_source_and_ignores_a_third_address() {
                 params: params.clone(),
                 label: "latch-rx".into(),
                 loss: None,
+                events: None,
             },
             rx_socket,
             move |o| {
@@ -70,6 +71,7 @@ fn latches_to_the_real_source_and_ignores_a_third_address() {
                 params,
                 label: "latch-tx".into(),
                 loss: None,
+                events: None,
             },
             tx_socket,
             move |o| {

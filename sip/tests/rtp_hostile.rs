@@ -34,6 +34,7 @@ fn hostile_rtp_stream_does_not_break_the_audio_session() {
                 payload_type: 0,
                 label: "hostile-rtp".into(),
                 loss: None,
+                events: None,
             },
             socket,
             move |o| {

@@ -35,6 +35,7 @@ fn hostile_udptl_stream_does_not_break_the_session() {
         },
         label: "hostile".into(),
         loss: None,
+        events: None,
     };
     let session = runtime
         .spawn_t38(job, socket, move |o| {

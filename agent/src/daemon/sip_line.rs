@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use faxline_sip::call::{CallConfig, EndReason, FaxMedia};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaObserver, MediaPorts};
-use faxline_sip::media::MediaRuntime;
+use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
 use faxline_sip::stack::{DialTarget, IncomingCall, SipCredentials, SipEndpoint};
 use faxline_t38::sdp::{LocalT38Config, UdpEc};
-use faxline_t38::session::{Direction, FaxOptions};
+use faxline_t38::session::{Direction, FaxOptions, SessionEvent};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -231,6 +231,7 @@ impl Line for SipLine {
         let guard = hangup.clone().drop_guard();
         let progress = req.progress.clone();
         progress.publish("calling");
+        let pages = req.progress.clone();
         let spec = LegSpec {
             config: inner.call.clone(),
             direction: Direction::Send {
@@ -239,6 +240,14 @@ impl Line for SipLine {
             fax,
             label: req.token.clone(),
             loss: None,
+            session_events: Some(SessionEvents::new(move |ev| match ev {
+                SessionEvent::Trained { bit_rate, .. } => {
+                    pages.publish(&format!("trained at {bit_rate} bit/s"))
+                }
+                SessionEvent::PageStarted(n) => pages.publish(&format!("sending page {n}")),
+                SessionEvent::PageDone { page, .. } => pages.publish(&format!("page {page} sent")),
+                SessionEvent::Negotiating | SessionEvent::Completed(_) => {}
+            })),
             observer: Some(MediaObserver::new(move |m| {
                 progress.publish(match m {
                     FaxMedia::T38 { .. } => "sending (T.38)",
@@ -313,6 +322,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
         fax: inner.fax.clone(),
         label: id.clone(),
         loss: None,
+        session_events: None,
         observer: None,
         hangup: Some(inner.shutdown.child_token()),
     };

@@ -23,11 +23,11 @@ pub use latch::{Latch, Verdict};
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use faxline_t38::session::{Direction, FaxOptions, FaxReport};
+use faxline_t38::session::{Direction, FaxOptions, FaxReport, SessionEvent};
 use faxline_t38::sim::ChannelModel;
 use faxline_t38::tick_pool::{Tick, TickHandle, TickPool, TickPoolConfig};
 use tracing::debug;
@@ -92,6 +92,33 @@ impl PortPool {
     }
 }
 
+/// A callback given each [`SessionEvent`] (training, pages) as the session produces it. It runs on a
+/// media thread between ticks, so it must be quick and must not block.
+#[derive(Clone)]
+pub struct SessionEvents(Arc<dyn Fn(&SessionEvent) + Send + Sync>);
+
+impl SessionEvents {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(&SessionEvent) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Passes on everything the session has queued (the queue is drained either way).
+    pub(crate) fn forward(this: Option<&Self>, mut next: impl FnMut() -> Option<SessionEvent>) {
+        while let Some(ev) = next() {
+            if let Some(f) = this {
+                (f.0)(&ev);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionEvents")
+    }
+}
+
 /// What a T.38 session is asked to do.
 #[derive(Debug, Clone)]
 pub struct T38Job {
@@ -108,6 +135,8 @@ pub struct T38Job {
     pub label: String,
     /// Optional loss model in front of the socket's sending side (the peer has its own).
     pub loss: Option<(ChannelModel, u64)>,
+    /// Where the session's progress events go, if anywhere.
+    pub events: Option<SessionEvents>,
 }
 
 /// What a G.711 audio fax session is asked to do.
@@ -125,6 +154,8 @@ pub struct AudioJob {
     pub label: String,
     /// Optional loss model in front of the socket's sending side.
     pub loss: Option<(ChannelModel, u64)>,
+    /// Where the session's progress events go, if anywhere.
+    pub events: Option<SessionEvents>,
 }
 
 /// Counters of one finished session.

@@ -11,7 +11,10 @@ use faxline_t38::session::{AudioSession, AudioSessionConfig, G711Law};
 
 use super::TICK_SAMPLES;
 use super::wire::Wire;
-use super::{AudioJob, DoneFn, MediaError, MediaPort, MediaStats, deliver_outcome, linger_over};
+use super::{
+    AudioJob, DoneFn, MediaError, MediaPort, MediaStats, SessionEvents, deliver_outcome,
+    linger_over,
+};
 use crate::rtp::{Playout, PlayoutBuffer, RtpPacket, RtpSender};
 
 /// Frames held before playout starts: 60 ms, enough for scheduling jitter on one host or a LAN.
@@ -27,6 +30,7 @@ pub(super) struct RtpPort {
     far_ssrc: Option<u32>,
     stats: MediaStats,
     linger: Option<u32>,
+    events: Option<SessionEvents>,
     done: Option<DoneFn>,
     out: Vec<u8>,
 }
@@ -38,6 +42,7 @@ impl RtpPort {
         id: u64,
         done: DoneFn,
     ) -> Result<Self, MediaError> {
+        let events = job.events.clone();
         let law = match job.payload_type {
             crate::media_sdp::PCMU => G711Law::Ulaw,
             crate::media_sdp::PCMA => G711Law::Alaw,
@@ -69,6 +74,7 @@ impl RtpPort {
             far_ssrc: None,
             stats: MediaStats::default(),
             linger: None,
+            events,
             done: Some(done),
             out: Vec::with_capacity(12 + TICK_SAMPLES as usize),
         })
@@ -117,6 +123,7 @@ impl MediaPort for RtpPort {
     fn tick(&mut self) -> bool {
         self.receive();
         self.send();
+        SessionEvents::forward(self.events.as_ref(), || self.session.poll_event());
         linger_over(&mut self.linger, self.session.is_finished())
     }
 

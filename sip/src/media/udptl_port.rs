@@ -8,7 +8,9 @@ use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig
 
 use super::TICK_SAMPLES;
 use super::wire::Wire;
-use super::{DoneFn, MediaError, MediaPort, MediaStats, T38Job, deliver_outcome, linger_over};
+use super::{
+    DoneFn, MediaError, MediaPort, MediaStats, SessionEvents, T38Job, deliver_outcome, linger_over,
+};
 
 /// An IFP rebuilt by FEC carries zero padding up to its group's longest member; spandsp refuses
 /// trailing octets, so it is cut back to the IFP itself.
@@ -28,6 +30,7 @@ pub(super) struct UdptlPort {
     rx: Receiver,
     stats: MediaStats,
     linger: Option<u32>,
+    events: Option<SessionEvents>,
     done: Option<DoneFn>,
     out: Vec<u8>,
     ifps: Vec<(u16, Vec<u8>)>,
@@ -44,6 +47,7 @@ impl UdptlPort {
         id: u64,
         done: DoneFn,
     ) -> Result<Self, MediaError> {
+        let events = job.events.clone();
         let p = job.params;
         let ec = p.ec.to_udptl();
         let max_datagram = p.far_max_datagram as usize;
@@ -77,6 +81,7 @@ impl UdptlPort {
             rx: Receiver::new(ReceiverConfig::default()),
             stats: MediaStats::default(),
             linger: None,
+            events,
             done: Some(done),
             out: Vec::with_capacity(1500),
             ifps: Vec::new(),
@@ -157,6 +162,7 @@ impl MediaPort for UdptlPort {
     fn tick(&mut self) -> bool {
         self.receive();
         self.session.tick(TICK_SAMPLES);
+        SessionEvents::forward(self.events.as_ref(), || self.session.poll_event());
         self.send();
         linger_over(&mut self.linger, self.session.is_finished())
     }
