@@ -76,7 +76,7 @@ pub async fn run(
                 cfg.line.speed,
                 cfg.spool.incoming_dir(),
                 deadline,
-                sip_line::fax_options(&cfg),
+                line::fax_options(&cfg),
                 Some(inbound.clone()),
             );
             Daemon::new(cfg, api, line, inbound)?.run(shutdown).await

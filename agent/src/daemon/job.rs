@@ -46,8 +46,13 @@ pub enum Action {
         token: String,
         ecm: Option<bool>,
     },
-    /// Record `Ended` durably (before anything else), then wait `after`; answer with `BackoffElapsed`.
-    Backoff { record: CallRecord, after: Duration },
+    /// Record `Ended` durably when `record` is set (before anything else), then wait `after`; answer with
+    /// `BackoffElapsed`. `None`: the journal already holds the record, and its age is when the wait began, so it
+    /// must not be rewritten.
+    Backoff {
+        record: Option<CallRecord>,
+        after: Duration,
+    },
     /// Record the outcome durably (when `record` is set), then report the job's result; answer `Reported`.
     Report {
         record: Option<CallRecord>,
@@ -134,7 +139,10 @@ impl JobMachine {
                 self.attempt = attempt;
                 self.ecm = ecm;
                 self.state = State::Waiting;
-                vec![Action::Backoff { record, after }]
+                vec![Action::Backoff {
+                    record: Some(record),
+                    after,
+                }]
             }
             RetryDecision::GiveUp => self.report(Some(record), outcome),
         }
@@ -162,9 +170,7 @@ impl JobMachine {
                     )
                 }
                 Some(CallRecord::Ended {
-                    attempt,
-                    token,
-                    outcome,
+                    attempt, outcome, ..
                 }) => {
                     self.attempt = attempt;
                     if outcome.is_success() {
@@ -187,11 +193,7 @@ impl JobMachine {
                             } else {
                                 self.state = State::Waiting;
                                 vec![Action::Backoff {
-                                    record: CallRecord::Ended {
-                                        attempt,
-                                        token,
-                                        outcome,
-                                    },
+                                    record: None,
                                     after: left,
                                 }]
                             }

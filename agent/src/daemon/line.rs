@@ -6,7 +6,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use faxline_t38::session::FaxOptions;
 use tokio::sync::watch;
+
+use crate::config::Config;
 
 use super::outcome::CallOutcome;
 
@@ -52,4 +55,21 @@ pub trait Line: Send + Sync + 'static {
     fn ready(&self) -> bool;
     /// Places the call and follows it to its end.
     fn place(&self, request: CallRequest) -> impl Future<Output = CallOutcome> + Send;
+}
+
+/// The T.30 options every line's sending and receiving sessions use, from `[fax]`.
+pub fn fax_options(cfg: &Config) -> FaxOptions {
+    let mut fax = FaxOptions {
+        ecm: cfg.fax.ecm,
+        max_bit_rate: cfg.fax.max_rate,
+        min_bit_rate: cfg.fax.min_rate,
+        ..FaxOptions::default()
+    };
+    if !cfg.fax.local_station_id.is_empty() {
+        fax.local_ident = cfg.fax.local_station_id.clone();
+    }
+    if !cfg.fax.header_info.is_empty() {
+        fax.page_header = Some(cfg.fax.header_info.clone());
+    }
+    fax
 }

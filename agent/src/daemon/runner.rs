@@ -418,10 +418,9 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                 ecm,
             } => dial(ctx, job, attempt, token, ecm).await,
             Action::Backoff { record, after } => {
-                // Rewriting an unchanged record would restart the wait's clock (its age is the file's).
-                let unchanged =
-                    ctx.journal.get(&job.job_id).ok().flatten().as_ref() == Some(&record);
-                if !unchanged && let Err(e) = ctx.journal.put(&job.job_id, &record) {
+                if let Some(record) = &record
+                    && let Err(e) = ctx.journal.put(&job.job_id, record)
+                {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
                 tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");

@@ -149,7 +149,7 @@ impl SipLine {
             from_domain: s.from_domain.clone(),
             credentials,
             call,
-            fax: fax_options(cfg),
+            fax: super::line::fax_options(cfg),
             received_dir: cfg.spool.incoming_dir(),
             inbound,
             max_calls: cfg.limits.max_calls.max(1) as usize,
@@ -427,23 +427,6 @@ fn outbound_outcome(report: &LegReport) -> CallOutcome {
             CallOutcome::failed(FailureClass::TransferFailed, "the call ended without a fax")
         }
     }
-}
-
-/// The T.30 options from `[fax]`.
-pub fn fax_options(cfg: &Config) -> FaxOptions {
-    let mut fax = FaxOptions {
-        ecm: cfg.fax.ecm,
-        max_bit_rate: cfg.fax.max_rate,
-        min_bit_rate: cfg.fax.min_rate,
-        ..FaxOptions::default()
-    };
-    if !cfg.fax.local_station_id.is_empty() {
-        fax.local_ident = cfg.fax.local_station_id.clone();
-    }
-    if !cfg.fax.header_info.is_empty() {
-        fax.page_header = Some(cfg.fax.header_info.clone());
-    }
-    fax
 }
 
 /// What we offer and accept for T.38, from `[sip]`.

@@ -17,6 +17,20 @@ use crate::server::AppState;
 use crate::store::InboundFilter;
 use crate::timefmt::now_s;
 
+/// The stored PDF of an inbound fax; 404 for an unknown (or malformed) id or a deleted file.
+async fn inbound_pdf(st: &AppState, id: &str) -> ApiResult<Vec<u8>> {
+    let row = if valid_id(id) {
+        st.store.get_inbound(id).await?
+    } else {
+        None
+    };
+    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
+    st.store
+        .inbound_document(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("PDF file not found"))
+}
+
 fn enabled(st: &AppState) -> ApiResult<()> {
     if st.cfg.inbound_enabled {
         Ok(())
@@ -170,17 +184,7 @@ pub(crate) async fn pdf(
             .key_id
         }
     };
-    let row = if valid_id(&id) {
-        st.store.get_inbound(&id).await?
-    } else {
-        None
-    };
-    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
-    let doc = st
-        .store
-        .inbound_document(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    let doc = inbound_pdf(&st, &id).await?;
     crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
     Ok(pdf_response(&format!("inbound_{id}.pdf"), doc))
 }
@@ -210,17 +214,7 @@ pub(crate) async fn preview(
         .ok()
         .filter(|&n| n >= 1)
         .ok_or_else(|| ApiError::not_found("Page not found"))?;
-    let row = if valid_id(&id) {
-        st.store.get_inbound(&id).await?
-    } else {
-        None
-    };
-    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
-    let doc = st
-        .store
-        .inbound_document(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    let doc = inbound_pdf(&st, &id).await?;
     let png = super::fax::render_preview(&st, DocKind::Pdf, doc, page, q.width()).await?;
     crate::audit!("inbound_preview_served", inbound_id = %id, page = page, key_id = %p.key_id, ip = %ip);
     Ok(super::png_response(png))

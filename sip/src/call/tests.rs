@@ -22,8 +22,8 @@ a=T38FaxMaxDatagram:1400\r\na=T38FaxUdpEC:t38UDPRedundancy\r\n"
     )
 }
 
-/// An outbound call answered in audio, at `t0`.
-fn answered(config: CallConfig) -> (FaxCall, Instant) {
+/// An outbound call answered in audio, at `t0`, with the actions the answer produced.
+fn answer(config: CallConfig) -> (FaxCall, Instant, Vec<CallAction>) {
     let t0 = Instant::now();
     let mut call = FaxCall::new(CallRole::Outbound, config, 1);
     call.start(t0);
@@ -41,7 +41,14 @@ fn answered(config: CallConfig) -> (FaxCall, Instant) {
         t0,
     );
     assert_eq!(call.state(), CallState::Audio);
-    assert!(drain(&mut call).is_empty());
+    let actions = drain(&mut call);
+    (call, t0, actions)
+}
+
+/// An outbound call answered in audio, at `t0`, waiting silently for T.38.
+fn answered(config: CallConfig) -> (FaxCall, Instant) {
+    let (call, t0, actions) = answer(config);
+    assert!(actions.is_empty());
     (call, t0)
 }
 
@@ -756,21 +763,7 @@ fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switche
 
 /// The default outbound call: answered in audio, the fax runs in audio (CNG) at once.
 fn answered_with_cng() -> (FaxCall, Instant, SocketAddr) {
-    let t0 = Instant::now();
-    let mut call = FaxCall::new(
-        CallRole::Outbound,
-        CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002),
-        1,
-    );
-    call.start(t0);
-    drain(&mut call);
-    call.handle(
-        CallInput::Answered {
-            sdp: Some(AUDIO_ANSWER.into()),
-        },
-        t0,
-    );
-    let a = drain(&mut call);
+    let (call, t0, a) = answer(CallConfig::new("127.0.0.1".parse().unwrap(), 20000, 20002));
     let [
         CallAction::StartFax(FaxMedia::Audio {
             remote,
