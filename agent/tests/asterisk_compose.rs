@@ -2,7 +2,8 @@
 //! published, every container runs as non-root, secrets have no defaults, every service has a healthcheck, and
 //! the network addresses agree with the example configuration (which generated manager.conf). The Asterisk
 //! entrypoint is run for real with a stand-in `asterisk` binary: it fills exactly the two secret placeholders.
-//! If `docker compose` is installed, `docker compose config` must accept the file as well.
+//! If compose (v2 `docker compose` or v1 `docker-compose`) is installed, its `config` must accept the file and the
+//! loopback overlay as well. docker/smoke-test.sh runs the real containers (a Docker engine is not assumed in CI).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -398,45 +399,68 @@ fn asterisk_entrypoint_fills_only_the_secret_placeholders() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("abc;def"));
 }
 
+/// Compose v2 (`docker compose`) and Debian's v1 (`docker-compose`), whichever are installed.
+fn compose_commands() -> Vec<Vec<&'static str>> {
+    [vec!["docker", "compose"], vec!["docker-compose"]]
+        .into_iter()
+        .filter(|cmd| {
+            Command::new(cmd[0])
+                .args(&cmd[1..])
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect()
+}
+
 #[test]
 fn docker_compose_config_accepts_the_file_when_docker_compose_is_installed() {
-    let ok = Command::new("docker")
-        .args(["compose", "version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("`docker compose` not available: only the structural checks above ran");
+    let commands = compose_commands();
+    if commands.is_empty() {
+        eprintln!(
+            "neither `docker compose` nor `docker-compose` is available: only the structural checks ran"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     for s in ["ami_secret", "agent_secret", "api_key", "sip_password"] {
         std::fs::write(dir.path().join(s), "unused").unwrap();
     }
-    let file = repo().join("docker-compose.yml");
-    // Without the secrets directory compose must refuse (no default).
-    let out = Command::new("docker")
-        .args(["compose", "-f"])
-        .arg(&file)
-        .args(["config", "--quiet"])
-        .env_remove("FAXLINE_SECRETS_DIR")
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "compose accepted a missing FAXLINE_SECRETS_DIR"
-    );
-    let out = Command::new("docker")
-        .args(["compose", "-f"])
-        .arg(&file)
-        .args(["config", "--quiet"])
-        .env("FAXLINE_SECRETS_DIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for cmd in commands {
+        for file in ["docker-compose.yml", "docker/compose.loopback.yml"] {
+            let mut files = vec![
+                "-f".to_owned(),
+                repo().join("docker-compose.yml").display().to_string(),
+            ];
+            if file != "docker-compose.yml" {
+                files.extend(["-f".to_owned(), repo().join(file).display().to_string()]);
+            }
+            let run = |secrets: Option<&Path>| {
+                let mut c = Command::new(cmd[0]);
+                c.args(&cmd[1..])
+                    .arg("--project-directory")
+                    .arg(repo())
+                    .args(&files)
+                    .args(["config", "--quiet"])
+                    .env_remove("FAXLINE_SECRETS_DIR");
+                if let Some(dir) = secrets {
+                    c.env("FAXLINE_SECRETS_DIR", dir);
+                }
+                c.output().unwrap()
+            };
+            // Without the secrets directory compose must refuse (no default).
+            assert!(
+                !run(None).status.success(),
+                "{cmd:?} accepted {file} with FAXLINE_SECRETS_DIR missing"
+            );
+            let out = run(Some(dir.path()));
+            assert!(
+                out.status.success(),
+                "{cmd:?} refused {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }
 
 #[test]
@@ -531,12 +555,18 @@ fn generated_secrets_pass_the_agents_checks() {
         std::fs::read_to_string(secrets.join("ami_secret")).unwrap(),
         first
     );
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(secrets.join("agent_secret"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o077, 0, "secret files are owner-only");
+    // Compose bind-mounts secret files as they are: readable by the owner and the containers' group (10000),
+    // by nobody else, in a directory only that group may enter.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for name in ["ami_secret", "agent_secret", "api_key", "sip_password"] {
+        let meta = std::fs::metadata(secrets.join(name)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640, "{name}");
+        if meta.uid() == 0 {
+            assert_eq!(meta.gid(), 10000, "{name} belongs to the containers' group");
+        }
+    }
+    let dir_meta = std::fs::metadata(&secrets).unwrap();
+    assert_eq!(dir_meta.permissions().mode() & 0o777, 0o750);
 
     // The files, wired the way docker-compose.yml wires them, satisfy --check.
     let file = |n: &str| secrets.join(n).display().to_string();
