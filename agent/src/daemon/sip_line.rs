@@ -211,10 +211,7 @@ impl Line for SipLine {
         };
         let inner = self.inner.clone();
         if inner.shutdown.is_cancelled() {
-            return CallOutcome::failed(
-                FailureClass::ChannelUnavailable,
-                "the agent is shutting down",
-            );
+            return CallOutcome::failed(FailureClass::Shutdown, "the agent is shutting down");
         }
         let target = DialTarget {
             uri: format!("sip:{number}@{}", inner.trunk),
@@ -229,6 +226,17 @@ impl Line for SipLine {
         // The call's own token: cancelled at shutdown, or when this future is dropped.
         let hangup = inner.shutdown.child_token();
         let guard = hangup.clone().drop_guard();
+        // The end of the shutdown grace period hangs this call up (BYE, or CANCEL while it rings).
+        let shutdown_hangup = {
+            let call = hangup.clone();
+            let stop = req.hangup.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => call.cancel(),
+                    () = call.cancelled() => {}
+                }
+            })
+        };
         let progress = req.progress.clone();
         progress.publish("calling");
         let pages = req.progress.clone();
@@ -245,7 +253,9 @@ impl Line for SipLine {
                     pages.publish(&format!("trained at {bit_rate} bit/s"))
                 }
                 SessionEvent::PageStarted(n) => pages.publish(&format!("sending page {n}")),
-                SessionEvent::PageDone { page, .. } => pages.publish(&format!("page {page} sent")),
+                SessionEvent::PageDone { page, .. } => {
+                    pages.publish_pages(&format!("page {page} sent"), *page)
+                }
                 SessionEvent::Negotiating | SessionEvent::Completed(_) => {}
             })),
             observer: Some(MediaObserver::new(move |m| {
@@ -272,12 +282,21 @@ impl Line for SipLine {
             r
         });
         let outcome = match tokio::time::timeout(inner.deadline, task).await {
+            Ok(Ok(Ok(report))) if req.hangup.is_cancelled() && !report.is_success() => {
+                CallOutcome::Failed {
+                    class: FailureClass::Shutdown,
+                    detail: "the agent shut down during the call; it was hung up before the fax completed"
+                        .into(),
+                    pages: report.report().map(|r| r.pages).filter(|p| *p > 0),
+                }
+            }
             Ok(Ok(Ok(report))) => outbound_outcome(&report),
             Ok(Ok(Err(e))) => CallOutcome::failed(FailureClass::ChannelUnavailable, e.to_string()),
             Ok(Err(_)) => CallOutcome::failed(FailureClass::Unknown, "the call task failed"),
             Err(_) => CallOutcome::failed(FailureClass::Timeout, "the call did not end in time"),
         };
         drop(guard);
+        shutdown_hangup.abort();
         outcome
     }
 }
