@@ -136,6 +136,7 @@ impl Trunk {
             from_user: "+15557654321".into(),
             from_domain: None,
             credentials: None,
+            identity: None,
         };
         fax_leg::place(
             self.runtime.clone(),
@@ -367,4 +368,186 @@ async fn shutdown_during_a_call_hangs_up_with_bye() {
         "{job}"
     );
     api.stop().await;
+}
+
+/// A trunk (sipp) that rings and never answers: the call is cancelled after `[sip] ring_seconds` (not the
+/// 60 s default) and the job fails as "no answer". On the wire, the INVITE presents the caller id in
+/// `P-Asserted-Identity` (the default when it differs from the From user), no `Remote-Party-ID`, and a
+/// Call-ID of our own (not the SIP library's `…@restsend.com`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_timeout_and_caller_id_headers_on_the_wire() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sipp_port = free_udp_port();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/ring_no_answer.xml");
+    let mut sipp = std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &sipp_port.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error"])
+        .args(["-trace_err", "-trace_msg"])
+        .arg("-error_file")
+        .arg(tmp.path().join("errors.log"))
+        .arg("-message_file")
+        .arg(tmp.path().join("messages.log"))
+        .current_dir(tmp.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed");
+    let mut api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    let mut c = Config::default();
+    c.line.kind = LineKind::Sip;
+    c.sip.trunk_host = Some("127.0.0.1".into());
+    c.sip.trunk_port = sipp_port;
+    let agent_port = free_udp_port();
+    c.sip.bind_address = LOCAL;
+    c.sip.bind_port = agent_port;
+    c.sip.from_user = Some("trunkuser".into());
+    c.sip.caller_id = Some(AGENT_NUMBER.into());
+    c.sip.ring_seconds = 5;
+    c.sip.udptl_port_min = 21500;
+    c.sip.udptl_port_max = 21549;
+    c.sip.rtp_port_min = 21550;
+    c.sip.rtp_port_max = 21599;
+    c.spool.dir = tmp.path().join("spool");
+    c.api_client.base_url = Some(api.base.clone());
+    c.api_client.agent_id = Some("site1".into());
+    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.allow_http = true;
+    c.agent.lease_poll_secs = 1;
+    c.retry.max_attempts = 1;
+    let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+    let agent = tokio::spawn(faxline_agent::daemon::run(
+        Arc::new(c),
+        client,
+        std::future::pending(),
+    ));
+    let id = api.submit("+15550199").await;
+    let job = api.final_job(&id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no answer"),
+        "{job}"
+    );
+    let status = tokio::task::spawn_blocking(move || sipp.wait().unwrap())
+        .await
+        .unwrap();
+    let messages = std::fs::read_to_string(tmp.path().join("messages.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "sipp failed ({status}): the CANCEL must come after ring_seconds\n{}\n{messages}",
+        std::fs::read_to_string(tmp.path().join("errors.log")).unwrap_or_default()
+    );
+    let invite = messages
+        .split("INVITE sip:")
+        .nth(1)
+        .and_then(|m| m.split("-----").next())
+        .expect("the INVITE in sipp's log");
+    let header = |name: &str| {
+        invite
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(str::to_owned)
+    };
+    assert!(
+        header("From").is_some_and(|f| f.contains("sip:trunkuser@")),
+        "{invite}"
+    );
+    assert_eq!(
+        header("P-Asserted-Identity").as_deref(),
+        Some(format!("P-Asserted-Identity: <sip:+15550100@127.0.0.1:{agent_port}>").as_str()),
+        "{invite}"
+    );
+    assert_eq!(header("Remote-Party-ID"), None, "{invite}");
+    let call_id = header("Call-ID").expect("a Call-ID");
+    assert!(
+        !call_id.contains("restsend") && call_id.len() > "Call-ID: ".len() + 16,
+        "{call_id}"
+    );
+    agent.abort();
+    api.stop().await;
+}
+
+/// A free UDP port for sipp, and sipp as the trunk's registrar on it.
+fn sipp_registrar(dir: &Path) -> (std::process::Child, u16) {
+    let port = free_udp_port();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/agent_register.xml");
+    let child = std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
+        .args(["-trace_err", "-trace_msg"])
+        .arg("-error_file")
+        .arg(dir.join("errors.log"))
+        .arg("-message_file")
+        .arg(dir.join("messages.log"))
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed");
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut sipp, port) = sipp_registrar(tmp.path());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    let mut c = Config::default();
+    c.line.kind = LineKind::Sip;
+    c.sip.trunk_host = Some("127.0.0.1".into());
+    c.sip.trunk_port = port;
+    c.sip.register = true;
+    c.sip.username = Some("faxline-trunk".into());
+    c.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.sip.bind_address = LOCAL;
+    c.sip.bind_port = free_udp_port();
+    c.sip.udptl_port_min = 21400;
+    c.sip.udptl_port_max = 21449;
+    c.sip.rtp_port_min = 21450;
+    c.sip.rtp_port_max = 21499;
+    c.spool.dir = tmp.path().join("spool");
+    c.api_client.base_url = Some(api.base.clone());
+    c.api_client.agent_id = Some("site1".into());
+    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.allow_http = true;
+    c.agent.shutdown_grace_secs = 0;
+    let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(faxline_agent::daemon::run(Arc::new(c), client, async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("the agent stops")
+        .unwrap()
+        .unwrap();
+    // sipp passes only if it saw the authenticated REGISTER for 600 s and then the unregister.
+    let status = tokio::task::spawn_blocking(move || sipp.wait().unwrap())
+        .await
+        .unwrap();
+    let messages = std::fs::read_to_string(tmp.path().join("messages.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "sipp failed ({status}):\n{}\n{messages}",
+        std::fs::read_to_string(tmp.path().join("errors.log")).unwrap_or_default()
+    );
+    assert_eq!(
+        messages.matches("Authorization: Digest").count(),
+        2,
+        "{messages}"
+    );
 }
