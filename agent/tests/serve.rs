@@ -20,11 +20,16 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Sends SIGTERM (what Docker, systemd and Kubernetes send) and waits for the process to exit.
-    async fn sigterm_and_wait(mut self, limit: Duration) -> std::process::ExitStatus {
+    /// Sends SIGTERM (what Docker, systemd and Kubernetes send).
+    fn sigterm(&self) {
         let pid = self.0.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    async fn sigterm_and_wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        self.sigterm();
         let start = Instant::now();
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
@@ -134,7 +139,7 @@ async fn serve_sends_a_pdf_over_the_loopback_line() {
 async fn sigterm_during_a_call_lets_it_finish_and_report() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(tmp.path(), 10, "shutdown_grace_secs = 60\n");
-    let (server, api) = start_serve(&config).await;
+    let (mut server, api) = start_serve(&config).await;
     let id = api.submit("+15551234567").await;
     wait_in_call(&api, &id).await;
     let status = server.sigterm_and_wait(Duration::from_secs(60)).await;
@@ -154,7 +159,7 @@ async fn sigterm_with_a_short_grace_hangs_up_and_requeues_the_job() {
     let tmp = tempfile::tempdir().unwrap();
     // Real time: a page takes about half a minute, far longer than the 2 s grace.
     let config = write_config(tmp.path(), 1, "shutdown_grace_secs = 2\n");
-    let (server, api) = start_serve(&config).await;
+    let (mut server, api) = start_serve(&config).await;
     let id = api.submit("+15551234567").await;
     wait_in_call(&api, &id).await;
     // The grace period, plus time for the process to start its shutdown and exit.
@@ -169,4 +174,26 @@ async fn sigterm_with_a_short_grace_hangs_up_and_requeues_the_job() {
         error.contains("agent shutdown") && error.contains("hung up"),
         "{job}"
     );
+}
+
+/// A second stop request while the first waits for a call ends the process at once (exit 130); the call
+/// journal covers the call that was cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_exits_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Real time and a long grace: the first SIGTERM alone would wait for the call for most of a minute.
+    let config = write_config(tmp.path(), 1, "shutdown_grace_secs = 60\n");
+    let (mut server, api) = start_serve(&config).await;
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    server.sigterm();
+    // The first request is being handled: the API still answers while the call runs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(api.job(&id).await["status"], "in_progress");
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "exited on the first SIGTERM"
+    );
+    let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(130), "{status}");
 }
