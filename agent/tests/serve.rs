@@ -1,6 +1,7 @@
 //! `faxline serve` end to end: the real binary, API and agent in one process on SQLite, the loopback line
 //! (real SIP + UDPTL on 127.0.0.1, time-compressed): POST /fax with the bootstrap key, poll GET /fax/{id}
-//! until the fax has gone through; the answering side's copy shows up as an inbound fax.
+//! until the fax has gone through; the answering side's copy shows up as an inbound fax. And how the server
+//! commands (`serve`, `agent`, `api`) stop on SIGTERM, during calls and with short grace periods.
 
 mod common;
 
@@ -196,4 +197,86 @@ async fn a_second_sigterm_exits_at_once() {
     );
     let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(130), "{status}");
+}
+
+/// `faxline agent` on its own (here on the loopback line, with the API in the test process): SIGTERM during a
+/// call that cannot finish within the 2 s grace hangs it up, reports the job back to the queue with the reason,
+/// and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_command_stops_on_sigterm_and_reports_the_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = common::Api::start(tmp.path(), "127.0.0.1:0").await;
+    let config = tmp.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[agent]\nlease_poll_secs = 1\nshutdown_grace_secs = 2\n\n[line]\nkind = \"loopback\"\n\n\
+             [spool]\ndir = \"{}\"\n\n[api_client]\nbase_url = \"{}\"\nallow_http = true\nagent_id = \"site1\"\n",
+            tmp.path().join("spool").display(),
+            api.base
+        ),
+    )
+    .unwrap();
+    let mut agent = Server(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .arg("agent")
+            .arg("--config")
+            .arg(&config)
+            .env("FAXLINE_API_CLIENT__AGENT_SECRET", common::AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    let status = agent.sigterm_and_wait(Duration::from_secs(2 + 8)).await;
+    assert!(status.success(), "exit status {status}");
+    let job = api.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("agent shutdown"),
+        "{job}"
+    );
+}
+
+/// `faxline api` on its own exits 0 on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_command_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), 1, "");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .args(["api", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+            .arg(&config)
+            .env("API_KEY", ADMIN_KEY)
+            .env("FAXLINE_AGENT_SECRET", common::AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while reqwest::get(format!("{base}/health")).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "api never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
 }
