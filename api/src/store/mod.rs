@@ -454,7 +454,8 @@ impl Store {
     /// Applies an agent's final result; `None` when the lease is no longer held.
     ///
     /// The result's `pages` are the pages transferred: they go to `pages_sent`, while `pages` keeps the
-    /// document's count (filled from a success only when it was unknown). `stage` ends with the job's final
+    /// document's count (filled from a success only when it was unknown). A success reported without a count
+    /// (or with 0) delivered the whole document. `stage` ends with the job's final
     /// phase (`completed`, `failed`, or `retry scheduled` when the job goes back to the queue), so a finished
     /// job never shows a call phase of a call that is over.
     pub async fn finish_job(
@@ -472,9 +473,9 @@ impl Store {
                status = CASE WHEN $3 = 1 AND attempts < $8 THEN 'queued' ELSE $4 END, \
                next_attempt_at = CASE WHEN $3 = 1 AND attempts < $8 THEN $9 ELSE next_attempt_at END, \
                error = $5, provider_sid = COALESCE($7, provider_sid), \
-               pages = CASE WHEN pages IS NULL AND $4 = 'SUCCESS' THEN $6 ELSE pages END, \
-               pages_sent = CASE WHEN $6 IS NOT NULL THEN $6 WHEN $4 = 'SUCCESS' THEN pages \
-                 ELSE COALESCE(pages_sent, 0) END, \
+               pages = CASE WHEN pages IS NULL AND $4 = 'SUCCESS' THEN NULLIF($6, 0) ELSE pages END, \
+               pages_sent = CASE WHEN $4 = 'SUCCESS' THEN COALESCE(NULLIF($6, 0), pages) \
+                 ELSE COALESCE($6, pages_sent, 0) END, \
                stage = CASE WHEN $3 = 1 AND attempts < $8 THEN '{STAGE_RETRY}' \
                  WHEN $4 = 'SUCCESS' THEN '{STAGE_COMPLETED}' ELSE '{STAGE_FAILED}' END, \
                bitrate = COALESCE($11, bitrate), fax_mode = COALESCE($12, fax_mode), \
