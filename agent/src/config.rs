@@ -99,9 +99,9 @@ pub struct AgentConfig {
     /// How often to ask the API for work when idle (seconds).
     #[serde(deserialize_with = "flex::scalar")]
     pub lease_poll_secs: u64,
-    /// On shutdown (SIGTERM, SIGINT), the time running calls get (seconds): they may finish during the first
-    /// three quarters (all but at most 10 s, at least 2 s kept), then they are hung up and their results
-    /// reported within the rest. 0: stop at once (the call journal reconciles at the next start).
+    /// On shutdown (SIGTERM, SIGINT), the time running calls get (seconds): they may finish until a reserve of
+    /// a quarter of it (at least 2 s, at most 10 s) is left, then they are hung up and their results reported
+    /// within the reserve. 0: stop at once (the call journal reconciles at the next start).
     #[serde(deserialize_with = "flex::scalar")]
     pub shutdown_grace_secs: u64,
 }
