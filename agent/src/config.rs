@@ -99,7 +99,9 @@ pub struct AgentConfig {
     /// How often to ask the API for work when idle (seconds).
     #[serde(deserialize_with = "flex::scalar")]
     pub lease_poll_secs: u64,
-    /// On shutdown, how long running calls may take to finish before they are failed explicitly (seconds).
+    /// On shutdown (SIGTERM, SIGINT), the time running calls get (seconds): they may finish until a reserve of
+    /// a quarter of it (at least 2 s, at most 10 s) is left, then they are hung up and their results reported
+    /// within the reserve. 0: stop at once (the call journal reconciles at the next start).
     #[serde(deserialize_with = "flex::scalar")]
     pub shutdown_grace_secs: u64,
 }
@@ -284,8 +286,17 @@ pub struct SipConfig {
     pub password_file: Option<PathBuf>,
     pub from_user: Option<String>,
     pub from_domain: Option<String>,
-    /// Caller ID (number) presented on outbound faxes.
+    /// Caller ID (number) presented on outbound faxes: the From user unless `from_user` is set, and in the
+    /// identity headers `caller_id_header` chooses.
     pub caller_id: Option<String>,
+    /// Which identity headers carry `caller_id` on the agent's own SIP line: `auto` (default:
+    /// `P-Asserted-Identity` when `caller_id` differs from the From user), `pai`, `rpid` (`Remote-Party-ID`),
+    /// `both` or `none`.
+    pub caller_id_header: CallerIdHeader,
+    /// How long an outbound call on the agent's own SIP line rings before it is cancelled as "no answer"
+    /// (seconds, 5..=300).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub ring_seconds: u32,
     /// Numbers (DIDs) accepted inbound. Empty: accept any number the trunk delivers.
     #[serde(deserialize_with = "flex::list")]
     pub numbers: Vec<String>,
@@ -341,6 +352,8 @@ impl Default for SipConfig {
             from_user: None,
             from_domain: None,
             caller_id: None,
+            caller_id_header: CallerIdHeader::Auto,
+            ring_seconds: 60,
             numbers: Vec::new(),
             bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             bind_port: 5060,
@@ -358,6 +371,22 @@ impl Default for SipConfig {
             t38_reinvite_wait_ms: 5000,
         }
     }
+}
+
+/// `[sip] caller_id_header`: where the caller's number goes besides From.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerIdHeader {
+    /// `P-Asserted-Identity` when `caller_id` is set and differs from the From user; nothing otherwise.
+    Auto,
+    /// `P-Asserted-Identity` (RFC 3325).
+    Pai,
+    /// `Remote-Party-ID`.
+    Rpid,
+    /// Both headers.
+    Both,
+    /// Neither: the number is only in From (when it is the From user).
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,6 +12,7 @@ mod cli {
     pub mod render;
     pub mod send;
     pub mod serve;
+    pub mod signal;
 }
 
 /// Faxline: a self-hosted fax platform.

@@ -614,3 +614,43 @@ fn retry_backoff_grows_and_caps() {
     assert_eq!(r.backoff(4).as_secs(), 240);
     assert_eq!(r.backoff(30).as_secs(), 1800);
 }
+
+/// `[sip] ring_seconds` and `caller_id_header`: read from the file and the environment, validated.
+#[test]
+fn sip_ring_seconds_and_caller_id_header_are_validated() {
+    use faxline_agent::config::CallerIdHeader;
+    let cfg = example(&strong_env());
+    assert_eq!(cfg.sip.ring_seconds, 60);
+    assert_eq!(cfg.sip.caller_id_header, CallerIdHeader::Auto);
+    let env = with(strong_env(), "FAXLINE_SIP__CALLER_ID_HEADER", "both");
+    let env = with(env, "FAXLINE_SIP__RING_SECONDS", "45");
+    let cfg = example(&env);
+    assert_eq!(cfg.sip.caller_id_header, CallerIdHeader::Both);
+    assert_eq!(cfg.sip.ring_seconds, 45);
+    assert!(errors_for(&check_config(&cfg), "sip.ring_seconds").is_empty());
+    for bad in ["0", "4", "301"] {
+        let cfg = example(&with(strong_env(), "FAXLINE_SIP__RING_SECONDS", bad));
+        assert_eq!(
+            errors_for(&check_config(&cfg), "sip.ring_seconds").len(),
+            1,
+            "{bad}"
+        );
+    }
+    // Identity headers named without a number to put in them.
+    let mut cfg = example(&with(strong_env(), "FAXLINE_SIP__CALLER_ID_HEADER", "pai"));
+    cfg.sip.caller_id = None;
+    assert_eq!(
+        errors_for(&check_config(&cfg), "sip.caller_id_header").len(),
+        1
+    );
+    cfg.sip.caller_id_header = CallerIdHeader::Auto;
+    assert!(errors_for(&check_config(&cfg), "sip.caller_id_header").is_empty());
+    // Values other than the five are refused when loading, naming the setting.
+    let err = Config::load(
+        Some(&repo().join("faxline.example.toml")),
+        &Env::from_pairs(with(strong_env(), "FAXLINE_SIP__CALLER_ID_HEADER", "pid")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("caller_id_header"), "{err}");
+}

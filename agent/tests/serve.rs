@@ -1,6 +1,7 @@
 //! `faxline serve` end to end: the real binary, API and agent in one process on SQLite, the loopback line
 //! (real SIP + UDPTL on 127.0.0.1, time-compressed): POST /fax with the bootstrap key, poll GET /fax/{id}
-//! until the fax has gone through; the answering side's copy shows up as an inbound fax.
+//! until the fax has gone through; the answering side's copy shows up as an inbound fax. And how the server
+//! commands (`serve`, `agent`, `api`) stop on SIGTERM, during calls and with short grace periods.
 
 mod common;
 
@@ -19,25 +20,54 @@ impl Drop for Server {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_sends_a_pdf_over_the_loopback_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("faxline.toml");
+impl Server {
+    /// Sends SIGTERM (what Docker, systemd and Kubernetes send).
+    fn sigterm(&self) {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    async fn sigterm_and_wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        self.sigterm();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "faxline serve did not exit within {limit:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A configuration for `faxline serve` in `dir`: SQLite, the loopback line at `speed`, `extra` appended.
+fn write_config(dir: &std::path::Path, speed: u32, extra: &str) -> std::path::PathBuf {
+    let config = dir.join("faxline.toml");
     std::fs::write(
         &config,
         format!(
-            "[api]\ndata_dir = \"{}\"\ninbound_enabled = true\n\n[line]\nkind = \"loopback\"\nspeed = 10\n\n\
-             [fax]\nlocal_station_id = \"+1 555 0100\"\n\n[agent]\nlease_poll_secs = 1\n",
-            tmp.path().join("data").display()
+            "[api]\ndata_dir = \"{}\"\ninbound_enabled = true\n\n[line]\nkind = \"loopback\"\nspeed = {speed}\n\n\
+             [fax]\nlocal_station_id = \"+1 555 0100\"\n\n[agent]\nlease_poll_secs = 1\n{extra}",
+            dir.join("data").display()
         ),
     )
     .unwrap();
+    config
+}
+
+/// Starts `faxline serve` on a free port and waits until it answers; returns it and its API.
+async fn start_serve(config: &std::path::Path) -> (Server, Client) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let base = format!("http://127.0.0.1:{port}");
-    let _server = Server(
+    let server = Server(
         Command::new(env!("CARGO_BIN_EXE_faxline"))
             .args([
                 "serve",
@@ -45,7 +75,7 @@ async fn serve_sends_a_pdf_over_the_loopback_line() {
                 &format!("127.0.0.1:{port}"),
                 "--config",
             ])
-            .arg(&config)
+            .arg(config)
             .env("API_KEY", ADMIN_KEY)
             .env_remove("FAXLINE_CONFIG")
             .env_remove("DATABASE_URL")
@@ -64,13 +94,189 @@ async fn serve_sends_a_pdf_over_the_loopback_line() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (server, Client { base })
+}
 
-    let api = Client { base };
+/// Waits until the job's call is placed (the loopback line reports `calling`, then `answered`).
+async fn wait_in_call(api: &Client, id: &str) {
+    let start = Instant::now();
+    loop {
+        let job = api.job(id).await;
+        if job["stage"] == "calling" || job["stage"] == "answered" {
+            return;
+        }
+        assert!(
+            job["status"] == "queued" || job["status"] == "in_progress",
+            "the call ended before the test could stop the server: {job}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the call never started: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_a_pdf_over_the_loopback_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), 10, "");
+    let (_server, api) = start_serve(&config).await;
     let id = api.submit("+15551234567").await;
     let job = api.final_job(&id).await;
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["pages"], 1, "{job}");
+    // A finished job shows the pages that went and a final stage, not the last call phase.
+    assert_eq!(job["pages_sent"], 1, "{job}");
+    assert_eq!(job["stage"], "completed", "{job}");
     // The loopback's answering side delivered its copy as an inbound fax.
     let list = wait_inbound(&api, 1).await;
     assert_eq!(list[0]["pages"], 1, "{list:?}");
+}
+
+/// SIGTERM during a call: the call finishes within the grace period, its result reaches the API (which
+/// stops only after the agent), and the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_call_lets_it_finish_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), 10, "shutdown_grace_secs = 60\n");
+    let (mut server, api) = start_serve(&config).await;
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    let status = server.sigterm_and_wait(Duration::from_secs(60)).await;
+    assert!(status.success(), "exit status {status}");
+    // Started again, the server shows the job as the agent reported it before stopping.
+    let (_server, api) = start_serve(&config).await;
+    let job = api.job(&id).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(job["pages_sent"], 1, "{job}");
+    assert_eq!(job["stage"], "completed", "{job}");
+}
+
+/// SIGTERM during a call that cannot finish within the grace period: the call is hung up, the job is
+/// reported (back in the queue for the next run, with the reason), and the process exits 0 within the grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_short_grace_hangs_up_and_requeues_the_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Real time: a page takes about half a minute, far longer than the 2 s grace.
+    let config = write_config(tmp.path(), 1, "shutdown_grace_secs = 2\n");
+    let (mut server, api) = start_serve(&config).await;
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    // The grace period, plus time for the process to start its shutdown and exit.
+    let status = server.sigterm_and_wait(Duration::from_secs(2 + 8)).await;
+    assert!(status.success(), "exit status {status}");
+    let (_server, api) = start_serve(&config).await;
+    let job = api.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(job["stage"], "retry scheduled", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("agent shutdown") && error.contains("hung up"),
+        "{job}"
+    );
+}
+
+/// A second stop request while the first waits for a call ends the process at once (exit 130); the call
+/// journal covers the call that was cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_exits_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Real time and a long grace: the first SIGTERM alone would wait for the call for most of a minute.
+    let config = write_config(tmp.path(), 1, "shutdown_grace_secs = 60\n");
+    let (mut server, api) = start_serve(&config).await;
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    server.sigterm();
+    // The first request is being handled: the API still answers while the call runs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(api.job(&id).await["status"], "in_progress");
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "exited on the first SIGTERM"
+    );
+    let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(130), "{status}");
+}
+
+/// `faxline agent` on its own (here on the loopback line, with the API in the test process): SIGTERM during a
+/// call that cannot finish within the 2 s grace hangs it up, reports the job back to the queue with the reason,
+/// and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_command_stops_on_sigterm_and_reports_the_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = common::Api::start(tmp.path(), "127.0.0.1:0").await;
+    let config = tmp.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[agent]\nlease_poll_secs = 1\nshutdown_grace_secs = 2\n\n[line]\nkind = \"loopback\"\n\n\
+             [spool]\ndir = \"{}\"\n\n[api_client]\nbase_url = \"{}\"\nallow_http = true\nagent_id = \"site1\"\n",
+            tmp.path().join("spool").display(),
+            api.base
+        ),
+    )
+    .unwrap();
+    let mut agent = Server(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .arg("agent")
+            .arg("--config")
+            .arg(&config)
+            .env("FAXLINE_API_CLIENT__AGENT_SECRET", common::AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let id = api.submit("+15551234567").await;
+    wait_in_call(&api, &id).await;
+    let status = agent.sigterm_and_wait(Duration::from_secs(2 + 8)).await;
+    assert!(status.success(), "exit status {status}");
+    let job = api.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("agent shutdown"),
+        "{job}"
+    );
+}
+
+/// `faxline api` on its own exits 0 on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_command_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), 1, "");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .args(["api", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+            .arg(&config)
+            .env("API_KEY", ADMIN_KEY)
+            .env("FAXLINE_AGENT_SECRET", common::AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while reqwest::get(format!("{base}/health")).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "api never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
 }

@@ -136,6 +136,7 @@ impl Trunk {
             from_user: "+15557654321".into(),
             from_domain: None,
             credentials: None,
+            identity: None,
         };
         fax_leg::place(
             self.runtime.clone(),
@@ -186,7 +187,8 @@ impl World {
         c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
         c.api_client.allow_http = true;
         c.agent.lease_poll_secs = 1;
-        c.agent.shutdown_grace_secs = 0;
+        // At shutdown, running calls are hung up at once and have 2 s to report.
+        c.agent.shutdown_grace_secs = 2;
         c.retry.max_attempts = max_attempts;
         c.retry.backoff_initial_secs = 0;
         let cfg = Arc::new(c);
@@ -247,19 +249,9 @@ async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
     assert_eq!(job["mode"], "T38", "{job}");
     assert_eq!(job["bitrate"], 14400, "{job}");
     assert_eq!(job["remote_ident"], "TRUNK RX", "{job}");
-    // The last phase reported before the result: the page's confirmation (or its start, when the
-    // result came within the one-second report interval).
-    let stage = job["stage"].as_str().unwrap_or_default();
-    assert!(
-        [
-            "sending (T.38)",
-            "trained at 14400 bit/s",
-            "sending page 1",
-            "page 1 sent"
-        ]
-        .contains(&stage),
-        "{job}"
-    );
+    // A finished job shows the pages that went and its final stage, not the last call phase.
+    assert_eq!(job["pages_sent"], 1, "{job}");
+    assert_eq!(job["stage"], "completed", "{job}");
     // The session's events reach whoever asked for them: the trunk's receiver saw training and the page.
     let events = w.trunk.events.lock().unwrap().clone();
     assert!(
@@ -328,7 +320,7 @@ async fn shutdown_during_a_call_hangs_up_with_bye() {
         stop,
         ..
     } = w;
-    api.submit("+15550199").await;
+    let id = api.submit("+15550199").await;
     let received = tmp.path().join("cut.tif");
     let call = trunk.next_call().await;
     let answering = tokio::spawn(async move {
@@ -365,6 +357,121 @@ async fn shutdown_during_a_call_hangs_up_with_bye() {
         .await
         .expect("the agent stops")
         .unwrap();
+    // The hung-up call's result was reported before the agent stopped: the job is back in the queue for
+    // the next run, with the reason, not left in progress to end as "outcome unknown".
+    let job = api.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(job["stage"], "retry scheduled", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("agent shutdown") && error.contains("hung up"),
+        "{job}"
+    );
+    api.stop().await;
+}
+
+/// A trunk (sipp) that rings and never answers: the call is cancelled after `[sip] ring_seconds` (not the
+/// 60 s default) and the job fails as "no answer". On the wire, the INVITE presents the caller id in
+/// `P-Asserted-Identity` (the default when it differs from the From user), no `Remote-Party-ID`, and a
+/// Call-ID of our own (not the SIP library's `…@restsend.com`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_timeout_and_caller_id_headers_on_the_wire() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sipp_port = free_udp_port();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/ring_no_answer.xml");
+    let mut sipp = std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &sipp_port.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error"])
+        .args(["-trace_err", "-trace_msg"])
+        .arg("-error_file")
+        .arg(tmp.path().join("errors.log"))
+        .arg("-message_file")
+        .arg(tmp.path().join("messages.log"))
+        .current_dir(tmp.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed");
+    let mut api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    let mut c = Config::default();
+    c.line.kind = LineKind::Sip;
+    c.sip.trunk_host = Some("127.0.0.1".into());
+    c.sip.trunk_port = sipp_port;
+    let agent_port = free_udp_port();
+    c.sip.bind_address = LOCAL;
+    c.sip.bind_port = agent_port;
+    c.sip.from_user = Some("trunkuser".into());
+    c.sip.caller_id = Some(AGENT_NUMBER.into());
+    c.sip.ring_seconds = 5;
+    c.sip.udptl_port_min = 21500;
+    c.sip.udptl_port_max = 21549;
+    c.sip.rtp_port_min = 21550;
+    c.sip.rtp_port_max = 21599;
+    c.spool.dir = tmp.path().join("spool");
+    c.api_client.base_url = Some(api.base.clone());
+    c.api_client.agent_id = Some("site1".into());
+    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.allow_http = true;
+    c.agent.lease_poll_secs = 1;
+    c.retry.max_attempts = 1;
+    let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+    let agent = tokio::spawn(faxline_agent::daemon::run(
+        Arc::new(c),
+        client,
+        std::future::pending(),
+    ));
+    let id = api.submit("+15550199").await;
+    let job = api.final_job(&id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no answer"),
+        "{job}"
+    );
+    let status = tokio::task::spawn_blocking(move || sipp.wait().unwrap())
+        .await
+        .unwrap();
+    let messages = std::fs::read_to_string(tmp.path().join("messages.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "sipp failed ({status}): the CANCEL must come after ring_seconds\n{}\n{messages}",
+        std::fs::read_to_string(tmp.path().join("errors.log")).unwrap_or_default()
+    );
+    let invite = messages
+        .split("INVITE sip:")
+        .nth(1)
+        .and_then(|m| m.split("-----").next())
+        .expect("the INVITE in sipp's log");
+    let header = |name: &str| {
+        invite
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(str::to_owned)
+    };
+    assert!(
+        header("From").is_some_and(|f| f.contains("sip:trunkuser@")),
+        "{invite}"
+    );
+    assert_eq!(
+        header("P-Asserted-Identity").as_deref(),
+        Some(format!("P-Asserted-Identity: <sip:+15550100@127.0.0.1:{agent_port}>").as_str()),
+        "{invite}"
+    );
+    assert_eq!(header("Remote-Party-ID"), None, "{invite}");
+    let call_id = header("Call-ID").expect("a Call-ID");
+    assert!(
+        !call_id.contains("restsend") && call_id.len() > "Call-ID: ".len() + 16,
+        "{call_id}"
+    );
+    agent.abort();
     api.stop().await;
 }
 

@@ -5,6 +5,9 @@
 
 #[path = "../../agent/src/cli/api.rs"]
 mod api_cli;
+/// The stop signals `api_cli` uses (SIGTERM and SIGINT).
+#[path = "../../agent/src/cli/signal.rs"]
+mod signal;
 
 use clap::Parser;
 

@@ -198,7 +198,9 @@ async fn delivery_details(db: Db) {
     assert_eq!(v["bitrate"], 14400);
     assert_eq!(v["mode"], "T38");
     assert_eq!(v["remote_ident"], "+1 555 0199");
-    assert_eq!(v["stage"], "T.38 Negotiated");
+    // A finished job shows its final stage and the pages that went, not the last call phase.
+    assert_eq!(v["stage"], "completed", "{v}");
+    assert_eq!(v["pages_sent"], 1, "{v}");
     for k in [
         "id",
         "to",
@@ -246,6 +248,8 @@ async fn delivery_details(db: Db) {
     let v = status(&s, &ids[1]).await;
     assert_eq!(v["status"], "FAILED");
     assert!(v["bitrate"].is_null() && v["mode"].is_null(), "{v}");
+    assert_eq!(v["stage"], "failed", "{v}");
+    assert_eq!(v["pages_sent"], 0, "{v}");
     // The OpenAPI document describes the additions.
     let doc: Value = http()
         .get(s.url("/openapi.json"))
@@ -261,6 +265,90 @@ async fn delivery_details(db: Db) {
     }
 }
 both_stores!(delivery_details_on, delivery_details);
+
+/// A fax that fails part-way keeps the document's page count in `pages` and shows the pages that went in
+/// `pages_sent`; a success reported without pages counts the whole document; a job sent back to the queue
+/// and a cancelled one say so in `stage`.
+async fn pages_and_final_stage(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let five = common::fixture("pdf/gs-man-groff.pdf");
+    let mut ids = Vec::new();
+    for to in ["+15550000001", "+15550000002", "+15550000003"] {
+        let r = send_fax(&s, ADMIN_KEY, to, "d.pdf", five.clone()).await;
+        assert_eq!(r.status(), 202);
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let doc_pages = status(&s, &ids[0]).await["pages"].as_i64().unwrap();
+    assert!(doc_pages > 2, "a multi-page fixture: {doc_pages}");
+    let agent = s.agent("agent-1");
+    let jobs = agent.lease(Duration::ZERO, 3).await.unwrap();
+    let job = |id: &str| jobs.iter().find(|j| j.job_id == id).unwrap().clone();
+    let (a, b, c) = (job(&ids[0]), job(&ids[1]), job(&ids[2]));
+    for j in [&a, &b, &c] {
+        agent.progress(j, 0, Some(doc_pages)).await.unwrap();
+        agent
+            .progress_stage(j, "sending page 2", None)
+            .await
+            .unwrap();
+    }
+    let failed_part_way = SendResult {
+        status: "FAILED".into(),
+        error: Some("fax transfer failed: the far end hung up during the fax".into()),
+        pages: Some(2),
+        provider_sid: None,
+        retry: false,
+    };
+    agent.result(&a, &failed_part_way).await.unwrap();
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "FAILED", "{v}");
+    assert_eq!(v["pages"], doc_pages, "the document's count is kept: {v}");
+    assert_eq!(v["pages_sent"], 2, "{v}");
+    assert_eq!(v["stage"], "failed", "{v}");
+
+    // (Asterisk's FAXPAGES can be empty or 0 when its result event races the hangup.)
+    let success_without_pages = SendResult {
+        status: "SUCCESS".into(),
+        error: None,
+        pages: Some(0),
+        provider_sid: None,
+        retry: false,
+    };
+    agent.result(&b, &success_without_pages).await.unwrap();
+    let v = status(&s, &ids[1]).await;
+    assert_eq!(v["pages"], doc_pages, "{v}");
+    assert_eq!(v["pages_sent"], doc_pages, "{v}");
+    assert_eq!(v["stage"], "completed", "{v}");
+
+    let busy = SendResult {
+        status: "FAILED".into(),
+        error: Some("busy".into()),
+        pages: None,
+        provider_sid: None,
+        retry: true,
+    };
+    assert_eq!(agent.result(&c, &busy).await.unwrap(), "queued");
+    let v = status(&s, &ids[2]).await;
+    assert_eq!(v["stage"], "retry scheduled", "{v}");
+    assert_eq!(v["pages"], doc_pages, "{v}");
+    let r = http()
+        .post(s.url(&format!("/fax/{}/cancel", ids[2])))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let v = status(&s, &ids[2]).await;
+    assert_eq!(v["status"], "cancelled", "{v}");
+    assert_eq!(v["stage"], "cancelled", "{v}");
+}
+both_stores!(pages_and_final_stage_on, pages_and_final_stage);
 
 async fn many_agents(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {

@@ -98,6 +98,7 @@ async fn main() {
                 from_user: "bench".into(),
                 from_domain: None,
                 credentials: None,
+                identity: None,
             })
             .expect("dial");
         let (done_tx, done_rx) = mpsc::unbounded_channel();

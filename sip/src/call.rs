@@ -247,6 +247,9 @@ pub struct FaxCall {
     reinvite_pending: bool,
     /// Where the running audio fax sends, while one runs (CED phase or fallback).
     audio_running: Option<SocketAddr>,
+    /// The peer moved the call back to audio while our T.38 session ran (the end of its fax): our SDP
+    /// offers and answers audio from then on, the session runs to its own end.
+    peer_left_t38: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +277,7 @@ impl FaxCall {
             sdp_session_id,
             sdp_version: 0,
             glare_retried: false,
+            peer_left_t38: false,
             reinvite_pending: false,
             audio_running: None,
         }
@@ -629,9 +633,35 @@ impl FaxCall {
                     self.enter_t38(remote, theirs, agreed);
                 }
             }
-            // During a T.38 fax, an offer without an active image stream would break the page:
-            // refuse it and keep the image stream (RFC 3261 §14.2: the old session stays).
-            (CallState::T38, _, _) => self.answer_reinvite(488, None),
+            // Back to audio during T.38: what Asterisk and gateways send when their fax session has
+            // ended, often before ours has seen the end. Accept it with our audio stream (a 488 here
+            // only makes the peer hang up on a refusal); our T.38 session is not stopped but runs to
+            // its own end on the packets still in flight, then we hang up as usual. A peer leaving
+            // T.38 mid-page fails that session by T.30's timers, as a lost stream would.
+            (CallState::T38, _, _) => match offer.audio() {
+                Some((port, law)) => {
+                    self.remote_audio = Some((SocketAddr::new(offer.addr, port), law));
+                    self.peer_left_t38 = true;
+                    let streams = offer
+                        .streams
+                        .iter()
+                        .map(|s| match s {
+                            Stream::Audio { port: p, .. } if *p == port => {
+                                self.audio_stream(vec![law])
+                            }
+                            Stream::Audio { payloads, .. } => Stream::Audio {
+                                port: 0,
+                                payloads: payloads.clone(),
+                            },
+                            Stream::Image { .. } => declined_image(),
+                            other => other.clone(),
+                        })
+                        .collect();
+                    let sdp = self.sdp(streams);
+                    self.answer_reinvite(200, Some(sdp));
+                }
+                None => self.answer_reinvite(488, None),
+            },
             // In audio: an audio refresh keeps the audio stream; `m=image 0` alone is not acceptable.
             (_, _, _) => match offer.audio() {
                 Some((port, law)) => {
@@ -809,7 +839,7 @@ impl FaxCall {
 
     fn current_sdp(&mut self) -> String {
         let stream = match self.state {
-            CallState::T38 => Stream::Image {
+            CallState::T38 if !self.peer_left_t38 => Stream::Image {
                 port: self.config.image_port,
                 t38: self
                     .t38

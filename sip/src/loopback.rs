@@ -222,6 +222,7 @@ async fn run_pair(
         from_user: "faxline".into(),
         from_domain: None,
         credentials: None,
+        identity: None,
     };
     let tx = tokio::time::timeout(
         options.timeout,

@@ -17,7 +17,8 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
-use rsipstack::transaction::endpoint::Endpoint;
+use rsipstack::transaction::CallIdFormat;
+use rsipstack::transaction::endpoint::{Endpoint, EndpointOption};
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
 use tokio::sync::mpsc;
@@ -59,7 +60,7 @@ impl std::fmt::Debug for SipCredentials {
 }
 
 /// An outbound call to place.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DialTarget {
     /// Request-URI, e.g. `sip:5551234@trunk.example:5060`.
     pub uri: String,
@@ -70,6 +71,39 @@ pub struct DialTarget {
     pub from_domain: Option<String>,
     /// Digest credentials for 401/407 challenges (initial INVITE and in-dialog requests).
     pub credentials: Option<SipCredentials>,
+    /// The caller's number presented in identity headers, for trunks that authenticate by From but
+    /// show the caller from `P-Asserted-Identity` or `Remote-Party-ID`.
+    pub identity: Option<CallerIdentity>,
+}
+
+/// The caller identity headers of an outbound INVITE. Both name `sip:<user>@<host>` with the host of
+/// our From URI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The number presented (unmasked: mask before logging).
+    pub user: String,
+    /// Send `P-Asserted-Identity` (RFC 3325).
+    pub pai: bool,
+    /// Send `Remote-Party-ID` (draft-ietf-sip-privacy-04, still what many carriers read).
+    pub rpid: bool,
+}
+
+impl CallerIdentity {
+    /// The headers as `(name, value)` for a From host of `host`.
+    pub fn headers(&self, host: &str) -> Vec<(&'static str, String)> {
+        let uri = format!("<sip:{}@{host}>", self.user);
+        let mut h = Vec::new();
+        if self.pai {
+            h.push(("P-Asserted-Identity", uri.clone()));
+        }
+        if self.rpid {
+            h.push((
+                "Remote-Party-ID",
+                format!("{uri};party=calling;screen=yes;privacy=off"),
+            ));
+        }
+        h
+    }
 }
 
 /// Something that happened on one call leg: a [`CallInput`] for the call control, or the end of
@@ -152,6 +186,11 @@ impl SipEndpoint {
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
             .with_user_agent("faxline")
+            .with_option(EndpointOption {
+                // A random token, never the stack's default `…@restsend.com` (or one of our addresses).
+                callid_format: CallIdFormat::Uuid,
+                ..EndpointOption::default()
+            })
             .build();
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let mut incoming = endpoint
@@ -272,11 +311,16 @@ impl SipEndpoint {
             text.parse::<rsipstack::sip::Uri>()
                 .map_err(|_| StackError::BadUri(text))
         };
-        let contact = uri(&self.local.to_string())?;
-        let caller = match &target.from_domain {
-            Some(domain) => uri(domain)?,
-            None => contact.clone(),
-        };
+        let local = self.local.to_string();
+        let contact = uri(&local)?;
+        let from_host = target.from_domain.as_deref().unwrap_or(&local);
+        let caller = uri(from_host)?;
+        let headers = target.identity.as_ref().map(|id| {
+            id.headers(from_host)
+                .into_iter()
+                .map(|(name, value)| Header::Other(name.into(), value))
+                .collect::<Vec<_>>()
+        });
         let credential = target.credentials.map(|c| Credential {
             username: c.username,
             password: c.password,
@@ -289,6 +333,7 @@ impl SipEndpoint {
             contact,
             content_type: Some("application/sdp".into()),
             credential,
+            headers: headers.filter(|h| !h.is_empty()),
             ..Default::default()
         };
         let (state_tx, state_rx) = self.dialogs.new_dialog_state_channel();
@@ -534,5 +579,38 @@ fn body_text(body: &[u8]) -> Option<String> {
         None
     } else {
         Some(String::from_utf8_lossy(body).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallerIdentity;
+
+    #[test]
+    fn identity_headers_carry_the_number_at_the_from_host() {
+        let both = CallerIdentity {
+            user: "+15550100".into(),
+            pai: true,
+            rpid: true,
+        };
+        assert_eq!(
+            both.headers("sip.example.net"),
+            vec![
+                (
+                    "P-Asserted-Identity",
+                    "<sip:+15550100@sip.example.net>".into()
+                ),
+                (
+                    "Remote-Party-ID",
+                    "<sip:+15550100@sip.example.net>;party=calling;screen=yes;privacy=off".into()
+                ),
+            ]
+        );
+        let none = CallerIdentity {
+            pai: false,
+            rpid: false,
+            ..both
+        };
+        assert!(none.headers("h").is_empty());
     }
 }

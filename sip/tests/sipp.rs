@@ -176,6 +176,7 @@ async fn outbound_with(
             from_user: "faxline".into(),
             from_domain: None,
             credentials,
+            identity: None,
         })
         .unwrap();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -222,6 +223,22 @@ async fn far_end_t38_reinvite_accepted_then_bye_mid_fax() {
     assert_eq!(remote.ip(), Ipv4Addr::LOCALHOST);
     assert_eq!(params.far_max_datagram, 400);
     assert_eq!(record.stops, 1, "the BYE mid-fax stops the session");
+}
+
+/// Asterisk re-INVITEs back to audio when its fax session has ended: answered 200 with audio (sipp
+/// checks the answer's audio stream), the T.38 session is not stopped by it.
+#[tokio::test]
+async fn far_end_back_to_audio_after_t38_gets_200_with_audio() {
+    let (record, _) = outbound("peer_back_to_audio.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::PeerHangup);
+    assert!(
+        matches!(
+            record.media.as_slice(),
+            [FaxMedia::Audio { .. }, FaxMedia::T38 { .. }]
+        ),
+        "{record:?}"
+    );
+    assert_eq!(record.stops, 1, "only the far end's BYE stops the session");
 }
 
 #[tokio::test]
@@ -419,6 +436,7 @@ async fn external_address_goes_into_via_and_contact() {
             from_user: "faxline".into(),
             from_domain: None,
             credentials: None,
+            identity: None,
         })
         .unwrap();
     let (done_tx, done_rx) = mpsc::unbounded_channel();

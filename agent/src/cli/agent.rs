@@ -184,10 +184,14 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     if !config_ok {
         bail!("the configuration is not usable");
     }
+    let signals = super::signal::StopSignals::install().context("installing signal handlers")?;
     let api = api_client(&cfg)?;
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutdown requested");
+        let signal = signals.recv().await;
+        tracing::info!(
+            signal,
+            "stopping: no new jobs; running calls finish or are hung up within the grace period and their results reported"
+        );
     };
     run_daemon(Arc::new(cfg), api, shutdown).await
 }

@@ -50,9 +50,10 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
+    let signals = super::signal::StopSignals::install().context("installing signal handlers")?;
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        let signal = signals.recv().await;
+        tracing::info!(signal, "shutting down");
     };
     faxline_api::serve_with_shutdown(cfg, listener, shutdown)
         .await

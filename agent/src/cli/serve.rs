@@ -55,6 +55,7 @@ fn hex_string(bytes: &[u8]) -> String {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let signals = super::signal::StopSignals::install().context("installing signal handlers")?;
     // The API.
     let mut api_cfg = faxline_api::Config::load(args.config.as_deref())
         .context("loading the configuration ([api])")?;
@@ -105,38 +106,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         cfg.line.kind.as_str()
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let api_task = tokio::spawn({
-        let mut rx = stop_rx.clone();
-        async move {
-            app.run(listener, async move {
-                let _ = rx.wait_for(|s| *s).await;
-            })
-            .await
-        }
+    // Shutdown order: the agent first (no new jobs, running calls finish or are hung up within its grace
+    // period, every result reported to the API), then the API, which the agent needs until its last report.
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = tokio::spawn(app.run(listener, async move {
+        let _ = api_stopped.await;
+    }));
+    let (agent_stop, agent_stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = super::agent::run_daemon(Arc::new(cfg), api, async move {
+        let _ = agent_stopped.await;
     });
-    let agent = super::agent::run_daemon(Arc::new(cfg), api, {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    });
-    let signal = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    };
     tokio::pin!(agent);
     let agent_result = tokio::select! {
         r = &mut agent => r,
-        () = signal => {
-            let _ = stop_tx.send(true);
+        signal = signals.recv() => {
+            tracing::info!(
+                signal,
+                "stopping: no new jobs; running calls finish or are hung up within the grace period, their \
+                 results are reported, then the API stops"
+            );
+            let _ = agent_stop.send(());
             agent.await
         }
     };
-    let _ = stop_tx.send(true);
+    let _ = api_stop.send(());
     api_task
         .await
         .context("the API task")?
         .context("running the API")?;
+    if agent_result.is_ok() {
+        tracing::info!("stopped");
+    }
     agent_result
 }

@@ -555,6 +555,22 @@ fn check_sip(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
             ));
         }
     }
+    if !(5..=300).contains(&s.ring_seconds) {
+        p.push(Problem::error("sip.ring_seconds", "must be 5..=300"));
+    }
+    if s.caller_id.is_none()
+        && matches!(
+            s.caller_id_header,
+            crate::config::CallerIdHeader::Pai
+                | crate::config::CallerIdHeader::Rpid
+                | crate::config::CallerIdHeader::Both
+        )
+    {
+        p.push(Problem::error(
+            "sip.caller_id_header",
+            "names identity headers but sip.caller_id is not set",
+        ));
+    }
     if !(1000..=30000).contains(&s.t38_reinvite_wait_ms) {
         p.push(Problem::error(
             "sip.t38_reinvite_wait_ms",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use faxline_t38::session::FaxOptions;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
@@ -27,23 +28,48 @@ pub struct CallRequest {
     pub ecm: Option<bool>,
     /// Where the line publishes the call's phase for the API.
     pub progress: Progress,
+    /// Cancelled when the agent's shutdown grace period runs out: the line hangs the call up at once and
+    /// returns its outcome (class [`FailureClass::Shutdown`](super::outcome::FailureClass::Shutdown) unless
+    /// the fax completed), so the result is still reported.
+    pub hangup: CancellationToken,
+}
+
+/// A call's phase for the API: a short text (no numbers) and, once pages have gone, how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    pub stage: String,
+    pub pages_sent: Option<u32>,
 }
 
 /// A call's progress, published by the line (e.g. from `FAXStatus` events) and reported to the API by the job
 /// task. Only the latest phase is kept, so a burst of phases costs one report and publishing never waits.
 #[derive(Debug, Clone)]
-pub struct Progress(Arc<watch::Sender<Option<String>>>);
+pub struct Progress(Arc<watch::Sender<Option<Phase>>>);
 
 impl Progress {
     /// A sender and the receiver the job task follows.
-    pub fn channel() -> (Self, watch::Receiver<Option<String>>) {
+    pub fn channel() -> (Self, watch::Receiver<Option<Phase>>) {
         let (tx, rx) = watch::channel(None);
         (Self(Arc::new(tx)), rx)
     }
 
-    /// Publishes the call's new phase (short text, no numbers).
+    /// Publishes the call's new phase (short text, no numbers); the pages sent so far are kept.
     pub fn publish(&self, stage: &str) {
-        self.0.send_replace(Some(stage.to_owned()));
+        self.0.send_modify(|p| {
+            let pages_sent = p.as_ref().and_then(|p| p.pages_sent);
+            *p = Some(Phase {
+                stage: stage.to_owned(),
+                pages_sent,
+            });
+        });
+    }
+
+    /// Publishes a phase together with the number of pages confirmed sent so far.
+    pub fn publish_pages(&self, stage: &str, pages_sent: u32) {
+        self.0.send_replace(Some(Phase {
+            stage: stage.to_owned(),
+            pages_sent: Some(pages_sent),
+        }));
     }
 }
 

@@ -76,7 +76,7 @@ impl Line for LoopbackLine {
             options.sender.ecm = ecm;
         }
         tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), speed = self.speed, "loopback call");
-        let outcome = match send_fax(&req.tiff, &digits, options, {
+        let call = send_fax(&req.tiff, &digits, options, {
             let progress = req.progress.clone();
             move |stage| {
                 progress.publish(match stage {
@@ -85,9 +85,21 @@ impl Line for LoopbackLine {
                     LoopbackStage::Done => "hanging up",
                 })
             }
-        })
-        .await
-        {
+        });
+        // At the end of the shutdown grace period the call is dropped: both ends are ours, in this process.
+        let result = tokio::select! {
+            r = call => Some(r),
+            () = req.hangup.cancelled() => None,
+        };
+        let Some(result) = result else {
+            tracing::warn!(job = %req.job_id, token = %req.token, "loopback call hung up at shutdown");
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            return CallOutcome::failed(
+                FailureClass::Shutdown,
+                "the agent shut down during the call; it was hung up before the fax completed",
+            );
+        };
+        let outcome = match result {
             Ok(report) => {
                 let tx = &report.sender;
                 match &tx.outcome {

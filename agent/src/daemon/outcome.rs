@@ -29,6 +29,9 @@ pub enum FailureClass {
     Timeout,
     /// Fetching or rendering the document failed; no call was placed.
     Document,
+    /// The agent shut down: the call was hung up at the end of the grace period, or not placed at all. Not
+    /// retried by this agent; the result asks the API to queue the job again (while attempts remain).
+    Shutdown,
 }
 
 impl FailureClass {
@@ -46,7 +49,8 @@ impl FailureClass {
             | FailureClass::NoResult
             | FailureClass::Unknown
             | FailureClass::Timeout
-            | FailureClass::Document => None,
+            | FailureClass::Document
+            | FailureClass::Shutdown => None,
         }
     }
 
@@ -64,6 +68,7 @@ impl FailureClass {
             FailureClass::Unknown => "outcome unknown",
             FailureClass::Timeout => "call deadline exceeded",
             FailureClass::Document => "document error",
+            FailureClass::Shutdown => "agent shutdown",
         }
     }
 }

@@ -20,16 +20,21 @@ use faxline_api::agent_client::{
 };
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::DaemonError;
 use super::inbound::{InboundQueue, deliver_forever};
 use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
-use super::line::{CallRequest, Line, Progress};
+use super::line::{CallRequest, Line, Phase, Progress};
 use super::outcome::CallOutcome;
 use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
 use crate::config::Config;
+
+/// At most this much of the shutdown grace period is kept for reporting the results of calls hung up at its
+/// end (a quarter of the grace period, at least 2 s).
+const REPORT_RESERVE: Duration = Duration::from_secs(10);
 
 /// Minimum time between two progress reports of one job.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
@@ -39,7 +44,7 @@ const JOURNAL_SWEEP: Duration = Duration::from_secs(600);
 
 /// Follows one call's [`Progress`] and reports it to the API.
 struct ProgressFollow {
-    rx: watch::Receiver<Option<String>>,
+    rx: watch::Receiver<Option<Phase>>,
 }
 
 impl ProgressFollow {
@@ -55,11 +60,11 @@ impl ProgressFollow {
             if self.rx.changed().await.is_err() {
                 std::future::pending::<()>().await;
             }
-            let stage = self.rx.borrow_and_update().clone();
-            if let Some(stage) = stage {
+            let phase = self.rx.borrow_and_update().clone();
+            if let Some(Phase { stage, pages_sent }) = phase {
                 match tokio::time::timeout(
                     Duration::from_secs(10),
-                    api.progress_stage(job, &stage, None),
+                    api.progress_stage(job, &stage, pages_sent.map(i64::from)),
                 )
                 .await
                 {
@@ -90,6 +95,10 @@ struct Ctx<L: Line> {
     api: AgentClient,
     line: Arc<L>,
     journal: Journal,
+    /// Cancelled when shutdown begins: no new call is placed and backoff waits end; jobs report instead.
+    stopping: CancellationToken,
+    /// Cancelled when the grace period is up: running calls are hung up and report their outcome.
+    hangup: CancellationToken,
 }
 
 impl<L: Line> Daemon<L> {
@@ -114,7 +123,8 @@ impl<L: Line> Daemon<L> {
         })
     }
 
-    /// Runs until `shutdown` resolves; then stops leasing and gives running jobs `shutdown_grace_secs`.
+    /// Runs until `shutdown` resolves; then stops leasing and placing calls, lets running calls finish for most
+    /// of `shutdown_grace_secs`, hangs up the rest and reports their results within the remainder.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
@@ -131,6 +141,8 @@ impl<L: Line> Daemon<L> {
             api: self.api.clone(),
             line: self.line.clone(),
             journal: self.journal.clone(),
+            stopping: CancellationToken::new(),
+            hangup: CancellationToken::new(),
         });
         let pending = self.journal.jobs()?;
         if !pending.is_empty() {
@@ -210,24 +222,47 @@ impl<L: Line> Daemon<L> {
                 }
             }
         }
+        // No new calls from here on; jobs waiting to retry or still preparing report and go back to the queue.
+        ctx.stopping.cancel();
         let grace = Duration::from_secs(self.cfg.agent.shutdown_grace_secs);
+        let (finish, reserve) = shutdown_budget(grace);
         tracing::info!(
             running = jobs.len(),
             grace_secs = grace.as_secs(),
-            "shutting down"
+            finish_ms = finish.as_millis() as u64,
+            "shutting down: running calls may finish, then they are hung up and reported"
         );
         let _ =
-            tokio::time::timeout(grace, async { while jobs.join_next().await.is_some() {} }).await;
+            tokio::time::timeout(finish, async { while jobs.join_next().await.is_some() {} }).await;
         if !jobs.is_empty() {
             tracing::warn!(
                 running = jobs.len(),
-                "jobs still running at the end of the grace period are stopped; the journal reconciles them"
+                "hanging up the calls still running at the end of the grace period; their results are reported"
+            );
+            ctx.hangup.cancel();
+            let _ =
+                tokio::time::timeout(reserve, async { while jobs.join_next().await.is_some() {} })
+                    .await;
+        }
+        if !jobs.is_empty() {
+            tracing::warn!(
+                running = jobs.len(),
+                "jobs whose results could not be reported within the grace period are stopped; the journal reconciles them"
             );
         }
         jobs.shutdown().await;
         background.shutdown().await;
         Ok(())
     }
+}
+
+/// How a shutdown grace period is spent: `(finish, reserve)`: running calls may go on for `finish`, then they
+/// are hung up and have `reserve` to report their outcome; together exactly `grace`.
+fn shutdown_budget(grace: Duration) -> (Duration, Duration) {
+    let reserve = (grace / 4)
+        .clamp(Duration::from_secs(2), REPORT_RESERVE)
+        .min(grace);
+    (grace - reserve, reserve)
 }
 
 /// `<spool>/state/calls`.
@@ -424,7 +459,12 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
                 tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");
-                tokio::time::sleep(after).await;
+                // At shutdown the wait ends early: the next attempt is not dialled, the job reports and goes
+                // back to the queue.
+                tokio::select! {
+                    () = tokio::time::sleep(after) => {}
+                    () = ctx.stopping.cancelled() => {}
+                }
                 Some(Input::BackoffElapsed)
             }
             Action::Report {
@@ -525,6 +565,15 @@ async fn dial<L: Line>(
     token: String,
     ecm: Option<bool>,
 ) -> Option<Input> {
+    if ctx.stopping.is_cancelled() {
+        tracing::info!(job = %job.job_id, attempt, "the agent is shutting down; not dialling");
+        return Some(Input::CallEnded {
+            outcome: CallOutcome::failed(
+                super::outcome::FailureClass::Shutdown,
+                "the agent shut down before the call was placed",
+            ),
+        });
+    }
     if !lease_held(&ctx.api, job).await {
         tracing::warn!(job = %job.job_id, attempt, "the lease is no longer held; not dialling");
         return None;
@@ -560,6 +609,7 @@ async fn dial<L: Line>(
         tiff: dst.clone(),
         ecm,
         progress: sender,
+        hangup: ctx.hangup.child_token(),
     };
     let outcome = tokio::select! {
         outcome = ctx.line.place(request) => outcome,
@@ -613,13 +663,16 @@ async fn report<L: Line>(
                 retry: false,
             }
         }
-        CallOutcome::Failed { pages, .. } => {
+        CallOutcome::Failed { pages, class, .. } => {
             let mut r = failed_result(&format!(
                 "{} (attempt {attempts} of {})",
                 outcome.error_text().unwrap_or_default(),
                 ctx.cfg.retry.max_attempts
             ));
             r.pages = pages.map(i64::from);
+            // Not the fax's fault: the API queues the job again (while its attempts last) for whichever
+            // agent runs next.
+            r.retry = *class == super::outcome::FailureClass::Shutdown;
             r
         }
     };
@@ -652,5 +705,21 @@ fn cleanup<L: Line>(ctx: &Ctx<L>, job_id: &str) {
     }
     if let Err(e) = ctx.journal.remove(job_id) {
         tracing::warn!(job = %job_id, error = %e, "cannot remove the journal record");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grace_period_keeps_a_quarter_for_reports_between_2_and_10_seconds() {
+        let s = Duration::from_secs;
+        assert_eq!(shutdown_budget(s(120)), (s(110), s(10)));
+        assert_eq!(shutdown_budget(s(20)), (s(15), s(5)));
+        assert_eq!(shutdown_budget(s(4)), (s(2), s(2)));
+        // Shorter than the minimum reserve: hung up at once, the whole grace for the reports.
+        assert_eq!(shutdown_budget(s(1)), (s(0), s(1)));
+        assert_eq!(shutdown_budget(s(0)), (s(0), s(0)));
     }
 }

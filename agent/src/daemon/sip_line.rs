@@ -19,7 +19,7 @@ use faxline_sip::call::{CallConfig, EndReason, FaxMedia};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaObserver, MediaPorts};
 use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
-use faxline_sip::stack::{DialTarget, IncomingCall, SipCredentials, SipEndpoint};
+use faxline_sip::stack::{CallerIdentity, DialTarget, IncomingCall, SipCredentials, SipEndpoint};
 use faxline_t38::sdp::{LocalT38Config, UdpEc};
 use faxline_t38::session::{Direction, FaxOptions, SessionEvent};
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ use super::inbound::{InboundItem, InboundQueue};
 use super::line::{CallRequest, Line};
 use super::outcome::{CallOutcome, Delivery, FailureClass};
 use super::redact::mask_number;
-use crate::config::{Config, T38ErrorCorrection};
+use crate::config::{CallerIdHeader, Config, T38ErrorCorrection};
 
 /// How long a REGISTER binding is asked for.
 const REGISTER_EXPIRES: u32 = 600;
@@ -62,6 +62,8 @@ struct Inner {
     trunk: String,
     from_user: String,
     from_domain: Option<String>,
+    /// The identity headers with our caller id, if any.
+    identity: Option<CallerIdentity>,
     credentials: Option<SipCredentials>,
     call: CallConfig,
     fax: FaxOptions,
@@ -112,6 +114,8 @@ impl SipLine {
         call.ced = scaled(call.ced);
         call.audio_fallback = cfg.fax.audio_fallback;
         call.max_duration = Duration::from_secs(u64::from(cfg.asterisk.max_call_seconds).max(60));
+        // The far end rings in real time, whatever `speed` says.
+        call.ring_timeout = Duration::from_secs(u64::from(s.ring_seconds));
         let credentials = match (&s.username, &s.password) {
             (Some(u), Some(p)) => Some(SipCredentials {
                 username: u.clone(),
@@ -125,6 +129,7 @@ impl SipLine {
             .or_else(|| s.caller_id.clone())
             .or_else(|| s.username.clone())
             .unwrap_or_else(|| "faxline".into());
+        let identity = caller_identity(s.caller_id.as_deref(), &from_user, s.caller_id_header);
         let registered = Arc::new(AtomicBool::new(!s.register));
         let registration = if s.register {
             let host = s.registrar.as_deref().unwrap_or(&trunk_host);
@@ -147,6 +152,7 @@ impl SipLine {
             trunk: format_host_port(&trunk_host, s.trunk_port),
             from_user,
             from_domain: s.from_domain.clone(),
+            identity,
             credentials,
             call,
             fax: super::line::fax_options(cfg),
@@ -211,16 +217,14 @@ impl Line for SipLine {
         };
         let inner = self.inner.clone();
         if inner.shutdown.is_cancelled() {
-            return CallOutcome::failed(
-                FailureClass::ChannelUnavailable,
-                "the agent is shutting down",
-            );
+            return CallOutcome::failed(FailureClass::Shutdown, "the agent is shutting down");
         }
         let target = DialTarget {
             uri: format!("sip:{number}@{}", inner.trunk),
             from_user: inner.from_user.clone(),
             from_domain: inner.from_domain.clone(),
             credentials: inner.credentials.clone(),
+            identity: inner.identity.clone(),
         };
         let mut fax = inner.fax.clone();
         if let Some(ecm) = req.ecm {
@@ -229,6 +233,17 @@ impl Line for SipLine {
         // The call's own token: cancelled at shutdown, or when this future is dropped.
         let hangup = inner.shutdown.child_token();
         let guard = hangup.clone().drop_guard();
+        // The end of the shutdown grace period hangs this call up (BYE, or CANCEL while it rings).
+        let shutdown_hangup = {
+            let call = hangup.clone();
+            let stop = req.hangup.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => call.cancel(),
+                    () = call.cancelled() => {}
+                }
+            })
+        };
         let progress = req.progress.clone();
         progress.publish("calling");
         let pages = req.progress.clone();
@@ -245,7 +260,9 @@ impl Line for SipLine {
                     pages.publish(&format!("trained at {bit_rate} bit/s"))
                 }
                 SessionEvent::PageStarted(n) => pages.publish(&format!("sending page {n}")),
-                SessionEvent::PageDone { page, .. } => pages.publish(&format!("page {page} sent")),
+                SessionEvent::PageDone { page, .. } => {
+                    pages.publish_pages(&format!("page {page} sent"), *page)
+                }
                 SessionEvent::Negotiating | SessionEvent::Completed(_) => {}
             })),
             observer: Some(MediaObserver::new(move |m| {
@@ -272,12 +289,21 @@ impl Line for SipLine {
             r
         });
         let outcome = match tokio::time::timeout(inner.deadline, task).await {
+            Ok(Ok(Ok(report))) if req.hangup.is_cancelled() && !report.is_success() => {
+                CallOutcome::Failed {
+                    class: FailureClass::Shutdown,
+                    detail: "the agent shut down during the call; it was hung up before the fax completed"
+                        .into(),
+                    pages: report.report().map(|r| r.pages).filter(|p| *p > 0),
+                }
+            }
             Ok(Ok(Ok(report))) => outbound_outcome(&report),
             Ok(Ok(Err(e))) => CallOutcome::failed(FailureClass::ChannelUnavailable, e.to_string()),
             Ok(Err(_)) => CallOutcome::failed(FailureClass::Unknown, "the call task failed"),
             Err(_) => CallOutcome::failed(FailureClass::Timeout, "the call did not end in time"),
         };
         drop(guard);
+        shutdown_hangup.abort();
         outcome
     }
 }
@@ -429,6 +455,23 @@ fn outbound_outcome(report: &LegReport) -> CallOutcome {
     }
 }
 
+/// The identity headers for `caller_id` (`[sip] caller_id_header`); `from_user` is the From user part.
+fn caller_identity(
+    caller_id: Option<&str>,
+    from_user: &str,
+    header: CallerIdHeader,
+) -> Option<CallerIdentity> {
+    let user = caller_id?.to_owned();
+    let (pai, rpid) = match header {
+        CallerIdHeader::Auto => (!same_number(&user, from_user) && user != from_user, false),
+        CallerIdHeader::Pai => (true, false),
+        CallerIdHeader::Rpid => (false, true),
+        CallerIdHeader::Both => (true, true),
+        CallerIdHeader::None => (false, false),
+    };
+    (pai || rpid).then_some(CallerIdentity { user, pai, rpid })
+}
+
 /// What we offer and accept for T.38, from `[sip]`.
 fn t38_config(cfg: &Config) -> LocalT38Config {
     let s = &cfg.sip;
@@ -556,6 +599,29 @@ mod tests {
             local_address(&cfg, trunk).unwrap(),
             "192.168.1.5".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn caller_id_goes_into_the_chosen_identity_headers() {
+        use CallerIdHeader as H;
+        let id = |c: Option<&str>, from: &str, h| caller_identity(c, from, h);
+        // Auto: P-Asserted-Identity only when the number is not already the From user.
+        assert_eq!(id(Some("+15550100"), "+15550100", H::Auto), None);
+        assert_eq!(id(Some("+15550100"), "15550100", H::Auto), None);
+        assert_eq!(
+            id(Some("+15550100"), "trunkuser", H::Auto),
+            Some(CallerIdentity {
+                user: "+15550100".into(),
+                pai: true,
+                rpid: false
+            })
+        );
+        let both = id(Some("+15550100"), "+15550100", H::Both).unwrap();
+        assert!(both.pai && both.rpid);
+        let rpid = id(Some("+15550100"), "trunkuser", H::Rpid).unwrap();
+        assert!(!rpid.pai && rpid.rpid);
+        assert_eq!(id(Some("+15550100"), "trunkuser", H::None), None);
+        assert_eq!(id(None, "trunkuser", H::Pai), None);
     }
 
     #[test]

@@ -158,6 +158,12 @@ impl_from_row!(AgentRow {
 /// Job statuses that will not change any more.
 pub const FINAL_STATUSES: [&str; 4] = ["SUCCESS", "FAILED", "failed", "cancelled"];
 
+/// The `stage` a job shows once the agent's result is in: delivered, failed for good, or back in the queue.
+pub const STAGE_COMPLETED: &str = "completed";
+pub const STAGE_FAILED: &str = "failed";
+pub const STAGE_RETRY: &str = "retry scheduled";
+pub const STAGE_CANCELLED: &str = "cancelled";
+
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
@@ -361,7 +367,7 @@ impl Store {
         let done: Option<Job> = self
             .write_one(
                 &format!(
-                    "UPDATE fax_jobs SET status = 'cancelled', updated_at = $2 \
+                    "UPDATE fax_jobs SET status = 'cancelled', stage = '{STAGE_CANCELLED}', updated_at = $2 \
                      WHERE id = $1 AND status = 'queued' RETURNING {JOB_COLS}"
                 ),
                 Args::new().s(id).i(now),
@@ -380,11 +386,12 @@ impl Store {
     /// Returns the number of jobs touched.
     pub async fn requeue_expired(&self, now: i64, max_attempts: u32) -> StoreResult<u64> {
         self.exec(
-            "UPDATE fax_jobs SET \
+            &format!("UPDATE fax_jobs SET \
                status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'queued' END, \
                error = CASE WHEN attempts >= $2 THEN 'agent lease expired; no attempts left' ELSE error END, \
+               stage = CASE WHEN attempts >= $2 THEN '{STAGE_FAILED}' ELSE stage END, \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $1 \
-             WHERE status = 'in_progress' AND lease_expires_at < $1",
+             WHERE status = 'in_progress' AND lease_expires_at < $1"),
             Args::new().i(now).i(i64::from(max_attempts)),
         )
         .await
@@ -445,6 +452,12 @@ impl Store {
     }
 
     /// Applies an agent's final result; `None` when the lease is no longer held.
+    ///
+    /// The result's `pages` are the pages transferred: they go to `pages_sent`, while `pages` keeps the
+    /// document's count (filled from a success only when it was unknown). A success reported without a count
+    /// (or with 0) delivered the whole document. `stage` ends with the job's final
+    /// phase (`completed`, `failed`, or `retry scheduled` when the job goes back to the queue), so a finished
+    /// job never shows a call phase of a call that is over.
     pub async fn finish_job(
         &self,
         job_id: &str,
@@ -459,7 +472,12 @@ impl Store {
             "UPDATE fax_jobs SET \
                status = CASE WHEN $3 = 1 AND attempts < $8 THEN 'queued' ELSE $4 END, \
                next_attempt_at = CASE WHEN $3 = 1 AND attempts < $8 THEN $9 ELSE next_attempt_at END, \
-               error = $5, pages = COALESCE($6, pages), provider_sid = COALESCE($7, provider_sid), \
+               error = $5, provider_sid = COALESCE($7, provider_sid), \
+               pages = CASE WHEN pages IS NULL AND $4 = 'SUCCESS' THEN NULLIF($6, 0) ELSE pages END, \
+               pages_sent = CASE WHEN $4 = 'SUCCESS' THEN COALESCE(NULLIF($6, 0), pages) \
+                 ELSE COALESCE($6, pages_sent, 0) END, \
+               stage = CASE WHEN $3 = 1 AND attempts < $8 THEN '{STAGE_RETRY}' \
+                 WHEN $4 = 'SUCCESS' THEN '{STAGE_COMPLETED}' ELSE '{STAGE_FAILED}' END, \
                bitrate = COALESCE($11, bitrate), fax_mode = COALESCE($12, fax_mode), \
                remote_ident = COALESCE($13, remote_ident), \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $10 \

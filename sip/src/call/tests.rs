@@ -243,21 +243,66 @@ fn session_refresh_during_t38_keeps_the_image_stream() {
         panic!("{a:?}")
     };
     assert!(sdp.contains("m=image 20002 udptl t38") && !sdp.contains("m=audio"));
-    // An audio-only offer mid-fax is refused, the T.38 stream stays.
+}
+
+/// The far end's re-INVITE back to audio at the end of its fax (Asterisk's, after phase E) is
+/// answered 200 with our audio stream, not 488; our session is not stopped and ends on its own,
+/// then we hang up with BYE.
+#[test]
+fn peer_back_to_audio_during_t38_is_accepted_and_the_fax_ends_on_its_own() {
+    let (mut call, t0) = answered(config());
+    call.handle(
+        CallInput::PeerReinvite {
+            sdp: Some(image_sdp(6330)),
+        },
+        t0,
+    );
+    drain(&mut call);
     call.handle(
         CallInput::PeerReinvite {
             sdp: Some(AUDIO_ANSWER.into()),
         },
         t0,
     );
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("the fax must keep running, only the answer is sent: {a:?}")
+    };
+    assert!(
+        sdp.contains("m=audio 20000 RTP/AVP 8\r\n") && !sdp.contains("m=image"),
+        "{sdp}"
+    );
+    // An offerless refresh now gets audio too.
+    call.handle(CallInput::PeerReinvite { sdp: None }, t0);
+    let a = drain(&mut call);
+    let [
+        CallAction::Sip(SipCommand::AnswerReinvite {
+            code: 200,
+            sdp: Some(sdp),
+        }),
+    ] = a.as_slice()
+    else {
+        panic!("{a:?}")
+    };
+    assert!(
+        sdp.contains("m=audio 20000") && !sdp.contains("m=image"),
+        "{sdp}"
+    );
+    // The session reaches phase E: BYE, as after any fax.
+    call.handle(CallInput::FaxFinished { success: true }, t0);
     assert_eq!(
         drain(&mut call),
-        vec![CallAction::Sip(SipCommand::AnswerReinvite {
-            code: 488,
-            sdp: None
-        })]
+        vec![
+            CallAction::Sip(SipCommand::Bye),
+            CallAction::Ended(EndReason::Completed { success: true })
+        ]
     );
-    assert_eq!(call.state(), CallState::T38);
 }
 
 #[test]
