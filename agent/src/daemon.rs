@@ -60,6 +60,8 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     use crate::config::LineKind;
+    // Before the first spool file: files group-readable for Asterisk, nothing for others.
+    spool::set_umask();
     let inbound = InboundQueue::open(cfg.spool.queue_dir())?;
     match cfg.line.kind {
         LineKind::Asterisk => {
