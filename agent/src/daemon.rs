@@ -11,6 +11,7 @@
 
 pub mod ami_line;
 pub mod call;
+pub mod cause;
 pub mod inbound;
 pub mod job;
 pub mod journal;
