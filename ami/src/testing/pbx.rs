@@ -731,11 +731,27 @@ impl<'p> Sim<'p> {
                 Flow::Next
             }
             "tryexec" => {
+                // app_exec.c: split at the first '(' and the last ')', substitute the arguments once more, run
+                // the application, set TRYSTATUS, and always continue.
                 let (inner, args) = match data.split_once('(') {
-                    Some((a, rest)) => (a, rest.strip_suffix(')').unwrap_or(rest)),
+                    Some((a, rest)) => (a, rest.rfind(')').map_or(rest, |i| &rest[..i])),
                     None => (data, ""),
                 };
-                let ok = !matches!(self.app(c, inner, args, frame), Flow::Fail);
+                let args = {
+                    let mut scope = ChanScope {
+                        sim: self,
+                        chan: c,
+                        args: &frame.args,
+                    };
+                    dialplan::substitute(args, &mut scope)
+                };
+                let ok = match args {
+                    Ok(args) => !matches!(self.app(c, inner, &args, frame), Flow::Fail),
+                    Err(e) => {
+                        self.error(format!("TryExec: {e}"));
+                        false
+                    }
+                };
                 self.chans[c].vars.insert(
                     "TRYSTATUS".into(),
                     if ok { "SUCCESS" } else { "FAILED" }.into(),
