@@ -43,6 +43,24 @@ pub fn prepare_shared_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// For `--check`: why Asterisk (another user in the spool's group) could not use a shared directory as it is
+/// now, or `None`. The daemon sets [`SHARED_DIR_MODE`] itself at start when it owns the directory.
+pub fn shared_dir_problem(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot read its mode: {e}")),
+    };
+    let mode = m.mode() & 0o7777;
+    (mode & 0o2070 != 0o2070).then(|| {
+        format!(
+            "mode {mode:o}, group {}: Asterisk reads and writes it through the spool's group; it needs {SHARED_DIR_MODE:o} \
+             (the agent sets it at start when it owns the directory)",
+            m.gid()
+        )
+    })
+}
+
 /// Writes `bytes` to `path` atomically and durably, with [`FILE_MODE`] whatever the umask.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
@@ -102,6 +120,10 @@ mod tests {
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o700)).unwrap();
         super::prepare_shared_dir(&shared).unwrap();
         assert_eq!(mode(&shared), 0o2770);
+        assert_eq!(super::shared_dir_problem(&shared), None);
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let problem = super::shared_dir_problem(&shared).unwrap();
+        assert!(problem.starts_with("mode 755, group "), "{problem}");
     }
 
     #[test]
