@@ -10,10 +10,23 @@
 //! The agent sends `Originate` with [`originate_headers`]: `Channel: Local/send@faxline-out/n`,
 //! `Application: Wait` (the `;1` half waits at most `asterisk.max_call_seconds`, a hard watchdog), and the
 //! variables [`VAR_JOB`], [`VAR_DEST`] (and optionally [`VAR_ECM`]). The `;2` half runs `[faxline-out]`:
-//! it pushes the result hangup handler first, validates the variables, answers itself, and `Dial`s the trunk
-//! with `U(faxline-send^…)`, so `SendFAX` runs on the answered trunk channel. That channel's own hangup handler
-//! copies res_fax's variables to the `;2` channel (`SHARED()`), whose hangup handler raises exactly one
-//! `UserEvent(FaxResult)` per attempt — answered or not, with `DIALSTATUS` and `HANGUPCAUSE`.
+//! it pushes its dial-result hangup handler first, validates the variables, answers itself, and `Dial`s the trunk
+//! with `U(faxline-send^…)`, so `SendFAX` runs on the answered trunk channel.
+//!
+//! # Who reports what (exactly one complete result per attempt)
+//! - The trunk channel that runs `SendFAX` reports the fax itself: `[faxline-send]` first pushes a hangup handler
+//!   on that same channel, which raises `FaxResult` with `Source: fax` from the channel's own res_fax variables
+//!   (`FAXSTATUS`, `FAXERROR`, `FAXPAGES`, `FAXMODE`, …), keyed by the attempt's token. A hangup handler runs once
+//!   on every path that ends the channel (normal end, far end hung up first, `SendFAX` failing, a bridge) and
+//!   reads only its own channel, so no other channel's lifetime can empty or lose the result. (The `h` extension
+//!   would never run there: a channel dialled by `Dial` has no PBX of its own.)
+//! - `SendFAX` runs under `TryExec`, so its non-zero return (the receiver hung up first, which is the normal end of
+//!   a fax, or the file could not be read) never ends the `U()` routine abnormally: the routine goes on to
+//!   `GOSUB_RESULT=ABORT` and `Dial` hangs up both legs at once. (An abnormal `U()` exit makes `app_dial` bridge
+//!   the answered trunk with the `;2` half: a silent call held until the far end hangs up.)
+//! - The `;2` half's hangup handler raises `FaxResult` with `Source: dial`: the dial outcome (`DIALSTATUS`,
+//!   `HANGUPCAUSE`, or a `PreError` when the dialplan refused the attempt). For an answered call it carries no fax
+//!   values, and the agent waits for the `fax` one; it is the result only when the call was never answered.
 //!
 //! # Result event
 //! `Event: UserEvent`, `UserEvent: FaxResult`, `Encoding: uri`, `Direction: send|receive`, then the keys in
@@ -26,7 +39,7 @@ mod result;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use result::{Direction, FaxMode, FaxResultEvent, FaxStatus, ResultParseError};
+pub use result::{Direction, FaxMode, FaxResultEvent, FaxStatus, ResultParseError, ResultSource};
 
 use crate::config::{Config, Problem, SipTransport, T38ErrorCorrection};
 
@@ -36,10 +49,13 @@ pub const CONTEXT_OUT: &str = "faxline-out";
 pub const EXTEN_SEND: &str = "send";
 /// Subroutine run on the answered trunk channel (Dial `U()`).
 pub const CONTEXT_SEND: &str = "faxline-send";
-/// Hangup handler of the trunk channel: hands res_fax's variables to the reporting channel.
-pub const CONTEXT_COLLECT: &str = "faxline-collect";
-/// Hangup handlers that raise the result event.
+/// Hangup handlers that raise the result events (extensions [`EXTEN_RESULT_FAX`], [`EXTEN_RESULT_DIAL`],
+/// `receive`).
 pub const CONTEXT_RESULT: &str = "faxline-result";
+/// The fax channel's result handler (in [`CONTEXT_RESULT`]).
+pub const EXTEN_RESULT_FAX: &str = "fax";
+/// The `;2` half's dial-result handler (in [`CONTEXT_RESULT`]).
+pub const EXTEN_RESULT_DIAL: &str = "dial";
 /// Inbound calls from the trunk.
 pub const CONTEXT_IN: &str = "faxline-in";
 /// Inbound fax reception.
@@ -57,8 +73,10 @@ pub const VAR_ECM: &str = "FAXLINE_ECM";
 
 /// The `UserEvent` name.
 pub const RESULT_EVENT: &str = "FaxResult";
-/// Keys of the send result, in order (after `Encoding` and `Direction`).
+/// Keys of the send result, in order (after `Encoding` and `Direction`). `Source` is `fax` (the channel that ran
+/// SendFAX) or `dial` (the `;2` half: the dial outcome).
 pub const RESULT_KEYS_SEND: &[&str] = &[
+    "Source",
     "JobID",
     "File",
     "Status",
@@ -94,6 +112,10 @@ pub const RESULT_KEYS_RECEIVE: &[&str] = &[
 /// `PreError` values: the dialplan refused the attempt before dialling.
 pub const PRE_ERROR_INVALID: &str = "INVALID_ARGUMENTS";
 pub const PRE_ERROR_NO_FILE: &str = "NO_SUCH_FILE";
+
+/// `Source` values of a send result.
+pub const SOURCE_FAX: &str = "fax";
+pub const SOURCE_DIAL: &str = "dial";
 
 /// Placeholders filled at container start. Never replaced by the generator.
 pub const AMI_SECRET_PLACEHOLDER: &str = "${FAXLINE_AMI_SECRET}";
@@ -261,13 +283,19 @@ pub fn check_generated(cfg: &Config, dir: &Path) -> Vec<Problem> {
             Ok(_) => problems.push(Problem::error(
                 "asterisk.config_dir",
                 format!(
-                    "{} differs from what this configuration generates; regenerate the Asterisk files",
-                    path.display()
+                    "{} differs from what this configuration generates; regenerate the Asterisk files with \
+                     `faxline asterisk generate --out {}` (same --config)",
+                    path.display(),
+                    dir.display()
                 ),
             )),
             Err(e) => problems.push(Problem::error(
                 "asterisk.config_dir",
-                format!("cannot read {}: {e}", path.display()),
+                format!(
+                    "cannot read {}: {e}; generate the Asterisk files with `faxline asterisk generate --out {}`",
+                    path.display(),
+                    dir.display()
+                ),
             )),
         }
     }
@@ -326,9 +354,10 @@ fn extensions_conf(cfg: &Config) -> String {
     let _ = writeln!(
         o,
         "; Outbound. The agent originates Local/{EXTEN_SEND}@{CONTEXT_OUT}/n (Application Wait, the watchdog) with\n\
-         ; {VAR_JOB}=<token> and {VAR_DEST}=<number> [and {VAR_ECM}=yes|no]. This runs on the ;2 half.\n\
+         ; {VAR_JOB}=<token> and {VAR_DEST}=<number> [and {VAR_ECM}=yes|no]. This runs on the ;2 half, whose hangup\n\
+         ; handler reports the dial outcome (Source: dial).\n\
          [{CONTEXT_OUT}]\n\
-         exten => {EXTEN_SEND},1,Set(CHANNEL(hangup_handler_push)={CONTEXT_RESULT},send,1)\n \
+         exten => {EXTEN_SEND},1,Set(CHANNEL(hangup_handler_push)={CONTEXT_RESULT},{EXTEN_RESULT_DIAL},1)\n \
          same => n,GotoIf($[${{LEN(${{{VAR_JOB}}})}} = 0 | ${{LEN(${{{VAR_JOB}}})}} > 64]?invalid)\n \
          same => n,GotoIf($[${{LEN(${{FILTER(0-9A-Za-z_,${{{VAR_JOB}}})}})}} != ${{LEN(${{{VAR_JOB}}})}}]?invalid)\n \
          same => n,GotoIf($[${{LEN(${{{VAR_DEST}}})}} = 0 | ${{LEN(${{{VAR_DEST}}})}} > 33]?invalid)\n \
@@ -343,7 +372,7 @@ fn extensions_conf(cfg: &Config) -> String {
     let _ = writeln!(
         o,
         " same => n,Answer()\n \
-         same => n,Dial(PJSIP/${{{VAR_DEST}}}@{ENDPOINT},${{FAXLINE_RING}},U({CONTEXT_SEND}^${{CHANNEL}}^${{FAXLINE_FILE}}^${{FAXLINE_ECM_USE}}))\n \
+         same => n,Dial(PJSIP/${{{VAR_DEST}}}@{ENDPOINT},${{FAXLINE_RING}},U({CONTEXT_SEND}^${{{VAR_JOB}}}^${{FAXLINE_FILE}}^${{FAXLINE_ECM_USE}}))\n \
          same => n,Hangup()\n \
          same => n(invalid),Set(FAXLINE_PRE_ERROR={PRE_ERROR_INVALID})\n \
          same => n,Hangup()\n \
@@ -352,30 +381,18 @@ fn extensions_conf(cfg: &Config) -> String {
     );
     let _ = writeln!(
         o,
-        "; Runs on the answered trunk channel (Dial option U). ARG1 = the ;2 channel that reports the result,\n\
-         ; ARG2 = the TIFF, ARG3 = ECM yes|no. GOSUB_RESULT=ABORT hangs up both legs when SendFAX returns.\n\
+        "; Runs on the answered trunk channel (Dial option U). ARG1 = the job token, ARG2 = the TIFF, ARG3 = ECM yes|no.\n\
+         ; This channel reports the fax itself (Source: fax), from its own variables, in its own hangup handler: it runs\n\
+         ; once on every path that ends the channel. TryExec keeps SendFAX's non-zero return (the receiver hung up\n\
+         ; first, or the file is unreadable) from ending the routine abnormally, which would make Dial bridge this\n\
+         ; channel with the ;2 half; GOSUB_RESULT=ABORT makes Dial hang up both legs at once instead.\n\
          [{CONTEXT_SEND}]\n\
-         exten => s,1,Set(CHANNEL(hangup_handler_push)={CONTEXT_COLLECT},s,1(${{ARG1}}))\n \
+         exten => s,1,Set(CHANNEL(hangup_handler_push)={CONTEXT_RESULT},{EXTEN_RESULT_FAX},1(${{ARG1}},${{ARG2}}))\n \
          same => n,Set(FAXOPT(localstationid)=${{FAXLINE_LOCALID}})\n \
          same => n,Set(FAXOPT(headerinfo)=${{FAXLINE_HEADER}})\n \
          same => n,Set(FAXOPT(ecm)=${{ARG3}})\n \
-         same => n,SendFAX(${{ARG2}},${{FAXLINE_SEND_OPTS}})\n \
+         same => n,TryExec(SendFAX(${{ARG2}},${{FAXLINE_SEND_OPTS}}))\n \
          same => n,Set(GOSUB_RESULT=ABORT)\n \
-         same => n,Return()\n"
-    );
-    let _ = writeln!(
-        o,
-        "; Hangup handler of the trunk channel: copies res_fax's result to the reporting channel (ARG1).\n\
-         [{CONTEXT_COLLECT}]\n\
-         exten => s,1,Set(SHARED(FAXLINE_R_STATUS,${{ARG1}})=${{FAXSTATUS}})\n \
-         same => n,Set(SHARED(FAXLINE_R_ERROR,${{ARG1}})=${{FAXERROR}})\n \
-         same => n,Set(SHARED(FAXLINE_R_STATUSSTRING,${{ARG1}})=${{FAXSTATUSSTRING}})\n \
-         same => n,Set(SHARED(FAXLINE_R_MODE,${{ARG1}})=${{FAXMODE}})\n \
-         same => n,Set(SHARED(FAXLINE_R_PAGES,${{ARG1}})=${{FAXPAGES}})\n \
-         same => n,Set(SHARED(FAXLINE_R_BITRATE,${{ARG1}})=${{FAXBITRATE}})\n \
-         same => n,Set(SHARED(FAXLINE_R_RESOLUTION,${{ARG1}})=${{FAXRESOLUTION}})\n \
-         same => n,Set(SHARED(FAXLINE_R_REMOTEID,${{ARG1}})=${{REMOTESTATIONID}})\n \
-         same => n,Set(SHARED(FAXLINE_R_CAUSE,${{ARG1}})=${{HANGUPCAUSE}})\n \
          same => n,Return()\n"
     );
 
@@ -420,29 +437,44 @@ fn extensions_conf(cfg: &Config) -> String {
          same => n,Hangup()\n"
     );
 
-    // Results: one UserEvent per attempt, from a hangup handler (runs whatever ended the call).
+    // Results: hangup handlers (they run whatever ended the channel). Every value is URI-encoded.
     let enc = |v: &str| format!("${{URIENCODE({v})}}");
     let status = |var: &str| format!("${{IF($[\"{var}\" = \"SUCCESS\"]?SUCCESS:FAILED)}}");
-    let send_values: Vec<(&str, String)> = vec![
+    // The channel that ran SendFAX: its own res_fax variables.
+    let fax_values: Vec<(&str, String)> = vec![
+        ("Source", SOURCE_FAX.to_owned()),
+        ("JobID", enc("${ARG1}")),
+        ("File", enc("${ARG2}")),
+        ("Status", status("${FAXSTATUS}")),
+        ("Error", enc("${FAXERROR}")),
+        ("StatusString", enc("${FAXSTATUSSTRING}")),
+        ("PreError", String::new()),
+        ("DialStatus", "ANSWER".to_owned()),
+        ("HangupCause", enc("${HANGUPCAUSE}")),
+        ("Mode", enc("${FAXMODE}")),
+        ("Pages", enc("${FAXPAGES}")),
+        ("Bitrate", enc("${FAXBITRATE}")),
+        ("Resolution", enc("${FAXRESOLUTION}")),
+        ("LocalStationID", enc("${FAXLINE_LOCALID}")),
+        ("RemoteStationID", enc("${REMOTESTATIONID}")),
+    ];
+    // The ;2 half: the dial outcome only (no fax values: those are the fax channel's).
+    let dial_values: Vec<(&str, String)> = vec![
+        ("Source", SOURCE_DIAL.to_owned()),
         ("JobID", enc(&format!("${{{VAR_JOB}}}"))),
         ("File", enc("${FAXLINE_FILE}")),
-        ("Status", status("${SHARED(FAXLINE_R_STATUS)}")),
-        ("Error", enc("${SHARED(FAXLINE_R_ERROR)}")),
-        ("StatusString", enc("${SHARED(FAXLINE_R_STATUSSTRING)}")),
+        ("Status", "FAILED".to_owned()),
+        ("Error", String::new()),
+        ("StatusString", String::new()),
         ("PreError", enc("${FAXLINE_PRE_ERROR}")),
         ("DialStatus", enc("${DIALSTATUS}")),
-        (
-            "HangupCause",
-            enc(
-                "${IF($[${LEN(${SHARED(FAXLINE_R_CAUSE)})} > 0]?${SHARED(FAXLINE_R_CAUSE)}:${HANGUPCAUSE})}",
-            ),
-        ),
-        ("Mode", enc("${SHARED(FAXLINE_R_MODE)}")),
-        ("Pages", enc("${SHARED(FAXLINE_R_PAGES)}")),
-        ("Bitrate", enc("${SHARED(FAXLINE_R_BITRATE)}")),
-        ("Resolution", enc("${SHARED(FAXLINE_R_RESOLUTION)}")),
+        ("HangupCause", enc("${HANGUPCAUSE}")),
+        ("Mode", String::new()),
+        ("Pages", String::new()),
+        ("Bitrate", String::new()),
+        ("Resolution", String::new()),
         ("LocalStationID", enc("${FAXLINE_LOCALID}")),
-        ("RemoteStationID", enc("${SHARED(FAXLINE_R_REMOTEID)}")),
+        ("RemoteStationID", String::new()),
     ];
     let recv_values: Vec<(&str, String)> = vec![
         ("JobID", enc(&format!("${{{VAR_JOB}}}"))),
@@ -460,12 +492,14 @@ fn extensions_conf(cfg: &Config) -> String {
         ("LocalStationID", enc("${FAXLINE_LOCALID}")),
         ("RemoteStationID", enc("${REMOTESTATIONID}")),
     ];
-    debug_assert!(
-        send_values
-            .iter()
-            .map(|(k, _)| *k)
-            .eq(RESULT_KEYS_SEND.iter().copied())
-    );
+    for values in [&fax_values, &dial_values] {
+        debug_assert!(
+            values
+                .iter()
+                .map(|(k, _)| *k)
+                .eq(RESULT_KEYS_SEND.iter().copied())
+        );
+    }
     debug_assert!(
         recv_values
             .iter()
@@ -482,14 +516,18 @@ fn extensions_conf(cfg: &Config) -> String {
     };
     let _ = writeln!(
         o,
-        "; Exactly one result per attempt: hangup handlers run once, whatever ended the call. Every value is\n\
-         ; URI-encoded so commas and colons cannot split the UserEvent arguments.\n\
+        "; Hangup handlers: each runs once, whatever ended its channel, and reads only its own channel. Every value\n\
+         ; is URI-encoded so commas and colons cannot split the UserEvent arguments.\n\
+         ; {EXTEN_RESULT_FAX}: the trunk channel that ran SendFAX (ARG1 = job token, ARG2 = TIFF); {EXTEN_RESULT_DIAL}: the ;2 half.\n\
          [{CONTEXT_RESULT}]\n\
-         exten => send,1,{}\n \
+         exten => {EXTEN_RESULT_FAX},1,{}\n \
+         same => n,Return()\n\
+         exten => {EXTEN_RESULT_DIAL},1,{}\n \
          same => n,Return()\n\
          exten => receive,1,{}\n \
          same => n,Return()",
-        event("send", &send_values),
+        event("send", &fax_values),
+        event("send", &dial_values),
         event("receive", &recv_values)
     );
     o
@@ -635,10 +673,11 @@ fn manager_conf(cfg: &Config) -> String {
          ; write: originate = Originate; call = Getvar, Hangup, Status, FAXSessions; reporting = FAXStats\n\
          write = {AMI_WRITE}\n\
          writetimeout = 1000\n\
-         ; only the events the agent uses (include filters; everything else is dropped)"
+         ; only the events the agent uses: include filters on the exact event name (a legacy regex filter\n\
+         ; `Event: Hangup` also passes HangupRequest); everything else is dropped"
     );
     for e in AMI_EVENTS {
-        let _ = writeln!(o, "eventfilter = Event: {e}");
+        let _ = writeln!(o, "eventfilter(action(include),name({e})) =");
     }
     o
 }
@@ -696,9 +735,12 @@ const MODULES: &[(&str, &str)] = &[
     ("pbx_config.so", "extensions.conf"),
     ("app_dial.so", "Dial"),
     ("app_stack.so", "Gosub: Dial U() and hangup handlers"),
+    (
+        "app_exec.so",
+        "TryExec: SendFAX's failure does not end the U() routine",
+    ),
     ("app_userevent.so", "UserEvent"),
     ("func_channel.so", "CHANNEL(hangup_handler_push)"),
-    ("func_global.so", "SHARED()"),
     ("func_strings.so", "FILTER, LEN, REPLACE, STRFTIME"),
     ("func_logic.so", "IF"),
     ("func_uri.so", "URIENCODE"),

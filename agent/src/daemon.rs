@@ -11,6 +11,7 @@
 
 pub mod ami_line;
 pub mod call;
+pub mod cause;
 pub mod inbound;
 pub mod job;
 pub mod journal;
@@ -60,6 +61,8 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     use crate::config::LineKind;
+    // Before the first spool file: files group-readable for Asterisk, nothing for others.
+    spool::set_umask();
     let inbound = InboundQueue::open(cfg.spool.queue_dir())?;
     match cfg.line.kind {
         LineKind::Asterisk => {

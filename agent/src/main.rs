@@ -7,6 +7,7 @@ use tracing_subscriber::EnvFilter;
 mod cli {
     pub mod agent;
     pub mod api;
+    pub mod asterisk;
     pub mod check;
     pub mod decode;
     pub mod render;
@@ -37,6 +38,8 @@ enum Command {
     Render(cli::render::RenderArgs),
     /// Convert a received fax TIFF to PDF.
     Decode(cli::decode::DecodeArgs),
+    /// The Asterisk configuration: `generate --out DIR` writes it from the agent's configuration.
+    Asterisk(cli::asterisk::AsteriskArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
+        Command::Asterisk(args) => cli::asterisk::run(args),
     }
 }
 

@@ -151,14 +151,22 @@ fn manager_conf_is_private_and_least_privilege() {
     }
     assert_eq!(values(user, "deny"), ["0.0.0.0/0.0.0.0", "::/0"]);
     assert_eq!(values(user, "permit"), ["172.28.0.0/255.255.255.0"]);
-    let filters: Vec<&str> = values(user, "eventfilter");
-    assert_eq!(filters.len(), AMI_EVENTS.len());
-    for e in AMI_EVENTS {
-        assert!(
-            filters.contains(&format!("Event: {e}").as_str()),
-            "no filter for {e}"
-        );
-    }
+    // Advanced filters on the exact event name (Asterisk 20: manager.conf `eventfilter(...)`): a legacy regex
+    // filter `Event: Hangup` also lets HangupRequest through.
+    assert!(
+        values(user, "eventfilter").is_empty(),
+        "legacy regex filter"
+    );
+    let filters: Vec<&str> = user
+        .iter()
+        .filter_map(|(k, v)| {
+            assert!(!k.starts_with("eventfilter(") || v.is_empty(), "{k} = {v}");
+            k.strip_prefix("eventfilter(action(include),name(")?
+                .strip_suffix("))")
+        })
+        .collect();
+    assert_eq!(filters, AMI_EVENTS);
+    assert!(!filters.contains(&"HangupRequest"));
     // The classes cover what the agent does (telephony.md §1.3, §1.6; manager.c / res_fax.c registrations):
     // an action is allowed when any of its classes is granted.
     let write: BTreeSet<&str> = values(user, "write")[0].split(',').collect();
@@ -352,6 +360,7 @@ fn provider(name: &str) -> Option<&'static str> {
     Some(match name {
         "Set" | "NoOp" | "Answer" | "Hangup" | "Goto" | "GotoIf" | "Return" | "Wait" => "core",
         "Dial" => "app_dial.so",
+        "TryExec" => "app_exec.so",
         "Gosub" => "app_stack.so",
         "UserEvent" => "app_userevent.so",
         "SendFAX" | "ReceiveFAX" | "FAXOPT" => "res_fax.so",
@@ -382,6 +391,10 @@ fn every_dialplan_application_and_function_is_loaded() {
         };
         let app = app_part.split('(').next().unwrap().trim();
         seen.insert(app.to_owned());
+        // TryExec(App(args)) runs App.
+        if app == "TryExec" {
+            seen.insert(app_part.split('(').nth(1).unwrap().trim().to_owned());
+        }
         // Functions: NAME( preceded by "${" or "=".
         for (i, _) in body.match_indices('(') {
             let name: String = body[..i]
@@ -410,7 +423,11 @@ fn every_dialplan_application_and_function_is_loaded() {
             "{name} needs {module}"
         );
     }
-    assert!(seen.contains("SendFAX") && seen.contains("ReceiveFAX") && seen.contains("SHARED"));
+    assert!(seen.contains("SendFAX") && seen.contains("ReceiveFAX") && seen.contains("TryExec"));
+    assert!(
+        !seen.contains("SHARED"),
+        "results are reported by the channel that holds them, never copied between channels"
+    );
 }
 
 #[test]
@@ -419,16 +436,40 @@ fn dialplan_sends_with_t38_initiation_and_reports_once() {
     // SendFAX options: z (initiate T.38), f (audio fallback, configurable), s (status events).
     assert!(ext.contains("FAXLINE_SEND_OPTS = zfs"), "{ext}");
     assert!(ext.contains("FAXLINE_RECV_OPTS = fs"));
-    // The result handler is pushed before anything can fail on the reporting channel.
+    // The dial-result handler is pushed before anything can fail on the ;2 channel.
     let send_first =
-        format!("exten => {EXTEN_SEND},1,Set(CHANNEL(hangup_handler_push)=faxline-result,send,1)");
+        format!("exten => {EXTEN_SEND},1,Set(CHANNEL(hangup_handler_push)=faxline-result,dial,1)");
     assert!(ext.contains(&send_first), "{ext}");
     assert!(ext.contains("same => n,Set(CHANNEL(hangup_handler_push)=faxline-result,receive,1)"));
-    // Exactly two UserEvent calls — one per direction — both in the hangup handler context.
+    // The channel that runs SendFAX pushes its own result handler first, keyed by the job token.
+    let send_ctx = ext.split("[faxline-send]").nth(1).unwrap();
+    assert!(send_ctx.starts_with(
+        "\nexten => s,1,Set(CHANNEL(hangup_handler_push)=faxline-result,fax,1(${ARG1},${ARG2}))"
+    ));
+    // SendFAX's non-zero return cannot end the routine abnormally (app_dial would bridge the legs): TryExec,
+    // then ABORT hangs up both.
+    assert!(send_ctx.contains(
+        "same => n,TryExec(SendFAX(${ARG2},${FAXLINE_SEND_OPTS}))\n same => n,Set(GOSUB_RESULT=ABORT)"
+    ));
+    // Three UserEvent calls — fax, dial, receive — all in the hangup handler context.
     let events: Vec<&str> = ext.lines().filter(|l| l.contains("UserEvent(")).collect();
-    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events.len(), 3, "{events:?}");
     let result_ctx = ext.split("[faxline-result]").nth(1).unwrap();
-    assert_eq!(result_ctx.matches("UserEvent(").count(), 2);
+    assert_eq!(result_ctx.matches("UserEvent(").count(), 3);
+    // The fax result reads only the fax channel's own variables.
+    let fax = events.iter().find(|l| l.contains("Source: fax")).unwrap();
+    for var in [
+        "FAXSTATUS",
+        "FAXERROR",
+        "FAXPAGES",
+        "FAXMODE",
+        "FAXBITRATE",
+        "REMOTESTATIONID",
+        "HANGUPCAUSE",
+    ] {
+        assert!(fax.contains(&format!("${{{var}}}")), "{var}");
+    }
+    assert!(fax.contains("JobID: ${URIENCODE(${ARG1})}"));
     // SendFAX runs through Dial U() on the trunk channel; Dial rings ring_seconds.
     assert!(
         ext.contains("Dial(PJSIP/${FAXLINE_DEST}@faxline-trunk,${FAXLINE_RING},U(faxline-send^")
@@ -492,7 +533,16 @@ fn result_event_values_survive_commas_and_colons() {
     let ext = file("extensions.conf");
     for (line, dir, keys) in [
         (
-            ext.lines().find(|l| l.contains("Direction: send")).unwrap(),
+            ext.lines()
+                .find(|l| l.contains("UserEvent(") && l.contains("Source: fax"))
+                .unwrap(),
+            "send",
+            RESULT_KEYS_SEND,
+        ),
+        (
+            ext.lines()
+                .find(|l| l.contains("UserEvent(") && l.contains("Source: dial"))
+                .unwrap(),
             "send",
             RESULT_KEYS_SEND,
         ),
@@ -512,8 +562,12 @@ fn result_event_values_survive_commas_and_colons() {
         assert_eq!(headers[0].1, "uri");
         assert_eq!(headers[1].1, dir);
         for (k, v) in &headers[2..] {
+            // Encoded, or a constant that cannot split the argument list.
+            let constant = !v.contains('$') && !v.contains(',') && !v.contains(':');
             assert!(
-                v.starts_with("${URIENCODE(") || (k == "Status" && v.starts_with("${IF(")),
+                v.starts_with("${URIENCODE(")
+                    || (k == "Status" && v.starts_with("${IF("))
+                    || constant,
                 "{k} is not encoded: {v}"
             );
         }
@@ -536,8 +590,8 @@ fn result_event_values_survive_commas_and_colons() {
             headers.len(),
             "a value split the argument list"
         );
-        for (k, v) in &again[2..] {
-            if k != "Status" {
+        for ((k, v), (_, template)) in again[2..].iter().zip(&headers[2..]) {
+            if template.starts_with("${URIENCODE(") {
                 assert_eq!(uri_decode(v), hostile, "{k}");
             }
         }
@@ -666,6 +720,48 @@ fn originate_matches_the_dialplan_and_refuses_unsafe_values() {
             originate_headers(&cfg, "job1", bad, None).unwrap_err(),
             OriginateError::InvalidDestination,
             "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn the_generate_command_writes_the_files_and_check_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("asterisk");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_faxline"))
+        .args(["asterisk", "generate", "--config"])
+        .arg(repo().join("faxline.example.toml"))
+        .arg("--out")
+        .arg(&out)
+        .env_remove("FAXLINE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for f in generate(&example()) {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f.name)).unwrap(),
+            f.contents,
+            "{}",
+            f.name
+        );
+    }
+    assert!(asterisk_gen::check_generated(&example(), &out).is_empty());
+    std::fs::write(out.join("extensions.conf"), "[faxline-out]\n").unwrap();
+    std::fs::remove_file(out.join("udptl.conf")).unwrap();
+    let drift = asterisk_gen::check_generated(&example(), &out);
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    for p in &drift {
+        assert!(
+            p.message.contains(&format!(
+                "faxline asterisk generate --out {}",
+                out.display()
+            )),
+            "{}",
+            p.message
         );
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use faxline_agent::asterisk_gen::{
-    Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_KEYS_SEND, ResultParseError,
+    Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_KEYS_SEND, ResultParseError, ResultSource,
 };
 
 fn captures() -> PathBuf {
@@ -104,6 +104,7 @@ fn encoded_event_with_hostile_values_decodes() {
             .collect()
     };
     let values: Vec<(&str, String)> = vec![
+        ("Source", "fax".into()),
         ("JobID", "job_42".into()),
         ("File", enc("/var/spool/faxline/out/job_42.tif")),
         ("Status", "FAILED".into()),
@@ -133,6 +134,8 @@ fn encoded_event_with_hostile_values_decodes() {
     headers.extend(values.iter().map(|(k, v)| (*k, v.as_str())));
     let e = FaxResultEvent::from_headers(headers.iter().copied()).unwrap();
     assert_eq!(e.status, FaxStatus::Failed);
+    assert_eq!(e.source, Some(ResultSource::Fax));
+    assert!(e.is_complete());
     assert_eq!(e.error.as_deref(), Some(error));
     assert_eq!(e.remote_station_id.as_deref(), Some("ACME, Inc: fax"));
     assert_eq!(e.local_station_id.as_deref(), Some("+1 555 0100"));

@@ -16,8 +16,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`pbx::Pbx`] goes further: it runs a real `extensions.conf` (the agent's generated dialplan) with Asterisk's
+//! channel, Dial and hangup-handler semantics and plays whole calls, races included.
+//!
 //! Pings are answered automatically by [`ServerConn::next_action`] (switch off with [`ServerConn::set_auto_pong`]),
 //! so a test only sees the actions it scripts.
+
+pub mod dialplan;
+pub mod pbx;
 
 use std::io;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! Reading the `FaxResult` UserEvent the generated dialplan raises (and the older, unencoded form seen in the
 //! captured Asterisk 20 transcripts), so the orchestration and the dialplan share one definition of its keys.
 
-use super::{RESULT_EVENT, uri_decode};
+use super::{RESULT_EVENT, SOURCE_DIAL, SOURCE_FAX, uri_decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -24,10 +24,21 @@ pub enum FaxMode {
     Other(String),
 }
 
+/// Which channel raised a send result (`Source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultSource {
+    /// The trunk channel that ran SendFAX, from its own res_fax variables.
+    Fax,
+    /// The `;2` half of the Local channel: the dial outcome, no fax values.
+    Dial,
+}
+
 /// One fax attempt's result, values decoded. Empty values are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaxResultEvent {
     pub direction: Direction,
+    /// Which channel reported it (`None`: an event without `Source`, from an older dialplan).
+    pub source: Option<ResultSource>,
     /// The job token (outbound) or `in_<uniqueid>` (inbound).
     pub job_id: String,
     pub status: FaxStatus,
@@ -104,6 +115,12 @@ impl FaxResultEvent {
             Some(_) => return Err(ResultParseError::BadValue { key: "Direction" }),
             None => return Err(ResultParseError::MissingKey("Direction")),
         };
+        let source = match get("Source").map(|s| s.to_ascii_lowercase()) {
+            None => None,
+            Some(s) if s == SOURCE_FAX => Some(ResultSource::Fax),
+            Some(s) if s == SOURCE_DIAL => Some(ResultSource::Dial),
+            Some(_) => return Err(ResultParseError::BadValue { key: "Source" }),
+        };
         let job_id = get("JobID").ok_or(ResultParseError::MissingKey("JobID"))?;
         let status = match get("Status") {
             Some(s) if s.eq_ignore_ascii_case("SUCCESS") => FaxStatus::Success,
@@ -118,6 +135,7 @@ impl FaxResultEvent {
             .transpose()?;
         Ok(Self {
             direction,
+            source,
             job_id,
             status,
             error: get("Error"),
@@ -139,5 +157,37 @@ impl FaxResultEvent {
             did: get("DID"),
             caller_id: get("CallerID"),
         })
+    }
+}
+
+impl FaxResultEvent {
+    /// Whether res_fax ran for this attempt (it sets `FAXSTATUS` and `FAXMODE`, or reported a status text).
+    pub fn fax_ran(&self) -> bool {
+        self.status == FaxStatus::Success || self.mode.is_some() || self.status_string.is_some()
+    }
+
+    /// Whether this event settles the attempt. A dial outcome settles it only when the call was not answered (or
+    /// the dialplan refused it): for an answered call the channel that ran SendFAX reports the fax. An event
+    /// without `Source` (an older dialplan) that says "answered" but carries no fax values at all is the empty
+    /// result of the lost hand-over between channels, never an answer.
+    pub fn is_complete(&self) -> bool {
+        if self.pre_error.is_some() {
+            return true;
+        }
+        let answered = self
+            .dial_status
+            .as_deref()
+            .is_none_or(|d| d.eq_ignore_ascii_case("ANSWER"));
+        match self.source {
+            Some(ResultSource::Fax) => true,
+            Some(ResultSource::Dial) => !answered,
+            None => {
+                !answered
+                    || self.status == FaxStatus::Success
+                    || self.error.is_some()
+                    || self.status_string.is_some()
+                    || self.mode.is_some()
+            }
+        }
     }
 }

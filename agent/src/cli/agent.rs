@@ -63,6 +63,16 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
         }
     }
     if cfg.line.kind == LineKind::Asterisk {
+        for dir in [cfg.spool.outgoing_dir(), cfg.spool.incoming_dir()] {
+            if let Some(problem) = daemon::spool::shared_dir_problem(&dir) {
+                println!(
+                    "warning spool {} is not shared with Asterisk: {problem}",
+                    dir.display()
+                );
+            }
+        }
+    }
+    if cfg.line.kind == LineKind::Asterisk {
         match daemon::ami_line::ami_config(cfg) {
             None => {
                 ok = false;

@@ -8,6 +8,11 @@
 //! `Uniqueid = token` and every channel of the call has `Linkedid = token`; the dialplan's result event
 //! carries `JobID = token`; the `OriginateResponse` carries our ActionID.
 //!
+//! Exactly one result per call: the first *complete* result event wins and everything after it is ignored (a later
+//! empty one can never overwrite a SUCCESS). The `;2` half's dial result for an answered call is not complete —
+//! the channel that ran SendFAX reports the fax ([`FaxResultEvent::is_complete`]) — so it is kept only as the
+//! explanation if the fax result never comes.
+//!
 //! Every path ends: a failed `OriginateResponse` (busy, no answer, congestion, channel unavailable), the result
 //! event, a hangup with no result within the grace period ("no fax result"), the AMI connection lost and the
 //! call gone after reconnecting, or not restored in time (outcome unknown), or the overall deadline.
@@ -100,6 +105,8 @@ pub struct CallTracker {
     before_loss: Option<Box<Phase>>,
     /// The last `FAXStatus` of the send.
     fax_stage: Option<String>,
+    /// An incomplete result (the dial side of an answered call), while the fax channel's result is awaited.
+    pending: Option<FaxResultEvent>,
 }
 
 impl CallTracker {
@@ -113,6 +120,7 @@ impl CallTracker {
             phase: Phase::Originating,
             before_loss: None,
             fax_stage: None,
+            pending: None,
         }
     }
 
@@ -204,9 +212,21 @@ impl CallTracker {
             }
             EventKind::UserEvent(_) => {
                 match FaxResultEvent::from_headers(event.message().headers()) {
-                    Ok(result) => {
+                    Ok(result) if result.is_complete() => {
                         let outcome = outcome_of(&result);
                         self.finish(outcome)
+                    }
+                    Ok(result) => {
+                        // The dial side of an answered call: its channel is ending, the fax channel's result
+                        // follows. Wait for it as after a hangup.
+                        if matches!(self.phase, Phase::Originating | Phase::InCall) {
+                            let cause = result
+                                .hangup_cause
+                                .map_or_else(|| "no cause".to_owned(), |c| format!("cause {c}"));
+                            self.phase = Phase::HungUp { since: now, cause };
+                        }
+                        self.pending = Some(result);
+                        Step::Wait
                     }
                     Err(_) => Step::Wait,
                 }
@@ -292,10 +312,18 @@ impl CallTracker {
     fn on_tick(&mut self, now: Instant) -> Step {
         match &self.phase {
             Phase::HungUp { since, cause } if now >= *since + self.timers.result_grace => {
-                let detail = format!(
-                    "the call ended ({cause}) without a {RESULT_EVENT} event within {} s",
-                    self.timers.result_grace.as_secs()
-                );
+                let detail = if self.pending.is_some() {
+                    format!(
+                        "the call was answered and ended ({cause}), but the fax channel's {RESULT_EVENT} event did \
+                         not arrive within {} s; the fax may have been delivered, so it is not redialled",
+                        self.timers.result_grace.as_secs()
+                    )
+                } else {
+                    format!(
+                        "the call ended ({cause}) without a {RESULT_EVENT} event within {} s",
+                        self.timers.result_grace.as_secs()
+                    )
+                };
                 return self.finish(CallOutcome::failed(FailureClass::NoResult, detail));
             }
             Phase::Lost { since } | Phase::Checking { since }
@@ -351,12 +379,22 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
         );
     }
     let dial = r.dial_status.as_deref().unwrap_or("").to_ascii_uppercase();
+    // For a call that was not answered, the Q.850 cause says more than CHANUNAVAIL or CONGESTION (a SIP 404 is
+    // cause 1, "unallocated number", and no retry can help).
+    let by_cause = r
+        .hangup_cause
+        .and_then(super::cause::meaning)
+        .filter(|_| !dial.is_empty() && dial != "ANSWER");
     let (class, what) = match dial.as_str() {
         "BUSY" => (FailureClass::Busy, "the far end is busy".to_owned()),
         "NOANSWER" => (
             FailureClass::NoAnswer,
             "no answer before the ring timeout".to_owned(),
         ),
+        _ if by_cause.is_some() => {
+            let m = by_cause.expect("checked");
+            (m.class, m.text.to_owned())
+        }
         "CONGESTION" => (
             FailureClass::Congestion,
             "the network is congested".to_owned(),
@@ -369,14 +407,26 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
             (FailureClass::Rejected, format!("Dial ended with {dial}"))
         }
         _ => {
-            let error = r.error.as_deref().unwrap_or("unknown error");
+            let error = r.error.as_deref().unwrap_or("");
             let text = r.status_string.as_deref().unwrap_or("");
-            let class = if error.contains("T38") || error.contains("NEG") {
+            let class = if error == "FILE_ERROR" {
+                FailureClass::FileUnreadable
+            } else if error.contains("T38") || error.contains("NEG") {
                 FailureClass::Negotiation
             } else {
                 FailureClass::TransferFailed
             };
-            (class, format!("{error} {text}").trim().to_owned())
+            let what = match (error, r.fax_ran()) {
+                ("FILE_ERROR", _) => format!(
+                    "Asterisk could not read the fax file ({text}); the spool file must be readable by \
+                     Asterisk's group"
+                ),
+                ("", false) => "the call was answered but the fax did not start".to_owned(),
+                ("", true) => format!("unknown error {text}").trim().to_owned(),
+                _ if text.is_empty() || text == error => error.to_owned(),
+                _ => format!("{error} {text}"),
+            };
+            (class, what)
         }
     };
     CallOutcome::Failed {
@@ -469,6 +519,179 @@ mod tests {
         assert_eq!(
             c.on_signal(Signal::Tick, t0 + Duration::from_secs(999)),
             Step::Wait
+        );
+    }
+
+    fn sourced(source: &str, fields: &[(&str, &str)]) -> Event {
+        let mut h = vec![
+            ("Event", "UserEvent"),
+            ("Channel", "PJSIP/faxline-trunk-00000002"),
+            ("Uniqueid", "x.3"),
+            ("Linkedid", T),
+            ("UserEvent", "FaxResult"),
+            ("Encoding", "uri"),
+            ("Direction", "send"),
+            ("Source", source),
+            ("JobID", T),
+        ];
+        h.extend_from_slice(fields);
+        ev(&h)
+    }
+
+    const FAX_OK: &[(&str, &str)] = &[
+        ("Status", "SUCCESS"),
+        ("Error", "HANGUP"),
+        ("StatusString", "OK"),
+        ("DialStatus", "ANSWER"),
+        ("HangupCause", "16"),
+        ("Mode", "T38"),
+        ("Pages", "2"),
+    ];
+    const DIAL_ANSWERED: &[(&str, &str)] = &[
+        ("Status", "FAILED"),
+        ("DialStatus", "ANSWER"),
+        ("HangupCause", "16"),
+    ];
+
+    #[test]
+    fn the_fax_channels_result_wins_in_either_order() {
+        let t0 = Instant::now();
+        // The ;2 half's dial result first: not a result for an answered call; the fax result follows.
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
+        assert_eq!(c.on_event(&hangup(T), t0), Step::Wait);
+        let o = done(c.on_event(&sourced("fax", FAX_OK), t0 + Duration::from_secs(1)));
+        assert!(
+            matches!(&o, CallOutcome::Success(d) if d.pages == Some(2)),
+            "{o:?}"
+        );
+        // The fax result first: the later dial result changes nothing.
+        let mut c = CallTracker::new(T, timers(), t0);
+        assert!(done(c.on_event(&sourced("fax", FAX_OK), t0)).is_success());
+        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
+        // An older dialplan's empty "answered" result (the lost hand-over) is not taken as a failure either.
+        let empty = ev(&[
+            ("Event", "UserEvent"),
+            ("Linkedid", T),
+            ("UserEvent", "FaxResult"),
+            ("Encoding", "uri"),
+            ("Direction", "send"),
+            ("JobID", T),
+            ("Status", "FAILED"),
+            ("Error", ""),
+            ("StatusString", ""),
+            ("DialStatus", "ANSWER"),
+            ("HangupCause", "16"),
+            ("Mode", ""),
+            ("Pages", ""),
+        ]);
+        let mut c = CallTracker::new(T, timers(), t0);
+        assert_eq!(c.on_event(&empty, t0), Step::Wait);
+    }
+
+    #[test]
+    fn an_answered_call_without_the_fax_result_is_no_result_never_a_failure_to_redial() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
+        assert_eq!(
+            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
+            Step::Wait
+        );
+        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2)));
+        let CallOutcome::Failed { class, detail, .. } = &o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(*class, FailureClass::NoResult);
+        assert!(detail.contains("fax channel"), "{detail}");
+    }
+
+    #[test]
+    fn unanswered_calls_are_classified_by_their_q850_cause() {
+        let t0 = Instant::now();
+        for (dial, cause, class, text) in [
+            (
+                "CHANUNAVAIL",
+                "1",
+                FailureClass::InvalidNumber,
+                "invalid number: the number does not exist",
+            ),
+            (
+                "CONGESTION",
+                "34",
+                FailureClass::Congestion,
+                "congestion: no circuit",
+            ),
+            (
+                "CHANUNAVAIL",
+                "27",
+                FailureClass::ChannelUnavailable,
+                "channel unavailable: the destination is out of order",
+            ),
+            (
+                "CHANUNAVAIL",
+                "88",
+                FailureClass::Incompatible,
+                "incompatible destination",
+            ),
+            ("CHANUNAVAIL", "21", FailureClass::Declined, "call rejected"),
+            (
+                "CHANUNAVAIL",
+                "16",
+                FailureClass::ChannelUnavailable,
+                "channel unavailable: the trunk could not place",
+            ),
+            ("BUSY", "17", FailureClass::Busy, "busy"),
+        ] {
+            let mut c = CallTracker::new(T, timers(), t0);
+            let o = done(c.on_event(
+                &sourced(
+                    "dial",
+                    &[
+                        ("Status", "FAILED"),
+                        ("DialStatus", dial),
+                        ("HangupCause", cause),
+                    ],
+                ),
+                t0,
+            ));
+            assert!(
+                matches!(o, CallOutcome::Failed { class: k, .. } if k == class),
+                "{cause}: {o:?}"
+            );
+            let text_out = o.error_text().unwrap();
+            assert!(text_out.starts_with(text), "{text_out}");
+            assert!(
+                text_out.ends_with(&format!("hangup cause {cause}")),
+                "{text_out}"
+            );
+        }
+        // SendFAX could not read the file: a spool problem, never retried.
+        let mut c = CallTracker::new(T, timers(), t0);
+        let o = done(c.on_event(
+            &sourced(
+                "fax",
+                &[
+                    ("Status", "FAILED"),
+                    ("Error", "FILE_ERROR"),
+                    ("StatusString", "error%20reading%20file"),
+                    ("Mode", "audio"),
+                    ("Pages", "0"),
+                ],
+            ),
+            t0,
+        ));
+        assert!(
+            matches!(
+                o,
+                CallOutcome::Failed {
+                    class: FailureClass::FileUnreadable,
+                    ..
+                }
+            ),
+            "{o:?}"
         );
     }
 

@@ -19,6 +19,14 @@ pub enum FailureClass {
     Negotiation,
     /// The call was answered but the fax transfer failed.
     TransferFailed,
+    /// The number does not exist, is invalid or unroutable (causes 1, 2, 3, 22, 28): a retry cannot help.
+    InvalidNumber,
+    /// The far end or the network refused the call (cause 21 call rejected, barring): not retried.
+    Declined,
+    /// The destination cannot take this call (cause 88 incompatible destination, 65, 66, 79): not retried.
+    Incompatible,
+    /// Asterisk could not read the fax file (res_fax `FILE_ERROR`): a spool permission problem, not the line's.
+    FileUnreadable,
     /// The dialplan refused the attempt before dialling (bad arguments, TIFF not found), or the line refused it.
     Rejected,
     /// The call ended but no result event arrived: it may or may not have delivered pages.
@@ -46,6 +54,10 @@ impl FailureClass {
             FailureClass::Negotiation => Some(RetryReason::Negotiation),
             FailureClass::TransferFailed => Some(RetryReason::TransferFailed),
             FailureClass::Rejected
+            | FailureClass::InvalidNumber
+            | FailureClass::Declined
+            | FailureClass::Incompatible
+            | FailureClass::FileUnreadable
             | FailureClass::NoResult
             | FailureClass::Unknown
             | FailureClass::Timeout
@@ -64,6 +76,10 @@ impl FailureClass {
             FailureClass::Negotiation => "T.38 negotiation failed",
             FailureClass::TransferFailed => "fax transfer failed",
             FailureClass::Rejected => "rejected before dialling",
+            FailureClass::InvalidNumber => "invalid number",
+            FailureClass::Declined => "call rejected",
+            FailureClass::Incompatible => "incompatible destination",
+            FailureClass::FileUnreadable => "fax file unreadable",
             FailureClass::NoResult => "no fax result",
             FailureClass::Unknown => "outcome unknown",
             FailureClass::Timeout => "call deadline exceeded",

@@ -109,8 +109,9 @@ impl<L: Line> Daemon<L> {
         line: L,
         inbound: InboundQueue,
     ) -> Result<Self, DaemonError> {
+        // Shared with Asterisk through the spool's group (spool.rs).
         for dir in [cfg.spool.outgoing_dir(), cfg.spool.incoming_dir()] {
-            std::fs::create_dir_all(&dir)
+            super::spool::prepare_shared_dir(&dir)
                 .map_err(|source| DaemonError::Spool { path: dir, source })?;
         }
         let journal = Journal::open(journal_dir(&cfg))?;
