@@ -752,6 +752,22 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_sets_the_hardening_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../faxline.example.toml");
+        let c = Config::from_toml_file(&path).unwrap();
+        let d = Config::default();
+        assert_eq!(c.retention_days, d.retention_days);
+        assert_eq!(c.header_read_timeout_seconds, d.header_read_timeout_seconds);
+        assert_eq!(c.request_timeout_seconds, d.request_timeout_seconds);
+        assert_eq!(c.max_connections_per_address, d.max_connections_per_address);
+        assert_eq!(
+            c.auth_failures_before_lockout,
+            d.auth_failures_before_lockout
+        );
+        assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
     fn secrets_are_not_debug_printed() {
         let c = good();
         assert!(!format!("{c:?}").contains("9f2c1e7a"));
