@@ -65,9 +65,8 @@ pub(crate) async fn asterisk_inbound(
         return Err(ApiError::unauthorized("Unauthorized"));
     }
     let Json(req) = body.map_err(|_| ApiError::missing("body", "tiff_path"))?;
-    let fields = HookFields::check(&req).map_err(|e| {
+    let fields = HookFields::check(&req).inspect_err(|e| {
         crate::audit!("inbound_rejected", via = "asterisk_hook", reason = %e.detail);
-        e
     })?;
     let path = req
         .pdf_path
