@@ -143,9 +143,21 @@ async fn half_sent_headers_are_cut_off() {
         !answer.starts_with(b"HTTP/1.1 200"),
         "a half request was served"
     );
-    // A complete request is served as before.
+    // A complete request is served as before...
     let r = http().get(s.url("/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // ...and an idle keep-alive connection is closed after the same timeout.
+    let mut idle = TcpStream::connect(s.addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut idle, Duration::from_secs(20)).await;
+    let answer = answer.expect("an idle keep-alive connection is held open");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 }
 
 async fn connect_from(local: &str, to: std::net::SocketAddr) -> TcpStream {
