@@ -33,11 +33,12 @@ impl FromRequest<AppState> for SignedAgent {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiError> {
-        let ip = req
+        let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let ip = super::client_ip(peer, req.headers(), &st.trusted_proxies);
         let now = now_s();
         if let Some(wait) = st.auth_throttle.locked(&FailScope::Agent(ip), now) {
             return Err(ApiError::too_many(
