@@ -104,6 +104,10 @@ pub struct Config {
     /// Open connections allowed from one client address (trusted proxies are exempt); more are
     /// closed at once. 0 = no limit.
     pub max_connections_per_address: u32,
+    /// Open connections in all; more are closed at once, so the database and the agents' calls
+    /// always have file descriptors left. 0 (the default) = three quarters of the process's
+    /// open-file limit.
+    pub max_connections: u32,
     /// Accepted clock skew for signed agent requests, seconds.
     pub agent_replay_window_seconds: u64,
     /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
@@ -140,6 +144,7 @@ impl Default for Config {
             header_read_timeout_seconds: 10,
             request_timeout_seconds: 120,
             max_connections_per_address: 100,
+            max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
         }
@@ -377,6 +382,7 @@ impl Config {
             "header_read_timeout_seconds",
             "request_timeout_seconds",
             "max_connections_per_address",
+            "max_connections",
             "agent_replay_window_seconds",
             "backend",
         ]

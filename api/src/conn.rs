@@ -26,6 +26,8 @@ pub struct ConnLimits {
     pub header_read_timeout: Duration,
     /// Open connections per client address; 0 = unlimited.
     pub per_address: u32,
+    /// Open connections in all; 0 = three quarters of the open-file limit ([`default_total`]).
+    pub total: u32,
     /// Addresses the cap does not apply to (trusted reverse proxies carry many clients).
     pub exempt: Vec<ipnet::IpNet>,
 }
@@ -86,6 +88,21 @@ impl Drop for ConnGuard {
     }
 }
 
+/// Three quarters of the soft open-file limit (from `/proc/self/limits`; 4096 when it cannot be read),
+/// leaving descriptors for the database, spool files and outgoing connections.
+pub fn default_total() -> u32 {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(4096 * 4 / 3);
+    u32::try_from(limit / 4 * 3).unwrap_or(u32::MAX).max(16)
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish.
 /// Handlers see the peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
@@ -95,6 +112,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let counter = ConnCounter::new(limits.per_address);
+    let total = if limits.total == 0 {
+        default_total()
+    } else {
+        limits.total
+    };
+    // One slot per open connection, whatever its address.
+    let all = ConnCounter::new(total);
+    let any = IpAddr::from([0u8, 0, 0, 0]);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -112,6 +137,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let ip = peer.ip();
+        let Some(slot) = all.try_open(any) else {
+            crate::audit!("connection_refused", ip = %ip, reason = "connection limit");
+            drop(stream);
+            continue;
+        };
         let guard = if limits.exempt.iter().any(|n| n.contains(&ip)) {
             None
         } else {
@@ -137,7 +167,7 @@ pub async fn serve(
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            let _slot = guard;
+            let _slots = (slot, guard);
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }

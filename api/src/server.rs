@@ -195,6 +195,7 @@ impl App {
                 self.state.cfg.header_read_timeout_seconds.max(1),
             ),
             per_address: self.state.cfg.max_connections_per_address,
+            total: self.state.cfg.max_connections,
             exempt: self.state.trusted_proxies.clone(),
         };
         crate::conn::serve(listener, router, limits, shutdown).await?;

@@ -219,6 +219,27 @@ async fn connections_per_address_are_capped() {
     assert!(served, "a freed slot was not given back");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_in_all_are_capped() {
+    let s = TestServer::start(Db::Sqlite, |c| {
+        c.max_connections = 3;
+        c.header_read_timeout_seconds = 60;
+    })
+    .await
+    .unwrap();
+    let mut held = Vec::new();
+    for local in ["127.0.0.5", "127.0.0.6", "127.0.0.7"] {
+        held.push(connect_from(local, s.addr).await);
+    }
+    let mut fourth = connect_from("127.0.0.8", s.addr).await;
+    let answer = health_over(&mut fourth)
+        .await
+        .expect("fourth connection closed");
+    assert!(answer.is_empty(), "the fourth connection was served");
+    let answer = health_over(&mut held[1]).await.expect("answered");
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+}
+
 async fn job_id(r: reqwest::Response) -> String {
     assert_eq!(r.status(), 202);
     r.json::<Value>().await.unwrap()["id"]
