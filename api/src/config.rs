@@ -143,7 +143,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             header_read_timeout_seconds: 10,
             request_timeout_seconds: 120,
-            max_connections_per_address: 100,
+            max_connections_per_address: 32,
             max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
