@@ -20,6 +20,8 @@ listen = "127.0.0.1:$PORT"
 data_dir = "$WORK/data"
 agent_secret = "bench-agent-secret-0123456789abcdef-0123"
 api_key = "$ENV_KEY"
+# wrk opens all its connections from 127.0.0.1: above the default per-address cap.
+max_connections_per_address = 256
 TOML
 "$CARGO_TARGET_DIR/release/examples/serve" --config "$WORK/api.toml" &
 SERVER=$!

@@ -147,6 +147,9 @@ impl AgentClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
+            // Below the API's idle limit (header_read_timeout_seconds, 10 by default), so a pooled
+            // connection is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()?;
         Ok(Self {
             http,

@@ -15,10 +15,15 @@ pub const SCOPE_FAX_READ: &str = "fax:read";
 pub const SCOPE_INBOUND_LIST: &str = "inbound:list";
 pub const SCOPE_INBOUND_READ: &str = "inbound:read";
 pub const SCOPE_KEYS_MANAGE: &str = "keys:manage";
+/// Reading, listing and cancelling the jobs of every key; without it a key sees only the jobs it
+/// created. The bootstrap `API_KEY` and `*` keys hold it (Faxbot has no job ownership, so its
+/// admin view is unchanged).
+pub const SCOPE_FAX_ADMIN: &str = "fax:admin";
 /// Every scope Faxline knows; `*` grants all of them but (as in Faxbot) not admin.
-pub const ALL_SCOPES: [&str; 5] = [
+pub const ALL_SCOPES: [&str; 6] = [
     SCOPE_FAX_SEND,
     SCOPE_FAX_READ,
+    SCOPE_FAX_ADMIN,
     SCOPE_INBOUND_LIST,
     SCOPE_INBOUND_READ,
     SCOPE_KEYS_MANAGE,
@@ -37,6 +42,19 @@ pub struct Principal {
 impl Principal {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.anonymous || self.scopes.iter().any(|s| s == scope || s == "*")
+    }
+
+    /// The owner to filter jobs by: `None` (every job) with [`SCOPE_FAX_ADMIN`], else this key.
+    pub fn job_owner_filter(&self) -> Option<&str> {
+        (!self.has_scope(SCOPE_FAX_ADMIN)).then_some(self.key_id.as_str())
+    }
+
+    /// Whether this principal may see or cancel a job owned by `owner`.
+    pub fn may_access_job(&self, owner: Option<&str>) -> bool {
+        match self.job_owner_filter() {
+            None => true,
+            Some(me) => owner == Some(me),
+        }
     }
 }
 

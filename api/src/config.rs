@@ -89,8 +89,25 @@ pub struct Config {
     pub lease_seconds: u64,
     /// Attempts per job before it fails for good.
     pub max_attempts: u32,
-    /// Delete documents and inbound files after this many days; 0 = keep.
+    /// Delete documents and received faxes this many days after they arrived; 0 = keep forever
+    /// (`FAXLINE_RETENTION_DAYS`). Default 30, Faxbot's `INBOUND_RETENTION_DAYS`.
     pub retention_days: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks,
+    /// `FAXLINE_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16`). Empty (the default): the header is ignored
+    /// and the connection's address is the client's.
+    pub trusted_proxies: Vec<String>,
+    /// A connection must deliver a request's complete headers within this many seconds; this also
+    /// bounds how long an idle keep-alive connection is held. Minimum 1.
+    pub header_read_timeout_seconds: u64,
+    /// A request (reading its body included) must be answered within this many seconds.
+    pub request_timeout_seconds: u64,
+    /// Open connections allowed from one client address (trusted proxies are exempt); more are
+    /// closed at once. 0 = no limit.
+    pub max_connections_per_address: u32,
+    /// Open connections in all; more are closed at once, so the database and the agents' calls
+    /// always have file descriptors left. 0 (the default) = three quarters of the process's
+    /// open-file limit.
+    pub max_connections: u32,
     /// Accepted clock skew for signed agent requests, seconds.
     pub agent_replay_window_seconds: u64,
     /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
@@ -122,7 +139,12 @@ impl Default for Config {
             auth_lockout_seconds: 300,
             lease_seconds: 120,
             max_attempts: 3,
-            retention_days: 0,
+            retention_days: 30,
+            trusted_proxies: Vec::new(),
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 120,
+            max_connections_per_address: 32,
+            max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
         }
@@ -356,6 +378,11 @@ impl Config {
             "lease_seconds",
             "max_attempts",
             "retention_days",
+            "trusted_proxies",
+            "header_read_timeout_seconds",
+            "request_timeout_seconds",
+            "max_connections_per_address",
+            "max_connections",
             "agent_replay_window_seconds",
             "backend",
         ]
@@ -434,6 +461,14 @@ impl Config {
         if let Some(v) = get("FAXLINE_RETENTION_DAYS") {
             self.retention_days = parse_num("FAXLINE_RETENTION_DAYS", &v)?;
         }
+        if let Some(v) = get("FAXLINE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
         if let Some(v) = get("FAXLINE_LEASE_SECONDS") {
             self.lease_seconds = parse_num("FAXLINE_LEASE_SECONDS", &v)?;
         }
@@ -444,6 +479,62 @@ impl Config {
             self.backend = v;
         }
         Ok(())
+    }
+
+    /// Every secret judged by the one rule set ([`crate::secrets::weakness`], shared with the agent),
+    /// and no two the same.
+    fn check_secrets(&self) -> Result<(), ConfigError> {
+        let named = [
+            (
+                "the agent secret (FAXLINE_AGENT_SECRET)",
+                &self.agent_secret,
+                MIN_SECRET_LEN,
+            ),
+            (
+                "the server secret (FAXLINE_SERVER_SECRET)",
+                &self.server_secret,
+                MIN_SECRET_LEN,
+            ),
+            ("API_KEY", &self.api_key, MIN_SHARED_KEY_LEN),
+            (
+                "ASTERISK_INBOUND_SECRET",
+                &self.internal_secret,
+                MIN_SHARED_KEY_LEN,
+            ),
+        ];
+        for (name, secret, min) in &named {
+            if let Some(s) = secret
+                && let Some(w) = crate::secrets::weakness(s.expose(), *min)
+            {
+                return Err(ConfigError::Invalid(format!("{name} {w}")));
+            }
+        }
+        let values: Vec<(&str, &str)> = named
+            .iter()
+            .filter_map(|(n, s, _)| s.as_ref().map(|s| (*n, s.expose())))
+            .collect();
+        if let Some((a, b)) = crate::secrets::reused(&values).first() {
+            return Err(ConfigError::Invalid(format!(
+                "{a} is the same value as {b}; every secret must be different"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `trusted_proxies` parsed; a bare address is a /32 (or /128) network.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "trusted_proxies: {s:?} is not an IP address or CIDR network"
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// The upload limit in bytes.
@@ -462,50 +553,13 @@ impl Config {
 
     /// Refuses unsafe configurations. Called before the server starts; `serve` calls it too.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let agent = self.agent_secret.as_ref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "the agent secret is missing (set agent_secret or FAXLINE_AGENT_SECRET, at least 32 bytes)"
+        if self.agent_secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "the agent secret is missing (set agent_secret or FAXLINE_AGENT_SECRET, at least 32 random bytes, e.g. `openssl rand -hex 32`)"
                     .into(),
-            )
-        })?;
-        if agent.as_bytes().len() < MIN_SECRET_LEN {
-            return Err(ConfigError::Invalid(format!(
-                "the agent secret is shorter than {MIN_SECRET_LEN} bytes"
-            )));
+            ));
         }
-        if let Some(s) = &self.server_secret
-            && s.as_bytes().len() < MIN_SECRET_LEN
-        {
-            return Err(ConfigError::Invalid(format!(
-                "the server secret is shorter than {MIN_SECRET_LEN} bytes"
-            )));
-        }
-        if let Some(k) = &self.api_key
-            && k.as_bytes().len() < MIN_SHARED_KEY_LEN
-        {
-            return Err(ConfigError::Invalid(format!(
-                "API_KEY is shorter than {MIN_SHARED_KEY_LEN} characters"
-            )));
-        }
-        if let Some(k) = &self.internal_secret
-            && k.as_bytes().len() < MIN_SHARED_KEY_LEN
-        {
-            return Err(ConfigError::Invalid(format!(
-                "ASTERISK_INBOUND_SECRET is shorter than {MIN_SHARED_KEY_LEN} characters"
-            )));
-        }
-        let others = [
-            ("the server secret", &self.server_secret),
-            ("API_KEY", &self.api_key),
-            ("ASTERISK_INBOUND_SECRET", &self.internal_secret),
-        ];
-        for (name, other) in others {
-            if other.as_ref() == Some(agent) {
-                return Err(ConfigError::Invalid(format!(
-                    "the agent secret must differ from {name}"
-                )));
-            }
-        }
+        self.check_secrets()?;
         if !self.require_api_key && !self.listen.ip().is_loopback() {
             return Err(ConfigError::Invalid(format!(
                 "require_api_key = false is a development setting and is refused on the non-loopback address {}",
@@ -537,6 +591,12 @@ impl Config {
                     .into(),
             ));
         }
+        self.trusted_proxy_nets()?;
+        if self.header_read_timeout_seconds == 0 || self.request_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_seconds and request_timeout_seconds must be at least 1".into(),
+            ));
+        }
         if self.max_file_size_mb == 0 {
             return Err(ConfigError::Invalid(
                 "max_file_size_mb must be at least 1".into(),
@@ -552,7 +612,7 @@ mod tests {
 
     fn good() -> Config {
         Config {
-            agent_secret: Some(Secret::new("a".repeat(32))),
+            agent_secret: Some(Secret::new("9f2c1e7ab04d83f6e15c2a9b7d60e4f38c1a5b92")),
             ..Config::default()
         }
     }
@@ -566,7 +626,37 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = good();
         c.server_secret = c.agent_secret.clone();
-        assert!(c.validate().unwrap_err().to_string().contains("differ"));
+        assert!(c.validate().unwrap_err().to_string().contains("same value"));
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_as_the_agent_refuses_them() {
+        let weak = [
+            ("agent", "a".repeat(40)),
+            ("agent", "password".repeat(5)),
+            ("api_key", "a".repeat(16)),
+            ("api_key", "changeme-changeme-123".to_string()),
+            ("internal", "abcdefghijklmnopqrstuvwxyz".to_string()),
+            ("server", "0123456789".repeat(4)),
+        ];
+        for (which, value) in weak {
+            let mut c = good();
+            let s = Some(Secret::new(value.clone()));
+            match which {
+                "agent" => c.agent_secret = s,
+                "api_key" => c.api_key = s,
+                "internal" => c.internal_secret = s,
+                _ => c.server_secret = s,
+            }
+            let e = c.validate().expect_err(&value).to_string();
+            assert!(!e.contains(&value), "the secret is in the message: {e}");
+        }
+        let mut c = good();
+        c.api_key = Some(Secret::new("Zq7-vL2pX9_mR4tK8wN1"));
+        c.internal_secret = c.api_key.clone();
+        assert!(c.validate().unwrap_err().to_string().contains("same value"));
+        c.internal_secret = Some(Secret::new("u8Kp3-Wz9q_Lm2Rt6"));
+        assert!(c.validate().is_ok());
     }
 
     #[test]
@@ -655,8 +745,37 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_parse_addresses_and_networks() {
+        let mut c = good();
+        c.apply_env(|k| (k == "FAXLINE_TRUSTED_PROXIES").then(|| "10.0.0.5, 10.1.0.0/16".into()))
+            .unwrap();
+        let nets = c.trusted_proxy_nets().unwrap();
+        assert!(nets[0].contains(&"10.0.0.5".parse::<std::net::IpAddr>().unwrap()));
+        assert!(nets[1].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        assert!(c.validate().is_ok());
+        c.trusted_proxies = vec!["proxy.local".into()];
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_example_file_sets_the_hardening_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../faxline.example.toml");
+        let c = Config::from_toml_file(&path).unwrap();
+        let d = Config::default();
+        assert_eq!(c.retention_days, d.retention_days);
+        assert_eq!(c.header_read_timeout_seconds, d.header_read_timeout_seconds);
+        assert_eq!(c.request_timeout_seconds, d.request_timeout_seconds);
+        assert_eq!(c.max_connections_per_address, d.max_connections_per_address);
+        assert_eq!(
+            c.auth_failures_before_lockout,
+            d.auth_failures_before_lockout
+        );
+        assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
     fn secrets_are_not_debug_printed() {
         let c = good();
-        assert!(!format!("{c:?}").contains("aaaa"));
+        assert!(!format!("{c:?}").contains("9f2c1e7a"));
     }
 }

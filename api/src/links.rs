@@ -47,6 +47,16 @@ pub fn sign(secret: &[u8], kind: LinkKind, id: &str, expires: i64) -> String {
     format!("{expires}.{}", URL_SAFE_NO_PAD.encode(tag))
 }
 
+/// The expiry exactly as [`sign`] writes it: decimal digits, no sign, no leading zero (so `0<exp>` and
+/// `+<exp>`, which `i64::from_str` accepts, do not give one link many spellings), at most 19 digits.
+fn parse_expiry(exp: &str) -> Option<i64> {
+    let canonical = !exp.is_empty()
+        && exp.len() <= 19
+        && exp.bytes().all(|b| b.is_ascii_digit())
+        && (exp == "0" || !exp.starts_with('0'));
+    canonical.then(|| exp.parse().ok()).flatten()
+}
+
 /// Checks the signature first (constant time), then the expiry.
 pub fn verify(
     secret: &[u8],
@@ -56,7 +66,7 @@ pub fn verify(
     now_s: i64,
 ) -> Result<(), LinkError> {
     let (exp, sig) = token.split_once('.').ok_or(LinkError::Invalid)?;
-    let expires: i64 = exp.parse().map_err(|_| LinkError::Invalid)?;
+    let expires = parse_expiry(exp).ok_or(LinkError::Invalid)?;
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
         .map_err(|_| LinkError::Invalid)?;
@@ -102,5 +112,29 @@ mod tests {
             verify(b"k", LinkKind::Fax, "abc", "garbage", 999),
             Err(LinkError::Invalid)
         );
+    }
+
+    #[test]
+    fn only_the_canonical_expiry_is_accepted() {
+        let t = sign(b"k", LinkKind::Fax, "abc", 1000);
+        let sig = t.split_once('.').unwrap().1;
+        for bad in [
+            format!("01000.{sig}"),
+            format!("+1000.{sig}"),
+            format!("-1000.{sig}"),
+            format!(" 1000.{sig}"),
+            format!("1000 .{sig}"),
+            format!(".{sig}"),
+            format!("1000.{sig}="),
+            format!("1000.{sig}.x"),
+        ] {
+            assert_eq!(
+                verify(b"k", LinkKind::Fax, "abc", &bad, 999),
+                Err(LinkError::Invalid),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_expiry("0"), Some(0));
+        assert_eq!(parse_expiry("99999999999999999999"), None);
     }
 }

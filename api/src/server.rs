@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -18,7 +18,7 @@ use crate::auth::{self, Principal};
 use crate::config::{Config, ConfigError, MIN_SECRET_LEN, Secret};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{ApiKeyRow, Store, StoreError};
-use crate::throttle::{AuthThrottle, RateLimiter};
+use crate::throttle::{AuthThrottle, FailScope, RateLimiter};
 use crate::timefmt::{now_s, now_us};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,11 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("server secret file {path}: {source}")]
     SecretFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("data directory {path}: {source}")]
+    DataDir {
         path: String,
         source: std::io::Error,
     },
@@ -54,6 +59,8 @@ pub(crate) struct Inner {
     pub server_secret: Secret,
     pub agent_secret: Secret,
     pub auth_throttle: AuthThrottle,
+    /// `trusted_proxies`, parsed (see [`crate::routes`]'s `ClientIp`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub rate: RateLimiter,
     pub nonces: NonceCache,
     /// Woken when a job is queued, so long-polling agents return at once.
@@ -90,6 +97,11 @@ impl App {
                 "AUTHENTICATION IS DISABLED (require_api_key = false): development use only"
             );
         }
+        // Database, secrets and spool live here: owner only.
+        crate::private_fs::private_dir(&cfg.data_dir).map_err(|source| ServeError::DataDir {
+            path: cfg.data_dir.display().to_string(),
+            source,
+        })?;
         let server_secret = match &cfg.server_secret {
             Some(s) => s.clone(),
             None => load_or_create_secret(&cfg.data_dir.join("server_secret"))?,
@@ -130,6 +142,7 @@ impl App {
                 cfg.auth_failures_before_lockout,
                 cfg.auth_lockout_seconds,
             ),
+            trusted_proxies: cfg.trusted_proxy_nets()?,
             rate: RateLimiter::default(),
             nonces: NonceCache::default(),
             job_added: Notify::new(),
@@ -163,7 +176,8 @@ impl App {
     }
 
     /// The whole HTTP surface, for embedding (serve it with
-    /// `into_make_service_with_connect_info::<SocketAddr>()` so throttling sees client addresses).
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so throttling sees client addresses;
+    /// [`App::run`] adds the connection limits of [`crate::conn`]).
     pub fn router(&self) -> Router {
         crate::routes::router(self.state.clone())
     }
@@ -176,12 +190,15 @@ impl App {
     ) -> Result<(), ServeError> {
         let router = self.router();
         tracing::info!(addr = ?listener.local_addr().ok(), db = self.store().backend_name(), "faxline api listening");
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let limits = crate::conn::ConnLimits {
+            header_read_timeout: Duration::from_secs(
+                self.state.cfg.header_read_timeout_seconds.max(1),
+            ),
+            per_address: self.state.cfg.max_connections_per_address,
+            total: self.state.cfg.max_connections,
+            exempt: self.state.trusted_proxies.clone(),
+        };
+        crate::conn::serve(listener, router, limits, shutdown).await?;
         self.state.store.close().await;
         Ok(())
     }
@@ -213,9 +230,9 @@ fn load_or_create_secret(path: &Path) -> Result<Secret, ServeError> {
     match std::fs::read_to_string(path) {
         Ok(s) => {
             let s = s.trim().to_string();
-            if s.len() < MIN_SECRET_LEN {
+            if let Some(w) = crate::secrets::weakness(&s, MIN_SECRET_LEN) {
                 return Err(ConfigError::Invalid(format!(
-                    "{} holds a secret shorter than {MIN_SECRET_LEN} bytes",
+                    "the server secret in {} {w}",
                     path.display()
                 ))
                 .into());
@@ -285,19 +302,17 @@ fn spawn_maintenance(inner: Weak<Inner>) {
 }
 
 impl AppState {
-    /// Checks `X-API-Key`. Failed attempts count towards the client address's lockout.
+    /// Checks `X-API-Key`. A key id the database knows is judged in its own
+    /// [`FailScope::Key`] (that key from this address); everything else (unknown ids, malformed
+    /// tokens, the bootstrap `API_KEY`) in [`FailScope::Address`]. So one client's guesses lock out
+    /// only its guesses: other keys from the same address keep working, and the agent protocol,
+    /// which has its own scope, is never touched.
     pub(crate) async fn authenticate(
         &self,
         headers: &HeaderMap,
         ip: IpAddr,
     ) -> ApiResult<Principal> {
         let now = now_s();
-        if let Some(wait) = self.auth_throttle.locked(ip, now) {
-            return Err(ApiError::too_many(
-                "Too many failed authentication attempts",
-                wait,
-            ));
-        }
         let presented = headers.get("x-api-key").and_then(|v| v.to_str().ok());
         let Some(token) = presented.filter(|t| !t.is_empty()) else {
             if !self.cfg.require_api_key {
@@ -311,7 +326,46 @@ impl AppState {
             crate::audit!("auth_failed", ip = %ip, reason = "missing key");
             return Err(ApiError::unauthorized("Invalid or missing API key"));
         };
-        if let Some(env_key) = &self.cfg.api_key
+        let parsed = auth::parse_token(token);
+        let known = match &parsed {
+            Some(p) => self.key_row(p.key_id).await?,
+            None => None,
+        };
+        let scope = match (&parsed, &known) {
+            (Some(p), Some(_)) => FailScope::Key {
+                key_id: p.key_id.to_string(),
+                ip,
+            },
+            _ => FailScope::Address(ip),
+        };
+        if let Some(wait) = self.auth_throttle.locked(&scope, now) {
+            return Err(ApiError::too_many(
+                "Too many failed authentication attempts",
+                wait,
+            ));
+        }
+        if let (Some(p), Some(row)) = (&parsed, known) {
+            if auth::verify_secret(
+                self.server_secret.as_bytes(),
+                p.key_id,
+                p.secret,
+                &row.key_hash,
+            ) {
+                let now_u = now_us();
+                let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|e| e > now_u);
+                if live {
+                    self.touch_key(&row.key_id, now_u);
+                    let scopes = auth::parse_scopes(&row.scopes);
+                    let admin = scopes.iter().any(|s| s == auth::SCOPE_KEYS_MANAGE);
+                    return Ok(Principal {
+                        key_id: row.key_id,
+                        scopes,
+                        admin,
+                        anonymous: false,
+                    });
+                }
+            }
+        } else if let Some(env_key) = &self.cfg.api_key
             && auth::ct_eq(token.as_bytes(), env_key.as_bytes())
         {
             return Ok(Principal {
@@ -321,33 +375,10 @@ impl AppState {
                 anonymous: false,
             });
         }
-        if let Some(p) = auth::parse_token(token)
-            && let Some(row) = self.key_row(p.key_id).await?
-            && auth::verify_secret(
-                self.server_secret.as_bytes(),
-                p.key_id,
-                p.secret,
-                &row.key_hash,
-            )
-        {
-            let now_u = now_us();
-            let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|e| e > now_u);
-            if live {
-                self.touch_key(&row.key_id, now_u);
-                let scopes = auth::parse_scopes(&row.scopes);
-                let admin = scopes.iter().any(|s| s == auth::SCOPE_KEYS_MANAGE);
-                return Ok(Principal {
-                    key_id: row.key_id,
-                    scopes,
-                    admin,
-                    anonymous: false,
-                });
-            }
-        }
-        let key_id = auth::parse_token(token).map(|p| p.key_id.to_string());
+        let key_id = parsed.map(|p| p.key_id.to_string());
         crate::audit!("auth_failed", ip = %ip, key_id = ?key_id, reason = "invalid key");
-        if let Some(wait) = self.auth_throttle.fail(ip, now) {
-            crate::audit!("auth_lockout", ip = %ip, seconds = wait);
+        if let Some(wait) = self.auth_throttle.fail(scope, now) {
+            crate::audit!("auth_lockout", ip = %ip, key_id = ?key_id, seconds = wait);
         }
         Err(ApiError::unauthorized("Invalid or missing API key"))
     }

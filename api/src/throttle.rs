@@ -1,10 +1,28 @@
-//! In-memory throttles: failed-authentication lockout per client address, and per-key rate
-//! limits in fixed one-minute windows. Both answer with the seconds to wait, which the API sends
-//! as `Retry-After` (Faxbot computes it but strips it).
+//! In-memory throttles: failed-authentication lockouts, and per-key rate limits in fixed one-minute
+//! windows. Both answer with the seconds to wait, which the API sends as `Retry-After` (Faxbot
+//! computes it but strips it).
+//!
+//! Failures are counted per [`FailScope`], never per address alone for everything: a client that
+//! guesses keys locks out its own guesses, not the other keys used from the same address (a NAT,
+//! a reverse proxy) and never the signed agent protocol.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+
+/// What a failed authentication counts against, and so what a lockout holds back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FailScope {
+    /// A known key id presented with a wrong secret from one address: while locked, that key id is
+    /// refused from that address (unchecked), and stays usable from everywhere else.
+    Key { key_id: String, ip: IpAddr },
+    /// Every other credential from one address: unknown key ids, malformed tokens, the bootstrap
+    /// `API_KEY`, document link tokens, the Asterisk hook secret. While locked, those are refused
+    /// from that address unchecked; keys known to the database are judged by their own scope.
+    Address(IpAddr),
+    /// Bad agent signatures from one address. API key failures never touch this scope.
+    Agent(IpAddr),
+}
 
 #[derive(Debug, Default)]
 struct FailEntry {
@@ -13,13 +31,16 @@ struct FailEntry {
     locked_until: i64,
 }
 
-/// Counts failed authentications per client address; after `limit` failures within a minute the
-/// address is locked out for `lockout_s` seconds.
+/// Entries kept before expired ones are dropped (bounds memory under a flood of addresses).
+const MAX_ENTRIES: usize = 100_000;
+
+/// After `limit` failures within a minute in one [`FailScope`], that scope is locked for
+/// `lockout_s` seconds.
 #[derive(Debug)]
 pub struct AuthThrottle {
     limit: u32,
     lockout_s: i64,
-    entries: Mutex<HashMap<IpAddr, FailEntry>>,
+    entries: Mutex<HashMap<FailScope, FailEntry>>,
 }
 
 impl AuthThrottle {
@@ -31,21 +52,26 @@ impl AuthThrottle {
         }
     }
 
-    /// `Some(seconds)` while `ip` is locked out.
-    pub fn locked(&self, ip: IpAddr, now_s: i64) -> Option<u64> {
+    /// `Some(seconds)` while `scope` is locked out.
+    pub fn locked(&self, scope: &FailScope, now_s: i64) -> Option<u64> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&ip)
+        map.get(scope)
             .filter(|e| e.locked_until > now_s)
             .map(|e| (e.locked_until - now_s) as u64)
     }
 
     /// Records a failure; returns `Some(seconds)` when this failure starts a lockout.
-    pub fn fail(&self, ip: IpAddr, now_s: i64) -> Option<u64> {
+    pub fn fail(&self, scope: FailScope, now_s: i64) -> Option<u64> {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
+        if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| e.locked_until > now_s || now_s - e.window_start < 60);
+            if map.len() >= MAX_ENTRIES {
+                // Still full of live entries: an attack from very many addresses. Keep the
+                // lockouts, forget the partial counts.
+                map.retain(|_, e| e.locked_until > now_s);
+            }
         }
-        let e = map.entry(ip).or_default();
+        let e = map.entry(scope).or_default();
         if now_s - e.window_start >= 60 {
             e.window_start = now_s;
             e.failures = 0;
@@ -98,13 +124,33 @@ mod tests {
     fn lockout_after_limit_and_expiry() {
         let t = AuthThrottle::new(3, 300);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(t.fail(ip, 1000), None);
-        assert_eq!(t.fail(ip, 1001), None);
-        assert_eq!(t.fail(ip, 1002), Some(300));
-        assert_eq!(t.locked(ip, 1003), Some(299));
-        assert_eq!(t.locked(ip, 1302), None);
+        let a = FailScope::Address(ip);
+        assert_eq!(t.fail(a.clone(), 1000), None);
+        assert_eq!(t.fail(a.clone(), 1001), None);
+        assert_eq!(t.fail(a.clone(), 1002), Some(300));
+        assert_eq!(t.locked(&a, 1003), Some(299));
+        assert_eq!(t.locked(&a, 1302), None);
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert_eq!(t.locked(other, 1003), None);
+        assert_eq!(t.locked(&FailScope::Address(other), 1003), None);
+    }
+
+    #[test]
+    fn scopes_do_not_lock_each_other() {
+        let t = AuthThrottle::new(2, 300);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let key = |id: &str, ip: IpAddr| FailScope::Key {
+            key_id: id.into(),
+            ip,
+        };
+        t.fail(FailScope::Address(ip), 10);
+        assert_eq!(t.fail(FailScope::Address(ip), 11), Some(300));
+        assert_eq!(t.locked(&key("k1", ip), 12), None);
+        assert_eq!(t.locked(&FailScope::Agent(ip), 12), None);
+        t.fail(key("k1", ip), 12);
+        assert!(t.fail(key("k1", ip), 12).is_some());
+        assert!(t.locked(&key("k1", ip), 13).is_some());
+        assert_eq!(t.locked(&key("k2", ip), 13), None);
+        assert_eq!(t.locked(&key("k1", "10.0.0.2".parse().unwrap()), 13), None);
     }
 
     #[test]

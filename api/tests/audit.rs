@@ -204,8 +204,9 @@ async fn audit_scenario(db: Db) {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    // Failures last (they lock this address out): an agent with the wrong secret, the revoked
-    // key, no key at all (audited, not counted), then a guessed key trips the lockout (limit 3).
+    // Failures last (they lock this address out): an agent with the wrong secret (counted for
+    // agents only), the revoked key (counted for that key only), no key at all (audited, not
+    // counted), then three guessed keys trip this address's lockout (limit 3).
     let forger = AgentClient::new(
         &s.base,
         "forger",
@@ -226,13 +227,15 @@ async fn audit_scenario(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http()
-        .get(s.url(&format!("/fax/{id}")))
-        .header("X-API-Key", "fbk_live_0123456789ab_guessed")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    for guess in ["fbk_live_0123456789ab_guessed", "guessed-1", "guessed-2"] {
+        let r = http()
+            .get(s.url(&format!("/fax/{id}")))
+            .header("X-API-Key", guess)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
     let r = http()
         .get(s.url(&format!("/fax/{id}")))
         .header("X-API-Key", ADMIN_KEY)

@@ -226,13 +226,15 @@ async fn keys_and_scopes(db: Db) {
         r.json::<Value>().await.unwrap()["detail"],
         "Insufficient scope: fax:send required"
     );
+    // fax:read reads only the key's own jobs: another key's job is not found (hardening.rs
+    // covers ownership and fax:admin).
     let r = http()
         .get(s.url(&format!("/fax/{id}")))
         .header("X-API-Key", &read_only)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 404);
     // a non-admin key on admin routes
     let r = http()
         .get(s.url("/admin/api-keys"))

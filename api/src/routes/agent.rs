@@ -19,6 +19,7 @@ use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::store::{Inbound, Job, JobProgress, JobResult};
+use crate::throttle::FailScope;
 use crate::timefmt::{now_s, now_us, parse_iso};
 
 /// A verified agent request: who sent it and its body.
@@ -32,13 +33,14 @@ impl FromRequest<AppState> for SignedAgent {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiError> {
-        let ip = req
+        let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let ip = super::client_ip(peer, req.headers(), &st.trusted_proxies);
         let now = now_s();
-        if let Some(wait) = st.auth_throttle.locked(ip, now) {
+        if let Some(wait) = st.auth_throttle.locked(&FailScope::Agent(ip), now) {
             return Err(ApiError::too_many(
                 "Too many failed authentication attempts",
                 wait,
@@ -80,7 +82,7 @@ impl FromRequest<AppState> for SignedAgent {
             }
             Err(e) => {
                 crate::audit!("agent_auth_failed", ip = %ip, reason = %e, path = %path);
-                st.auth_throttle.fail(ip, now);
+                st.auth_throttle.fail(FailScope::Agent(ip), now);
                 let detail = match e {
                     AgentAuthError::Replay => "Replayed request",
                     AgentAuthError::Stale => "Request timestamp outside the allowed window",
@@ -393,6 +395,19 @@ pub(crate) async fn inbound(
     State(st): State<AppState>,
     agent: SignedAgent,
 ) -> ApiResult<Json<serde_json::Value>> {
+    if !st.cfg.inbound_enabled {
+        // Nothing can read a received fax while inbound is off (its routes answer 404), so it is
+        // not kept; the answer is a success so the agent drops its copy instead of retrying.
+        crate::audit!(
+            "inbound_discarded",
+            agent = %agent.agent_id,
+            reason = "inbound disabled",
+            size = agent.body.len()
+        );
+        return Ok(Json(
+            serde_json::json!({ "id": null, "status": "discarded" }),
+        ));
+    }
     let mut req = Request::new(Body::from(agent.body.clone()));
     if let Some(ct) = agent.headers.get(header::CONTENT_TYPE) {
         req.headers_mut().insert(header::CONTENT_TYPE, ct.clone());

@@ -11,13 +11,14 @@ use sha2::{Digest, Sha256};
 
 use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link, pdf_response, valid_id};
 use crate::audit::mask_number;
-use crate::auth::{SCOPE_FAX_READ, SCOPE_FAX_SEND};
+use crate::auth::{Principal, SCOPE_FAX_READ, SCOPE_FAX_SEND};
 use crate::document::{DocKind, SniffError, sniff};
 use crate::error::{ApiError, ApiResult};
 use crate::links::{self, LinkError, LinkKind};
 use crate::pages::{self, PreviewError};
 use crate::server::AppState;
-use crate::store::{CancelOutcome, InsertOutcome, JobFilter, NewJob};
+use crate::store::{CancelOutcome, InsertOutcome, Job, JobFilter, NewJob};
+use crate::throttle::FailScope;
 use crate::timefmt::{now_s, now_us};
 
 /// Faxbot's rule: `^[+]?\d{6,20}$`.
@@ -78,11 +79,6 @@ pub(crate) async fn send(
             Some(format!("{}:{v}", principal.key_id))
         }
     };
-    if let Some(key) = &idem
-        && let Some(job) = st.store.job_by_idempotency_key(key).await?
-    {
-        return Ok((StatusCode::ACCEPTED, Json(job.into())));
-    }
     let mut multipart = multipart.map_err(|_| ApiError::missing("body", "to"))?;
     let limit = st.cfg.max_file_bytes() as usize;
     let limit_mb = st.cfg.max_file_size_mb;
@@ -149,6 +145,14 @@ pub(crate) async fn send(
         }
     })?;
     let content = content.freeze();
+    let doc_sha256 = hex::encode(Sha256::digest(&content));
+    // A retry with the same Idempotency-Key gets the first job; the same key with another number
+    // or document is a client bug, answered 422 rather than silently ignored.
+    if let Some(key) = &idem
+        && let Some(job) = st.store.job_by_idempotency_key(key).await?
+    {
+        return same_request(job, &to, &doc_sha256, &principal.key_id);
+    }
     // Counted once here (Faxbot's SIP backend reports `pages` at submission too); a PDF that
     // cannot be opened is refused now rather than failing later on an agent.
     let counted = {
@@ -161,12 +165,13 @@ pub(crate) async fn send(
         reject(&e.to_string());
         ApiError::bad_request(format!("Cannot read the document: {e}"))
     })?;
+    let to_number = to.clone();
     let new = NewJob {
         id: uuid::Uuid::new_v4().simple().to_string(),
         to_number: to,
         file_name,
         doc_kind: kind.as_str().into(),
-        doc_sha256: hex::encode(Sha256::digest(&content)),
+        doc_sha256: doc_sha256.clone(),
         pages: Some(pages as i64),
         backend: st.cfg.backend.clone(),
         owner_key_id: (!principal.anonymous).then(|| principal.key_id.clone()),
@@ -187,9 +192,41 @@ pub(crate) async fn send(
             st.job_added.notify_waiters();
             job
         }
-        InsertOutcome::Existing(job) => job,
+        InsertOutcome::Existing(job) => {
+            return same_request(job, &to_number, &doc_sha256, &principal.key_id);
+        }
     };
     Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+/// The job an `Idempotency-Key` already names, if it was created by the same request (number and
+/// document SHA-256); 422 otherwise.
+fn same_request(
+    job: Job,
+    to: &str,
+    doc_sha256: &str,
+    key_id: &str,
+) -> ApiResult<(StatusCode, Json<FaxJobOut>)> {
+    if job.to_number == to && job.doc_sha256 == doc_sha256 {
+        return Ok((StatusCode::ACCEPTED, Json(job.into())));
+    }
+    crate::audit!("idempotency_key_reused", job_id = %job.id, key_id = %key_id);
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Idempotency-Key was already used with a different request",
+    ))
+}
+
+/// The job if it exists and `p` may see it (its own, or any with `fax:admin`). Others' jobs are
+/// "not found", so ids cannot be probed.
+pub(crate) async fn visible_job(st: &AppState, p: &Principal, id: &str) -> ApiResult<Job> {
+    if !valid_id(id) {
+        return Err(ApiError::not_found("Job not found"));
+    }
+    match st.store.get_job(id).await? {
+        Some(job) if p.may_access_job(job.owner_key_id.as_deref()) => Ok(job),
+        _ => Err(ApiError::not_found("Job not found")),
+    }
 }
 
 pub(crate) async fn get(
@@ -198,23 +235,16 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<FaxJobOut>> {
-    st.require(
-        &headers,
-        ip,
-        SCOPE_FAX_READ,
-        "/fax/{id}",
-        st.cfg.max_requests_per_minute,
-    )
-    .await?;
-    if !valid_id(&id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
-    let job = st
-        .store
-        .get_job(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
-    Ok(Json(job.into()))
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_READ,
+            "/fax/{id}",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
+    Ok(Json(visible_job(&st, &p, &id).await?.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,20 +270,22 @@ pub(crate) async fn list(
     headers: HeaderMap,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<JobList>> {
-    st.require(
-        &headers,
-        ip,
-        SCOPE_FAX_READ,
-        "/fax/{id}",
-        st.cfg.max_requests_per_minute,
-    )
-    .await?;
+    let p = st
+        .require(
+            &headers,
+            ip,
+            SCOPE_FAX_READ,
+            "/fax/{id}",
+            st.cfg.max_requests_per_minute,
+        )
+        .await?;
     let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 100);
     let offset = q.offset.unwrap_or(0).max(0);
     let (total, jobs) = st
         .store
         .list_jobs(&JobFilter {
+            owner_key_id: p.job_owner_filter().map(str::to_string),
             status: q.status,
             to_number: q.to,
             limit,
@@ -284,9 +316,7 @@ pub(crate) async fn cancel(
             st.cfg.max_requests_per_minute,
         )
         .await?;
-    if !valid_id(&id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
+    visible_job(&st, &p, &id).await?;
     match st.store.cancel_job(&id, now_us()).await? {
         CancelOutcome::Cancelled(job) => {
             crate::audit!("job_cancelled", job_id = %job.id, key_id = %p.key_id);
@@ -316,14 +346,7 @@ pub(crate) async fn pdf_link(
             st.cfg.max_requests_per_minute,
         )
         .await?;
-    if !valid_id(&id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
-    let job = st
-        .store
-        .get_job(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    let job = visible_job(&st, &p, &id).await?;
     if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
         return Err(ApiError::not_found("PDF not available"));
     }
@@ -350,7 +373,7 @@ pub(crate) async fn pdf(
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let token = q.token.ok_or_else(|| ApiError::missing("query", "token"))?;
-    if let Some(wait) = st.auth_throttle.locked(ip, now_s()) {
+    if let Some(wait) = st.auth_throttle.locked(&FailScope::Address(ip), now_s()) {
         return Err(ApiError::too_many(
             "Too many failed authentication attempts",
             wait,
@@ -373,7 +396,7 @@ pub(crate) async fn pdf(
     ) {
         crate::audit!("pdf_token_rejected", job_id = %id, ip = %ip, reason = %e);
         if e == LinkError::Invalid {
-            st.auth_throttle.fail(ip, now_s());
+            st.auth_throttle.fail(FailScope::Address(ip), now_s());
         }
         return Err(ApiError::forbidden(e.to_string()));
     }

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::links::{self, LinkError, LinkKind};
 use crate::server::AppState;
 use crate::store::InboundFilter;
+use crate::throttle::FailScope;
 use crate::timefmt::now_s;
 
 /// The stored PDF of an inbound fax; 404 for an unknown (or malformed) id or a deleted file.
@@ -151,7 +152,7 @@ pub(crate) async fn pdf(
     enabled(&st)?;
     let who = match q.token {
         Some(token) => {
-            if let Some(wait) = st.auth_throttle.locked(ip, now_s()) {
+            if let Some(wait) = st.auth_throttle.locked(&FailScope::Address(ip), now_s()) {
                 return Err(ApiError::too_many(
                     "Too many failed authentication attempts",
                     wait,
@@ -166,7 +167,7 @@ pub(crate) async fn pdf(
             ) {
                 crate::audit!("inbound_token_rejected", inbound_id = %id, ip = %ip, reason = %e);
                 if e == LinkError::Invalid {
-                    st.auth_throttle.fail(ip, now_s());
+                    st.auth_throttle.fail(FailScope::Address(ip), now_s());
                 }
                 return Err(ApiError::forbidden(e.to_string()));
             }

@@ -68,25 +68,60 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            std::time::Duration::from_secs(120),
+            std::time::Duration::from_secs(state.cfg.request_timeout_seconds.max(1)),
         ))
         .with_state(state)
 }
 
-/// The client's address (from the connection; forwarded headers are not trusted).
+/// The client's address: the connection's, or, when the connection comes from one of the
+/// configured `trusted_proxies`, the nearest untrusted address in `X-Forwarded-For` (read from the
+/// right, as each proxy appends the address it saw). Without trusted proxies the header is ignored.
 pub(crate) struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &st.trusted_proxies,
+        )))
     }
+}
+
+/// See [`ClientIp`]. A malformed entry stops the walk at the last trusted hop before it.
+pub(crate) fn client_ip(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
 }
 
 /// Faxbot's FaxJobOut, field order as serialised, then Faxline's additions (always present, `null`
@@ -211,6 +246,35 @@ pub(crate) fn png_response(body: Vec<u8>) -> axum::response::Response {
 /// A 32-hex id (uuid4 without dashes), Faxbot's id format; anything else cannot exist.
 pub(crate) fn valid_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxy = "10.0.0.5".parse().unwrap();
+        let trusted = vec!["10.0.0.0/24".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7, 10.0.0.4".parse().unwrap(),
+        );
+        // Not configured: the header is ignored.
+        assert_eq!(client_ip(proxy, &h, &[]), proxy);
+        // From an untrusted peer: ignored too.
+        let stranger = "192.0.2.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &h, &trusted), stranger);
+        // Through trusted proxies: the nearest untrusted hop, not the client-chosen first entry.
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "198.51.100.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        h.insert("x-forwarded-for", "junk".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), proxy);
+    }
 }
 
 /// A signed link for a document.

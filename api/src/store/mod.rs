@@ -189,9 +189,12 @@ impl Store {
             let path = rest.split('?').next().unwrap_or(rest);
             if let Some(parent) = Path::new(path).parent()
                 && !parent.as_os_str().is_empty()
+                && !parent.exists()
             {
-                std::fs::create_dir_all(parent)?;
+                crate::private_fs::private_dir(parent)?;
             }
+            // The database holds every document: 0600, and so its -wal and -shm.
+            crate::private_fs::private_sqlite(Path::new(path))?;
             let opts = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -326,6 +329,11 @@ impl Store {
         let mut cond = String::from("WHERE 1=1");
         let mut args = Args::new();
         let mut n = 0;
+        if let Some(o) = &f.owner_key_id {
+            n += 1;
+            cond += &format!(" AND owner_key_id = ${n}");
+            args = args.s(o);
+        }
         if let Some(s) = &f.status {
             n += 1;
             cond += &format!(" AND status = ${n}");
@@ -362,7 +370,7 @@ impl Store {
         }))
     }
 
-    /// Cancels a job that is still queued.
+    /// Cancels a job that is still queued. The caller checks ownership first.
     pub async fn cancel_job(&self, id: &str, now: i64) -> StoreResult<CancelOutcome> {
         let done: Option<Job> = self
             .write_one(

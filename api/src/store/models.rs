@@ -108,6 +108,8 @@ pub enum CancelOutcome {
 
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
+    /// Only the jobs of this key (`owner_key_id`); `None` for every job.
+    pub owner_key_id: Option<String>,
     pub status: Option<String>,
     pub to_number: Option<String>,
     pub limit: i64,

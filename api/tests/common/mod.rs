@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use faxline_api::config::{Config, Secret};
 use tokio::sync::oneshot;
 
-pub const AGENT_SECRET: &str = "agent-secret-0123456789abcdef-0123456789";
+pub const AGENT_SECRET: &str = "c41f9e07a2d6b85e13f0c7a94d2e6b18f53a0c97";
 pub const ADMIN_KEY: &str = "bootstrap-admin-key-0123456789";
 pub const INTERNAL_SECRET: &str = "internal-secret-0123456789";
 
