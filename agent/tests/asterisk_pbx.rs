@@ -313,7 +313,10 @@ impl World {
         let tmp = tempfile::tempdir().unwrap();
         let spool = tmp.path().join("spool");
         prepare(&spool);
-        let api = Api::start(tmp.path(), "127.0.0.1:0").await;
+        // The API's data directory is its own (it is made 0700), beside the spool as on a real host.
+        let data = tmp.path().join("api");
+        std::fs::create_dir_all(&data).unwrap();
+        let api = Api::start(&data, "127.0.0.1:0").await;
         let ami = TestServer::bind().await.unwrap();
         let cfg = agent_config(&spool, ami.addr().port(), &api.base, max_attempts);
         let pbx = Arc::new(pbx(extensions(&cfg)));
@@ -523,6 +526,9 @@ async fn the_container_layout_lets_asterisk_read_what_the_agent_writes_and_back(
     let w = World::new(
         1,
         |spool| {
+            // The volume's parent is searchable by every uid (a tempdir is 0700: open it up like /var/spool).
+            let parent = spool.parent().unwrap();
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711)).unwrap();
             std::fs::create_dir_all(spool).unwrap();
             std::os::unix::fs::chown(spool, None, Some(SPOOL_GID)).unwrap();
             std::fs::set_permissions(spool, std::fs::Permissions::from_mode(0o2770)).unwrap();

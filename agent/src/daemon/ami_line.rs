@@ -170,6 +170,7 @@ impl Line for AmiLine {
             }
         }
         let mut tick = tokio::time::interval(TICK);
+        let mut hangup_asked = false;
         loop {
             let step = tokio::select! {
                 ev = events.recv() => match ev {
@@ -203,11 +204,29 @@ impl Line for AmiLine {
                     }
                 },
                 _ = tick.tick() => tracker.on_signal(Signal::Tick, Instant::now()),
+                _ = req.hangup.cancelled(), if !hangup_asked => {
+                    hangup_asked = true;
+                    tracker.on_signal(Signal::Shutdown, Instant::now())
+                }
             };
             match step {
                 Step::Wait => {}
                 Step::Progress(stage) => req.progress.publish(&stage),
                 Step::Done(outcome) => return outcome,
+                Step::Abort { channel } => {
+                    tracing::info!(job = %req.job_id, "shutdown grace period over; hanging up the call");
+                    match channel {
+                        Some(ch) => {
+                            if let Err(e) = self.client.hangup(&ch, Some(16)).await {
+                                tracing::warn!(job = %req.job_id, error = %e, "hangup at shutdown failed");
+                            }
+                        }
+                        None => tracing::warn!(
+                            job = %req.job_id,
+                            "the call's channel is not known yet; waiting for its result"
+                        ),
+                    }
+                }
                 Step::Hangup { channel, outcome } => {
                     if let Some(ch) = channel
                         && let Err(e) = self.client.hangup(&ch, Some(16)).await

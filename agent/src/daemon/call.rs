@@ -49,6 +49,9 @@ pub enum Signal {
     OriginateFailed,
     /// Time passes.
     Tick,
+    /// The agent is shutting down and its grace period is over: the call must end now. The tracker asks for a
+    /// hang-up ([`Step::Abort`]) and keeps following the call for the result its fax channel still reports.
+    Shutdown,
 }
 
 /// What the IO shell must do for the tracker.
@@ -63,6 +66,9 @@ pub enum Step {
         channel: Option<String>,
         outcome: CallOutcome,
     },
+    /// Hang the call up now (by channel name when known) and keep feeding events: the fax channel's hangup handler
+    /// still reports what went through, and the tracker ends within the result grace period.
+    Abort { channel: Option<String> },
     /// The fax moved to a new phase (Asterisk's `FAXStatus` text, e.g. `T.38 Negotiated`): worth a progress
     /// report. Given once per change; the shell throttles the reports.
     Progress(String),
@@ -107,6 +113,8 @@ pub struct CallTracker {
     fax_stage: Option<String>,
     /// An incomplete result (the dial side of an answered call), while the fax channel's result is awaited.
     pending: Option<FaxResultEvent>,
+    /// When the agent hung the call up at shutdown: a failure after it is the shutdown's, not the line's.
+    aborted: Option<Instant>,
 }
 
 impl CallTracker {
@@ -121,6 +129,7 @@ impl CallTracker {
             before_loss: None,
             fax_stage: None,
             pending: None,
+            aborted: None,
         }
     }
 
@@ -144,6 +153,22 @@ impl CallTracker {
 
     fn finish(&mut self, outcome: CallOutcome) -> Step {
         self.phase = Phase::Finished;
+        let outcome = match outcome {
+            // We hung up: whatever failed after that failed because of it, so the job goes back to the queue
+            // (a success that completed before the hang-up stays a success; an unknown outcome stays unknown).
+            CallOutcome::Failed {
+                class,
+                detail,
+                pages,
+            } if self.aborted.is_some() && class != FailureClass::Unknown => CallOutcome::Failed {
+                class: FailureClass::Shutdown,
+                detail: format!(
+                    "the call was hung up at the end of the shutdown grace period ({detail})"
+                ),
+                pages,
+            },
+            other => other,
+        };
         Step::Done(outcome)
     }
 
@@ -306,10 +331,37 @@ impl CallTracker {
                 }
             }
             Signal::Tick => self.on_tick(now),
+            Signal::Shutdown => {
+                if self.aborted.is_some() {
+                    return Step::Wait;
+                }
+                if matches!(self.phase, Phase::Lost { .. } | Phase::Checking { .. }) {
+                    // Nothing can be hung up or heard without AMI: the call may still deliver.
+                    return self.finish(CallOutcome::failed(
+                        FailureClass::Unknown,
+                        "the agent shut down while the AMI connection was lost during the call; the outcome is \
+                         unknown, so the fax is not redialled",
+                    ));
+                }
+                self.aborted = Some(now);
+                Step::Abort {
+                    channel: self.channel.clone(),
+                }
+            }
         }
     }
 
     fn on_tick(&mut self, now: Instant) -> Step {
+        if let Some(at) = self.aborted
+            && now >= at + self.timers.result_grace
+            && !matches!(self.phase, Phase::Lost { .. } | Phase::Checking { .. })
+        {
+            let detail = format!(
+                "no {RESULT_EVENT} event within {} s after the hang-up",
+                self.timers.result_grace.as_secs()
+            );
+            return self.finish(CallOutcome::failed(FailureClass::NoResult, detail));
+        }
         match &self.phase {
             Phase::HungUp { since, cause } if now >= *since + self.timers.result_grace => {
                 let detail = if self.pending.is_some() {
@@ -520,6 +572,70 @@ mod tests {
             c.on_signal(Signal::Tick, t0 + Duration::from_secs(999)),
             Step::Wait
         );
+    }
+
+    #[test]
+    fn shutdown_hangs_up_and_keeps_a_success_that_completed() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert_eq!(
+            c.on_signal(Signal::Shutdown, t0),
+            Step::Abort {
+                channel: Some("Local/send@faxline-out-00000001;1".into())
+            }
+        );
+        // Asked once only.
+        assert_eq!(c.on_signal(Signal::Shutdown, t0), Step::Wait);
+        // The fax had finished as the hang-up came: its success stands.
+        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+    }
+
+    #[test]
+    fn shutdown_turns_the_failure_it_caused_into_a_shutdown() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        assert!(matches!(
+            c.on_signal(Signal::Shutdown, t0),
+            Step::Abort { .. }
+        ));
+        c.on_event(&hangup(T), t0);
+        match done(c.on_event(&result(T, "FAILED", "ANSWER"), t0)) {
+            CallOutcome::Failed { class, detail, .. } => {
+                assert_eq!(class, FailureClass::Shutdown);
+                assert!(detail.contains("shutdown grace period"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shutdown_without_a_result_ends_within_the_grace() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        c.on_signal(Signal::Shutdown, t0);
+        assert_eq!(
+            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
+            Step::Wait
+        );
+        match done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2))) {
+            CallOutcome::Failed { class, .. } => assert_eq!(class, FailureClass::Shutdown),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shutdown_while_ami_is_lost_is_an_unknown_outcome() {
+        let t0 = Instant::now();
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.on_event(&originate_response("4", true), t0);
+        c.on_signal(Signal::Disconnected, t0);
+        match done(c.on_signal(Signal::Shutdown, t0)) {
+            CallOutcome::Failed { class, .. } => assert_eq!(class, FailureClass::Unknown),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn sourced(source: &str, fields: &[(&str, &str)]) -> Event {

@@ -89,6 +89,28 @@ pub fn meaning(cause: u16) -> Option<CauseMeaning> {
     }
 }
 
+/// The Q.850 cause a SIP final response stands for (RFC 3398 §8.2.6.1, as Asterisk maps them too), so that the
+/// SIP line explains and retries its failures exactly as the Asterisk line does. `None` where the response says
+/// nothing about the destination (our own request was wrong, or the code is unknown).
+pub fn cause_of_sip_status(code: u16) -> Option<u16> {
+    Some(match code {
+        401 | 402 | 403 | 407 | 603 => 21,
+        404 | 485 | 604 => 1,
+        405 => 63,
+        406 | 415 | 501 => 79,
+        408 | 504 => 102,
+        410 => 22,
+        480 => 18,
+        484 => 28,
+        486 | 600 => 17,
+        400 | 481 | 500 | 503 => 41,
+        502 => 38,
+        606 => 58,
+        413 | 414 | 416 | 420 | 421 | 423 | 488 | 505 | 513 => 127,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +151,26 @@ mod tests {
         for silent in [0, 16, 31, 999] {
             assert_eq!(meaning(silent), None);
         }
+    }
+
+    #[test]
+    fn sip_responses_mean_what_the_same_failure_means_on_asterisk() {
+        for (code, class) in [
+            (404, FailureClass::InvalidNumber),
+            (604, FailureClass::InvalidNumber),
+            (484, FailureClass::InvalidNumber),
+            (410, FailureClass::InvalidNumber),
+            (486, FailureClass::Busy),
+            (600, FailureClass::Busy),
+            (480, FailureClass::NoAnswer),
+            (603, FailureClass::Declined),
+            (503, FailureClass::ChannelUnavailable),
+            (502, FailureClass::ChannelUnavailable),
+            (415, FailureClass::Incompatible),
+        ] {
+            let cause = cause_of_sip_status(code).unwrap_or_else(|| panic!("{code} unmapped"));
+            assert_eq!(meaning(cause).map(|m| m.class), Some(class), "SIP {code}");
+        }
+        assert_eq!(cause_of_sip_status(299), None);
     }
 }

@@ -415,17 +415,25 @@ fn outbound_outcome(report: &LegReport) -> CallOutcome {
         };
     }
     match report.call.end {
-        EndReason::Rejected(code) => {
-            let class = match code {
-                486 | 600 => FailureClass::Busy,
-                408 | 480 | 487 => FailureClass::NoAnswer,
-                500 | 502 | 503 | 504 => FailureClass::Congestion,
-                404 | 410 | 484 | 604 => FailureClass::Rejected,
-                401 | 403 | 407 => FailureClass::Rejected,
-                _ => FailureClass::ChannelUnavailable,
-            };
-            CallOutcome::failed(class, format!("the trunk answered {code}"))
-        }
+        EndReason::Rejected(code) => match code {
+            // Our credentials, not the destination: retrying cannot help until the configuration changes.
+            401 | 407 => CallOutcome::failed(
+                FailureClass::Rejected,
+                format!("the trunk refused our credentials (SIP {code})"),
+            ),
+            // 487: our own CANCEL at the ring timeout.
+            408 | 487 => CallOutcome::failed(
+                FailureClass::NoAnswer,
+                format!("no answer before the ring timeout (SIP {code})"),
+            ),
+            _ => match super::cause::cause_of_sip_status(code).and_then(super::cause::meaning) {
+                Some(m) => CallOutcome::failed(m.class, format!("{} (SIP {code})", m.text)),
+                None => CallOutcome::failed(
+                    FailureClass::ChannelUnavailable,
+                    format!("the trunk answered {code}"),
+                ),
+            },
+        },
         EndReason::NoAnswer => {
             CallOutcome::failed(FailureClass::NoAnswer, "no answer before the ring timeout")
         }
