@@ -36,10 +36,15 @@ enum Command {
     Render(cli::render::RenderArgs),
     /// Convert a received fax TIFF to PDF.
     Decode(cli::decode::DecodeArgs),
+    /// Internal: one render of an untrusted document under the render budget, request on stdin,
+    /// answer on stdout (started by `serve`, `api` and `agent`; see `faxline_doc::worker`).
+    #[command(hide = true)]
+    RenderWorker,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+
     init_logging(&cli.command);
     match cli.command {
         Command::Send(args) => cli::send::run(args),
@@ -48,6 +53,12 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
+        Command::RenderWorker => {
+            // The worker limits itself before it reads the document.
+            let code =
+                faxline_doc::worker::serve(std::io::stdin().lock(), std::io::stdout().lock());
+            std::process::exit(code)
+        }
     }
 }
 

@@ -82,10 +82,18 @@ pub struct WorkerCommand {
 }
 
 impl WorkerCommand {
-    /// This very executable with `render-worker`: for the `faxline` binary itself.
+    /// This very executable with `render-worker`: for the `faxline` binary itself. On Linux it is
+    /// `/proc/self/exe`, which stays the running version even after a package upgrade replaced
+    /// (or deleted) the file on disk.
     pub fn current_exe() -> std::io::Result<Self> {
+        let proc_exe = std::path::Path::new("/proc/self/exe");
+        let program = if proc_exe.exists() {
+            proc_exe.to_path_buf()
+        } else {
+            std::env::current_exe()?
+        };
         Ok(Self {
-            program: std::env::current_exe()?,
+            program,
             args: vec!["render-worker".into()],
         })
     }

@@ -84,9 +84,9 @@ pub fn content_bomb(mib: usize) -> Vec<u8> {
 }
 
 /// An inline image the pre-scan cannot see (it lives inside the content stream): 20000×20000
-/// 8-bit grey, 400 MB decoded from a small Flate payload.
+/// 8-bit grey, 400 MB decoded from 400 KB of Flate (hayro peaks at ~500 MB rendering it).
 pub fn inline_image_bomb() -> Vec<u8> {
-    let data = zeros_flate(16 << 20);
+    let data = zeros_flate(400 << 20);
     let mut content =
         b"q 612 0 0 792 0 0 cm BI /W 20000 /H 20000 /BPC 8 /CS /G /F /Fl ID ".to_vec();
     content.extend_from_slice(&data);
