@@ -685,6 +685,24 @@ mod tests {
     }
 
     #[test]
+    fn the_render_budget_comes_from_the_shared_limits_section() {
+        let text = "[limits]\nmax_calls = 2\nrender_memory_mb = 1024\nrender_seconds_per_page = 5\n[api]\n";
+        let c = Config::from_toml_str(text, Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!((c.render.memory_mb, c.render.seconds_per_page), (1024, 5));
+        assert_eq!(c.render.options().memory_limit, 1024 << 20);
+        let c = Config::from_toml_str("[api]\n", Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!((c.render.memory_mb, c.render.seconds_per_page), (512, 20));
+        let mut c = Config::load_with(None, |k| {
+            (k == "FAXLINE_LIMITS__RENDER_MEMORY_MB").then(|| "32".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.render.memory_mb, 32);
+        c.agent_secret = good().agent_secret;
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("render_memory_mb"), "{e}");
+    }
+
+    #[test]
     fn secrets_are_not_debug_printed() {
         let c = good();
         assert!(!format!("{c:?}").contains("aaaa"));
