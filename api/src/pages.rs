@@ -81,7 +81,7 @@ pub enum PreviewError {
 }
 
 /// Counts the pages of a document as faxline-doc will render it, under the budget (the PDF
-/// pre-scan included); a PDF that cannot be opened, an empty one, one over [`MAX_PAGES`] or over
+/// pre-scan included; PDFs in the render worker, text here); a PDF that cannot be opened, an empty one, one over [`MAX_PAGES`] or over
 /// the budget is an error. Blocking; run it on the blocking pool.
 pub fn count_pages(
     budget: &RenderBudget,
@@ -89,6 +89,10 @@ pub fn count_pages(
     content: &Bytes,
 ) -> Result<usize, DocError> {
     let _ = kind; // the type is decided by content, exactly as the agent will decide it
+    if faxline_doc::sniff(content) == faxline_doc::DocKind::Text {
+        // Text layout is linear and stops at the page limit: safe here, no process to start.
+        return faxline_doc::count_pages(content, &budget.options());
+    }
     match budget
         .isolation
         .run(Job::Count, content, &budget.options())?
