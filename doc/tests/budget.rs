@@ -70,3 +70,29 @@ fn one_huge_text_line_is_bounded() {
         doc.page_count()
     );
 }
+
+/// A worker that does not answer is killed at its wall-clock deadline (here `sleep`, standing in
+/// for a render stuck in a loop): the caller gets `OverBudget` and the process is gone.
+#[test]
+fn a_worker_past_its_deadline_is_killed() {
+    use faxline_doc::worker::{Isolation, Job, WorkerCommand};
+    let stuck = Isolation::Worker(WorkerCommand {
+        program: "sleep".into(),
+        args: vec!["600".into()],
+    });
+    let opts = RenderOptions {
+        page_timeout: std::time::Duration::from_millis(100),
+        ..RenderOptions::default()
+    };
+    let err = stuck.run(Job::Count, b"hello\n", &opts).unwrap_err();
+    assert!(
+        matches!(&err, DocError::OverBudget(m) if m.contains("took longer")),
+        "{err:?}"
+    );
+    let missing = Isolation::Worker(WorkerCommand {
+        program: "/nonexistent/faxline".into(),
+        args: vec![],
+    });
+    let err = missing.run(Job::Count, b"hello\n", &opts).unwrap_err();
+    assert!(matches!(err, DocError::Worker(_)), "{err:?}");
+}
