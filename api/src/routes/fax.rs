@@ -158,9 +158,16 @@ pub(crate) async fn send(
             .await
             .map_err(|_| ApiError::internal())?
     };
-    let pages = counted.map_err(|e| {
-        reject(&e.to_string());
-        ApiError::bad_request(format!("Cannot read the document: {e}"))
+    let pages = counted.map_err(|e| match e {
+        // The render worker could not run: not the document's fault.
+        faxline_doc::DocError::Worker(detail) => {
+            tracing::error!(error = %detail, "page count failed");
+            ApiError::internal()
+        }
+        e => {
+            reject(&e.to_string());
+            ApiError::bad_request(format!("Cannot read the document: {e}"))
+        }
     })?;
     let new = NewJob {
         id: uuid::Uuid::new_v4().simple().to_string(),
