@@ -74,6 +74,49 @@ fn the_worker_renders_like_the_library() {
     assert!(err.to_string().contains("60000×60000"), "{err}");
 }
 
+/// Page counts go to pooled workers, which answer one request after another: refusals and
+/// answers keep coming in order, and a bomb that kills its pooled worker is still reported.
+#[test]
+fn pooled_page_counts_answer_in_order() {
+    let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
+    let five = std::fs::read(fixtures().join("pdf/gs-man-groff.pdf")).unwrap();
+    let bomb = hostile::image_bomb();
+    let opts = RenderOptions {
+        memory_limit: 256 << 20,
+        ..RenderOptions::default()
+    };
+    let started = Instant::now();
+    for _ in 0..10 {
+        assert_eq!(
+            worker().run(Job::Count, &pdf, &opts).unwrap(),
+            Output::Pages(1)
+        );
+        assert!(matches!(
+            worker().run(Job::Count, &bomb, &opts),
+            Err(DocError::OverBudget(_))
+        ));
+        assert_eq!(
+            worker().run(Job::Count, &five, &opts).unwrap(),
+            Output::Pages(5)
+        );
+    }
+    eprintln!("30 pooled page counts: {:?}", started.elapsed());
+    // The inline image bomb is counted (counting does not render it); rendering it kills its worker.
+    let inline = hostile::inline_image_bomb();
+    assert_eq!(
+        worker().run(Job::Count, &inline, &opts).unwrap(),
+        Output::Pages(1)
+    );
+    assert!(matches!(
+        worker().run(Job::Render, &inline, &opts),
+        Err(DocError::OverBudget(_))
+    ));
+    assert_eq!(
+        worker().run(Job::Count, &pdf, &opts).unwrap(),
+        Output::Pages(1)
+    );
+}
+
 /// Kills the server however the test ends.
 struct Server(Child);
 

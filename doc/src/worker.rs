@@ -15,7 +15,7 @@
 use crate::error::DocError;
 use crate::options::{Paper, RenderOptions, Resolution};
 use crate::{Encoding, PreviewSize, count_pages, preview_png, render, render_page};
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -98,18 +98,107 @@ impl WorkerCommand {
         })
     }
 
-    /// Runs the job in a fresh worker, killed at [`deadline`].
+    /// Runs the job in a worker killed at its deadline: page counts on a pooled worker (see
+    /// [`SESSION_REQUESTS`]), everything else in a fresh one.
     pub fn run(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
-        let limit = deadline(job, opts);
-        let started = Instant::now();
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
+        if job == Job::Count
+            && let Some(answer) = self.count_pooled(doc, opts)
+        {
+            return answer;
+        }
+        self.run_once(job, doc, opts)
+    }
+
+    /// A page count on a pooled worker; `None` if that worker failed without an answer (it may
+    /// have died idle, or on this document), so the caller runs a fresh one that says why.
+    fn count_pooled(&self, doc: &[u8], opts: &RenderOptions) -> Option<Result<Output, DocError>> {
+        let key = (self.program.clone(), self.args.clone(), opts.memory_limit);
+        let limit = deadline(Job::Count, opts);
+        let idle = IDLE.lock().ok().and_then(|mut idle| {
+            let i = idle.iter().position(|s| s.key == key)?;
+            Some(idle.swap_remove(i))
+        });
+        let mut session = match idle {
+            Some(s) => s,
+            None => self.start_session(key).ok()?,
+        };
+        let cpu = limit.saturating_mul(SESSION_REQUESTS as u32);
+        let header = header_with(Job::Count, opts, cpu, Some(doc.len()));
+        let Session {
+            child,
+            stdin,
+            stdout,
+            ..
+        } = &mut session;
+        let answer = std::thread::scope(|s| {
+            s.spawn(move || {
+                let _ = stdin
+                    .write_all(header.as_bytes())
+                    .and_then(|()| stdin.write_all(doc))
+                    .and_then(|()| stdin.flush());
+            });
+            let (tx, rx) = std::sync::mpsc::channel();
+            s.spawn(move || {
+                let _ = tx.send(read_count_answer(stdout));
+            });
+            let answer = rx.recv_timeout(limit);
+            if answer.is_err() {
+                // Over time: the kill ends both threads (broken pipe, end of file).
+                let _ = child.kill();
+            }
+            answer
+        });
+        match answer {
+            Err(_) => Some(Err(DocError::OverBudget(format!(
+                "rendering took longer than {} s",
+                limit.as_secs()
+            )))),
+            Ok(None) => None,
+            Ok(Some(answer)) => {
+                session.served += 1;
+                if session.served < SESSION_REQUESTS
+                    && let Ok(mut idle) = IDLE.lock()
+                    && idle.len() < IDLE_SESSIONS
+                {
+                    idle.push(session);
+                }
+                Some(answer)
+            }
+        }
+    }
+
+    fn start_session(&self, key: SessionKey) -> std::io::Result<Session> {
+        let mut child = self.command().spawn()?;
+        let stdin = child.stdin.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
+        let stdout = child.stdout.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
+        Ok(Session {
+            key,
+            child,
+            stdin,
+            stdout: std::io::BufReader::new(stdout),
+            served: 0,
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
             // One malloc arena: per-thread arenas reserve 64 MB of address space each, which
             // would count against RLIMIT_AS without ever being used.
             .env("MALLOC_ARENA_MAX", "1")
             .env("RUST_LOG", "off")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Runs the job in a fresh worker, killed at [`deadline`].
+    fn run_once(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
+        let limit = deadline(job, opts);
+        let started = Instant::now();
+        let mut child = self
+            .command()
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| DocError::Worker(format!("cannot start {:?}: {e}", self.program)))?;
@@ -159,6 +248,51 @@ impl WorkerCommand {
             }
         }
     }
+}
+
+/// Page counts a pooled worker answers before it is replaced: starting a worker costs a few
+/// milliseconds, more than counting a typical PDF.
+pub const SESSION_REQUESTS: usize = 64;
+
+/// Idle pooled workers kept at most.
+const IDLE_SESSIONS: usize = 2;
+
+/// Program, arguments and memory budget: what a pooled worker was started with.
+type SessionKey = (PathBuf, Vec<String>, u64);
+
+/// A pooled worker waiting for its next page count.
+struct Session {
+    key: SessionKey,
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    served: usize,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Idle pooled workers of this process.
+static IDLE: std::sync::Mutex<Vec<Session>> = std::sync::Mutex::new(Vec::new());
+
+/// A pooled worker's answer to a page count (`ok N`, or `err …` and a message line); `None` if
+/// it ended or said something else.
+fn read_count_answer(
+    stdout: &mut std::io::BufReader<std::process::ChildStdout>,
+) -> Option<Result<Output, DocError>> {
+    let mut buf = Vec::new();
+    (&mut *stdout).take(4096).read_until(b'\n', &mut buf).ok()?;
+    if buf.starts_with(b"err ") {
+        (&mut *stdout).take(4096).read_until(b'\n', &mut buf).ok()?;
+    }
+    if buf.last() != Some(&b'\n') {
+        return None;
+    }
+    parse_answer(Job::Count, &buf)
 }
 
 /// Waits for the child until `deadline`; `None` if it had to be killed.
@@ -212,12 +346,21 @@ fn deadline(job: Job, opts: &RenderOptions) -> Duration {
 }
 
 fn header(job: Job, opts: &RenderOptions, limit: Duration) -> String {
+    header_with(job, opts, limit, None)
+}
+
+/// The header line; `len`: the document's length, for a request on a pooled worker.
+fn header_with(job: Job, opts: &RenderOptions, limit: Duration, len: Option<usize>) -> String {
     let job = match job {
         Job::Count => "job=count".to_owned(),
         Job::Preview { page, width } => {
             format!("job=preview page={page} width={}", width.unwrap_or(0))
         }
         Job::Render => "job=render".to_owned(),
+    };
+    let job = match len {
+        Some(n) => format!("{job} len={n}"),
+        None => job,
     };
     format!(
         "faxline-render-1 {job} paper={} res={} enc={} max_pages={} max_bytes={} page_ms={} memory={} cpu_s={} threads={}\n",
@@ -243,14 +386,25 @@ fn header(job: Job, opts: &RenderOptions, limit: Duration) -> String {
     )
 }
 
+/// A parsed header line.
+struct Request {
+    job: Job,
+    opts: RenderOptions,
+    /// CPU-seconds limit of the process.
+    cpu_s: u64,
+    /// The document's length on a pooled worker; `None`: the document runs to EOF.
+    len: Option<usize>,
+}
+
 /// The job and options of a header line, and the CPU-seconds limit.
-fn parse_header(line: &str) -> Option<(Job, RenderOptions, u64)> {
+fn parse_header(line: &str) -> Option<Request> {
     let mut words = line.split_ascii_whitespace();
     if words.next()? != "faxline-render-1" {
         return None;
     }
     let mut opts = RenderOptions::default();
     let (mut job, mut page, mut width, mut cpu) = ("", 0usize, 0u32, 0u64);
+    let mut len = None;
     for word in words {
         let (k, v) = word.split_once('=')?;
         match k {
@@ -277,6 +431,7 @@ fn parse_header(line: &str) -> Option<(Job, RenderOptions, u64)> {
             "page_ms" => opts.page_timeout = Duration::from_millis(v.parse().ok()?),
             "memory" => opts.memory_limit = v.parse().ok()?,
             "cpu_s" => cpu = v.parse().ok()?,
+            "len" => len = Some(v.parse().ok()?),
             "threads" => opts.threads = v.parse().ok().filter(|&n: &usize| n > 0),
             _ => return None,
         }
@@ -290,7 +445,12 @@ fn parse_header(line: &str) -> Option<(Job, RenderOptions, u64)> {
         },
         _ => return None,
     };
-    Some((job, opts, cpu))
+    Some(Request {
+        job,
+        opts,
+        cpu_s: cpu,
+        len,
+    })
 }
 
 /// Runs a job in this process.
@@ -318,48 +478,76 @@ pub fn run_job(job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, Doc
     }
 }
 
-/// The worker's side: reads one request from `input`, limits this process, answers on `output`.
-/// Returns the process exit code. Call it first thing in the worker process, nothing else running.
-pub fn serve(mut input: impl Read, mut output: impl Write) -> i32 {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while line.len() < 1024 {
-        match input.read(&mut byte) {
-            Ok(1) if byte[0] == b'\n' => break,
-            Ok(1) => line.push(byte[0]),
+/// The worker's side: reads a request from `input`, limits this process (at the first request),
+/// answers on `output`. A request whose header gives the document's length (`len=`, page counts
+/// only) is one of many on a pooled worker: the next header follows. Returns the process exit code.
+/// Call it first thing in the worker process, nothing else running.
+pub fn serve(input: impl Read, mut output: impl Write) -> i32 {
+    let mut input = std::io::BufReader::new(input);
+    let mut limited = false;
+    loop {
+        let mut line = Vec::new();
+        match (&mut input).take(1024).read_until(b'\n', &mut line) {
+            Ok(0) if limited => return 0, // the pool closed our stdin
+            Ok(_) if line.last() == Some(&b'\n') => {}
             _ => return 2,
         }
-    }
-    let Some((job, opts, cpu)) = std::str::from_utf8(&line).ok().and_then(parse_header) else {
-        return 2;
-    };
-    if let Err(e) = limit_self(opts.memory_limit, cpu) {
-        let _ = writeln!(
-            output,
-            "err worker - -\ncannot set the resource limits: {e}"
-        );
-        return 1;
-    }
-    let mut doc = Vec::new();
-    if let Err(e) = input.take(opts.max_bytes as u64 + 1).read_to_end(&mut doc) {
-        let _ = writeln!(output, "err worker - -\ncannot read the document: {e}");
-        return 1;
-    }
-    let answer = run_job(job, &doc, &opts);
-    let written = match answer {
-        Ok(Output::Pages(n)) => writeln!(output, "ok {n}"),
-        Ok(Output::Png(png)) => {
-            writeln!(output, "ok {}", png.len()).and_then(|()| output.write_all(&png))
+        let Some(req) = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|l| parse_header(l.trim_end()))
+        else {
+            return 2;
+        };
+        if !limited {
+            if let Err(e) = limit_self(req.opts.memory_limit, req.cpu_s) {
+                let _ = writeln!(
+                    output,
+                    "err worker - -\ncannot set the resource limits: {e}"
+                );
+                return 1;
+            }
+            limited = true;
         }
-        Ok(Output::Tiff { tiff, pages }) => {
-            writeln!(output, "ok {pages}").and_then(|()| output.write_all(&tiff))
+        let mut doc = Vec::new();
+        let read = match req.len {
+            Some(n) if n <= req.opts.max_bytes && req.job == Job::Count => (&mut input)
+                .take(n as u64)
+                .read_to_end(&mut doc)
+                .and_then(|got| {
+                    if got == n {
+                        Ok(())
+                    } else {
+                        Err(std::io::ErrorKind::UnexpectedEof.into())
+                    }
+                }),
+            Some(_) => return 2,
+            None => (&mut input)
+                .take(req.opts.max_bytes as u64 + 1)
+                .read_to_end(&mut doc)
+                .map(|_| ()),
+        };
+        if let Err(e) = read {
+            let _ = writeln!(output, "err worker - -\ncannot read the document: {e}");
+            return 1;
         }
-        Err(e) => output.write_all(encode_error(&e).as_bytes()),
-    };
-    if written.and_then(|()| output.flush()).is_err() {
-        return 1;
+        let answer = run_job(req.job, &doc, &req.opts);
+        let written = match answer {
+            Ok(Output::Pages(n)) => writeln!(output, "ok {n}"),
+            Ok(Output::Png(png)) => {
+                writeln!(output, "ok {}", png.len()).and_then(|()| output.write_all(&png))
+            }
+            Ok(Output::Tiff { tiff, pages }) => {
+                writeln!(output, "ok {pages}").and_then(|()| output.write_all(&tiff))
+            }
+            Err(e) => output.write_all(encode_error(&e).as_bytes()),
+        };
+        if written.and_then(|()| output.flush()).is_err() {
+            return 1;
+        }
+        if req.len.is_none() {
+            return 0;
+        }
     }
-    0
 }
 
 /// `RLIMIT_AS` at the current address-space size plus the budget and 64 MB for thread stacks;
@@ -482,8 +670,13 @@ mod tests {
             width: Some(200),
         };
         let h = header(job, &opts, Duration::from_secs(21));
-        let (j, o, cpu) = parse_header(h.trim_end()).unwrap();
-        assert_eq!((j, cpu), (job, 21));
+        let Request {
+            job: j,
+            opts: o,
+            cpu_s: cpu,
+            len,
+        } = parse_header(h.trim_end()).unwrap();
+        assert_eq!((j, cpu, len), (job, 21, None));
         assert_eq!(
             (o.paper, o.resolution, o.encoding),
             (Paper::A4, Resolution::Standard, Encoding::Mh)
