@@ -8,9 +8,10 @@
 //! (`RLIMIT_CPU`) before it reads the document, and is killed by the caller at a wall-clock
 //! deadline. A render that runs over dies alone; the caller gets [`DocError::OverBudget`].
 //!
-//! Protocol (stdin → stdout, one request per process): a header line of `key=value` words, then
-//! the document to EOF; the answer is `ok <n>` and the payload, or `err <code> <a> <b>` and a
-//! message line.
+//! Protocol (stdin → stdout): a header line of `key=value` words, then the document to EOF; the
+//! answer is `ok <n>` and the payload, or `err <code> <a> <b>` and a message line. Page counts,
+//! cheap and frequent (every submission), go to pooled workers instead: their header carries
+//! `len=<bytes>` and the next request follows the answer.
 
 use crate::error::DocError;
 use crate::options::{Paper, RenderOptions, Resolution};
