@@ -102,6 +102,7 @@ impl WorkerCommand {
     /// Runs the job in a worker killed at its deadline: page counts on a pooled worker (see
     /// [`SESSION_REQUESTS`]), everything else in a fresh one.
     pub fn run(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
+        let _slot = Slot::acquire();
         if job == Job::Count
             && let Some(answer) = self.count_pooled(doc, opts)
         {
@@ -248,6 +249,33 @@ impl WorkerCommand {
                 parse_answer(job, &out).unwrap_or_else(|| Err(died(status, &err, opts)))
             }
         }
+    }
+}
+
+/// A place among the workers running at once: one per core, at least 2. Each may use the whole
+/// memory budget, so this bounds what renders can take together; more requests wait here.
+struct Slot;
+
+static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl Slot {
+    fn acquire() -> Slot {
+        let max = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= max {
+            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        FREED.notify_one();
     }
 }
 
