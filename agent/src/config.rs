@@ -570,7 +570,7 @@ pub enum RetryReason {
     TransferFailed,
 }
 
-/// `[limits]`: concurrency.
+/// `[limits]`: concurrency, and the budget of every render of an untrusted document (read by the API too).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -580,6 +580,15 @@ pub struct LimitsConfig {
     /// Calls at once on the trunk (carriers limit channels).
     #[serde(deserialize_with = "flex::scalar")]
     pub max_calls_per_trunk: u32,
+    /// Memory one render may use, in MB (the render worker's address-space limit above its own size).
+    #[serde(deserialize_with = "flex::scalar")]
+    pub render_memory_mb: u64,
+    /// Time one page may take to render, in seconds.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub render_seconds_per_page: u64,
+    /// Where renders run: set by the `faxline` binary to its own `render-worker`; in-process otherwise.
+    #[serde(skip)]
+    pub render_isolation: faxline_doc::worker::Isolation,
 }
 
 impl Default for LimitsConfig {
@@ -587,6 +596,20 @@ impl Default for LimitsConfig {
         Self {
             max_calls: 8,
             max_calls_per_trunk: 4,
+            render_memory_mb: 512,
+            render_seconds_per_page: 20,
+            render_isolation: faxline_doc::worker::Isolation::InProcess,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The render options of the budget.
+    pub fn render_options(&self) -> faxline_doc::RenderOptions {
+        faxline_doc::RenderOptions {
+            memory_limit: self.render_memory_mb.saturating_mul(1024 * 1024),
+            page_timeout: std::time::Duration::from_secs(self.render_seconds_per_page),
+            ..faxline_doc::RenderOptions::default()
         }
     }
 }

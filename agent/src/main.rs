@@ -40,10 +40,15 @@ enum Command {
     Decode(cli::decode::DecodeArgs),
     /// The Asterisk configuration: `generate --out DIR` writes it from the agent's configuration.
     Asterisk(cli::asterisk::AsteriskArgs),
+    /// Internal: one render of an untrusted document under the render budget, request on stdin,
+    /// answer on stdout (started by `serve`, `api` and `agent`; see `faxline_doc::worker`).
+    #[command(hide = true)]
+    RenderWorker,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+
     init_logging(&cli.command);
     match cli.command {
         Command::Send(args) => cli::send::run(args),
@@ -53,6 +58,12 @@ fn main() -> anyhow::Result<()> {
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
         Command::Asterisk(args) => cli::asterisk::run(args),
+        Command::RenderWorker => {
+            // The worker limits itself before it reads the document.
+            let code =
+                faxline_doc::worker::serve(std::io::stdin().lock(), std::io::stdout().lock());
+            std::process::exit(code)
+        }
     }
 }
 

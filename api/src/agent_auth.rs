@@ -164,6 +164,19 @@ pub fn sign_now(
     }
 }
 
+/// What can be checked before the body is read: the timestamp window and the form of the
+/// signature (64 hex digits). A request that fails here is refused without buffering its body.
+pub fn precheck(headers: &SignedHeaders, now_s: i64, window_s: i64) -> Result<(), AgentAuthError> {
+    if (now_s - headers.timestamp).abs() > window_s {
+        return Err(AgentAuthError::Stale);
+    }
+    let sig = &headers.signature;
+    if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AgentAuthError::BadSignature);
+    }
+    Ok(())
+}
+
 /// Checks the window and the signature (constant time). Replays are checked by [`NonceCache`].
 pub fn verify_request(
     secret: &[u8],

@@ -112,6 +112,11 @@ pub struct Config {
     pub agent_replay_window_seconds: u64,
     /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
     pub backend: String,
+    /// The render budget of page counts and previews: `[limits] render_memory_mb` and
+    /// `render_seconds_per_page` of the shared file (`FAXLINE_LIMITS__RENDER_*`); where renders
+    /// run is set by the binary.
+    #[serde(skip)]
+    pub render: crate::pages::RenderBudget,
 }
 
 impl Default for Config {
@@ -147,6 +152,7 @@ impl Default for Config {
             max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
+            render: crate::pages::RenderBudget::default(),
         }
     }
 }
@@ -320,6 +326,7 @@ impl Config {
         let mut table: toml::Table = text.parse().map_err(parse_err)?;
         let sectioned =
             table.contains_key("api") || table.keys().any(|k| AGENT_SECTIONS.contains(&k.as_str()));
+        let shared_limits = table.get("limits").cloned();
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
@@ -349,7 +356,22 @@ impl Config {
         apply_section_env(&mut api, get);
         resolve_secret_files(&mut api, origin)?;
         let merged = toml::to_string(&api).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        toml::from_str(&merged).map_err(parse_err)
+        let mut cfg: Self = toml::from_str(&merged).map_err(parse_err)?;
+        // The render budget is shared with the agent, in `[limits]` (validated by the agent's check).
+        if let Some(toml::Value::Table(limits)) = shared_limits {
+            let num = |k: &str| match limits.get(k) {
+                Some(toml::Value::Integer(n)) => u64::try_from(*n).ok(),
+                Some(toml::Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            };
+            if let Some(n) = num("render_memory_mb") {
+                cfg.render.memory_mb = n;
+            }
+            if let Some(n) = num("render_seconds_per_page") {
+                cfg.render.seconds_per_page = n;
+            }
+        }
+        Ok(cfg)
     }
 
     /// The setting names of `[api]` (for `FAXLINE_API__<KEY>` overrides).
@@ -392,6 +414,13 @@ impl Config {
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("FAXLINE_LISTEN") {
             self.listen = parse_num("FAXLINE_LISTEN", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_LIMITS__RENDER_MEMORY_MB") {
+            self.render.memory_mb = parse_num("FAXLINE_LIMITS__RENDER_MEMORY_MB", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_LIMITS__RENDER_SECONDS_PER_PAGE") {
+            self.render.seconds_per_page =
+                parse_num("FAXLINE_LIMITS__RENDER_SECONDS_PER_PAGE", &v)?;
         }
         if let Some(v) = get("DATABASE_URL").and_then(non_empty) {
             self.database_url = v;
@@ -553,6 +582,7 @@ impl Config {
 
     /// Refuses unsafe configurations. Called before the server starts; `serve` calls it too.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.render.validate()?;
         if self.agent_secret.is_none() {
             return Err(ConfigError::Invalid(
                 "the agent secret is missing (set agent_secret or FAXLINE_AGENT_SECRET, at least 32 random bytes, e.g. `openssl rand -hex 32`)"
@@ -771,6 +801,24 @@ mod tests {
             d.auth_failures_before_lockout
         );
         assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_render_budget_comes_from_the_shared_limits_section() {
+        let text = "[limits]\nmax_calls = 2\nrender_memory_mb = 1024\nrender_seconds_per_page = 5\n[api]\n";
+        let c = Config::from_toml_str(text, Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!((c.render.memory_mb, c.render.seconds_per_page), (1024, 5));
+        assert_eq!(c.render.options().memory_limit, 1024 << 20);
+        let c = Config::from_toml_str("[api]\n", Path::new("t.toml"), &|_| None).unwrap();
+        assert_eq!((c.render.memory_mb, c.render.seconds_per_page), (512, 20));
+        let mut c = Config::load_with(None, |k| {
+            (k == "FAXLINE_LIMITS__RENDER_MEMORY_MB").then(|| "32".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.render.memory_mb, 32);
+        c.agent_secret = good().agent_secret;
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("render_memory_mb"), "{e}");
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! Page counts and PNG previews of documents, through faxline-doc (the same rasterizer and text
-//! layout the agents fax with, so a preview shows what will be sent). Counting a PDF's pages only
-//! parses its cross-reference table and page tree (`faxline_doc::pdf_page_count`); text has to be
-//! laid out. Previews rasterize a whole page, so callers run them on the blocking pool and limit how
-//! many run at once.
+//! layout the agents fax with, so a preview shows what will be sent). Both run under the render
+//! budget ([`RenderBudget`]): in the `faxline` binary's render worker, with the PDF pre-scan.
+//! Counting a PDF's pages parses its page tree and measures its streams; text is laid out, not
+//! drawn. Previews rasterize a page, so callers run them on the blocking pool, limit how many run
+//! at once and keep the answers in a [`PreviewCache`].
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
-use faxline_doc::{DocError, Paper, PreviewSize, RenderOptions, Resolution};
+use faxline_doc::worker::{Isolation, Job, Output};
+use faxline_doc::{DocError, Paper, RenderOptions, Resolution};
 
+use crate::config::ConfigError;
 use crate::document::DocKind;
 
 /// The most pages a document may have (faxline-doc's default render limit, so anything accepted
@@ -18,6 +23,55 @@ pub const MAX_PAGES: usize = 100;
 /// Narrowest thumbnail a client may ask for.
 pub const MIN_PREVIEW_WIDTH: u32 = 16;
 
+/// The memory and time one render of an untrusted document may use, and where it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderBudget {
+    /// Memory per render, MB (default 512).
+    pub memory_mb: u64,
+    /// Time per page, seconds (default 20).
+    pub seconds_per_page: u64,
+    /// In-process (pre-scan limits only) or in the `faxline` binary's render worker.
+    pub isolation: Isolation,
+}
+
+impl Default for RenderBudget {
+    fn default() -> Self {
+        Self {
+            memory_mb: 512,
+            seconds_per_page: 20,
+            isolation: Isolation::InProcess,
+        }
+    }
+}
+
+impl RenderBudget {
+    /// Fax fine resolution on Letter paper (what agents send), under this budget.
+    pub fn options(&self) -> RenderOptions {
+        RenderOptions {
+            paper: Paper::Letter,
+            resolution: Resolution::Fine,
+            max_pages: MAX_PAGES,
+            memory_limit: self.memory_mb.saturating_mul(1024 * 1024),
+            page_timeout: Duration::from_secs(self.seconds_per_page),
+            ..RenderOptions::default()
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if !(64..=65_536).contains(&self.memory_mb) {
+            return Err(ConfigError::Invalid(
+                "limits.render_memory_mb must be 64..=65536".into(),
+            ));
+        }
+        if !(1..=600).contains(&self.seconds_per_page) {
+            return Err(ConfigError::Invalid(
+                "limits.render_seconds_per_page must be 1..=600".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PreviewError {
     #[error(transparent)]
@@ -26,78 +80,115 @@ pub enum PreviewError {
     NoSuchPage { page: usize, pages: usize },
 }
 
-/// Counts the pages of a document as faxline-doc will render it; a PDF that cannot be opened,
-/// an empty one or one over [`MAX_PAGES`] is an error.
-pub fn count_pages(kind: DocKind, content: &Bytes) -> Result<usize, DocError> {
-    let pages = match kind {
-        DocKind::Pdf => pdf_page_count(content)?,
-        DocKind::Text => text_pages(content)?.len(),
-    };
-    if pages == 0 {
-        return Err(DocError::NoPages);
+/// Counts the pages of a document as faxline-doc will render it, under the budget (the PDF
+/// pre-scan included; PDFs in the render worker, text here); a PDF that cannot be opened, an empty one, one over [`MAX_PAGES`] or over
+/// the budget is an error. Blocking; run it on the blocking pool.
+pub fn count_pages(
+    budget: &RenderBudget,
+    kind: DocKind,
+    content: &Bytes,
+) -> Result<usize, DocError> {
+    let _ = kind; // the type is decided by content, exactly as the agent will decide it
+    if faxline_doc::sniff(content) == faxline_doc::DocKind::Text {
+        // Text layout is linear and stops at the page limit: safe here, no process to start.
+        return faxline_doc::count_pages(content, &budget.options());
     }
-    if pages > MAX_PAGES {
-        return Err(DocError::TooManyPages {
-            pages,
-            limit: MAX_PAGES,
-        });
+    match budget
+        .isolation
+        .run(Job::Count, content, &budget.options())?
+    {
+        Output::Pages(n) => Ok(n),
+        _ => Err(DocError::Worker("unexpected answer".into())),
     }
-    Ok(pages)
-}
-
-fn pdf_page_count(content: &Bytes) -> Result<usize, DocError> {
-    faxline_doc::pdf_page_count(Arc::new(content.clone()))
-}
-
-fn text_pages(content: &[u8]) -> Result<Vec<faxline_doc::Bitmap>, DocError> {
-    let text = std::str::from_utf8(content).map_err(|_| DocError::UnsupportedType)?;
-    let o = RenderOptions::default();
-    faxline_doc::render_text(text, o.paper, o.resolution, MAX_PAGES)
 }
 
 /// A PNG of page `page` (1-based) at fax fine resolution on Letter paper: 1728 pixels wide, or
-/// scaled to `width` (a thumbnail). Blocking; run it on the blocking pool.
+/// scaled to `width` (a thumbnail), rendered under the budget. Blocking; run it on the blocking pool.
 pub fn preview_png(
+    budget: &RenderBudget,
     kind: DocKind,
     content: &Bytes,
     page: usize,
     width: Option<u32>,
 ) -> Result<Vec<u8>, PreviewError> {
-    let opts = RenderOptions {
-        paper: Paper::Letter,
-        resolution: Resolution::Fine,
-        ..RenderOptions::default()
-    };
-    let bitmap = match kind {
-        DocKind::Pdf => {
-            let pages = pdf_page_count(content)?;
-            if page == 0 || page > pages {
-                return Err(PreviewError::NoSuchPage { page, pages });
-            }
-            faxline_doc::render_pdf_pages(content, &[page - 1], &opts)?
-                .pop()
-                .ok_or(DocError::RenderFailed { page })?
+    let _ = kind;
+    let width = width.map(|w| w.clamp(MIN_PREVIEW_WIDTH, faxline_doc::FAX_WIDTH));
+    match budget
+        .isolation
+        .run(Job::Preview { page, width }, content, &budget.options())
+    {
+        Ok(Output::Png(png)) => Ok(png),
+        Ok(_) => Err(DocError::Worker("unexpected answer".into()).into()),
+        Err(DocError::NoSuchPage { page, pages }) => Err(PreviewError::NoSuchPage { page, pages }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a preview request produced, kept so that asking again costs nothing: the PNG, or the
+/// status and message of the refusal (a document over the budget is not rendered twice).
+pub type CachedPreview = Result<Arc<Vec<u8>>, (u16, String)>;
+
+/// Recently served previews, keyed by document and page and width, bounded in total bytes
+/// (oldest out first). Documents never change once stored, so entries never go stale.
+pub struct PreviewCache {
+    inner: Mutex<CacheInner>,
+    max_bytes: usize,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<String, CachedPreview>,
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl PreviewCache {
+    /// A cache holding up to `max_bytes` of PNGs.
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::new(CacheInner::default()),
+            max_bytes,
         }
-        DocKind::Text => {
-            let mut all = text_pages(content)?;
-            let pages = all.len();
-            if page == 0 || page > pages {
-                return Err(PreviewError::NoSuchPage { page, pages });
-            }
-            all.swap_remove(page - 1)
+    }
+
+    /// The cache key of a page of a document.
+    pub fn key(doc: &str, page: usize, width: Option<u32>) -> String {
+        format!("{doc}/{page}/{}", width.unwrap_or(0))
+    }
+
+    pub fn get(&self, key: &str) -> Option<CachedPreview> {
+        self.inner.lock().ok()?.map.get(key).cloned()
+    }
+
+    pub fn put(&self, key: String, value: CachedPreview) {
+        let size = match &value {
+            Ok(png) => png.len(),
+            Err((_, m)) => m.len(),
+        } + key.len();
+        if size > self.max_bytes {
+            return;
         }
-    };
-    let size = match width {
-        Some(w) => PreviewSize::Thumbnail {
-            width: w.clamp(MIN_PREVIEW_WIDTH, faxline_doc::FAX_WIDTH),
-        },
-        None => PreviewSize::Full,
-    };
-    let dpi = (
-        f64::from(opts.resolution.x_dpi()),
-        f64::from(opts.resolution.y_dpi()),
-    );
-    Ok(faxline_doc::preview_png(&bitmap, dpi, size)?)
+        let Ok(mut c) = self.inner.lock() else {
+            return;
+        };
+        if c.map.contains_key(&key) {
+            return;
+        }
+        while c.bytes + size > self.max_bytes {
+            let Some(old) = c.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = c.map.remove(&old) {
+                c.bytes -= match &v {
+                    Ok(png) => png.len(),
+                    Err((_, m)) => m.len(),
+                } + old.len();
+            }
+        }
+        c.bytes += size;
+        c.order.push_back(key.clone());
+        c.map.insert(key, value);
+    }
 }
 
 #[cfg(test)]
@@ -113,23 +204,52 @@ mod tests {
 
     #[test]
     fn counts_pdf_and_text_pages() {
-        assert_eq!(count_pages(DocKind::Pdf, &fixture("dummy.pdf")).unwrap(), 1);
+        let b = RenderBudget::default();
         assert_eq!(
-            count_pages(DocKind::Text, &Bytes::from_static(b"hello\n")).unwrap(),
+            count_pages(&b, DocKind::Pdf, &fixture("dummy.pdf")).unwrap(),
+            1
+        );
+        assert_eq!(
+            count_pages(&b, DocKind::Text, &Bytes::from_static(b"hello\n")).unwrap(),
             1
         );
         let long: String = (0..200).map(|i| format!("line {i}\n")).collect();
-        assert!(count_pages(DocKind::Text, &Bytes::from(long)).unwrap() >= 2);
+        assert!(count_pages(&b, DocKind::Text, &Bytes::from(long)).unwrap() >= 2);
+    }
+
+    #[test]
+    fn the_preview_cache_is_bounded_and_evicts_the_oldest() {
+        let c = PreviewCache::new(100);
+        let k = |i: usize| PreviewCache::key("job", i, None);
+        c.put(k(1), Ok(Arc::new(vec![0; 40])));
+        c.put(k(2), Ok(Arc::new(vec![0; 40])));
+        assert!(c.get(&k(1)).is_some());
+        c.put(k(3), Err((422, "over budget".into())));
+        assert!(c.get(&k(1)).is_none(), "the oldest went first");
+        assert!(c.get(&k(2)).is_some() && c.get(&k(3)).is_some());
+        c.put(k(4), Ok(Arc::new(vec![0; 500])));
+        assert!(
+            c.get(&k(4)).is_none(),
+            "an entry over the whole budget is not kept"
+        );
     }
 
     #[test]
     fn bad_pdfs_are_typed_errors() {
         assert!(matches!(
-            count_pages(DocKind::Pdf, &Bytes::from_static(b"%PDF-1.4\ngarbage")),
+            count_pages(
+                &RenderBudget::default(),
+                DocKind::Pdf,
+                &Bytes::from_static(b"%PDF-1.4\ngarbage")
+            ),
             Err(DocError::CorruptPdf)
         ));
         assert!(matches!(
-            count_pages(DocKind::Pdf, &fixture("aes256-userpw.pdf")),
+            count_pages(
+                &RenderBudget::default(),
+                DocKind::Pdf,
+                &fixture("aes256-userpw.pdf")
+            ),
             Err(DocError::PasswordProtected)
         ));
     }

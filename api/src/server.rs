@@ -49,6 +49,9 @@ pub const KEY_CACHE_US: i64 = 1_000_000;
 /// Preview renders allowed at once; more wait their turn.
 pub const PREVIEW_CONCURRENCY: usize = 2;
 
+/// Bytes of PNGs the preview cache keeps (thumbnails are a few KB, full pages 30–100 KB).
+pub const PREVIEW_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Shared by every handler.
 #[derive(Clone)]
 pub(crate) struct AppState(pub(crate) Arc<Inner>);
@@ -67,6 +70,8 @@ pub(crate) struct Inner {
     pub job_added: Notify,
     /// Bounds concurrent preview renders (each rasterizes a full page on the blocking pool).
     pub previews: tokio::sync::Semaphore,
+    /// Answers of recent preview requests (see [`crate::pages::PreviewCache`]).
+    pub preview_cache: crate::pages::PreviewCache,
     key_touch: Mutex<HashMap<String, i64>>,
     /// Recently read key rows by key id, with the time they were read (see [`KEY_CACHE_US`]).
     key_cache: Mutex<HashMap<String, (i64, ApiKeyRow)>>,
@@ -147,6 +152,7 @@ impl App {
             nonces: NonceCache::default(),
             job_added: Notify::new(),
             previews: tokio::sync::Semaphore::new(PREVIEW_CONCURRENCY),
+            preview_cache: crate::pages::PreviewCache::new(PREVIEW_CACHE_BYTES),
             key_touch: Mutex::new(HashMap::new()),
             key_cache: Mutex::new(HashMap::new()),
             agent_touch: Mutex::new(HashMap::new()),

@@ -450,3 +450,30 @@ async fn retention(db: Db) {
     );
 }
 both_stores!(retention_purges_documents, retention);
+
+/// A render worker that cannot run is the server's problem, not the document's: 500, not 400;
+/// text, counted in the server, is still accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_render_worker_is_not_blamed_on_the_document() {
+    use faxline_doc::worker::{Isolation, WorkerCommand};
+    let Some(s) = TestServer::start(Db::Sqlite, |c| {
+        c.render.isolation = Isolation::Worker(WorkerCommand {
+            program: "/nonexistent/faxline".into(),
+            args: vec!["render-worker".into()],
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let r = send_fax(
+        &s,
+        ADMIN_KEY,
+        "+15551234567",
+        "d.pdf",
+        fixture("pdf/dummy.pdf"),
+    )
+    .await;
+    assert_eq!(r.status(), 500);
+    submit(&s, "t.txt", b"hello\n".to_vec()).await;
+}

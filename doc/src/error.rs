@@ -36,6 +36,29 @@ pub enum DocError {
         /// The configured limit.
         limit: usize,
     },
+    /// A text document needs more than [`crate::RenderOptions::max_pages`] pages (layout stops
+    /// there, so the exact count is not known).
+    #[error("the text needs more than {limit} pages")]
+    TextTooLong {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Rendering the document would need more memory or time than the render budget allows
+    /// (found before rendering by the PDF pre-scan, or when the render worker hit its limits).
+    #[error("the document is over the render budget: {0}")]
+    OverBudget(String),
+    /// A preview asked for a page the document does not have.
+    #[error("page {page} does not exist (the document has {pages})")]
+    NoSuchPage {
+        /// The 1-based page asked for.
+        page: usize,
+        /// Pages in the document.
+        pages: usize,
+    },
+    /// The render worker process failed in a way that says nothing about the document (it could
+    /// not be started, or answered garbage); the message says what happened.
+    #[error("render worker: {0}")]
+    Worker(String),
     /// One page took longer than [`crate::RenderOptions::page_timeout`] to render.
     #[error("page {page} took longer than {limit:?} to render")]
     PageTimeout {

@@ -23,12 +23,14 @@ mod glyph_cache;
 mod inbound;
 mod options;
 mod pdf;
+mod prescan;
 mod preview;
 mod shape_list;
 mod simple_page;
 mod sniff;
 mod text;
 mod tiff_out;
+pub mod worker;
 
 pub use bitmap::Bitmap;
 pub use dither::floyd_steinberg;
@@ -37,6 +39,7 @@ pub use error::DocError;
 pub use fidelity::f1_1px;
 pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf};
 pub use options::{Backend, FAX_WIDTH, GhostscriptConfig, Paper, RenderOptions, Resolution};
+pub use prescan::PdfLimits;
 pub use preview::{PreviewSize, preview_png};
 pub use sniff::{DocKind, sniff};
 pub use text::render_text;
@@ -167,16 +170,7 @@ fn render_pdf(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<RenderedPage>, DocError> {
     let shared = Arc::new(bytes.to_vec());
-    let page_count = pdf::open(shared.clone())?.pages().len();
-    if page_count == 0 {
-        return Err(DocError::NoPages);
-    }
-    if page_count > opts.max_pages {
-        return Err(DocError::TooManyPages {
-            pages: page_count,
-            limit: opts.max_pages,
-        });
-    }
+    let page_count = checked_pdf_pages(shared.clone(), opts)?;
     match &opts.backend {
         Backend::Hayro => {
             let all = Arc::new((0..page_count).collect());
@@ -200,6 +194,47 @@ fn render_pdf(
     }
 }
 
+/// Opens a PDF, checks its page count against the limit and pre-scans it against the memory
+/// budget ([`PdfLimits`]); the number of pages.
+fn checked_pdf_pages<T: AsRef<[u8]> + Send + Sync + 'static>(
+    bytes: Arc<T>,
+    opts: &RenderOptions,
+) -> Result<usize, DocError> {
+    let pdf = pdf::open(bytes)?;
+    let page_count = pdf.pages().len();
+    if page_count == 0 {
+        return Err(DocError::NoPages);
+    }
+    if page_count > opts.max_pages {
+        return Err(DocError::TooManyPages {
+            pages: page_count,
+            limit: opts.max_pages,
+        });
+    }
+    prescan::check(&pdf, PdfLimits::for_memory(opts.memory_limit))?;
+    Ok(page_count)
+}
+
+/// The number of pages a PDF or text document will render to, with every check [`render`] makes
+/// before rendering (type, size, page limit, the PDF pre-scan) but without rasterizing: text is
+/// laid out, a PDF's page tree read and its streams measured.
+pub fn count_pages(bytes: &[u8], opts: &RenderOptions) -> Result<usize, DocError> {
+    if bytes.len() > opts.max_bytes {
+        return Err(DocError::TooLarge {
+            size: bytes.len(),
+            limit: opts.max_bytes,
+        });
+    }
+    match sniff(bytes) {
+        DocKind::Pdf => checked_pdf_pages(Arc::new(bytes.to_vec()), opts),
+        DocKind::Text => {
+            let text = std::str::from_utf8(bytes).map_err(|_| DocError::UnsupportedType)?;
+            text::count_pages(text, opts.paper, opts.resolution, opts.max_pages)
+        }
+        DocKind::Tiff | DocKind::Unknown => Err(DocError::UnsupportedType),
+    }
+}
+
 /// The number of pages of a PDF, opened exactly as [`render`] opens it (the empty user password is
 /// tried); only the cross-reference table and page tree are parsed.
 pub fn pdf_page_count<T: AsRef<[u8]> + Send + Sync + 'static>(
@@ -216,12 +251,42 @@ pub fn render_pdf_pages(
     opts: &RenderOptions,
 ) -> Result<Vec<Bitmap>, DocError> {
     let shared = Arc::new(bytes.to_vec());
-    let count = pdf_page_count(shared.clone())?;
+    let count = checked_pdf_pages(shared.clone(), opts)?;
     if let Some(&bad) = pages.iter().find(|&&p| p >= count) {
         return Err(DocError::RenderFailed { page: bad + 1 });
     }
     let rendered = pdf::render_pdf(shared, Arc::new(pages.to_vec()), opts, &|_| {})?;
     Ok(rendered.into_iter().map(|p| p.bitmap).collect())
+}
+
+/// Render one page (1-based) of a PDF or text document, for previews: a PDF renders only that
+/// page, text is laid out whole (at most `max_pages` pages) and the page drawn.
+pub fn render_page(bytes: &[u8], page: usize, opts: &RenderOptions) -> Result<Bitmap, DocError> {
+    if bytes.len() > opts.max_bytes {
+        return Err(DocError::TooLarge {
+            size: bytes.len(),
+            limit: opts.max_bytes,
+        });
+    }
+    let pages = count_pages(bytes, opts)?;
+    if page == 0 || page > pages {
+        return Err(DocError::NoSuchPage { page, pages });
+    }
+    match sniff(bytes) {
+        DocKind::Pdf => {
+            let shared = Arc::new(bytes.to_vec());
+            let mut rendered = pdf::render_pdf(shared, Arc::new(vec![page - 1]), opts, &|_| {})?;
+            rendered
+                .pop()
+                .map(|p| p.bitmap)
+                .ok_or(DocError::RenderFailed { page })
+        }
+        _ => {
+            let text = std::str::from_utf8(bytes).map_err(|_| DocError::UnsupportedType)?;
+            let mut all = render_text(text, opts.paper, opts.resolution, opts.max_pages)?;
+            Ok(all.swap_remove(page - 1))
+        }
+    }
 }
 
 /// Render selected pages (0-based) of a PDF with Ghostscript, for comparisons and the fallback.

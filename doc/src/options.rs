@@ -104,6 +104,10 @@ pub struct RenderOptions {
     pub backend: Backend,
     /// Worker threads for PDF pages; `None` uses one per core.
     pub threads: Option<usize>,
+    /// The memory budget of one render in bytes (default 512 MiB): PDF images and streams that
+    /// would decode past a share of it are refused before rendering (see [`crate::PdfLimits`]);
+    /// the render worker also runs under it as an address-space limit.
+    pub memory_limit: u64,
 }
 
 impl Default for RenderOptions {
@@ -117,6 +121,7 @@ impl Default for RenderOptions {
             page_timeout: Duration::from_secs(20),
             backend: Backend::Hayro,
             threads: None,
+            memory_limit: 512 * 1024 * 1024,
         }
     }
 }

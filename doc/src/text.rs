@@ -150,67 +150,159 @@ impl<'f> Layout<'f> {
     }
 }
 
+/// Lines of one page, each at most `cols` characters.
+type Page = Vec<Vec<char>>;
+
 /// Split text into page-sized lists of lines: tabs expanded, long lines wrapped, form feed breaks
-/// the page, control characters dropped.
-fn paginate(text: &str, cols: usize, rows: usize) -> Vec<Vec<Vec<char>>> {
-    let mut pages = vec![Vec::new()];
+/// the page, control characters dropped. One pass over the text, in time and memory linear in
+/// the output: `None` as soon as the text needs more than `max_pages` pages, so a huge file costs
+/// no more than `max_pages` pages of lines (a line of megabytes is wrapped as it is read, never
+/// held whole).
+fn paginate(text: &str, cols: usize, rows: usize, max_pages: usize) -> Option<Vec<Page>> {
+    let mut out = Pages {
+        pages: vec![Vec::new()],
+        rows,
+        max_pages,
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let sections: Vec<&str> = text.split('\u{c}').collect();
-    let last = sections.len() - 1;
-    for (k, section) in sections.into_iter().enumerate() {
-        if k > 0 && k == last && section.trim_end_matches('\n').is_empty() {
+    let mut sections = text.split('\u{c}').enumerate().peekable();
+    while let Some((k, section)) = sections.next() {
+        let last = sections.peek().is_none();
+        if k > 0 && last && section.trim_end_matches('\n').is_empty() {
             break; // a trailing form feed does not start a blank page
         }
         if k > 0 {
-            pages.push(Vec::new());
+            out.new_page()?;
         }
-        let mut lines: Vec<&str> = section.split('\n').collect();
         // A section that ends with a newline has no extra empty line after it.
-        if lines.len() > 1 && lines.last() == Some(&"") {
-            lines.pop();
-        }
-        for raw in lines {
-            let mut line: Vec<char> = Vec::new();
+        let body = section.strip_suffix('\n').unwrap_or(section);
+        for raw in body.split('\n') {
+            let mut wrap = Wrap::new(cols);
+            let mut logical = 0; // columns of the unwrapped line, for tab stops
             for c in raw.chars() {
                 match c {
                     '\t' => {
-                        let n = TAB - line.len() % TAB;
-                        line.extend(std::iter::repeat_n(' ', n));
+                        let n = TAB - logical % TAB;
+                        for _ in 0..n {
+                            out.push_all(wrap.push(' '))?;
+                        }
+                        logical += n;
                     }
                     c if c.is_control() => {}
-                    c => line.push(c),
+                    c => {
+                        out.push_all(wrap.push(c))?;
+                        logical += 1;
+                    }
                 }
             }
-            for piece in wrap(line, cols) {
-                let page = pages.last_mut().expect("never empty");
-                if page.len() == rows {
-                    pages.push(Vec::new());
-                }
-                pages.last_mut().expect("never empty").push(piece);
-            }
+            out.push(wrap.finish())?;
         }
     }
+    let mut pages = out.pages;
     // A trailing form feed leaves an empty page behind; drop it unless it is the only page.
     if pages.len() > 1 && pages.last().is_some_and(Vec::is_empty) {
         pages.pop();
     }
-    pages
+    Some(pages)
 }
 
-fn wrap(mut line: Vec<char>, cols: usize) -> Vec<Vec<char>> {
-    let mut out = Vec::new();
-    while line.len() > cols {
-        let cut = line[..=cols]
+/// Pages filled line by line, refusing to grow past the limit.
+struct Pages {
+    pages: Vec<Page>,
+    rows: usize,
+    max_pages: usize,
+}
+
+impl Pages {
+    fn new_page(&mut self) -> Option<()> {
+        self.pages.push(Vec::new());
+        (self.pages.len() <= self.max_pages).then_some(())
+    }
+
+    fn push(&mut self, line: Vec<char>) -> Option<()> {
+        if self.pages.last().is_some_and(|p| p.len() == self.rows) {
+            self.new_page()?;
+        }
+        self.pages.last_mut()?.push(line);
+        Some(())
+    }
+
+    fn push_all(&mut self, line: Option<Vec<char>>) -> Option<()> {
+        match line {
+            Some(line) => self.push(line),
+            None => Some(()),
+        }
+    }
+}
+
+/// Word wrap of one line fed a character at a time: it never holds more than `cols + 1`
+/// characters, so wrapping costs O(cols) per emitted line whatever the length of the input line.
+/// A line is cut at its last space in the right half of the row, else hard at the margin; the
+/// spaces at a cut are dropped.
+struct Wrap {
+    cols: usize,
+    cur: Vec<char>,
+    skip_spaces: bool,
+}
+
+impl Wrap {
+    fn new(cols: usize) -> Self {
+        Self {
+            cols,
+            cur: Vec::new(),
+            skip_spaces: false,
+        }
+    }
+
+    /// Adds a character; returns a finished row when one is cut off.
+    fn push(&mut self, c: char) -> Option<Vec<char>> {
+        if self.skip_spaces {
+            if c == ' ' {
+                return None;
+            }
+            self.skip_spaces = false;
+        }
+        self.cur.push(c);
+        if self.cur.len() <= self.cols {
+            return None;
+        }
+        let cols = self.cols;
+        let cut = self.cur[..=cols]
             .iter()
             .rposition(|&c| c == ' ')
             .filter(|&p| p > cols / 2)
             .unwrap_or(cols);
-        let rest = line.split_off(cut);
-        out.push(line);
-        line = rest.into_iter().skip_while(|&c| c == ' ').collect();
+        let rest: Vec<char> = self.cur[cut..]
+            .iter()
+            .copied()
+            .skip_while(|&c| c == ' ')
+            .collect();
+        self.skip_spaces = rest.is_empty();
+        self.cur.truncate(cut);
+        Some(std::mem::replace(&mut self.cur, rest))
     }
-    out.push(line);
-    out
+
+    /// The last (possibly empty) row of the line.
+    fn finish(self) -> Vec<char> {
+        self.cur
+    }
+}
+
+/// The number of pages [`render_text`] makes of the text, without drawing them.
+pub(crate) fn count_pages(
+    text: &str,
+    paper: Paper,
+    res: Resolution,
+    max_pages: usize,
+) -> Result<usize, DocError> {
+    let font = FontRef::try_from_slice(FONT).map_err(|_| DocError::Write {
+        what: "text page",
+        detail: "built-in font is unreadable".into(),
+    })?;
+    let layout = Layout::new(&font, paper, res);
+    paginate(text, layout.cols, layout.rows, max_pages)
+        .map(|p| p.len())
+        .ok_or(DocError::TextTooLong { limit: max_pages })
 }
 
 /// Lay out UTF-8 text as fax pages.
@@ -225,13 +317,8 @@ pub fn render_text(
         detail: "built-in font is unreadable".into(),
     })?;
     let layout = Layout::new(&font, paper, res);
-    let pages = paginate(text, layout.cols, layout.rows);
-    if pages.len() > max_pages {
-        return Err(DocError::TooManyPages {
-            pages: pages.len(),
-            limit: max_pages,
-        });
-    }
+    let pages = paginate(text, layout.cols, layout.rows, max_pages)
+        .ok_or(DocError::TextTooLong { limit: max_pages })?;
     // Pages are drawn in parallel, each worker with its own layout and glyph cache.
     Ok(pages
         .into_par_iter()
@@ -258,9 +345,15 @@ mod tests {
 
     #[test]
     fn wraps_at_spaces_and_hard_wraps_long_words() {
-        let pages = paginate(&format!("{} {}", "a".repeat(50), "b".repeat(50)), 80, 60);
+        let pages = paginate(
+            &format!("{} {}", "a".repeat(50), "b".repeat(50)),
+            80,
+            60,
+            10,
+        )
+        .unwrap();
         assert_eq!(pages[0].len(), 2);
-        let pages = paginate(&"x".repeat(200), 80, 60);
+        let pages = paginate(&"x".repeat(200), 80, 60, 10).unwrap();
         assert_eq!(
             pages[0].iter().map(Vec::len).collect::<Vec<_>>(),
             [80, 80, 40]
@@ -269,15 +362,50 @@ mod tests {
 
     #[test]
     fn form_feed_and_overflow_break_pages() {
-        assert_eq!(paginate("a\u{c}b\u{c}", 80, 60).len(), 2);
-        assert_eq!(paginate(&"line\n".repeat(121), 80, 60).len(), 3);
-        assert_eq!(paginate("", 80, 60).len(), 1);
+        assert_eq!(paginate("a\u{c}b\u{c}", 80, 60, 10).unwrap().len(), 2);
+        assert_eq!(
+            paginate(&"line\n".repeat(121), 80, 60, 10).unwrap().len(),
+            3
+        );
+        assert_eq!(paginate("", 80, 60, 10).unwrap().len(), 1);
     }
 
     #[test]
     fn tabs_expand_to_eight_columns() {
-        let pages = paginate("a\tb", 80, 60);
+        let pages = paginate("a\tb", 80, 60, 10).unwrap();
         assert_eq!(pages[0][0].len(), 9);
+    }
+
+    #[test]
+    fn spaces_after_a_cut_are_dropped_and_tabs_count_the_whole_line() {
+        let line = format!("{}     {}", "a".repeat(78), "b".repeat(3));
+        let pages = paginate(&line, 80, 60, 10).unwrap();
+        let rows: Vec<String> = pages[0].iter().map(|l| l.iter().collect()).collect();
+        assert_eq!(rows, ["a".repeat(78) + "  ", "bbb".to_owned()]);
+        // The tab stop is counted on the unwrapped line: 85 columns, then a tab to 88.
+        let pages = paginate(&format!("{}\tz", "x".repeat(85)), 80, 60, 10).unwrap();
+        assert_eq!(pages[0][1].len(), 9);
+    }
+
+    /// A line of megabytes without a newline was copied once per wrapped row (quadratic time, and
+    /// each row kept the capacity of the whole rest: 9 MB took the process down). It is now
+    /// wrapped as it is read and stops one page past the limit.
+    #[test]
+    fn one_huge_line_is_wrapped_in_linear_time_and_bounded() {
+        let line = "x".repeat(100_000);
+        let pages = paginate(&line, 80, 60, 100).unwrap();
+        let rows: usize = pages.iter().map(Vec::len).sum();
+        assert_eq!(rows, 100_000usize.div_ceil(80));
+        assert!(pages.iter().flatten().all(|l| l.len() <= 80));
+
+        let huge = "word ".repeat(2_000_000); // 10 MB, one line
+        assert!(paginate(&huge, 80, 60, 100).is_none());
+        assert!(matches!(
+            render_text(&huge, Paper::Letter, Resolution::Fine, 100),
+            Err(DocError::TextTooLong { limit: 100 })
+        ));
+        // Many short lines are bounded the same way.
+        assert!(paginate(&"a\n".repeat(5_000_000), 80, 60, 100).is_none());
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn bad_input_gets_typed_errors() {
     ));
     assert!(matches!(
         render("x\n".repeat(1000).as_bytes(), &few),
-        Err(DocError::TooManyPages { limit: 3, .. })
+        Err(DocError::TextTooLong { limit: 3 })
     ));
 }
 

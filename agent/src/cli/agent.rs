@@ -170,13 +170,18 @@ fn check_sip(cfg: &Config) -> bool {
     ok
 }
 
-/// Builds the line and runs the daemon until `shutdown`.
+/// Builds the line and runs the daemon until `shutdown`. Documents are rendered by this binary's
+/// `render-worker`, under `[limits]`'s render budget.
 pub async fn run_daemon(
     cfg: Arc<Config>,
     api: AgentClient,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    daemon::run(cfg, api, shutdown).await?;
+    let mut cfg = Arc::unwrap_or_clone(cfg);
+    cfg.limits.render_isolation = faxline_doc::worker::Isolation::Worker(
+        faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
+    );
+    daemon::run(Arc::new(cfg), api, shutdown).await?;
     Ok(())
 }
 

@@ -29,6 +29,10 @@ pub fn load_config(args: &ApiArgs) -> anyhow::Result<faxline_api::Config> {
         cfg.listen = listen;
     }
     cfg.validate().context("refusing to start")?;
+    // Page counts and previews run in this binary's render worker, under the render budget.
+    cfg.render.isolation = faxline_doc::worker::Isolation::Worker(
+        faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
+    );
     Ok(cfg)
 }
 

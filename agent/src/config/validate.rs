@@ -698,6 +698,18 @@ fn check_retry_limits(cfg: &Config, p: &mut Vec<Problem>) {
             "must be at least 1",
         ));
     }
+    if !(64..=65_536).contains(&l.render_memory_mb) {
+        p.push(Problem::error(
+            "limits.render_memory_mb",
+            "must be 64..=65536 (MB)",
+        ));
+    }
+    if !(1..=600).contains(&l.render_seconds_per_page) {
+        p.push(Problem::error(
+            "limits.render_seconds_per_page",
+            "must be 1..=600 (seconds)",
+        ));
+    }
     if l.max_calls_per_trunk > l.max_calls {
         p.push(Problem::warning(
             "limits.max_calls_per_trunk",

@@ -521,13 +521,21 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
             }
         }
     };
+    let limits = ctx.cfg.limits.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
             let pages = faxline_doc::decode_tiff(&bytes).map(|p| p.len())?;
             Ok((bytes, pages))
         } else {
-            faxline_doc::render(&bytes, &faxline_doc::RenderOptions::default())
-                .map(|d| (d.tiff.clone(), d.page_count()))
+            // Under the render budget, in the render worker when the binary set one up.
+            let job = faxline_doc::worker::Job::Render;
+            match limits
+                .render_isolation
+                .run(job, &bytes, &limits.render_options())?
+            {
+                faxline_doc::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
+                _ => Err(faxline_doc::DocError::Worker("unexpected answer".into())),
+            }
         }
     })
     .await;

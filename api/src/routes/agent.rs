@@ -1,6 +1,7 @@
 //! The agent protocol (`/agent/v1/...`). Every request carries the signature headers of
-//! [`crate::agent_auth`]; the body is read whole, then verified (window, constant-time HMAC,
-//! nonce replay) before anything is parsed.
+//! [`crate::agent_auth`]; they are checked before the body is read (present, well-formed, inside
+//! the window), then the body is read whole (a few at a time) and verified (constant-time HMAC
+//! over its hash, nonce replay) before anything is parsed.
 
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ use crate::server::AppState;
 use crate::store::{Inbound, Job, JobProgress, JobResult};
 use crate::throttle::FailScope;
 use crate::timefmt::{now_s, now_us, parse_iso};
+
+/// Bodies of agent requests read at once before their signature is verified (each up to the
+/// upload limit): a flood of forged uploads with well-formed headers waits here instead of
+/// filling memory. Verified requests are quick to read, so a real agent waits little.
+static UNVERIFIED_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
 
 /// A verified agent request: who sent it and its body.
 pub(crate) struct SignedAgent {
@@ -53,11 +59,25 @@ impl FromRequest<AppState> for SignedAgent {
             .map(|p| p.as_str().to_string())
             .unwrap_or_default();
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, st)
-            .await
-            .map_err(|e| ApiError::new(e.status(), "Request body too large or unreadable"))?;
         let window = st.cfg.agent_replay_window_seconds as i64;
-        let verified = SignedHeaders::from_headers(&headers).and_then(|h| {
+        // Headers, window and signature form first: an unsigned or stale request is refused
+        // before its body is read, and bodies of requests that pass are read a few at a time.
+        let prechecked = SignedHeaders::from_headers(&headers)
+            .and_then(|h| agent_auth::precheck(&h, now, window).map(|()| h));
+        let body = match prechecked {
+            Err(e) => Err(e),
+            Ok(h) => {
+                let _permit = UNVERIFIED_BODIES
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::internal())?;
+                let body = Bytes::from_request(req, st).await.map_err(|e| {
+                    ApiError::new(e.status(), "Request body too large or unreadable")
+                })?;
+                Ok((h, body))
+            }
+        };
+        let verified = body.and_then(|(h, body)| {
             agent_auth::verify_request(
                 st.agent_secret.as_bytes(),
                 &method,
@@ -69,10 +89,10 @@ impl FromRequest<AppState> for SignedAgent {
             )?;
             st.nonces
                 .check_and_insert(&h.agent_id, &h.nonce, now, window)?;
-            Ok(h)
+            Ok((h, body))
         });
         match verified {
-            Ok(h) => {
+            Ok((h, body)) => {
                 st.touch_agent(&h.agent_id).await;
                 Ok(SignedAgent {
                     agent_id: h.agent_id,

@@ -157,13 +157,21 @@ pub(crate) async fn send(
     // cannot be opened is refused now rather than failing later on an agent.
     let counted = {
         let content = content.clone();
-        tokio::task::spawn_blocking(move || pages::count_pages(kind, &content))
+        let budget = st.cfg.render.clone();
+        tokio::task::spawn_blocking(move || pages::count_pages(&budget, kind, &content))
             .await
             .map_err(|_| ApiError::internal())?
     };
-    let pages = counted.map_err(|e| {
-        reject(&e.to_string());
-        ApiError::bad_request(format!("Cannot read the document: {e}"))
+    let pages = counted.map_err(|e| match e {
+        // The render worker could not run: not the document's fault.
+        faxline_doc::DocError::Worker(detail) => {
+            tracing::error!(error = %detail, "page count failed");
+            ApiError::internal()
+        }
+        e => {
+            reject(&e.to_string());
+            ApiError::bad_request(format!("Cannot read the document: {e}"))
+        }
     })?;
     let to_number = to.clone();
     let new = NewJob {
@@ -463,38 +471,71 @@ pub(crate) async fn preview(
         .job_document(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("Document not found"))?;
-    let png = render_preview(&st, kind, doc, page, q.width).await?;
+    let key = pages::PreviewCache::key(&format!("fax/{id}"), page, q.width);
+    let png = render_preview(&st, key, kind, doc, page, q.width).await?;
     crate::audit!("preview_served", job_id = %id, page = page, key_id = %p.key_id, ip = %ip);
     Ok(super::png_response(png))
 }
 
-/// Renders on the blocking pool, at most [`crate::server::PREVIEW_CONCURRENCY`] at a time.
+/// Renders on the blocking pool under the render budget, at most
+/// [`crate::server::PREVIEW_CONCURRENCY`] at a time; answers (refusals included) are kept in the
+/// preview cache under `key`, so asking again for the same page costs no render.
 pub(crate) async fn render_preview(
     st: &AppState,
+    key: String,
     kind: DocKind,
     doc: Vec<u8>,
     page: usize,
     width: Option<u32>,
 ) -> ApiResult<Vec<u8>> {
+    if let Some(hit) = st.preview_cache.get(&key) {
+        return cached_answer(hit);
+    }
     let _permit = st
         .previews
         .acquire()
         .await
         .map_err(|_| ApiError::internal())?;
+    if let Some(hit) = st.preview_cache.get(&key) {
+        return cached_answer(hit); // rendered while we waited for the permit
+    }
     let doc = bytes::Bytes::from(doc);
-    let rendered = tokio::task::spawn_blocking(move || pages::preview_png(kind, &doc, page, width))
-        .await
-        .map_err(|_| ApiError::internal())?;
-    rendered.map_err(|e| match e {
-        PreviewError::NoSuchPage { .. } => ApiError::not_found("Page not found"),
-        PreviewError::Doc(e) => {
-            tracing::warn!(error = %e, "preview failed");
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Cannot render the document: {e}"),
-            )
+    let budget = st.cfg.render.clone();
+    let rendered =
+        tokio::task::spawn_blocking(move || pages::preview_png(&budget, kind, &doc, page, width))
+            .await
+            .map_err(|_| ApiError::internal())?;
+    let answer: pages::CachedPreview = match rendered {
+        Ok(png) => Ok(std::sync::Arc::new(png)),
+        Err(PreviewError::NoSuchPage { .. }) => {
+            Err((StatusCode::NOT_FOUND.as_u16(), "Page not found".into()))
         }
-    })
+        Err(PreviewError::Doc(faxline_doc::DocError::Worker(e))) => {
+            // Not the document's fault (the worker could not start): not cached.
+            tracing::error!(error = %e, "preview failed");
+            return Err(ApiError::internal());
+        }
+        Err(PreviewError::Doc(e)) => {
+            tracing::warn!(error = %e, "preview failed");
+            Err((
+                StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
+                format!("Cannot render the document: {e}"),
+            ))
+        }
+    };
+    st.preview_cache.put(key, answer.clone());
+    cached_answer(answer)
+}
+
+fn cached_answer(answer: pages::CachedPreview) -> ApiResult<Vec<u8>> {
+    answer
+        .map(|png| png.as_ref().clone())
+        .map_err(|(status, msg)| {
+            ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                msg,
+            )
+        })
 }
 
 #[cfg(test)]

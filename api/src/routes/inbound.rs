@@ -216,7 +216,8 @@ pub(crate) async fn preview(
         .filter(|&n| n >= 1)
         .ok_or_else(|| ApiError::not_found("Page not found"))?;
     let doc = inbound_pdf(&st, &id).await?;
-    let png = super::fax::render_preview(&st, DocKind::Pdf, doc, page, q.width()).await?;
+    let key = crate::pages::PreviewCache::key(&format!("inbound/{id}"), page, q.width());
+    let png = super::fax::render_preview(&st, key, DocKind::Pdf, doc, page, q.width()).await?;
     crate::audit!("inbound_preview_served", inbound_id = %id, page = page, key_id = %p.key_id, ip = %ip);
     Ok(super::png_response(png))
 }
