@@ -287,6 +287,19 @@ async fn jobs_ownership(db: Db) {
             .unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }
+    // The preview shows the document itself: another key's job is not found there either.
+    assert_eq!(
+        get_status(&c, &s.url(&format!("/fax/{jb}/preview/1")), &alice)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get_status(&c, &s.url(&format!("/fax/{jb}/preview/1")), &bob)
+            .await
+            .status(),
+        200
+    );
     let r = get_status(&c, &s.url(&format!("/fax/{jb}")), &bob).await;
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "queued");
 

@@ -451,19 +451,13 @@ pub(crate) async fn preview(
         )
         .await?;
     let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
-    if !valid_id(&id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
+    // Another key's job is not found, exactly as for GET /fax/{id}: a preview shows the document itself.
+    let job = visible_job(&st, &p, &id).await?;
     let page: usize = page
         .parse()
         .ok()
         .filter(|&n| n >= 1)
         .ok_or_else(|| ApiError::not_found("Page not found"))?;
-    let job = st
-        .store
-        .get_job(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
     let kind =
         DocKind::parse(&job.doc_kind).ok_or_else(|| ApiError::not_found("Document not found"))?;
     let doc = st
