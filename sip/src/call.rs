@@ -642,21 +642,7 @@ impl FaxCall {
                 Some((port, law)) => {
                     self.remote_audio = Some((SocketAddr::new(offer.addr, port), law));
                     self.peer_left_t38 = true;
-                    let streams = offer
-                        .streams
-                        .iter()
-                        .map(|s| match s {
-                            Stream::Audio { port: p, .. } if *p == port => {
-                                self.audio_stream(vec![law])
-                            }
-                            Stream::Audio { payloads, .. } => Stream::Audio {
-                                port: 0,
-                                payloads: payloads.clone(),
-                            },
-                            Stream::Image { .. } => declined_image(),
-                            other => other.clone(),
-                        })
-                        .collect();
+                    let streams = self.audio_answer_streams(&offer.streams, port, law);
                     let sdp = self.sdp(streams);
                     self.answer_reinvite(200, Some(sdp));
                 }
@@ -681,21 +667,7 @@ impl FaxCall {
                         _ => law,
                     };
                     self.remote_audio = Some((remote, law));
-                    let streams = offer
-                        .streams
-                        .iter()
-                        .map(|s| match s {
-                            Stream::Audio { port: p, .. } if *p == port => {
-                                self.audio_stream(vec![law])
-                            }
-                            Stream::Audio { payloads, .. } => Stream::Audio {
-                                port: 0,
-                                payloads: payloads.clone(),
-                            },
-                            Stream::Image { .. } => declined_image(),
-                            other => other.clone(),
-                        })
-                        .collect();
+                    let streams = self.audio_answer_streams(&offer.streams, port, law);
                     let sdp = self.sdp(streams);
                     self.answer_reinvite(200, Some(sdp));
                     // A running audio fax follows a moved stream (the media side re-targets).
@@ -835,6 +807,23 @@ impl FaxCall {
             port: self.config.audio_port,
             payloads,
         }
+    }
+
+    /// The answer to an offer that keeps audio: our audio stream (in `law`) for the offered one on `port`, every
+    /// other audio stream and any image stream declined, in the offer's order.
+    fn audio_answer_streams(&self, offered: &[Stream], port: u16, law: u8) -> Vec<Stream> {
+        offered
+            .iter()
+            .map(|s| match s {
+                Stream::Audio { port: p, .. } if *p == port => self.audio_stream(vec![law]),
+                Stream::Audio { payloads, .. } => Stream::Audio {
+                    port: 0,
+                    payloads: payloads.clone(),
+                },
+                Stream::Image { .. } => declined_image(),
+                other => other.clone(),
+            })
+            .collect()
     }
 
     fn current_sdp(&mut self) -> String {
