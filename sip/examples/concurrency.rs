@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p faxline-sip --example concurrency -- [calls=1000] [media_threads=4] [ramp_s=20] [speed=1]
 //! ```
-//! Prints success count, tick lateness quantiles, CPU time and resident memory per call.
+//! Prints success count, tick lateness quantiles, CPU time and resident memory per call, and exits 1 unless every
+//! call succeeded, so that its short form in `.ci/test` (`-- 4 2 1 10`) fails when the benchmark stops working.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ async fn main() {
         let (socket, port) = pool.bind().expect("UDPTL port");
         let mut config = CallConfig::new(local, port, port);
         config.t38_wait = Duration::from_secs(5) / speed;
+        // A T.38 benchmark: no CNG in audio while waiting for the answerer's re-INVITE (no RTP socket here;
+        // with it on, every call ended "no session").
+        config.cng_audio = false;
         let (leg, events) = caller
             .dial(DialTarget {
                 uri: format!("sip:fax{i}@{target}"),
@@ -183,4 +187,8 @@ async fn main() {
         (peak_rss.saturating_sub(rss0)) as f64 / calls as f64,
         rss0 / 1024
     );
+    if ok != calls {
+        eprintln!("not every call succeeded");
+        std::process::exit(1);
+    }
 }

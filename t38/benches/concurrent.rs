@@ -53,6 +53,7 @@ fn main() {
         "| pairs | sessions | success | wall | CPU | CPU/session-s | RSS/session | p50 late | p99 late | max late | slowest step | overruns |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut all_ok = true;
     for n in ns {
         let rss0 = resident_kib().unwrap_or(0);
         let calls: Vec<Call> = (0..n)
@@ -83,6 +84,7 @@ fn main() {
         // Peak during the run (spandsp allocates page buffers when a page starts).
         let rss1 = peak_kib().unwrap_or(rss1).max(rss1);
         let ok = report.calls.iter().filter(|c| c.is_success()).count();
+        all_ok &= ok == n;
         let line_s: f64 = report
             .calls
             .iter()
@@ -107,4 +109,9 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    // `.ci/test` runs a short form (`cargo test --bench concurrent -- 2`): a failed call fails it.
+    if !all_ok {
+        eprintln!("not every call succeeded");
+        std::process::exit(1);
+    }
 }

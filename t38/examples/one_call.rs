@@ -45,4 +45,7 @@ fn main() {
         report.cpu_time.as_secs_f64() * 1e3 / f64::from(report.receiver.pages.max(1)),
         report.slowest_step.as_secs_f64() * 1e3,
     );
+    if !report.is_success() {
+        std::process::exit(1);
+    }
 }
