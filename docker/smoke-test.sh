@@ -41,3 +41,10 @@ $dc $files exec -T agent sh -c 'id; ls -lanR /var/spool/faxline | head -40'
 $dc $files logs --no-color agent | tail -20
 [ "$status" = SUCCESS ] || { echo "smoke: job ended $status" >&2; exit 1; }
 echo "smoke: SUCCESS through the containers"
+# A stop is SIGTERM (stop_signal) and both processes finish cleanly: exit code 0, not 137 (killed) or 143.
+$dc $files stop agent api
+for svc in agent api; do
+    code=$(docker inspect -f '{{.State.ExitCode}}' "$($dc $files ps -q $svc)")
+    echo "smoke: $svc exited $code after SIGTERM"
+    [ "$code" = 0 ] || exit 1
+done
