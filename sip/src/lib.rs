@@ -1,6 +1,7 @@
 //! The agent's own SIP line: fax calls terminated by the agent itself over SIP with T.38.
 //!
 //! - [`call`]: sans-IO call control of one fax call (the T.38 switch, fallbacks, refreshes, BYE);
+//! - [`called`]: which of our numbers an inbound INVITE is for (Request-URI, To, P-Called-Party-ID, …);
 //! - [`media_sdp`]: the SDP bodies: G.711 audio here, T.38 image via `faxline_t38::sdp`;
 //! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
 //! - [`driver`]: the async shell running one call control on one SIP leg;
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod called;
 pub mod driver;
 pub mod fax_leg;
 pub mod fax_media;

@@ -19,13 +19,14 @@ use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::CallIdFormat;
 use rsipstack::transaction::endpoint::{Endpoint, EndpointOption};
-use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::TransportLayer;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::call::{CallInput, SipCommand};
+use crate::called::{CalledHeaders, CalledPolicy, CalledSource, CalledVerdict, find_called, mask};
 use crate::registration::RegisterInput;
 
 /// Why the SIP endpoint could not be used.
@@ -118,8 +119,10 @@ pub enum LegEvent {
 
 /// A call offered to us.
 pub struct IncomingCall {
-    /// The called user part (our number), unmasked: mask before logging.
+    /// The called number (one of ours), unmasked: mask before logging.
     pub called: String,
+    /// Where in the INVITE the called number was found.
+    pub called_from: CalledSource,
     /// The caller's user part from `From` (their number), if any; unmasked: mask before logging.
     pub caller: Option<String>,
     /// Send our answers and requests on this leg.
@@ -142,9 +145,6 @@ impl CallLeg {
     }
 }
 
-/// Which called numbers an endpoint answers.
-pub type NumberFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
 /// A SIP user agent on one UDP socket.
 pub struct SipEndpoint {
     endpoint: Endpoint,
@@ -155,13 +155,13 @@ pub struct SipEndpoint {
 
 impl SipEndpoint {
     /// Binds a SIP endpoint on `addr` (port 0 for any) and starts serving it on the current tokio
-    /// runtime. Incoming calls for numbers `accept` approves arrive on the returned channel;
-    /// others are answered 404.
+    /// runtime. Incoming calls for the numbers `called` answers arrive on the returned channel;
+    /// others are answered 404 (and logged).
     pub async fn bind(
         addr: SocketAddr,
-        accept: NumberFilter,
+        called: CalledPolicy,
     ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
-        Self::bind_with_external(addr, None, accept).await
+        Self::bind_with_external(addr, None, called).await
     }
 
     /// [`bind`](Self::bind) behind NAT: `external` (the public address and port that forward to `addr`)
@@ -169,7 +169,7 @@ impl SipEndpoint {
     pub async fn bind_with_external(
         addr: SocketAddr,
         external: Option<SocketAddr>,
-        accept: NumberFilter,
+        called: CalledPolicy,
     ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
@@ -238,7 +238,6 @@ impl SipEndpoint {
                     }
                     continue;
                 }
-                let called = tx.original.uri.user().unwrap_or_default().to_string();
                 let caller = tx
                     .original
                     .from_header()
@@ -246,15 +245,27 @@ impl SipEndpoint {
                     .and_then(|f| f.uri().ok())
                     .and_then(|u| u.user().map(str::to_string))
                     .filter(|u| !u.is_empty());
-                if !accept(&called) {
-                    let _ = tx.reply(StatusCode::NotFound).await;
-                    continue;
-                }
+                let found = match find_called(&called_headers(&tx.original), &called) {
+                    CalledVerdict::Ours(c) => c,
+                    CalledVerdict::Unknown(guess) => {
+                        info!(
+                            to = %guess.as_ref().map(|c| mask(&c.number)).unwrap_or_default(),
+                            source = %guess.as_ref().map_or("none", |c| c.source.name()),
+                            from = %caller.as_deref().map(mask).unwrap_or_default(),
+                            status = 404,
+                            "inbound call refused: not one of our numbers"
+                        );
+                        let _ = tx.reply(StatusCode::NotFound).await;
+                        continue;
+                    }
+                };
+                debug!(to = %mask(&found.number), source = %found.source, "called number found");
                 let (state_tx, state_rx) = layer.new_dialog_state_channel();
                 let dialog = match layer.get_or_create_server_invite(&tx, state_tx, None, None) {
                     Ok(d) => d,
                     Err(e) => {
-                        warn!(error = %e, "cannot create server dialog");
+                        warn!(error = %e, to = %mask(&found.number), status = 500,
+                            "inbound call refused: cannot create its dialog");
                         let _ = tx.reply(StatusCode::ServerInternalError).await;
                         continue;
                     }
@@ -270,7 +281,8 @@ impl SipEndpoint {
                 });
                 if calls_tx
                     .send(IncomingCall {
-                        called,
+                        called: found.number,
+                        called_from: found.source,
                         caller,
                         leg,
                         events: events.rx,
@@ -568,6 +580,24 @@ fn spawn_leg(
             rx: ev_rx,
         },
     )
+}
+
+/// The addressing headers of an INVITE for [`find_called`].
+fn called_headers(req: &rsipstack::sip::Request) -> CalledHeaders {
+    // By name: the stack types some of these (Diversion, History-Info) and leaves others untyped.
+    let other = |wanted: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case(wanted))
+            .map(|h| h.value().to_owned())
+    };
+    CalledHeaders {
+        request_uri_user: req.uri.user().map(str::to_string),
+        to: req.to_header().ok().map(|t| t.value().to_string()),
+        p_called_party_id: other("P-Called-Party-ID"),
+        diversion: other("Diversion"),
+        history_info: other("History-Info"),
+    }
 }
 
 fn sdp_type() -> Header {
