@@ -16,11 +16,12 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::SipMessage;
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::CallIdFormat;
-use rsipstack::transaction::endpoint::{Endpoint, EndpointOption};
+use rsipstack::transaction::endpoint::{Endpoint, EndpointOption, MessageInspector};
 use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::TransportLayer;
+use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -28,6 +29,7 @@ use tracing::{debug, info, warn};
 use crate::call::{CallInput, SipCommand};
 use crate::called::{CalledHeaders, CalledPolicy, CalledSource, CalledVerdict, find_called, mask};
 use crate::registration::RegisterInput;
+use crate::via::{InviteVias, tidy_received, top_value};
 
 /// Why the SIP endpoint could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +188,7 @@ impl SipEndpoint {
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
             .with_user_agent("faxline")
+            .with_inspector(Box::new(ViaFixes::default()))
             .with_option(EndpointOption {
                 // A random token, never the stack's default `…@restsend.com` (or one of our addresses).
                 callid_format: CallIdFormat::Uuid,
@@ -580,6 +583,63 @@ fn spawn_leg(
             rx: ev_rx,
         },
     )
+}
+
+/// The Via corrections of [`crate::via`], applied to every message the stack sends.
+#[derive(Default)]
+struct ViaFixes {
+    invites: std::sync::Mutex<InviteVias>,
+}
+
+impl MessageInspector for ViaFixes {
+    fn before_send(&self, msg: SipMessage, _dest: Option<&SipAddr>) -> SipMessage {
+        match msg {
+            SipMessage::Request(mut req) => {
+                let Some(top) = req.headers.iter_mut().find_map(|h| match h {
+                    Header::Via(v) => Some(v),
+                    _ => None,
+                }) else {
+                    return req.into();
+                };
+                let Ok(mut invites) = self.invites.lock() else {
+                    return req.into();
+                };
+                let value = top.value().to_owned();
+                if req.method == Method::Invite {
+                    invites.sent_invite(top_value(&value));
+                } else if req.method == Method::Ack
+                    && let Some(ours) = invites.for_ack(top_value(&value))
+                {
+                    let rest = value.split_once(',').map(|(_, r)| r);
+                    *top = rsipstack::sip::headers::Via::new(match rest {
+                        Some(r) => format!("{ours},{r}"),
+                        None => ours.to_owned(),
+                    });
+                }
+                req.into()
+            }
+            SipMessage::Response(mut resp) => {
+                if let Some(top) = resp.headers.iter_mut().find_map(|h| match h {
+                    Header::Via(v) => Some(v),
+                    _ => None,
+                }) {
+                    let value = top.value().to_owned();
+                    if let Some(tidy) = tidy_received(top_value(&value)) {
+                        let rest = value.split_once(',').map(|(_, r)| r);
+                        *top = rsipstack::sip::headers::Via::new(match rest {
+                            Some(r) => format!("{tidy},{r}"),
+                            None => tidy,
+                        });
+                    }
+                }
+                resp.into()
+            }
+        }
+    }
+
+    fn after_received(&self, msg: SipMessage, _from: Option<&SipAddr>) -> SipMessage {
+        msg
+    }
 }
 
 /// The addressing headers of an INVITE for [`find_called`].

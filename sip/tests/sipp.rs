@@ -638,3 +638,26 @@ async fn the_called_number_is_found_where_carriers_put_it() {
     ep.shutdown();
 }
 
+/// The top Via of the first `method` request in sipp's message log.
+fn request_via(messages: &str, method: &str) -> String {
+    let msg = messages
+        .split(&format!("{method} sip:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {method} in the log:\n{messages}"));
+    msg.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("via:"))
+        .unwrap_or_else(|| panic!("no Via in the {method}:\n{messages}"))
+        .trim()
+        .to_owned()
+}
+
+/// A 486 whose Via the trunk extended with `received`: our ACK carries the INVITE's top Via as it was
+/// sent, not the response's (RFC 3261 §17.1.1.3), asserted on the bytes sipp received.
+#[tokio::test]
+async fn the_ack_for_a_failure_carries_the_invites_via() {
+    let (record, messages) = outbound("failure_ack_via.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::Rejected(486), "{messages}");
+    let invite = request_via(&messages, "INVITE");
+    assert!(!invite.contains("received"), "{invite}");
+    assert_eq!(request_via(&messages, "ACK"), invite, "{messages}");
+}
