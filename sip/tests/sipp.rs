@@ -661,3 +661,39 @@ async fn the_ack_for_a_failure_carries_the_invites_via() {
     assert!(!invite.contains("received"), "{invite}");
     assert_eq!(request_via(&messages, "ACK"), invite, "{messages}");
 }
+
+/// Through a record-routing proxy that challenges with 407 both the initial INVITE and our re-INVITE
+/// to T.38: each retry carries valid Proxy-Authorization (sipp verifies the digest), the re-INVITE
+/// follows the Record-Route, and the fax runs on T.38.
+#[tokio::test]
+async fn proxy_407_on_the_invite_and_on_our_reinvite() {
+    let creds = SipCredentials {
+        username: "fax".into(),
+        password: "s3cret-Passw0rd".into(),
+    };
+    let (record, messages) = outbound_with(
+        "proxy_auth_407.xml",
+        config(300),
+        Some(Duration::from_millis(300)),
+        Some(creds),
+    )
+    .await;
+    assert_eq!(
+        record.end,
+        EndReason::Completed { success: true },
+        "{record:?}\n{messages}"
+    );
+    assert!(
+        matches!(
+            record.media.as_slice(),
+            [FaxMedia::Audio { .. }, FaxMedia::T38 { .. }]
+        ),
+        "{record:?}"
+    );
+    // Both INVITEs were retried with credentials (the 2xx ACKs repeat them too, RFC 3261 §13.2.2.4).
+    let authorized_invites = messages
+        .split("UDP message received")
+        .filter(|m| m.contains("\nINVITE sip:") && m.contains("Proxy-Authorization: Digest"))
+        .count();
+    assert_eq!(authorized_invites, 2, "{messages}");
+}
