@@ -697,3 +697,39 @@ async fn proxy_407_on_the_invite_and_on_our_reinvite() {
         .count();
     assert_eq!(authorized_invites, 2, "{messages}");
 }
+
+/// A request whose Via sent-by host is the packet's source address (only the port differs, 5060
+/// being implied) gets no `received` in our response's Via (RFC 3261 §18.2.1).
+#[tokio::test]
+async fn no_received_when_only_the_port_differs() {
+    let (ep, _incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy::new(Numbers::None),
+    )
+    .await
+    .unwrap();
+    let keys = [
+        ("ruri", "+15550200"),
+        ("to", "+15550200"),
+        ("pcpi", "x"),
+        ("diversion", "x"),
+        ("history", "x"),
+    ];
+    let sipp = Sipp::uac_with("via_without_port.xml", ep.local_addr(), &keys);
+    let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    ep.shutdown();
+    let response = messages
+        .split("SIP/2.0 404")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no 404:\n{messages}"));
+    let via = response
+        .lines()
+        .find(|l| l.starts_with("Via:"))
+        .expect("the 404's Via");
+    assert!(
+        via.starts_with("Via: SIP/2.0/UDP 127.0.0.1;branch=") && !via.contains("received"),
+        "{via}"
+    );
+}
