@@ -300,6 +300,10 @@ pub struct SipConfig {
     /// Numbers (DIDs) accepted inbound. Empty: accept any number the trunk delivers.
     #[serde(deserialize_with = "flex::list")]
     pub numbers: Vec<String>,
+    /// Where an inbound INVITE's called number is looked for, in order (the agent's own SIP line): a
+    /// registrar delivers to the registered contact with the number only in `To`.
+    #[serde(deserialize_with = "flex::list")]
+    pub called_number_sources: Vec<CalledNumberSource>,
     /// Local SIP bind address and port.
     #[serde(deserialize_with = "flex::scalar")]
     pub bind_address: std::net::IpAddr,
@@ -355,6 +359,11 @@ impl Default for SipConfig {
             caller_id_header: CallerIdHeader::Auto,
             ring_seconds: 60,
             numbers: Vec::new(),
+            called_number_sources: vec![
+                CalledNumberSource::RequestUri,
+                CalledNumberSource::To,
+                CalledNumberSource::PCalledPartyId,
+            ],
             bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             bind_port: 5060,
             external_address: None,
@@ -387,6 +396,22 @@ pub enum CallerIdHeader {
     Both,
     /// Neither: the number is only in From (when it is the From user).
     None,
+}
+
+/// `[sip] called_number_sources`: a place in an inbound INVITE where the called number may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalledNumberSource {
+    /// The Request-URI user, when it is a number or one of `numbers`.
+    RequestUri,
+    /// The `To` user.
+    To,
+    /// `P-Called-Party-ID` (RFC 3455).
+    PCalledPartyId,
+    /// The first `Diversion` entry (RFC 5806): the number the call was diverted from.
+    Diversion,
+    /// The first `History-Info` entry (RFC 7044): the number first dialled.
+    HistoryInfo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

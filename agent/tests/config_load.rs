@@ -654,3 +654,60 @@ fn sip_ring_seconds_and_caller_id_header_are_validated() {
     .to_string();
     assert!(err.contains("caller_id_header"), "{err}");
 }
+
+/// `[sip] called_number_sources` (environment list, unknown names refused, empty refused) and the
+/// From-domain warning of `--check` while registering.
+#[test]
+fn sip_called_number_sources_and_the_from_domain_warning() {
+    use faxline_agent::config::CalledNumberSource as S;
+    let cfg = example(&strong_env());
+    assert_eq!(
+        cfg.sip.called_number_sources,
+        vec![S::RequestUri, S::To, S::PCalledPartyId]
+    );
+    let env = with(
+        strong_env(),
+        "FAXLINE_SIP__CALLED_NUMBER_SOURCES",
+        "to, history_info,diversion",
+    );
+    assert_eq!(
+        example(&env).sip.called_number_sources,
+        vec![S::To, S::HistoryInfo, S::Diversion]
+    );
+    let err = Config::load(
+        Some(&repo().join("faxline.example.toml")),
+        &Env::from_pairs(with(
+            strong_env(),
+            "FAXLINE_SIP__CALLED_NUMBER_SOURCES",
+            "request_uri,from",
+        )),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("called_number_sources"), "{err}");
+    let mut cfg = example(&strong_env());
+    cfg.sip.called_number_sources.clear();
+    assert_eq!(
+        errors_for(&check_config(&cfg), "sip.called_number_sources").len(),
+        1
+    );
+    // The example registers with its trunk and names the trunk's domain: no warning.
+    let warnings = |cfg: &Config| {
+        check_config(cfg)
+            .into_iter()
+            .filter(|p| p.setting == "sip.from_domain" && p.severity == Severity::Warning)
+            .count()
+    };
+    let mut cfg = example(&strong_env());
+    assert_eq!(warnings(&cfg), 0);
+    // Another From domain while registering is warned about, and not an error.
+    cfg.sip.from_domain = Some("other.example".into());
+    assert_eq!(warnings(&cfg), 1);
+    assert!(errors_for(&check_config(&cfg), "sip.from_domain").is_empty());
+    // A separate registrar counts, not the trunk.
+    cfg.sip.registrar = Some("other.example".into());
+    assert_eq!(warnings(&cfg), 0);
+    cfg.sip.registrar = None;
+    cfg.sip.register = false;
+    assert_eq!(warnings(&cfg), 0);
+}

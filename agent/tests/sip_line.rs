@@ -15,6 +15,7 @@ use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSourc
 use faxline_api::agent_client::AgentClient;
 use faxline_api::config::Secret;
 use faxline_sip::call::{CallConfig, SipCommand};
+use faxline_sip::called::{CalledPolicy, Numbers};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
 use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::stack::{DialTarget, IncomingCall, SipEndpoint};
@@ -54,9 +55,10 @@ struct Trunk {
 
 impl Trunk {
     async fn start(media: std::ops::RangeInclusive<u16>) -> Trunk {
-        let (endpoint, incoming) = SipEndpoint::bind((LOCAL, 0).into(), Arc::new(|_: &str| true))
-            .await
-            .unwrap();
+        let (endpoint, incoming) =
+            SipEndpoint::bind((LOCAL, 0).into(), CalledPolicy::new(Numbers::Any))
+                .await
+                .unwrap();
         Trunk {
             endpoint,
             incoming,
@@ -550,4 +552,135 @@ async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
         2,
         "{messages}"
     );
+}
+
+/// sipp running `scenario` (in `tests/sipp/`) as a UAS on `ip:port`, its logs in `dir/<name>-*.log`.
+fn sipp_uas(dir: &Path, scenario: &str, ip: &str, port: u16) -> std::process::Child {
+    let name = scenario.trim_end_matches(".xml");
+    std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/sipp")
+                .join(scenario),
+        )
+        .args(["-i", ip, "-p", &port.to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
+        .args(["-trace_err", "-trace_msg"])
+        .arg("-error_file")
+        .arg(dir.join(format!("{name}-errors.log")))
+        .arg("-message_file")
+        .arg(dir.join(format!("{name}-messages.log")))
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed")
+}
+
+/// Waits for a sipp started by [`sipp_uas`] and returns its message log; panics unless it passed.
+async fn sipp_passed(dir: &Path, scenario: &str, mut child: std::process::Child) -> String {
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let name = scenario.trim_end_matches(".xml");
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(format!("{name}-{f}.log"))).unwrap_or_default();
+    let messages = read("messages");
+    assert!(
+        status.success(),
+        "sipp {scenario} failed ({status}):\n{}\n{messages}",
+        read("errors")
+    );
+    messages
+}
+
+/// A header line of the first `method` request in a sipp message log.
+fn request_header(messages: &str, method: &str, name: &str) -> String {
+    let msg = messages
+        .split(&format!("{method} sip:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {method} in the log:\n{messages}"));
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    msg.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in the {method}:\n{messages}"))
+        .trim()
+        .to_owned()
+}
+
+/// Registering with a registrar (127.0.0.2) other than the trunk (127.0.0.1), `from_domain` unset: the
+/// INVITE's From carries the registrar's domain as the REGISTER's does, not our address. The trunk
+/// declines (603, its Via extended with `received`): the job fails as declined and our ACK carries the
+/// INVITE's top Via exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_uses_the_registrars_from_domain_and_acks_with_the_invites_via() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One port free on both loopback addresses.
+    let port = loop {
+        let p = free_udp_port();
+        if std::net::UdpSocket::bind(("127.0.0.2", p)).is_ok() {
+            break p;
+        }
+    };
+    let registrar = sipp_uas(tmp.path(), "registrar_200.xml", "127.0.0.2", port);
+    let trunk = sipp_uas(tmp.path(), "trunk_decline.xml", "127.0.0.1", port);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    let mut c = Config::default();
+    c.line.kind = LineKind::Sip;
+    c.sip.trunk_host = Some("127.0.0.1".into());
+    c.sip.trunk_port = port;
+    c.sip.register = true;
+    c.sip.registrar = Some("127.0.0.2".into());
+    c.sip.username = Some("faxline-trunk".into());
+    c.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.sip.from_user = Some("15550100".into());
+    c.sip.bind_address = LOCAL;
+    c.sip.bind_port = free_udp_port();
+    c.sip.udptl_port_min = 21600;
+    c.sip.udptl_port_max = 21649;
+    c.sip.rtp_port_min = 21650;
+    c.sip.rtp_port_max = 21699;
+    c.spool.dir = tmp.path().join("spool");
+    c.api_client.base_url = Some(api.base.clone());
+    c.api_client.agent_id = Some("site1".into());
+    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.allow_http = true;
+    c.agent.lease_poll_secs = 1;
+    c.agent.shutdown_grace_secs = 0;
+    c.retry.max_attempts = 1;
+    let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(faxline_agent::daemon::run(Arc::new(c), client, async {
+        let _ = stopped.await;
+    }));
+    let id = api.submit("+15550199").await;
+    let job = api.final_job(&id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(
+        job["error"].as_str().unwrap_or_default().contains("603"),
+        "{job}"
+    );
+    let trunk_log = sipp_passed(tmp.path(), "trunk_decline.xml", trunk).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), agent)
+        .await
+        .expect("the agent stops")
+        .unwrap()
+        .unwrap();
+    let registrar_log = sipp_passed(tmp.path(), "registrar_200.xml", registrar).await;
+    let from = request_header(&trunk_log, "INVITE", "From");
+    assert!(
+        from.contains(&format!("<sip:15550100@127.0.0.2:{port}>")),
+        "{from}"
+    );
+    assert!(
+        request_header(&registrar_log, "REGISTER", "From").contains(&format!("@127.0.0.2:{port}>")),
+        "{registrar_log}"
+    );
+    let via = request_header(&trunk_log, "INVITE", "Via");
+    assert_eq!(request_header(&trunk_log, "ACK", "Via"), via, "{trunk_log}");
+    api.stop().await;
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faxline_sip::call::{CallConfig, CallRole, FaxCall};
+use faxline_sip::called::{CalledPolicy, Numbers};
 use faxline_sip::driver::run_call;
 use faxline_sip::fax_media::FaxMediaControl;
 use faxline_sip::media::{MediaRuntime, PortPool};
@@ -44,10 +45,11 @@ async fn main() {
 
     let runtime = Arc::new(MediaRuntime::start(threads, speed));
     let pool = Arc::new(PortPool::new(local, 20000..=29999));
-    let (answerer, mut incoming) = SipEndpoint::bind((local, 0).into(), Arc::new(|_: &str| true))
-        .await
-        .expect("bind answerer");
-    let (caller, _) = SipEndpoint::bind((local, 0).into(), Arc::new(|_: &str| false))
+    let (answerer, mut incoming) =
+        SipEndpoint::bind((local, 0).into(), CalledPolicy::new(Numbers::Any))
+            .await
+            .expect("bind answerer");
+    let (caller, _) = SipEndpoint::bind((local, 0).into(), CalledPolicy::new(Numbers::None))
         .await
         .expect("bind caller");
     let target = answerer.local_addr();

@@ -1,8 +1,10 @@
 //! The agent's own SIP line: fax calls terminated by the agent itself over SIP with T.38.
 //!
 //! - [`call`]: sans-IO call control of one fax call (the T.38 switch, fallbacks, refreshes, BYE);
+//! - [`called`]: which of our numbers an inbound INVITE is for (Request-URI, To, P-Called-Party-ID, …);
 //! - [`media_sdp`]: the SDP bodies: G.711 audio here, T.38 image via `faxline_t38::sdp`;
 //! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
+//! - [`via`]: the Via corrections the SIP library does not make (the ACK of a failed INVITE, `received`);
 //! - [`driver`]: the async shell running one call control on one SIP leg;
 //! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;
 //! - [`rtp`]: the RTP header and the fixed playout buffer of the G.711 fallback, sans-IO;
@@ -14,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod called;
 pub mod driver;
 pub mod fax_leg;
 pub mod fax_media;
@@ -23,3 +26,4 @@ pub mod media_sdp;
 pub mod registration;
 pub mod rtp;
 pub mod stack;
+pub mod via;

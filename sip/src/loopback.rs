@@ -15,6 +15,7 @@ use faxline_t38::session::{Direction, FaxOptions, FaxReport};
 use faxline_t38::sim::ChannelModel;
 
 use crate::call::CallConfig;
+use crate::called::{CalledPolicy, Numbers};
 use crate::driver::CallRecord;
 use crate::fax_leg::{LegError, LegSpec, MediaPorts, answer, place};
 use crate::media::{MediaError, MediaRuntime, MediaStats};
@@ -156,9 +157,13 @@ async fn run_pair(
         options.udptl_ports.clone(),
     ));
     let number = to.to_string();
-    let (answerer, mut incoming) =
-        SipEndpoint::bind((local, 0).into(), Arc::new(move |n: &str| n == number)).await?;
-    let (caller, _none) = SipEndpoint::bind((local, 0).into(), Arc::new(|_: &str| false)).await?;
+    let (answerer, mut incoming) = SipEndpoint::bind(
+        (local, 0).into(),
+        CalledPolicy::new(Numbers::Listed(vec![number])),
+    )
+    .await?;
+    let (caller, _none) =
+        SipEndpoint::bind((local, 0).into(), CalledPolicy::new(Numbers::None)).await?;
     let speed = options.speed.max(1);
     let scaled = move |d: Duration| d / speed;
 

@@ -16,17 +16,20 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::SipMessage;
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::CallIdFormat;
-use rsipstack::transaction::endpoint::{Endpoint, EndpointOption};
-use rsipstack::transport::TransportLayer;
+use rsipstack::transaction::endpoint::{Endpoint, EndpointOption, MessageInspector};
 use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::call::{CallInput, SipCommand};
+use crate::called::{CalledHeaders, CalledPolicy, CalledSource, CalledVerdict, find_called, mask};
 use crate::registration::RegisterInput;
+use crate::via::{InviteVias, tidy_received, top_value};
 
 /// Why the SIP endpoint could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +121,10 @@ pub enum LegEvent {
 
 /// A call offered to us.
 pub struct IncomingCall {
-    /// The called user part (our number), unmasked: mask before logging.
+    /// The called number (one of ours), unmasked: mask before logging.
     pub called: String,
+    /// Where in the INVITE the called number was found.
+    pub called_from: CalledSource,
     /// The caller's user part from `From` (their number), if any; unmasked: mask before logging.
     pub caller: Option<String>,
     /// Send our answers and requests on this leg.
@@ -142,9 +147,6 @@ impl CallLeg {
     }
 }
 
-/// Which called numbers an endpoint answers.
-pub type NumberFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
 /// A SIP user agent on one UDP socket.
 pub struct SipEndpoint {
     endpoint: Endpoint,
@@ -155,13 +157,13 @@ pub struct SipEndpoint {
 
 impl SipEndpoint {
     /// Binds a SIP endpoint on `addr` (port 0 for any) and starts serving it on the current tokio
-    /// runtime. Incoming calls for numbers `accept` approves arrive on the returned channel;
-    /// others are answered 404.
+    /// runtime. Incoming calls for the numbers `called` answers arrive on the returned channel;
+    /// others are answered 404 (and logged).
     pub async fn bind(
         addr: SocketAddr,
-        accept: NumberFilter,
+        called: CalledPolicy,
     ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
-        Self::bind_with_external(addr, None, accept).await
+        Self::bind_with_external(addr, None, called).await
     }
 
     /// [`bind`](Self::bind) behind NAT: `external` (the public address and port that forward to `addr`)
@@ -169,7 +171,7 @@ impl SipEndpoint {
     pub async fn bind_with_external(
         addr: SocketAddr,
         external: Option<SocketAddr>,
-        accept: NumberFilter,
+        called: CalledPolicy,
     ) -> Result<(Self, mpsc::UnboundedReceiver<IncomingCall>), StackError> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
@@ -186,6 +188,7 @@ impl SipEndpoint {
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
             .with_user_agent("faxline")
+            .with_inspector(Box::new(ViaFixes::default()))
             .with_option(EndpointOption {
                 // A random token, never the stack's default `…@restsend.com` (or one of our addresses).
                 callid_format: CallIdFormat::Uuid,
@@ -238,7 +241,6 @@ impl SipEndpoint {
                     }
                     continue;
                 }
-                let called = tx.original.uri.user().unwrap_or_default().to_string();
                 let caller = tx
                     .original
                     .from_header()
@@ -246,15 +248,27 @@ impl SipEndpoint {
                     .and_then(|f| f.uri().ok())
                     .and_then(|u| u.user().map(str::to_string))
                     .filter(|u| !u.is_empty());
-                if !accept(&called) {
-                    let _ = tx.reply(StatusCode::NotFound).await;
-                    continue;
-                }
+                let found = match find_called(&called_headers(&tx.original), &called) {
+                    CalledVerdict::Ours(c) => c,
+                    CalledVerdict::Unknown(guess) => {
+                        info!(
+                            to = %guess.as_ref().map(|c| mask(&c.number)).unwrap_or_default(),
+                            source = %guess.as_ref().map_or("none", |c| c.source.name()),
+                            from = %caller.as_deref().map(mask).unwrap_or_default(),
+                            status = 404,
+                            "inbound call refused: not one of our numbers"
+                        );
+                        let _ = tx.reply(StatusCode::NotFound).await;
+                        continue;
+                    }
+                };
+                debug!(to = %mask(&found.number), source = %found.source, "called number found");
                 let (state_tx, state_rx) = layer.new_dialog_state_channel();
                 let dialog = match layer.get_or_create_server_invite(&tx, state_tx, None, None) {
                     Ok(d) => d,
                     Err(e) => {
-                        warn!(error = %e, "cannot create server dialog");
+                        warn!(error = %e, to = %mask(&found.number), status = 500,
+                            "inbound call refused: cannot create its dialog");
                         let _ = tx.reply(StatusCode::ServerInternalError).await;
                         continue;
                     }
@@ -270,7 +284,8 @@ impl SipEndpoint {
                 });
                 if calls_tx
                     .send(IncomingCall {
-                        called,
+                        called: found.number,
+                        called_from: found.source,
                         caller,
                         leg,
                         events: events.rx,
@@ -568,6 +583,81 @@ fn spawn_leg(
             rx: ev_rx,
         },
     )
+}
+
+/// The Via corrections of [`crate::via`], applied to every message the stack sends.
+#[derive(Default)]
+struct ViaFixes {
+    invites: std::sync::Mutex<InviteVias>,
+}
+
+impl MessageInspector for ViaFixes {
+    fn before_send(&self, msg: SipMessage, _dest: Option<&SipAddr>) -> SipMessage {
+        match msg {
+            SipMessage::Request(mut req) => {
+                let Some(top) = req.headers.iter_mut().find_map(|h| match h {
+                    Header::Via(v) => Some(v),
+                    _ => None,
+                }) else {
+                    return req.into();
+                };
+                let Ok(mut invites) = self.invites.lock() else {
+                    return req.into();
+                };
+                let value = top.value().to_owned();
+                if req.method == Method::Invite {
+                    invites.sent_invite(top_value(&value));
+                } else if req.method == Method::Ack
+                    && let Some(ours) = invites.for_ack(top_value(&value))
+                {
+                    let rest = value.split_once(',').map(|(_, r)| r);
+                    *top = rsipstack::sip::headers::Via::new(match rest {
+                        Some(r) => format!("{ours},{r}"),
+                        None => ours.to_owned(),
+                    });
+                }
+                req.into()
+            }
+            SipMessage::Response(mut resp) => {
+                if let Some(top) = resp.headers.iter_mut().find_map(|h| match h {
+                    Header::Via(v) => Some(v),
+                    _ => None,
+                }) {
+                    let value = top.value().to_owned();
+                    if let Some(tidy) = tidy_received(top_value(&value)) {
+                        let rest = value.split_once(',').map(|(_, r)| r);
+                        *top = rsipstack::sip::headers::Via::new(match rest {
+                            Some(r) => format!("{tidy},{r}"),
+                            None => tidy,
+                        });
+                    }
+                }
+                resp.into()
+            }
+        }
+    }
+
+    fn after_received(&self, msg: SipMessage, _from: Option<&SipAddr>) -> SipMessage {
+        msg
+    }
+}
+
+/// The addressing headers of an INVITE for [`find_called`].
+fn called_headers(req: &rsipstack::sip::Request) -> CalledHeaders {
+    // By name: the stack types some of these (Diversion, History-Info) and leaves others untyped.
+    let other = |wanted: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case(wanted))
+            .map(|h| h.value().to_owned())
+    };
+    CalledHeaders {
+        request_uri_user: req.uri.user().map(str::to_string),
+        to: req.to_header().ok().map(|t| t.value().to_string()),
+        p_called_party_id: other("P-Called-Party-ID"),
+        diversion: other("Diversion"),
+        history_info: other("History-Info"),
+    }
 }
 
 fn sdp_type() -> Header {

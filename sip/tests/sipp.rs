@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faxline_sip::call::{CallConfig, CallRole, EndReason, FaxCall, FaxMedia};
+use faxline_sip::called::{CalledPolicy, CalledSource, Numbers};
 use faxline_sip::driver::{CallRecord, MediaControl, run_call};
 use faxline_sip::registration::{self, RegistrationEvent};
 use faxline_sip::stack::{DialTarget, SipCredentials, SipEndpoint};
@@ -49,19 +50,27 @@ impl Sipp {
     /// sipp as UAS on a free port.
     fn uas(name: &str) -> (Self, u16) {
         let port = free_port(0);
-        (Self::spawn(name, port, None), port)
+        (Self::spawn(name, port, None, &[]), port)
     }
 
     /// sipp as UAC calling `target`.
     fn uac(name: &str, target: SocketAddr) -> Self {
-        Self::spawn(name, free_port(0), Some(target))
+        Self::spawn(name, free_port(0), Some(target), &[])
     }
 
-    fn spawn(name: &str, port: u16, target: Option<SocketAddr>) -> Self {
+    /// sipp as UAC calling `target`, with `[key]` values for the scenario.
+    fn uac_with(name: &str, target: SocketAddr, keys: &[(&str, &str)]) -> Self {
+        Self::spawn(name, free_port(0), Some(target), keys)
+    }
+
+    fn spawn(name: &str, port: u16, target: Option<SocketAddr>, keys: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("sipp");
         if let Some(t) = target {
             cmd.arg(t.to_string()).args(["-s", "fax"]);
+        }
+        for (k, v) in keys {
+            cmd.args(["-key", k, v]);
         }
         cmd.arg("-sf")
             .arg(scenario(name))
@@ -140,10 +149,12 @@ fn config(t38_wait_ms: u64) -> CallConfig {
 }
 
 async fn endpoint() -> SipEndpoint {
-    let (ep, _incoming) =
-        SipEndpoint::bind((Ipv4Addr::LOCALHOST, 0).into(), Arc::new(|_: &str| false))
-            .await
-            .unwrap();
+    let (ep, _incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy::new(Numbers::None),
+    )
+    .await
+    .unwrap();
     ep
 }
 
@@ -315,7 +326,7 @@ async fn session_refresh_during_t38_keeps_the_fax_running() {
 async fn inbound_audio_and_image_offer_then_our_receiver_reinvite() {
     let (ep, mut incoming) = SipEndpoint::bind(
         (Ipv4Addr::LOCALHOST, 0).into(),
-        Arc::new(|n: &str| n == "fax"),
+        CalledPolicy::new(Numbers::Listed(vec!["fax".into()])),
     )
     .await
     .unwrap();
@@ -426,7 +437,7 @@ async fn external_address_goes_into_via_and_contact() {
     let (ep, _incoming) = SipEndpoint::bind_with_external(
         (Ipv4Addr::LOCALHOST, bound).into(),
         Some(SocketAddr::from(([203, 0, 113, 10], bound))),
-        Arc::new(|_: &str| false),
+        CalledPolicy::new(Numbers::None),
     )
     .await
     .unwrap();
@@ -461,4 +472,264 @@ async fn external_address_goes_into_via_and_contact() {
     tokio::task::spawn_blocking(move || sipp.assert_passed())
         .await
         .unwrap();
+}
+
+/// The log lines written while `f` runs on this thread (the stack's tasks run on the test's
+/// current-thread runtime, so they log into it too).
+#[derive(Clone, Default)]
+struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// One INVITE addressed as `keys` say (see `called_number.xml`): the called number and where it was
+/// found if the endpoint offered us the call (answered 480 here), `None` if the stack answered 404.
+async fn offer(
+    ep: &SipEndpoint,
+    incoming: &mut mpsc::UnboundedReceiver<faxline_sip::stack::IncomingCall>,
+    keys: &[(&str, &str)],
+) -> Option<(String, CalledSource)> {
+    let sipp = Sipp::uac_with("called_number.xml", ep.local_addr(), keys);
+    let mut done = tokio::task::spawn_blocking(move || sipp.assert_passed());
+    // sipp ends after its ACK: either we were offered the call first, or the stack answered 404.
+    let (offered, messages) = tokio::select! {
+        call = incoming.recv() => {
+            let call = call.unwrap();
+            call.leg.send(faxline_sip::call::SipCommand::Reject { code: 480 });
+            (Some((call.called.clone(), call.called_from)), done.await.unwrap())
+        }
+        messages = &mut done => (None, messages.unwrap()),
+    };
+    let status = if offered.is_some() { "480" } else { "404" };
+    assert!(
+        messages.contains(&format!("SIP/2.0 {status} ")),
+        "expected {status} for {keys:?}:\n{messages}"
+    );
+    offered
+}
+
+/// Each place carriers put the called number, on the wire: a trunk's Request-URI, a registrar's `To`
+/// (the Request-URI holds the registered contact `fxreg`), `P-Called-Party-ID`, and, only when
+/// configured, `Diversion` and `History-Info`. A number we do not serve is answered 404 and logged
+/// with the number masked.
+#[tokio::test]
+async fn the_called_number_is_found_where_carriers_put_it() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        // As the binary logs: the SIP library's raw messages (full numbers) only from WARN.
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,rsipstack=warn"))
+        .with_ansi(false)
+        .finish();
+    let _log = tracing::subscriber::set_default(subscriber);
+    let ours = "+15550200";
+    let other = "+15550999";
+    let form = |ruri, to, pcpi, diversion, history| {
+        [
+            ("ruri", ruri),
+            ("to", to),
+            ("pcpi", pcpi),
+            ("diversion", diversion),
+            ("history", history),
+        ]
+    };
+    let (ep, mut incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy::new(Numbers::Listed(vec![ours.into()])),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        offer(&ep, &mut incoming, &form(ours, other, other, other, other)).await,
+        Some((ours.into(), CalledSource::RequestUri))
+    );
+    assert_eq!(
+        offer(
+            &ep,
+            &mut incoming,
+            &form("fxreg", ours, other, other, other)
+        )
+        .await,
+        Some((ours.into(), CalledSource::To))
+    );
+    assert_eq!(
+        offer(
+            &ep,
+            &mut incoming,
+            &form("fxreg", "fxreg", ours, other, other)
+        )
+        .await,
+        Some((ours.into(), CalledSource::PCalledPartyId))
+    );
+    // The forwarding headers are not consulted by default.
+    assert_eq!(
+        offer(
+            &ep,
+            &mut incoming,
+            &form("fxreg", other, "fxreg", ours, ours)
+        )
+        .await,
+        None
+    );
+    ep.shutdown();
+    let log = capture.text();
+    let refused = log
+        .lines()
+        .find(|l| l.contains("inbound call refused: not one of our numbers"))
+        .unwrap_or_else(|| panic!("the 404 is logged:\n{log}"));
+    // The best guess at the called number (the To user), masked, and where it was found.
+    assert!(
+        refused.contains("to=…0999")
+            && refused.contains("source=to")
+            && refused.contains("status=404"),
+        "{refused}"
+    );
+    assert!(
+        !log.contains("15550999") && !log.contains("15550200"),
+        "{log}"
+    );
+
+    let (ep, mut incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy {
+            numbers: Numbers::Listed(vec![ours.into()]),
+            sources: vec![
+                CalledSource::RequestUri,
+                CalledSource::To,
+                CalledSource::Diversion,
+                CalledSource::HistoryInfo,
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        offer(
+            &ep,
+            &mut incoming,
+            &form("fxreg", other, "fxreg", ours, other)
+        )
+        .await,
+        Some((ours.into(), CalledSource::Diversion))
+    );
+    assert_eq!(
+        offer(
+            &ep,
+            &mut incoming,
+            &form("fxreg", other, "fxreg", other, ours)
+        )
+        .await,
+        Some((ours.into(), CalledSource::HistoryInfo))
+    );
+    ep.shutdown();
+}
+
+/// The top Via of the first `method` request in sipp's message log.
+fn request_via(messages: &str, method: &str) -> String {
+    let msg = messages
+        .split(&format!("{method} sip:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {method} in the log:\n{messages}"));
+    msg.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("via:"))
+        .unwrap_or_else(|| panic!("no Via in the {method}:\n{messages}"))
+        .trim()
+        .to_owned()
+}
+
+/// A 486 whose Via the trunk extended with `received`: our ACK carries the INVITE's top Via as it was
+/// sent, not the response's (RFC 3261 §17.1.1.3), asserted on the bytes sipp received.
+#[tokio::test]
+async fn the_ack_for_a_failure_carries_the_invites_via() {
+    let (record, messages) = outbound("failure_ack_via.xml", config(10_000), None).await;
+    assert_eq!(record.end, EndReason::Rejected(486), "{messages}");
+    let invite = request_via(&messages, "INVITE");
+    assert!(!invite.contains("received"), "{invite}");
+    assert_eq!(request_via(&messages, "ACK"), invite, "{messages}");
+}
+
+/// Through a record-routing proxy that challenges with 407 both the initial INVITE and our re-INVITE
+/// to T.38: each retry carries valid Proxy-Authorization (sipp verifies the digest), the re-INVITE
+/// follows the Record-Route, and the fax runs on T.38.
+#[tokio::test]
+async fn proxy_407_on_the_invite_and_on_our_reinvite() {
+    let creds = SipCredentials {
+        username: "fax".into(),
+        password: "s3cret-Passw0rd".into(),
+    };
+    let (record, messages) = outbound_with(
+        "proxy_auth_407.xml",
+        config(300),
+        Some(Duration::from_millis(300)),
+        Some(creds),
+    )
+    .await;
+    assert_eq!(
+        record.end,
+        EndReason::Completed { success: true },
+        "{record:?}\n{messages}"
+    );
+    assert!(
+        matches!(
+            record.media.as_slice(),
+            [FaxMedia::Audio { .. }, FaxMedia::T38 { .. }]
+        ),
+        "{record:?}"
+    );
+    // Both INVITEs were retried with credentials (the 2xx ACKs repeat them too, RFC 3261 §13.2.2.4).
+    let authorized_invites = messages
+        .split("UDP message received")
+        .filter(|m| m.contains("\nINVITE sip:") && m.contains("Proxy-Authorization: Digest"))
+        .count();
+    assert_eq!(authorized_invites, 2, "{messages}");
+}
+
+/// A request whose Via sent-by host is the packet's source address (only the port differs, 5060
+/// being implied) gets no `received` in our response's Via (RFC 3261 §18.2.1).
+#[tokio::test]
+async fn no_received_when_only_the_port_differs() {
+    let (ep, _incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy::new(Numbers::None),
+    )
+    .await
+    .unwrap();
+    let keys = [
+        ("ruri", "+15550200"),
+        ("to", "+15550200"),
+        ("pcpi", "x"),
+        ("diversion", "x"),
+        ("history", "x"),
+    ];
+    let sipp = Sipp::uac_with("via_without_port.xml", ep.local_addr(), &keys);
+    let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    ep.shutdown();
+    let response = messages
+        .split("SIP/2.0 404")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no 404:\n{messages}"));
+    let via = response
+        .lines()
+        .find(|l| l.starts_with("Via:"))
+        .expect("the 404's Via");
+    assert!(
+        via.starts_with("Via: SIP/2.0/UDP 127.0.0.1;branch=") && !via.contains("received"),
+        "{via}"
+    );
 }

@@ -558,6 +558,28 @@ fn check_sip(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
     if !(5..=300).contains(&s.ring_seconds) {
         p.push(Problem::error("sip.ring_seconds", "must be 5..=300"));
     }
+    if s.called_number_sources.is_empty() {
+        p.push(Problem::error(
+            "sip.called_number_sources",
+            "must name at least one of request_uri, to, p_called_party_id, diversion, history_info",
+        ));
+    }
+    // The INVITE's From domain defaults to the registrar's while registering, as the REGISTER's does;
+    // another domain is usually a mistake that proxies punish.
+    let registrar = s.registrar.as_deref().or(s.trunk_host.as_deref());
+    if s.register
+        && let (Some(d), Some(r)) = (&s.from_domain, registrar)
+        && !d.eq_ignore_ascii_case(r)
+    {
+        p.push(Problem::warning(
+            "sip.from_domain",
+            format!(
+                "{d:?} differs from the registrar {r:?} we register with: proxies that check the From \
+                 domain or take the digest realm from it refuse or mis-challenge such calls; remove \
+                 from_domain to use the registrar's"
+            ),
+        ));
+    }
     if s.caller_id.is_none()
         && matches!(
             s.caller_id_header,

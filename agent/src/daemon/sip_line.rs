@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use faxline_sip::call::{CallConfig, EndReason, FaxMedia};
+use faxline_sip::called::{CalledPolicy, CalledSource, Numbers, same_number};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaObserver, MediaPorts};
 use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
@@ -30,7 +31,7 @@ use super::inbound::{InboundItem, InboundQueue};
 use super::line::{CallRequest, Line};
 use super::outcome::{CallOutcome, Delivery, FailureClass};
 use super::redact::mask_number;
-use crate::config::{CallerIdHeader, Config, T38ErrorCorrection};
+use crate::config::{CalledNumberSource, CallerIdHeader, Config, T38ErrorCorrection};
 
 /// How long a REGISTER binding is asked for.
 const REGISTER_EXPIRES: u32 = 600;
@@ -93,14 +94,10 @@ impl SipLine {
             Some(ip) => ip,
             None => local_address(cfg, trunk_addr)?,
         };
-        let numbers = s.numbers.clone();
-        let accept = Arc::new(move |called: &str| {
-            numbers.is_empty() || numbers.iter().any(|n| same_number(n, called))
-        });
         let (endpoint, incoming) = SipEndpoint::bind_with_external(
             SocketAddr::new(s.bind_address, s.bind_port),
             external.map(|ip| SocketAddr::new(ip, s.bind_port)),
-            accept,
+            called_policy(cfg),
         )
         .await?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -131,10 +128,12 @@ impl SipLine {
             .unwrap_or_else(|| "faxline".into());
         let identity = caller_identity(s.caller_id.as_deref(), &from_user, s.caller_id_header);
         let registered = Arc::new(AtomicBool::new(!s.register));
+        // The registrar's domain, as the REGISTER's From and To carry it.
+        let registrar =
+            format_host_port(s.registrar.as_deref().unwrap_or(&trunk_host), s.trunk_port);
         let registration = if s.register {
-            let host = s.registrar.as_deref().unwrap_or(&trunk_host);
-            let trunk = endpoint
-                .trunk_registration(&format!("sip:{host}:{}", s.trunk_port), credentials.clone())?;
+            let trunk =
+                endpoint.trunk_registration(&format!("sip:{registrar}"), credentials.clone())?;
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(follow_registration(rx, registered.clone()));
             Some(registration::start(trunk, REGISTER_EXPIRES, tx))
@@ -151,7 +150,7 @@ impl SipLine {
             ),
             trunk: format_host_port(&trunk_host, s.trunk_port),
             from_user,
-            from_domain: s.from_domain.clone(),
+            from_domain: from_domain(s.from_domain.as_deref(), s.register, &registrar),
             identity,
             credentials,
             call,
@@ -317,7 +316,8 @@ async fn accept_calls(inner: Arc<Inner>, mut incoming: mpsc::UnboundedReceiver<I
             _ = inner.shutdown.cancelled() => break,
         };
         if inner.active.load(Ordering::SeqCst) >= inner.max_calls {
-            tracing::warn!(to = %mask_number(&call.called), "inbound call refused: all lines busy");
+            tracing::warn!(to = %mask_number(&call.called), source = %call.called_from, status = 486,
+                max_calls = inner.max_calls, "inbound call refused: all lines busy");
             call.leg
                 .send(faxline_sip::call::SipCommand::Reject { code: 486 });
             continue;
@@ -341,7 +341,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
     let tiff = inner.received_dir.join(format!("{id}.tif"));
     let (from, to) = (call.caller.clone(), call.called.clone());
     tracing::info!(call = %id, from = %from.as_deref().map(mask_number).unwrap_or_default(),
-        to = %mask_number(&to), "inbound SIP call");
+        to = %mask_number(&to), source = %call.called_from, "inbound SIP call");
     let spec = LegSpec {
         config: inner.call.clone(),
         direction: Direction::Receive { tiff: tiff.clone() },
@@ -355,7 +355,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
     let report = match fax_leg::answer(inner.runtime.clone(), &inner.ports, call, spec).await {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(call = %id, error = %e, "inbound call could not be answered");
+            tracing::warn!(call = %id, to = %mask_number(&to), error = %e, "inbound call failed: it could not be answered");
             return;
         }
     };
@@ -463,6 +463,37 @@ fn outbound_outcome(report: &LegReport) -> CallOutcome {
     }
 }
 
+/// Which numbers the line answers and where it looks for them (`[sip] numbers`, `called_number_sources`).
+fn called_policy(cfg: &Config) -> CalledPolicy {
+    let s = &cfg.sip;
+    CalledPolicy {
+        numbers: if s.numbers.is_empty() {
+            Numbers::Any
+        } else {
+            Numbers::Listed(s.numbers.clone())
+        },
+        sources: s
+            .called_number_sources
+            .iter()
+            .map(|source| match source {
+                CalledNumberSource::RequestUri => CalledSource::RequestUri,
+                CalledNumberSource::To => CalledSource::To,
+                CalledNumberSource::PCalledPartyId => CalledSource::PCalledPartyId,
+                CalledNumberSource::Diversion => CalledSource::Diversion,
+                CalledNumberSource::HistoryInfo => CalledSource::HistoryInfo,
+            })
+            .collect(),
+    }
+}
+
+/// The host of our From URI: `from_domain`, else while registering the registrar's `host:port` (as in the
+/// REGISTER's From), else none (our SIP address).
+fn from_domain(configured: Option<&str>, register: bool, registrar: &str) -> Option<String> {
+    configured
+        .map(str::to_owned)
+        .or_else(|| register.then(|| registrar.to_owned()))
+}
+
 /// The identity headers for `caller_id` (`[sip] caller_id_header`); `from_user` is the From user part.
 fn caller_identity(
     caller_id: Option<&str>,
@@ -547,13 +578,6 @@ fn dialable(to: &str) -> Option<String> {
     (!digits.is_empty()).then(|| if plus { format!("+{digits}") } else { digits })
 }
 
-/// Whether a configured number and a called user part are the same number (digits compared, `+` ignored).
-fn same_number(configured: &str, called: &str) -> bool {
-    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-    let (a, b) = (digits(configured), digits(called));
-    !a.is_empty() && a == b
-}
-
 /// Keeps `registered` up to date: jobs are leased only while a required registration holds.
 async fn follow_registration(
     mut events: mpsc::UnboundedReceiver<RegistrationEvent>,
@@ -630,6 +654,42 @@ mod tests {
         assert!(!rpid.pai && rpid.rpid);
         assert_eq!(id(Some("+15550100"), "trunkuser", H::None), None);
         assert_eq!(id(None, "trunkuser", H::Pai), None);
+    }
+
+    #[test]
+    fn the_from_domain_defaults_to_the_registrars_while_registering() {
+        let registrar = "registrar.example:5080";
+        assert_eq!(
+            from_domain(None, true, registrar).as_deref(),
+            Some(registrar)
+        );
+        assert_eq!(from_domain(None, false, registrar), None);
+        assert_eq!(
+            from_domain(Some("carrier.example"), true, registrar).as_deref(),
+            Some("carrier.example")
+        );
+    }
+
+    #[test]
+    fn called_number_sources_follow_the_configuration() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            called_policy(&cfg),
+            CalledPolicy::new(Numbers::Any),
+            "the default sources are the SIP crate's"
+        );
+        cfg.sip.numbers = vec!["+15550100".into()];
+        cfg.sip.called_number_sources = vec![
+            CalledNumberSource::HistoryInfo,
+            CalledNumberSource::Diversion,
+        ];
+        assert_eq!(
+            called_policy(&cfg),
+            CalledPolicy {
+                numbers: Numbers::Listed(vec!["+15550100".into()]),
+                sources: vec![CalledSource::HistoryInfo, CalledSource::Diversion],
+            }
+        );
     }
 
     #[test]
