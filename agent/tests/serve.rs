@@ -280,3 +280,76 @@ async fn api_command_stops_on_sigterm() {
     let status = server.sigterm_and_wait(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
 }
+
+/// A line that answers inbound calls while the API discards received faxes (`inbound_enabled = false`, the API's
+/// default) would let senders believe their fax arrived: `serve` says so at start.
+#[tokio::test]
+async fn serve_warns_when_its_line_answers_calls_the_api_would_discard() {
+    let dir = tempfile::tempdir().unwrap();
+    let free_udp = || {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (trunk_port, sip_port) = (free_udp(), free_udp());
+    let config = dir.path().join("faxline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api]\ndata_dir = \"{}\"\ninbound_enabled = false\n\n[line]\nkind = \"sip\"\n\n\
+             [sip]\ntrunk_host = \"127.0.0.1\"\ntrunk_port = {trunk_port}\nbind_address = \"127.0.0.1\"\n\
+             bind_port = {sip_port}\nnumbers = [\"+15550100\"]\nudptl_port_min = 46000\nudptl_port_max = 46019\n\
+             rtp_port_min = 46020\nrtp_port_max = 46039\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+            ])
+            .arg(&config)
+            .env("API_KEY", ADMIN_KEY)
+            .env_remove("FAXLINE_CONFIG")
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = server.sigterm_and_wait(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("inbound_enabled is false"),
+        "no warning about discarded inbound faxes:\n{stderr}"
+    );
+}

@@ -70,6 +70,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
     );
     let agent_secret = api_cfg.agent_secret.clone().context("agent secret")?;
+    let inbound_enabled = api_cfg.inbound_enabled;
     let data_dir = api_cfg.data_dir.clone();
     let listener = tokio::net::TcpListener::bind(api_cfg.listen)
         .await
@@ -102,6 +103,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     if cfg.spool.dir == faxline_agent::config::SpoolConfig::default().dir {
         cfg.spool.dir = data_dir.join("spool");
+    }
+    // A line that answers calls while the API discards what they receive would tell senders their fax arrived.
+    let answers_calls = match cfg.line.kind {
+        faxline_agent::config::LineKind::Sip => !cfg.sip.numbers.is_empty(),
+        faxline_agent::config::LineKind::Asterisk => true,
+        _ => false,
+    };
+    if answers_calls && !inbound_enabled {
+        tracing::warn!(
+            line = cfg.line.kind.as_str(),
+            "the line answers inbound calls but [api] inbound_enabled is false: received faxes will be \
+             acknowledged and discarded; set inbound_enabled = true (INBOUND_ENABLED=true) or stop answering"
+        );
     }
     let api = super::agent::api_client(&cfg)?;
     println!(
