@@ -62,6 +62,11 @@ fn write_config(dir: &std::path::Path, speed: u32, extra: &str) -> std::path::Pa
 
 /// Starts `faxline serve` on a free port and waits until it answers; returns it and its API.
 async fn start_serve(config: &std::path::Path) -> (Server, Client) {
+    start_serve_with(config, Stdio::inherit()).await
+}
+
+/// [`start_serve`], with the server's standard error going to `stderr` (piped to read its warnings).
+async fn start_serve_with(config: &std::path::Path, stderr: Stdio) -> (Server, Client) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -80,8 +85,9 @@ async fn start_serve(config: &std::path::Path) -> (Server, Client) {
             .env_remove("FAXLINE_CONFIG")
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap(),
     );
@@ -306,44 +312,7 @@ async fn serve_warns_when_its_line_answers_calls_the_api_would_discard() {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Server(
-        Command::new(env!("CARGO_BIN_EXE_faxline"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--config",
-            ])
-            .arg(&config)
-            .env("API_KEY", ADMIN_KEY)
-            .env_remove("FAXLINE_CONFIG")
-            .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    while http
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "serve never came up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (mut server, _api) = start_serve_with(&config, Stdio::piped()).await;
     let status = server.sigterm_and_wait(Duration::from_secs(20)).await;
     assert!(status.success(), "{status:?}");
     let mut stderr = String::new();

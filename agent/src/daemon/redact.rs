@@ -1,14 +1,8 @@
 //! Log hygiene: phone numbers are shown by their last four digits only.
 
-/// `+15551234567` → `…4567`; fewer than five digits → `…` only.
-pub fn mask_number(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 5 {
-        return "…".to_owned();
-    }
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("…{tail}")
-}
+/// `+15551234567` → `…4567`; fewer than five digits → `…` only. The SIP line's rule, so that every log of the
+/// agent masks a number the same way.
+pub use faxline_sip::called::mask as mask_number;
 
 #[cfg(test)]
 mod tests {
