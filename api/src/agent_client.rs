@@ -2,6 +2,7 @@
 //! The agent daemon uses it to lease jobs, fetch documents, report progress and results, and
 //! upload received faxes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,8 @@ use crate::config::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentClientError {
+    #[error("the API's answer is not the expected JSON: {0}")]
+    Decode(#[from] serde_json::Error),
     #[error("HTTP transport error: {0}")]
     Http(#[from] reqwest::Error),
     #[error("the API answered {status}: {detail}")]
@@ -113,9 +116,16 @@ pub struct InboundMeta {
     pub received_at: Option<String>,
 }
 
+/// Requests one agent has in flight at once. The API caps open connections per client address
+/// (`max_connections_per_address`, 32 by default) and closes the ones above it; an agent running a
+/// hundred calls would otherwise open a connection per call's heartbeat or report and lose some.
+/// Every request is short except the lease long-poll, so a few connections carry any load.
+pub const MAX_IN_FLIGHT: usize = 8;
+
 #[derive(Clone)]
 pub struct AgentClient {
     http: reqwest::Client,
+    in_flight: Arc<tokio::sync::Semaphore>,
     base: reqwest::Url,
     agent_id: String,
     secret: Secret,
@@ -150,22 +160,31 @@ impl AgentClient {
             // Below the API's idle limit (header_read_timeout_seconds, 10 by default), so a pooled
             // connection is dropped here before the server closes it under a request.
             .pool_idle_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(MAX_IN_FLIGHT)
             .build()?;
         Ok(Self {
             http,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             base,
             agent_id: agent_id.to_string(),
             secret,
         })
     }
 
+    /// Sends a signed request and reads the whole answer while holding one of the
+    /// [`MAX_IN_FLIGHT`] slots, so the connection is back in the pool when it returns.
     async fn send(
         &self,
         method: reqwest::Method,
         rel: &str,
         body: Vec<u8>,
         content_type: Option<&str>,
-    ) -> Result<reqwest::Response, AgentClientError> {
+    ) -> Result<bytes::Bytes, AgentClientError> {
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let url = self
             .base
             .join(rel)
@@ -191,7 +210,7 @@ impl AgentClient {
         let resp = rb.body(body).send().await?;
         let status = resp.status();
         if status.is_success() {
-            return Ok(resp);
+            return Ok(resp.bytes().await?);
         }
         if status == reqwest::StatusCode::CONFLICT {
             return Err(AgentClientError::LeaseLost);
@@ -214,10 +233,10 @@ impl AgentClient {
         body: &T,
     ) -> Result<R, AgentClientError> {
         let bytes = serde_json::to_vec(body).expect("plain structs serialise");
-        let resp = self
+        let reply = self
             .send(reqwest::Method::POST, rel, bytes, Some("application/json"))
             .await?;
-        Ok(resp.json().await?)
+        parse_json(&reply)
     }
 
     /// Leases up to `max_jobs` jobs, waiting up to `wait` (≤ 30 s) for one to appear.
@@ -291,7 +310,7 @@ impl AgentClient {
             )
             .await
         {
-            Ok(resp) => Ok(Some(resp.json().await?)),
+            Ok(reply) => Ok(Some(parse_json(&reply)?)),
             Err(AgentClientError::Api { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -354,7 +373,7 @@ impl AgentClient {
     /// Downloads the job's document and checks its SHA-256.
     pub async fn document(&self, job: &LeasedJob) -> Result<Vec<u8>, AgentClientError> {
         use sha2::{Digest, Sha256};
-        let resp = self
+        let reply = self
             .send(
                 reqwest::Method::GET,
                 &format!(
@@ -365,11 +384,10 @@ impl AgentClient {
                 None,
             )
             .await?;
-        let bytes = resp.bytes().await?.to_vec();
-        if hex::encode(Sha256::digest(&bytes)) != job.document_sha256 {
+        if hex::encode(Sha256::digest(&reply)) != job.document_sha256 {
             return Err(AgentClientError::Checksum);
         }
-        Ok(bytes)
+        Ok(reply.to_vec())
     }
 
     /// Uploads a received fax (PDF); returns its inbound id.
@@ -395,7 +413,7 @@ impl AgentClient {
         );
         body.extend_from_slice(pdf);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let resp = self
+        let reply = self
             .send(
                 reqwest::Method::POST,
                 "agent/v1/inbound",
@@ -403,7 +421,11 @@ impl AgentClient {
                 Some(&format!("multipart/form-data; boundary={boundary}")),
             )
             .await?;
-        let out: serde_json::Value = resp.json().await?;
+        let out: serde_json::Value = parse_json(&reply)?;
         Ok(out["id"].as_str().unwrap_or_default().to_string())
     }
+}
+
+fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {
+    Ok(serde_json::from_slice(reply)?)
 }

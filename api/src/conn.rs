@@ -103,6 +103,29 @@ pub fn default_total() -> u32 {
     u32::try_from(limit / 4 * 3).unwrap_or(u32::MAX).max(16)
 }
 
+/// What a refused connection is told, so that its client reports "too many connections" and may
+/// retry later rather than "connection closed before message completed".
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: application/json\r\n\
+Retry-After: 1\r\n\
+Connection: close\r\n\
+Content-Length: 40\r\n\r\n\
+{\"detail\":\"too many connections, retry\"}";
+
+/// Answers 503 on a connection over a limit and closes it, without a task or waiting: whatever of
+/// the request has already arrived is read first (closing a socket with unread data resets it,
+/// and the client would lose the answer), then the answer is written into the empty send buffer.
+fn refuse(stream: tokio::net::TcpStream) {
+    let mut scratch = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.try_read(&mut scratch) {
+            Ok(n) if n > 0 => continue,
+            _ => break,
+        }
+    }
+    let _ = stream.try_write(REFUSAL);
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish.
 /// Handlers see the peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
@@ -139,7 +162,7 @@ pub async fn serve(
         let ip = peer.ip();
         let Some(slot) = all.try_open(any) else {
             crate::audit!("connection_refused", ip = %ip, reason = "connection limit");
-            drop(stream);
+            refuse(stream);
             continue;
         };
         let guard = if limits.exempt.iter().any(|n| n.contains(&ip)) {
@@ -149,7 +172,7 @@ pub async fn serve(
                 Some(g) => Some(g),
                 None => {
                     crate::audit!("connection_refused", ip = %ip, reason = "per-address limit");
-                    drop(stream);
+                    refuse(stream);
                     continue;
                 }
             }

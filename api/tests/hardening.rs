@@ -160,6 +160,28 @@ async fn half_sent_headers_are_cut_off() {
     );
 }
 
+/// A refusal is a complete 503 that says why and when to retry.
+fn assert_refused(answer: &[u8]) {
+    let text = String::from_utf8_lossy(answer);
+    assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+    assert!(text.contains("\r\nRetry-After: 1\r\n"), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers end");
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("length")
+        .parse()
+        .unwrap();
+    assert_eq!(body.len(), len, "{text}");
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many connections")
+    );
+}
+
 async fn connect_from(local: &str, to: std::net::SocketAddr) -> TcpStream {
     let sock = TcpSocket::new_v4().unwrap();
     sock.bind(format!("{local}:0").parse().unwrap()).unwrap();
@@ -186,12 +208,12 @@ async fn connections_per_address_are_capped() {
     for _ in 0..4 {
         held.push(connect_from("127.0.0.3", s.addr).await);
     }
-    // ...a fifth from it is closed unanswered...
+    // ...a fifth from it is told 503 at once and closed, before it sends anything...
     let mut fifth = connect_from("127.0.0.3", s.addr).await;
-    let answer = health_over(&mut fifth)
+    let answer = read_until_closed(&mut fifth, Duration::from_secs(20))
         .await
-        .expect("fifth connection closed");
-    assert!(answer.is_empty(), "the fifth connection was served");
+        .expect("fifth connection held open");
+    assert_refused(&answer);
     // ...while another address is served...
     let mut other = connect_from("127.0.0.4", s.addr).await;
     let answer = health_over(&mut other).await.expect("answered and closed");
@@ -232,10 +254,10 @@ async fn connections_in_all_are_capped() {
         held.push(connect_from(local, s.addr).await);
     }
     let mut fourth = connect_from("127.0.0.8", s.addr).await;
-    let answer = health_over(&mut fourth)
+    let answer = read_until_closed(&mut fourth, Duration::from_secs(20))
         .await
-        .expect("fourth connection closed");
-    assert!(answer.is_empty(), "the fourth connection was served");
+        .expect("fourth connection held open");
+    assert_refused(&answer);
     let answer = health_over(&mut held[1]).await.expect("answered");
     assert!(answer.starts_with(b"HTTP/1.1 200"));
 }
@@ -560,3 +582,25 @@ async fn received_faxes_need_a_reader(db: Db) {
     );
 }
 both_stores!(received_faxes_on, received_faxes_need_a_reader);
+
+/// An agent running many calls at once reports over a few connections: the API's per-address cap
+/// (here exactly the agent's in-flight limit) never refuses one of its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_agent_stays_within_the_per_address_cap() {
+    let s = TestServer::start(Db::Sqlite, |c| {
+        c.max_connections_per_address = faxline_api::agent_client::MAX_IN_FLIGHT as u32;
+    })
+    .await
+    .unwrap();
+    let agent = s.agent("busy-agent");
+    let asks: Vec<_> = (0..200)
+        .map(|i| {
+            let agent = agent.clone();
+            tokio::spawn(async move { agent.job_status(&format!("no-such-job-{i}")).await })
+        })
+        .collect();
+    for ask in asks {
+        let answer = ask.await.unwrap();
+        assert!(matches!(answer, Ok(None)), "{answer:?}");
+    }
+}
