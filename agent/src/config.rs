@@ -613,7 +613,7 @@ pub struct LimitsConfig {
     pub render_seconds_per_page: u64,
     /// Where renders run: set by the `faxline` binary to its own `render-worker`; in-process otherwise.
     #[serde(skip)]
-    pub render_isolation: faxline_doc::worker::Isolation,
+    pub render_isolation: faxline_document::worker::Isolation,
 }
 
 impl Default for LimitsConfig {
@@ -623,18 +623,18 @@ impl Default for LimitsConfig {
             max_calls_per_trunk: 4,
             render_memory_mb: 512,
             render_seconds_per_page: 20,
-            render_isolation: faxline_doc::worker::Isolation::InProcess,
+            render_isolation: faxline_document::worker::Isolation::InProcess,
         }
     }
 }
 
 impl LimitsConfig {
     /// The render options of the budget.
-    pub fn render_options(&self) -> faxline_doc::RenderOptions {
-        faxline_doc::RenderOptions {
+    pub fn render_options(&self) -> faxline_document::RenderOptions {
+        faxline_document::RenderOptions {
             memory_limit: self.render_memory_mb.saturating_mul(1024 * 1024),
             page_timeout: std::time::Duration::from_secs(self.render_seconds_per_page),
-            ..faxline_doc::RenderOptions::default()
+            ..faxline_document::RenderOptions::default()
         }
     }
 }

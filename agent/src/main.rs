@@ -41,7 +41,7 @@ enum Command {
     /// The Asterisk configuration: `generate --out DIR` writes it from the agent's configuration.
     Asterisk(cli::asterisk::AsteriskArgs),
     /// Internal: one render of an untrusted document under the render budget, request on stdin,
-    /// answer on stdout (started by `serve`, `api` and `agent`; see `faxline_doc::worker`).
+    /// answer on stdout (started by `serve`, `api` and `agent`; see `faxline_document::worker`).
     #[command(hide = true)]
     RenderWorker,
 }
@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::RenderWorker => {
             // The worker limits itself before it reads the document.
             let code =
-                faxline_doc::worker::serve(std::io::stdin().lock(), std::io::stdout().lock());
+                faxline_document::worker::serve(std::io::stdin().lock(), std::io::stdout().lock());
             std::process::exit(code)
         }
     }

@@ -5,15 +5,15 @@
 //! own peak memory far below what the documents ask for).
 
 mod common;
-#[path = "../../doc/tests/hostile/mod.rs"]
+#[path = "../../document/tests/hostile/mod.rs"]
 mod hostile;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{ADMIN_KEY, Client, fixtures};
-use faxline_doc::worker::{Isolation, Job, Output, WorkerCommand};
-use faxline_doc::{DocError, RenderOptions};
+use faxline_document::worker::{Isolation, Job, Output, WorkerCommand};
+use faxline_document::{DocError, RenderOptions};
 
 fn worker() -> Isolation {
     Isolation::Worker(WorkerCommand {
@@ -43,7 +43,7 @@ fn the_worker_contains_what_the_pre_scan_cannot_see() {
 fn the_worker_renders_like_the_library() {
     let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
     let opts = RenderOptions::default();
-    let local = faxline_doc::render(&pdf, &opts).unwrap();
+    let local = faxline_document::render(&pdf, &opts).unwrap();
     let started = Instant::now();
     let Output::Tiff { tiff, pages } = worker().run(Job::Render, &pdf, &opts).unwrap() else {
         panic!("not a TIFF");

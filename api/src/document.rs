@@ -1,4 +1,4 @@
-//! Upload type detection, by content through `faxline_doc::sniff` (the agents render with the same
+//! Upload type detection, by content through `faxline_document::sniff` (the agents render with the same
 //! rules). Faxbot sniffs only the first 64 KiB (`%PDF` prefix, else "decodes as UTF-8") and accepts
 //! empty files; Faxline looks for `%PDF-` within the first 1024 bytes (as PDF readers tolerate
 //! leading junk), requires the *whole* file to be UTF-8 without NUL bytes for text, and refuses
@@ -44,10 +44,12 @@ pub fn sniff(data: &[u8]) -> Result<DocKind, SniffError> {
     if data.is_empty() {
         return Err(SniffError::Empty);
     }
-    match faxline_doc::sniff(data) {
-        faxline_doc::DocKind::Pdf => Ok(DocKind::Pdf),
-        faxline_doc::DocKind::Text => Ok(DocKind::Text),
-        faxline_doc::DocKind::Tiff | faxline_doc::DocKind::Unknown => Err(SniffError::Unsupported),
+    match faxline_document::sniff(data) {
+        faxline_document::DocKind::Pdf => Ok(DocKind::Pdf),
+        faxline_document::DocKind::Text => Ok(DocKind::Text),
+        faxline_document::DocKind::Tiff | faxline_document::DocKind::Unknown => {
+            Err(SniffError::Unsupported)
+        }
     }
 }
 

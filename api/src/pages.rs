@@ -1,4 +1,4 @@
-//! Page counts and PNG previews of documents, through faxline-doc (the same rasterizer and text
+//! Page counts and PNG previews of documents, through faxline-document (the same rasterizer and text
 //! layout the agents fax with, so a preview shows what will be sent). Both run under the render
 //! budget ([`RenderBudget`]): in the `faxline` binary's render worker, with the PDF pre-scan.
 //! Counting a PDF's pages parses its page tree and measures its streams; text is laid out, not
@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use faxline_doc::worker::{Isolation, Job, Output};
-use faxline_doc::{DocError, Paper, RenderOptions, Resolution};
+use faxline_document::worker::{Isolation, Job, Output};
+use faxline_document::{DocError, Paper, RenderOptions, Resolution};
 
 use crate::config::ConfigError;
 use crate::document::DocKind;
 
-/// The most pages a document may have (faxline-doc's default render limit, so anything accepted
+/// The most pages a document may have (faxline-document's default render limit, so anything accepted
 /// here can be rendered by an agent).
 pub const MAX_PAGES: usize = 100;
 
@@ -80,7 +80,7 @@ pub enum PreviewError {
     NoSuchPage { page: usize, pages: usize },
 }
 
-/// Counts the pages of a document as faxline-doc will render it, under the budget (the PDF
+/// Counts the pages of a document as faxline-document will render it, under the budget (the PDF
 /// pre-scan included; PDFs in the render worker, text here); a PDF that cannot be opened, an empty one, one over [`MAX_PAGES`] or over
 /// the budget is an error. Blocking; run it on the blocking pool.
 pub fn count_pages(
@@ -89,9 +89,9 @@ pub fn count_pages(
     content: &Bytes,
 ) -> Result<usize, DocError> {
     let _ = kind; // the type is decided by content, exactly as the agent will decide it
-    if faxline_doc::sniff(content) == faxline_doc::DocKind::Text {
+    if faxline_document::sniff(content) == faxline_document::DocKind::Text {
         // Text layout is linear and stops at the page limit: safe here, no process to start.
-        return faxline_doc::count_pages(content, &budget.options());
+        return faxline_document::count_pages(content, &budget.options());
     }
     match budget
         .isolation
@@ -112,7 +112,7 @@ pub fn preview_png(
     width: Option<u32>,
 ) -> Result<Vec<u8>, PreviewError> {
     let _ = kind;
-    let width = width.map(|w| w.clamp(MIN_PREVIEW_WIDTH, faxline_doc::FAX_WIDTH));
+    let width = width.map(|w| w.clamp(MIN_PREVIEW_WIDTH, faxline_document::FAX_WIDTH));
     match budget
         .isolation
         .run(Job::Preview { page, width }, content, &budget.options())

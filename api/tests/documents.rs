@@ -455,7 +455,7 @@ both_stores!(retention_purges_documents, retention);
 /// text, counted in the server, is still accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_render_worker_is_not_blamed_on_the_document() {
-    use faxline_doc::worker::{Isolation, WorkerCommand};
+    use faxline_document::worker::{Isolation, WorkerCommand};
     let Some(s) = TestServer::start(Db::Sqlite, |c| {
         c.render.isolation = Isolation::Worker(WorkerCommand {
             program: "/nonexistent/faxline".into(),

@@ -178,8 +178,9 @@ pub async fn run_daemon(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut cfg = Arc::unwrap_or_clone(cfg);
-    cfg.limits.render_isolation = faxline_doc::worker::Isolation::Worker(
-        faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
+    cfg.limits.render_isolation = faxline_document::worker::Isolation::Worker(
+        faxline_document::worker::WorkerCommand::current_exe()
+            .context("locating the faxline binary")?,
     );
     daemon::run(Arc::new(cfg), api, shutdown).await?;
     Ok(())

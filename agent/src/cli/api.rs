@@ -30,8 +30,9 @@ pub fn load_config(args: &ApiArgs) -> anyhow::Result<faxline_api::Config> {
     }
     cfg.validate().context("refusing to start")?;
     // Page counts and previews run in this binary's render worker, under the render budget.
-    cfg.render.isolation = faxline_doc::worker::Isolation::Worker(
-        faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
+    cfg.render.isolation = faxline_document::worker::Isolation::Worker(
+        faxline_document::worker::WorkerCommand::current_exe()
+            .context("locating the faxline binary")?,
     );
     Ok(cfg)
 }

@@ -17,7 +17,7 @@ pub struct DecodeArgs {
 pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     let tiff = std::fs::read(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let pdf = faxline_doc::tiff_to_pdf(&tiff)
+    let pdf = faxline_document::tiff_to_pdf(&tiff)
         .with_context(|| format!("cannot convert {}", args.input.display()))?;
     super::render::write_atomically(&args.output, &pdf)?;
     println!("{}: {} bytes", args.output.display(), pdf.len());

@@ -2,7 +2,7 @@
 //! to fax TIFF-F, the way the agent renders documents before sending.
 
 use anyhow::Context;
-use faxline_doc::{
+use faxline_document::{
     Backend, Encoding, GhostscriptConfig, Paper, PreviewSize, Progress, RenderOptions, Resolution,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -105,7 +105,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("rendering");
-    let doc = faxline_doc::render_with_progress(&bytes, &opts, &|p: Progress| {
+    let doc = faxline_document::render_with_progress(&bytes, &opts, &|p: Progress| {
         bar.set_length(p.pages_total as u64);
         bar.set_position(p.pages_done as u64);
     })
@@ -116,9 +116,12 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.previews {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for (i, page) in doc.pages.iter().enumerate() {
-            let full = faxline_doc::preview_png(page, doc.dpi(), PreviewSize::Full)?;
-            let thumb =
-                faxline_doc::preview_png(page, doc.dpi(), PreviewSize::Thumbnail { width: 200 })?;
+            let full = faxline_document::preview_png(page, doc.dpi(), PreviewSize::Full)?;
+            let thumb = faxline_document::preview_png(
+                page,
+                doc.dpi(),
+                PreviewSize::Thumbnail { width: 200 },
+            )?;
             write_atomically(&dir.join(format!("page-{}.png", i + 1)), &full)?;
             write_atomically(&dir.join(format!("page-{}-thumb.png", i + 1)), &thumb)?;
         }

@@ -148,11 +148,11 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
 /// The TIFF to send: a fax TIFF as it is, a PDF or text file rendered to TIFF-F first.
 fn prepare_document(file: &Path, work: &Path) -> anyhow::Result<PathBuf> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
+    if faxline_document::sniff(&bytes) == faxline_document::DocKind::Tiff {
         return Ok(file.to_path_buf());
     }
     let started = Instant::now();
-    let doc = faxline_doc::render(&bytes, &faxline_doc::RenderOptions::default())
+    let doc = faxline_document::render(&bytes, &faxline_document::RenderOptions::default())
         .with_context(|| format!("cannot render {}", file.display()))?;
     let tiff = work.join("document.tif");
     std::fs::write(&tiff, &doc.tiff).with_context(|| format!("cannot write {}", tiff.display()))?;
@@ -169,7 +169,7 @@ fn write_received_pdf(received: &Path) -> anyhow::Result<()> {
     let tiff =
         std::fs::read(received).with_context(|| format!("cannot read {}", received.display()))?;
     let pdf_path = received.with_extension("pdf");
-    let pdf = faxline_doc::tiff_to_pdf(&tiff)
+    let pdf = faxline_document::tiff_to_pdf(&tiff)
         .with_context(|| format!("cannot convert {} to PDF", received.display()))?;
     super::render::write_atomically(&pdf_path, &pdf)?;
     let stem = received
@@ -179,14 +179,14 @@ fn write_received_pdf(received: &Path) -> anyhow::Result<()> {
     let previews = received.with_file_name(format!("{stem}-previews"));
     std::fs::create_dir_all(&previews)
         .with_context(|| format!("cannot create {}", previews.display()))?;
-    let pages = faxline_doc::decode_tiff(&tiff)
+    let pages = faxline_document::decode_tiff(&tiff)
         .with_context(|| format!("cannot decode {}", received.display()))?;
     for (i, (page, dpi)) in pages.iter().enumerate() {
-        let full = faxline_doc::preview_png(page, *dpi, faxline_doc::PreviewSize::Full)?;
-        let thumb = faxline_doc::preview_png(
+        let full = faxline_document::preview_png(page, *dpi, faxline_document::PreviewSize::Full)?;
+        let thumb = faxline_document::preview_png(
             page,
             *dpi,
-            faxline_doc::PreviewSize::Thumbnail { width: 200 },
+            faxline_document::PreviewSize::Thumbnail { width: 200 },
         )?;
         super::render::write_atomically(&previews.join(format!("page-{}.png", i + 1)), &full)?;
         super::render::write_atomically(

@@ -66,8 +66,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_cfg.agent_secret = Some(single_box_agent_secret(&api_cfg.data_dir)?);
     }
     api_cfg.validate().context("refusing to start")?;
-    api_cfg.render.isolation = faxline_doc::worker::Isolation::Worker(
-        faxline_doc::worker::WorkerCommand::current_exe().context("locating the faxline binary")?,
+    api_cfg.render.isolation = faxline_document::worker::Isolation::Worker(
+        faxline_document::worker::WorkerCommand::current_exe()
+            .context("locating the faxline binary")?,
     );
     let agent_secret = api_cfg.agent_secret.clone().context("agent secret")?;
     let inbound_enabled = api_cfg.inbound_enabled;

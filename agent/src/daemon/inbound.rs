@@ -392,15 +392,15 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
     };
     let known_pages = item.pages;
     let (pdf, pages) = tokio::task::spawn_blocking(move || {
-        let pdf = faxline_doc::tiff_to_pdf(&tiff)?;
+        let pdf = faxline_document::tiff_to_pdf(&tiff)?;
         // A fax found in the spool (its result event was missed) has no page count: the TIFF has it.
         let pages = match known_pages {
             Some(p) => Some(p),
-            None => faxline_doc::read_fax_tiff(&tiff)
+            None => faxline_document::read_fax_tiff(&tiff)
                 .ok()
                 .and_then(|p| u32::try_from(p.len()).ok()),
         };
-        Ok::<_, faxline_doc::DocError>((pdf, pages))
+        Ok::<_, faxline_document::DocError>((pdf, pages))
     })
     .await
     .map_err(|e| Delivery::Later(e.to_string()))?

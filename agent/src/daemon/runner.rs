@@ -523,18 +523,20 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     };
     let limits = ctx.cfg.limits.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
-            let pages = faxline_doc::decode_tiff(&bytes).map(|p| p.len())?;
+        if faxline_document::sniff(&bytes) == faxline_document::DocKind::Tiff {
+            let pages = faxline_document::decode_tiff(&bytes).map(|p| p.len())?;
             Ok((bytes, pages))
         } else {
             // Under the render budget, in the render worker when the binary set one up.
-            let job = faxline_doc::worker::Job::Render;
+            let job = faxline_document::worker::Job::Render;
             match limits
                 .render_isolation
                 .run(job, &bytes, &limits.render_options())?
             {
-                faxline_doc::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
-                _ => Err(faxline_doc::DocError::Worker("unexpected answer".into())),
+                faxline_document::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
+                _ => Err(faxline_document::DocError::Worker(
+                    "unexpected answer".into(),
+                )),
             }
         }
     })

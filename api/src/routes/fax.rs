@@ -164,7 +164,7 @@ pub(crate) async fn send(
     };
     let pages = counted.map_err(|e| match e {
         // The render worker could not run: not the document's fault.
-        faxline_doc::DocError::Worker(detail) => {
+        faxline_document::DocError::Worker(detail) => {
             tracing::error!(error = %detail, "page count failed");
             ApiError::internal()
         }
@@ -504,7 +504,7 @@ pub(crate) async fn render_preview(
         Err(PreviewError::NoSuchPage { .. }) => {
             Err((StatusCode::NOT_FOUND.as_u16(), "Page not found".into()))
         }
-        Err(PreviewError::Doc(faxline_doc::DocError::Worker(e))) => {
+        Err(PreviewError::Doc(faxline_document::DocError::Worker(e))) => {
             // Not the document's fault (the worker could not start): not cached.
             tracing::error!(error = %e, "preview failed");
             return Err(ApiError::internal());

@@ -1,7 +1,7 @@
 //! Faxbot-compatible `POST /_internal/asterisk/inbound` (header `X-Internal-Secret`, compared in
 //! constant time). The named file must resolve inside the configured inbound spool directory:
 //! traversal and symlinks pointing out are refused. The file is the TIFF-F Asterisk's
-//! `ReceiveFAX` wrote (converted here to PDF by faxline-doc, without re-encoding the CCITT data)
+//! `ReceiveFAX` wrote (converted here to PDF by faxline-document, without re-encoding the CCITT data)
 //! or a PDF.
 //!
 //! The text fields end up in API responses and in whatever shows them, so they are checked, not
@@ -78,12 +78,12 @@ pub(crate) async fn asterisk_inbound(
         .as_ref()
         .ok_or_else(|| ApiError::not_found("Inbound not enabled"))?;
     let data = read_confined(spool, &path).await?;
-    let (data, counted) = match faxline_doc::sniff(&data) {
-        faxline_doc::DocKind::Pdf => (data, None),
-        faxline_doc::DocKind::Tiff => {
+    let (data, counted) = match faxline_document::sniff(&data) {
+        faxline_document::DocKind::Pdf => (data, None),
+        faxline_document::DocKind::Tiff => {
             let converted = tokio::task::spawn_blocking(move || {
-                let pages = faxline_doc::read_fax_tiff(&data)?.len();
-                faxline_doc::tiff_to_pdf(&data).map(|pdf| (pdf, Some(pages as i64)))
+                let pages = faxline_document::read_fax_tiff(&data)?.len();
+                faxline_document::tiff_to_pdf(&data).map(|pdf| (pdf, Some(pages as i64)))
             })
             .await
             .map_err(|_| ApiError::internal())?;

@@ -42,7 +42,7 @@ pub struct NewJob {
     pub file_name: String,
     pub doc_kind: String,
     pub doc_sha256: String,
-    /// Pages as faxline-doc renders the document, counted at submission.
+    /// Pages as faxline-document renders the document, counted at submission.
     pub pages: Option<i64>,
     pub backend: String,
     pub owner_key_id: Option<String>,

@@ -9,7 +9,7 @@
 mod common;
 
 use common::pdf;
-use faxline_doc::{Encoding, RenderOptions, decode_tiff, render};
+use faxline_document::{Encoding, RenderOptions, decode_tiff, render};
 use faxline_t38::sim::{Call, CallConfig};
 use faxline_t38::udptl::ErrorCorrection;
 
@@ -23,7 +23,7 @@ fn send(encoding: Encoding, ecm: bool) {
     let text = render(b"Second page of the test fax.\n", &opts).unwrap();
     doc.pages.truncate(1);
     doc.pages.extend(text.pages);
-    let tiff = faxline_doc::write_tiff(&doc.pages, doc.resolution, encoding).unwrap();
+    let tiff = faxline_document::write_tiff(&doc.pages, doc.resolution, encoding).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let sent = dir.path().join("sent.tif");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fixtures, libtiff_decode, read_pbm, tool};
-use faxline_doc::{
+use faxline_document::{
     Encoding, PreviewSize, RenderOptions, Resolution, decode_tiff, preview_png, render, tiff_to_pdf,
 };
 use std::path::Path;

@@ -8,7 +8,7 @@
 mod common;
 
 use common::pdf;
-use faxline_doc::{
+use faxline_document::{
     Backend, DocError, GhostscriptConfig, Paper, RenderOptions, Resolution, render,
     render_pdf_ghostscript,
 };

@@ -2,7 +2,7 @@
 //! command-line tools, poppler), never our own code.
 #![allow(dead_code)]
 
-use faxline_doc::Bitmap;
+use faxline_document::Bitmap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;

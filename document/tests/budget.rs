@@ -3,7 +3,7 @@
 
 mod hostile;
 
-use faxline_doc::{DocError, RenderOptions, count_pages, render, render_page};
+use faxline_document::{DocError, RenderOptions, count_pages, render, render_page};
 
 fn over_budget(r: Result<impl std::fmt::Debug, DocError>, what: &str) {
     match r {
@@ -75,7 +75,7 @@ fn one_huge_text_line_is_bounded() {
 /// for a render stuck in a loop): the caller gets `OverBudget` and the process is gone.
 #[test]
 fn a_worker_past_its_deadline_is_killed() {
-    use faxline_doc::worker::{Isolation, Job, WorkerCommand};
+    use faxline_document::worker::{Isolation, Job, WorkerCommand};
     let stuck = Isolation::Worker(WorkerCommand {
         program: "sleep".into(),
         args: vec!["600".into()],

@@ -3,12 +3,12 @@
 mod common;
 
 use common::{fixtures, libtiff_decode, pdf, tool};
-use faxline_doc::{
+use faxline_document::{
     DocError, DocKind, Encoding, FAX_WIDTH, Paper, RenderOptions, Resolution, render,
 };
 use std::time::Duration;
 
-fn check_with_libtiff(doc: &faxline_doc::FaxDocument, name: &str) {
+fn check_with_libtiff(doc: &faxline_document::FaxDocument, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.tif"));
     std::fs::write(&path, &doc.tiff).unwrap();

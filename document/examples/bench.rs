@@ -2,7 +2,7 @@
 //! inbound TIFF → PDF, printed as markdown tables. With `--fidelity [DIR]`: the 1-pixel F1 of
 //! every corpus page against Ghostscript, and PNG thumbnails of both renderings written to DIR.
 //!
-//! `cargo run --release -p faxline-doc --example bench [-- --fidelity /tmp/previews]`
+//! `cargo run --release -p faxline-document --example bench [-- --fidelity /tmp/previews]`
 //!
 //! Timing: every measurement repeats until it has at least 5 runs and 1.5 s, then reports the best
 //! wall time per run and the mean CPU time per run. CPU time is user + system time of this process
@@ -11,7 +11,7 @@
 //! before dividing, so the 10 ms tick granularity costs under 1 % on a 1.5 s total. CPU time is the
 //! fair figure when other work shares the machine; the wall time is what a user waits.
 
-use faxline_doc::{
+use faxline_document::{
     Bitmap, GhostscriptConfig, Paper, PreviewSize, RenderOptions, Resolution, f1_1px, preview_png,
     render, render_pdf_ghostscript, render_pdf_pages, tiff_to_pdf,
 };
@@ -197,12 +197,12 @@ fn main() {
         )
         .expect("libtasn1")
     };
-    let g4 = tasn(faxline_doc::Encoding::Mmr);
-    let mh = tasn(faxline_doc::Encoding::Mh);
+    let g4 = tasn(faxline_document::Encoding::Mmr);
+    let mh = tasn(faxline_document::Encoding::Mh);
     let captures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures");
     let received =
         std::fs::read(captures.join("t38_fax_loopback_received.tif")).expect("capture tif");
-    let received_pages = faxline_doc::read_fax_tiff(&received)
+    let received_pages = faxline_document::read_fax_tiff(&received)
         .expect("capture")
         .len();
     println!();

@@ -1,6 +1,6 @@
 //! Fidelity against Ghostscript (`tiffg4 -r204x196 -dPDFFitPage -dFIXEDMEDIA`, Letter) by the
 //! 1-pixel F1 score, on a representative subset of pages per corpus file (the full corpus runs in
-//! `cargo run --release -p faxline-doc --example bench -- --fidelity`); and the tone of dithered
+//! `cargo run --release -p faxline-document --example bench -- --fidelity`); and the tone of dithered
 //! pages against poppler's grey rendering.
 //!
 //! Why mixed pages score lower: Ghostscript turns grey into a clustered-dot halftone with a
@@ -11,7 +11,7 @@
 mod common;
 
 use common::pdf;
-use faxline_doc::{
+use faxline_document::{
     GhostscriptConfig, Paper, RenderOptions, Resolution, f1_1px, render_pdf_ghostscript,
     render_pdf_pages,
 };
