@@ -3,22 +3,22 @@
 #![no_main]
 
 use faxline_t38::sdp::negotiate::max_ifp_for_ec;
-use faxline_t38::sdp::{LocalT38Config, SessionDescription, T38Params};
+use faxline_t38::sdp::{LocalT38Config, SessionDescription, T38Attributes};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = T38Params::from_sdp_lines(&String::from_utf8_lossy(data));
+    let _ = T38Attributes::from_sdp_lines(&String::from_utf8_lossy(data));
     let Ok(sdp) = SessionDescription::parse(data) else {
         return;
     };
     let _ = sdp.audio();
     let _ = SessionDescription::parse(&sdp.to_bytes());
     let Ok(Some(image)) = sdp.image() else { return };
-    let again = T38Params::from_attributes(&image.params.to_attributes())
+    let again = T38Attributes::from_attributes(&image.attributes.to_attributes())
         .expect("re-emitted T.38 attributes parse");
-    assert_eq!(again, image.params);
+    assert_eq!(again, image.attributes);
     let cfg = LocalT38Config::default();
-    for n in [cfg.answer(&image.params), cfg.accept_answer(&image.params)]
+    for n in [cfg.answer(&image.attributes), cfg.accept_answer(&image.attributes)]
         .into_iter()
         .flatten()
     {

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use faxline_t38::sdp::{LocalT38Config, NegotiatedT38, T38Params};
+use faxline_t38::sdp::{LocalT38Config, NegotiatedT38, T38Attributes};
 use tracing::warn;
 
 use crate::media_sdp::{MediaDescription, PCMA, PCMU, Stream};
@@ -237,7 +237,7 @@ pub struct FaxCall {
     remote_audio: Option<(SocketAddr, u8)>,
     /// The T.38 stream currently in use (remote address, the peer's attributes, what we agreed),
     /// for refreshes.
-    t38: Option<(SocketAddr, T38Params, NegotiatedT38)>,
+    t38: Option<(SocketAddr, T38Attributes, NegotiatedT38)>,
     /// Whether the fax session is running (started and not finished/stopped).
     fax_running: bool,
     sdp_session_id: u64,
@@ -470,7 +470,7 @@ impl FaxCall {
                 {
                     match self.config.t38.answer(t38) {
                         Ok(agreed) => {
-                            let ours = agreed.answer_params();
+                            let ours = agreed.answer_attributes();
                             took_image =
                                 Some((SocketAddr::new(offer.addr, *port), t38.clone(), agreed));
                             Stream::Image {
@@ -604,7 +604,7 @@ impl FaxCall {
             }
             // Switch to T.38 (or a refresh of the running T.38 stream: same port, same parameters).
             (_, Some((port, theirs)), Some(Ok(agreed))) => {
-                let ours = agreed.answer_params();
+                let ours = agreed.answer_attributes();
                 let remote = SocketAddr::new(offer.addr, port);
                 let streams = offer
                     .streams
@@ -682,7 +682,7 @@ impl FaxCall {
         }
     }
 
-    fn enter_t38(&mut self, remote: SocketAddr, theirs: T38Params, agreed: NegotiatedT38) {
+    fn enter_t38(&mut self, remote: SocketAddr, theirs: T38Attributes, agreed: NegotiatedT38) {
         self.timer = None;
         self.t38 = Some((remote, theirs, agreed.clone()));
         self.state = CallState::T38;
@@ -833,7 +833,7 @@ impl FaxCall {
                 t38: self
                     .t38
                     .as_ref()
-                    .map(|(_, _, agreed)| agreed.answer_params())
+                    .map(|(_, _, agreed)| agreed.answer_attributes())
                     .unwrap_or_else(|| self.config.t38.offer()),
             },
             _ => self.audio_stream(vec![self.remote_audio.map(|(_, l)| l).unwrap_or(PCMU)]),
@@ -855,7 +855,7 @@ impl FaxCall {
 fn declined_image() -> Stream {
     Stream::Image {
         port: 0,
-        t38: T38Params::default(),
+        t38: T38Attributes::default(),
     }
 }
 

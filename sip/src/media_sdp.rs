@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use faxline_t38::sdp::session::image_media;
-use faxline_t38::sdp::{SdpBuilder, SdpOrigin, SessionDescription, T38Params};
+use faxline_t38::sdp::{SdpBuilder, SdpOrigin, SessionDescription, T38Attributes};
 use sdp_types::{Attribute, Connection, Media};
 
 /// Why an SDP body could not be used.
@@ -33,7 +33,7 @@ pub enum Stream {
     /// `m=audio <port> RTP/AVP <payloads>`.
     Audio { port: u16, payloads: Vec<u8> },
     /// `m=image <port> udptl t38` with its typed T.38 attributes.
-    Image { port: u16, t38: T38Params },
+    Image { port: u16, t38: T38Attributes },
     /// Anything else (video, TCP T.38, …): kept so an answer can decline it in place.
     Other {
         media: String,
@@ -75,7 +75,7 @@ impl MediaDescription {
     }
 
     /// The first image stream (active or declined).
-    pub fn image(&self) -> Option<(u16, &T38Params)> {
+    pub fn image(&self) -> Option<(u16, &T38Attributes)> {
         self.streams.iter().find_map(|s| match s {
             Stream::Image { port, t38 } => Some((*port, t38)),
             _ => None,
@@ -127,7 +127,7 @@ fn parse_stream(m: &Media) -> Result<Stream, SdpError> {
     if SessionDescription::is_t38_media(m) {
         return Ok(Stream::Image {
             port: m.port,
-            t38: T38Params::from_attributes(&m.attributes)?,
+            t38: T38Attributes::from_attributes(&m.attributes)?,
         });
     }
     let proto = m.proto.to_ascii_lowercase();
@@ -247,7 +247,7 @@ a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:1400\r\na=T38FaxUdp
                 },
                 Stream::Image {
                     port: 0,
-                    t38: T38Params::default(),
+                    t38: T38Attributes::default(),
                 },
             ],
         };

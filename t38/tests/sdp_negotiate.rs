@@ -6,11 +6,11 @@ use faxline_t38::sdp::negotiate::{
     FAX_BIT_RATES, max_ifp_for_datagram, max_ifp_for_ec, udptl_payload_size,
 };
 use faxline_t38::sdp::{
-    EcMode, LocalT38Config, NegotiationError, NegotiationNote, RateManagement, T38Params, UdpEc,
+    EcMode, LocalT38Config, NegotiationError, NegotiationNote, RateManagement, T38Attributes, UdpEc,
 };
 
-fn offer(lines: &str) -> T38Params {
-    T38Params::from_sdp_lines(lines).unwrap()
+fn offer(lines: &str) -> T38Attributes {
+    T38Attributes::from_sdp_lines(lines).unwrap()
 }
 
 #[test]

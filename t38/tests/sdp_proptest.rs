@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use faxline_t38::sdp::{
-    EcDepth, LocalT38Config, RateManagement, SdpBuilder, SdpOrigin, SessionDescription, T38Params,
-    UdpEc,
+    EcDepth, LocalT38Config, RateManagement, SdpBuilder, SdpOrigin, SessionDescription,
+    T38Attributes, UdpEc,
 };
 use proptest::prelude::*;
 
@@ -20,7 +20,7 @@ fn unknown_attr() -> impl Strategy<Value = (String, Option<String>)> {
     )
 }
 
-fn params() -> impl Strategy<Value = T38Params> {
+fn params() -> impl Strategy<Value = T38Attributes> {
     (
         (
             any::<u8>(),
@@ -50,7 +50,7 @@ fn params() -> impl Strategy<Value = T38Params> {
             |(
                 (version, max_bit_rate, fill, mmr, jbig, rate_management),
                 (max_buffer, max_datagram, max_ifp, udp_ec, udp_ec_depth, span, unknown),
-            )| T38Params {
+            )| T38Attributes {
                 version,
                 max_bit_rate,
                 fill_bit_removal: fill,
@@ -80,9 +80,9 @@ proptest! {
 
     #[test]
     fn params_round_trip_through_attributes(p in params()) {
-        let back = T38Params::from_attributes(&p.to_attributes()).unwrap();
+        let back = T38Attributes::from_attributes(&p.to_attributes()).unwrap();
         prop_assert_eq!(&back, &p);
-        let back = T38Params::from_sdp_lines(&p.to_sdp_lines()).unwrap();
+        let back = T38Attributes::from_sdp_lines(&p.to_sdp_lines()).unwrap();
         prop_assert_eq!(back, p);
     }
 
@@ -102,7 +102,7 @@ proptest! {
         prop_assert_eq!(&back, &sdp);
         let image = back.image().unwrap().unwrap();
         prop_assert_eq!(image.port, port);
-        prop_assert_eq!(image.params, p);
+        prop_assert_eq!(image.attributes, p);
         if port != 0 {
             prop_assert_eq!(image.address, Some(conn));
         }
@@ -126,8 +126,8 @@ proptest! {
             prop_assert!(n.version <= p.version);
             prop_assert!((400..=1400).contains(&n.local_max_datagram));
             // Our answer re-parses to the same values.
-            let answer = T38Params::from_sdp_lines(&n.answer_params().to_sdp_lines()).unwrap();
-            prop_assert_eq!(answer, n.answer_params());
+            let answer = T38Attributes::from_sdp_lines(&n.answer_attributes().to_sdp_lines()).unwrap();
+            prop_assert_eq!(answer, n.answer_attributes());
         }
     }
 
@@ -138,7 +138,7 @@ proptest! {
             let _ = sdp.audio();
             let _ = sdp.to_bytes();
         }
-        let _ = T38Params::from_sdp_lines(&String::from_utf8_lossy(&data));
+        let _ = T38Attributes::from_sdp_lines(&String::from_utf8_lossy(&data));
     }
 
     #[test]
@@ -158,9 +158,9 @@ proptest! {
         if let Ok(sdp) = SessionDescription::parse(body.as_bytes())
             && let Ok(Some(image)) = sdp.image()
         {
-            let _ = LocalT38Config::default().answer(&image.params);
-            let _ = LocalT38Config::default().accept_answer(&image.params);
+            let _ = LocalT38Config::default().answer(&image.attributes);
+            let _ = LocalT38Config::default().accept_answer(&image.attributes);
         }
-        let _ = T38Params::from_sdp_lines(&body);
+        let _ = T38Attributes::from_sdp_lines(&body);
     }
 }

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use faxline_t38::sdp::{
-    LocalT38Config, SdpBuilder, SdpError, SdpOrigin, SessionDescription, T38Params, UdpEc,
+    LocalT38Config, SdpBuilder, SdpError, SdpOrigin, SessionDescription, T38Attributes, UdpEc,
 };
 
 const INITIAL_WITH_IMAGE: &str = "v=0\r\n\
@@ -50,10 +50,10 @@ fn finds_audio_and_image_streams_with_their_addresses() {
         image.address,
         Some(IpAddr::V6("2001:db8::5".parse::<Ipv6Addr>().unwrap()))
     );
-    assert_eq!(image.params.version, 1);
-    assert_eq!(image.params.max_bit_rate, Some(9600));
-    assert_eq!(image.params.max_datagram, Some(320));
-    assert_eq!(image.params.udp_ec, vec![UdpEc::Fec, UdpEc::Redundancy]);
+    assert_eq!(image.attributes.version, 1);
+    assert_eq!(image.attributes.max_bit_rate, Some(9600));
+    assert_eq!(image.attributes.max_datagram, Some(320));
+    assert_eq!(image.attributes.udp_ec, vec![UdpEc::Fec, UdpEc::Redundancy]);
     assert!(!image.is_declined());
 }
 
@@ -77,7 +77,7 @@ fn zero_port_image_is_declined_and_needs_no_address() {
         .unwrap();
     assert!(image.is_declined());
     assert_eq!(image.address, None);
-    assert_eq!(image.params, T38Params::default());
+    assert_eq!(image.attributes, T38Attributes::default());
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn image_only_reinvite_offer_round_trips() {
     let back = SessionDescription::parse(text.as_bytes()).unwrap();
     assert_eq!(back, offer);
     let image = back.image().unwrap().unwrap();
-    assert_eq!(image.params, cfg.offer());
+    assert_eq!(image.attributes, cfg.offer());
     assert_eq!(image.address, Some(origin().address));
     assert_eq!(origin().next().version, 8);
 }
@@ -170,14 +170,14 @@ fn initial_invite_answer_declines_the_image_stream() {
 fn answer_to_a_reinvite_carries_the_negotiated_values() {
     let offer = SessionDescription::parse(INITIAL_WITH_IMAGE.as_bytes()).unwrap();
     let image = offer.image().unwrap().unwrap();
-    let n = LocalT38Config::default().answer(&image.params).unwrap();
+    let n = LocalT38Config::default().answer(&image.attributes).unwrap();
     let answer = SdpBuilder::new(&origin(), "faxline", origin().address)
-        .image(4012, &n.answer_params())
+        .image(4012, &n.answer_attributes())
         .build();
     let got = answer.image().unwrap().unwrap();
     assert_eq!(got.port, 4012);
-    assert_eq!(got.params.version, 0);
-    assert_eq!(got.params.max_bit_rate, Some(9600));
-    assert_eq!(got.params.udp_ec, vec![UdpEc::Redundancy]);
-    assert_eq!(got.params.max_datagram, Some(1400));
+    assert_eq!(got.attributes.version, 0);
+    assert_eq!(got.attributes.max_bit_rate, Some(9600));
+    assert_eq!(got.attributes.udp_ec, vec![UdpEc::Redundancy]);
+    assert_eq!(got.attributes.max_datagram, Some(1400));
 }

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use faxline_t38::sdp::{
-    EcMode, LocalT38Config, RateManagement, SdpBuilder, SdpOrigin, SessionDescription, T38Params,
-    UdpEc,
+    EcMode, LocalT38Config, RateManagement, SdpBuilder, SdpOrigin, SessionDescription,
+    T38Attributes, UdpEc,
 };
 
 fn sdp_dir() -> PathBuf {
@@ -79,8 +79,11 @@ fn every_recorded_body_parses_and_round_trips() {
                 assert!(image.port != 0 && image.address == Some("127.0.0.1".parse().unwrap()));
                 // The T.38 part re-emits equivalently: parse(emit(x)) == x, and here even the
                 // exact attribute lines come back in Asterisk's order.
-                let p = &image.params;
-                assert_eq!(&T38Params::from_sdp_lines(&p.to_sdp_lines()).unwrap(), p);
+                let p = &image.attributes;
+                assert_eq!(
+                    &T38Attributes::from_sdp_lines(&p.to_sdp_lines()).unwrap(),
+                    p
+                );
                 let recorded: String = String::from_utf8_lossy(bytes)
                     .split("\r\n")
                     .filter(|l| l.starts_with("a=T38"))
@@ -98,7 +101,7 @@ fn every_recorded_body_parses_and_round_trips() {
                     .image(image.port, p)
                     .build();
                 let again = SessionDescription::parse(&rebuilt.to_bytes()).unwrap();
-                assert_eq!(again.image().unwrap().unwrap().params, *p);
+                assert_eq!(again.image().unwrap().unwrap().attributes, *p);
             }
             None => {
                 let audio = audio.unwrap_or_else(|| panic!("{name}: neither audio nor image"));
@@ -117,14 +120,14 @@ fn recorded_t38_offers_are_what_asterisk_and_the_agent_send() {
             continue;
         };
         assert_eq!(
-            image.params,
-            T38Params {
+            image.attributes,
+            T38Attributes {
                 version: 0,
                 max_bit_rate: Some(14400),
                 rate_management: Some(RateManagement::TransferredTcf),
                 max_datagram: Some(1400),
                 udp_ec: vec![UdpEc::Redundancy],
-                ..T38Params::default()
+                ..T38Attributes::default()
             },
             "{}",
             p.offer
@@ -152,10 +155,10 @@ fn our_answer_to_each_recorded_t38_offer_matches_the_recorded_answer() {
         assert_eq!(recorded.index, offered.index, "m-line order kept");
         assert!(!recorded.is_declined());
 
-        let ours = cfg.answer(&offered.params).unwrap();
+        let ours = cfg.answer(&offered.attributes).unwrap();
         // Version, bit rate, rate management, EC and flags: identical to the recorded answer.
         // (Bit rate: Asterisk does not min() it, but with 14400 offered min() gives 14400 too.)
-        let theirs = &recorded.params;
+        let theirs = &recorded.attributes;
         assert_eq!(ours.version, theirs.version, "{}", p.answer);
         assert_eq!(Some(ours.max_bit_rate), theirs.max_bit_rate, "{}", p.answer);
         assert_eq!(Some(ours.rate_management), theirs.rate_management);
@@ -179,7 +182,7 @@ fn our_answer_to_each_recorded_t38_offer_matches_the_recorded_answer() {
         // (5 + 400 + 2 + 3·400 = 1607, ×1.05, capped at 1400); we advertise 1400 by policy.
         assert_eq!(Some(ours.local_max_datagram), theirs.max_datagram);
         // So the whole T.38 attribute block of our answer equals the recorded one.
-        assert_eq!(ours.answer_params(), *theirs, "{}", p.answer);
+        assert_eq!(ours.answer_attributes(), *theirs, "{}", p.answer);
 
         // On purpose different from Asterisk: the IFP size we send. Asterisk, given 1400 with
         // 3 redundancy entries, would limit IFPs to (1400−8)/4·0.95 = 330 bytes; our exact

@@ -3,7 +3,7 @@
 use std::net::UdpSocket;
 
 use faxline_t38::ifp::strip_fec_padding;
-use faxline_t38::session::{RateManagement, T38Params, T38Session, T38SessionConfig};
+use faxline_t38::session::{T38Session, T38SessionConfig};
 use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig, UdptlPacket};
 
 use super::TICK_SAMPLES;
@@ -59,16 +59,7 @@ impl UdptlPort {
         let session = T38Session::new(T38SessionConfig {
             direction: job.direction,
             fax: job.fax,
-            t38: T38Params {
-                version: p.version,
-                // Every IFP up to max_ifp_send fits the far datagram limit with the EC mode; 400
-                // is what res_fax's terminal uses and far above spandsp's largest IFP (59 octets).
-                max_ifp: p.max_ifp_send.min(400) as u16,
-                // The only mode defined for UDPTL (the negotiation always settles on it).
-                rate_management: RateManagement::TransferredTcf,
-                fill_bit_removal: p.fill_bit_removal,
-                max_bit_rate: p.max_bit_rate,
-            },
+            t38: p.session_params(),
             pacing,
             label: job.label,
         })

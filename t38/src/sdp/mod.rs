@@ -1,7 +1,7 @@
 //! SDP for T.38: the `m=image <port> udptl t38` stream, its `a=T38…` attributes, and
 //! offer/answer negotiation including UDPTL datagram sizing. Sans-IO: bytes in, values out.
 //!
-//! - [`params`]: [`T38Params`], the typed attribute set (parse and emit).
+//! - [`attributes`]: [`T38Attributes`], the typed `a=T38…` attribute set as a peer writes it (parse and emit).
 //! - [`session`]: whole SDP bodies ([`SessionDescription`]) and our offers/answers ([`SdpBuilder`]).
 //! - [`negotiate`]: [`LocalT38Config`] → [`NegotiatedT38`], the values the session and UDPTL
 //!   layers run with, and the datagram arithmetic that guarantees no IFP is ever truncated.
@@ -17,7 +17,7 @@
 //!       a=T38FaxUdpEC:t38UDPRedundancy\r\n",
 //! )?;
 //! let image = offer.image()?.expect("an image stream");
-//! let negotiated = LocalT38Config::default().answer(&image.params)?;
+//! let negotiated = LocalT38Config::default().answer(&image.attributes)?;
 //! assert_eq!(negotiated.max_bit_rate, 9600);
 //! assert!(negotiated.max_ifp_send >= 72);
 //!
@@ -28,7 +28,7 @@
 //!     address: "192.0.2.9".parse().unwrap(),
 //! };
 //! let answer = SdpBuilder::new(&origin, "faxline", origin.address)
-//!     .image(5000, &negotiated.answer_params())
+//!     .image(5000, &negotiated.answer_attributes())
 //!     .build();
 //! let body = answer.to_bytes();
 //! assert!(body.windows(22).any(|w| w == b"m=image 5000 udptl t38"));
@@ -36,12 +36,12 @@
 //! ```
 
 pub mod asterisk;
+pub mod attributes;
 mod error;
 pub mod negotiate;
-pub mod params;
 pub mod session;
 
+pub use attributes::{EcDepth, RateManagement, T38Attributes, UdpEc};
 pub use error::{NegotiationError, SdpError};
 pub use negotiate::{EcMode, LocalT38Config, NegotiatedT38, NegotiationNote};
-pub use params::{EcDepth, RateManagement, T38Params, UdpEc};
 pub use session::{AudioStream, ImageStream, SdpBuilder, SdpOrigin, SessionDescription};

@@ -38,8 +38,9 @@
 //! to 400 for values above 1400) and the path MTU (1400 + 28 bytes of IP/UDP stays below 1500).
 //! 1400 is what Asterisk itself advertises as a T.38 terminal with redundancy.
 
+use super::attributes::{RateManagement, T38Attributes, UdpEc};
 use super::error::NegotiationError;
-use super::params::{RateManagement, T38Params, UdpEc};
+use crate::session::T38Params;
 use crate::udptl::{ErrorCorrection, RedundancyDepth};
 
 /// The fax modem rates, slowest first.
@@ -242,8 +243,8 @@ pub struct NegotiatedT38 {
 impl NegotiatedT38 {
     /// The T.38 attributes of our answer (when we answered an offer): the negotiated values,
     /// our advertised maximum datagram and the chosen EC (omitted for none, like Asterisk).
-    pub fn answer_params(&self) -> T38Params {
-        T38Params {
+    pub fn answer_attributes(&self) -> T38Attributes {
+        T38Attributes {
             version: self.version,
             max_bit_rate: Some(self.max_bit_rate),
             fill_bit_removal: self.fill_bit_removal,
@@ -252,7 +253,20 @@ impl NegotiatedT38 {
             rate_management: Some(self.rate_management),
             max_datagram: Some(self.local_max_datagram),
             udp_ec: self.ec.udp_ec().into_iter().collect(),
-            ..T38Params::default()
+            ..T38Attributes::default()
+        }
+    }
+
+    /// What the fax session runs with. Every IFP up to `max_ifp_send` fits the far datagram limit
+    /// with the EC mode; spandsp is held to at most 400, what res_fax's terminal uses and far above
+    /// spandsp's largest IFP (59 octets).
+    pub fn session_params(&self) -> T38Params {
+        T38Params {
+            version: self.version,
+            max_ifp: self.max_ifp_send.min(400) as u16,
+            rate_management: self.rate_management,
+            fill_bit_removal: self.fill_bit_removal,
+            max_bit_rate: self.max_bit_rate,
         }
     }
 }
@@ -326,8 +340,8 @@ impl LocalT38Config {
     /// Our offer (e.g. the image-only re-INVITE): our maxima, `transferredTCF`, our advertised
     /// datagram size and a single `T38FaxUdpEC` line with our preferred mode (several lines would
     /// be read as "last wins" by Asterisk).
-    pub fn offer(&self) -> T38Params {
-        T38Params {
+    pub fn offer(&self) -> T38Attributes {
+        T38Attributes {
             version: self.max_version,
             max_bit_rate: Some(self.max_bit_rate),
             fill_bit_removal: self.fill_bit_removal,
@@ -342,26 +356,26 @@ impl LocalT38Config {
                 .find(|e| *e != UdpEc::NoEc)
                 .into_iter()
                 .collect(),
-            ..T38Params::default()
+            ..T38Attributes::default()
         }
     }
 
     /// We answer the peer's offer: choose among what it offers and size datagrams.
-    /// Put [`NegotiatedT38::answer_params`] into the answer SDP.
-    pub fn answer(&self, offer: &T38Params) -> Result<NegotiatedT38, NegotiationError> {
+    /// Put [`NegotiatedT38::answer_attributes`] into the answer SDP.
+    pub fn answer(&self, offer: &T38Attributes) -> Result<NegotiatedT38, NegotiationError> {
         let choice = self.choose_ec(offer);
         self.negotiate(offer, choice)
     }
 
     /// The peer answered our offer: take its choices and size datagrams.
-    pub fn accept_answer(&self, answer: &T38Params) -> Result<NegotiatedT38, NegotiationError> {
+    pub fn accept_answer(&self, answer: &T38Attributes) -> Result<NegotiatedT38, NegotiationError> {
         // An answer should carry one EC line; if it carries several, read it like an offer.
         let choice = self.choose_ec(answer);
         self.negotiate(answer, choice)
     }
 
     /// The strongest offered EC mode by our preference; no EC when nothing preferred is offered.
-    fn choose_ec(&self, remote: &T38Params) -> UdpEc {
+    fn choose_ec(&self, remote: &T38Attributes) -> UdpEc {
         remote
             .offered_ec(&self.ec_preference)
             .into_iter()
@@ -369,7 +383,11 @@ impl LocalT38Config {
             .unwrap_or(UdpEc::NoEc)
     }
 
-    fn negotiate(&self, remote: &T38Params, ec: UdpEc) -> Result<NegotiatedT38, NegotiationError> {
+    fn negotiate(
+        &self,
+        remote: &T38Attributes,
+        ec: UdpEc,
+    ) -> Result<NegotiatedT38, NegotiationError> {
         let mut notes = Vec::new();
 
         let wanted = remote
@@ -433,7 +451,7 @@ impl LocalT38Config {
         &self,
         far: u32,
         ec: UdpEc,
-        remote: &T38Params,
+        remote: &T38Attributes,
         notes: &mut Vec<NegotiationNote>,
     ) -> Result<(EcMode, u32), NegotiationError> {
         let too_small = |mode: EcMode| NegotiationError::DatagramTooSmall {

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use sdp_types::{Attribute, Connection, Media, Origin, Session};
 
+use super::attributes::{T38Attributes, is_t38_attribute};
 use super::error::SdpError;
-use super::params::{T38Params, is_t38_attribute};
 
 /// Media type token of a T.38 stream.
 pub const IMAGE: &str = "image";
@@ -34,7 +34,7 @@ pub struct ImageStream {
     /// Where to send UDPTL: the stream's own `c=` or else the session's. `None` only when declined.
     pub address: Option<IpAddr>,
     /// The typed `a=T38…` attributes.
-    pub params: T38Params,
+    pub attributes: T38Attributes,
 }
 
 impl ImageStream {
@@ -137,12 +137,12 @@ impl SessionDescription {
         else {
             return Ok(None);
         };
-        let params = T38Params::from_attributes(&media.attributes)?;
+        let attributes = T38Attributes::from_attributes(&media.attributes)?;
         Ok(Some(ImageStream {
             index,
             port: media.port,
             address: self.address_of(index, media)?,
-            params,
+            attributes,
         }))
     }
 
@@ -219,8 +219,8 @@ impl SdpBuilder {
     }
 
     /// Appends `m=image <port> udptl t38` with the given T.38 attributes.
-    pub fn image(mut self, port: u16, params: &T38Params) -> Self {
-        self.session.add_media(image_media(port, params));
+    pub fn image(mut self, port: u16, attributes: &T38Attributes) -> Self {
+        self.session.add_media(image_media(port, attributes));
         self
     }
 
@@ -253,15 +253,15 @@ impl SdpBuilder {
     }
 }
 
-/// An `m=image <port> udptl t38` media line carrying `params`.
-pub fn image_media(port: u16, params: &T38Params) -> Media {
+/// An `m=image <port> udptl t38` media line carrying `attributes`.
+pub fn image_media(port: u16, attributes: &T38Attributes) -> Media {
     let mut m = Media::new(
         sdp_types::MediaType::Image,
         port,
         sdp_types::TransportProto::Other(UDPTL.to_owned()),
         T38,
     );
-    m.add_attributes(params.to_attributes());
+    m.add_attributes(attributes.to_attributes());
     m
 }
 

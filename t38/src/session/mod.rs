@@ -23,8 +23,8 @@ pub use audio::AudioSession;
 pub use category::PacketCategory;
 pub use log::LOG_TARGET;
 pub use options::{
-    AudioSessionConfig, Direction, FaxOptions, G711Law, Modems, RateManagement,
-    ReceivedCompression, T38Params, T38SessionConfig,
+    AudioSessionConfig, Direction, FaxOptions, G711Law, Modems, ReceivedCompression, T38Params,
+    T38SessionConfig,
 };
 pub use outcome::{FailureClass, FaxError, FaxReport, Resolution, SessionEvent, T30Error};
 pub use t38::T38Session;

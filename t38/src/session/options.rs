@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::sdp::RateManagement;
+
 /// Which way the pages go. Like Asterisk, the sending side is spandsp's "calling party",
 /// independent of who placed the SIP call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,17 +118,10 @@ impl FaxOptions {
     }
 }
 
-/// How the training check (TCF) is handled across the T.38 link (SDP `T38FaxRateManagement`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RateManagement {
-    /// `localTCF`: each gateway checks training locally.
-    LocalTcf,
-    /// `transferredTCF`: the TCF bits travel over the link (what terminals normally use over UDP).
-    #[default]
-    TransferredTcf,
-}
-
-/// The T.38 parameters both ends agreed in SDP.
+/// The T.38 parameters a session runs with: resolved values, not the SDP attribute set they came
+/// from ([`crate::sdp::T38Attributes`], where every attribute may be absent). A SIP call gets them
+/// from [`NegotiatedT38::session_params`](crate::sdp::NegotiatedT38::session_params); the
+/// simulator sets them directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct T38Params {
     /// `T38FaxVersion` (0 = 1998 syntax, 1–3 = 2002 syntax). Both ends must use the same value.

@@ -5,10 +5,11 @@ use std::ffi::c_int;
 use spandsp_sys as sys;
 
 use super::log::{LogSink, install_global_handlers, install_log_handler};
-use super::options::{RateManagement, T38SessionConfig};
+use super::options::T38SessionConfig;
 use super::outcome::{FaxReport, SessionEvent};
 use super::t30::{self, Progress, Shared};
 use super::{OutgoingIfp, SessionError};
+use crate::sdp::RateManagement;
 
 /// One end of a T.38 fax call, sans-IO.
 ///

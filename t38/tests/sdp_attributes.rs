@@ -1,10 +1,10 @@
 //! The `a=T38…` attribute set: parsing quirks of real peers and canonical emission.
 
-use faxline_t38::sdp::{EcDepth, RateManagement, SdpError, T38Params, UdpEc};
+use faxline_t38::sdp::{EcDepth, RateManagement, SdpError, T38Attributes, UdpEc};
 
 #[test]
 fn full_attribute_set_parses() {
-    let p = T38Params::from_sdp_lines(
+    let p = T38Attributes::from_sdp_lines(
         "a=T38FaxVersion:3\r\n\
          a=T38MaxBitRate:33600\r\n\
          a=T38FaxFillBitRemoval\r\n\
@@ -23,7 +23,7 @@ fn full_attribute_set_parses() {
     .unwrap();
     assert_eq!(
         p,
-        T38Params {
+        T38Attributes {
             version: 3,
             max_bit_rate: Some(33600),
             fill_bit_removal: true,
@@ -49,15 +49,18 @@ fn full_attribute_set_parses() {
 
 #[test]
 fn missing_version_means_zero_and_empty_set_is_default() {
-    let p = T38Params::from_sdp_lines("a=T38FaxRateManagement:transferredTCF\r\n").unwrap();
+    let p = T38Attributes::from_sdp_lines("a=T38FaxRateManagement:transferredTCF\r\n").unwrap();
     assert_eq!(p.version, 0);
     assert_eq!(p.rate_management, Some(RateManagement::TransferredTcf));
-    assert_eq!(T38Params::from_sdp_lines("").unwrap(), T38Params::default());
+    assert_eq!(
+        T38Attributes::from_sdp_lines("").unwrap(),
+        T38Attributes::default()
+    );
 }
 
 #[test]
 fn names_are_case_insensitive_and_aliases_fold() {
-    let p = T38Params::from_sdp_lines(
+    let p = T38Attributes::from_sdp_lines(
         "a=t38faxversion:1\r\na=T38FAXMAXRATE:9600\r\na=t38maxdatagram:300\r\n\
          a=T38faxRATEmanagement:TRANSFERREDtcf\r\na=t38faxudpec:T38UDPREDUNDANCY\r\n",
     )
@@ -72,7 +75,7 @@ fn names_are_case_insensitive_and_aliases_fold() {
 #[test]
 fn flags_are_true_by_presence_even_with_zero_value() {
     // Asterisk reads `T38FaxFillBitRemoval:0` as true; so do we.
-    let p = T38Params::from_sdp_lines(
+    let p = T38Attributes::from_sdp_lines(
         "a=T38FaxFillBitRemoval:0\r\na=T38FaxTranscodingMMR:1\r\na=T38FaxTranscodingJBIG:0\r\n",
     )
     .unwrap();
@@ -81,16 +84,16 @@ fn flags_are_true_by_presence_even_with_zero_value() {
 
 #[test]
 fn false_flags_are_never_emitted() {
-    let p = T38Params {
+    let p = T38Attributes {
         rate_management: Some(RateManagement::TransferredTcf),
-        ..T38Params::default()
+        ..T38Attributes::default()
     };
     let text = p.to_sdp_lines();
     assert_eq!(
         text,
         "a=T38FaxVersion:0\r\na=T38FaxRateManagement:transferredTCF\r\n"
     );
-    let with = T38Params {
+    let with = T38Attributes {
         fill_bit_removal: true,
         ..p
     };
@@ -100,7 +103,7 @@ fn false_flags_are_never_emitted() {
 
 #[test]
 fn repeated_ec_lines_are_all_kept_and_ranked_by_preference() {
-    let p = T38Params::from_sdp_lines(
+    let p = T38Attributes::from_sdp_lines(
         "a=T38FaxUdpEC:t38UDPFEC\r\na=T38FaxUdpEC:t38UDPRedundancy\r\na=T38FaxUdpEC:t38UDPFEC\r\n",
     )
     .unwrap();
@@ -117,19 +120,19 @@ fn repeated_ec_lines_are_all_kept_and_ranked_by_preference() {
 
 #[test]
 fn repeated_scalar_attribute_takes_the_last_value() {
-    let p = T38Params::from_sdp_lines("a=T38FaxVersion:2\r\na=T38FaxVersion:1\r\n").unwrap();
+    let p = T38Attributes::from_sdp_lines("a=T38FaxVersion:2\r\na=T38FaxVersion:1\r\n").unwrap();
     assert_eq!(p.version, 1);
 }
 
 #[test]
 fn emission_order_matches_asterisk() {
-    let p = T38Params {
+    let p = T38Attributes {
         version: 0,
         max_bit_rate: Some(14400),
         rate_management: Some(RateManagement::TransferredTcf),
         max_datagram: Some(1400),
         udp_ec: vec![UdpEc::Redundancy],
-        ..T38Params::default()
+        ..T38Attributes::default()
     };
     assert_eq!(
         p.to_sdp_lines(),
@@ -152,7 +155,7 @@ fn broken_values_give_typed_errors() {
         ("a=T38FaxUdpECDepth:x", "T38FaxUdpECDepth"),
     ];
     for (line, name) in cases {
-        match T38Params::from_sdp_lines(line) {
+        match T38Attributes::from_sdp_lines(line) {
             Err(SdpError::InvalidAttribute { name: n, .. }) => assert_eq!(n, *name, "{line}"),
             other => panic!("{line}: expected InvalidAttribute, got {other:?}"),
         }
@@ -165,7 +168,7 @@ fn broken_values_give_typed_errors() {
     ] {
         assert!(
             matches!(
-                T38Params::from_sdp_lines(line),
+                T38Attributes::from_sdp_lines(line),
                 Err(SdpError::MissingValue { .. })
             ),
             "{line}"
@@ -175,7 +178,7 @@ fn broken_values_give_typed_errors() {
 
 #[test]
 fn explicit_no_ec_is_understood() {
-    let p = T38Params::from_sdp_lines("a=T38FaxUdpEC:t38UDPNoEC").unwrap();
+    let p = T38Attributes::from_sdp_lines("a=T38FaxUdpEC:t38UDPNoEC").unwrap();
     assert_eq!(p.udp_ec, vec![UdpEc::NoEc]);
     assert_eq!(p.offered_ec(&[UdpEc::Redundancy]), vec![UdpEc::NoEc]);
 }

@@ -65,7 +65,7 @@ pub struct EcDepth {
 ///
 /// `Default` is the empty attribute set, which by the rules above means version 0, no EC, no flags.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct T38Params {
+pub struct T38Attributes {
     /// `T38FaxVersion` (0 when absent).
     pub version: u8,
     /// `T38MaxBitRate` / `T38FaxMaxRate` in bit/s.
@@ -185,12 +185,12 @@ fn number(name: &'static str, value: Option<&str>) -> Result<u32, SdpError> {
         .map_err(|_| SdpError::invalid(name, v, "number out of range"))
 }
 
-impl T38Params {
+impl T38Attributes {
     /// Reads the T.38 attributes out of an attribute list (non-`T38…` attributes are skipped).
     pub fn from_attributes<'a>(
         attributes: impl IntoIterator<Item = &'a Attribute>,
     ) -> Result<Self, SdpError> {
-        let mut p = T38Params::default();
+        let mut p = T38Attributes::default();
         for attr in attributes {
             p.apply(&attr.attribute, attr.value.as_deref())?;
         }
@@ -275,7 +275,7 @@ impl T38Params {
     /// The attributes in canonical form and order (Asterisk's order for the ones it sends).
     ///
     /// The version is always written (an explicit `T38FaxVersion:0` is clearer than none), flags
-    /// only when true, `T38FaxUdpEC` once per entry of [`T38Params::udp_ec`].
+    /// only when true, `T38FaxUdpEC` once per entry of [`T38Attributes::udp_ec`].
     pub fn to_attributes(&self) -> Vec<Attribute> {
         let mut out = vec![Attribute::with_value(names::VERSION, self.version)];
         if let Some(rate) = self.max_bit_rate {
@@ -343,7 +343,7 @@ impl T38Params {
     /// any non-attribute lines. Handy for tests and configuration; whole SDP bodies go through
     /// [`super::SessionDescription::parse`].
     pub fn from_sdp_lines(text: &str) -> Result<Self, SdpError> {
-        let mut p = T38Params::default();
+        let mut p = T38Attributes::default();
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
             let body = line.strip_prefix("a=").unwrap_or(line);
