@@ -38,15 +38,15 @@ fn run(
     let (mut seq_a, mut seq_b) = (0u16, 0u16);
     let (mut ev_tx, mut ev_rx) = (Vec::new(), Vec::new());
     for _ in 0..max_ticks {
-        tx.tick(160);
-        rx.tick(160);
-        while let Some(p) = tx.poll_ifp() {
-            rx.receive_ifp(seq_a, &p.data)
+        tx.handle_elapsed(160);
+        rx.handle_elapsed(160);
+        while let Some(p) = tx.poll_transmit() {
+            rx.handle_ifp(seq_a, &p.data)
                 .expect("spandsp accepts its own IFPs");
             seq_a = seq_a.wrapping_add(1);
         }
-        while let Some(p) = rx.poll_ifp() {
-            tx.receive_ifp(seq_b, &p.data)
+        while let Some(p) = rx.poll_transmit() {
+            tx.handle_ifp(seq_b, &p.data)
                 .expect("spandsp accepts its own IFPs");
             seq_b = seq_b.wrapping_add(1);
         }
@@ -139,8 +139,8 @@ fn silent_peer_times_out_with_a_t30_code() {
     // Nobody answers: T0 (60 s) expires in simulated time.
     let mut ticks = 0;
     while !tx.is_finished() && ticks < 50 * 120 {
-        tx.tick(160);
-        while tx.poll_ifp().is_some() {}
+        tx.handle_elapsed(160);
+        while tx.poll_transmit().is_some() {}
         ticks += 1;
     }
     let report = tx.report().expect("gave up");
@@ -173,7 +173,7 @@ fn hangup_mid_call_reports_call_dropped_and_removes_partial_file() {
     let (_, ev_rx) = run(&mut tx, &mut rx, 50 * 15);
     assert!(ev_rx.contains(&SessionEvent::PageStarted(1)), "{ev_rx:?}");
     assert!(!rx.is_finished());
-    rx.terminate();
+    rx.handle_hangup();
     let r = rx.report().expect("terminate produces a report");
     assert_eq!(r.outcome.clone().unwrap_err().kind, T30Error::CallDropped);
     assert!(!out.exists());

@@ -98,17 +98,17 @@ impl RtpPort {
             },
         );
         match self.playout.pop() {
-            Playout::Frame(f) => self.session.receive_audio(&f),
+            Playout::Frame(f) => self.session.handle_audio(&f),
             Playout::Missing => {
                 self.stats.lost += 1;
-                self.session.receive_gap(TICK_SAMPLES);
+                self.session.handle_gap(TICK_SAMPLES);
             }
-            Playout::Filling => self.session.receive_gap(TICK_SAMPLES),
+            Playout::Filling => self.session.handle_gap(TICK_SAMPLES),
         }
     }
 
     fn send(&mut self) {
-        let frame = self.session.transmit_audio(TICK_SAMPLES as usize);
+        let frame = self.session.poll_transmit(TICK_SAMPLES as usize);
         self.sender.packetize(&frame, &mut self.out);
         self.wire.send(&self.out, &mut self.stats);
         self.wire.end_tick(&mut self.stats);
@@ -136,7 +136,7 @@ impl MediaPort for RtpPort {
     }
 
     fn finish(&mut self) {
-        self.session.terminate();
+        self.session.handle_hangup();
         deliver_outcome(&mut self.done, self.session.report(), self.stats);
     }
 }

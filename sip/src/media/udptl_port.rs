@@ -123,14 +123,14 @@ impl UdptlPort {
             }
         }
         for (seq, ifp) in self.ifps.drain(..) {
-            if self.session.receive_ifp(seq, &ifp).is_err() {
+            if self.session.handle_ifp(seq, &ifp).is_err() {
                 self.stats.malformed += 1;
             }
         }
     }
 
     fn send(&mut self) {
-        while let Some(ifp) = self.session.poll_ifp() {
+        while let Some(ifp) = self.session.poll_transmit() {
             self.out.clear();
             if self
                 .tx
@@ -152,7 +152,7 @@ impl MediaPort for UdptlPort {
 
     fn tick(&mut self) -> bool {
         self.receive();
-        self.session.tick(TICK_SAMPLES);
+        self.session.handle_elapsed(TICK_SAMPLES);
         SessionEvents::forward(self.events.as_ref(), || self.session.poll_event());
         self.send();
         linger_over(&mut self.linger, self.session.is_finished())
@@ -167,7 +167,7 @@ impl MediaPort for UdptlPort {
     }
 
     fn finish(&mut self) {
-        self.session.terminate();
+        self.session.handle_hangup();
         deliver_outcome(&mut self.done, self.session.report(), self.stats);
     }
 }

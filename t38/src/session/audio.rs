@@ -6,21 +6,20 @@ use std::ffi::c_int;
 use spandsp_sys as sys;
 
 use super::SessionError;
-use super::log::{LogSink, install_global_handlers, install_log_handler};
+use super::log::install_log_handler;
 use super::options::{AudioSessionConfig, G711Law};
 use super::outcome::{FaxReport, SessionEvent};
-use super::t30::{self, Progress, Shared};
+use super::t30::T30Party;
 
-/// One end of a G.711 fax call, sans-IO. The audio stream is the clock: feed every received frame
-/// (or [`receive_gap`](Self::receive_gap) for a missing one) and take one frame to send per period.
+/// One end of a G.711 fax call, sans-IO (see the crate's convention). The audio stream is the
+/// clock: feed every received frame with [`handle_audio`](Self::handle_audio) (or
+/// [`handle_gap`](Self::handle_gap) for a missing one) and take one frame to send per period from
+/// [`poll_transmit`](Self::poll_transmit).
 pub struct AudioSession {
     state: *mut sys::fax_state_t,
-    t30: *mut sys::t30_state_t,
     g711: *mut sys::g711_state_t,
-    shared: *mut Shared,
-    log: *mut LogSink,
-    progress: Progress,
     pcm: Vec<i16>,
+    t30: T30Party,
 }
 
 // SAFETY: exclusive owner of its spandsp objects and pinned boxes; no thread affinity in spandsp;
@@ -30,10 +29,7 @@ unsafe impl Send for AudioSession {}
 impl AudioSession {
     /// Creates a session; for sending, the TIFF must exist.
     pub fn new(config: AudioSessionConfig) -> Result<Self, SessionError> {
-        install_global_handlers();
-        let rx_part = t30::check_direction(&config.direction)?;
-        let shared = Box::into_raw(Box::new(Shared::new()));
-        let log = Box::into_raw(Box::new(LogSink::new(&config.label)));
+        let t30 = T30Party::new(&config.direction, &config.label, 0)?;
         // SAFETY: NULL asks spandsp to allocate.
         let state = unsafe { sys::fax_init(std::ptr::null_mut(), config.direction.is_send()) };
         let mode = match config.law {
@@ -43,7 +39,7 @@ impl AudioSession {
         // SAFETY: NULL asks spandsp to allocate.
         let g711 = unsafe { sys::g711_init(std::ptr::null_mut(), mode as c_int) };
         if state.is_null() || g711.is_null() {
-            // SAFETY: free what was allocated; the boxes came from Box::into_raw and are unshared.
+            // SAFETY: free what was allocated (the pinned boxes go with `t30`, after these).
             unsafe {
                 if !state.is_null() {
                     sys::fax_free(state);
@@ -51,43 +47,34 @@ impl AudioSession {
                 if !g711.is_null() {
                     sys::g711_free(g711);
                 }
-                drop(Box::from_raw(shared));
-                drop(Box::from_raw(log));
             }
             return Err(SessionError::Init("fax modem"));
         }
         // SAFETY: live fax state.
-        let t30 = unsafe { sys::fax_get_t30_state(state) };
+        let t30_state = unsafe { sys::fax_get_t30_state(state) };
         let mut session = Self {
             state,
-            t30,
             g711,
-            shared,
-            log,
-            progress: Progress::new(&config.direction, rx_part.clone()),
             pcm: Vec::with_capacity(160),
+            t30,
         };
-        // SAFETY: live states; `shared`/`log` are pinned until after `fax_free` (see Drop).
+        let log = session.t30.log();
+        // SAFETY: live states; the pinned boxes outlive `fax_free` (see Drop).
         unsafe {
             install_log_handler(sys::fax_get_logging_state(state), log);
-            t30::configure(
-                t30,
-                shared,
-                log,
-                &config.direction,
-                &config.fax,
-                rx_part.as_deref(),
-            )?;
+            session
+                .t30
+                .attach(t30_state, &config.direction, &config.fax)?;
             // Emit silence when idle: RTP must be a continuous stream.
             sys::fax_set_transmit_on_idle(state, 1);
             sys::fax_set_tep_mode(state, 0);
         }
-        session.absorb();
+        session.t30.absorb();
         Ok(session)
     }
 
     /// Feeds one received G.711 frame (any length; 160 octets = 20 ms).
-    pub fn receive_audio(&mut self, g711: &[u8]) {
+    pub fn handle_audio(&mut self, g711: &[u8]) {
         if g711.is_empty() {
             return;
         }
@@ -99,19 +86,19 @@ impl AudioSession {
         let n = n.clamp(0, len);
         // SAFETY: live fax state; `pcm` holds at least `n` samples; spandsp does not keep the pointer.
         unsafe { sys::fax_rx(self.state, self.pcm.as_mut_ptr(), n) };
-        self.absorb();
+        self.t30.absorb();
     }
 
     /// Accounts for `samples` of audio that never arrived, so T.30 timers keep running.
-    pub fn receive_gap(&mut self, samples: u32) {
+    pub fn handle_gap(&mut self, samples: u32) {
         let samples = samples.min(i32::MAX as u32) as c_int;
         // SAFETY: live fax state.
         unsafe { sys::fax_rx_fillin(self.state, samples) };
-        self.absorb();
+        self.t30.absorb();
     }
 
     /// Produces the next `samples` of audio to send, G.711-encoded (exactly `samples` octets).
-    pub fn transmit_audio(&mut self, samples: usize) -> Vec<u8> {
+    pub fn poll_transmit(&mut self, samples: usize) -> Vec<u8> {
         let samples = samples.min(i32::MAX as usize);
         self.pcm.clear();
         self.pcm.resize(samples, 0);
@@ -129,51 +116,38 @@ impl AudioSession {
                 samples as c_int,
             )
         };
-        self.absorb();
+        self.t30.absorb();
         out
+    }
+
+    /// Hang up now (see [`T38Session::handle_hangup`](super::T38Session::handle_hangup)).
+    pub fn handle_hangup(&mut self) {
+        self.t30.hang_up();
     }
 
     /// The next progress event, if any.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        self.progress.events.pop_front()
+        self.t30.poll_event()
     }
 
     /// The final report, once phase E has happened.
     pub fn report(&self) -> Option<&FaxReport> {
-        self.progress.report()
+        self.t30.report()
     }
 
     /// True once phase E has happened.
     pub fn is_finished(&self) -> bool {
-        self.progress.report().is_some()
-    }
-
-    /// Hang up now (see [`T38Session::terminate`](super::T38Session::terminate)).
-    pub fn terminate(&mut self) {
-        if self.is_finished() {
-            return;
-        }
-        // SAFETY: live T.30 state, no call in progress.
-        unsafe { sys::t30_terminate(self.t30) };
-        self.absorb();
-    }
-
-    fn absorb(&mut self) {
-        // SAFETY: live T.30 state, no spandsp call in progress, no other borrow of `shared`.
-        unsafe { self.progress.absorb(self.t30, self.shared, self.log) };
+        self.t30.report().is_some()
     }
 }
 
 impl Drop for AudioSession {
     fn drop(&mut self) {
         // SAFETY: each object came from its init and is freed once; callbacks may run during
-        // `fax_free`, so the pinned boxes go last.
+        // `fax_free`, so the pinned boxes (in `t30`, dropped after this) go last.
         unsafe {
             sys::fax_free(self.state);
             sys::g711_free(self.g711);
-            drop(Box::from_raw(self.shared));
-            drop(Box::from_raw(self.log));
         }
-        self.progress.abandon();
     }
 }

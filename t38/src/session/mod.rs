@@ -7,7 +7,7 @@
 //! - session types are `Send` (owned exclusively, no thread affinity) but not `Sync`;
 //! - logs go to `tracing` (see [`LOG_TARGET`]), never to stderr.
 //!
-//! Time is fed in samples at 8 kHz: `tick(160)` is 20 ms. Driving ticks in a loop without sleeping
+//! Time is fed in samples at 8 kHz: `handle_elapsed(160)` is 20 ms. Passing time in a loop without sleeping
 //! runs a call in simulated time.
 #![allow(unsafe_code)]
 

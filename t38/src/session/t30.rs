@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use spandsp_sys as sys;
 
-use super::log::{LogSink, install_log_handler};
+use super::log::{LogSink, install_global_handlers, install_log_handler};
 use super::options::{Direction, FaxOptions, ReceivedCompression};
 use super::outcome::{FaxError, FaxReport, Resolution, SessionEvent, T30Error};
 use super::{OutgoingIfp, PacketCategory, SessionError};
@@ -427,5 +427,122 @@ unsafe fn build_report(t30: *mut sys::t30_state_t, code: i32, sending: bool) -> 
         bad_rows: st.bad_rows.max(0) as u32,
         remote_ident,
         compression: st.compression.max(0) as u32,
+    }
+}
+
+/// The T.30 side of one session, set up and torn down the same way whether T.30 runs inside a
+/// T.38 terminal or a G.711 fax modem: the document check, the pinned callback state and log
+/// sink, the T.30 configuration, the progress, and freeing the pins only after the spandsp object.
+///
+/// Made before the spandsp object (which needs [`T30Party::shared`] as callback data), configured
+/// with [`T30Party::attach`] once T.30 exists inside it. The owning session frees its spandsp
+/// object in its own `Drop`; this field is dropped afterwards, which is the order the pins need.
+pub(super) struct T30Party {
+    /// Null until [`T30Party::attach`].
+    t30: *mut sys::t30_state_t,
+    shared: *mut Shared,
+    log: *mut LogSink,
+    receive_part: Option<PathBuf>,
+    progress: Progress,
+}
+
+impl T30Party {
+    /// Checks the document and pins the callback state for a session in `direction`.
+    pub(super) fn new(
+        direction: &Direction,
+        label: &str,
+        t38_version: u8,
+    ) -> Result<Self, SessionError> {
+        install_global_handlers();
+        let receive_part = check_direction(direction)?;
+        let mut shared = Shared::new();
+        shared.t38_version = t38_version;
+        Ok(Self {
+            t30: std::ptr::null_mut(),
+            shared: Box::into_raw(Box::new(shared)),
+            log: Box::into_raw(Box::new(LogSink::new(label))),
+            progress: Progress::new(direction, receive_part.clone()),
+            receive_part,
+        })
+    }
+
+    /// The pinned callback state, for spandsp's user-data pointers.
+    pub(super) fn shared(&self) -> *mut Shared {
+        self.shared
+    }
+
+    /// The pinned log sink, for spandsp's logging states.
+    pub(super) fn log(&self) -> *mut LogSink {
+        self.log
+    }
+
+    /// Configures T.30 (identity, modems, compressions, the document) and registers our handlers.
+    ///
+    /// # Safety
+    /// `t30` must be the live T.30 state inside the owner's spandsp object, and the owner must
+    /// free that object before this value is dropped.
+    pub(super) unsafe fn attach(
+        &mut self,
+        t30: *mut sys::t30_state_t,
+        direction: &Direction,
+        fax: &FaxOptions,
+    ) -> Result<(), SessionError> {
+        self.t30 = t30;
+        // SAFETY: caller contract; `shared` and `log` are pinned until after the spandsp object.
+        unsafe {
+            configure(
+                t30,
+                self.shared,
+                self.log,
+                direction,
+                fax,
+                self.receive_part.as_deref(),
+            )
+        }
+    }
+
+    /// Turns what the callbacks queued into events. Call after every spandsp call returns.
+    pub(super) fn absorb(&mut self) {
+        // SAFETY: attached (sessions call this only after `attach`), live T.30 state, no spandsp
+        // call in progress, no other borrow of `shared`.
+        unsafe { self.progress.absorb(self.t30, self.shared, self.log) };
+    }
+
+    /// The next IFP spandsp wants sent (T.38 only; audio never queues one).
+    pub(super) fn poll_ifp(&mut self) -> Option<OutgoingIfp> {
+        // SAFETY: the pinned state is live and no spandsp call (hence no callback) is running.
+        unsafe { (*self.shared).ifps.pop_front() }
+    }
+
+    /// The next progress event, if any.
+    pub(super) fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.progress.events.pop_front()
+    }
+
+    /// The final report, once phase E has happened.
+    pub(super) fn report(&self) -> Option<&FaxReport> {
+        self.progress.report()
+    }
+
+    /// Ends T.30 now, unless phase E has already happened.
+    pub(super) fn hang_up(&mut self) {
+        if self.report().is_some() {
+            return;
+        }
+        // SAFETY: attached, live T.30 state, no call in progress.
+        unsafe { sys::t30_terminate(self.t30) };
+        self.absorb();
+    }
+}
+
+impl Drop for T30Party {
+    fn drop(&mut self) {
+        // SAFETY: both came from Box::into_raw in `new` and are freed once; the owner has freed
+        // its spandsp object already (see the type's docs), so no callback can reach them.
+        unsafe {
+            drop(Box::from_raw(self.shared));
+            drop(Box::from_raw(self.log));
+        }
+        self.progress.abandon();
     }
 }

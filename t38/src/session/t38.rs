@@ -4,27 +4,24 @@ use std::ffi::c_int;
 
 use spandsp_sys as sys;
 
-use super::log::{LogSink, install_global_handlers, install_log_handler};
+use super::log::install_log_handler;
 use super::options::T38SessionConfig;
 use super::outcome::{FaxReport, SessionEvent};
-use super::t30::{self, Progress, Shared};
+use super::t30::{T30Party, t38_tx_handler};
 use super::{OutgoingIfp, SessionError};
 use crate::sdp::RateManagement;
 
-/// One end of a T.38 fax call, sans-IO.
+/// One end of a T.38 fax call, sans-IO (see the crate's convention).
 ///
-/// Feed it time with [`tick`](Self::tick) (every 20 ms in real time, or in a loop for simulated
-/// time) and received IFPs with [`receive_ifp`](Self::receive_ifp); take IFPs to send with
-/// [`poll_ifp`](Self::poll_ifp) and progress with [`poll_event`](Self::poll_event). The session is
-/// over when [`report`](Self::report) is `Some`; keep ticking until then even if the peer is silent
-/// (T.30 timers only advance with ticks).
+/// Time goes in with [`handle_elapsed`](Self::handle_elapsed) (every 20 ms in real time, or in a
+/// loop for simulated time), received IFPs with [`handle_ifp`](Self::handle_ifp); IFPs to send
+/// come out of [`poll_transmit`](Self::poll_transmit) and progress out of
+/// [`poll_event`](Self::poll_event). The session is over when [`report`](Self::report) is `Some`;
+/// keep passing time until then even if the peer is silent (T.30 timers only advance with it).
 pub struct T38Session {
     state: *mut sys::t38_terminal_state_t,
-    t30: *mut sys::t30_state_t,
     core: *mut sys::t38_core_state_t,
-    shared: *mut Shared,
-    log: *mut LogSink,
-    progress: Progress,
+    t30: T30Party,
 }
 
 // SAFETY: the session exclusively owns its spandsp object and both pinned boxes; spandsp state has
@@ -36,58 +33,37 @@ unsafe impl Send for T38Session {}
 impl T38Session {
     /// Creates a session; for sending, the TIFF must exist (spandsp opens it when the page starts).
     pub fn new(config: T38SessionConfig) -> Result<Self, SessionError> {
-        install_global_handlers();
-        let rx_part = t30::check_direction(&config.direction)?;
-        let mut shared = Shared::new();
-        shared.t38_version = config.t38.version;
-        let shared = Box::into_raw(Box::new(shared));
-        let log = Box::into_raw(Box::new(LogSink::new(&config.label)));
-        // SAFETY: NULL asks spandsp to allocate; the handler only enqueues into `shared`, which stays
-        // pinned until after `t38_terminal_free` (see Drop).
+        let t30 = T30Party::new(&config.direction, &config.label, config.t38.version)?;
+        // SAFETY: NULL asks spandsp to allocate; the handler only enqueues into the pinned shared
+        // state, which `T30Party` frees only after `t38_terminal_free` (see Drop).
         let state = unsafe {
             sys::t38_terminal_init(
                 std::ptr::null_mut(),
                 config.direction.is_send(),
-                Some(t30::t38_tx_handler),
-                shared as *mut _,
+                Some(t38_tx_handler),
+                t30.shared() as *mut _,
             )
         };
         if state.is_null() {
-            // SAFETY: both came from Box::into_raw above and nothing else holds them.
-            unsafe {
-                drop(Box::from_raw(shared));
-                drop(Box::from_raw(log));
-            }
             return Err(SessionError::Init("T.38 terminal"));
         }
         // SAFETY: `state` is a live terminal; these return pointers into it.
-        let (t30, core) = unsafe {
+        let (t30_state, core) = unsafe {
             (
                 sys::t38_terminal_get_t30_state(state),
                 sys::t38_terminal_get_t38_core_state(state),
             )
         };
         // From here on Drop releases everything, also on the error paths below.
-        let mut session = Self {
-            state,
-            t30,
-            core,
-            shared,
-            log,
-            progress: Progress::new(&config.direction, rx_part.clone()),
-        };
-        // SAFETY: live states; `log`/`shared` are pinned until after the terminal is freed.
+        let mut session = Self { state, core, t30 };
+        let log = session.t30.log();
+        // SAFETY: live states; the log sink is pinned until after the terminal is freed.
         unsafe {
             install_log_handler(sys::t38_terminal_get_logging_state(state), log);
             install_log_handler(sys::t38_core_get_logging_state(core), log);
-            t30::configure(
-                t30,
-                shared,
-                log,
-                &config.direction,
-                &config.fax,
-                rx_part.as_deref(),
-            )?;
+            session
+                .t30
+                .attach(t30_state, &config.direction, &config.fax)?;
         }
         let p = &config.t38;
         let rate = p.max_bit_rate.min(config.fax.max_bit_rate).max(2400) as c_int;
@@ -110,27 +86,27 @@ impl T38Session {
                 sys::t38_terminal_set_config(state, sys::T38_TERMINAL_OPTION_NO_PACING as c_int);
             }
         }
-        session.absorb();
+        session.t30.absorb();
         Ok(session)
     }
 
-    /// Advances the session clock by `samples` (8 kHz; 160 = 20 ms). Returns true once spandsp
-    /// considers the session finished.
-    pub fn tick(&mut self, samples: u32) -> bool {
+    /// Time passed: advances the session clock by `samples` (8 kHz; 160 = 20 ms). Returns true
+    /// once spandsp considers the session finished.
+    pub fn handle_elapsed(&mut self, samples: u32) -> bool {
         let samples = samples.min(i32::MAX as u32) as c_int;
         // SAFETY: live terminal; no Rust borrow of the callback state is alive during the call.
         let done = unsafe { sys::t38_terminal_send_timeout(self.state, samples) } != 0;
-        self.absorb();
+        self.t30.absorb();
         done
     }
 
     /// Feeds one received IFP with its UDPTL sequence number (in sequence order; spandsp drops
     /// repeats and late packets and handles gaps itself).
-    pub fn receive_ifp(&mut self, seq: u16, ifp: &[u8]) -> Result<(), SessionError> {
+    pub fn handle_ifp(&mut self, seq: u16, ifp: &[u8]) -> Result<(), SessionError> {
         let len = c_int::try_from(ifp.len()).map_err(|_| SessionError::MalformedIfp(seq))?;
         // SAFETY: live core; `ifp` is readable for `len` bytes during the call, spandsp does not keep it.
         let rc = unsafe { sys::t38_core_rx_ifp_packet(self.core, ifp.as_ptr(), len, seq) };
-        self.absorb();
+        self.t30.absorb();
         if rc < 0 {
             Err(SessionError::MalformedIfp(seq))
         } else {
@@ -138,53 +114,37 @@ impl T38Session {
         }
     }
 
+    /// Hang up: ends T.30 now (code `CallDropped` unless the last page was already confirmed) and
+    /// produces the report.
+    pub fn handle_hangup(&mut self) {
+        self.t30.hang_up();
+    }
+
     /// The next IFP to send, if any.
-    pub fn poll_ifp(&mut self) -> Option<OutgoingIfp> {
-        // SAFETY: the pinned state is live and no spandsp call (hence no callback) is running.
-        unsafe { (*self.shared).ifps.pop_front() }
+    pub fn poll_transmit(&mut self) -> Option<OutgoingIfp> {
+        self.t30.poll_ifp()
     }
 
     /// The next progress event, if any.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        self.progress.events.pop_front()
+        self.t30.poll_event()
     }
 
     /// The final report, once phase E has happened.
     pub fn report(&self) -> Option<&FaxReport> {
-        self.progress.report()
+        self.t30.report()
     }
 
     /// True once phase E has happened.
     pub fn is_finished(&self) -> bool {
-        self.progress.report().is_some()
-    }
-
-    /// Hang up: ends T.30 now (code `CallDropped` unless the last page was already confirmed) and
-    /// produces the report.
-    pub fn terminate(&mut self) {
-        if self.is_finished() {
-            return;
-        }
-        // SAFETY: live T.30 state, no call in progress.
-        unsafe { sys::t30_terminate(self.t30) };
-        self.absorb();
-    }
-
-    fn absorb(&mut self) {
-        // SAFETY: live T.30 state, no spandsp call in progress, no other borrow of `shared`.
-        unsafe { self.progress.absorb(self.t30, self.shared, self.log) };
+        self.t30.report().is_some()
     }
 }
 
 impl Drop for T38Session {
     fn drop(&mut self) {
-        // SAFETY: `state` came from t38_terminal_init and is freed exactly once; its callbacks may still
-        // run during release, so the pinned boxes are freed only afterwards.
-        unsafe {
-            sys::t38_terminal_free(self.state);
-            drop(Box::from_raw(self.shared));
-            drop(Box::from_raw(self.log));
-        }
-        self.progress.abandon();
+        // SAFETY: `state` came from t38_terminal_init and is freed exactly once; its callbacks may
+        // still run during release, so the pinned boxes (in `t30`, dropped after this) go last.
+        unsafe { sys::t38_terminal_free(self.state) };
     }
 }

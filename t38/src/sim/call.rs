@@ -225,7 +225,7 @@ impl T38End {
 
     fn feed(&mut self, stats: &mut LinkStats) {
         for (seq, ifp) in self.scratch.drain(..) {
-            if self.session.receive_ifp(seq, &ifp).is_err() {
+            if self.session.handle_ifp(seq, &ifp).is_err() {
                 stats.rejected_ifps += 1;
             }
         }
@@ -236,7 +236,7 @@ impl T38End {
             data,
             category,
             count,
-        }) = self.session.poll_ifp()
+        }) = self.session.poll_transmit()
         {
             stats.payloads += 1;
             self.wire.clear();
@@ -301,12 +301,12 @@ impl AudioEnd {
 
     fn play(&mut self, step: u64) {
         if step < self.playout_delay {
-            self.session.receive_gap(STEP_SAMPLES);
+            self.session.handle_gap(STEP_SAMPLES);
             return;
         }
         match self.playout.remove(&self.next_play) {
-            Some(frame) => self.session.receive_audio(&frame),
-            None => self.session.receive_gap(STEP_SAMPLES),
+            Some(frame) => self.session.handle_audio(&frame),
+            None => self.session.handle_gap(STEP_SAMPLES),
         }
         self.next_play += 1;
         // Frames too late for their slot are useless now.
@@ -320,7 +320,7 @@ impl AudioEnd {
     }
 
     fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats) {
-        let frame = self.session.transmit_audio(STEP_SAMPLES as usize);
+        let frame = self.session.poll_transmit(STEP_SAMPLES as usize);
         stats.payloads += 1;
         let mut datagram = Vec::with_capacity(8 + frame.len());
         datagram.extend_from_slice(&self.tx_seq.to_be_bytes());
@@ -358,7 +358,7 @@ impl Endpoint for T38Session {
         self.is_finished()
     }
     fn terminate(&mut self) {
-        T38Session::terminate(self);
+        T38Session::handle_hangup(self);
     }
     fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
         into.extend(std::iter::from_fn(|| self.poll_event()));
@@ -370,7 +370,7 @@ impl Endpoint for AudioSession {
         self.is_finished()
     }
     fn terminate(&mut self) {
-        AudioSession::terminate(self);
+        AudioSession::handle_hangup(self);
     }
     fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
         into.extend(std::iter::from_fn(|| self.poll_event()));
@@ -557,8 +557,8 @@ impl Call {
                 if !got {
                     a.idle(&mut self.bwd_stats);
                 }
-                a.session.tick(STEP_SAMPLES);
-                b.session.tick(STEP_SAMPLES);
+                a.session.handle_elapsed(STEP_SAMPLES);
+                b.session.handle_elapsed(STEP_SAMPLES);
                 a.send_out(now, &mut self.forward, &mut self.fwd_stats);
                 b.send_out(now, &mut self.backward, &mut self.bwd_stats);
                 self.clock.end_step(
