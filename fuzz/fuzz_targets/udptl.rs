@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(n).min(tail.len());
         let (datagram, tail) = tail.split_at(n);
         rest = tail;
-        let _ = rx.receive(datagram, |ev| {
+        let _ = rx.handle_datagram(datagram, |ev| {
             if let RxEvent::Ifp { seq, .. } = ev {
                 if let Some(prev) = last {
                     assert_ne!(prev, seq, "delivered twice in a row");
@@ -29,5 +29,5 @@ fuzz_target!(|data: &[u8]| {
             }
         });
     }
-    rx.flush(|_| ());
+    rx.handle_flush(|_| ());
 });

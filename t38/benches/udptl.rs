@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("encode_decode", |b| {
         b.iter(|| {
             buf.clear();
-            tx.send(black_box(&ifp), IfpKind::ImageData, &mut buf)
+            tx.handle_ifp(black_box(&ifp), IfpKind::ImageData, &mut buf)
                 .unwrap();
             let p = UdptlPacket::decode(black_box(&buf)).unwrap();
             let Recovery::Redundancy(sec) = p.recovery else {
@@ -45,10 +45,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("encode_receive", |b| {
         b.iter(|| {
             buf.clear();
-            tx.send(black_box(&ifp), IfpKind::ImageData, &mut buf)
+            tx.handle_ifp(black_box(&ifp), IfpKind::ImageData, &mut buf)
                 .unwrap();
             let mut n = 0usize;
-            rx.receive(black_box(&buf), |ev| {
+            rx.handle_datagram(black_box(&buf), |ev| {
                 if let RxEvent::Ifp { ifp, .. } = ev {
                     n += ifp.len();
                 }

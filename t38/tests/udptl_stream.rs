@@ -44,7 +44,7 @@ fn build(tx: &mut Sender, ifps: &[Vec<u8>]) -> Vec<Vec<u8>> {
     ifps.iter()
         .map(|p| {
             let mut w = Vec::new();
-            tx.send(p, IfpKind::ImageData, &mut w).unwrap();
+            tx.handle_ifp(p, IfpKind::ImageData, &mut w).unwrap();
             w
         })
         .collect()
@@ -63,11 +63,11 @@ fn redundancy_fills_gaps_and_counts() {
         if [3, 4, 7, 8, 9].contains(&i) {
             continue; // 3,4 come back as secondaries of 5; 7,8 are lost with 9 (nothing after)
         }
-        rx.receive(w, collect(&mut ev)).unwrap();
+        rx.handle_datagram(w, collect(&mut ev)).unwrap();
     }
-    rx.receive(&wire[5], collect(&mut ev)).unwrap(); // duplicate
-    rx.receive(&wire[8], collect(&mut ev)).unwrap(); // 8 carries 7 as secondary
-    rx.flush(collect(&mut ev));
+    rx.handle_datagram(&wire[5], collect(&mut ev)).unwrap(); // duplicate
+    rx.handle_datagram(&wire[8], collect(&mut ev)).unwrap(); // 8 carries 7 as secondary
+    rx.handle_flush(collect(&mut ev));
     let expected: Vec<Ev> = (0..9)
         .map(|i| Ev::Ifp(i as u16, ifps[i].clone(), [3, 4, 7].contains(&i)))
         .collect();
@@ -93,7 +93,7 @@ fn unrepairable_gap_is_reported_lost_and_late_packet_dropped() {
     let mut rx = Receiver::default();
     let mut ev = Vec::new();
     for i in [0, 1, 4, 2, 5] {
-        rx.receive(&wire[i], collect(&mut ev)).unwrap();
+        rx.handle_datagram(&wire[i], collect(&mut ev)).unwrap();
     }
     assert_eq!(
         ev,
@@ -119,7 +119,7 @@ fn hold_waits_for_reordered_packets() {
     });
     let mut ev = Vec::new();
     for i in [0, 2, 3, 1] {
-        rx.receive(&wire[i], collect(&mut ev)).unwrap();
+        rx.handle_datagram(&wire[i], collect(&mut ev)).unwrap();
     }
     let seqs: Vec<_> = ev
         .iter()
@@ -143,10 +143,10 @@ fn fec_repairs_single_losses() {
     let dropped = [10, 20, 21, 35, 47];
     for (i, w) in wire.iter().enumerate() {
         if !dropped.contains(&i) {
-            rx.receive(w, collect(&mut ev)).unwrap();
+            rx.handle_datagram(w, collect(&mut ev)).unwrap();
         }
     }
-    rx.flush(collect(&mut ev));
+    rx.handle_flush(collect(&mut ev));
     let expected: Vec<Ev> = (0..60)
         .map(|i| Ev::Ifp(i as u16, ifps[i].clone(), dropped.contains(&i)))
         .collect();
@@ -164,7 +164,7 @@ fn sequence_wrap_is_seamless() {
     let mut ev = Vec::new();
     for (i, w) in wire.iter().enumerate() {
         if i != 6 {
-            rx.receive(w, collect(&mut ev)).unwrap();
+            rx.handle_datagram(w, collect(&mut ev)).unwrap();
         }
     }
     let seqs: Vec<u16> = ev
@@ -185,11 +185,11 @@ fn jumps_give_up_or_resync() {
         faxline_t38::udptl::encode_redundancy(seq, &[0x02], [], &mut w).unwrap();
         w
     };
-    rx.receive(&pkt(100), collect(&mut ev)).unwrap();
-    rx.receive(&pkt(400), collect(&mut ev)).unwrap(); // 299 lost, beyond the window
-    rx.receive(&pkt(30000), collect(&mut ev)).unwrap(); // beyond the resync threshold
-    rx.receive(&pkt(30001), collect(&mut ev)).unwrap();
-    rx.receive(&pkt(5), collect(&mut ev)).unwrap(); // peer restarted far behind: resync too
+    rx.handle_datagram(&pkt(100), collect(&mut ev)).unwrap();
+    rx.handle_datagram(&pkt(400), collect(&mut ev)).unwrap(); // 299 lost, beyond the window
+    rx.handle_datagram(&pkt(30000), collect(&mut ev)).unwrap(); // beyond the resync threshold
+    rx.handle_datagram(&pkt(30001), collect(&mut ev)).unwrap();
+    rx.handle_datagram(&pkt(5), collect(&mut ev)).unwrap(); // peer restarted far behind: resync too
     assert_eq!(
         ev,
         [
@@ -218,10 +218,10 @@ fn malformed_datagrams_change_nothing() {
         &[0, 1, 0xc1],
     ];
     for b in bad {
-        assert!(rx.receive(b, collect(&mut ev)).is_err());
+        assert!(rx.handle_datagram(b, collect(&mut ev)).is_err());
     }
     assert_eq!(
-        rx.receive(&[0, 1, 1, 6, 0x80, 1, 9, 1, 1, 1], |_| ()),
+        rx.handle_datagram(&[0, 1, 1, 6, 0x80, 1, 9, 1, 1, 1], |_| ()),
         Err(UdptlError::FecTooLarge {
             span: 9,
             entries: 1
@@ -243,11 +243,14 @@ fn sender_never_truncates_and_reduces_redundancy_first() {
     let mut w = Vec::new();
     for i in 0..3 {
         w.clear();
-        tx.send(&ifp(i, 30), IfpKind::ImageData, &mut w).unwrap();
+        tx.handle_ifp(&ifp(i, 30), IfpKind::ImageData, &mut w)
+            .unwrap();
     }
     assert_eq!(tx.packet_len(30), 2 + 31 + 1 + 1 + 3 * 31);
     w.clear();
-    let sent = tx.send(&ifp(3, 30), IfpKind::ImageData, &mut w).unwrap();
+    let sent = tx
+        .handle_ifp(&ifp(3, 30), IfpKind::ImageData, &mut w)
+        .unwrap();
     assert!(
         sent.reduced && sent.ec_items == 2 && w.len() <= 100,
         "{sent:?}"
@@ -261,7 +264,7 @@ fn sender_never_truncates_and_reduces_redundancy_first() {
     let next = tx.next_seq();
     w.clear();
     assert_eq!(
-        tx.send(&[1; 97], IfpKind::ImageData, &mut w),
+        tx.handle_ifp(&[1; 97], IfpKind::ImageData, &mut w),
         Err(UdptlError::IfpTooLarge {
             ifp_len: 97,
             needed: 102,
@@ -271,9 +274,9 @@ fn sender_never_truncates_and_reduces_redundancy_first() {
     assert!(w.is_empty());
     assert_eq!(tx.next_seq(), next);
     assert_eq!(tx.min_packet_len(95), 100);
-    assert!(tx.send(&[1; 95], IfpKind::ImageData, &mut w).is_ok());
+    assert!(tx.handle_ifp(&[1; 95], IfpKind::ImageData, &mut w).is_ok());
     assert_eq!(
-        tx.send(&[], IfpKind::Indicator, &mut w),
+        tx.handle_ifp(&[], IfpKind::Indicator, &mut w),
         Err(UdptlError::EmptyIfp)
     );
 }
@@ -299,7 +302,7 @@ fn indicators_are_repeated_longer_than_image_data() {
     .enumerate()
     {
         let mut w = Vec::new();
-        counts.push(tx.send(&ifp(i, 10), kind, &mut w).unwrap().ec_items);
+        counts.push(tx.handle_ifp(&ifp(i, 10), kind, &mut w).unwrap().ec_items);
     }
     // Packet n carries back to the indicator at 0 while n <= 4, then only one image secondary.
     assert_eq!(counts, [0, 1, 2, 3, 4, 1]);
@@ -314,7 +317,8 @@ fn fec_winds_up_like_asterisk() {
     let mut geo = Vec::new();
     for i in 0..12 {
         let mut w = Vec::new();
-        tx.send(&ifp(i, 8), IfpKind::ImageData, &mut w).unwrap();
+        tx.handle_ifp(&ifp(i, 8), IfpKind::ImageData, &mut w)
+            .unwrap();
         let Recovery::Fec { span, entries } = UdptlPacket::decode(&w).unwrap().recovery else {
             panic!()
         };
@@ -395,9 +399,9 @@ proptest! {
         let mut rx = Receiver::new(ReceiverConfig { max_hold: hold, ..Default::default() });
         let mut ev = Vec::new();
         for &k in &order {
-            rx.receive(&wire[k], collect(&mut ev)).unwrap();
+            rx.handle_datagram(&wire[k], collect(&mut ev)).unwrap();
         }
-        rx.flush(collect(&mut ev));
+        rx.handle_flush(collect(&mut ev));
         let Some(&first) = order.first() else { return Ok(()); };
         let mut expect = first;
         for e in &ev {
@@ -467,10 +471,10 @@ fn fec_repaired_ifp_is_restored_exactly_after_stripping() {
         let dropped = [3, 8];
         for (i, w) in wire.iter().enumerate() {
             if !dropped.contains(&i) {
-                rx.receive(w, collect(&mut ev)).unwrap();
+                rx.handle_datagram(w, collect(&mut ev)).unwrap();
             }
         }
-        rx.flush(collect(&mut ev));
+        rx.handle_flush(collect(&mut ev));
         assert_eq!(ev.len(), ifps.len());
         let mut padded_seen = 0;
         for e in &ev {

@@ -110,7 +110,7 @@ fn receiver_delivers_each_direction_in_order() {
             let mut rx = Receiver::default();
             let mut seqs = Vec::new();
             for v in &dir {
-                rx.receive(&v.payload, |ev| match ev {
+                rx.handle_datagram(&v.payload, |ev| match ev {
                     RxEvent::Ifp { seq, recovered, .. } => {
                         assert!(!recovered, "{name}: loopback capture lost nothing");
                         seqs.push(seq);
@@ -119,7 +119,7 @@ fn receiver_delivers_each_direction_in_order() {
                 })
                 .unwrap();
             }
-            rx.flush(|ev| panic!("{name}: nothing should be held, got {ev:?}"));
+            rx.handle_flush(|ev| panic!("{name}: nothing should be held, got {ev:?}"));
             let first = seqs[0];
             let expected: Vec<u16> = (0..seqs.len())
                 .map(|i| first.wrapping_add(i as u16))

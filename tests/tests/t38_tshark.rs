@@ -144,7 +144,7 @@ fn run(version: u8) {
                 TypeOfMsg::Data(_) => IfpKind::ImageData,
             };
             let mut wire = Vec::new();
-            let info = tx.send(&ifp, kind, &mut wire).unwrap();
+            let info = tx.handle_ifp(&ifp, kind, &mut wire).unwrap();
             pcap.udp(port, port + 1, &wire);
             let pkt = UdptlPacket::decode(&wire).unwrap();
             let mut ifps = vec![p.clone()];

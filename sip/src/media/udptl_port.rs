@@ -88,7 +88,7 @@ impl UdptlPort {
             &mut self.stats,
             |d| UdptlPacket::decode(d).is_ok(),
             |d| {
-                let r = rx.receive(d, |ev| match ev {
+                let r = rx.handle_datagram(d, |ev| match ev {
                     RxEvent::Ifp {
                         seq,
                         ifp,
@@ -110,7 +110,7 @@ impl UdptlPort {
             self.idle_ticks += 1;
             if self.idle_ticks == 2 {
                 let (ifps, version) = (&mut self.ifps, self.version);
-                self.rx.flush(|ev| {
+                self.rx.handle_flush(|ev| {
                     if let RxEvent::Ifp {
                         seq,
                         ifp,
@@ -134,7 +134,7 @@ impl UdptlPort {
             self.out.clear();
             if self
                 .tx
-                .send(&ifp.data, ifp.category, &mut self.out)
+                .handle_ifp(&ifp.data, ifp.category, &mut self.out)
                 .is_err()
             {
                 continue;

@@ -208,7 +208,7 @@ impl T38End {
         let version = self.version;
         let _ = self
             .rx
-            .receive(datagram, |ev| push_ifp(scratch, version, ev));
+            .handle_datagram(datagram, |ev| push_ifp(scratch, version, ev));
         self.feed(stats);
     }
 
@@ -218,7 +218,7 @@ impl T38End {
         self.idle_steps += 1;
         if self.idle_steps == 2 {
             let (scratch, version) = (&mut self.scratch, self.version);
-            self.rx.flush(|ev| push_ifp(scratch, version, ev));
+            self.rx.handle_flush(|ev| push_ifp(scratch, version, ev));
             self.feed(stats);
         }
     }
@@ -240,7 +240,7 @@ impl T38End {
         {
             stats.payloads += 1;
             self.wire.clear();
-            if self.tx.send(&data, category, &mut self.wire).is_err() {
+            if self.tx.handle_ifp(&data, category, &mut self.wire).is_err() {
                 // Larger than the peer's datagram even without EC: spandsp was told the limit, so
                 // this cannot happen short of a configuration error; the IFP is dropped like a
                 // real sender would have to.

@@ -39,11 +39,11 @@
 //! let mut got = Vec::new();
 //! for ifp in [&[0x06u8][..], &[0xc0, 0x01, 0x80, 0x00, 0x00, 0xff], &[0x00]] {
 //!     wire.clear();
-//!     tx.send(ifp, IfpKind::Indicator, &mut wire).unwrap();
+//!     tx.handle_ifp(ifp, IfpKind::Indicator, &mut wire).unwrap();
 //!     if ifp.len() == 6 {
 //!         continue; // lost on the line; the next packet carries it as a secondary
 //!     }
-//!     rx.receive(&wire, |ev| if let RxEvent::Ifp { seq, ifp, .. } = ev { got.push((seq, ifp.to_vec())) }).unwrap();
+//!     rx.handle_datagram(&wire, |ev| if let RxEvent::Ifp { seq, ifp, .. } = ev { got.push((seq, ifp.to_vec())) }).unwrap();
 //! }
 //! assert_eq!(got.len(), 3);
 //! assert_eq!(rx.stats().recovered, 1);

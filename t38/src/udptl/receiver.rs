@@ -100,8 +100,10 @@ struct Slot {
     fec: Vec<Vec<u8>>,
 }
 
-/// The receiving half of a UDPTL stream. Sans-IO: feed datagrams to [`Receiver::receive`],
-/// which calls the sink for every event in order.
+/// The receiving half of a UDPTL stream. Sans-IO: feed datagrams to
+/// [`Receiver::handle_datagram`], which calls the sink for every event in order (the crate's
+/// convention for codecs whose output is immediate: the events borrow the receiver's ring, so
+/// they go to a sink passed in rather than a queue drained by a `poll_*`, and no IFP is copied).
 ///
 /// Sequence numbers are unwrapped into a 64-bit counter relative to the expected one, so the
 /// 16-bit wrap (65535 → 0) is seamless. Delivery starts at the first packet received.
@@ -155,7 +157,7 @@ impl Receiver {
     /// Processes one datagram, calling `sink` for every IFP it makes deliverable and every gap
     /// given up, in sequence order. A malformed datagram changes nothing but the `malformed`
     /// counter and returns its error.
-    pub fn receive(
+    pub fn handle_datagram(
         &mut self,
         datagram: &[u8],
         mut sink: impl FnMut(RxEvent<'_>),
@@ -234,8 +236,9 @@ impl Receiver {
         Ok(())
     }
 
-    /// End of stream: hands upward every IFP still held and reports the remaining gaps as lost.
-    pub fn flush(&mut self, mut sink: impl FnMut(RxEvent<'_>)) {
+    /// End of stream, or the caller stops waiting for the peer (it went quiet): hands upward every
+    /// IFP still held and reports the remaining gaps as lost.
+    pub fn handle_flush(&mut self, mut sink: impl FnMut(RxEvent<'_>)) {
         if self.started {
             self.deliver(true, &mut sink);
         }

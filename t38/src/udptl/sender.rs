@@ -137,7 +137,7 @@ impl SenderConfig {
     }
 }
 
-/// What [`Sender::send`] built.
+/// What [`Sender::handle_ifp`] built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SentPacket {
     /// The packet's sequence number.
@@ -156,8 +156,10 @@ struct Sent {
     data: Vec<u8>,
 }
 
-/// The sending half of a UDPTL stream. Sans-IO: [`Sender::send`] appends a datagram to a
-/// buffer the caller then writes to its socket.
+/// The sending half of a UDPTL stream. Sans-IO: every IFP handed to [`Sender::handle_ifp`]
+/// becomes one datagram at once, appended to a buffer the caller then writes to its socket (the
+/// crate's convention for codecs whose output is immediate: the output buffer is passed in rather
+/// than queued for a `poll_*`).
 #[derive(Debug, Clone)]
 pub struct Sender {
     config: SenderConfig,
@@ -251,7 +253,7 @@ impl Sender {
     /// Redundancy depth (or FEC data) is reduced until the packet fits the maximum datagram; an
     /// IFP that does not fit even alone is [`UdptlError::IfpTooLarge`] and consumes no sequence
     /// number. On error nothing is appended.
-    pub fn send(
+    pub fn handle_ifp(
         &mut self,
         ifp: &[u8],
         kind: IfpKind,
