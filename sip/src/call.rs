@@ -1,9 +1,13 @@
 //! Call control of one fax call, sans-IO.
 //!
-//! [`FaxCall`] is a plain state machine: the SIP adapter feeds it what happened on the dialog
-//! ([`CallInput`]), the runtime feeds it time, and it answers with [`CallAction`]s: SIP requests and
-//! responses to send, and when to start or stop the fax session on which media. No sockets, no
-//! clocks of its own, so every path (refusals, glare, refreshes, BYE mid-page) is a unit test.
+//! [`FaxCall`] is a plain state machine following the sans-IO convention of `faxline_t38` (see
+//! its crate docs): the SIP adapter feeds it what happened on the dialog
+//! ([`FaxCall::handle_input`] with a [`CallInput`]), the runtime feeds it time
+//! ([`FaxCall::handle_timeout`] when [`FaxCall::poll_timeout`] says), and it answers through
+//! [`FaxCall::poll_action`] with [`CallAction`]s: SIP requests and responses to send, and when to
+//! start or stop the fax session on which media. An outbound call is begun with
+//! [`FaxCall::start`]. No sockets, no clocks of its own, so every path (refusals, glare,
+//! refreshes, BYE mid-page) is a unit test.
 //!
 //! The T.38 behaviour follows what real peers expect (telephony.md §3.4, §6): the sender waits a
 //! while for the far end's re-INVITE and then sends its own; the receiver re-INVITEs after a short
@@ -95,7 +99,7 @@ impl CallConfig {
     }
 }
 
-/// What happened on the SIP side, fed to [`FaxCall::handle`].
+/// What happened on the SIP side, fed to [`FaxCall::handle_input`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallInput {
     /// A provisional response to our initial INVITE (also 183; no early media is used).
@@ -340,7 +344,7 @@ impl FaxCall {
     }
 
     /// Feeds one SIP-side event.
-    pub fn handle(&mut self, input: CallInput, now: Instant) {
+    pub fn handle_input(&mut self, input: CallInput, now: Instant) {
         if self.state == CallState::Ended {
             // Nothing is answered or sent after the end, except a refusal of a stray re-INVITE.
             if let CallInput::PeerReinvite { .. } = input {

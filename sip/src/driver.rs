@@ -88,18 +88,18 @@ pub async fn run_call(
         };
         tokio::select! {
             ev = events.recv() => match ev {
-                Some(LegEvent::Call(input)) => call.handle(input, Instant::now()),
+                Some(LegEvent::Call(input)) => call.handle_input(input, Instant::now()),
                 Some(LegEvent::Closed) | None => {
                     if !ended {
                         // The stack dropped the dialog under us (e.g. no ACK): treat as hangup.
-                        call.handle(CallInput::PeerBye, Instant::now());
+                        call.handle_input(CallInput::PeerBye, Instant::now());
                         continue;
                     }
                     break;
                 }
             },
             done = fax_done.recv(), if fax_open => match done {
-                Some(success) => call.handle(CallInput::FaxFinished { success }, Instant::now()),
+                Some(success) => call.handle_input(CallInput::FaxFinished { success }, Instant::now()),
                 None => fax_open = false,
             },
             _ = sleep => {

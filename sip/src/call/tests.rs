@@ -33,8 +33,8 @@ fn answer(config: CallConfig) -> (FaxCall, Instant, Vec<CallAction>) {
     };
     assert!(sdp.contains("m=audio 20000 RTP/AVP 0 8\r\n"), "{sdp}");
     assert!(!sdp.contains("m=image"));
-    call.handle(CallInput::Provisional(180), t0);
-    call.handle(
+    call.handle_input(CallInput::Provisional(180), t0);
+    call.handle_input(
         CallInput::Answered {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -68,10 +68,10 @@ fn outbound_waits_then_sends_image_only_reinvite_and_runs_t38() {
         "{sdp}"
     );
     // 1xx (183 included) before the 200 is tolerated.
-    call.handle(CallInput::ReinviteProvisional(100), t0);
-    call.handle(CallInput::ReinviteProvisional(183), t0);
+    call.handle_input(CallInput::ReinviteProvisional(100), t0);
+    call.handle_input(CallInput::ReinviteProvisional(183), t0);
     assert!(drain(&mut call).is_empty());
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 200,
             sdp: Some(image_sdp(4000)),
@@ -95,7 +95,7 @@ fn outbound_waits_then_sends_image_only_reinvite_and_runs_t38() {
         params.far_max_datagram, 1400,
         "send with the peer's datagram size"
     );
-    call.handle(CallInput::FaxFinished { success: true }, t0);
+    call.handle_input(CallInput::FaxFinished { success: true }, t0);
     assert_eq!(
         drain(&mut call),
         vec![
@@ -108,7 +108,7 @@ fn outbound_waits_then_sends_image_only_reinvite_and_runs_t38() {
 #[test]
 fn far_end_reinvite_during_wait_is_accepted() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -142,7 +142,7 @@ fn refused_t38_falls_back_to_audio_with_call_up() {
         let (mut call, t0) = answered(config());
         call.handle_timeout(t0 + Duration::from_secs(5));
         drain(&mut call);
-        call.handle(CallInput::ReinviteResponse { code, sdp: None }, t0);
+        call.handle_input(CallInput::ReinviteResponse { code, sdp: None }, t0);
         let a = drain(&mut call);
         let [
             CallAction::StartFax(FaxMedia::Audio {
@@ -166,7 +166,7 @@ fn declined_image_stream_in_2xx_is_a_refusal() {
     let (mut call, t0) = answered(config());
     call.handle_timeout(t0 + Duration::from_secs(5));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 200,
             sdp: Some(image_sdp(0)),
@@ -186,7 +186,7 @@ fn refusal_without_fallback_hangs_up() {
     let (mut call, t0) = answered(c);
     call.handle_timeout(t0 + Duration::from_secs(5));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 488,
             sdp: None,
@@ -205,7 +205,7 @@ fn refusal_without_fallback_hangs_up() {
 #[test]
 fn session_refresh_during_t38_keeps_the_image_stream() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -213,7 +213,7 @@ fn session_refresh_during_t38_keeps_the_image_stream() {
     );
     drain(&mut call);
     // Same offer again (session timer refresh): 200 with our image stream, fax untouched.
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -231,7 +231,7 @@ fn session_refresh_during_t38_keeps_the_image_stream() {
     };
     assert!(sdp.contains("m=image 20002 udptl t38"));
     // Offerless refresh: we offer our current image stream.
-    call.handle(CallInput::PeerReinvite { sdp: None }, t0);
+    call.handle_input(CallInput::PeerReinvite { sdp: None }, t0);
     let a = drain(&mut call);
     let [
         CallAction::Sip(SipCommand::AnswerReinvite {
@@ -251,14 +251,14 @@ fn session_refresh_during_t38_keeps_the_image_stream() {
 #[test]
 fn peer_back_to_audio_during_t38_is_accepted_and_the_fax_ends_on_its_own() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
         t0,
     );
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -279,7 +279,7 @@ fn peer_back_to_audio_during_t38_is_accepted_and_the_fax_ends_on_its_own() {
         "{sdp}"
     );
     // An offerless refresh now gets audio too.
-    call.handle(CallInput::PeerReinvite { sdp: None }, t0);
+    call.handle_input(CallInput::PeerReinvite { sdp: None }, t0);
     let a = drain(&mut call);
     let [
         CallAction::Sip(SipCommand::AnswerReinvite {
@@ -295,7 +295,7 @@ fn peer_back_to_audio_during_t38_is_accepted_and_the_fax_ends_on_its_own() {
         "{sdp}"
     );
     // The session reaches phase E: BYE, as after any fax.
-    call.handle(CallInput::FaxFinished { success: true }, t0);
+    call.handle_input(CallInput::FaxFinished { success: true }, t0);
     assert_eq!(
         drain(&mut call),
         vec![
@@ -308,7 +308,7 @@ fn peer_back_to_audio_during_t38_is_accepted_and_the_fax_ends_on_its_own() {
 #[test]
 fn zero_port_image_offer_is_refused_without_disturbing_audio() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(0)),
         },
@@ -327,7 +327,7 @@ fn zero_port_image_offer_is_refused_without_disturbing_audio() {
 #[test]
 fn garbage_reinvite_sdp_gets_400() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some("\u{1}garbage".into()),
         },
@@ -347,7 +347,7 @@ fn glare_gets_491_and_our_retry() {
     let (mut call, t0) = answered(config());
     call.handle_timeout(t0 + Duration::from_secs(5));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -360,7 +360,7 @@ fn glare_gets_491_and_our_retry() {
             sdp: None
         })]
     );
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 491,
             sdp: None,
@@ -379,14 +379,14 @@ fn glare_gets_491_and_our_retry() {
 #[test]
 fn bye_mid_page_stops_the_fax_and_nothing_follows() {
     let (mut call, t0) = answered(config());
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
         t0,
     );
     drain(&mut call);
-    call.handle(CallInput::PeerBye, t0);
+    call.handle_input(CallInput::PeerBye, t0);
     assert_eq!(
         drain(&mut call),
         vec![
@@ -395,11 +395,11 @@ fn bye_mid_page_stops_the_fax_and_nothing_follows() {
         ]
     );
     // Never anything after the end: no re-INVITE, no BYE, timers gone.
-    call.handle(CallInput::FaxFinished { success: false }, t0);
+    call.handle_input(CallInput::FaxFinished { success: false }, t0);
     call.handle_timeout(t0 + Duration::from_secs(3600 * 2));
     assert!(drain(&mut call).is_empty());
     assert_eq!(call.poll_timeout(), None);
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -417,7 +417,7 @@ fn bye_mid_page_stops_the_fax_and_nothing_follows() {
 #[test]
 fn no_reinvite_after_bye_when_timer_was_pending() {
     let (mut call, t0) = answered(config());
-    call.handle(CallInput::Hangup, t0);
+    call.handle_input(CallInput::Hangup, t0);
     assert_eq!(
         drain(&mut call),
         vec![
@@ -437,7 +437,7 @@ fn ring_timeout_cancels_and_a_crossing_2xx_is_byed() {
     drain(&mut call);
     call.handle_timeout(t0 + Duration::from_secs(60));
     assert_eq!(drain(&mut call), vec![CallAction::Sip(SipCommand::Cancel)]);
-    call.handle(
+    call.handle_input(
         CallInput::Answered {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -458,7 +458,7 @@ fn failures_of_the_initial_invite() {
     let mut call = FaxCall::new(CallRole::Outbound, config(), 1);
     call.start(t0);
     drain(&mut call);
-    call.handle(CallInput::Rejected(486), t0);
+    call.handle_input(CallInput::Rejected(486), t0);
     assert_eq!(
         drain(&mut call),
         vec![CallAction::Ended(EndReason::Rejected(486))]
@@ -471,7 +471,7 @@ fn inbound_answers_audio_declines_initial_image_then_reinvites_after_ced() {
     let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
     let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
 m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:400\r\n";
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(offer.into()),
         },
@@ -494,7 +494,7 @@ m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:4
         drain(&mut call).as_slice(),
         [CallAction::Sip(SipCommand::Reinvite { .. })]
     ));
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 200,
             sdp: Some(image_sdp(6330)),
@@ -511,7 +511,7 @@ m=audio 10544 RTP/AVP 0 8 101\r\nm=image 6330 udptl t38\r\na=T38FaxMaxDatagram:4
 fn inbound_ced_audio_continues_as_the_fallback_when_t38_is_refused() {
     let t0 = Instant::now();
     let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -526,7 +526,7 @@ fn inbound_ced_audio_continues_as_the_fallback_when_t38_is_refused() {
     ));
     call.handle_timeout(t0 + Duration::from_secs(3));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 488,
             sdp: None,
@@ -542,7 +542,7 @@ fn inbound_ced_audio_continues_as_the_fallback_when_t38_is_refused() {
     let mut c = config();
     c.ced_audio = false;
     let mut call = FaxCall::new(CallRole::Inbound, c, 9);
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -558,7 +558,7 @@ fn inbound_ced_audio_continues_as_the_fallback_when_t38_is_refused() {
 fn inbound_image_only_offer_goes_straight_to_t38_and_no_media_is_refused() {
     let t0 = Instant::now();
     let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(image_sdp(6330)),
         },
@@ -573,7 +573,7 @@ fn inbound_image_only_offer_goes_straight_to_t38_and_no_media_is_refused() {
     ));
     let mut call = FaxCall::new(CallRole::Inbound, config(), 9);
     let video = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n";
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(video.into()),
         },
@@ -593,7 +593,7 @@ fn watchdog_hangs_up_a_stuck_call() {
     let mut c = config();
     c.max_duration = Duration::from_secs(30);
     let (mut call, t0) = answered(c);
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(6330)),
         },
@@ -620,7 +620,7 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
     c.t38_enabled = false;
     // Inbound: answer audio, start the G.711 fax at once, no re-INVITE timer.
     let mut call = FaxCall::new(CallRole::Inbound, c.clone(), 2);
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -641,7 +641,7 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
     assert_eq!(remote.port(), 12240);
     assert_eq!(call.state(), CallState::AudioFax);
     // The peer's T.38 re-INVITE (image only) is refused with 488; the audio fax keeps running.
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(4000)),
         },
@@ -662,7 +662,7 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
     let mut call = FaxCall::new(CallRole::Outbound, c, 1);
     call.start(t0);
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::Answered {
             sdp: Some(AUDIO_ANSWER.into()),
         },
@@ -680,7 +680,7 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
     let mut c = config();
     c.t38_enabled = false;
     let mut call = FaxCall::new(CallRole::Inbound, c, 3);
-    call.handle(
+    call.handle_input(
         CallInput::Incoming {
             sdp: Some(image_sdp(4000)),
         },
@@ -699,7 +699,7 @@ fn t38_disabled_runs_audio_from_the_answer_and_refuses_t38_offers() {
 fn t38_offer_too_small_to_carry_an_ifp_is_refused_not_truncated() {
     let (mut call, t0) = answered(config());
     let tiny = image_sdp(4000).replace("T38FaxMaxDatagram:1400", "T38FaxMaxDatagram:40");
-    call.handle(CallInput::PeerReinvite { sdp: Some(tiny) }, t0);
+    call.handle_input(CallInput::PeerReinvite { sdp: Some(tiny) }, t0);
     assert_eq!(
         drain(&mut call),
         vec![CallAction::Sip(SipCommand::AnswerReinvite {
@@ -715,7 +715,7 @@ fn audio_refresh_during_audio_fax_keeps_the_law_and_follows_a_moved_stream() {
     let (mut call, t0) = answered(config());
     call.handle_timeout(t0 + Duration::from_secs(5));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 488,
             sdp: None,
@@ -726,7 +726,7 @@ fn audio_refresh_during_audio_fax_keeps_the_law_and_follows_a_moved_stream() {
     assert_eq!(call.state(), CallState::AudioFax);
     // Same address, both laws offered in the other order: 200 keeping PCMA, fax untouched.
     let refresh = AUDIO_ANSWER.replace("RTP/AVP 8 0 101", "RTP/AVP 0 8");
-    call.handle(CallInput::PeerReinvite { sdp: Some(refresh) }, t0);
+    call.handle_input(CallInput::PeerReinvite { sdp: Some(refresh) }, t0);
     let a = drain(&mut call);
     let [
         CallAction::Sip(SipCommand::AnswerReinvite {
@@ -740,7 +740,7 @@ fn audio_refresh_during_audio_fax_keeps_the_law_and_follows_a_moved_stream() {
     assert!(sdp.contains("m=audio 20000 RTP/AVP 8\r\n"), "{sdp}");
     // The peer moves its RTP port: answered, and the running audio fax re-targets.
     let moved = AUDIO_ANSWER.replace("m=audio 12240", "m=audio 12250");
-    call.handle(CallInput::PeerReinvite { sdp: Some(moved) }, t0);
+    call.handle_input(CallInput::PeerReinvite { sdp: Some(moved) }, t0);
     let a = drain(&mut call);
     let [
         CallAction::Sip(SipCommand::AnswerReinvite { code: 200, .. }),
@@ -763,7 +763,7 @@ fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switche
         [CallAction::Sip(SipCommand::Reinvite { .. })]
     ));
     // 1xx only, then nothing: after 5 s we run the fax in audio, the call stays up.
-    call.handle(CallInput::ReinviteProvisional(100), t0);
+    call.handle_input(CallInput::ReinviteProvisional(100), t0);
     assert_eq!(call.poll_timeout(), Some(t0 + Duration::from_secs(10)));
     call.handle_timeout(t0 + Duration::from_secs(10));
     let a = drain(&mut call);
@@ -776,7 +776,7 @@ fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switche
     );
     assert_eq!(call.state(), CallState::AudioFax);
     // The peer's 200 accepting T.38 arrives late: it runs T.38 now, so we follow.
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 200,
             sdp: Some(image_sdp(4000)),
@@ -795,7 +795,7 @@ fn unanswered_t38_reinvite_falls_back_after_timeout_and_a_late_2xx_still_switche
     call.handle_timeout(t0 + Duration::from_secs(5));
     call.handle_timeout(t0 + Duration::from_secs(10));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 488,
             sdp: None,
@@ -832,7 +832,7 @@ fn outbound_sends_cng_in_audio_while_waiting_then_moves_to_t38() {
         matches!(a.as_slice(), [CallAction::Sip(SipCommand::Reinvite { .. })]),
         "{a:?}"
     );
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 200,
             sdp: Some(image_sdp(4000)),
@@ -851,7 +851,7 @@ fn outbound_cng_audio_continues_as_the_fallback_when_t38_is_refused() {
     let (mut call, t0, _) = answered_with_cng();
     call.handle_timeout(t0 + Duration::from_secs(5));
     drain(&mut call);
-    call.handle(
+    call.handle_input(
         CallInput::ReinviteResponse {
             code: 488,
             sdp: None,
@@ -866,7 +866,7 @@ fn outbound_cng_audio_continues_as_the_fallback_when_t38_is_refused() {
 #[test]
 fn outbound_far_end_reinvite_during_cng_moves_the_fax_to_t38() {
     let (mut call, t0, _) = answered_with_cng();
-    call.handle(
+    call.handle_input(
         CallInput::PeerReinvite {
             sdp: Some(image_sdp(4100)),
         },

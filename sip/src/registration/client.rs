@@ -53,7 +53,7 @@ pub fn start(
             match policy.poll_action() {
                 Some(RegisterAction::Register { expires }) => {
                     let result = trunk.register(expires).await;
-                    policy.handle(result, Instant::now());
+                    policy.handle_input(result, Instant::now());
                     continue;
                 }
                 Some(RegisterAction::Stopped) => {

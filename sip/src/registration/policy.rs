@@ -151,7 +151,7 @@ impl RegisterPolicy {
     }
 
     /// Feeds the result of the outstanding REGISTER.
-    pub fn handle(&mut self, input: RegisterInput, now: Instant) {
+    pub fn handle_input(&mut self, input: RegisterInput, now: Instant) {
         match self.state {
             RegisterState::Unregistering => {
                 self.maybe_bound = false;
@@ -245,7 +245,7 @@ mod tests {
             drain(&mut p),
             vec![RegisterAction::Register { expires: 60 }]
         );
-        p.handle(
+        p.handle_input(
             RegisterInput::IntervalTooBrief {
                 min_expires: Some(300),
             },
@@ -256,7 +256,7 @@ mod tests {
             vec![RegisterAction::Register { expires: 300 }]
         );
         // A Min-Expires that is no longer than what we asked (or none) is a plain failure.
-        p.handle(
+        p.handle_input(
             RegisterInput::IntervalTooBrief {
                 min_expires: Some(300),
             },
@@ -289,7 +289,7 @@ mod tests {
             vec![RegisterAction::Register { expires: 3600 }]
         );
         // The registrar grants less than asked: refresh follows the grant.
-        p.handle(RegisterInput::Registered { granted: 600 }, t0);
+        p.handle_input(RegisterInput::Registered { granted: 600 }, t0);
         assert_eq!(p.state(), RegisterState::Registered);
         assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_secs(450)));
         p.handle_timeout(t0 + Duration::from_secs(449));
@@ -299,11 +299,11 @@ mod tests {
             drain(&mut p),
             vec![RegisterAction::Register { expires: 3600 }]
         );
-        p.handle(RegisterInput::Registered { granted: 600 }, t0);
+        p.handle_input(RegisterInput::Registered { granted: 600 }, t0);
         p.shutdown();
         assert_eq!(drain(&mut p), vec![RegisterAction::Register { expires: 0 }]);
         assert_eq!(p.poll_timeout(), None);
-        p.handle(RegisterInput::Registered { granted: 0 }, t0);
+        p.handle_input(RegisterInput::Registered { granted: 0 }, t0);
         assert_eq!(drain(&mut p), vec![RegisterAction::Stopped]);
         let events: Vec<_> = std::iter::from_fn(|| p.poll_event()).collect();
         assert_eq!(
@@ -329,7 +329,7 @@ mod tests {
             } else {
                 RegisterInput::Rejected(403)
             };
-            p.handle(input, t0);
+            p.handle_input(input, t0);
             let at = p.poll_timeout().unwrap();
             waits.push((at - t0).as_secs());
             p.handle_timeout(at);
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
         // A success resets the backoff; a tiny grant still refreshes no sooner than 1 s.
         drain(&mut p);
-        p.handle(RegisterInput::Registered { granted: 1 }, t0);
+        p.handle_input(RegisterInput::Registered { granted: 1 }, t0);
         assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_secs(1)));
     }
 
@@ -352,13 +352,13 @@ mod tests {
             drain(&mut p).is_empty(),
             "waits for the outstanding REGISTER"
         );
-        p.handle(RegisterInput::Registered { granted: 60 }, t0);
+        p.handle_input(RegisterInput::Registered { granted: 60 }, t0);
         assert_eq!(drain(&mut p), vec![RegisterAction::Register { expires: 0 }]);
 
         let mut never = RegisterPolicy::new(60);
         never.start();
         drain(&mut never);
-        never.handle(RegisterInput::Rejected(403), t0);
+        never.handle_input(RegisterInput::Rejected(403), t0);
         never.shutdown();
         assert_eq!(drain(&mut never), vec![RegisterAction::Stopped]);
     }

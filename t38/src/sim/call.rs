@@ -1,9 +1,12 @@
 //! A whole simulated fax call: a sending and a receiving session joined by two [`Channel`]s, over
 //! real UDPTL (T.38) or a G.711 audio stream, on a simulated 20 ms clock.
+//!
+//! Sans-IO: the call's only clock is its step counter; what a run costs in real time is measured
+//! around it by the [`meter`](super::meter).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::ifp::strip_fec_padding;
 use crate::session::{
@@ -13,6 +16,7 @@ use crate::session::{
 use crate::udptl::{ErrorCorrection, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError};
 
 use super::channel::{Channel, ChannelModel, ChannelStats};
+use super::meter::StepCost;
 
 /// One simulation step: 20 ms, 160 samples at 8 kHz.
 pub const STEP: Duration = Duration::from_millis(20);
@@ -126,7 +130,7 @@ pub struct CallReport {
     /// Simulated line time until both ends finished.
     pub line_time: Duration,
     /// CPU time of both ends plus the simulator: the thread's CPU time for [`Call::run`] on Linux,
-    /// otherwise the wall time spent inside [`Call::step`].
+    /// otherwise the wall time spent stepping (measured by the [`meter`](super::meter)).
     pub cpu_time: Duration,
     /// The slowest single 20 ms step (page starts read and encode a whole page).
     pub slowest_step: Duration,
@@ -413,7 +417,7 @@ enum Ends {
 }
 
 /// A simulated call in progress. [`Call::run`] plays it to the end; [`Call::step`] advances it by
-/// 20 ms, for drivers that interleave many calls in real time.
+/// 20 ms, for drivers that interleave many calls in real time (see [`run_realtime`](super::run_realtime)).
 pub struct Call {
     ends: Ends,
     forward: Channel,
@@ -424,8 +428,6 @@ pub struct Call {
     line_time: Option<Duration>,
     sender_events: Vec<SessionEvent>,
     receiver_events: Vec<SessionEvent>,
-    busy: Duration,
-    slowest_step: Duration,
 }
 
 impl Call {
@@ -520,8 +522,6 @@ impl Call {
             line_time: None,
             sender_events: Vec::new(),
             receiver_events: Vec::new(),
-            busy: Duration::ZERO,
-            slowest_step: Duration::ZERO,
         })
     }
 
@@ -535,7 +535,6 @@ impl Call {
         if self.line_time.is_some() {
             return true;
         }
-        let started = Instant::now();
         self.clock.step += 1;
         let now = self.clock.step * STEP_US;
         let both_done = match &mut self.ends {
@@ -588,38 +587,19 @@ impl Call {
                 )
             }
         };
-        let spent = started.elapsed();
-        self.busy += spent;
-        self.slowest_step = self.slowest_step.max(spent);
         if both_done {
             self.line_time = Some(STEP * self.clock.step as u32);
         }
         both_done
     }
 
-    /// Hangs both ends up now (one more step, then T.30 is terminated on both).
+    /// Hangs both ends up at the next [`step`](Self::step) (T.30 is then terminated on both).
     pub fn hang_up(&mut self) {
         self.clock.max_steps = self.clock.step + 1;
-        self.step();
     }
 
-    /// Runs the call to the end in simulated time and reports. `cpu_time` is then this thread's
-    /// CPU time (from `/proc/thread-self/schedstat`), immune to other load on the machine.
-    pub fn run(mut self) -> CallReport {
-        let cpu0 = thread_cpu_time();
-        while !self.step() {}
-        if let (Some(a), Some(b)) = (cpu0, thread_cpu_time()) {
-            self.busy = b.saturating_sub(a);
-        }
-        self.into_report()
-    }
-
-    /// The report of a finished call (`None` while it is still running).
-    pub fn report(self) -> Option<CallReport> {
-        self.is_done().then(|| self.into_report())
-    }
-
-    fn into_report(mut self) -> CallReport {
+    /// The report of a finished call, with what the run cost as the meter measured it.
+    pub(super) fn into_report(mut self, cost: StepCost) -> CallReport {
         self.fwd_stats.channel = self.forward.stats();
         self.bwd_stats.channel = self.backward.stats();
         let (sender, receiver) = match &self.ends {
@@ -641,8 +621,8 @@ impl Call {
             sender: sender.unwrap_or_else(unfinished),
             receiver: receiver.unwrap_or_else(unfinished),
             line_time: self.line_time.unwrap_or(STEP * self.clock.step as u32),
-            cpu_time: self.busy,
-            slowest_step: self.slowest_step,
+            cpu_time: cost.busy,
+            slowest_step: cost.slowest,
             timed_out: self.clock.timed_out,
             ended_first: self
                 .clock
@@ -671,14 +651,4 @@ fn unfinished() -> FaxReport {
         remote_ident: None,
         compression: 0,
     }
-}
-
-/// CPU time consumed by the current thread (Linux scheduler statistics, nanosecond resolution).
-fn thread_cpu_time() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-        .map(Duration::from_nanos)
 }

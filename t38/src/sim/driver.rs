@@ -1,4 +1,5 @@
-//! A real-time driver for many simulated calls, on the [`TickPool`](crate::tick_pool::TickPool):
+//! A real-time driver for many simulated calls, on the [`TickPool`](crate::tick_pool::TickPool)
+//! (IO: threads and the wall clock, like the pool; each step is timed by the [`meter`](super::meter)):
 //! each call is stepped every 20 ms by a pool of dedicated threads, the calls' clocks spread over
 //! the period, a slow step delaying only its own call. Unlike live media, a late call catches up
 //! every owed step, so its line time follows the wall clock exactly.
@@ -6,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::call::{Call, CallReport, STEP};
+use super::meter::StepCost;
 use crate::tick_pool::{Tick, TickPool, TickPoolConfig};
 
 /// Driver settings.
@@ -56,9 +58,15 @@ pub struct DriverReport {
     pub overruns: u64,
 }
 
-impl Tick for Call {
+/// A call as the pool steps it, with what its steps cost.
+struct Metered {
+    call: Call,
+    cost: StepCost,
+}
+
+impl Tick for Metered {
     fn tick(&mut self) -> bool {
-        self.step()
+        self.cost.step(&mut self.call)
     }
 }
 
@@ -76,7 +84,13 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
     let handles: Vec<_> = calls
         .into_iter()
         .enumerate()
-        .map(|(i, c)| pool.add_in(c, config.stagger * i as u32 / n))
+        .map(|(i, call)| {
+            let metered = Metered {
+                call,
+                cost: StepCost::default(),
+            };
+            pool.add_in(metered, config.stagger * i as u32 / n)
+        })
         .collect();
     while pool.live() > 0 && started.elapsed() < limit {
         std::thread::sleep(config.tick);
@@ -86,12 +100,13 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
     let calls = handles
         .into_iter()
         .filter_map(|h| h.into_inner().ok())
-        .map(|mut c| {
+        .map(|mut m| {
             // A call cut off by `limit` is hung up so that it still reports.
-            while !c.is_done() {
-                c.hang_up();
+            while !m.call.is_done() {
+                m.call.hang_up();
+                m.cost.step(&mut m.call);
             }
-            c.report().expect("done")
+            m.call.into_report(m.cost)
         })
         .collect();
     DriverReport {
@@ -104,27 +119,6 @@ pub fn run_realtime(calls: Vec<Call>, config: DriverConfig, limit: Duration) -> 
         slowest_step: stats.slowest_step,
         overruns: stats.clock_overruns,
     }
-}
-
-/// Resident memory of this process in KiB (`VmRSS`), for per-session memory estimates.
-pub fn resident_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// CPU time (user + system) of this process so far, from `/proc/self/stat` (10 ms resolution).
-pub fn process_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux this runs on.
-    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 #[cfg(test)]

@@ -2,6 +2,10 @@
 //! duplication, random and Gilbert–Elliott loss) on a simulated clock, carrying real UDPTL
 //! packets with the wire core's error correction, or G.711 audio. Same seed, same call.
 //!
+//! The call and the channel are sans-IO: they run on a step counter and read no clock. The
+//! [`meter`] times their steps and reads `/proc`; [`run_realtime`] paces many calls on the
+//! [`tick_pool`](crate::tick_pool).
+//!
 //! ```no_run
 //! # use faxline_t38::sim::{Call, CallConfig, ChannelModel, Loss};
 //! # use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
@@ -16,7 +20,9 @@
 mod call;
 mod channel;
 mod driver;
+pub mod meter;
 
 pub use call::{Call, CallConfig, CallReport, LinkStats, STEP, Side, SimError, Transport};
 pub use channel::{Channel, ChannelModel, ChannelStats, Loss, SimRng};
-pub use driver::{DriverConfig, DriverReport, process_cpu_time, resident_kib, run_realtime};
+pub use driver::{DriverConfig, DriverReport, run_realtime};
+pub use meter::{process_cpu_time, resident_kib};
