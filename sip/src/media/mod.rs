@@ -1,6 +1,7 @@
 //! The media side of the line: fax sessions on real UDP sockets, stepped every 20 ms by a pool of
-//! dedicated threads, many sessions per thread. T.38 runs on UDPTL (`udptl_port`); the G.711
-//! fallback runs spandsp's audio modems on RTP (`rtp_port`).
+//! dedicated threads, many sessions per thread. T.38 runs on UDPTL (`udptl_stream`); the G.711
+//! fallback runs spandsp's audio modems on RTP (`rtp_stream`); both are a `FaxStream` in the one
+//! `Port` that owns the socket, the counters and the outcome (`port`).
 //!
 //! Each session owns a non-blocking UDP socket bound from the configured port range. Every tick a
 //! thread drains the sockets of its sessions (receive until it would block), feeds the receiver
@@ -15,8 +16,9 @@
 //! step, stepped `speed` times as often.
 
 mod latch;
-mod rtp_port;
-mod udptl_port;
+mod port;
+mod rtp_stream;
+mod udptl_stream;
 mod wire;
 
 pub use latch::{Latch, Verdict};
@@ -29,19 +31,18 @@ use std::time::Duration;
 
 use faxline_t38::session::{Direction, FaxOptions, FaxReport, SessionEvent};
 use faxline_t38::sim::ChannelModel;
-use faxline_t38::tick_pool::{Tick, TickHandle, TickPool, TickPoolConfig};
-use tracing::debug;
+use faxline_t38::tick_pool::{TickHandle, TickPool, TickPoolConfig};
 
-use rtp_port::RtpPort;
-use udptl_port::UdptlPort;
+use port::{FaxStream, Port};
+use rtp_stream::RtpStream;
+use udptl_stream::UdptlStream;
+use wire::Wire;
 
 use faxline_t38::sdp::NegotiatedT38;
 
 /// One tick: 20 ms, 160 samples at 8 kHz.
 pub const TICK: Duration = Duration::from_millis(20);
 const TICK_SAMPLES: u32 = 160;
-/// Ticks to keep sending after phase E so the last IFPs (and their redundancy) reach the peer.
-const LINGER_TICKS: u32 = 25;
 
 /// Why media could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -188,60 +189,6 @@ pub struct MediaOutcome {
 
 type DoneFn = Box<dyn FnOnce(MediaOutcome) + Send>;
 
-/// One media session on its socket, stepped by the runtime's tick pool.
-trait MediaPort: Send {
-    /// Process-unique session id, for logs.
-    fn id(&self) -> u64;
-    /// One 20 ms step. Returns true when the port is finished and can be dropped.
-    fn tick(&mut self) -> bool;
-    /// The stream moved (re-INVITE): send to the new address until a packet latches again.
-    fn retarget(&mut self, remote: SocketAddr);
-    fn stats(&self) -> MediaStats;
-    /// Terminates the session (if still running) and delivers its outcome (at most once).
-    fn finish(&mut self);
-}
-
-/// Hands a session's outcome to its `done` callback, once: the end of every port's `finish`.
-fn deliver_outcome(done: &mut Option<DoneFn>, report: Option<&FaxReport>, stats: MediaStats) {
-    if let (Some(done), Some(report)) = (done.take(), report.cloned()) {
-        done(MediaOutcome { report, stats });
-    }
-}
-
-/// Counts down the ticks a port keeps running after its fax session ended (so its last packets and
-/// their redundancy still go out); true once they are over.
-fn linger_over(linger: &mut Option<u32>, session_finished: bool) -> bool {
-    if let Some(n) = linger {
-        *n = n.saturating_sub(1);
-        return *n == 0;
-    }
-    if session_finished {
-        *linger = Some(LINGER_TICKS);
-    }
-    false
-}
-
-/// A port as the tick pool steps it: finishing delivers the outcome right away.
-struct PooledPort(Box<dyn MediaPort>);
-
-impl Tick for PooledPort {
-    fn tick(&mut self) -> bool {
-        let done = self.0.tick();
-        if done {
-            let stats = self.0.stats();
-            debug!(
-                session = self.0.id(),
-                sent = stats.sent,
-                received = stats.received,
-                ignored = stats.ignored,
-                "media session done"
-            );
-            self.0.finish();
-        }
-        done
-    }
-}
-
 /// Tick lateness figures of a runtime (the pool's, see [`faxline_t38::tick_pool`]).
 pub use faxline_t38::tick_pool::TickStats;
 
@@ -250,16 +197,16 @@ pub use faxline_t38::tick_pool::TickStats;
 /// in a slow spandsp step delays only itself). In real time a session that falls more than three
 /// steps behind skips the rest rather than bursting them onto the wire.
 pub struct MediaRuntime {
-    pool: Option<TickPool<PooledPort>>,
+    pool: Option<TickPool<Port>>,
     /// Every session added, so that shutdown can end the ones still running.
-    sessions: Mutex<Vec<TickHandle<PooledPort>>>,
+    sessions: Mutex<Vec<TickHandle<Port>>>,
     pacing: bool,
 }
 
 /// A handle to one session: stop it early or move its stream.
 #[derive(Clone)]
 pub struct SessionHandle {
-    handle: TickHandle<PooledPort>,
+    handle: TickHandle<Port>,
 }
 
 impl std::fmt::Debug for SessionHandle {
@@ -273,12 +220,12 @@ impl std::fmt::Debug for SessionHandle {
 impl SessionHandle {
     /// Ends the session now (T.30 terminated, report delivered), between two of its steps.
     pub fn stop(&self) {
-        self.handle.finish(|p| p.0.finish());
+        self.handle.finish(|p| p.finish());
     }
 
     /// The peer moved the stream (re-INVITE): send to `remote` until packets latch again.
     pub fn retarget(&self, remote: SocketAddr) {
-        self.handle.with(|p| p.0.retarget(remote));
+        self.handle.with(|p| p.retarget(remote));
     }
 }
 
@@ -311,9 +258,13 @@ impl MediaRuntime {
         socket: UdpSocket,
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let port = UdptlPort::new(job, socket, self.pacing, id, Box::new(done))?;
-        self.add(Box::new(port))
+        let stream = UdptlStream::new(&job, self.pacing)?;
+        self.add(
+            stream,
+            job.events,
+            Wire::new(socket, job.remote, job.loss),
+            Box::new(done),
+        )
     }
 
     /// Starts a G.711 audio fax session on an RTP `socket`; `done` gets the outcome (also when
@@ -324,17 +275,28 @@ impl MediaRuntime {
         socket: UdpSocket,
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let port = RtpPort::new(job, socket, id, Box::new(done))?;
-        self.add(Box::new(port))
+        let stream = RtpStream::new(&job)?;
+        self.add(
+            stream,
+            job.events,
+            Wire::new(socket, job.remote, job.loss),
+            Box::new(done),
+        )
     }
 
-    fn add(&self, port: Box<dyn MediaPort>) -> Result<SessionHandle, MediaError> {
+    fn add(
+        &self,
+        stream: impl FaxStream + 'static,
+        events: Option<SessionEvents>,
+        wire: Wire,
+        done: DoneFn,
+    ) -> Result<SessionHandle, MediaError> {
         let pool = self
             .pool
             .as_ref()
             .ok_or_else(|| MediaError::Session("runtime stopped".into()))?;
-        let handle = pool.add(PooledPort(port));
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let handle = pool.add(Port::new(id, Box::new(stream), wire, events, done));
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|h| !h.is_finished());
         sessions.push(handle.clone());
@@ -358,7 +320,7 @@ impl MediaRuntime {
         let sessions =
             std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
         for h in sessions {
-            h.finish(|p| p.0.finish());
+            h.finish(|p| p.finish());
         }
     }
 }

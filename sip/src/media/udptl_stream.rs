@@ -1,16 +1,13 @@
-//! A T.38 session on a UDPTL socket: UDPTL receiver → spandsp T.38 terminal → UDPTL sender.
-
-use std::net::UdpSocket;
+//! A T.38 fax on UDPTL: UDPTL receiver → spandsp T.38 terminal → UDPTL sender.
 
 use faxline_t38::ifp::strip_fec_padding;
-use faxline_t38::session::{T38Session, T38SessionConfig};
+use faxline_t38::session::{FaxReport, SessionEvent, T38Session, T38SessionConfig};
 use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig, UdptlPacket};
 
 use super::TICK_SAMPLES;
+use super::port::FaxStream;
 use super::wire::Wire;
-use super::{
-    DoneFn, MediaError, MediaPort, MediaStats, SessionEvents, T38Job, deliver_outcome, linger_over,
-};
+use super::{MediaError, MediaStats, T38Job};
 
 /// An IFP rebuilt by FEC carries zero padding up to its group's longest member; spandsp refuses
 /// trailing octets, so it is cut back to the IFP itself.
@@ -22,16 +19,10 @@ fn unpad(ifp: &[u8], recovered: bool, version: u8) -> &[u8] {
     }
 }
 
-pub(super) struct UdptlPort {
-    id: u64,
+pub(super) struct UdptlStream {
     session: T38Session,
-    wire: Wire,
     tx: Sender,
     rx: Receiver,
-    stats: MediaStats,
-    linger: Option<u32>,
-    events: Option<SessionEvents>,
-    done: Option<DoneFn>,
     out: Vec<u8>,
     ifps: Vec<(u16, Vec<u8>)>,
     idle_ticks: u32,
@@ -39,16 +30,9 @@ pub(super) struct UdptlPort {
     version: u8,
 }
 
-impl UdptlPort {
-    pub(super) fn new(
-        job: T38Job,
-        socket: UdpSocket,
-        pacing: bool,
-        id: u64,
-        done: DoneFn,
-    ) -> Result<Self, MediaError> {
-        let events = job.events.clone();
-        let p = job.params;
+impl UdptlStream {
+    pub(super) fn new(job: &T38Job, pacing: bool) -> Result<Self, MediaError> {
+        let p = &job.params;
         let ec = p.ec.to_udptl();
         let max_datagram = p.far_max_datagram as usize;
         let tx = Sender::new(SenderConfig {
@@ -57,23 +41,17 @@ impl UdptlPort {
         })
         .map_err(|e| MediaError::Session(e.to_string()))?;
         let session = T38Session::new(T38SessionConfig {
-            direction: job.direction,
-            fax: job.fax,
+            direction: job.direction.clone(),
+            fax: job.fax.clone(),
             t38: p.session_params(),
             pacing,
-            label: job.label,
+            label: job.label.clone(),
         })
         .map_err(|e| MediaError::Session(e.to_string()))?;
         Ok(Self {
-            id,
             session,
-            wire: Wire::new(socket, job.remote, job.loss),
             tx,
             rx: Receiver::new(ReceiverConfig::default()),
-            stats: MediaStats::default(),
-            linger: None,
-            events,
-            done: Some(done),
             out: Vec::with_capacity(1500),
             ifps: Vec::new(),
             idle_ticks: 0,
@@ -81,11 +59,11 @@ impl UdptlPort {
         })
     }
 
-    fn receive(&mut self) {
+    fn receive(&mut self, wire: &mut Wire, stats: &mut MediaStats) {
         let (rx, ifps, version) = (&mut self.rx, &mut self.ifps, self.version);
         let (mut malformed, mut lost) = (0, 0);
-        let got = self.wire.receive(
-            &mut self.stats,
+        let got = wire.receive(
+            stats,
             |d| UdptlPacket::decode(d).is_ok(),
             |d| {
                 let r = rx.handle_datagram(d, |ev| match ev {
@@ -102,8 +80,8 @@ impl UdptlPort {
                 }
             },
         );
-        self.stats.malformed += malformed;
-        self.stats.lost += lost;
+        stats.malformed += malformed;
+        stats.lost += lost;
         if got {
             self.idle_ticks = 0;
         } else {
@@ -124,12 +102,12 @@ impl UdptlPort {
         }
         for (seq, ifp) in self.ifps.drain(..) {
             if self.session.handle_ifp(seq, &ifp).is_err() {
-                self.stats.malformed += 1;
+                stats.malformed += 1;
             }
         }
     }
 
-    fn send(&mut self) {
+    fn send(&mut self, wire: &mut Wire, stats: &mut MediaStats) {
         while let Some(ifp) = self.session.poll_transmit() {
             self.out.clear();
             if self
@@ -139,35 +117,31 @@ impl UdptlPort {
             {
                 continue;
             }
-            self.wire.send(&self.out, &mut self.stats);
+            wire.send(&self.out, stats);
         }
-        self.wire.end_tick(&mut self.stats);
     }
 }
 
-impl MediaPort for UdptlPort {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn tick(&mut self) -> bool {
-        self.receive();
+impl FaxStream for UdptlStream {
+    fn step(&mut self, wire: &mut Wire, stats: &mut MediaStats) {
+        self.receive(wire, stats);
         self.session.handle_elapsed(TICK_SAMPLES);
-        SessionEvents::forward(self.events.as_ref(), || self.session.poll_event());
-        self.send();
-        linger_over(&mut self.linger, self.session.is_finished())
+        self.send(wire, stats);
     }
 
-    fn retarget(&mut self, remote: std::net::SocketAddr) {
-        self.wire.latch.retarget(remote);
+    fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.session.poll_event()
     }
 
-    fn stats(&self) -> MediaStats {
-        self.stats
+    fn is_finished(&self) -> bool {
+        self.session.is_finished()
     }
 
-    fn finish(&mut self) {
+    fn hang_up(&mut self) {
         self.session.handle_hangup();
-        deliver_outcome(&mut self.done, self.session.report(), self.stats);
+    }
+
+    fn report(&self) -> Option<&FaxReport> {
+        self.session.report()
     }
 }
