@@ -204,7 +204,7 @@ struct T38End {
     wire: Vec<u8>,
 }
 
-impl T38End {
+impl End for T38End {
     fn deliver(&mut self, datagram: &[u8], stats: &mut LinkStats) {
         self.idle_steps = 0;
         let scratch = &mut self.scratch;
@@ -227,12 +227,8 @@ impl T38End {
         }
     }
 
-    fn feed(&mut self, stats: &mut LinkStats) {
-        for (seq, ifp) in self.scratch.drain(..) {
-            if self.session.handle_ifp(seq, &ifp).is_err() {
-                stats.rejected_ifps += 1;
-            }
-        }
+    fn advance(&mut self, _step: u64) {
+        self.session.handle_elapsed(STEP_SAMPLES);
     }
 
     fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats) {
@@ -257,6 +253,28 @@ impl T38End {
             };
             for _ in 0..copies {
                 channel.send(now_us, self.wire.clone());
+            }
+        }
+    }
+
+    fn session(&mut self) -> &mut dyn Session {
+        &mut self.session
+    }
+
+    fn report(&self) -> Option<FaxReport> {
+        self.session.report().cloned()
+    }
+
+    fn udptl(&self) -> RxStats {
+        self.rx.stats()
+    }
+}
+
+impl T38End {
+    fn feed(&mut self, stats: &mut LinkStats) {
+        for (seq, ifp) in self.scratch.drain(..) {
+            if self.session.handle_ifp(seq, &ifp).is_err() {
+                stats.rejected_ifps += 1;
             }
         }
     }
@@ -291,8 +309,8 @@ struct AudioEnd {
     playout_delay: u64,
 }
 
-impl AudioEnd {
-    fn deliver(&mut self, datagram: &[u8]) {
+impl End for AudioEnd {
+    fn deliver(&mut self, datagram: &[u8], _stats: &mut LinkStats) {
         if datagram.len() < 8 {
             return;
         }
@@ -303,7 +321,8 @@ impl AudioEnd {
         }
     }
 
-    fn play(&mut self, step: u64) {
+    /// Plays the frame due in this step (a gap when it is missing or playout has not begun).
+    fn advance(&mut self, step: u64) {
         if step < self.playout_delay {
             self.session.handle_gap(STEP_SAMPLES);
             return;
@@ -332,6 +351,14 @@ impl AudioEnd {
         self.tx_seq += 1;
         channel.send(now_us, datagram);
     }
+
+    fn session(&mut self) -> &mut dyn Session {
+        &mut self.session
+    }
+
+    fn report(&self) -> Option<FaxReport> {
+        self.session.report().cloned()
+    }
 }
 
 /// After one end's fax session ends, the other gets this long before it is hung up: what a
@@ -350,31 +377,52 @@ struct Clock {
     timed_out: bool,
 }
 
+/// One end of the line, whatever carries the fax: what a step does with it, and what the
+/// hang-up rules and the report need from it. One step is the same for both transports.
+trait End {
+    /// A datagram arrived from the channel.
+    fn deliver(&mut self, datagram: &[u8], stats: &mut LinkStats);
+    /// Nothing arrived in this step.
+    fn idle(&mut self, _stats: &mut LinkStats) {}
+    /// Passes this step's 20 ms to the session (`step` counts from 1).
+    fn advance(&mut self, step: u64);
+    /// Sends what the session produced into `channel`.
+    fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats);
+    /// The fax session, for the hang-up rules.
+    fn session(&mut self) -> &mut dyn Session;
+    /// The session's report, once finished.
+    fn report(&self) -> Option<FaxReport>;
+    /// The UDPTL receiver's counters (T.38 only).
+    fn udptl(&self) -> RxStats {
+        RxStats::default()
+    }
+}
+
 /// What the hang-up rules need from a session of either kind.
-trait Endpoint {
+trait Session {
     fn finished(&self) -> bool;
     fn terminate(&mut self);
     fn drain_events(&mut self, into: &mut Vec<SessionEvent>);
 }
 
-impl Endpoint for T38Session {
+impl Session for T38Session {
     fn finished(&self) -> bool {
         self.is_finished()
     }
     fn terminate(&mut self) {
-        T38Session::handle_hangup(self);
+        self.handle_hangup();
     }
     fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
         into.extend(std::iter::from_fn(|| self.poll_event()));
     }
 }
 
-impl Endpoint for AudioSession {
+impl Session for AudioSession {
     fn finished(&self) -> bool {
         self.is_finished()
     }
     fn terminate(&mut self) {
-        AudioSession::handle_hangup(self);
+        self.handle_hangup();
     }
     fn drain_events(&mut self, into: &mut Vec<SessionEvent>) {
         into.extend(std::iter::from_fn(|| self.poll_event()));
@@ -385,8 +433,8 @@ impl Clock {
     /// Collects events, applies the time limit and the hang-up grace; true when both are done.
     fn end_step(
         &mut self,
-        a: &mut impl Endpoint,
-        b: &mut impl Endpoint,
+        a: &mut dyn Session,
+        b: &mut dyn Session,
         a_events: &mut Vec<SessionEvent>,
         b_events: &mut Vec<SessionEvent>,
     ) -> bool {
@@ -416,18 +464,91 @@ enum Ends {
     Audio(Box<(AudioEnd, AudioEnd)>),
 }
 
-/// A simulated call in progress. [`Call::run`] plays it to the end; [`Call::step`] advances it by
-/// 20 ms, for drivers that interleave many calls in real time (see [`run_realtime`](super::run_realtime)).
-pub struct Call {
-    ends: Ends,
+/// Everything between the two ends: the channels each way, their counters, the clock and the
+/// events collected so far.
+struct Line {
     forward: Channel,
     backward: Channel,
     fwd_stats: LinkStats,
     bwd_stats: LinkStats,
     clock: Clock,
-    line_time: Option<Duration>,
     sender_events: Vec<SessionEvent>,
     receiver_events: Vec<SessionEvent>,
+}
+
+impl Line {
+    /// One 20 ms step of sender `a` and receiver `b`: deliver what each channel releases now,
+    /// pass the time, send what the sessions produced, apply the hang-up rules. True when both
+    /// ends are done.
+    fn step(&mut self, a: &mut impl End, b: &mut impl End) -> bool {
+        self.clock.step += 1;
+        let now = self.clock.step * STEP_US;
+        let mut got = false;
+        while let Some(d) = self.forward.receive(now) {
+            got = true;
+            b.deliver(&d, &mut self.fwd_stats);
+        }
+        if !got {
+            b.idle(&mut self.fwd_stats);
+        }
+        let mut got = false;
+        while let Some(d) = self.backward.receive(now) {
+            got = true;
+            a.deliver(&d, &mut self.bwd_stats);
+        }
+        if !got {
+            a.idle(&mut self.bwd_stats);
+        }
+        a.advance(self.clock.step);
+        b.advance(self.clock.step);
+        a.send_out(now, &mut self.forward, &mut self.fwd_stats);
+        b.send_out(now, &mut self.backward, &mut self.bwd_stats);
+        self.clock.end_step(
+            a.session(),
+            b.session(),
+            &mut self.sender_events,
+            &mut self.receiver_events,
+        )
+    }
+
+    /// The report once both ends are done.
+    fn report(
+        mut self,
+        a: &impl End,
+        b: &impl End,
+        line_time: Option<Duration>,
+        cost: StepCost,
+    ) -> CallReport {
+        self.fwd_stats.channel = self.forward.stats();
+        self.bwd_stats.channel = self.backward.stats();
+        self.fwd_stats.udptl = b.udptl();
+        self.bwd_stats.udptl = a.udptl();
+        CallReport {
+            // Both are finished here: `step` only reports done when both sessions have reports.
+            sender: a.report().unwrap_or_else(unfinished),
+            receiver: b.report().unwrap_or_else(unfinished),
+            line_time: line_time.unwrap_or(STEP * self.clock.step as u32),
+            cpu_time: cost.busy,
+            slowest_step: cost.slowest,
+            timed_out: self.clock.timed_out,
+            ended_first: self
+                .clock
+                .first_sender
+                .map(|s| if s { Side::Sender } else { Side::Receiver }),
+            forward: self.fwd_stats,
+            backward: self.bwd_stats,
+            sender_events: self.sender_events,
+            receiver_events: self.receiver_events,
+        }
+    }
+}
+
+/// A simulated call in progress. [`Call::run`] plays it to the end; [`Call::step`] advances it by
+/// 20 ms, for drivers that interleave many calls in real time (see [`run_realtime`](super::run_realtime)).
+pub struct Call {
+    ends: Ends,
+    line: Line,
+    line_time: Option<Duration>,
 }
 
 impl Call {
@@ -506,8 +627,7 @@ impl Call {
         };
         let max_steps =
             (config.max_duration.as_micros() / u128::from(STEP_US)).min(u64::MAX as u128) as u64;
-        Ok(Self {
-            ends,
+        let line = Line {
             forward: Channel::new(config.forward, config.seed),
             backward: Channel::new(config.backward, config.seed ^ 0xA5A5_5A5A_DEAD_BEEF),
             fwd_stats: LinkStats::default(),
@@ -519,9 +639,13 @@ impl Call {
                 first_sender: None,
                 timed_out: false,
             },
-            line_time: None,
             sender_events: Vec::new(),
             receiver_events: Vec::new(),
+        };
+        Ok(Self {
+            ends,
+            line,
+            line_time: None,
         })
     }
 
@@ -535,103 +659,26 @@ impl Call {
         if self.line_time.is_some() {
             return true;
         }
-        self.clock.step += 1;
-        let now = self.clock.step * STEP_US;
         let both_done = match &mut self.ends {
-            Ends::T38(pair) => {
-                let (a, b) = &mut **pair;
-                let mut got = false;
-                while let Some(d) = self.forward.receive(now) {
-                    got = true;
-                    b.deliver(&d, &mut self.fwd_stats);
-                }
-                if !got {
-                    b.idle(&mut self.fwd_stats);
-                }
-                let mut got = false;
-                while let Some(d) = self.backward.receive(now) {
-                    got = true;
-                    a.deliver(&d, &mut self.bwd_stats);
-                }
-                if !got {
-                    a.idle(&mut self.bwd_stats);
-                }
-                a.session.handle_elapsed(STEP_SAMPLES);
-                b.session.handle_elapsed(STEP_SAMPLES);
-                a.send_out(now, &mut self.forward, &mut self.fwd_stats);
-                b.send_out(now, &mut self.backward, &mut self.bwd_stats);
-                self.clock.end_step(
-                    &mut a.session,
-                    &mut b.session,
-                    &mut self.sender_events,
-                    &mut self.receiver_events,
-                )
-            }
-            Ends::Audio(pair) => {
-                let (a, b) = &mut **pair;
-                while let Some(d) = self.forward.receive(now) {
-                    b.deliver(&d);
-                }
-                while let Some(d) = self.backward.receive(now) {
-                    a.deliver(&d);
-                }
-                a.play(self.clock.step);
-                b.play(self.clock.step);
-                a.send_out(now, &mut self.forward, &mut self.fwd_stats);
-                b.send_out(now, &mut self.backward, &mut self.bwd_stats);
-                self.clock.end_step(
-                    &mut a.session,
-                    &mut b.session,
-                    &mut self.sender_events,
-                    &mut self.receiver_events,
-                )
-            }
+            Ends::T38(pair) => self.line.step(&mut pair.0, &mut pair.1),
+            Ends::Audio(pair) => self.line.step(&mut pair.0, &mut pair.1),
         };
         if both_done {
-            self.line_time = Some(STEP * self.clock.step as u32);
+            self.line_time = Some(STEP * self.line.clock.step as u32);
         }
         both_done
     }
 
     /// Hangs both ends up at the next [`step`](Self::step) (T.30 is then terminated on both).
     pub fn hang_up(&mut self) {
-        self.clock.max_steps = self.clock.step + 1;
+        self.line.clock.max_steps = self.line.clock.step + 1;
     }
 
     /// The report of a finished call, with what the run cost as the meter measured it.
-    pub(super) fn into_report(mut self, cost: StepCost) -> CallReport {
-        self.fwd_stats.channel = self.forward.stats();
-        self.bwd_stats.channel = self.backward.stats();
-        let (sender, receiver) = match &self.ends {
-            Ends::T38(pair) => {
-                self.fwd_stats.udptl = pair.1.rx.stats();
-                self.bwd_stats.udptl = pair.0.rx.stats();
-                (
-                    pair.0.session.report().cloned(),
-                    pair.1.session.report().cloned(),
-                )
-            }
-            Ends::Audio(pair) => (
-                pair.0.session.report().cloned(),
-                pair.1.session.report().cloned(),
-            ),
-        };
-        CallReport {
-            // Both are finished here: `step` only reports done when both sessions have reports.
-            sender: sender.unwrap_or_else(unfinished),
-            receiver: receiver.unwrap_or_else(unfinished),
-            line_time: self.line_time.unwrap_or(STEP * self.clock.step as u32),
-            cpu_time: cost.busy,
-            slowest_step: cost.slowest,
-            timed_out: self.clock.timed_out,
-            ended_first: self
-                .clock
-                .first_sender
-                .map(|s| if s { Side::Sender } else { Side::Receiver }),
-            forward: self.fwd_stats,
-            backward: self.bwd_stats,
-            sender_events: self.sender_events,
-            receiver_events: self.receiver_events,
+    pub(super) fn into_report(self, cost: StepCost) -> CallReport {
+        match &self.ends {
+            Ends::T38(pair) => self.line.report(&pair.0, &pair.1, self.line_time, cost),
+            Ends::Audio(pair) => self.line.report(&pair.0, &pair.1, self.line_time, cost),
         }
     }
 }
