@@ -24,7 +24,7 @@ use faxline_agent::asterisk_gen::{
 use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSource};
 use faxline_ami::Message;
 use faxline_ami::testing::dialplan::Dialplan;
-use faxline_ami::testing::pbx::{CallRecord, Dialed, FarEnd, FaxBehaviour, Pbx};
+use faxline_ami::testing::pbx::{Dialed, FarEnd, FaxBehaviour, ObservedCall, Pbx};
 use faxline_ami::testing::{Credentials, TestServer};
 use faxline_api::agent_client::AgentClient;
 use faxline_api::config::Secret;
@@ -370,7 +370,7 @@ impl World {
         v["id"].as_str().unwrap().to_owned()
     }
 
-    fn calls_of(&self, job: &str) -> Vec<CallRecord> {
+    fn calls_of(&self, job: &str) -> Vec<ObservedCall> {
         self.pbx
             .records()
             .into_iter()
@@ -453,7 +453,7 @@ async fn a_hundred_simultaneous_sends_store_what_the_far_end_received() {
     assert_eq!(outcomes["dropped"], 20, "{outcomes:?}");
     // The racy orderings happened: in some answered calls the ;2 half's (dial) result went out before the fax
     // channel's, in others after.
-    let first_reporter = |c: &CallRecord| -> Option<bool> {
+    let first_reporter = |c: &ObservedCall| -> Option<bool> {
         let first = c.trace.iter().find(|t| t.contains("] UserEvent("))?;
         Some(first.contains(";2\""))
     };

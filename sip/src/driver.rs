@@ -22,9 +22,10 @@ pub trait MediaControl: Send {
     fn stop_fax(&mut self);
 }
 
-/// Everything that happened on a finished call, for logs and tests.
+/// What the call control did on one finished call (why it ended, the media the fax ran on, the
+/// stops), for logs and tests. Not the agent journal's record of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallRecord {
+pub struct CallSummary {
     /// Why it ended.
     pub end: EndReason,
     /// The media the fax was started on, in order.
@@ -42,8 +43,8 @@ pub async fn run_call(
     mut events: mpsc::UnboundedReceiver<LegEvent>,
     media: &mut dyn MediaControl,
     mut fax_done: mpsc::UnboundedReceiver<bool>,
-) -> CallRecord {
-    let mut record = CallRecord {
+) -> CallSummary {
+    let mut record = CallSummary {
         end: EndReason::LocalHangup,
         media: Vec::new(),
         stops: 0,

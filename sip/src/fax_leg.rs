@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallConfig, CallInput, CallRole, FaxCall, FaxMedia};
-use crate::driver::{CallRecord, MediaControl, run_call};
+use crate::driver::{CallSummary, MediaControl, run_call};
 use crate::fax_media::FaxMediaControl;
 use crate::media::{MediaError, MediaOutcome, MediaRuntime, MediaStats, PortPool, SessionEvents};
 use crate::stack::{CallLeg, DialTarget, IncomingCall, LegEvent, SipEndpoint, StackError};
@@ -116,7 +116,7 @@ pub enum LegError {
 #[derive(Debug, Clone)]
 pub struct LegReport {
     /// Why the call ended, the media it used and how often the fax was stopped.
-    pub call: CallRecord,
+    pub call: CallSummary,
     /// The fax session's report and media counters; `None` when no session ever started
     /// (refused, unanswered, or hung up before any media).
     pub fax: Option<MediaOutcome>,

@@ -16,7 +16,7 @@ use faxline_t38::sim::ChannelModel;
 
 use crate::call::CallConfig;
 use crate::called::{CalledPolicy, Numbers};
-use crate::driver::CallRecord;
+use crate::driver::CallSummary;
 use crate::fax_leg::{LegError, LegSpec, MediaPorts, answer, place};
 use crate::media::{MediaError, MediaRuntime, MediaStats};
 use crate::stack::{DialTarget, SipEndpoint, StackError};
@@ -91,7 +91,7 @@ pub struct LoopbackReport {
     /// Wall time of the whole call.
     pub elapsed: Duration,
     /// SIP-side record of the sender's and receiver's call.
-    pub calls: (CallRecord, CallRecord),
+    pub calls: (CallSummary, CallSummary),
     /// Media (UDPTL or RTP) counters of both ends.
     pub media: (MediaStats, MediaStats),
 }

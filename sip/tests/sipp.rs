@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use faxline_sip::call::{CallConfig, CallRole, EndReason, FaxCall, FaxMedia};
 use faxline_sip::called::{CalledPolicy, CalledSource, Numbers};
-use faxline_sip::driver::{CallRecord, MediaControl, run_call};
+use faxline_sip::driver::{CallSummary, MediaControl, run_call};
 use faxline_sip::registration::{self, RegistrationEvent};
 use faxline_sip::stack::{DialTarget, SipCredentials, SipEndpoint};
 use tokio::sync::mpsc;
@@ -163,7 +163,7 @@ async fn outbound(
     name: &str,
     config: CallConfig,
     finish_after_t38: Option<Duration>,
-) -> (CallRecord, String) {
+) -> (CallSummary, String) {
     outbound_with(name, config, finish_after_t38, None).await
 }
 
@@ -172,7 +172,7 @@ async fn outbound_with(
     config: CallConfig,
     finish_after_t38: Option<Duration>,
     credentials: Option<SipCredentials>,
-) -> (CallRecord, String) {
+) -> (CallSummary, String) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()

@@ -10,7 +10,7 @@
 //!   runs the `U()` routine. `GOSUB_RESULT=ABORT` hangs up both legs (the trunk first, in the caller's thread). A
 //!   routine that ends abnormally — an application returned non-zero, or the channel hung up — makes app_dial
 //!   *bridge* the trunk with the caller: if the far end is still up this is a silent call
-//!   ([`CallRecord::silent_bridge`]) held until the far end gives up ([`Pbx::far_end_patience`]); when the
+//!   ([`ObservedCall::silent_bridge`]) held until the far end gives up ([`Pbx::far_end_patience`]); when the
 //!   bridge ends, both channels hang up *concurrently* (the bridge thread and the caller's thread).
 //! - Hangup handlers (`CHANNEL(hangup_handler_push)`) run last-pushed first when their channel hangs up, on that
 //!   channel, whatever ended it; then the `Hangup` event is raised and the channel is gone. Channels that hang
@@ -24,9 +24,9 @@
 //!   hung up during the fax — also when the receiver hung up first after the last page, the normal end of a fax.
 //!   `TryExec(App(args))` runs an application and always continues (`TRYSTATUS`).
 //!
-//! What the far end received is recorded per call ([`CallRecord`]), so tests compare it with what the agent
+//! What the far end received is recorded per call ([`ObservedCall`]), so tests compare it with what the agent
 //! stored. Only the applications and functions the generated dialplan uses are provided; anything else fails
-//! the call and is recorded in [`CallRecord::errors`].
+//! the call and is recorded in [`ObservedCall::errors`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -83,9 +83,10 @@ pub enum FaxBehaviour {
     },
 }
 
-/// What one call did, as the far end and Asterisk's log saw it.
+/// What one call did, as the scripted far end and Asterisk's log observed it (the agent's side of
+/// the same call is in its journal and its reports).
 #[derive(Debug, Clone, Default)]
-pub struct CallRecord {
+pub struct ObservedCall {
     /// The Originate's `ChannelId`.
     pub channel_id: String,
     /// The attempt's job token (`FAXLINE_JOB`).
@@ -113,7 +114,7 @@ pub struct Pbx {
     patience: Duration,
     seed: u64,
     next_channel: AtomicU32,
-    records: Mutex<Vec<CallRecord>>,
+    records: Mutex<Vec<ObservedCall>>,
 }
 
 impl std::fmt::Debug for Pbx {
@@ -165,7 +166,7 @@ impl Pbx {
     }
 
     /// What every call did so far.
-    pub fn records(&self) -> Vec<CallRecord> {
+    pub fn records(&self) -> Vec<ObservedCall> {
         self.records.lock().expect("records lock").clone()
     }
 
@@ -311,7 +312,7 @@ struct Sim<'p> {
     pbx: &'p Pbx,
     chans: Vec<Chan>,
     out: Vec<Out>,
-    record: CallRecord,
+    record: ObservedCall,
     rng: Rng,
     originate_action_id: Option<String>,
     originate_answered: bool,
@@ -405,9 +406,9 @@ impl<'p> Sim<'p> {
             pbx,
             chans: Vec::new(),
             out: Vec::new(),
-            record: CallRecord {
+            record: ObservedCall {
                 channel_id: id.to_owned(),
-                ..CallRecord::default()
+                ..ObservedCall::default()
             },
             rng: Rng(pbx.seed ^ hash(id)),
             originate_action_id: originate.action_id().map(str::to_owned),
