@@ -4,7 +4,8 @@
 //! - [`message`], [`codec`]: the sans-IO wire format (ordered multimap messages, framing, limits).
 //! - [`action`], [`event`]: typed actions the fax agent sends and typed events it consumes.
 //! - [`client`]: the IO shell — connection, login, the reader task, action/response matching, subscriptions,
-//!   keepalive and reconnect.
+//!   keepalive and reconnect (its delays computed by [`backoff`], pure arithmetic).
+//! - [`redact`]: secrets and phone numbers kept out of logs and `Debug` output.
 //! - `testing` (feature `test-server`): a scriptable AMI server that plays Asterisk for tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -9,7 +9,12 @@
 //! Inbound: [`tiff_to_pdf`] wraps the CCITT data of a received fax in a PDF without re-encoding it,
 //! and [`decode_tiff`] + [`preview_png`] make PNG previews.
 //!
-//! Every bad input ends in a [`DocError`]: never a panic, never a hang.
+//! Every bad input ends in a [`DocError`], never a panic. A pre-scan refuses the decompression
+//! bombs it can see; what it cannot (a render that would run too long or allocate too much) is
+//! bounded by rendering untrusted documents in a child process under a memory and time budget,
+//! see [`worker`]. The functions here do no IO beyond what they say: [`render_file`] reads its
+//! path; the Ghostscript backend (through a private temporary directory) and the worker run child
+//! processes.
 #![forbid(unsafe_code)]
 
 mod bitmap;

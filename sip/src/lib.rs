@@ -6,13 +6,19 @@
 //! - [`stack`]: the only module that touches `rsipstack`, behind our own small interface;
 //! - [`via`]: the Via corrections the SIP library does not make (the ACK of a failed INVITE, `received`);
 //! - [`driver`]: the async shell running one call control on one SIP leg;
-//! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, ticked by dedicated threads;
+//! - [`media`]: fax sessions on UDPTL (T.38) and RTP (G.711) sockets, one port type for both,
+//!   stepped every 20 ms by the shared tick pool's threads;
 //! - [`rtp`]: the RTP header and the fixed playout buffer of the G.711 fallback, sans-IO;
 //! - [`fax_leg`]: one fax call leg end to end (ports, call control, fax session, reports), shared
 //!   by the loopback line and the agent's trunk line;
 //! - [`fax_media`]: the glue starting a call's fax session on the media runtime;
 //! - [`registration`]: optional REGISTER to a trunk (digest auth, refresh, unregister);
 //! - [`loopback`]: the embedded default line, calling itself over 127.0.0.1.
+//!
+//! The state machines with timers (`call::FaxCall`, `registration::RegisterPolicy`) follow the
+//! sans-IO convention stated in `faxline_t38`'s crate docs; `driver`, `registration::client`,
+//! `stack` and the media runtime are their IO shells. The latch, the RTP playout buffer, `called`
+//! and `via` are plain sans-IO values and functions.
 #![forbid(unsafe_code)]
 
 pub mod call;

@@ -3,7 +3,7 @@
 //! spandsp's tx callback only passes the IFP and a repeat count, so the category is read back from
 //! the IFP header (T.38 §4.3 bit layout) — a tiny, bounded parse of packets spandsp just built.
 
-/// T.38 packet categories (spandsp's `T38_PACKET_CATEGORY_*`) are the UDPTL sender's [`IfpKind`]:
+/// T.38 packet categories (spandsp's `T38_PACKET_CATEGORY_*`) are the UDPTL sender's [`IfpKind`](crate::udptl::IfpKind):
 /// one type, so the session's classification feeds the redundancy choice without a conversion.
 pub use crate::udptl::IfpKind as PacketCategory;
 
