@@ -14,7 +14,7 @@ use tracing::warn;
 use crate::call::FaxMedia;
 use crate::driver::MediaControl;
 use crate::media::{
-    AudioJob, MediaError, MediaOutcome, MediaRuntime, SessionEvents, SessionHandle, T38Job,
+    MediaError, MediaJob, MediaOutcome, MediaRuntime, SessionEvents, SessionHandle, StreamParams,
 };
 
 /// Which kind of session runs now.
@@ -121,35 +121,26 @@ impl FaxMediaControl {
             }
             let _ = done.send(ok);
         };
-        let handle = match media {
-            FaxMedia::T38 { params, .. } => self.runtime.spawn_t38(
-                T38Job {
-                    direction: self.direction.clone(),
-                    fax: self.fax.clone(),
-                    remote,
-                    params,
-                    label: self.label.clone(),
-                    loss: self.loss,
-                    events: self.events.clone(),
-                },
-                socket,
-                report,
-            )?,
-            FaxMedia::Audio { payload, .. } => self.runtime.spawn_audio(
-                AudioJob {
-                    direction: self.direction.clone(),
-                    fax: self.fax.clone(),
-                    remote,
+        let (stream, loss) = match media {
+            FaxMedia::T38 { params, .. } => (StreamParams::T38(params), self.loss),
+            // A different seed per stream keeps the two directions independent.
+            FaxMedia::Audio { payload, .. } => (
+                StreamParams::Audio {
                     payload_type: payload,
-                    label: self.label.clone(),
-                    // A different seed per stream keeps the two directions independent.
-                    loss: self.loss.map(|(m, s)| (m, s ^ 0xa5a5)),
-                    events: self.events.clone(),
                 },
-                socket,
-                report,
-            )?,
+                self.loss.map(|(m, s)| (m, s ^ 0xa5a5)),
+            ),
         };
+        let job = MediaJob {
+            direction: self.direction.clone(),
+            fax: self.fax.clone(),
+            remote,
+            stream,
+            label: self.label.clone(),
+            loss,
+            events: self.events.clone(),
+        };
+        let handle = self.runtime.spawn(job, socket, report)?;
         self.running = Some((handle, kind, remote));
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use faxline_sip::media::{MediaRuntime, PortPool, T38Job};
+use faxline_sip::media::{MediaJob, MediaRuntime, PortPool, StreamParams};
 use faxline_t38::sdp::LocalT38Config;
 use faxline_t38::session::{Direction, FaxOptions};
 
@@ -44,14 +44,14 @@ fn latches_to_the_real_source_and_ignores_a_third_address() {
     let (done_tx, done_rx) = mpsc::channel();
     let rx_done = done_tx.clone();
     runtime
-        .spawn_t38(
-            T38Job {
+        .spawn(
+            MediaJob {
                 direction: Direction::Receive {
                     tiff: dir.path().join("rx.tif"),
                 },
                 fax: FaxOptions::default(),
                 remote: decoy.local_addr().unwrap(),
-                params: params.clone(),
+                stream: StreamParams::T38(params.clone()),
                 label: "latch-rx".into(),
                 loss: None,
                 events: None,
@@ -63,12 +63,12 @@ fn latches_to_the_real_source_and_ignores_a_third_address() {
         )
         .unwrap();
     runtime
-        .spawn_t38(
-            T38Job {
+        .spawn(
+            MediaJob {
                 direction: Direction::Send { tiff: document() },
                 fax: FaxOptions::default(),
                 remote: receiver_addr,
-                params,
+                stream: StreamParams::T38(params),
                 label: "latch-tx".into(),
                 loss: None,
                 events: None,

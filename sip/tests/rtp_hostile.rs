@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use faxline_sip::media::{AudioJob, MediaRuntime, PortPool};
+use faxline_sip::media::{MediaJob, MediaRuntime, PortPool, StreamParams};
 use faxline_sip::rtp::RtpSender;
 use faxline_t38::session::{Direction, FaxOptions};
 
@@ -23,15 +23,15 @@ fn hostile_rtp_stream_does_not_break_the_audio_session() {
         .unwrap();
     let (done_tx, done_rx) = mpsc::channel();
     let session = runtime
-        .spawn_audio(
-            AudioJob {
+        .spawn(
+            MediaJob {
                 direction: Direction::Receive {
                     tiff: dir.path().join("rx.tif"),
                 },
                 fax: FaxOptions::default(),
                 // The SDP said somewhere else: latching must follow the real source.
                 remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
-                payload_type: 0,
+                stream: StreamParams::Audio { payload_type: 0 },
                 label: "hostile-rtp".into(),
                 loss: None,
                 events: None,

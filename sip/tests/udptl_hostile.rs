@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use faxline_sip::media::{MediaRuntime, PortPool, T38Job};
+use faxline_sip::media::{MediaJob, MediaRuntime, PortPool, StreamParams};
 use faxline_t38::sdp::LocalT38Config;
 use faxline_t38::session::{Direction, FaxOptions};
 
@@ -22,23 +22,23 @@ fn hostile_udptl_stream_does_not_break_the_session() {
     let (socket, port) = pool.bind().unwrap();
     let attacker = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let (done_tx, done_rx) = mpsc::channel();
-    let job = T38Job {
+    let job = MediaJob {
         direction: Direction::Receive {
             tiff: dir.path().join("rx.tif"),
         },
         fax: FaxOptions::default(),
         // The SDP said somewhere else: latching must follow the real source.
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
-        params: {
+        stream: StreamParams::T38({
             let ours = LocalT38Config::default();
             ours.answer(&ours.offer()).unwrap()
-        },
+        }),
         label: "hostile".into(),
         loss: None,
         events: None,
     };
     let session = runtime
-        .spawn_t38(job, socket, move |o| {
+        .spawn(job, socket, move |o| {
             let _ = done_tx.send(o);
         })
         .unwrap();

@@ -120,18 +120,17 @@ impl std::fmt::Debug for SessionEvents {
     }
 }
 
-/// What a T.38 session is asked to do.
+/// What a media session is asked to do, T.38 or audio alike.
 #[derive(Debug, Clone)]
-pub struct T38Job {
+pub struct MediaJob {
     /// Send or receive, with the TIFF.
     pub direction: Direction,
     /// T.30 options.
     pub fax: FaxOptions,
-    /// The peer's UDPTL address from its SDP (until latching).
+    /// The peer's address from its SDP (until latching).
     pub remote: SocketAddr,
-    /// What the SDP negotiation agreed: version, rate, EC mode, the far datagram limit and the
-    /// largest IFP that fits it.
-    pub params: NegotiatedT38,
+    /// The stream the SDP negotiation agreed.
+    pub stream: StreamParams,
     /// Log label (call id, no numbers).
     pub label: String,
     /// Optional loss model in front of the socket's sending side (the peer has its own).
@@ -140,23 +139,17 @@ pub struct T38Job {
     pub events: Option<SessionEvents>,
 }
 
-/// What a G.711 audio fax session is asked to do.
+/// The stream of a media session, as the SDP negotiation agreed it.
 #[derive(Debug, Clone)]
-pub struct AudioJob {
-    /// Send or receive, with the TIFF.
-    pub direction: Direction,
-    /// T.30 options.
-    pub fax: FaxOptions,
-    /// The peer's RTP address from its SDP (until latching).
-    pub remote: SocketAddr,
-    /// The negotiated RTP payload type: 0 PCMU or 8 PCMA.
-    pub payload_type: u8,
-    /// Log label (call id, no numbers).
-    pub label: String,
-    /// Optional loss model in front of the socket's sending side.
-    pub loss: Option<(ChannelModel, u64)>,
-    /// Where the session's progress events go, if anywhere.
-    pub events: Option<SessionEvents>,
+pub enum StreamParams {
+    /// T.38 on UDPTL: version, rate, EC mode, the far datagram limit and the largest IFP that
+    /// fits it.
+    T38(NegotiatedT38),
+    /// G.711 audio on RTP, with the negotiated payload type: 0 PCMU or 8 PCMA.
+    Audio {
+        /// The RTP payload type.
+        payload_type: u8,
+    },
 }
 
 /// Counters of one finished session.
@@ -251,42 +244,25 @@ impl MediaRuntime {
         }
     }
 
-    /// Starts a T.38 session on `socket`; `done` gets the outcome (also when stopped or shut down).
-    pub fn spawn_t38(
+    /// Starts a session on `socket` (UDPTL for T.38, RTP for audio); `done` gets the outcome
+    /// (also when stopped or shut down).
+    pub fn spawn(
         &self,
-        job: T38Job,
+        job: MediaJob,
         socket: UdpSocket,
         done: impl FnOnce(MediaOutcome) + Send + 'static,
     ) -> Result<SessionHandle, MediaError> {
-        let stream = UdptlStream::new(&job, self.pacing)?;
-        self.add(
-            stream,
-            job.events,
-            Wire::new(socket, job.remote, job.loss),
-            Box::new(done),
-        )
-    }
-
-    /// Starts a G.711 audio fax session on an RTP `socket`; `done` gets the outcome (also when
-    /// stopped or shut down).
-    pub fn spawn_audio(
-        &self,
-        job: AudioJob,
-        socket: UdpSocket,
-        done: impl FnOnce(MediaOutcome) + Send + 'static,
-    ) -> Result<SessionHandle, MediaError> {
-        let stream = RtpStream::new(&job)?;
-        self.add(
-            stream,
-            job.events,
-            Wire::new(socket, job.remote, job.loss),
-            Box::new(done),
-        )
+        let stream: Box<dyn FaxStream> = match &job.stream {
+            StreamParams::T38(params) => Box::new(UdptlStream::new(&job, params, self.pacing)?),
+            StreamParams::Audio { payload_type } => Box::new(RtpStream::new(&job, *payload_type)?),
+        };
+        let wire = Wire::new(socket, job.remote, job.loss);
+        self.add(stream, job.events, wire, Box::new(done))
     }
 
     fn add(
         &self,
-        stream: impl FaxStream + 'static,
+        stream: Box<dyn FaxStream>,
         events: Option<SessionEvents>,
         wire: Wire,
         done: DoneFn,
@@ -296,7 +272,7 @@ impl MediaRuntime {
             .as_ref()
             .ok_or_else(|| MediaError::Session("runtime stopped".into()))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let handle = pool.add(Port::new(id, Box::new(stream), wire, events, done));
+        let handle = pool.add(Port::new(id, stream, wire, events, done));
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|h| !h.is_finished());
         sessions.push(handle.clone());

@@ -10,7 +10,7 @@ use faxline_t38::session::{AudioSession, AudioSessionConfig, FaxReport, G711Law,
 use super::TICK_SAMPLES;
 use super::port::FaxStream;
 use super::wire::Wire;
-use super::{AudioJob, MediaError, MediaStats};
+use super::{MediaError, MediaJob, MediaStats};
 use crate::rtp::{Playout, PlayoutBuffer, RtpPacket, RtpSender};
 
 /// Frames held before playout starts: 60 ms, enough for scheduling jitter on one host or a LAN.
@@ -26,8 +26,8 @@ pub(super) struct RtpStream {
 }
 
 impl RtpStream {
-    pub(super) fn new(job: &AudioJob) -> Result<Self, MediaError> {
-        let law = match job.payload_type {
+    pub(super) fn new(job: &MediaJob, payload_type: u8) -> Result<Self, MediaError> {
+        let law = match payload_type {
             crate::media_sdp::PCMU => G711Law::Ulaw,
             crate::media_sdp::PCMA => G711Law::Alaw,
             other => {
@@ -45,13 +45,8 @@ impl RtpStream {
         .map_err(|e| MediaError::Session(e.to_string()))?;
         Ok(Self {
             session,
-            payload_type: job.payload_type,
-            sender: RtpSender::new(
-                job.payload_type,
-                rand::random(),
-                rand::random(),
-                rand::random(),
-            ),
+            payload_type,
+            sender: RtpSender::new(payload_type, rand::random(), rand::random(), rand::random()),
             playout: PlayoutBuffer::new(PLAYOUT_DEPTH),
             far_ssrc: None,
             out: Vec::with_capacity(12 + TICK_SAMPLES as usize),

@@ -1,13 +1,14 @@
 //! A T.38 fax on UDPTL: UDPTL receiver → spandsp T.38 terminal → UDPTL sender.
 
 use faxline_t38::ifp::strip_fec_padding;
+use faxline_t38::sdp::NegotiatedT38;
 use faxline_t38::session::{FaxReport, SessionEvent, T38Session, T38SessionConfig};
 use faxline_t38::udptl::{Receiver, ReceiverConfig, RxEvent, Sender, SenderConfig, UdptlPacket};
 
 use super::TICK_SAMPLES;
 use super::port::FaxStream;
 use super::wire::Wire;
-use super::{MediaError, MediaStats, T38Job};
+use super::{MediaError, MediaJob, MediaStats};
 
 /// An IFP rebuilt by FEC carries zero padding up to its group's longest member; spandsp refuses
 /// trailing octets, so it is cut back to the IFP itself.
@@ -31,8 +32,7 @@ pub(super) struct UdptlStream {
 }
 
 impl UdptlStream {
-    pub(super) fn new(job: &T38Job, pacing: bool) -> Result<Self, MediaError> {
-        let p = &job.params;
+    pub(super) fn new(job: &MediaJob, p: &NegotiatedT38, pacing: bool) -> Result<Self, MediaError> {
         let ec = p.ec.to_udptl();
         let max_datagram = p.far_max_datagram as usize;
         let tx = Sender::new(SenderConfig {
