@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use faxline_t38::session::{FailureClass, T30Error};
+use faxline_t38::session::{T30Error, T30FailureClass};
 use faxline_t38::sim::{Call, CallConfig, CallReport, ChannelModel, Loss, Transport};
 use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
 
@@ -192,7 +192,7 @@ fn check(s: Scenario, report: &CallReport, out: &Path, dir: &Path) -> &'static s
         for r in [tx, rx] {
             if let Err(e) = &r.outcome {
                 assert_ne!(e.kind, T30Error::Unknown, "{s:?}: {e}");
-                assert_ne!(e.kind.class(), FailureClass::File, "{s:?}: {e}");
+                assert_ne!(e.kind.class(), T30FailureClass::File, "{s:?}: {e}");
                 assert!(!e.text.is_empty());
             }
         }

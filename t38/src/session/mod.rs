@@ -26,7 +26,7 @@ pub use options::{
     AudioSessionConfig, Direction, FaxOptions, G711Law, Modems, ReceivedCompression, T38Params,
     T38SessionConfig,
 };
-pub use outcome::{FailureClass, FaxError, FaxReport, Resolution, SessionEvent, T30Error};
+pub use outcome::{FaxError, FaxReport, Resolution, SessionEvent, T30Error, T30FailureClass};
 pub use t38::T38Session;
 
 use std::path::PathBuf;

@@ -148,23 +148,24 @@ impl T30Error {
     }
 
     /// Which part of the call failed (Asterisk's buckets).
-    pub fn class(self) -> FailureClass {
+    pub fn class(self) -> T30FailureClass {
         match self.code() {
-            1..=6 => FailureClass::LineOrTraining,
-            7..=13 => FailureClass::Negotiation,
-            14..=22 => FailureClass::TransmitProtocol,
-            23..=40 => FailureClass::ReceiveProtocol,
-            41..=46 => FailureClass::File,
-            48 => FailureClass::Retries,
-            49 => FailureClass::CallDropped,
-            _ => FailureClass::Other,
+            1..=6 => T30FailureClass::LineOrTraining,
+            7..=13 => T30FailureClass::Negotiation,
+            14..=22 => T30FailureClass::TransmitProtocol,
+            23..=40 => T30FailureClass::ReceiveProtocol,
+            41..=46 => T30FailureClass::File,
+            48 => T30FailureClass::Retries,
+            49 => T30FailureClass::CallDropped,
+            _ => T30FailureClass::Other,
         }
     }
 }
 
-/// Coarse grouping of [`T30Error`]s.
+/// Coarse grouping of [`T30Error`]s, in T.30's terms (the agent maps it to its line-neutral
+/// failure classes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FailureClass {
+pub enum T30FailureClass {
     /// No answer, no carrier, training failed.
     LineOrTraining,
     /// The two ends could not agree on capabilities.
