@@ -162,8 +162,8 @@ impl T30Error {
     }
 }
 
-/// Coarse grouping of [`T30Error`]s, in T.30's terms (the agent maps it to its line-neutral
-/// failure classes).
+/// Coarse grouping of [`T30Error`]s, in T.30's terms (not the agent's line-neutral failure
+/// classes, which a line derives from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum T30FailureClass {
     /// No answer, no carrier, training failed.
