@@ -1,4 +1,5 @@
-//! Shared helpers for the workspace-level integration tests (fixture paths, pcap reading).
+//! Shared helpers for the workspace-level integration tests: a pcap writer, so an independent
+//! dissector (tshark) reads the packets our code built.
 #![forbid(unsafe_code)]
 
 pub mod pcap_writer;
