@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::ifp::strip_fec_padding;
 use crate::session::{
     AudioSession, AudioSessionConfig, Direction, FaxError, FaxOptions, FaxReport, G711Law,
     OutgoingIfp, SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
 };
-use crate::udptl::{ErrorCorrection, Receiver, RxEvent, RxStats, Sender, SenderConfig, UdptlError};
+use crate::udptl::{
+    ErrorCorrection, IfpInbox, Receiver, RxStats, Sender, SenderConfig, UdptlError,
+};
 
 use super::channel::{Channel, ChannelModel, ChannelStats};
 use super::meter::StepCost;
@@ -195,36 +196,21 @@ pub enum SimError {
 struct T38End {
     session: T38Session,
     tx: Sender,
-    rx: Receiver,
+    inbox: IfpInbox,
     repeat_per_count: bool,
-    /// The negotiated T.38 version: FEC padding is cut by parsing the IFP under it.
-    version: u8,
-    idle_steps: u32,
-    scratch: Vec<(u16, Vec<u8>)>,
     wire: Vec<u8>,
 }
 
 impl End for T38End {
     fn deliver(&mut self, datagram: &[u8], stats: &mut LinkStats) {
-        self.idle_steps = 0;
-        let scratch = &mut self.scratch;
         // A malformed datagram is counted by the receiver and otherwise ignored, as on a real line.
-        let version = self.version;
-        let _ = self
-            .rx
-            .handle_datagram(datagram, |ev| push_ifp(scratch, version, ev));
+        let _ = self.inbox.handle_datagram(datagram);
         self.feed(stats);
     }
 
-    /// FEC holds IFPs behind a gap until later packets arrive; when the peer goes quiet, give the
-    /// gap up after two steps so T.30 is not stalled by the transport.
     fn idle(&mut self, stats: &mut LinkStats) {
-        self.idle_steps += 1;
-        if self.idle_steps == 2 {
-            let (scratch, version) = (&mut self.scratch, self.version);
-            self.rx.handle_flush(|ev| push_ifp(scratch, version, ev));
-            self.feed(stats);
-        }
+        self.inbox.handle_quiet_step();
+        self.feed(stats);
     }
 
     fn advance(&mut self, _step: u64) {
@@ -266,35 +252,17 @@ impl End for T38End {
     }
 
     fn udptl(&self) -> RxStats {
-        self.rx.stats()
+        self.inbox.stats()
     }
 }
 
 impl T38End {
     fn feed(&mut self, stats: &mut LinkStats) {
-        for (seq, ifp) in self.scratch.drain(..) {
+        while let Some((seq, ifp)) = self.inbox.poll_ifp() {
             if self.session.handle_ifp(seq, &ifp).is_err() {
                 stats.rejected_ifps += 1;
             }
         }
-    }
-}
-
-/// Queues a delivered IFP for the session; one repaired by FEC loses its zero padding first
-/// (spandsp refuses an IFP with trailing octets).
-fn push_ifp(scratch: &mut Vec<(u16, Vec<u8>)>, version: u8, ev: RxEvent<'_>) {
-    if let RxEvent::Ifp {
-        seq,
-        ifp,
-        recovered,
-    } = ev
-    {
-        let ifp = if recovered {
-            strip_fec_padding(ifp, version)
-        } else {
-            ifp
-        };
-        scratch.push((seq, ifp.to_vec()));
     }
 }
 
@@ -588,11 +556,8 @@ impl Call {
                             error_correction,
                             max_datagram,
                         })?,
-                        rx: Receiver::default(),
+                        inbox: IfpInbox::new(Receiver::default(), params.version),
                         repeat_per_count: matches!(error_correction, ErrorCorrection::None),
-                        version: params.version,
-                        idle_steps: 0,
-                        scratch: Vec::new(),
                         wire: Vec::new(),
                     })
                 };

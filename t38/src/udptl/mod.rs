@@ -7,6 +7,8 @@
 //!   peer's maximum datagram by dropping error-correction data first and never truncating an IFP
 //!   ([`UdptlError::IfpTooLarge`] when even the bare IFP does not fit).
 //! - [`Receiver`] — in-order, exactly-once delivery with recovery, as [`RxEvent`]s.
+//! - [`IfpInbox`] — a receiver as a fax session's source of IFPs: FEC padding cut, gaps given up
+//!   when the peer goes quiet.
 //!
 //! # Receiver semantics
 //! - **Order**: IFPs go upward strictly in sequence order, each at most once, with their 16-bit
@@ -50,11 +52,13 @@
 //! ```
 
 mod error;
+mod inbox;
 mod packet;
 mod receiver;
 mod sender;
 
 pub use error::UdptlError;
+pub use inbox::IfpInbox;
 pub use packet::{
     IfpList, IfpListIter, MAX_IFP_LEN, Recovery, UdptlPacket, encode_fec, encode_redundancy,
     fec_packet_len, length_determinant_len, open_type_len, redundancy_packet_len,
