@@ -1,14 +1,16 @@
-//! Fax sessions on spandsp: a safe, sans-IO layer over the raw `spandsp-sys` bindings.
+//! Fax sessions on spandsp: a safe, sans-IO layer over the raw `spandsp-sys` bindings. The one
+//! IO is the fax document: spandsp reads the TIFF a session sends and writes the one it receives.
 //!
 //! This is the only module of the project allowed `unsafe`. Rules it keeps:
 //! - spandsp callbacks only enqueue into a pinned `Box` (`Box::into_raw`) that is freed only after
-//!   the spandsp object; their bodies are `catch_unwind`-guarded;
+//!   the spandsp object; their bodies are `catch_unwind`-guarded. Both sessions set this up and
+//!   tear it down through one type, `t30::T30Party`;
 //! - nothing calls back into spandsp from a callback; queues are drained after each call returns;
 //! - session types are `Send` (owned exclusively, no thread affinity) but not `Sync`;
 //! - logs go to `tracing` (see [`LOG_TARGET`]), never to stderr.
 //!
-//! Time is fed in samples at 8 kHz: `handle_elapsed(160)` is 20 ms. Passing time in a loop without sleeping
-//! runs a call in simulated time.
+//! Time is fed in samples at 8 kHz: `handle_elapsed(160)` is 20 ms. Passing time in a loop
+//! without sleeping runs a call in simulated time.
 #![allow(unsafe_code)]
 
 mod audio;
