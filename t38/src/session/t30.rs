@@ -503,8 +503,11 @@ impl T30Party {
 
     /// Turns what the callbacks queued into events. Call after every spandsp call returns.
     pub(super) fn absorb(&mut self) {
-        // SAFETY: attached (sessions call this only after `attach`), live T.30 state, no spandsp
-        // call in progress, no other borrow of `shared`.
+        if self.t30.is_null() {
+            return; // not attached: no spandsp call has run that could have queued anything
+        }
+        // SAFETY: attached, live T.30 state, no spandsp call in progress, no other borrow of
+        // `shared`.
         unsafe { self.progress.absorb(self.t30, self.shared, self.log) };
     }
 
@@ -526,7 +529,7 @@ impl T30Party {
 
     /// Ends T.30 now, unless phase E has already happened.
     pub(super) fn hang_up(&mut self) {
-        if self.report().is_some() {
+        if self.report().is_some() || self.t30.is_null() {
             return;
         }
         // SAFETY: attached, live T.30 state, no call in progress.
