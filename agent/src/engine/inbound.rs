@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use faxline_api::agent_client::{AgentClient, AgentClientError, InboundMeta};
+use super::api::agent_client::{AgentClient, AgentClientError, InboundMeta};
 use tokio::sync::Notify;
 
 use super::redact::mask_number;
@@ -55,7 +55,7 @@ pub struct InboundQueue {
 }
 
 fn valid_id(id: &str) -> bool {
-    crate::asterisk_gen::is_valid_job_token(id)
+    crate::engine::spool::is_valid_job_token(id)
 }
 
 /// How long a delivered marker outlives its TIFF (guards against a very late duplicate result event).

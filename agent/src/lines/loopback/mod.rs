@@ -8,10 +8,13 @@ use std::time::Duration;
 use faxline_sip::loopback::{LoopbackError, LoopbackOptions, LoopbackStage, send_fax};
 use faxline_t38::session::FaxOptions;
 
-use super::inbound::{InboundItem, InboundQueue};
-use super::line::{CallRequest, Line};
-use super::outcome::{CallOutcome, Delivery, FailureClass};
-use super::redact::mask_number;
+use crate::config::Config;
+use crate::engine::api::timefmt;
+use crate::engine::inbound::{InboundItem, InboundQueue};
+use crate::engine::line::{CallRequest, DocumentForm, Line};
+use crate::engine::outcome::{CallOutcome, Delivery, FailureClass};
+use crate::engine::redact::mask_number;
+use crate::lines::t30;
 
 /// The loopback line.
 pub struct LoopbackLine {
@@ -43,9 +46,27 @@ impl LoopbackLine {
     }
 }
 
+impl LoopbackLine {
+    /// The line `[line] kind = "loopback"` runs: `[line] speed`, `[fax]`, `[limits] max_call_seconds` (at least
+    /// a minute), received copies into the spool's `in/`.
+    pub fn from_config(cfg: &Config, inbound: Option<InboundQueue>) -> Self {
+        Self::new(
+            cfg.line.speed,
+            cfg.spool.incoming_dir(),
+            Duration::from_secs(u64::from(cfg.limits.max_call_seconds).max(60)),
+            t30::fax_options(cfg),
+            inbound,
+        )
+    }
+}
+
 impl Line for LoopbackLine {
     fn kind(&self) -> &'static str {
         "loopback"
+    }
+
+    fn document_form(&self) -> DocumentForm {
+        DocumentForm::FaxTiff
     }
 
     fn ready(&self) -> bool {
@@ -57,6 +78,12 @@ impl Line for LoopbackLine {
         if digits.is_empty() {
             return CallOutcome::failed(FailureClass::Rejected, "the number has no digits");
         }
+        let Some(tiff) = req.document.fax_tiff() else {
+            return CallOutcome::failed(
+                FailureClass::Document,
+                "the loopback line sends fax TIFF only",
+            );
+        };
         let dir = self.received_dir.join(&req.token);
         if let Err(e) = tokio::fs::create_dir_all(&dir).await {
             return CallOutcome::failed(
@@ -76,7 +103,7 @@ impl Line for LoopbackLine {
             options.sender.ecm = ecm;
         }
         tracing::info!(job = %req.job_id, token = %req.token, to = %mask_number(&req.to), speed = self.speed, "loopback call");
-        let call = send_fax(&req.tiff, &digits, options, {
+        let call = send_fax(tiff, &digits, options, {
             let progress = req.progress.clone();
             move |stage| {
                 progress.publish(match stage {
@@ -114,9 +141,7 @@ impl Line for LoopbackLine {
                                 to: Some(req.to.clone()),
                                 pages: Some(report.receiver.pages),
                                 status: "received".into(),
-                                received_at: faxline_api::timefmt::iso(
-                                    faxline_api::timefmt::now_us(),
-                                ),
+                                received_at: timefmt::iso(timefmt::now_us()),
                             };
                             if let Err(e) = q.enqueue(&item) {
                                 tracing::warn!(job = %req.job_id, error = %e, "cannot queue the loopback copy");
@@ -134,7 +159,7 @@ impl Line for LoopbackLine {
                         "the answering side did not receive the fax",
                     ),
                     Err(e) => CallOutcome::Failed {
-                        class: FailureClass::TransferFailed,
+                        class: t30::failure_class(e),
                         detail: e.to_string(),
                         pages: Some(tx.pages).filter(|p| *p > 0),
                     },

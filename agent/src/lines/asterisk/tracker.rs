@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use faxline_ami::Event;
 use faxline_ami::event::{EventKind, OriginateReason};
 
-use super::outcome::{CallOutcome, Delivery, FailureClass};
-use crate::asterisk_gen::{Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use super::dialplan::{Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use crate::engine::outcome::{CallOutcome, Delivery, FailureClass};
 
 /// Timing of a tracked call.
 #[derive(Debug, Clone, Copy)]
@@ -435,7 +435,7 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
     // cause 1, "unallocated number", and no retry can help).
     let by_cause = r
         .hangup_cause
-        .and_then(super::cause::meaning)
+        .and_then(crate::lines::q850::meaning)
         .filter(|_| !dial.is_empty() && dial != "ANSWER");
     let (class, what) = match dial.as_str() {
         "BUSY" => (FailureClass::Busy, "the far end is busy".to_owned()),

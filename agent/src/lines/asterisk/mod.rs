@@ -12,13 +12,21 @@ use faxline_ami::event::EventKind;
 use faxline_ami::{Action, Client, Error as AmiError, RecvError, Subscription};
 use tokio::sync::watch;
 
-use super::call::{CallTimers, CallTracker, Signal, Step};
-use super::inbound::{self, InboundItem, InboundQueue, Liveness};
-use super::line::{CallRequest, Line};
-use super::outcome::{CallOutcome, FailureClass};
-use super::redact::mask_number;
-use crate::asterisk_gen::{self, Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
+pub mod config;
+pub mod dialplan;
+pub mod result;
+pub mod tracker;
+
+pub use config::{AmiConfig, AsteriskConfig};
+
+use self::config::spool_dir;
+use self::dialplan::{Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use self::tracker::{CallTimers, CallTracker, Signal, Step};
 use crate::config::Config;
+use crate::engine::inbound::{self, InboundItem, InboundQueue, Liveness};
+use crate::engine::line::{CallRequest, DocumentForm, Line};
+use crate::engine::outcome::{CallOutcome, FailureClass};
+use crate::engine::redact::mask_number;
 
 /// How often trackers see the clock.
 const TICK: Duration = Duration::from_millis(200);
@@ -32,18 +40,18 @@ const ORPHAN_RESCAN: Duration = Duration::from_secs(300);
 
 /// The AMI client configuration for the agent's `[ami]` section.
 pub fn ami_config(cfg: &Config) -> Option<faxline_ami::Config> {
-    let secret = cfg.ami.secret.as_ref()?;
-    let host = &cfg.ami.host;
+    let secret = cfg.lines.ami.secret.as_ref()?;
+    let host = &cfg.lines.ami.host;
     let addr = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{}", cfg.ami.port)
+        format!("[{host}]:{}", cfg.lines.ami.port)
     } else {
-        format!("{host}:{}", cfg.ami.port)
+        format!("{host}:{}", cfg.lines.ami.port)
     };
-    let mut c = faxline_ami::Config::new(addr, cfg.ami.username.clone(), secret.expose());
-    c.connect_timeout = Duration::from_secs(cfg.ami.connect_timeout_secs.max(1));
-    c.ping_interval =
-        (cfg.ami.ping_interval_secs > 0).then(|| Duration::from_secs(cfg.ami.ping_interval_secs));
-    c.reconnect.max = Duration::from_secs(cfg.ami.reconnect_max_secs.max(1));
+    let mut c = faxline_ami::Config::new(addr, cfg.lines.ami.username.clone(), secret.expose());
+    c.connect_timeout = Duration::from_secs(cfg.lines.ami.connect_timeout_secs.max(1));
+    c.ping_interval = (cfg.lines.ami.ping_interval_secs > 0)
+        .then(|| Duration::from_secs(cfg.lines.ami.ping_interval_secs));
+    c.reconnect.max = Duration::from_secs(cfg.lines.ami.reconnect_max_secs.max(1));
     Some(c)
 }
 
@@ -65,12 +73,13 @@ impl Drop for AmiLine {
 impl AmiLine {
     /// Uses a running AMI client; starts the task that turns receive results into inbound queue entries.
     pub fn new(client: Client, cfg: Arc<Config>, inbound: InboundQueue) -> Self {
-        let a = &cfg.asterisk;
+        let a = &cfg.lines.asterisk;
+        let max_call = u64::from(cfg.limits.max_call_seconds);
         let timers = CallTimers {
             result_grace: Duration::from_secs(a.result_grace_secs),
             lost_timeout: Duration::from_secs(a.ami_lost_timeout_secs),
             deadline: Duration::from_secs(
-                u64::from(a.ring_seconds) + u64::from(a.max_call_seconds) + a.result_grace_secs,
+                u64::from(a.ring_seconds) + max_call + a.result_grace_secs,
             ),
         };
         let receiver = tokio::spawn(receive_results(
@@ -114,13 +123,23 @@ impl Line for AmiLine {
         "asterisk"
     }
 
+    fn document_form(&self) -> DocumentForm {
+        DocumentForm::FaxTiff
+    }
+
     fn ready(&self) -> bool {
         self.client.state().borrow().is_connected()
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {
-        let headers = match asterisk_gen::originate_headers(&self.cfg, &req.token, &req.to, req.ecm)
-        {
+        // Asterisk reads the TIFF from the shared spool under the token's name (the dialplan builds the path).
+        if req.document.fax_tiff().is_none() {
+            return CallOutcome::failed(
+                FailureClass::Document,
+                "the Asterisk line sends fax TIFF only",
+            );
+        }
+        let headers = match dialplan::originate_headers(&self.cfg, &req.token, &req.to, req.ecm) {
             Ok(h) => h,
             Err(e) => return CallOutcome::failed(FailureClass::Rejected, e.to_string()),
         };
@@ -269,7 +288,7 @@ pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return None;
     }
-    let rel = p.strip_prefix(cfg.asterisk_spool_dir().join("in")).ok()?;
+    let rel = p.strip_prefix(spool_dir(cfg).join("in")).ok()?;
     let mut comps = rel.components();
     let name = match (comps.next(), comps.next()) {
         (Some(Component::Normal(n)), None) => n,
@@ -436,7 +455,7 @@ async fn receive_results(
             } else {
                 "failed".into()
             },
-            received_at: faxline_api::timefmt::iso(faxline_api::timefmt::now_us()),
+            received_at: crate::engine::api::timefmt::iso(crate::engine::api::timefmt::now_us()),
         };
         match inbound.enqueue(&item) {
             Ok(()) => tracing::info!(

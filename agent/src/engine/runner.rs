@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use faxline_api::agent_client::{
-    AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult,
-};
+use super::api::agent_client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +24,7 @@ use super::DaemonError;
 use super::inbound::{InboundQueue, deliver_forever};
 use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
-use super::line::{CallRequest, Line, Phase, Progress};
+use super::line::{CallRequest, Document, DocumentForm, Line, Phase, Progress};
 use super::outcome::CallOutcome;
 use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
@@ -271,17 +269,31 @@ pub fn journal_dir(cfg: &Config) -> PathBuf {
     cfg.spool.dir.join("state").join("calls")
 }
 
-fn job_file(cfg: &Config, job_id: &str) -> PathBuf {
-    cfg.spool.outgoing_dir().join(format!("{job_id}.tif"))
+/// The spool file's extension for a document form: `.tif` (what Asterisk reads) or `.orig`.
+fn extension(form: DocumentForm) -> &'static str {
+    match form {
+        DocumentForm::FaxTiff => "tif",
+        DocumentForm::Original => "orig",
+    }
 }
 
-fn token_file(cfg: &Config, token: &str) -> PathBuf {
-    cfg.spool.outgoing_dir().join(format!("{token}.tif"))
+/// The job's document in the spool, in the line's form.
+fn job_file(cfg: &Config, job_id: &str, form: DocumentForm) -> PathBuf {
+    cfg.spool
+        .outgoing_dir()
+        .join(format!("{job_id}.{}", extension(form)))
+}
+
+/// One attempt's link to the job's document (named by its token, which the line may need).
+fn token_file(cfg: &Config, token: &str, form: DocumentForm) -> PathBuf {
+    cfg.spool
+        .outgoing_dir()
+        .join(format!("{token}.{}", extension(form)))
 }
 
 /// One job from lease to report.
 async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
-    if !crate::asterisk_gen::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
+    if !crate::engine::spool::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
         tracing::error!("leased a job whose id cannot name spool files; reporting it failed");
         let result = failed_result("the job id is not usable by this agent");
         let _ = ctx.api.result(&job, &result).await;
@@ -301,7 +313,7 @@ async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
 async fn heartbeat_loop(api: &AgentClient, job: &LeasedJob) {
     let mut expires = job.lease_expires_at;
     loop {
-        let now = faxline_api::timefmt::now_s();
+        let now = super::api::timefmt::now_s();
         let secs = ((expires - now) / 3).clamp(1, 60) as u64;
         tokio::time::sleep(Duration::from_secs(secs)).await;
         match api.heartbeat(job).await {
@@ -378,11 +390,13 @@ async fn forget_if_finished<L: Line>(ctx: &Ctx<L>, job_id: &str) -> bool {
     true
 }
 
-/// Removes a job's spool files: the rendered document and every attempt's link (`<job>_<n>.tif`), which a
-/// crash during a call leaves behind.
+/// Removes a job's spool files: the document in either form and every attempt's link (`<job>_<n>.tif`), which
+/// a crash during a call leaves behind.
 fn remove_job_files(cfg: &Config, job_id: &str) {
     let dir = cfg.spool.outgoing_dir();
-    let _ = remove_durably(&job_file(cfg, job_id));
+    for form in [DocumentForm::FaxTiff, DocumentForm::Original] {
+        let _ = remove_durably(&job_file(cfg, job_id, form));
+    }
     let Ok(rd) = std::fs::read_dir(&dir) else {
         return;
     };
@@ -392,7 +406,10 @@ fn remove_job_files(cfg: &Config, job_id: &str) {
         let Some(name) = name.to_str() else { continue };
         let is_attempt = name
             .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tif"))
+            .and_then(|rest| {
+                rest.strip_suffix(".tif")
+                    .or_else(|| rest.strip_suffix(".orig"))
+            })
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if is_attempt {
             let _ = remove_durably(&e.path());
@@ -500,7 +517,8 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
     }
 }
 
-/// Download and render the document into the spool (temp + rename).
+/// Downloads the document and puts it into the spool (temp + rename) in the line's form: rendered to TIFF-F for
+/// a telephony line, as uploaded for a line that renders itself.
 async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     let bytes = loop {
         match ctx.api.document(job).await {
@@ -521,13 +539,42 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
             }
         }
     };
-    let limits = ctx.cfg.limits.clone();
+    let form = ctx.line.document_form();
+    let (file, pages) = match form {
+        DocumentForm::FaxTiff => match render(&ctx.cfg, bytes).await {
+            Ok((tiff, pages)) => (tiff, Some(pages)),
+            Err(error) => return Some(Input::DocumentFailed { error }),
+        },
+        DocumentForm::Original => (bytes, None),
+    };
+    let path = job_file(&ctx.cfg, &job.job_id, form);
+    if let Err(e) = write_durably(&path, &file) {
+        return Some(Input::DocumentFailed {
+            error: format!("cannot write the spool file {}: {e}", path.display()),
+        });
+    }
+    if let Some(pages) = pages {
+        if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
+            tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
+        }
+        tracing::info!(job = %job.job_id, pages, "document rendered into the spool");
+    } else {
+        tracing::info!(job = %job.job_id, "document stored in the spool as uploaded");
+    }
+    Some(Input::DocumentReady {
+        pages: pages.unwrap_or(0),
+    })
+}
+
+/// The document as TIFF-F with its page count: a fax TIFF as it is, anything else rendered under the render
+/// budget (in the render worker when the binary set one up).
+async fn render(cfg: &Config, bytes: Vec<u8>) -> Result<(Vec<u8>, u32), String> {
+    let limits = cfg.limits.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
             let pages = faxline_doc::decode_tiff(&bytes).map(|p| p.len())?;
             Ok((bytes, pages))
         } else {
-            // Under the render budget, in the render worker when the binary set one up.
             let job = faxline_doc::worker::Job::Render;
             match limits
                 .render_isolation
@@ -539,31 +586,11 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
         }
     })
     .await;
-    let (tiff, pages) = match rendered {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return Some(Input::DocumentFailed {
-                error: format!("the document cannot be rendered: {e}"),
-            });
-        }
-        Err(e) => {
-            return Some(Input::DocumentFailed {
-                error: format!("rendering stopped: {e}"),
-            });
-        }
-    };
-    let path = job_file(&ctx.cfg, &job.job_id);
-    if let Err(e) = write_durably(&path, &tiff) {
-        return Some(Input::DocumentFailed {
-            error: format!("cannot write the spool file {}: {e}", path.display()),
-        });
+    match rendered {
+        Ok(Ok((tiff, pages))) => Ok((tiff, u32::try_from(pages).unwrap_or(u32::MAX))),
+        Ok(Err(e)) => Err(format!("the document cannot be rendered: {e}")),
+        Err(e) => Err(format!("rendering stopped: {e}")),
     }
-    let pages = u32::try_from(pages).unwrap_or(u32::MAX);
-    if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
-        tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
-    }
-    tracing::info!(job = %job.job_id, pages, "document rendered into the spool");
-    Some(Input::DocumentReady { pages })
 }
 
 /// Lease confirmed, journal first (durably), then the call. `None`: the lease is not held, nothing was dialled.
@@ -587,8 +614,9 @@ async fn dial<L: Line>(
         tracing::warn!(job = %job.job_id, attempt, "the lease is no longer held; not dialling");
         return None;
     }
-    let src = job_file(&ctx.cfg, &job.job_id);
-    let dst = token_file(&ctx.cfg, &token);
+    let form = ctx.line.document_form();
+    let src = job_file(&ctx.cfg, &job.job_id, form);
+    let dst = token_file(&ctx.cfg, &token, form);
     if let Err(e) = link_or_copy(&src, &dst) {
         return Some(Input::CallEnded {
             outcome: CallOutcome::failed(
@@ -615,7 +643,15 @@ async fn dial<L: Line>(
         job_id: job.job_id.clone(),
         token,
         to: job.to.clone(),
-        tiff: dst.clone(),
+        document: match form {
+            DocumentForm::FaxTiff => Document::FaxTiff(dst.clone()),
+            DocumentForm::Original => Document::Original {
+                kind: std::fs::read(&dst)
+                    .map(|b| faxline_doc::sniff(&b))
+                    .unwrap_or(faxline_doc::DocKind::Unknown),
+                path: dst.clone(),
+            },
+        },
         ecm,
         progress: sender,
         hangup: ctx.hangup.child_token(),

@@ -242,7 +242,7 @@ impl JobMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::outcome::Delivery;
+    use crate::engine::outcome::Delivery;
 
     fn retry() -> RetryConfig {
         RetryConfig {
