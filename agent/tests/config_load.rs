@@ -719,3 +719,88 @@ fn sip_called_number_sources_and_the_from_domain_warning() {
     cfg.lines.sip.register = false;
     assert_eq!(warnings(&cfg), 0);
 }
+
+#[test]
+fn the_call_time_limit_is_a_limit_of_every_line() {
+    let cfg = Config::from_toml_str(
+        "[limits]\nmax_call_seconds = 600\n",
+        "t.toml",
+        &Env::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 600);
+    let problems = check_config(&cfg);
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.setting.contains("max_call_seconds")),
+        "{}",
+        render_problems(&problems)
+    );
+    // The default is an hour; out of range is an error for the loopback line too.
+    assert_eq!(Config::default().limits.max_call_seconds, 3600);
+    let cfg = Config::from_toml_str(
+        "[limits]\nmax_call_seconds = 30\n",
+        "t.toml",
+        &Env::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.line.kind, LineKind::Loopback);
+    assert_eq!(
+        errors_for(&check_config(&cfg), "limits.max_call_seconds").len(),
+        1
+    );
+    // From the environment, as any setting.
+    let cfg = Config::from_toml_str(
+        "",
+        "t.toml",
+        &Env::from_pairs([("FAXLINE_LIMITS__MAX_CALL_SECONDS", "900")]),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 900);
+}
+
+#[test]
+fn asterisk_max_call_seconds_is_a_deprecated_alias() {
+    let no_env = Env::default;
+    let warned = |cfg: &Config| {
+        check_config(cfg)
+            .into_iter()
+            .filter(|p| p.setting == "asterisk.max_call_seconds" && p.severity == Severity::Warning)
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+    };
+    // Alone: it still sets the limit, with a warning naming the new place.
+    let cfg = Config::from_toml_str("[asterisk]\nmax_call_seconds = 1200\n", "t.toml", &no_env())
+        .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 1200);
+    let w = warned(&cfg);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("limits.max_call_seconds"), "{w:?}");
+    // Through its old environment name too.
+    let cfg = Config::from_toml_str(
+        "",
+        "t.toml",
+        &Env::from_pairs([("FAXLINE_ASTERISK__MAX_CALL_SECONDS", "700")]),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 700);
+    assert_eq!(warned(&cfg).len(), 1);
+    // With [limits] set as well, [limits] wins and the alias is reported as ignored.
+    let cfg = Config::from_toml_str(
+        "[asterisk]\nmax_call_seconds = 1200\n[limits]\nmax_call_seconds = 1800\n",
+        "t.toml",
+        &no_env(),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 1800);
+    let w = warned(&cfg);
+    assert!(w.len() == 1 && w[0].contains("ignored"), "{w:?}");
+    // An out-of-range value is reported under the name it was written as.
+    let cfg =
+        Config::from_toml_str("[asterisk]\nmax_call_seconds = 10\n", "t.toml", &no_env()).unwrap();
+    assert_eq!(
+        errors_for(&check_config(&cfg), "asterisk.max_call_seconds").len(),
+        1
+    );
+}
