@@ -10,10 +10,10 @@
 //! agent (cancelled, failed after the lease expired) are forgotten, at start and every few minutes, so
 //! nothing stays in `state/calls/` forever.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::api::agent_client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
 use tokio::sync::{Semaphore, watch};
@@ -461,8 +461,20 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
     }
     let mut machine = JobMachine::new(job.job_id.clone(), ctx.cfg.retry.clone());
     let age = ctx.journal.age(&job.job_id).unwrap_or_default();
-    let mut queue: VecDeque<Action> = machine.step(Input::Leased { record, age }).into();
-    while let Some(action) = queue.pop_front() {
+    machine.handle_input(Input::Leased { record, age }, Instant::now());
+    loop {
+        let Some(action) = machine.poll_action() else {
+            // Nothing to do but wait for the backoff (cut short at shutdown: the next attempt is not dialled,
+            // the job reports and goes back to the queue); without a timeout the job has ended here.
+            let Some(at) = machine.poll_timeout() else {
+                break;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(at.into()) => machine.handle_timeout(Instant::now()),
+                () = ctx.stopping.cancelled() => machine.handle_input(Input::Stopping, Instant::now()),
+            }
+            continue;
+        };
         let input = match action {
             Action::PrepareDocument => prepare(ctx, job).await,
             Action::Dial {
@@ -477,13 +489,7 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
                 tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");
-                // At shutdown the wait ends early: the next attempt is not dialled, the job reports and goes
-                // back to the queue.
-                tokio::select! {
-                    () = tokio::time::sleep(after) => {}
-                    () = ctx.stopping.cancelled() => {}
-                }
-                Some(Input::BackoffElapsed)
+                None
             }
             Action::Report {
                 record,
@@ -507,7 +513,7 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
             }
         };
         if let Some(input) = input {
-            queue.extend(machine.step(input));
+            machine.handle_input(input, Instant::now());
         }
     }
     if !machine.is_done() {

@@ -28,9 +28,6 @@ use crate::engine::line::{CallRequest, DocumentForm, Line};
 use crate::engine::outcome::{CallOutcome, FailureClass};
 use crate::engine::redact::mask_number;
 
-/// How often trackers see the clock.
-const TICK: Duration = Duration::from_millis(200);
-
 /// How long a received TIFF must be idle, with its channel gone, before a spool scan delivers it (so the
 /// result event of a call that just ended comes first, with caller id and status).
 const ORPHAN_SETTLE: Duration = Duration::from_secs(60);
@@ -168,113 +165,112 @@ impl Line for AmiLine {
             }
             Err(AmiError::ActionFailed { message, .. }) => {
                 tracing::warn!(job = %req.job_id, %message, "Asterisk refused the Originate");
-                let step = tracker.on_signal(Signal::OriginateFailed, Instant::now());
-                if let Step::Done(o) = step {
-                    return o;
-                }
+                tracker.handle_signal(Signal::OriginateFailed, Instant::now());
             }
             Err(e) => {
                 // Sent, but the reply was lost: the call may exist. Follow it like a lost connection.
                 tracing::warn!(job = %req.job_id, error = %e, "Originate reply lost; following the call");
-                tracker.on_signal(Signal::Disconnected, Instant::now());
+                tracker.handle_signal(Signal::Disconnected, Instant::now());
                 if self.ready() {
-                    tracker.on_signal(Signal::Reconnected, Instant::now());
-                    let alive = self.check_alive(&req.token).await.unwrap_or(true);
-                    if let Step::Done(o) =
-                        tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
-                    {
-                        return o;
+                    tracker.handle_signal(Signal::Reconnected, Instant::now());
+                    // The check the tracker asks for, once, right here.
+                    if tracker.poll_step() == Some(Step::CheckChannel) {
+                        let alive = self.check_alive(&req.token).await.unwrap_or(true);
+                        tracker.handle_signal(Signal::ChannelCheck { alive }, Instant::now());
                     }
                 }
             }
         }
-        let mut tick = tokio::time::interval(TICK);
         let mut hangup_asked = false;
         loop {
-            let step = tokio::select! {
+            while let Some(step) = tracker.poll_step() {
+                match step {
+                    Step::Progress(stage) => req.progress.publish(&stage),
+                    Step::Done(outcome) => return outcome,
+                    Step::Abort { channel } => {
+                        tracing::info!(job = %req.job_id, "shutdown grace period over; hanging up the call");
+                        match channel {
+                            Some(ch) => {
+                                if let Err(e) = self.client.hangup(&ch, Some(16)).await {
+                                    tracing::warn!(job = %req.job_id, error = %e, "hangup at shutdown failed");
+                                }
+                            }
+                            None => tracing::warn!(
+                                job = %req.job_id,
+                                "the call's channel is not known yet; waiting for its result"
+                            ),
+                        }
+                    }
+                    Step::Hangup { channel, outcome } => {
+                        if let Some(ch) = channel
+                            && let Err(e) = self.client.hangup(&ch, Some(16)).await
+                        {
+                            tracing::warn!(job = %req.job_id, error = %e, "hangup after the deadline failed");
+                        }
+                        return outcome;
+                    }
+                    Step::CheckChannel => {
+                        tracing::info!(job = %req.job_id, "AMI reconnected; checking whether the call still exists");
+                        let mut alive = None;
+                        for _ in 0..5 {
+                            match self.check_alive(&req.token).await {
+                                Ok(a) => {
+                                    alive = Some(a);
+                                    break;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(job = %req.job_id, error = %e, "channel check failed");
+                                    tokio::time::sleep(Duration::from_secs(1)).await;
+                                }
+                            }
+                        }
+                        if let Some(alive) = alive {
+                            tracker.handle_signal(Signal::ChannelCheck { alive }, Instant::now());
+                        }
+                    }
+                }
+            }
+            let wake = tracker.poll_timeout();
+            let timeout = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(ev) => tracker.on_event(&ev, Instant::now()),
+                    Ok(ev) => tracker.handle_event(&ev, Instant::now()),
                     Err(RecvError::Lagged(n)) => {
                         tracing::warn!(job = %req.job_id, skipped = n, "AMI events missed; checking the call");
-                        tracker.on_signal(Signal::Disconnected, Instant::now());
-                        tracker.on_signal(Signal::Reconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
+                        tracker.handle_signal(Signal::Reconnected, Instant::now());
                     }
                     Err(RecvError::Closed) => {
-                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
                     }
                 },
                 changed = state.changed() => {
                     if changed.is_err() {
-                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
                     } else {
                         let now_gen = generation(&state.borrow_and_update());
-                        let step = match (gen_seen, now_gen) {
-                            (_, None) => tracker.on_signal(Signal::Disconnected, Instant::now()),
-                            (Some(a), Some(b)) if a == b => Step::Wait,
+                        match (gen_seen, now_gen) {
+                            (_, None) => tracker.handle_signal(Signal::Disconnected, Instant::now()),
+                            (Some(a), Some(b)) if a == b => {}
                             (_, Some(_)) => {
-                                tracker.on_signal(Signal::Disconnected, Instant::now());
-                                tracker.on_signal(Signal::Reconnected, Instant::now())
+                                tracker.handle_signal(Signal::Disconnected, Instant::now());
+                                tracker.handle_signal(Signal::Reconnected, Instant::now());
                             }
-                        };
+                        }
                         if now_gen.is_some() {
                             gen_seen = now_gen;
                         }
-                        step
                     }
                 },
-                _ = tick.tick() => tracker.on_signal(Signal::Tick, Instant::now()),
+                () = timeout => tracker.handle_timeout(Instant::now()),
                 _ = req.hangup.cancelled(), if !hangup_asked => {
                     hangup_asked = true;
-                    tracker.on_signal(Signal::Shutdown, Instant::now())
-                }
-            };
-            match step {
-                Step::Wait => {}
-                Step::Progress(stage) => req.progress.publish(&stage),
-                Step::Done(outcome) => return outcome,
-                Step::Abort { channel } => {
-                    tracing::info!(job = %req.job_id, "shutdown grace period over; hanging up the call");
-                    match channel {
-                        Some(ch) => {
-                            if let Err(e) = self.client.hangup(&ch, Some(16)).await {
-                                tracing::warn!(job = %req.job_id, error = %e, "hangup at shutdown failed");
-                            }
-                        }
-                        None => tracing::warn!(
-                            job = %req.job_id,
-                            "the call's channel is not known yet; waiting for its result"
-                        ),
-                    }
-                }
-                Step::Hangup { channel, outcome } => {
-                    if let Some(ch) = channel
-                        && let Err(e) = self.client.hangup(&ch, Some(16)).await
-                    {
-                        tracing::warn!(job = %req.job_id, error = %e, "hangup after the deadline failed");
-                    }
-                    return outcome;
-                }
-                Step::CheckChannel => {
-                    tracing::info!(job = %req.job_id, "AMI reconnected; checking whether the call still exists");
-                    let mut alive = None;
-                    for _ in 0..5 {
-                        match self.check_alive(&req.token).await {
-                            Ok(a) => {
-                                alive = Some(a);
-                                break;
-                            }
-                            Err(e) => {
-                                tracing::warn!(job = %req.job_id, error = %e, "channel check failed");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
-                            }
-                        }
-                    }
-                    if let Some(alive) = alive
-                        && let Step::Done(o) =
-                            tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
-                    {
-                        return o;
-                    }
+                    tracker.handle_signal(Signal::Shutdown, Instant::now());
                 }
             }
         }
