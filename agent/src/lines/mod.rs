@@ -21,7 +21,8 @@ use crate::config::{Config, Problem, Secret};
 use crate::engine::api::agent_client::AgentClient;
 use crate::engine::{Daemon, DaemonError, InboundQueue, spool};
 
-/// Which line carries the faxes (`[line] kind`, and `faxline send --line`).
+/// Which line carries the faxes (`[line] kind`, and `faxline send --line`, which offers only the lines it can
+/// drive on its own: loopback and the simulator).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
@@ -31,8 +32,10 @@ pub enum LineKind {
     /// The in-process line simulator (loss, delay) for tests and demos; `faxline send` only.
     Sim,
     /// Asterisk owns the trunk and runs res_fax; the agent drives it over AMI.
+    #[value(skip)]
     Asterisk,
     /// The agent's own SIP/T.38 stack talks to the trunk directly.
+    #[value(skip)]
     Sip,
 }
 
