@@ -327,8 +327,8 @@ fn process_cpu_ms(started: Instant) -> f64 {
 /// The simulated line: both ends and the channel model in-process, in simulated time. Not a [`Line`]: the
 /// simulator is a measuring instrument, not a way to reach a fax machine. It runs both ends and the impaired
 /// channel in one synchronous loop on a simulated clock (no SIP, no sockets, no spool, no inbound side), and what
-/// it reports (line time, packets lost and recovered, bad rows) has no place in a [`CallOutcome`]
-/// (`faxline_agent::engine::CallOutcome`).
+/// it reports (line time, packets lost and recovered, bad rows) has no place in a
+/// [`CallOutcome`](faxline_agent::engine::CallOutcome).
 fn run_sim(args: &SendArgs, document: &Path) -> anyhow::Result<bool> {
     tracing::info!(to = %mask_number(&args.to), line = "sim", "sending fax");
 
