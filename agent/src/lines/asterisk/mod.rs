@@ -1,7 +1,7 @@
 //! The Asterisk line: Originate over AMI into the generated `faxline-out` dialplan, followed by a
 //! [`CallTracker`]; received faxes come as `FaxResult` events with `Direction: receive`, and received TIFFs whose
 //! event was missed (agent down, AMI disconnected) are found in the incoming spool at start, after every AMI
-//! login and every few minutes ([`inbound::settled`] decides when such a file is complete).
+//! login and every few minutes ([`spool_scan::settled`] decides when such a file is complete).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -15,15 +15,17 @@ use tokio::sync::watch;
 pub mod config;
 pub mod dialplan;
 pub mod result;
+pub mod spool_scan;
 pub mod tracker;
 
 pub use config::{AmiConfig, AsteriskConfig};
 
 use self::config::spool_dir;
 use self::dialplan::{Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use self::spool_scan::{Liveness, receive_id_of_uniqueid, settled};
 use self::tracker::{CallTimers, CallTracker, Signal, Step};
 use crate::config::Config;
-use crate::engine::inbound::{self, InboundItem, InboundQueue, Liveness};
+use crate::engine::inbound::{InboundItem, InboundQueue};
 use crate::engine::line::{CallRequest, DocumentForm, Line};
 use crate::engine::outcome::{CallOutcome, FailureClass};
 use crate::engine::redact::mask_number;
@@ -296,7 +298,7 @@ pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
 /// Queues the received TIFFs that no result event announced, once they are complete: asks Asterisk which
 /// channels are live (`Status`, after the directory was read) when logged in, else goes by the file's age.
 async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, max_call: Duration) {
-    let orphans = match queue.orphans(&cfg.spool.incoming_dir(), SystemTime::now()) {
+    let orphans = match spool_scan::orphans(queue, &cfg.spool.incoming_dir(), SystemTime::now()) {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "cannot scan the incoming spool");
@@ -324,7 +326,7 @@ async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, ma
                     .iter()
                     .flat_map(|m| [m.get("Uniqueid"), m.get("Linkedid")])
                     .flatten()
-                    .map(inbound::receive_id_of_uniqueid)
+                    .map(receive_id_of_uniqueid)
                     .collect(),
             ),
             Ok(Err(e)) => {
@@ -337,7 +339,7 @@ async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, ma
         Liveness::Unknown
     };
     for o in candidates {
-        if !inbound::settled(&o, &live, ORPHAN_SETTLE, max_call) {
+        if !settled(&o, &live, ORPHAN_SETTLE, max_call) {
             tracing::debug!(job = %o.id, idle_secs = o.idle.as_secs(), "received TIFF may still be written; left for later");
             continue;
         }
