@@ -16,10 +16,13 @@ use faxline_api::config::Secret;
 
 use common::{AGENT_SECRET, Api, fixtures};
 
-/// A line that takes the original and records what it was given (the document's kind and bytes).
+/// What the line was given: the document and its bytes at call time.
+type Seen = (Document, Vec<u8>);
+
+/// A line that takes the original and records what it was given.
 #[derive(Clone, Default)]
 struct OriginalLine {
-    seen: Arc<Mutex<Vec<(Document, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Line for OriginalLine {
