@@ -2,8 +2,9 @@
 //! environment or secret files, and the checks behind `faxline agent --check`.
 //!
 //! Loading ([`Config::load`]) only parses and merges; judging ([`check_config`]) is separate so that `--check`
-//! can print every problem at once instead of stopping at the first. The `[api]` section belongs to the API
-//! crate and is kept here as a raw table ([`Config::api`]).
+//! can print every problem at once instead of stopping at the first. The lines' sections (`[ami]`, `[asterisk]`,
+//! `[sip]`) are defined and checked by their lines ([`Config::lines`], [`crate::lines`]); the `[api]` section
+//! belongs to the API crate and is kept here as a raw table ([`Config::api`]).
 
 mod env;
 pub(crate) mod flex;
