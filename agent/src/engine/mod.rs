@@ -7,9 +7,10 @@
 //!   never redials blindly) and the [`inbound`] queue (received faxes wait there until the API has them).
 //! - The port: [`line::Line`], which turns one [`CallRequest`] into one [`CallOutcome`] with a line-neutral
 //!   [`FailureClass`].
-//! - IO shell: [`runner::Daemon`].
+//! - IO shell: [`runner::Daemon`], with the job's document in the spool in `document`.
 
 pub mod api;
+mod document;
 pub mod inbound;
 pub mod job;
 pub mod journal;

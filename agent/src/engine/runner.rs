@@ -11,7 +11,7 @@
 //! nothing stays in `state/calls/` forever.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::DaemonError;
+use super::document::{job_file, link_or_copy, remove_job_files, render, token_file};
 use super::inbound::{InboundQueue, deliver_forever};
 use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
@@ -269,28 +270,6 @@ pub fn journal_dir(cfg: &Config) -> PathBuf {
     cfg.spool.dir.join("state").join("calls")
 }
 
-/// The spool file's extension for a document form: `.tif` (what Asterisk reads) or `.orig`.
-fn extension(form: DocumentForm) -> &'static str {
-    match form {
-        DocumentForm::FaxTiff => "tif",
-        DocumentForm::Original => "orig",
-    }
-}
-
-/// The job's document in the spool, in the line's form.
-fn job_file(cfg: &Config, job_id: &str, form: DocumentForm) -> PathBuf {
-    cfg.spool
-        .outgoing_dir()
-        .join(format!("{job_id}.{}", extension(form)))
-}
-
-/// One attempt's link to the job's document (named by its token, which the line may need).
-fn token_file(cfg: &Config, token: &str, form: DocumentForm) -> PathBuf {
-    cfg.spool
-        .outgoing_dir()
-        .join(format!("{token}.{}", extension(form)))
-}
-
 /// One job from lease to report.
 async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
     if !crate::engine::spool::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
@@ -388,33 +367,6 @@ async fn forget_if_finished<L: Line>(ctx: &Ctx<L>, job_id: &str) -> bool {
         return false;
     }
     true
-}
-
-/// Removes a job's spool files: the document in either form and every attempt's link (`<job>_<n>.tif`), which
-/// a crash during a call leaves behind.
-fn remove_job_files(cfg: &Config, job_id: &str) {
-    let dir = cfg.spool.outgoing_dir();
-    for form in [DocumentForm::FaxTiff, DocumentForm::Original] {
-        let _ = remove_durably(&job_file(cfg, job_id, form));
-    }
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let prefix = format!("{job_id}_");
-    for e in rd.filter_map(Result::ok) {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let is_attempt = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| {
-                rest.strip_suffix(".tif")
-                    .or_else(|| rest.strip_suffix(".orig"))
-            })
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if is_attempt {
-            let _ = remove_durably(&e.path());
-        }
-    }
 }
 
 /// Confirms the lease before a call. `false`: the lease is gone (expired, the job re-queued or cancelled)
@@ -572,33 +524,6 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     })
 }
 
-/// The document as TIFF-F with its page count: a fax TIFF as it is, anything else rendered under the render
-/// budget (in the render worker when the binary set one up).
-async fn render(cfg: &Config, bytes: Vec<u8>) -> Result<(Vec<u8>, u32), String> {
-    let limits = cfg.limits.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        if faxline_doc::sniff(&bytes) == faxline_doc::DocKind::Tiff {
-            let pages = faxline_doc::decode_tiff(&bytes).map(|p| p.len())?;
-            Ok((bytes, pages))
-        } else {
-            let job = faxline_doc::worker::Job::Render;
-            match limits
-                .render_isolation
-                .run(job, &bytes, &limits.render_options())?
-            {
-                faxline_doc::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
-                _ => Err(faxline_doc::DocError::Worker("unexpected answer".into())),
-            }
-        }
-    })
-    .await;
-    match rendered {
-        Ok(Ok((tiff, pages))) => Ok((tiff, u32::try_from(pages).unwrap_or(u32::MAX))),
-        Ok(Err(e)) => Err(format!("the document cannot be rendered: {e}")),
-        Err(e) => Err(format!("rendering stopped: {e}")),
-    }
-}
-
 /// Lease confirmed, journal first (durably), then the call. `None`: the lease is not held, nothing was dialled.
 async fn dial<L: Line>(
     ctx: &Ctx<L>,
@@ -677,17 +602,6 @@ async fn dial<L: Line>(
     }
     let _ = remove_durably(&dst);
     Some(Input::CallEnded { outcome })
-}
-
-fn link_or_copy(src: &Path, dst: &Path) -> std::io::Result<()> {
-    if dst.exists() {
-        return Ok(());
-    }
-    if std::fs::hard_link(src, dst).is_ok() {
-        return Ok(());
-    }
-    let bytes = std::fs::read(src)?;
-    write_durably(dst, &bytes)
 }
 
 /// Reports until the API accepts or the lease is gone. Returns true when accepted.
