@@ -113,6 +113,8 @@ pub fn cause_of_sip_status(code: u16) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    use faxline_t38::session::T30Error;
+
     use super::*;
 
     #[test]
@@ -134,5 +136,75 @@ mod tests {
             assert_eq!(meaning(cause).map(|m| m.class), Some(class), "SIP {code}");
         }
         assert_eq!(cause_of_sip_status(299), None);
+    }
+
+    fn leg(end: EndReason, fax: Option<Result<(), T30Error>>) -> LegReport {
+        use faxline_sip::driver::CallRecord;
+        use faxline_sip::media::{MediaOutcome, MediaStats};
+        use faxline_t38::session::{FaxError, FaxReport};
+        LegReport {
+            call: CallRecord {
+                end,
+                media: Vec::new(),
+                stops: 0,
+            },
+            fax: fax.map(|outcome| MediaOutcome {
+                report: FaxReport {
+                    outcome: outcome.map_err(|kind| FaxError {
+                        kind,
+                        text: "spandsp's text".into(),
+                    }),
+                    pages: 0,
+                    bit_rate: 0,
+                    resolution: Default::default(),
+                    ecm: true,
+                    bad_rows: 0,
+                    remote_ident: None,
+                    compression: 0,
+                },
+                stats: MediaStats::default(),
+            }),
+        }
+    }
+
+    fn class_of(outcome: CallOutcome) -> FailureClass {
+        match outcome {
+            CallOutcome::Failed { class, .. } => class,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_session_is_judged_by_its_own_t30_class() {
+        let code = |c| T30Error::from_code(c).expect("a T.30 code");
+        let ended = EndReason::Completed { success: false };
+        // The far end could not take the document's capabilities: negotiation, not a failed transfer.
+        assert_eq!(
+            class_of(outbound_outcome(&leg(ended.clone(), Some(Err(code(10)))))),
+            FailureClass::Negotiation
+        );
+        // Our TIFF could not be read: a file error, never retried.
+        assert_eq!(
+            class_of(outbound_outcome(&leg(ended.clone(), Some(Err(code(43)))))),
+            FailureClass::FileUnreadable
+        );
+        // Training failed: the transfer.
+        assert_eq!(
+            class_of(outbound_outcome(&leg(ended, Some(Err(code(2)))))),
+            FailureClass::TransferFailed
+        );
+        // A hang-up during the fax says more than the session's code.
+        assert_eq!(
+            class_of(outbound_outcome(&leg(
+                EndReason::PeerHangup,
+                Some(Err(code(43)))
+            ))),
+            FailureClass::TransferFailed
+        );
+        // Before any session: the SIP ending decides.
+        assert_eq!(
+            class_of(outbound_outcome(&leg(EndReason::Rejected(486), None))),
+            FailureClass::Busy
+        );
     }
 }
