@@ -2,18 +2,21 @@
 //! environment or secret files, and the checks behind `faxline agent --check`.
 //!
 //! Loading ([`Config::load`]) only parses and merges; judging ([`check_config`]) is separate so that `--check`
-//! can print every problem at once instead of stopping at the first. The `[api]` section belongs to the API
-//! crate and is kept here as a raw table ([`Config::api`]).
+//! can print every problem at once instead of stopping at the first. The lines' sections (`[ami]`, `[asterisk]`,
+//! `[sip]`) are defined and checked by their lines ([`Config::lines`], [`crate::lines`]); the `[api]` section
+//! belongs to the API crate and is kept here as a raw table ([`Config::api`]).
 
 mod env;
-mod flex;
+pub(crate) mod flex;
 mod net;
 mod secret;
-mod validate;
+pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::lines::{LineKind, LineSections};
 
 pub use env::{CONFIG_PATH_VAR, Env, FAXBOT_NAMES, PREFIX as ENV_PREFIX};
 pub use net::{AddrClass, HostVerdict, classify, is_local_host, judge_host};
@@ -22,10 +25,6 @@ pub use validate::{Problem, Severity, check_config, render_problems, valid_numbe
 
 /// Minimum length of the agent's API secret (bytes).
 pub const AGENT_SECRET_MIN_LEN: usize = 32;
-/// Minimum length of the AMI secret (bytes).
-pub const AMI_SECRET_MIN_LEN: usize = 16;
-/// Minimum length of a SIP trunk password below which `--check` warns (carriers choose these).
-pub const SIP_PASSWORD_MIN_LEN: usize = 12;
 
 /// Why the configuration could not be loaded at all (syntax, types, unknown settings, unreadable file).
 /// Everything that parses but is wrong is a [`Problem`] from [`check_config`] instead.
@@ -54,9 +53,9 @@ pub enum ConfigError {
 pub struct Config {
     pub agent: AgentConfig,
     pub line: LineConfig,
-    pub ami: AmiConfig,
-    pub asterisk: AsteriskConfig,
-    pub sip: SipConfig,
+    /// The lines' own sections (`[ami]`, `[asterisk]`, `[sip]`), each defined and checked by its line.
+    #[serde(skip)]
+    pub lines: LineSections,
     pub fax: FaxConfig,
     pub spool: SpoolConfig,
     pub retry: RetryConfig,
@@ -139,314 +138,6 @@ impl Default for LineConfig {
         Self {
             kind: LineKind::Loopback,
             speed: 1,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LineKind {
-    /// The agent calls its own answering endpoint over real SIP/UDPTL on 127.0.0.1 (the embedded default).
-    #[default]
-    Loopback,
-    /// The in-process line simulator (loss, delay) for tests and demos.
-    Sim,
-    /// Asterisk owns the trunk and runs res_fax; the agent drives it over AMI.
-    Asterisk,
-    /// The agent's own SIP/T.38 stack talks to the trunk directly.
-    Sip,
-}
-
-impl LineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineKind::Loopback => "loopback",
-            LineKind::Sim => "sim",
-            LineKind::Asterisk => "asterisk",
-            LineKind::Sip => "sip",
-        }
-    }
-}
-
-/// `[ami]`: how the agent reaches Asterisk's manager interface, and how Asterisk exposes it (manager.conf is
-/// generated from these, so the two cannot disagree).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AmiConfig {
-    /// Where the agent connects. Must be loopback, private (RFC 1918 / ULA), link-local, or a single-label
-    /// container name; public addresses are refused.
-    pub host: String,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub port: u16,
-    /// The manager.conf user (least privilege; generated).
-    pub username: String,
-    /// From `FAXLINE_AMI__SECRET` / `ASTERISK_AMI_PASSWORD` or a file; never inline, never defaulted.
-    pub secret: Option<Secret>,
-    pub secret_file: Option<PathBuf>,
-    /// The address Asterisk's manager binds to (manager.conf `bindaddr`). Default: `host` when it is an IP
-    /// literal, else 127.0.0.1. Must be internal and not 0.0.0.0.
-    #[serde(deserialize_with = "flex::opt_scalar")]
-    pub bind_address: Option<std::net::IpAddr>,
-    /// Networks allowed to log in as the agent user (manager.conf `permit`), CIDR.
-    #[serde(deserialize_with = "flex::list")]
-    pub permit: Vec<ipnet::IpNet>,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub connect_timeout_secs: u64,
-    /// Keepalive `Ping` period (seconds).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub ping_interval_secs: u64,
-    /// Reconnect backoff ceiling (seconds).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub reconnect_max_secs: u64,
-}
-
-impl Default for AmiConfig {
-    fn default() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 5038,
-            username: "faxline".into(),
-            secret: None,
-            secret_file: None,
-            bind_address: None,
-            permit: vec!["127.0.0.1/32".parse().expect("static CIDR")],
-            connect_timeout_secs: 5,
-            ping_interval_secs: 30,
-            reconnect_max_secs: 30,
-        }
-    }
-}
-
-impl AmiConfig {
-    /// manager.conf `bindaddr`: the explicit setting, else `host` if it is an IP literal, else loopback.
-    pub fn effective_bind_address(&self) -> std::net::IpAddr {
-        self.bind_address
-            .or_else(|| self.host.trim_matches(['[', ']']).parse().ok())
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
-    }
-}
-
-/// `[asterisk]`: what only the Asterisk line needs (dialplan behaviour, paths as Asterisk sees them).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AsteriskConfig {
-    /// The spool directory as mounted in the Asterisk container (default: `spool.dir`). Outgoing TIFFs are
-    /// `<dir>/out/<job>.tif`, received ones `<dir>/in/<stamp>-<uniqueid>.tif`.
-    #[serde(deserialize_with = "flex::opt_scalar")]
-    pub spool_dir: Option<PathBuf>,
-    /// How long Dial rings the far end before giving up (seconds).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub ring_seconds: u32,
-    /// Hard limit on one call, answered or not (seconds): a watchdog against calls that never end.
-    #[serde(deserialize_with = "flex::scalar")]
-    pub max_call_seconds: u32,
-    /// When set, `--check` compares the Asterisk files in this directory with what the generator produces from
-    /// this configuration and reports drift.
-    #[serde(deserialize_with = "flex::opt_scalar")]
-    pub config_dir: Option<PathBuf>,
-    /// After a call's channels hung up, how long to wait for its `FaxResult` event before failing the job with
-    /// "no fax result" (seconds).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub result_grace_secs: u64,
-    /// How long the AMI connection may stay lost during a call before the call is given up as "outcome
-    /// unknown" (seconds). Such a job is failed, never redialled.
-    #[serde(deserialize_with = "flex::scalar")]
-    pub ami_lost_timeout_secs: u64,
-}
-
-impl Default for AsteriskConfig {
-    fn default() -> Self {
-        Self {
-            spool_dir: None,
-            ring_seconds: 60,
-            max_call_seconds: 3600,
-            config_dir: None,
-            result_grace_secs: 10,
-            ami_lost_timeout_secs: 120,
-        }
-    }
-}
-
-/// `[sip]`: the trunk and T.38 parameters, used by the agent's own SIP line and for Asterisk's pjsip.conf.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SipConfig {
-    /// The carrier's SIP host (name or address), without scheme.
-    pub trunk_host: Option<String>,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub trunk_port: u16,
-    pub transport: SipTransport,
-    /// REGISTER to the trunk (some carriers authenticate by IP instead).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub register: bool,
-    /// The registrar host when it differs from `trunk_host`.
-    pub registrar: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub password_file: Option<PathBuf>,
-    pub from_user: Option<String>,
-    pub from_domain: Option<String>,
-    /// Caller ID (number) presented on outbound faxes: the From user unless `from_user` is set, and in the
-    /// identity headers `caller_id_header` chooses.
-    pub caller_id: Option<String>,
-    /// Which identity headers carry `caller_id` on the agent's own SIP line: `auto` (default:
-    /// `P-Asserted-Identity` when `caller_id` differs from the From user), `pai`, `rpid` (`Remote-Party-ID`),
-    /// `both` or `none`.
-    pub caller_id_header: CallerIdHeader,
-    /// How long an outbound call on the agent's own SIP line rings before it is cancelled as "no answer"
-    /// (seconds, 5..=300).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub ring_seconds: u32,
-    /// Numbers (DIDs) accepted inbound. Empty: accept any number the trunk delivers.
-    #[serde(deserialize_with = "flex::list")]
-    pub numbers: Vec<String>,
-    /// Where an inbound INVITE's called number is looked for, in order (the agent's own SIP line): a
-    /// registrar delivers to the registered contact with the number only in `To`.
-    #[serde(deserialize_with = "flex::list")]
-    pub called_number_sources: Vec<CalledNumberSource>,
-    /// Local SIP bind address and port.
-    #[serde(deserialize_with = "flex::scalar")]
-    pub bind_address: std::net::IpAddr,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub bind_port: u16,
-    /// Public address behind NAT (pjsip `external_media_address`/`external_signaling_address`).
-    pub external_address: Option<String>,
-    /// Networks that are NOT behind the NAT (pjsip `local_net`), CIDR.
-    #[serde(deserialize_with = "flex::list")]
-    pub local_nets: Vec<ipnet::IpNet>,
-    /// RTP ports for G.711 (before T.38, and audio fallback).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub rtp_port_min: u16,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub rtp_port_max: u16,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub udptl_port_min: u16,
-    #[serde(deserialize_with = "flex::scalar")]
-    pub udptl_port_max: u16,
-    /// UDPTL error correction (telephony.md §3.2, §6.4: redundancy survives loss that kills `none`).
-    pub t38_ec: T38ErrorCorrection,
-    /// Redundancy depth (secondary IFPs per packet) or FEC entries, 1..=5.
-    #[serde(deserialize_with = "flex::scalar")]
-    pub t38_redundancy_depth: u8,
-    /// FEC span, 1..=5.
-    #[serde(deserialize_with = "flex::scalar")]
-    pub t38_fec_span: u8,
-    /// Override of the far end's T38FaxMaxDatagram (bytes); unset = use the SDP value.
-    #[serde(deserialize_with = "flex::opt_scalar")]
-    pub t38_max_datagram: Option<u16>,
-    /// Send UDPTL to where the far end's packets come from (symmetric latching; pjsip `t38_udptl_nat`).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub t38_nat: bool,
-    /// As sender, how long to wait for the far end's T.38 re-INVITE before sending our own (milliseconds).
-    #[serde(deserialize_with = "flex::scalar")]
-    pub t38_reinvite_wait_ms: u32,
-}
-
-impl Default for SipConfig {
-    fn default() -> Self {
-        Self {
-            trunk_host: None,
-            trunk_port: 5060,
-            transport: SipTransport::Udp,
-            register: false,
-            registrar: None,
-            username: None,
-            password: None,
-            password_file: None,
-            from_user: None,
-            from_domain: None,
-            caller_id: None,
-            caller_id_header: CallerIdHeader::Auto,
-            ring_seconds: 60,
-            numbers: Vec::new(),
-            called_number_sources: vec![
-                CalledNumberSource::RequestUri,
-                CalledNumberSource::To,
-                CalledNumberSource::PCalledPartyId,
-            ],
-            bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            bind_port: 5060,
-            external_address: None,
-            local_nets: Vec::new(),
-            rtp_port_min: 10000,
-            rtp_port_max: 10999,
-            udptl_port_min: 4000,
-            udptl_port_max: 4999,
-            t38_ec: T38ErrorCorrection::Redundancy,
-            t38_redundancy_depth: 3,
-            t38_fec_span: 3,
-            t38_max_datagram: None,
-            t38_nat: true,
-            t38_reinvite_wait_ms: 5000,
-        }
-    }
-}
-
-/// `[sip] caller_id_header`: where the caller's number goes besides From.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallerIdHeader {
-    /// `P-Asserted-Identity` when `caller_id` is set and differs from the From user; nothing otherwise.
-    Auto,
-    /// `P-Asserted-Identity` (RFC 3325).
-    Pai,
-    /// `Remote-Party-ID`.
-    Rpid,
-    /// Both headers.
-    Both,
-    /// Neither: the number is only in From (when it is the From user).
-    None,
-}
-
-/// `[sip] called_number_sources`: a place in an inbound INVITE where the called number may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CalledNumberSource {
-    /// The Request-URI user, when it is a number or one of `numbers`.
-    RequestUri,
-    /// The `To` user.
-    To,
-    /// `P-Called-Party-ID` (RFC 3455).
-    PCalledPartyId,
-    /// The first `Diversion` entry (RFC 5806): the number the call was diverted from.
-    Diversion,
-    /// The first `History-Info` entry (RFC 7044): the number first dialled.
-    HistoryInfo,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SipTransport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl SipTransport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SipTransport::Udp => "udp",
-            SipTransport::Tcp => "tcp",
-            SipTransport::Tls => "tls",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum T38ErrorCorrection {
-    None,
-    Redundancy,
-    Fec,
-}
-
-impl T38ErrorCorrection {
-    /// The pjsip `t38_udptl_ec` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            T38ErrorCorrection::None => "none",
-            T38ErrorCorrection::Redundancy => "redundancy",
-            T38ErrorCorrection::Fec => "fec",
         }
     }
 }
@@ -595,10 +286,15 @@ pub enum RetryReason {
     TransferFailed,
 }
 
-/// `[limits]`: concurrency, and the budget of every render of an untrusted document (read by the API too).
+/// `[limits]`: concurrency, the length of a call, and the budget of every render of an untrusted document (read
+/// by the API too).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
+    /// Hard limit on one call on any line, answered or not (seconds): a watchdog against calls that never end.
+    /// `[asterisk] max_call_seconds` is its deprecated alias.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub max_call_seconds: u32,
     /// Calls at once on this host (all lines).
     #[serde(deserialize_with = "flex::scalar")]
     pub max_calls: u32,
@@ -619,6 +315,7 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
+            max_call_seconds: 3600,
             max_calls: 8,
             max_calls_per_trunk: 4,
             render_memory_mb: 512,
@@ -669,13 +366,10 @@ impl Default for ApiClientConfig {
     }
 }
 
-/// The agent's own sections (for env override validation).
+/// The agent's own sections besides the lines' ([`crate::lines::SECTIONS`]), for env override validation.
 pub const SECTIONS: &[&str] = &[
     "agent",
     "line",
-    "ami",
-    "asterisk",
-    "sip",
     "fax",
     "spool",
     "retry",
@@ -684,12 +378,24 @@ pub const SECTIONS: &[&str] = &[
     "api",
 ];
 
+/// Whether `name` is a section of the agent's configuration (its own or a line's).
+pub fn is_section(name: &str) -> bool {
+    SECTIONS.contains(&name) || crate::lines::SECTIONS.contains(&name)
+}
+
+/// Every section name, for messages.
+fn all_sections() -> String {
+    let mut all: Vec<&str> = SECTIONS.to_vec();
+    all.extend_from_slice(crate::lines::SECTIONS);
+    all.join(", ")
+}
+
 /// The secret settings: (section, key). Each also has `<key>_file`.
-pub const SECRET_SETTINGS: &[(&str, &str)] = &[
-    ("ami", "secret"),
-    ("sip", "password"),
-    ("api_client", "agent_secret"),
-];
+pub fn secret_settings() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [("api_client", "agent_secret")]
+        .into_iter()
+        .chain(crate::lines::SECRET_SETTINGS.iter().copied())
+}
 
 impl Config {
     /// Load the configuration: built-in defaults, then the TOML file (`path`, else `FAXLINE_CONFIG`, else none),
@@ -725,11 +431,11 @@ impl Config {
 
         let mut load_problems = Vec::new();
         // Secrets written in the file itself are refused (they end up committed).
-        for (section, key) in SECRET_SETTINGS {
+        for (section, key) in secret_settings() {
             if table
-                .get(*section)
+                .get(section)
                 .and_then(|s| s.as_table())
-                .is_some_and(|s| s.contains_key(*key))
+                .is_some_and(|s| s.contains_key(key))
             {
                 load_problems.push(Problem::error(
                     format!("{section}.{key}"),
@@ -755,11 +461,11 @@ impl Config {
             let Some((section, key)) = env::split_override(var) else {
                 continue;
             };
-            if !SECTIONS.contains(&section.as_str()) {
+            if !is_section(&section) {
                 return Err(ConfigError::UnknownEnvSection {
                     var: var.to_owned(),
                     section,
-                    known: SECTIONS.join(", "),
+                    known: all_sections(),
                 });
             }
             if key.contains("__") {
@@ -773,20 +479,24 @@ impl Config {
             from_env.insert((section, key), var.to_owned());
         }
 
-        // Deserialize through text so errors name the key (`in [ami] … key `port``).
-        let merged = toml::to_string(&table).map_err(|e| ConfigError::Parse {
-            origin: origin.to_owned(),
-            message: e.to_string(),
-        })?;
-        let mut cfg: Config =
-            toml::from_str(&merged).map_err(|e: toml::de::Error| ConfigError::Parse {
-                origin: if from_env.is_empty() {
-                    origin.to_owned()
-                } else {
-                    format!("{origin} with environment overrides")
-                },
-                message: e.message().to_owned() + &describe_span(&merged, e.span()),
-            })?;
+        // The lines' sections are read by their own type; the rest must be the agent's.
+        let limits_sets_call_limit = table
+            .get("limits")
+            .and_then(|s| s.as_table())
+            .is_some_and(|s| s.contains_key("max_call_seconds"));
+        let mut line_table = toml::Table::new();
+        for name in crate::lines::SECTIONS {
+            if let Some(section) = table.remove(*name) {
+                line_table.insert((*name).to_owned(), section);
+            }
+        }
+        let origin = if from_env.is_empty() {
+            origin.to_owned()
+        } else {
+            format!("{origin} with environment overrides")
+        };
+        let mut cfg: Config = from_table(&table, &origin)?;
+        cfg.lines = from_table(&line_table, &origin)?;
 
         // Attribute and resolve secrets.
         let attribute = |section: &str, key: &str| -> SecretSource {
@@ -795,20 +505,15 @@ impl Config {
                 None => SecretSource::Inline,
             }
         };
-        resolve_secret(
-            &mut cfg.ami.secret,
-            &cfg.ami.secret_file,
-            attribute("ami", "secret"),
-            "ami.secret",
-            &mut load_problems,
-        );
-        resolve_secret(
-            &mut cfg.sip.password,
-            &cfg.sip.password_file,
-            attribute("sip", "password"),
-            "sip.password",
-            &mut load_problems,
-        );
+        for (section, key, slot, file) in cfg.lines.secret_slots() {
+            resolve_secret(
+                slot,
+                file,
+                attribute(section, key),
+                &format!("{section}.{key}"),
+                &mut load_problems,
+            );
+        }
         resolve_secret(
             &mut cfg.api_client.agent_secret,
             &cfg.api_client.agent_secret_file,
@@ -816,29 +521,16 @@ impl Config {
             "api_client.agent_secret",
             &mut load_problems,
         );
+        crate::lines::apply_deprecated(&mut cfg, limits_sets_call_limit, &mut load_problems);
 
         cfg.foreign_secrets = foreign_secrets(&cfg.api.0, env, &mut load_problems);
         cfg.load_problems = load_problems;
         Ok(cfg)
     }
 
-    /// The spool directory as Asterisk sees it.
-    pub fn asterisk_spool_dir(&self) -> PathBuf {
-        self.asterisk
-            .spool_dir
-            .clone()
-            .unwrap_or_else(|| self.spool.dir.clone())
-    }
-
-    /// Every configured secret with its setting name (the agent's, then the foreign ones).
+    /// Every configured secret with its setting name (the lines', the agent's, then the foreign ones).
     pub fn secrets(&self) -> Vec<(String, &Secret)> {
-        let mut v: Vec<(String, &Secret)> = Vec::new();
-        if let Some(s) = &self.ami.secret {
-            v.push(("ami.secret".into(), s));
-        }
-        if let Some(s) = &self.sip.password {
-            v.push(("sip.password".into(), s));
-        }
+        let mut v: Vec<(String, &Secret)> = self.lines.secrets();
         if let Some(s) = &self.api_client.agent_secret {
             v.push(("api_client.agent_secret".into(), s));
         }
@@ -847,6 +539,21 @@ impl Config {
         }
         v
     }
+}
+
+/// Deserializes through text so errors name the key (`in [ami] … key `port``).
+fn from_table<T: serde::de::DeserializeOwned>(
+    table: &toml::Table,
+    origin: &str,
+) -> Result<T, ConfigError> {
+    let text = toml::to_string(table).map_err(|e| ConfigError::Parse {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e: toml::de::Error| ConfigError::Parse {
+        origin: origin.to_owned(),
+        message: e.message().to_owned() + &describe_span(&text, e.span()),
+    })
 }
 
 fn describe_span(text: &str, span: Option<std::ops::Range<usize>>) -> String {

@@ -1,6 +1,7 @@
-//! The Faxline agent: the daemon next to Asterisk, and the pieces of the `faxline` command.
+//! The Faxline agent: the engine that sends and receives faxes for the API, the lines it uses, and the pieces
+//! of the `faxline` command.
 #![forbid(unsafe_code)]
 
-pub mod asterisk_gen;
 pub mod config;
-pub mod daemon;
+pub mod engine;
+pub mod lines;

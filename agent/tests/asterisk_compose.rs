@@ -47,7 +47,7 @@ fn services_are_the_three_expected() {
 #[test]
 fn ami_port_is_never_published() {
     let c = compose();
-    let ami_port = example().ami.port.to_string();
+    let ami_port = example().lines.ami.port.to_string();
     for (name, s) in services(&c) {
         for p in s["ports"].as_sequence().map(Vec::as_slice).unwrap_or(&[]) {
             let spec = match p {
@@ -73,7 +73,7 @@ fn ami_port_is_never_published() {
                 if let Some((a, b)) = range.split_once('-') {
                     let (a, b): (u16, u16) = (a.parse().unwrap(), b.parse().unwrap());
                     assert!(
-                        !(a..=b).contains(&example().ami.port),
+                        !(a..=b).contains(&example().lines.ami.port),
                         "{name}: range {spec} covers the AMI"
                     );
                 }
@@ -239,21 +239,26 @@ fn network_addresses_agree_with_the_configuration() {
     };
     assert_eq!(
         addr("asterisk").to_string(),
-        cfg.ami.host,
+        cfg.lines.ami.host,
         "the agent connects to Asterisk's address"
     );
     assert_eq!(
         addr("asterisk"),
-        cfg.ami.effective_bind_address(),
+        cfg.lines.ami.effective_bind_address(),
         "manager.conf binds to it"
     );
     assert!(subnet.contains(&addr("agent")));
     assert!(
-        cfg.ami.permit.iter().any(|n| n.contains(&addr("agent"))),
+        cfg.lines
+            .ami
+            .permit
+            .iter()
+            .any(|n| n.contains(&addr("agent"))),
         "the agent's address is permitted to log in"
     );
     assert!(
-        !cfg.ami
+        !cfg.lines
+            .ami
             .permit
             .iter()
             .any(|n| n.contains(&std::net::IpAddr::from([0u8, 0, 0, 0])) && n.prefix_len() == 0)
@@ -268,7 +273,7 @@ fn network_addresses_agree_with_the_configuration() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let s = &cfg.sip;
+    let s = &cfg.lines.sip;
     let udptl = format!("{0}-{1}:{0}-{1}/udp", s.udptl_port_min, s.udptl_port_max);
     let rtp = format!("{0}-{1}:{0}-{1}/udp", s.rtp_port_min, s.rtp_port_max);
     assert!(ports.contains(&udptl.as_str()), "{ports:?} lacks {udptl}");

@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use faxline_agent::asterisk_gen::{
+use faxline_agent::config::{Config, Env};
+use faxline_agent::lines::asterisk::dialplan::{
     self, AMI_EVENTS, CONTEXT_OUT, EXTEN_SEND, OriginateError, RESULT_EVENT, RESULT_KEYS_RECEIVE,
     RESULT_KEYS_SEND, VAR_DEST, VAR_ECM, VAR_JOB, generate, originate_headers, uri_decode,
 };
-use faxline_agent::config::{Config, Env};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -81,7 +81,7 @@ fn committed_files_equal_the_generator_output() {
     let dir = repo().join("asterisk");
     let files = generate(&example());
     if std::env::var_os("FAXLINE_BLESS").is_some() {
-        asterisk_gen::write_all(&example(), &dir).unwrap();
+        dialplan::write_all(&example(), &dir).unwrap();
     }
     for f in &files {
         let committed = std::fs::read_to_string(dir.join(f.name)).unwrap_or_else(|e| {
@@ -98,16 +98,16 @@ fn committed_files_equal_the_generator_output() {
     }
     // And --check reports drift through asterisk.config_dir.
     let mut cfg = example();
-    cfg.asterisk.config_dir = Some(dir.clone());
-    assert!(asterisk_gen::check_generated(&cfg, &dir).is_empty());
+    cfg.lines.asterisk.config_dir = Some(dir.clone());
+    assert!(dialplan::check_generated(&cfg, &dir).is_empty());
     let tmp = tempfile::tempdir().unwrap();
-    asterisk_gen::write_all(&cfg, tmp.path()).unwrap();
+    dialplan::write_all(&cfg, tmp.path()).unwrap();
     std::fs::write(
         tmp.path().join("manager.conf"),
         "[general]\nenabled = yes\n",
     )
     .unwrap();
-    let drift = asterisk_gen::check_generated(&cfg, tmp.path());
+    let drift = dialplan::check_generated(&cfg, tmp.path());
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert!(drift[0].message.contains("manager.conf"));
 }
@@ -134,9 +134,13 @@ fn manager_conf_is_private_and_least_privilege() {
     assert_eq!(values(general, "enabled"), ["yes"]);
     assert_eq!(values(general, "webenabled"), ["no"]);
     assert_eq!(values(general, "displayconnects"), ["no"]);
-    assert_eq!(values(general, "port"), [cfg.ami.port.to_string()]);
+    assert_eq!(values(general, "port"), [cfg.lines.ami.port.to_string()]);
     assert_eq!(values(general, "bindaddr"), ["172.28.0.10"]);
-    let user = &m.iter().find(|(s, _)| *s == cfg.ami.username).unwrap().1;
+    let user = &m
+        .iter()
+        .find(|(s, _)| *s == cfg.lines.ami.username)
+        .unwrap()
+        .1;
     assert_eq!(values(user, "read"), ["call,user"]);
     assert_eq!(values(user, "write"), ["originate,call,reporting"]);
     for (k, v) in user {
@@ -488,7 +492,7 @@ fn dialplan_sends_with_t38_initiation_and_reports_once() {
     let mut cfg = example();
     cfg.fax.audio_fallback = false;
     cfg.fax.status_events = false;
-    let ext2 = asterisk_gen::generate(&cfg)
+    let ext2 = dialplan::generate(&cfg)
         .into_iter()
         .find(|f| f.name == "extensions.conf")
         .unwrap()
@@ -695,7 +699,7 @@ fn originate_matches_the_dialplan_and_refuses_unsafe_values() {
     assert!(ext.contains(&format!("${{{VAR_JOB}}}")) && ext.contains(&format!("${{{VAR_DEST}}}")));
     assert!(ext.contains(&format!("${{{VAR_ECM}}}")));
     assert_eq!(
-        asterisk_gen::outgoing_path_for_asterisk(&cfg, "job_0123abcd"),
+        dialplan::outgoing_path_for_asterisk(&cfg, "job_0123abcd"),
         PathBuf::from("/var/spool/faxline/out/job_0123abcd.tif")
     );
     assert!(ext.contains("FAXLINE_SPOOL_OUT = /var/spool/faxline/out"));
@@ -749,10 +753,10 @@ fn the_generate_command_writes_the_files_and_check_names_it() {
             f.name
         );
     }
-    assert!(asterisk_gen::check_generated(&example(), &out).is_empty());
+    assert!(dialplan::check_generated(&example(), &out).is_empty());
     std::fs::write(out.join("extensions.conf"), "[faxline-out]\n").unwrap();
     std::fs::remove_file(out.join("udptl.conf")).unwrap();
-    let drift = asterisk_gen::check_generated(&example(), &out);
+    let drift = dialplan::check_generated(&example(), &out);
     assert_eq!(drift.len(), 2, "{drift:?}");
     for p in &drift {
         assert!(

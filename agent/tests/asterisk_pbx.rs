@@ -18,10 +18,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use faxline_agent::asterisk_gen::{
+use faxline_agent::config::{Config, Secret as AgentSecret, SecretSource};
+use faxline_agent::lines::LineKind;
+use faxline_agent::lines::asterisk::dialplan::{
     self, Direction, FaxResultEvent, FaxStatus, ResultSource, originate_headers,
 };
-use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSource};
 use faxline_ami::Message;
 use faxline_ami::testing::dialplan::Dialplan;
 use faxline_ami::testing::pbx::{Dialed, FarEnd, FaxBehaviour, ObservedCall, Pbx};
@@ -40,12 +41,12 @@ const SPOOL_GID: u32 = 10000;
 fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) -> Config {
     let mut c = Config::default();
     c.line.kind = LineKind::Asterisk;
-    c.ami.host = "127.0.0.1".into();
-    c.ami.port = ami_port;
-    c.ami.username = "faxline".into();
-    c.ami.secret = Some(AgentSecret::new(AMI_SECRET, SecretSource::Inline));
-    c.ami.ping_interval_secs = 0;
-    c.ami.reconnect_max_secs = 1;
+    c.lines.ami.host = "127.0.0.1".into();
+    c.lines.ami.port = ami_port;
+    c.lines.ami.username = "faxline".into();
+    c.lines.ami.secret = Some(AgentSecret::new(AMI_SECRET, SecretSource::Inline));
+    c.lines.ami.ping_interval_secs = 0;
+    c.lines.ami.reconnect_max_secs = 1;
     c.spool.dir = spool.to_path_buf();
     c.api_client.base_url = Some(api_base.to_owned());
     c.api_client.agent_id = Some("site1".into());
@@ -53,8 +54,8 @@ fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) 
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.agent.shutdown_grace_secs = 0;
-    c.asterisk.result_grace_secs = 2;
-    c.asterisk.ami_lost_timeout_secs = 5;
+    c.lines.asterisk.result_grace_secs = 2;
+    c.lines.asterisk.ami_lost_timeout_secs = 5;
     c.retry.max_attempts = max_attempts;
     c.retry.backoff_initial_secs = 0;
     c.limits.max_calls = 100;
@@ -63,7 +64,7 @@ fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) 
 }
 
 fn extensions(cfg: &Config) -> Dialplan {
-    let text = asterisk_gen::generate(cfg)
+    let text = dialplan::generate(cfg)
         .into_iter()
         .find(|f| f.name == "extensions.conf")
         .unwrap()
@@ -331,7 +332,7 @@ impl World {
         let cfg = Arc::new(cfg);
         let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
         let agent = tokio::spawn(async move {
-            faxline_agent::daemon::run(cfg, client, std::future::pending())
+            faxline_agent::lines::run(cfg, client, std::future::pending())
                 .await
                 .expect("daemon runs");
         });
@@ -558,7 +559,7 @@ async fn the_container_layout_lets_asterisk_read_what_the_agent_writes_and_back(
     // Real processes with the containers' uids: Asterisk reads a spool file the agent wrote; the agent reads a
     // fax Asterisk received (written with the Asterisk entrypoint's umask 007).
     let probe = out.join("probe_1.tif");
-    faxline_agent::daemon::spool::write_durably(&probe, b"II*\0probe").unwrap();
+    faxline_agent::engine::spool::write_durably(&probe, b"II*\0probe").unwrap();
     let m = std::fs::metadata(&probe).unwrap();
     assert_eq!((m.mode() & 0o777, m.gid()), (0o640, SPOOL_GID));
     let read = Command::new("cat")

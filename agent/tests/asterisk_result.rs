@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use faxline_agent::asterisk_gen::{
+use faxline_agent::lines::asterisk::dialplan::{
     Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_KEYS_SEND, ResultParseError, ResultSource,
 };
 

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 
 use faxline_agent::config::{
-    Config, ConfigError, Env, LineKind, Problem, RetryReason, Secret, SecretSource, Severity,
-    T38ErrorCorrection, check_config, render_problems,
+    Config, ConfigError, Env, Problem, RetryReason, Secret, SecretSource, Severity, check_config,
+    render_problems,
 };
+use faxline_agent::lines::LineKind;
+use faxline_agent::lines::sip::T38ErrorCorrection;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -68,9 +70,9 @@ fn example_passes_check_with_secrets_from_env() {
     let problems = check_config(&cfg);
     assert!(problems.is_empty(), "{}", render_problems(&problems));
     assert_eq!(cfg.line.kind, LineKind::Asterisk);
-    assert_eq!(cfg.ami.port, 5038);
-    assert_eq!(cfg.sip.t38_ec, T38ErrorCorrection::Redundancy);
-    assert_eq!(cfg.sip.t38_max_datagram, Some(400));
+    assert_eq!(cfg.lines.ami.port, 5038);
+    assert_eq!(cfg.lines.sip.t38_ec, T38ErrorCorrection::Redundancy);
+    assert_eq!(cfg.lines.sip.t38_max_datagram, Some(400));
     assert_eq!(
         cfg.retry.retry_on,
         vec![
@@ -80,9 +82,9 @@ fn example_passes_check_with_secrets_from_env() {
             RetryReason::ChannelUnavailable
         ]
     );
-    assert_eq!(cfg.ami.secret.as_ref().unwrap().expose(), AMI);
+    assert_eq!(cfg.lines.ami.secret.as_ref().unwrap().expose(), AMI);
     assert_eq!(
-        cfg.ami.secret.as_ref().unwrap().source(),
+        cfg.lines.ami.secret.as_ref().unwrap().source(),
         &SecretSource::Env("FAXLINE_AMI__SECRET".into())
     );
 }
@@ -107,7 +109,7 @@ fn example_without_secrets_names_every_missing_one() {
 fn defaults_are_the_loopback_line_and_need_no_secret() {
     let cfg = Config::load(None, &Env::default()).unwrap();
     assert_eq!(cfg.line.kind, LineKind::Loopback);
-    assert!(cfg.ami.secret.is_none());
+    assert!(cfg.lines.ami.secret.is_none());
     let problems = check_config(&cfg);
     assert!(
         problems.iter().all(|p| !p.is_error()),
@@ -126,11 +128,11 @@ fn faxline_env_overrides_file_values_with_types() {
     let env = with(env, "FAXLINE_RETRY__BACKOFF_MULTIPLIER", "1.5");
     let env = with(env, "FAXLINE_SIP__T38_EC", "fec");
     let cfg = example(&env);
-    assert_eq!(cfg.ami.port, 15038);
-    assert_eq!(cfg.sip.numbers, vec!["+15550100", "15550199"]);
+    assert_eq!(cfg.lines.ami.port, 15038);
+    assert_eq!(cfg.lines.sip.numbers, vec!["+15550100", "15550199"]);
     assert!(!cfg.fax.ecm);
     assert_eq!(
-        cfg.sip.t38_max_datagram, None,
+        cfg.lines.sip.t38_max_datagram, None,
         "empty string unsets an optional value"
     );
     assert_eq!(
@@ -138,7 +140,7 @@ fn faxline_env_overrides_file_values_with_types() {
         vec![RetryReason::Busy, RetryReason::TransferFailed]
     );
     assert_eq!(cfg.retry.backoff_multiplier, 1.5);
-    assert_eq!(cfg.sip.t38_ec, T38ErrorCorrection::Fec);
+    assert_eq!(cfg.lines.sip.t38_ec, T38ErrorCorrection::Fec);
 }
 
 #[test]
@@ -153,15 +155,21 @@ fn faxbot_names_apply_but_faxline_names_win() {
         ("FAXLINE_AMI__PORT", "7038".to_owned()),
     ];
     let cfg = Config::load(None, &Env::from_pairs(env)).unwrap();
-    assert_eq!(cfg.ami.host, "10.0.0.5");
-    assert_eq!(cfg.ami.port, 7038, "FAXLINE_ wins over ASTERISK_AMI_PORT");
-    assert_eq!(cfg.ami.username, "faxagent");
-    assert_eq!(cfg.ami.secret.as_ref().unwrap().expose(), AMI);
+    assert_eq!(cfg.lines.ami.host, "10.0.0.5");
     assert_eq!(
-        cfg.ami.secret.as_ref().unwrap().source(),
+        cfg.lines.ami.port, 7038,
+        "FAXLINE_ wins over ASTERISK_AMI_PORT"
+    );
+    assert_eq!(cfg.lines.ami.username, "faxagent");
+    assert_eq!(cfg.lines.ami.secret.as_ref().unwrap().expose(), AMI);
+    assert_eq!(
+        cfg.lines.ami.secret.as_ref().unwrap().source(),
         &SecretSource::Env("ASTERISK_AMI_PASSWORD".into())
     );
-    assert_eq!(cfg.sip.trunk_host.as_deref(), Some("trunk.example.net"));
+    assert_eq!(
+        cfg.lines.sip.trunk_host.as_deref(),
+        Some("trunk.example.net")
+    );
     assert_eq!(cfg.fax.local_station_id, "+49 30 1234");
 }
 
@@ -192,12 +200,12 @@ fn secrets_from_files() {
     ];
     let cfg = example(&env);
     assert_eq!(
-        cfg.ami.secret.as_ref().unwrap().expose(),
+        cfg.lines.ami.secret.as_ref().unwrap().expose(),
         AMI,
         "trailing newline removed"
     );
     assert_eq!(
-        cfg.ami.secret.as_ref().unwrap().source(),
+        cfg.lines.ami.secret.as_ref().unwrap().source(),
         &SecretSource::File(ami)
     );
     let problems = check_config(&cfg);
@@ -561,7 +569,7 @@ fn all_problems_are_reported_at_once() {
 
 #[test]
 fn structural_errors_stop_loading_with_the_setting_named() {
-    let err = example(&[]).ami.port; // sanity: loads
+    let err = example(&[]).lines.ami.port; // sanity: loads
     assert_eq!(err, 5038);
     let e = Config::load(
         Some(&repo().join("faxline.example.toml")),
@@ -618,15 +626,15 @@ fn retry_backoff_grows_and_caps() {
 /// `[sip] ring_seconds` and `caller_id_header`: read from the file and the environment, validated.
 #[test]
 fn sip_ring_seconds_and_caller_id_header_are_validated() {
-    use faxline_agent::config::CallerIdHeader;
+    use faxline_agent::lines::sip::CallerIdHeader;
     let cfg = example(&strong_env());
-    assert_eq!(cfg.sip.ring_seconds, 60);
-    assert_eq!(cfg.sip.caller_id_header, CallerIdHeader::Auto);
+    assert_eq!(cfg.lines.sip.ring_seconds, 60);
+    assert_eq!(cfg.lines.sip.caller_id_header, CallerIdHeader::Auto);
     let env = with(strong_env(), "FAXLINE_SIP__CALLER_ID_HEADER", "both");
     let env = with(env, "FAXLINE_SIP__RING_SECONDS", "45");
     let cfg = example(&env);
-    assert_eq!(cfg.sip.caller_id_header, CallerIdHeader::Both);
-    assert_eq!(cfg.sip.ring_seconds, 45);
+    assert_eq!(cfg.lines.sip.caller_id_header, CallerIdHeader::Both);
+    assert_eq!(cfg.lines.sip.ring_seconds, 45);
     assert!(errors_for(&check_config(&cfg), "sip.ring_seconds").is_empty());
     for bad in ["0", "4", "301"] {
         let cfg = example(&with(strong_env(), "FAXLINE_SIP__RING_SECONDS", bad));
@@ -638,12 +646,12 @@ fn sip_ring_seconds_and_caller_id_header_are_validated() {
     }
     // Identity headers named without a number to put in them.
     let mut cfg = example(&with(strong_env(), "FAXLINE_SIP__CALLER_ID_HEADER", "pai"));
-    cfg.sip.caller_id = None;
+    cfg.lines.sip.caller_id = None;
     assert_eq!(
         errors_for(&check_config(&cfg), "sip.caller_id_header").len(),
         1
     );
-    cfg.sip.caller_id_header = CallerIdHeader::Auto;
+    cfg.lines.sip.caller_id_header = CallerIdHeader::Auto;
     assert!(errors_for(&check_config(&cfg), "sip.caller_id_header").is_empty());
     // Values other than the five are refused when loading, naming the setting.
     let err = Config::load(
@@ -659,10 +667,10 @@ fn sip_ring_seconds_and_caller_id_header_are_validated() {
 /// From-domain warning of `--check` while registering.
 #[test]
 fn sip_called_number_sources_and_the_from_domain_warning() {
-    use faxline_agent::config::CalledNumberSource as S;
+    use faxline_agent::lines::sip::CalledNumberSource as S;
     let cfg = example(&strong_env());
     assert_eq!(
-        cfg.sip.called_number_sources,
+        cfg.lines.sip.called_number_sources,
         vec![S::RequestUri, S::To, S::PCalledPartyId]
     );
     let env = with(
@@ -671,7 +679,7 @@ fn sip_called_number_sources_and_the_from_domain_warning() {
         "to, history_info,diversion",
     );
     assert_eq!(
-        example(&env).sip.called_number_sources,
+        example(&env).lines.sip.called_number_sources,
         vec![S::To, S::HistoryInfo, S::Diversion]
     );
     let err = Config::load(
@@ -686,7 +694,7 @@ fn sip_called_number_sources_and_the_from_domain_warning() {
     .to_string();
     assert!(err.contains("called_number_sources"), "{err}");
     let mut cfg = example(&strong_env());
-    cfg.sip.called_number_sources.clear();
+    cfg.lines.sip.called_number_sources.clear();
     assert_eq!(
         errors_for(&check_config(&cfg), "sip.called_number_sources").len(),
         1
@@ -701,13 +709,98 @@ fn sip_called_number_sources_and_the_from_domain_warning() {
     let mut cfg = example(&strong_env());
     assert_eq!(warnings(&cfg), 0);
     // Another From domain while registering is warned about, and not an error.
-    cfg.sip.from_domain = Some("other.example".into());
+    cfg.lines.sip.from_domain = Some("other.example".into());
     assert_eq!(warnings(&cfg), 1);
     assert!(errors_for(&check_config(&cfg), "sip.from_domain").is_empty());
     // A separate registrar counts, not the trunk.
-    cfg.sip.registrar = Some("other.example".into());
+    cfg.lines.sip.registrar = Some("other.example".into());
     assert_eq!(warnings(&cfg), 0);
-    cfg.sip.registrar = None;
-    cfg.sip.register = false;
+    cfg.lines.sip.registrar = None;
+    cfg.lines.sip.register = false;
     assert_eq!(warnings(&cfg), 0);
+}
+
+#[test]
+fn the_call_time_limit_is_a_limit_of_every_line() {
+    let cfg = Config::from_toml_str(
+        "[limits]\nmax_call_seconds = 600\n",
+        "t.toml",
+        &Env::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 600);
+    let problems = check_config(&cfg);
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.setting.contains("max_call_seconds")),
+        "{}",
+        render_problems(&problems)
+    );
+    // The default is an hour; out of range is an error for the loopback line too.
+    assert_eq!(Config::default().limits.max_call_seconds, 3600);
+    let cfg = Config::from_toml_str(
+        "[limits]\nmax_call_seconds = 30\n",
+        "t.toml",
+        &Env::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.line.kind, LineKind::Loopback);
+    assert_eq!(
+        errors_for(&check_config(&cfg), "limits.max_call_seconds").len(),
+        1
+    );
+    // From the environment, as any setting.
+    let cfg = Config::from_toml_str(
+        "",
+        "t.toml",
+        &Env::from_pairs([("FAXLINE_LIMITS__MAX_CALL_SECONDS", "900")]),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 900);
+}
+
+#[test]
+fn asterisk_max_call_seconds_is_a_deprecated_alias() {
+    let no_env = Env::default;
+    let warned = |cfg: &Config| {
+        check_config(cfg)
+            .into_iter()
+            .filter(|p| p.setting == "asterisk.max_call_seconds" && p.severity == Severity::Warning)
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+    };
+    // Alone: it still sets the limit, with a warning naming the new place.
+    let cfg = Config::from_toml_str("[asterisk]\nmax_call_seconds = 1200\n", "t.toml", &no_env())
+        .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 1200);
+    let w = warned(&cfg);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("limits.max_call_seconds"), "{w:?}");
+    // Through its old environment name too.
+    let cfg = Config::from_toml_str(
+        "",
+        "t.toml",
+        &Env::from_pairs([("FAXLINE_ASTERISK__MAX_CALL_SECONDS", "700")]),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 700);
+    assert_eq!(warned(&cfg).len(), 1);
+    // With [limits] set as well, [limits] wins and the alias is reported as ignored.
+    let cfg = Config::from_toml_str(
+        "[asterisk]\nmax_call_seconds = 1200\n[limits]\nmax_call_seconds = 1800\n",
+        "t.toml",
+        &no_env(),
+    )
+    .unwrap();
+    assert_eq!(cfg.limits.max_call_seconds, 1800);
+    let w = warned(&cfg);
+    assert!(w.len() == 1 && w[0].contains("ignored"), "{w:?}");
+    // An out-of-range value is reported under the name it was written as.
+    let cfg =
+        Config::from_toml_str("[asterisk]\nmax_call_seconds = 10\n", "t.toml", &no_env()).unwrap();
+    assert_eq!(
+        errors_for(&check_config(&cfg), "asterisk.max_call_seconds").len(),
+        1
+    );
 }

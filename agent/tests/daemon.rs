@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSource};
+use faxline_agent::config::{Config, Secret as AgentSecret, SecretSource};
+use faxline_agent::lines::LineKind;
 use faxline_ami::Message;
 use faxline_ami::testing::{Credentials, ServerConn, TestServer};
 use faxline_api::agent_client::AgentClient;
@@ -22,12 +23,12 @@ const AMI_SECRET: &str = "ami-secret-0123456789-abcdef";
 fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) -> Config {
     let mut c = Config::default();
     c.line.kind = LineKind::Asterisk;
-    c.ami.host = "127.0.0.1".into();
-    c.ami.port = ami_port;
-    c.ami.username = "faxline".into();
-    c.ami.secret = Some(AgentSecret::new(AMI_SECRET, SecretSource::Inline));
-    c.ami.ping_interval_secs = 0;
-    c.ami.reconnect_max_secs = 1;
+    c.lines.ami.host = "127.0.0.1".into();
+    c.lines.ami.port = ami_port;
+    c.lines.ami.username = "faxline".into();
+    c.lines.ami.secret = Some(AgentSecret::new(AMI_SECRET, SecretSource::Inline));
+    c.lines.ami.ping_interval_secs = 0;
+    c.lines.ami.reconnect_max_secs = 1;
     c.spool.dir = spool.to_path_buf();
     c.api_client.base_url = Some(api_base.to_owned());
     c.api_client.agent_id = Some("site1".into());
@@ -35,8 +36,8 @@ fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) 
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.agent.shutdown_grace_secs = 0;
-    c.asterisk.result_grace_secs = 1;
-    c.asterisk.ami_lost_timeout_secs = 5;
+    c.lines.asterisk.result_grace_secs = 1;
+    c.lines.asterisk.ami_lost_timeout_secs = 5;
     c.retry.max_attempts = max_attempts;
     c.retry.backoff_initial_secs = 0;
     c
@@ -52,7 +53,7 @@ fn start_agent(cfg: Config) -> tokio::task::JoinHandle<()> {
     )
     .unwrap();
     tokio::spawn(async move {
-        faxline_agent::daemon::run(cfg, api, std::future::pending())
+        faxline_agent::lines::run(cfg, api, std::future::pending())
             .await
             .expect("daemon runs");
     })

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{AGENT_SECRET, Api, fixtures, wait_inbound};
-use faxline_agent::config::{Config, LineKind, Secret as AgentSecret, SecretSource};
+use faxline_agent::config::{Config, Secret as AgentSecret, SecretSource};
+use faxline_agent::lines::LineKind;
 use faxline_api::agent_client::AgentClient;
 use faxline_api::config::Secret;
 use faxline_sip::call::{CallConfig, SipCommand};
@@ -172,16 +173,16 @@ impl World {
         let mut c = Config::default();
         c.line.kind = LineKind::Sip;
         c.line.speed = SPEED;
-        c.sip.trunk_host = Some("127.0.0.1".into());
-        c.sip.trunk_port = trunk.addr().port();
-        c.sip.bind_address = LOCAL;
-        c.sip.bind_port = agent_port;
-        c.sip.numbers = vec![AGENT_NUMBER.into()];
-        c.sip.caller_id = Some(AGENT_NUMBER.into());
-        c.sip.udptl_port_min = media + 50;
-        c.sip.udptl_port_max = media + 74;
-        c.sip.rtp_port_min = media + 75;
-        c.sip.rtp_port_max = media + 99;
+        c.lines.sip.trunk_host = Some("127.0.0.1".into());
+        c.lines.sip.trunk_port = trunk.addr().port();
+        c.lines.sip.bind_address = LOCAL;
+        c.lines.sip.bind_port = agent_port;
+        c.lines.sip.numbers = vec![AGENT_NUMBER.into()];
+        c.lines.sip.caller_id = Some(AGENT_NUMBER.into());
+        c.lines.sip.udptl_port_min = media + 50;
+        c.lines.sip.udptl_port_max = media + 74;
+        c.lines.sip.rtp_port_min = media + 75;
+        c.lines.sip.rtp_port_max = media + 99;
         c.fax.local_station_id = "AGENT".into();
         c.spool.dir = tmp.path().join("spool");
         c.api_client.base_url = Some(api.base.clone());
@@ -197,7 +198,7 @@ impl World {
         let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let agent = tokio::spawn(async move {
-            faxline_agent::daemon::run(cfg, client, async {
+            faxline_agent::lines::run(cfg, client, async {
                 let _ = stopped.await;
             })
             .await
@@ -400,18 +401,18 @@ async fn ring_timeout_and_caller_id_headers_on_the_wire() {
     let mut api = Api::start(tmp.path(), "127.0.0.1:0").await;
     let mut c = Config::default();
     c.line.kind = LineKind::Sip;
-    c.sip.trunk_host = Some("127.0.0.1".into());
-    c.sip.trunk_port = sipp_port;
+    c.lines.sip.trunk_host = Some("127.0.0.1".into());
+    c.lines.sip.trunk_port = sipp_port;
     let agent_port = free_udp_port();
-    c.sip.bind_address = LOCAL;
-    c.sip.bind_port = agent_port;
-    c.sip.from_user = Some("trunkuser".into());
-    c.sip.caller_id = Some(AGENT_NUMBER.into());
-    c.sip.ring_seconds = 5;
-    c.sip.udptl_port_min = 21500;
-    c.sip.udptl_port_max = 21549;
-    c.sip.rtp_port_min = 21550;
-    c.sip.rtp_port_max = 21599;
+    c.lines.sip.bind_address = LOCAL;
+    c.lines.sip.bind_port = agent_port;
+    c.lines.sip.from_user = Some("trunkuser".into());
+    c.lines.sip.caller_id = Some(AGENT_NUMBER.into());
+    c.lines.sip.ring_seconds = 5;
+    c.lines.sip.udptl_port_min = 21500;
+    c.lines.sip.udptl_port_max = 21549;
+    c.lines.sip.rtp_port_min = 21550;
+    c.lines.sip.rtp_port_max = 21599;
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
@@ -420,7 +421,7 @@ async fn ring_timeout_and_caller_id_headers_on_the_wire() {
     c.agent.lease_poll_secs = 1;
     c.retry.max_attempts = 1;
     let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
-    let agent = tokio::spawn(faxline_agent::daemon::run(
+    let agent = tokio::spawn(faxline_agent::lines::run(
         Arc::new(c),
         client,
         std::future::pending(),
@@ -508,17 +509,17 @@ async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
     let api = Api::start(tmp.path(), "127.0.0.1:0").await;
     let mut c = Config::default();
     c.line.kind = LineKind::Sip;
-    c.sip.trunk_host = Some("127.0.0.1".into());
-    c.sip.trunk_port = port;
-    c.sip.register = true;
-    c.sip.username = Some("faxline-trunk".into());
-    c.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
-    c.sip.bind_address = LOCAL;
-    c.sip.bind_port = free_udp_port();
-    c.sip.udptl_port_min = 21400;
-    c.sip.udptl_port_max = 21449;
-    c.sip.rtp_port_min = 21450;
-    c.sip.rtp_port_max = 21499;
+    c.lines.sip.trunk_host = Some("127.0.0.1".into());
+    c.lines.sip.trunk_port = port;
+    c.lines.sip.register = true;
+    c.lines.sip.username = Some("faxline-trunk".into());
+    c.lines.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.lines.sip.bind_address = LOCAL;
+    c.lines.sip.bind_port = free_udp_port();
+    c.lines.sip.udptl_port_min = 21400;
+    c.lines.sip.udptl_port_max = 21449;
+    c.lines.sip.rtp_port_min = 21450;
+    c.lines.sip.rtp_port_max = 21499;
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
@@ -527,7 +528,7 @@ async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
     c.agent.shutdown_grace_secs = 0;
     let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(faxline_agent::daemon::run(Arc::new(c), client, async {
+    let agent = tokio::spawn(faxline_agent::lines::run(Arc::new(c), client, async {
         let _ = stopped.await;
     }));
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -630,19 +631,19 @@ async fn registering_uses_the_registrars_from_domain_and_acks_with_the_invites_v
     let mut api = Api::start(tmp.path(), "127.0.0.1:0").await;
     let mut c = Config::default();
     c.line.kind = LineKind::Sip;
-    c.sip.trunk_host = Some("127.0.0.1".into());
-    c.sip.trunk_port = port;
-    c.sip.register = true;
-    c.sip.registrar = Some("127.0.0.2".into());
-    c.sip.username = Some("faxline-trunk".into());
-    c.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
-    c.sip.from_user = Some("15550100".into());
-    c.sip.bind_address = LOCAL;
-    c.sip.bind_port = free_udp_port();
-    c.sip.udptl_port_min = 21600;
-    c.sip.udptl_port_max = 21649;
-    c.sip.rtp_port_min = 21650;
-    c.sip.rtp_port_max = 21699;
+    c.lines.sip.trunk_host = Some("127.0.0.1".into());
+    c.lines.sip.trunk_port = port;
+    c.lines.sip.register = true;
+    c.lines.sip.registrar = Some("127.0.0.2".into());
+    c.lines.sip.username = Some("faxline-trunk".into());
+    c.lines.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.lines.sip.from_user = Some("15550100".into());
+    c.lines.sip.bind_address = LOCAL;
+    c.lines.sip.bind_port = free_udp_port();
+    c.lines.sip.udptl_port_min = 21600;
+    c.lines.sip.udptl_port_max = 21649;
+    c.lines.sip.rtp_port_min = 21650;
+    c.lines.sip.rtp_port_max = 21699;
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
@@ -653,7 +654,7 @@ async fn registering_uses_the_registrars_from_domain_and_acks_with_the_invites_v
     c.retry.max_attempts = 1;
     let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(faxline_agent::daemon::run(Arc::new(c), client, async {
+    let agent = tokio::spawn(faxline_agent::lines::run(Arc::new(c), client, async {
         let _ = stopped.await;
     }));
     let id = api.submit("+15550199").await;

@@ -5,12 +5,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
-use faxline_agent::config::{Config, Env, LineKind};
-use faxline_agent::daemon;
-use faxline_api::agent_client::AgentClient;
+use faxline_agent::config::{Config, Env};
+use faxline_agent::engine;
+use faxline_agent::engine::api::Secret as ApiSecret;
+use faxline_agent::engine::api::agent_client::{AgentClient, AgentClientError};
+use faxline_agent::lines::{self, CheckLevel};
 
 #[derive(Debug, clap::Args)]
 pub struct AgentArgs {
@@ -39,11 +40,10 @@ pub fn api_client(cfg: &Config) -> anyhow::Result<AgentClient> {
         .agent_secret
         .as_ref()
         .context("api_client.agent_secret is not set")?;
-    AgentClient::new(base, id, faxline_api::config::Secret::new(secret.expose()))
-        .context("api_client")
+    AgentClient::new(base, id, ApiSecret::new(secret.expose())).context("api_client")
 }
 
-/// Connectivity checks; each line is `ok …` or `error …`. Returns false if any failed.
+/// Connectivity checks; each line is `ok …`, `warning …` or `error …`. Returns false if any failed.
 pub async fn check_connectivity(cfg: &Config) -> bool {
     let mut ok = true;
     let spool_dirs = [
@@ -51,10 +51,10 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
         cfg.spool.outgoing_dir(),
         cfg.spool.incoming_dir(),
         cfg.spool.queue_dir(),
-        daemon::runner::journal_dir(cfg),
+        engine::runner::journal_dir(cfg),
     ];
     for dir in spool_dirs {
-        match daemon::spool::check_writable(&dir) {
+        match engine::spool::check_writable(&dir) {
             Ok(()) => println!("ok      spool {} is writable", dir.display()),
             Err(e) => {
                 ok = false;
@@ -62,50 +62,16 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
             }
         }
     }
-    if cfg.line.kind == LineKind::Asterisk {
-        for dir in [cfg.spool.outgoing_dir(), cfg.spool.incoming_dir()] {
-            if let Some(problem) = daemon::spool::shared_dir_problem(&dir) {
-                println!(
-                    "warning spool {} is not shared with Asterisk: {problem}",
-                    dir.display()
-                );
-            }
-        }
-    }
-    if cfg.line.kind == LineKind::Asterisk {
-        match daemon::ami_line::ami_config(cfg) {
-            None => {
+    for check in lines::check_connectivity(cfg).await {
+        let label = match check.level {
+            CheckLevel::Ok => "ok     ",
+            CheckLevel::Warning => "warning",
+            CheckLevel::Error => {
                 ok = false;
-                println!(
-                    "error   AMI: no secret configured (FAXLINE_AMI__SECRET or ami.secret_file)"
-                );
+                "error  "
             }
-            Some(c) => {
-                let addr = c.addr.clone();
-                let login = tokio::time::timeout(
-                    Duration::from_secs(cfg.ami.connect_timeout_secs.max(1) + 10),
-                    faxline_ami::Client::connect(c),
-                )
-                .await;
-                match login {
-                    Ok(Ok(client)) => {
-                        println!("ok      AMI login to {addr} as {}", cfg.ami.username);
-                        let _ = client.logoff().await;
-                    }
-                    Ok(Err(e)) => {
-                        ok = false;
-                        println!("error   AMI login to {addr}: {e}");
-                    }
-                    Err(_) => {
-                        ok = false;
-                        println!("error   AMI login to {addr}: timed out");
-                    }
-                }
-            }
-        }
-    }
-    if cfg.line.kind == LineKind::Sip {
-        ok &= check_sip(cfg);
+        };
+        println!("{label} {}", check.text);
     }
     match api_client(cfg) {
         Err(e) => {
@@ -117,7 +83,7 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
                 "ok      API {} reachable, agent signature accepted",
                 cfg.api_client.base_url.as_deref().unwrap_or("")
             ),
-            Err(faxline_api::agent_client::AgentClientError::Api { status: 401, .. }) => {
+            Err(AgentClientError::Api { status: 401, .. }) => {
                 ok = false;
                 println!(
                     "error   API reachable but the agent signature was refused (401): api_client.agent_secret \
@@ -136,40 +102,6 @@ pub async fn check_connectivity(cfg: &Config) -> bool {
     ok
 }
 
-/// The SIP line: the trunk resolves, and the SIP port and the first media ports can be bound.
-fn check_sip(cfg: &Config) -> bool {
-    use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-    let s = &cfg.sip;
-    let mut ok = true;
-    if let Some(host) = &s.trunk_host {
-        match (host.as_str(), s.trunk_port)
-            .to_socket_addrs()
-            .map(|mut a| a.next())
-        {
-            Ok(Some(addr)) => println!("ok      SIP trunk {host} resolves to {addr}"),
-            Ok(None) | Err(_) => {
-                ok = false;
-                println!("error   SIP trunk {host} does not resolve");
-            }
-        }
-    }
-    for (what, port) in [
-        ("SIP port", s.bind_port),
-        ("first UDPTL port", s.udptl_port_min),
-        ("first RTP port", s.rtp_port_min),
-    ] {
-        let addr = SocketAddr::new(s.bind_address, port);
-        match UdpSocket::bind(addr) {
-            Ok(_) => println!("ok      {what} {addr} is free"),
-            Err(e) => {
-                ok = false;
-                println!("error   {what} {addr} cannot be bound: {e}");
-            }
-        }
-    }
-    ok
-}
-
 /// Builds the line and runs the daemon until `shutdown`. Documents are rendered by this binary's
 /// `render-worker`, under `[limits]`'s render budget.
 pub async fn run_daemon(
@@ -182,7 +114,7 @@ pub async fn run_daemon(
         faxline_document::worker::WorkerCommand::current_exe()
             .context("locating the faxline binary")?,
     );
-    daemon::run(Arc::new(cfg), api, shutdown).await?;
+    lines::run(Arc::new(cfg), api, shutdown).await?;
     Ok(())
 }
 

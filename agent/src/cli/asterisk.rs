@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use faxline_agent::asterisk_gen;
 use faxline_agent::config::{Config, Env};
+use faxline_agent::lines::asterisk::dialplan;
 
 #[derive(Debug, clap::Args)]
 pub struct AsteriskArgs {
@@ -34,10 +34,10 @@ pub fn run(args: AsteriskArgs) -> anyhow::Result<()> {
         AsteriskCommand::Generate { config, out } => {
             let cfg = Config::load(config.as_deref(), &Env::from_process())
                 .context("cannot load the configuration")?;
-            asterisk_gen::write_all(&cfg, &out).with_context(|| {
+            dialplan::write_all(&cfg, &out).with_context(|| {
                 format!("cannot write the Asterisk files into {}", out.display())
             })?;
-            for f in asterisk_gen::generate(&cfg) {
+            for f in dialplan::generate(&cfg) {
                 println!("wrote {}", out.join(f.name).display());
             }
             Ok(())

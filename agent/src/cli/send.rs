@@ -1,25 +1,21 @@
 //! `faxline send <file> --to <number> [--line loopback|sim]`: send a PDF, text file or fax TIFF now.
 //!
-//! `loopback` (the default) calls our own answering endpoint over real SIP and UDPTL on 127.0.0.1, in
-//! real time unless `--speed` compresses it; `sim` runs the call through the in-process line simulator
-//! in simulated time. Either way the received fax is written as TIFF-F and decoded to PDF with previews.
+//! `loopback` (the default) places the call on the agent's loopback [`Line`], the one `faxline serve` uses: our
+//! own answering endpoint over real SIP and UDPTL on 127.0.0.1, in real time unless `--speed` compresses it.
+//! `sim` runs the call through the in-process line simulator in simulated time. Either way the received fax is
+//! written as TIFF-F and decoded to PDF with previews.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use faxline_agent::engine::line::{CallRequest, Document, Line, Progress};
+use faxline_agent::lines::LineKind;
+use faxline_agent::lines::loopback::LoopbackLine;
 use faxline_t38::session::{FaxOptions, G711Law, T38Params};
 use faxline_t38::sim::{Call, CallConfig, ChannelModel, Loss, Transport};
 use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
-
-/// Which line carries the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LineKind {
-    /// Real SIP + UDPTL on 127.0.0.1 to our own answering endpoint (the embedded default).
-    Loopback,
-    /// The in-process line simulator (simulated time, impairments from the flags below).
-    Sim,
-}
+use tokio_util::sync::CancellationToken;
 
 /// UDPTL error correction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,7 +47,7 @@ pub struct SendArgs {
     /// Destination number (only the last 4 digits are ever logged).
     #[arg(long)]
     pub to: String,
-    /// Line to use.
+    /// Line to use: `loopback` or `sim` (the `asterisk` and `sip` lines send through `faxline agent`).
     #[arg(long, value_enum, default_value = "loopback")]
     pub line: LineKind,
     /// Loopback line only: time compression (1 = real time, 10 = ten times faster).
@@ -134,6 +130,10 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
     let success = match args.line {
         LineKind::Loopback => run_loopback(&args, &document, work.path())?,
         LineKind::Sim => run_sim(&args, &document)?,
+        other => bail!(
+            "`faxline send` sends on the loopback line or the simulator; the {} line sends through `faxline agent`",
+            other.as_str()
+        ),
     };
     if args.output.is_file() {
         write_received_pdf(&args.output)?;
@@ -228,7 +228,8 @@ fn channel_model(args: &SendArgs) -> ChannelModel {
     }
 }
 
-/// The loopback line: real SIP and UDPTL on 127.0.0.1, our own endpoint answering.
+/// The loopback line: real SIP and UDPTL on 127.0.0.1, our own endpoint answering, driven through the
+/// [`Line`] port as the agent drives it (plus the loopback's own report of both ends, printed here).
 fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result<bool> {
     tracing::info!(to = %mask_number(&args.to), line = "loopback", speed = args.speed, "sending fax");
     let mut options = faxline_sip::loopback::LoopbackOptions::new(work.join("received"));
@@ -245,19 +246,43 @@ fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result
         MediaArg::Pcmu => (options.answer_t38, options.audio_payload) = (false, 0),
         MediaArg::Pcma => (options.answer_t38, options.audio_payload) = (false, 8),
     }
-    std::fs::create_dir_all(&options.received_dir)
-        .with_context(|| format!("cannot create {}", options.received_dir.display()))?;
-    let digits: String = args.to.chars().filter(char::is_ascii_digit).collect();
+    let line = LoopbackLine::new(options, None);
+    let (progress, mut phases) = Progress::channel();
+    let request = CallRequest {
+        job_id: "send".into(),
+        token: "send_1".into(),
+        to: args.to.clone(),
+        document: Document::FaxTiff(document.to_path_buf()),
+        ecm: None,
+        progress,
+        hangup: CancellationToken::new(),
+    };
+    debug_assert_eq!(
+        line.document_form(),
+        faxline_agent::engine::DocumentForm::FaxTiff
+    );
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
-    let report = runtime
-        .block_on(faxline_sip::loopback::send_fax(
-            document,
-            &digits,
-            options,
-            |stage| eprintln!("  … {stage:?}"),
-        ))
-        .context("the loopback call failed")?;
+    let (outcome, report) = runtime.block_on(async {
+        let show = async {
+            while phases.changed().await.is_ok() {
+                if let Some(phase) = phases.borrow_and_update().clone() {
+                    eprintln!("  … {}", phase.stage);
+                }
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            placed = line.place_reporting(request) => placed,
+            () = show => unreachable!("the progress display never ends"),
+        }
+    });
+    let Some(report) = report else {
+        bail!(
+            "the loopback call failed: {}",
+            outcome.error_text().unwrap_or_default()
+        );
+    };
     let tx = &report.sender;
     let rx = &report.receiver;
     println!(
@@ -289,7 +314,7 @@ fn run_loopback(args: &SendArgs, document: &Path, work: &Path) -> anyhow::Result
         std::fs::copy(&report.received_tiff, &args.output)
             .with_context(|| format!("cannot write {}", args.output.display()))?;
     }
-    Ok(report.is_success())
+    Ok(outcome.is_success())
 }
 
 /// CPU time of this process (user + system) in milliseconds; falls back to wall time off Linux.
@@ -299,7 +324,11 @@ fn process_cpu_ms(started: Instant) -> f64 {
         .unwrap_or_else(|| started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// The simulated line: both ends and the channel model in-process, in simulated time.
+/// The simulated line: both ends and the channel model in-process, in simulated time. Not a [`Line`]: the
+/// simulator is a measuring instrument, not a way to reach a fax machine. It runs both ends and the impaired
+/// channel in one synchronous loop on a simulated clock (no SIP, no sockets, no spool, no inbound side), and what
+/// it reports (line time, packets lost and recovered, bad rows) has no place in a
+/// [`CallOutcome`](faxline_agent::engine::CallOutcome).
 fn run_sim(args: &SendArgs, document: &Path) -> anyhow::Result<bool> {
     tracing::info!(to = %mask_number(&args.to), line = "sim", "sending fax");
 

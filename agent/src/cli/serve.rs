@@ -106,12 +106,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         cfg.spool.dir = data_dir.join("spool");
     }
     // A line that answers calls while the API discards what they receive would tell senders their fax arrived.
-    let answers_calls = match cfg.line.kind {
-        faxline_agent::config::LineKind::Sip => !cfg.sip.numbers.is_empty(),
-        faxline_agent::config::LineKind::Asterisk => true,
-        _ => false,
-    };
-    if answers_calls && !inbound_enabled {
+    if faxline_agent::lines::answers_calls(&cfg) && !inbound_enabled {
         tracing::warn!(
             line = cfg.line.kind.as_str(),
             "the line answers inbound calls but [api] inbound_enabled is false: received faxes will be \

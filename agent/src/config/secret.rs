@@ -54,7 +54,7 @@ impl fmt::Debug for Secret {
 }
 
 /// The strength rules live in `faxline-api` so that every command judges secrets alike.
-pub use faxline_api::secrets::{Weakness, weakness};
+pub use crate::engine::api::secrets::{Weakness, weakness};
 
 #[cfg(test)]
 mod tests {

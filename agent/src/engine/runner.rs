@@ -10,23 +10,22 @@
 //! agent (cancelled, failed after the lease expired) are forgotten, at start and every few minutes, so
 //! nothing stays in `state/calls/` forever.
 
-use std::collections::{HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use faxline_api::agent_client::{
-    AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult,
-};
+use super::api::agent_client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::DaemonError;
+use super::document::{job_file, link_or_copy, remove_job_files, render, token_file};
 use super::inbound::{InboundQueue, deliver_forever};
 use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
-use super::line::{CallRequest, Line, Phase, Progress};
+use super::line::{CallRequest, Document, DocumentForm, Line, Phase, Progress};
 use super::outcome::CallOutcome;
 use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
@@ -271,17 +270,9 @@ pub fn journal_dir(cfg: &Config) -> PathBuf {
     cfg.spool.dir.join("state").join("calls")
 }
 
-fn job_file(cfg: &Config, job_id: &str) -> PathBuf {
-    cfg.spool.outgoing_dir().join(format!("{job_id}.tif"))
-}
-
-fn token_file(cfg: &Config, token: &str) -> PathBuf {
-    cfg.spool.outgoing_dir().join(format!("{token}.tif"))
-}
-
 /// One job from lease to report.
 async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
-    if !crate::asterisk_gen::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
+    if !crate::engine::spool::is_valid_job_token(&job.job_id) || job.job_id.len() > 48 {
         tracing::error!("leased a job whose id cannot name spool files; reporting it failed");
         let result = failed_result("the job id is not usable by this agent");
         let _ = ctx.api.result(&job, &result).await;
@@ -301,7 +292,7 @@ async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
 async fn heartbeat_loop(api: &AgentClient, job: &LeasedJob) {
     let mut expires = job.lease_expires_at;
     loop {
-        let now = faxline_api::timefmt::now_s();
+        let now = super::api::timefmt::now_s();
         let secs = ((expires - now) / 3).clamp(1, 60) as u64;
         tokio::time::sleep(Duration::from_secs(secs)).await;
         match api.heartbeat(job).await {
@@ -378,28 +369,6 @@ async fn forget_if_finished<L: Line>(ctx: &Ctx<L>, job_id: &str) -> bool {
     true
 }
 
-/// Removes a job's spool files: the rendered document and every attempt's link (`<job>_<n>.tif`), which a
-/// crash during a call leaves behind.
-fn remove_job_files(cfg: &Config, job_id: &str) {
-    let dir = cfg.spool.outgoing_dir();
-    let _ = remove_durably(&job_file(cfg, job_id));
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let prefix = format!("{job_id}_");
-    for e in rd.filter_map(Result::ok) {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let is_attempt = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tif"))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if is_attempt {
-            let _ = remove_durably(&e.path());
-        }
-    }
-}
-
 /// Confirms the lease before a call. `false`: the lease is gone (expired, the job re-queued or cancelled)
 /// or the API could not confirm it within about half a minute; no call may be placed then.
 async fn lease_held(api: &AgentClient, job: &LeasedJob) -> bool {
@@ -444,8 +413,20 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
     }
     let mut machine = JobMachine::new(job.job_id.clone(), ctx.cfg.retry.clone());
     let age = ctx.journal.age(&job.job_id).unwrap_or_default();
-    let mut queue: VecDeque<Action> = machine.step(Input::Leased { record, age }).into();
-    while let Some(action) = queue.pop_front() {
+    machine.handle_input(Input::Leased { record, age }, Instant::now());
+    loop {
+        let Some(action) = machine.poll_action() else {
+            // Nothing to do but wait for the backoff (cut short at shutdown: the next attempt is not dialled,
+            // the job reports and goes back to the queue); without a timeout the job has ended here.
+            let Some(at) = machine.poll_timeout() else {
+                break;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(at.into()) => machine.handle_timeout(Instant::now()),
+                () = ctx.stopping.cancelled() => machine.handle_input(Input::Stopping, Instant::now()),
+            }
+            continue;
+        };
         let input = match action {
             Action::PrepareDocument => prepare(ctx, job).await,
             Action::Dial {
@@ -460,13 +441,7 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
                 tracing::info!(job = %job.job_id, wait_secs = after.as_secs(), "retrying after backoff");
-                // At shutdown the wait ends early: the next attempt is not dialled, the job reports and goes
-                // back to the queue.
-                tokio::select! {
-                    () = tokio::time::sleep(after) => {}
-                    () = ctx.stopping.cancelled() => {}
-                }
-                Some(Input::BackoffElapsed)
+                None
             }
             Action::Report {
                 record,
@@ -490,7 +465,7 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
             }
         };
         if let Some(input) = input {
-            queue.extend(machine.step(input));
+            machine.handle_input(input, Instant::now());
         }
     }
     if !machine.is_done() {
@@ -500,7 +475,8 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
     }
 }
 
-/// Download and render the document into the spool (temp + rename).
+/// Downloads the document and puts it into the spool (temp + rename) in the line's form: rendered to TIFF-F for
+/// a telephony line, as uploaded for a line that renders itself.
 async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     let bytes = loop {
         match ctx.api.document(job).await {
@@ -521,51 +497,31 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
             }
         }
     };
-    let limits = ctx.cfg.limits.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        if faxline_document::sniff(&bytes) == faxline_document::DocKind::Tiff {
-            let pages = faxline_document::decode_tiff(&bytes).map(|p| p.len())?;
-            Ok((bytes, pages))
-        } else {
-            // Under the render budget, in the render worker when the binary set one up.
-            let job = faxline_document::worker::Job::Render;
-            match limits
-                .render_isolation
-                .run(job, &bytes, &limits.render_options())?
-            {
-                faxline_document::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
-                _ => Err(faxline_document::DocError::Worker(
-                    "unexpected answer".into(),
-                )),
-            }
-        }
-    })
-    .await;
-    let (tiff, pages) = match rendered {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return Some(Input::DocumentFailed {
-                error: format!("the document cannot be rendered: {e}"),
-            });
-        }
-        Err(e) => {
-            return Some(Input::DocumentFailed {
-                error: format!("rendering stopped: {e}"),
-            });
-        }
+    let form = ctx.line.document_form();
+    let (file, pages) = match form {
+        DocumentForm::FaxTiff => match render(&ctx.cfg, bytes).await {
+            Ok((tiff, pages)) => (tiff, Some(pages)),
+            Err(error) => return Some(Input::DocumentFailed { error }),
+        },
+        DocumentForm::Original => (bytes, None),
     };
-    let path = job_file(&ctx.cfg, &job.job_id);
-    if let Err(e) = write_durably(&path, &tiff) {
+    let path = job_file(&ctx.cfg, &job.job_id, form);
+    if let Err(e) = write_durably(&path, &file) {
         return Some(Input::DocumentFailed {
             error: format!("cannot write the spool file {}: {e}", path.display()),
         });
     }
-    let pages = u32::try_from(pages).unwrap_or(u32::MAX);
-    if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
-        tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
+    if let Some(pages) = pages {
+        if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
+            tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
+        }
+        tracing::info!(job = %job.job_id, pages, "document rendered into the spool");
+    } else {
+        tracing::info!(job = %job.job_id, "document stored in the spool as uploaded");
     }
-    tracing::info!(job = %job.job_id, pages, "document rendered into the spool");
-    Some(Input::DocumentReady { pages })
+    Some(Input::DocumentReady {
+        pages: pages.unwrap_or(0),
+    })
 }
 
 /// Lease confirmed, journal first (durably), then the call. `None`: the lease is not held, nothing was dialled.
@@ -589,8 +545,9 @@ async fn dial<L: Line>(
         tracing::warn!(job = %job.job_id, attempt, "the lease is no longer held; not dialling");
         return None;
     }
-    let src = job_file(&ctx.cfg, &job.job_id);
-    let dst = token_file(&ctx.cfg, &token);
+    let form = ctx.line.document_form();
+    let src = job_file(&ctx.cfg, &job.job_id, form);
+    let dst = token_file(&ctx.cfg, &token, form);
     if let Err(e) = link_or_copy(&src, &dst) {
         return Some(Input::CallEnded {
             outcome: CallOutcome::failed(
@@ -617,7 +574,15 @@ async fn dial<L: Line>(
         job_id: job.job_id.clone(),
         token,
         to: job.to.clone(),
-        tiff: dst.clone(),
+        document: match form {
+            DocumentForm::FaxTiff => Document::FaxTiff(dst.clone()),
+            DocumentForm::Original => Document::Original {
+                kind: std::fs::read(&dst)
+                    .map(|b| faxline_document::sniff(&b))
+                    .unwrap_or(faxline_document::DocKind::Unknown),
+                path: dst.clone(),
+            },
+        },
         ecm,
         progress: sender,
         hangup: ctx.hangup.child_token(),
@@ -637,17 +602,6 @@ async fn dial<L: Line>(
     }
     let _ = remove_durably(&dst);
     Some(Input::CallEnded { outcome })
-}
-
-fn link_or_copy(src: &Path, dst: &Path) -> std::io::Result<()> {
-    if dst.exists() {
-        return Ok(());
-    }
-    if std::fs::hard_link(src, dst).is_ok() {
-        return Ok(());
-    }
-    let bytes = std::fs::read(src)?;
-    write_durably(dst, &bytes)
 }
 
 /// Reports until the API accepts or the lease is gone. Returns true when accepted.

@@ -61,7 +61,7 @@ impl Journal {
     }
 
     fn path(&self, job_id: &str) -> Result<PathBuf, JournalError> {
-        if !crate::asterisk_gen::is_valid_job_token(job_id) {
+        if !crate::engine::spool::is_valid_job_token(job_id) {
             return Err(JournalError::BadJobId(job_id.to_owned()));
         }
         Ok(self.dir.join(format!("{job_id}.json")))
@@ -119,7 +119,7 @@ impl Journal {
                 let name = e.file_name().into_string().ok()?;
                 name.strip_suffix(".json").map(str::to_owned)
             })
-            .filter(|n| crate::asterisk_gen::is_valid_job_token(n))
+            .filter(|n| crate::engine::spool::is_valid_job_token(n))
             .collect())
     }
 
@@ -131,7 +131,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::outcome::FailureClass;
+    use crate::engine::outcome::FailureClass;
 
     #[test]
     fn records_survive_reopen_and_are_removed() {

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use faxline_sip::call::{CallConfig, EndReason, FaxMedia};
+use faxline_sip::call::{CallConfig, FaxMedia};
 use faxline_sip::called::{CalledPolicy, CalledSource, Numbers, same_number};
-use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaObserver, MediaPorts};
+use faxline_sip::fax_leg::{self, LegSpec, MediaObserver, MediaPorts};
 use faxline_sip::media::{MediaRuntime, SessionEvents};
 use faxline_sip::registration::{self, RegistrationEvent, RegistrationHandle};
 use faxline_sip::stack::{CallerIdentity, DialTarget, IncomingCall, SipCredentials, SipEndpoint};
@@ -27,11 +27,17 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::inbound::{InboundItem, InboundQueue};
-use super::line::{CallRequest, Line};
-use super::outcome::{CallOutcome, Delivery, FailureClass};
-use super::redact::mask_number;
-use crate::config::{CalledNumberSource, CallerIdHeader, Config, T38ErrorCorrection};
+pub mod config;
+pub mod status;
+
+pub use config::{CalledNumberSource, CallerIdHeader, SipConfig, SipTransport, T38ErrorCorrection};
+
+use crate::config::Config;
+use crate::engine::api::timefmt;
+use crate::engine::inbound::{InboundItem, InboundQueue};
+use crate::engine::line::{CallRequest, DocumentForm, Line};
+use crate::engine::outcome::{CallOutcome, FailureClass};
+use crate::engine::redact::mask_number;
 
 /// How long a REGISTER binding is asked for.
 const REGISTER_EXPIRES: u32 = 600;
@@ -86,7 +92,7 @@ impl SipLine {
     /// Binds the SIP endpoint on `sip.bind_address:sip.bind_port`, starts the media threads, registers with
     /// the trunk when `sip.register` is set, and starts answering calls for `sip.numbers`.
     pub async fn start(cfg: &Config, inbound: InboundQueue) -> Result<Self, SipLineError> {
-        let s = &cfg.sip;
+        let s = &cfg.lines.sip;
         let trunk_host = s.trunk_host.clone().ok_or(SipLineError::NoTrunk)?;
         let trunk_addr = resolve(&trunk_host, s.trunk_port)?;
         let external = external_address(cfg, trunk_addr)?;
@@ -110,7 +116,7 @@ impl SipLine {
         call.t38_answer_timeout = scaled(Duration::from_millis(u64::from(cfg.fax.t38_timeout_ms)));
         call.ced = scaled(call.ced);
         call.audio_fallback = cfg.fax.audio_fallback;
-        call.max_duration = Duration::from_secs(u64::from(cfg.asterisk.max_call_seconds).max(60));
+        call.max_duration = Duration::from_secs(u64::from(cfg.limits.max_call_seconds).max(60));
         // The far end rings in real time, whatever `speed` says.
         call.ring_timeout = Duration::from_secs(u64::from(s.ring_seconds));
         let credentials = match (&s.username, &s.password) {
@@ -154,7 +160,7 @@ impl SipLine {
             identity,
             credentials,
             call,
-            fax: super::line::fax_options(cfg),
+            fax: crate::lines::t30::fax_options(cfg),
             received_dir: cfg.spool.incoming_dir(),
             inbound,
             max_calls: cfg.limits.max_calls.max(1) as usize,
@@ -163,7 +169,7 @@ impl SipLine {
             registration: std::sync::Mutex::new(registration),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            deadline: Duration::from_secs(u64::from(cfg.asterisk.max_call_seconds).max(60) + 60),
+            deadline: Duration::from_secs(u64::from(cfg.limits.max_call_seconds).max(60) + 60),
         });
         tracing::info!(
             sip = %inner.endpoint.local_addr(),
@@ -206,6 +212,10 @@ impl Line for SipLine {
         "sip"
     }
 
+    fn document_form(&self) -> DocumentForm {
+        DocumentForm::FaxTiff
+    }
+
     fn ready(&self) -> bool {
         self.inner.registered.load(Ordering::Relaxed) && !self.inner.shutdown.is_cancelled()
     }
@@ -213,6 +223,9 @@ impl Line for SipLine {
     async fn place(&self, req: CallRequest) -> CallOutcome {
         let Some(number) = dialable(&req.to) else {
             return CallOutcome::failed(FailureClass::Rejected, "the number has no digits");
+        };
+        let Some(tiff) = req.document.fax_tiff().map(std::path::Path::to_path_buf) else {
+            return CallOutcome::failed(FailureClass::Document, "the SIP line sends fax TIFF only");
         };
         let inner = self.inner.clone();
         if inner.shutdown.is_cancelled() {
@@ -248,9 +261,7 @@ impl Line for SipLine {
         let pages = req.progress.clone();
         let spec = LegSpec {
             config: inner.call.clone(),
-            direction: Direction::Send {
-                tiff: req.tiff.clone(),
-            },
+            direction: Direction::Send { tiff },
             fax,
             label: req.token.clone(),
             loss: None,
@@ -296,7 +307,7 @@ impl Line for SipLine {
                     pages: report.report().map(|r| r.pages).filter(|p| *p > 0),
                 }
             }
-            Ok(Ok(Ok(report))) => outbound_outcome(&report),
+            Ok(Ok(Ok(report))) => status::outbound_outcome(&report),
             Ok(Ok(Err(e))) => CallOutcome::failed(FailureClass::ChannelUnavailable, e.to_string()),
             Ok(Err(_)) => CallOutcome::failed(FailureClass::Unknown, "the call task failed"),
             Err(_) => CallOutcome::failed(FailureClass::Timeout, "the call did not end in time"),
@@ -325,7 +336,7 @@ async fn accept_calls(inner: Arc<Inner>, mut incoming: mpsc::UnboundedReceiver<I
         inner.active.fetch_add(1, Ordering::SeqCst);
         let id = format!(
             "sip_{}_{}",
-            faxline_api::timefmt::now_us(),
+            timefmt::now_us(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let runner = inner.clone();
@@ -377,7 +388,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
         to: Some(to),
         pages: Some(pages),
         status: status.into(),
-        received_at: faxline_api::timefmt::iso(faxline_api::timefmt::now_us()),
+        received_at: timefmt::iso(timefmt::now_us()),
     };
     match inner.inbound.enqueue(&item) {
         Ok(()) => {
@@ -389,83 +400,9 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
     }
 }
 
-/// The job's outcome from the leg: the fax report decides when a session ran, the SIP ending otherwise.
-fn outbound_outcome(report: &LegReport) -> CallOutcome {
-    if let Some(fax) = report.report() {
-        if fax.is_success() {
-            return CallOutcome::Success(Delivery {
-                pages: Some(fax.pages),
-                bitrate: Some(fax.bit_rate),
-                mode: report.mode().map(str::to_owned),
-                remote_id: fax.remote_ident.clone(),
-            });
-        }
-        let why = match (&fax.outcome, &report.call.end) {
-            (_, EndReason::PeerHangup) => "the far end hung up during the fax".to_owned(),
-            (_, EndReason::LocalHangup) => {
-                "hung up by the agent (shutdown or call time limit)".to_owned()
-            }
-            (Err(e), _) => e.to_string(),
-            (Ok(()), _) => "the fax did not complete".to_owned(),
-        };
-        return CallOutcome::Failed {
-            class: FailureClass::TransferFailed,
-            detail: why,
-            pages: Some(fax.pages).filter(|p| *p > 0),
-        };
-    }
-    match report.call.end {
-        EndReason::Rejected(code) => match code {
-            // Our credentials, not the destination: retrying cannot help until the configuration changes.
-            401 | 407 => CallOutcome::failed(
-                FailureClass::Rejected,
-                format!("the trunk refused our credentials (SIP {code})"),
-            ),
-            // 487: our own CANCEL at the ring timeout.
-            408 | 487 => CallOutcome::failed(
-                FailureClass::NoAnswer,
-                format!("no answer before the ring timeout (SIP {code})"),
-            ),
-            _ => match super::cause::cause_of_sip_status(code).and_then(super::cause::meaning) {
-                Some(m) => CallOutcome::failed(m.class, format!("{} (SIP {code})", m.text)),
-                None => CallOutcome::failed(
-                    FailureClass::ChannelUnavailable,
-                    format!("the trunk answered {code}"),
-                ),
-            },
-        },
-        EndReason::NoAnswer => {
-            CallOutcome::failed(FailureClass::NoAnswer, "no answer before the ring timeout")
-        }
-        EndReason::T38Refused(code) => CallOutcome::failed(
-            FailureClass::Negotiation,
-            format!("T.38 refused ({code}) and audio fallback is off"),
-        ),
-        EndReason::NoMedia => CallOutcome::failed(
-            FailureClass::Negotiation,
-            "the answer offered no usable media",
-        ),
-        EndReason::PeerHangup => CallOutcome::failed(
-            FailureClass::TransferFailed,
-            "the far end hung up before the fax started",
-        ),
-        EndReason::DialogLost(code) => CallOutcome::failed(
-            FailureClass::TransferFailed,
-            format!("the dialog was lost ({code})"),
-        ),
-        EndReason::LocalHangup => CallOutcome::failed(
-            FailureClass::ChannelUnavailable,
-            "hung up by the agent before the fax started (shutdown)",
-        ),
-        EndReason::Completed { .. } | EndReason::CallerCancelled | EndReason::Refused(_) => {
-            CallOutcome::failed(FailureClass::TransferFailed, "the call ended without a fax")
-        }
-    }
-}
-
 /// Which numbers the line answers and where it looks for them (`[sip] numbers`, `called_number_sources`).
 fn called_policy(cfg: &Config) -> CalledPolicy {
-    let s = &cfg.sip;
+    let s = &cfg.lines.sip;
     CalledPolicy {
         numbers: if s.numbers.is_empty() {
             Numbers::Any
@@ -513,7 +450,7 @@ fn caller_identity(
 
 /// What we offer and accept for T.38, from `[sip]`.
 fn t38_config(cfg: &Config) -> LocalT38Config {
-    let s = &cfg.sip;
+    let s = &cfg.lines.sip;
     LocalT38Config {
         max_bit_rate: cfg.fax.max_rate,
         ec_preference: match s.t38_ec {
@@ -532,7 +469,7 @@ fn t38_config(cfg: &Config) -> LocalT38Config {
 /// The public address to put in SIP headers and SDP: `sip.external_address`, unless the trunk is on one of
 /// `sip.local_nets` (then it reaches us directly, as pjsip's `local_net` decides).
 fn external_address(cfg: &Config, trunk: SocketAddr) -> Result<Option<IpAddr>, SipLineError> {
-    let s = &cfg.sip;
+    let s = &cfg.lines.sip;
     let Some(ext) = &s.external_address else {
         return Ok(None);
     };
@@ -544,7 +481,7 @@ fn external_address(cfg: &Config, trunk: SocketAddr) -> Result<Option<IpAddr>, S
 
 /// Our own address towards the trunk: the bind address, or the one the kernel would use to reach it.
 fn local_address(cfg: &Config, trunk: SocketAddr) -> Result<IpAddr, SipLineError> {
-    let s = &cfg.sip;
+    let s = &cfg.lines.sip;
     if !s.bind_address.is_unspecified() {
         return Ok(s.bind_address);
     }
@@ -619,14 +556,14 @@ mod tests {
         let mut cfg = Config::default();
         let trunk: SocketAddr = "192.168.1.20:5060".parse().unwrap();
         assert_eq!(external_address(&cfg, trunk).unwrap(), None);
-        cfg.sip.external_address = Some("203.0.113.10".into());
+        cfg.lines.sip.external_address = Some("203.0.113.10".into());
         assert_eq!(
             external_address(&cfg, trunk).unwrap(),
             Some("203.0.113.10".parse().unwrap())
         );
-        cfg.sip.local_nets = vec!["192.168.0.0/16".parse().unwrap()];
+        cfg.lines.sip.local_nets = vec!["192.168.0.0/16".parse().unwrap()];
         assert_eq!(external_address(&cfg, trunk).unwrap(), None);
-        cfg.sip.bind_address = "192.168.1.5".parse().unwrap();
+        cfg.lines.sip.bind_address = "192.168.1.5".parse().unwrap();
         assert_eq!(
             local_address(&cfg, trunk).unwrap(),
             "192.168.1.5".parse::<IpAddr>().unwrap()
@@ -678,8 +615,8 @@ mod tests {
             CalledPolicy::new(Numbers::Any),
             "the default sources are the SIP crate's"
         );
-        cfg.sip.numbers = vec!["+15550100".into()];
-        cfg.sip.called_number_sources = vec![
+        cfg.lines.sip.numbers = vec!["+15550100".into()];
+        cfg.lines.sip.called_number_sources = vec![
             CalledNumberSource::HistoryInfo,
             CalledNumberSource::Diversion,
         ];

@@ -1,9 +1,9 @@
-//! Q.850 hang-up causes as Asterisk reports them for a call that was not answered (`HANGUPCAUSE` after `Dial`),
-//! in words that hold for any line, with the failure class that decides whether a retry is worth it: a number
+//! Q.850 hang-up causes for a call that was not answered (Asterisk's `HANGUPCAUSE` after `Dial`; the SIP line
+//! maps its final responses to them), in words that hold for any line, with the failure class that decides whether a retry is worth it: a number
 //! that does not exist or a destination that is not a fax stays so on the next attempt; a busy, congested or
 //! temporarily broken network may not.
 
-use super::outcome::FailureClass;
+use crate::engine::outcome::FailureClass;
 
 /// What a cause means for the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,34 +89,12 @@ pub fn meaning(cause: u16) -> Option<CauseMeaning> {
     }
 }
 
-/// The Q.850 cause a SIP final response stands for (RFC 3398 §8.2.6.1, as Asterisk maps them too), so that the
-/// SIP line explains and retries its failures exactly as the Asterisk line does. `None` where the response says
-/// nothing about the destination (our own request was wrong, or the code is unknown).
-pub fn cause_of_sip_status(code: u16) -> Option<u16> {
-    Some(match code {
-        401 | 402 | 403 | 407 | 603 => 21,
-        404 | 485 | 604 => 1,
-        405 => 63,
-        406 | 415 | 501 => 79,
-        408 | 504 => 102,
-        410 => 22,
-        480 => 18,
-        484 => 28,
-        486 | 600 => 17,
-        400 | 481 | 500 | 503 => 41,
-        502 => 38,
-        606 => 58,
-        413 | 414 | 416 | 420 | 421 | 423 | 488 | 505 | 513 => 127,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::RetryConfig;
-    use crate::daemon::outcome::CallOutcome;
-    use crate::daemon::retry::{RetryDecision, decide};
+    use crate::engine::outcome::CallOutcome;
+    use crate::engine::retry::{RetryDecision, decide};
 
     #[test]
     fn the_causes_asterisk_reports_are_explained_and_retried_only_when_worth_it() {
@@ -151,26 +129,5 @@ mod tests {
         for silent in [0, 16, 31, 999] {
             assert_eq!(meaning(silent), None);
         }
-    }
-
-    #[test]
-    fn sip_responses_mean_what_the_same_failure_means_on_asterisk() {
-        for (code, class) in [
-            (404, FailureClass::InvalidNumber),
-            (604, FailureClass::InvalidNumber),
-            (484, FailureClass::InvalidNumber),
-            (410, FailureClass::InvalidNumber),
-            (486, FailureClass::Busy),
-            (600, FailureClass::Busy),
-            (480, FailureClass::NoAnswer),
-            (603, FailureClass::Declined),
-            (503, FailureClass::ChannelUnavailable),
-            (502, FailureClass::ChannelUnavailable),
-            (415, FailureClass::Incompatible),
-        ] {
-            let cause = cause_of_sip_status(code).unwrap_or_else(|| panic!("{code} unmapped"));
-            assert_eq!(meaning(cause).map(|m| m.class), Some(class), "SIP {code}");
-        }
-        assert_eq!(cause_of_sip_status(299), None);
     }
 }

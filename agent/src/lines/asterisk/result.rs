@@ -1,7 +1,7 @@
 //! Reading the `FaxResult` UserEvent the generated dialplan raises (and the older, unencoded form seen in the
 //! captured Asterisk 20 transcripts), so the orchestration and the dialplan share one definition of its keys.
 
-use super::{RESULT_EVENT, SOURCE_DIAL, SOURCE_FAX, uri_decode};
+use super::dialplan::{RESULT_EVENT, SOURCE_DIAL, SOURCE_FAX, uri_decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

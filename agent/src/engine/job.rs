@@ -2,13 +2,19 @@
 //!
 //! leased → document ready → (journal written) call placed → outcome → retry after backoff, or report → done.
 //! The machine decides; the shell ([`super::runner`]) fetches, renders, writes the journal, places calls,
-//! sleeps and talks to the API, feeding the results back. Invariants:
+//! sleeps and talks to the API, feeding the results back.
+//!
+//! The agent's state machines share one convention: inputs go in through `handle_*` (here
+//! [`JobMachine::handle_input`] and [`JobMachine::handle_timeout`]), outputs come out of `poll_*`
+//! ([`JobMachine::poll_action`] until `None`), the next moment the machine wants to be woken is
+//! [`JobMachine::poll_timeout`], and time is always passed in: nothing inside reads a clock. Invariants:
 //! - a call is placed only after the journal records it ([`Action::Dial`] means "record, then dial");
 //! - a job whose journal says a call may be running is never dialled again (outcome unknown → failure);
 //! - a job whose journal holds an outcome reports it instead of calling again;
 //! - every path ends in [`Action::Report`] with a definite, explained result.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use super::journal::CallRecord;
 use super::outcome::{CallOutcome, FailureClass};
@@ -29,10 +35,11 @@ pub enum Input {
     DocumentFailed { error: String },
     /// The attempt's call ended.
     CallEnded { outcome: CallOutcome },
-    /// The backoff wait is over.
-    BackoffElapsed,
     /// The API accepted the result.
     Reported,
+    /// The agent is shutting down: a backoff wait ends now (the next attempt then meets the shutdown and the job
+    /// reports, going back to the queue).
+    Stopping,
 }
 
 /// What the shell must do next.
@@ -46,9 +53,9 @@ pub enum Action {
         token: String,
         ecm: Option<bool>,
     },
-    /// Record `Ended` durably when `record` is set (before anything else), then wait `after`; answer with
-    /// `BackoffElapsed`. `None`: the journal already holds the record, and its age is when the wait began, so it
-    /// must not be rewritten.
+    /// Record `Ended` durably when `record` is set (before anything else), then wait `after`: until
+    /// [`JobMachine::poll_timeout`], then [`JobMachine::handle_timeout`]. `None`: the journal already holds the
+    /// record, and its age is when the wait began, so it must not be rewritten.
     Backoff {
         record: Option<CallRecord>,
         after: Duration,
@@ -83,6 +90,10 @@ pub struct JobMachine {
     attempt: u32,
     ecm: Option<bool>,
     document_ready: bool,
+    /// When the backoff wait ends (while `Waiting`).
+    wake_at: Option<Instant>,
+    /// Actions not yet polled.
+    actions: VecDeque<Action>,
 }
 
 impl JobMachine {
@@ -94,6 +105,8 @@ impl JobMachine {
             attempt: 1,
             ecm: None,
             document_ready: false,
+            wake_at: None,
+            actions: VecDeque::new(),
         }
     }
 
@@ -148,8 +161,57 @@ impl JobMachine {
         }
     }
 
-    /// Feed one input; returns the actions to run, in order. Input that does not fit the state is ignored.
-    pub fn step(&mut self, input: Input) -> Vec<Action> {
+    /// Feeds one input at `now`; the actions it leads to come out of [`JobMachine::poll_action`]. Input that
+    /// does not fit the state is ignored.
+    pub fn handle_input(&mut self, input: Input, now: Instant) {
+        let actions = match input {
+            Input::Stopping => self.backoff_over(),
+            input => self.step(input),
+        };
+        for action in &actions {
+            if let Action::Backoff { after, .. } = action {
+                self.wake_at = Some(now + *after);
+            }
+        }
+        self.actions.extend(actions);
+    }
+
+    /// Time passed: ends the backoff wait when `now` reached [`JobMachine::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|at| now >= at) {
+            let actions = self.backoff_over();
+            self.actions.extend(actions);
+        }
+    }
+
+    /// The next action to run, in order; `None` when the machine waits for input or a timeout.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When the machine wants [`JobMachine::handle_timeout`]: the end of a backoff wait.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (self.state == State::Waiting)
+            .then_some(self.wake_at)
+            .flatten()
+    }
+
+    /// The backoff wait is over (or cut short): the next attempt, with the document prepared again when this
+    /// run of the agent has not prepared it yet.
+    fn backoff_over(&mut self) -> Vec<Action> {
+        if self.state != State::Waiting {
+            return Vec::new();
+        }
+        self.wake_at = None;
+        if self.document_ready {
+            self.dial()
+        } else {
+            self.state = State::Preparing;
+            vec![Action::PrepareDocument]
+        }
+    }
+
+    fn step(&mut self, input: Input) -> Vec<Action> {
         match (self.state.clone(), input) {
             (State::New, Input::Leased { record, age }) => match record {
                 None => {
@@ -222,14 +284,6 @@ impl JobMachine {
                     self.after_failure(token, outcome)
                 }
             }
-            (State::Waiting, Input::BackoffElapsed) => {
-                if self.document_ready {
-                    self.dial()
-                } else {
-                    self.state = State::Preparing;
-                    vec![Action::PrepareDocument]
-                }
-            }
             (State::Reporting, Input::Reported) => {
                 self.state = State::Done;
                 vec![Action::Cleanup]
@@ -242,7 +296,28 @@ impl JobMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::outcome::Delivery;
+    use crate::engine::outcome::Delivery;
+
+    /// Feeds `input` at `now` and collects every action it leads to.
+    fn step_at(m: &mut JobMachine, input: Input, now: Instant) -> Vec<Action> {
+        m.handle_input(input, now);
+        std::iter::from_fn(|| m.poll_action()).collect()
+    }
+
+    fn step(m: &mut JobMachine, input: Input) -> Vec<Action> {
+        step_at(m, input, T0.with(|t| *t))
+    }
+
+    /// Lets the backoff wait run out.
+    fn elapse(m: &mut JobMachine) -> Vec<Action> {
+        let at = m.poll_timeout().expect("a backoff wait");
+        m.handle_timeout(at);
+        std::iter::from_fn(|| m.poll_action()).collect()
+    }
+
+    thread_local! {
+        static T0: Instant = Instant::now();
+    }
 
     fn retry() -> RetryConfig {
         RetryConfig {
@@ -256,19 +331,25 @@ mod tests {
     fn success_path() {
         let mut m = JobMachine::new("j", retry());
         assert_eq!(
-            m.step(Input::Leased {
-                record: None,
-                age: Duration::ZERO,
-            }),
+            step(
+                &mut m,
+                Input::Leased {
+                    record: None,
+                    age: Duration::ZERO,
+                }
+            ),
             vec![Action::PrepareDocument]
         );
-        let a = m.step(Input::DocumentReady { pages: 2 });
+        let a = step(&mut m, Input::DocumentReady { pages: 2 });
         assert!(
             matches!(&a[..], [Action::Dial { attempt: 1, token, ecm: None }] if token == "j_1")
         );
-        let a = m.step(Input::CallEnded {
-            outcome: CallOutcome::Success(Delivery::default()),
-        });
+        let a = step(
+            &mut m,
+            Input::CallEnded {
+                outcome: CallOutcome::Success(Delivery::default()),
+            },
+        );
         assert!(matches!(
             &a[..],
             [Action::Report {
@@ -279,33 +360,42 @@ mod tests {
         ));
         // A second result is ignored.
         assert!(
-            m.step(Input::CallEnded {
-                outcome: CallOutcome::Success(Delivery::default())
-            })
+            step(
+                &mut m,
+                Input::CallEnded {
+                    outcome: CallOutcome::Success(Delivery::default())
+                }
+            )
             .is_empty()
         );
-        assert_eq!(m.step(Input::Reported), vec![Action::Cleanup]);
+        assert_eq!(step(&mut m, Input::Reported), vec![Action::Cleanup]);
         assert!(m.is_done());
     }
 
     #[test]
     fn busy_retries_once_then_reports() {
         let mut m = JobMachine::new("j", retry());
-        m.step(Input::Leased {
-            record: None,
-            age: Duration::ZERO,
-        });
-        m.step(Input::DocumentReady { pages: 1 });
+        step(
+            &mut m,
+            Input::Leased {
+                record: None,
+                age: Duration::ZERO,
+            },
+        );
+        step(&mut m, Input::DocumentReady { pages: 1 });
         let busy = CallOutcome::failed(FailureClass::Busy, "");
-        let a = m.step(Input::CallEnded {
-            outcome: busy.clone(),
-        });
+        let a = step(
+            &mut m,
+            Input::CallEnded {
+                outcome: busy.clone(),
+            },
+        );
         assert!(
             matches!(&a[..], [Action::Backoff { after, .. }] if *after == Duration::from_secs(1))
         );
-        let a = m.step(Input::BackoffElapsed);
+        let a = elapse(&mut m);
         assert!(matches!(&a[..], [Action::Dial { attempt: 2, token, .. }] if token == "j_2"));
-        let a = m.step(Input::CallEnded { outcome: busy });
+        let a = step(&mut m, Input::CallEnded { outcome: busy });
         assert!(matches!(
             &a[..],
             [Action::Report {
@@ -322,13 +412,16 @@ mod tests {
     #[test]
     fn in_flight_record_is_never_redialled() {
         let mut m = JobMachine::new("j", retry());
-        let a = m.step(Input::Leased {
-            age: Duration::ZERO,
-            record: Some(CallRecord::InFlight {
-                attempt: 1,
-                token: "j_1".into(),
-            }),
-        });
+        let a = step(
+            &mut m,
+            Input::Leased {
+                age: Duration::ZERO,
+                record: Some(CallRecord::InFlight {
+                    attempt: 1,
+                    token: "j_1".into(),
+                }),
+            },
+        );
         assert!(matches!(
             &a[..],
             [Action::Report {
@@ -344,14 +437,17 @@ mod tests {
     #[test]
     fn ended_record_reports_or_continues_the_retry_policy() {
         let mut m = JobMachine::new("j", retry());
-        let a = m.step(Input::Leased {
-            age: Duration::ZERO,
-            record: Some(CallRecord::Ended {
-                attempt: 1,
-                token: "j_1".into(),
-                outcome: CallOutcome::Success(Delivery::default()),
-            }),
-        });
+        let a = step(
+            &mut m,
+            Input::Leased {
+                age: Duration::ZERO,
+                record: Some(CallRecord::Ended {
+                    attempt: 1,
+                    token: "j_1".into(),
+                    outcome: CallOutcome::Success(Delivery::default()),
+                }),
+            },
+        );
         assert!(matches!(
             &a[..],
             [Action::Report {
@@ -360,46 +456,58 @@ mod tests {
             }]
         ));
         let mut m = JobMachine::new("j", retry());
-        let a = m.step(Input::Leased {
-            age: Duration::ZERO,
-            record: Some(CallRecord::Ended {
-                attempt: 1,
-                token: "j_1".into(),
-                outcome: CallOutcome::failed(FailureClass::Busy, ""),
-            }),
-        });
+        let a = step(
+            &mut m,
+            Input::Leased {
+                age: Duration::ZERO,
+                record: Some(CallRecord::Ended {
+                    attempt: 1,
+                    token: "j_1".into(),
+                    outcome: CallOutcome::failed(FailureClass::Busy, ""),
+                }),
+            },
+        );
         // Restarted at once: the rest of the 1 s backoff is waited first.
         assert!(
             matches!(&a[..], [Action::Backoff { after, .. }] if *after == Duration::from_secs(1)),
             "{a:?}"
         );
-        let a = m.step(Input::BackoffElapsed);
+        let a = elapse(&mut m);
         assert_eq!(a, vec![Action::PrepareDocument]);
-        let a = m.step(Input::DocumentReady { pages: 1 });
+        let a = step(&mut m, Input::DocumentReady { pages: 1 });
         assert!(matches!(&a[..], [Action::Dial { attempt: 2, .. }]));
         // Restarted after the backoff ran out: straight on.
         let mut m = JobMachine::new("j", retry());
-        let a = m.step(Input::Leased {
-            age: Duration::from_secs(5),
-            record: Some(CallRecord::Ended {
-                attempt: 1,
-                token: "j_1".into(),
-                outcome: CallOutcome::failed(FailureClass::Busy, ""),
-            }),
-        });
+        let a = step(
+            &mut m,
+            Input::Leased {
+                age: Duration::from_secs(5),
+                record: Some(CallRecord::Ended {
+                    attempt: 1,
+                    token: "j_1".into(),
+                    outcome: CallOutcome::failed(FailureClass::Busy, ""),
+                }),
+            },
+        );
         assert_eq!(a, vec![Action::PrepareDocument]);
     }
 
     #[test]
     fn document_failure_is_reported() {
         let mut m = JobMachine::new("j", retry());
-        m.step(Input::Leased {
-            record: None,
-            age: Duration::ZERO,
-        });
-        let a = m.step(Input::DocumentFailed {
-            error: "not a PDF".into(),
-        });
+        step(
+            &mut m,
+            Input::Leased {
+                record: None,
+                age: Duration::ZERO,
+            },
+        );
+        let a = step(
+            &mut m,
+            Input::DocumentFailed {
+                error: "not a PDF".into(),
+            },
+        );
         assert!(matches!(
             &a[..],
             [Action::Report {
@@ -410,5 +518,34 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    #[test]
+    fn the_backoff_wait_is_a_timeout_that_shutdown_cuts_short() {
+        let t0 = Instant::now();
+        let mut m = JobMachine::new("j", retry());
+        step_at(
+            &mut m,
+            Input::Leased {
+                record: None,
+                age: Duration::ZERO,
+            },
+            t0,
+        );
+        assert_eq!(m.poll_timeout(), None);
+        step_at(&mut m, Input::DocumentReady { pages: 1 }, t0);
+        let busy = CallOutcome::failed(FailureClass::Busy, "");
+        let a = step_at(&mut m, Input::CallEnded { outcome: busy }, t0);
+        assert!(matches!(&a[..], [Action::Backoff { .. }]), "{a:?}");
+        assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(1)));
+        // Too early: nothing happens.
+        m.handle_timeout(t0 + Duration::from_millis(500));
+        assert_eq!(m.poll_action(), None);
+        // Shutdown ends the wait at once; the next attempt meets the shutdown in the shell.
+        let a = step_at(&mut m, Input::Stopping, t0 + Duration::from_millis(600));
+        assert!(matches!(&a[..], [Action::Dial { attempt: 2, .. }]), "{a:?}");
+        assert_eq!(m.poll_timeout(), None);
+        // Outside a wait, shutdown changes nothing.
+        assert!(step_at(&mut m, Input::Stopping, t0).is_empty());
     }
 }

@@ -1,8 +1,10 @@
 //! One outbound call on Asterisk, followed from AMI events (sans-IO).
 //!
 //! The tracker is fed the events of the AMI connection (all of them; it picks its own), connection changes,
-//! the answer to a channel check, and clock ticks, and it yields exactly one [`CallOutcome`]. Later input is
-//! ignored, so a duplicated result event cannot change or repeat a result.
+//! the answer to a channel check, and the time, and it yields exactly one [`CallOutcome`]. Later input is
+//! ignored, so a duplicated result event cannot change or repeat a result. It follows the agent's convention for
+//! state machines (see [`crate::engine::job`]): `handle_event` / `handle_signal` / `handle_timeout` in,
+//! `poll_step` and `poll_timeout` out, the time always passed in.
 //!
 //! Correlation: the Originate carries `ChannelId = token`, so the `;1` half of the Local channel has
 //! `Uniqueid = token` and every channel of the call has `Linkedid = token`; the dialplan's result event
@@ -17,13 +19,14 @@
 //! event, a hangup with no result within the grace period ("no fax result"), the AMI connection lost and the
 //! call gone after reconnecting, or not restored in time (outcome unknown), or the overall deadline.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use faxline_ami::Event;
 use faxline_ami::event::{EventKind, OriginateReason};
 
-use super::outcome::{CallOutcome, Delivery, FailureClass};
-use crate::asterisk_gen::{Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use super::dialplan::{Direction, FaxMode, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use crate::engine::outcome::{CallOutcome, Delivery, FailureClass};
 
 /// Timing of a tracked call.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +50,6 @@ pub enum Signal {
     ChannelCheck { alive: bool },
     /// Originate was refused by Asterisk (`Response: Error`) or could not be sent.
     OriginateFailed,
-    /// Time passes.
-    Tick,
     /// The agent is shutting down and its grace period is over: the call must end now. The tracker asks for a
     /// hang-up ([`Step::Abort`]) and keeps following the call for the result its fax channel still reports.
     Shutdown,
@@ -57,8 +58,6 @@ pub enum Signal {
 /// What the IO shell must do for the tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// Nothing yet.
-    Wait,
     /// Ask Asterisk whether a channel with this Linkedid/Uniqueid still exists, then feed [`Signal::ChannelCheck`].
     CheckChannel,
     /// The deadline passed: hang the call up (by channel name when known); `outcome` is final.
@@ -115,6 +114,8 @@ pub struct CallTracker {
     pending: Option<FaxResultEvent>,
     /// When the agent hung the call up at shutdown: a failure after it is the shutdown's, not the line's.
     aborted: Option<Instant>,
+    /// Steps not yet polled.
+    steps: VecDeque<Step>,
 }
 
 impl CallTracker {
@@ -130,6 +131,7 @@ impl CallTracker {
             fax_stage: None,
             pending: None,
             aborted: None,
+            steps: VecDeque::new(),
         }
     }
 
@@ -151,7 +153,7 @@ impl CallTracker {
         self.phase == Phase::Finished
     }
 
-    fn finish(&mut self, outcome: CallOutcome) -> Step {
+    fn finish(&mut self, outcome: CallOutcome) -> Option<Step> {
         self.phase = Phase::Finished;
         let outcome = match outcome {
             // We hung up: whatever failed after that failed because of it, so the job goes back to the queue
@@ -169,7 +171,7 @@ impl CallTracker {
             },
             other => other,
         };
-        Step::Done(outcome)
+        Some(Step::Done(outcome))
     }
 
     /// Whether an event belongs to this call.
@@ -186,10 +188,59 @@ impl CallTracker {
             || (self.action_id.is_some() && event.action_id() == self.action_id.as_deref())
     }
 
-    /// Feed one AMI event (events of other calls are ignored).
-    pub fn on_event(&mut self, event: &Event, now: Instant) -> Step {
+    /// Feeds one AMI event (events of other calls are ignored); what it leads to comes out of
+    /// [`CallTracker::poll_step`].
+    pub fn handle_event(&mut self, event: &Event, now: Instant) {
+        let step = self.step_event(event, now);
+        self.steps.extend(step);
+    }
+
+    /// Feeds a connection change, a check answer, a refused Originate or the shutdown.
+    pub fn handle_signal(&mut self, signal: Signal, now: Instant) {
+        let step = self.step_signal(signal, now);
+        self.steps.extend(step);
+    }
+
+    /// Time passed: the result grace, the lost-connection timeout and the call's deadline are judged at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if !self.is_finished() {
+            let step = self.step_timeout(now);
+            self.steps.extend(step);
+        }
+    }
+
+    /// The next thing the shell must do, in order; `None` while the tracker waits.
+    pub fn poll_step(&mut self) -> Option<Step> {
+        self.steps.pop_front()
+    }
+
+    /// When the tracker wants [`CallTracker::handle_timeout`] next: the earliest of the call's deadline, the end
+    /// of the result grace (after a hang-up, ours at shutdown included) and the lost-connection timeout.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_finished() {
+            return None;
+        }
+        let lost = matches!(self.phase, Phase::Lost { .. } | Phase::Checking { .. });
+        let aborted = self
+            .aborted
+            .filter(|_| !lost)
+            .map(|at| at + self.timers.result_grace);
+        let phase = match &self.phase {
+            Phase::HungUp { since, .. } => Some(*since + self.timers.result_grace),
+            Phase::Lost { since } | Phase::Checking { since } => {
+                Some(*since + self.timers.lost_timeout)
+            }
+            _ => None,
+        };
+        [Some(self.started + self.timers.deadline), aborted, phase]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn step_event(&mut self, event: &Event, now: Instant) -> Option<Step> {
         if self.is_finished() || !self.concerns(event) {
-            return Step::Wait;
+            return None;
         }
         match event.kind() {
             EventKind::OriginateResponse(r) => {
@@ -200,7 +251,7 @@ impl CallTracker {
                     if self.phase == Phase::Originating {
                         self.phase = Phase::InCall;
                     }
-                    Step::Wait
+                    None
                 } else {
                     let (class, why) = match r.reason {
                         OriginateReason::Busy => {
@@ -251,9 +302,9 @@ impl CallTracker {
                             self.phase = Phase::HungUp { since: now, cause };
                         }
                         self.pending = Some(result);
-                        Step::Wait
+                        None
                     }
-                    Err(_) => Step::Wait,
+                    Err(_) => None,
                 }
             }
             EventKind::Hangup(h) => {
@@ -267,7 +318,7 @@ impl CallTracker {
                         cause: cause.trim().to_owned(),
                     };
                 }
-                Step::Wait
+                None
             }
             // Progress of SendFAX on a channel of this call (events need `statusevents=yes` or option `s`).
             EventKind::FaxStatus(f)
@@ -277,20 +328,19 @@ impl CallTracker {
             {
                 let stage = f.status.trim().to_owned();
                 self.fax_stage = Some(stage.clone());
-                Step::Progress(stage)
+                Some(Step::Progress(stage))
             }
             EventKind::Newchannel(c) if c.uniqueid == self.token => {
                 self.channel = Some(c.channel.clone());
-                Step::Wait
+                None
             }
-            _ => Step::Wait,
+            _ => None,
         }
     }
 
-    /// Feed a connection change, a check answer, or a tick.
-    pub fn on_signal(&mut self, signal: Signal, now: Instant) -> Step {
+    fn step_signal(&mut self, signal: Signal, now: Instant) -> Option<Step> {
         if self.is_finished() {
-            return Step::Wait;
+            return None;
         }
         match signal {
             Signal::OriginateFailed => self.finish(CallOutcome::failed(
@@ -304,24 +354,24 @@ impl CallTracker {
                         self.before_loss = Some(Box::new(prev));
                     }
                 }
-                Step::Wait
+                None
             }
             Signal::Reconnected => {
                 if let Phase::Lost { since } = self.phase {
                     self.phase = Phase::Checking { since };
-                    Step::CheckChannel
+                    Some(Step::CheckChannel)
                 } else {
-                    Step::Wait
+                    None
                 }
             }
             Signal::ChannelCheck { alive } => {
                 if !matches!(self.phase, Phase::Checking { .. }) {
-                    return Step::Wait;
+                    return None;
                 }
                 if alive {
                     // Still running: its result event will come on this session.
                     self.phase = self.before_loss.take().map_or(Phase::InCall, |p| *p);
-                    Step::Wait
+                    None
                 } else {
                     self.finish(CallOutcome::failed(
                         FailureClass::Unknown,
@@ -330,10 +380,9 @@ impl CallTracker {
                     ))
                 }
             }
-            Signal::Tick => self.on_tick(now),
             Signal::Shutdown => {
                 if self.aborted.is_some() {
-                    return Step::Wait;
+                    return None;
                 }
                 if matches!(self.phase, Phase::Lost { .. } | Phase::Checking { .. }) {
                     // Nothing can be hung up or heard without AMI: the call may still deliver.
@@ -344,14 +393,14 @@ impl CallTracker {
                     ));
                 }
                 self.aborted = Some(now);
-                Step::Abort {
+                Some(Step::Abort {
                     channel: self.channel.clone(),
-                }
+                })
             }
         }
     }
 
-    fn on_tick(&mut self, now: Instant) -> Step {
+    fn step_timeout(&mut self, now: Instant) -> Option<Step> {
         if let Some(at) = self.aborted
             && now >= at + self.timers.result_grace
             && !matches!(self.phase, Phase::Lost { .. } | Phase::Checking { .. })
@@ -397,12 +446,12 @@ impl CallTracker {
                 self.timers.deadline.as_secs()
             );
             self.phase = Phase::Finished;
-            return Step::Hangup {
+            return Some(Step::Hangup {
                 channel,
                 outcome: CallOutcome::failed(FailureClass::Timeout, detail),
-            };
+            });
         }
-        Step::Wait
+        None
     }
 }
 
@@ -435,7 +484,7 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
     // cause 1, "unallocated number", and no retry can help).
     let by_cause = r
         .hangup_cause
-        .and_then(super::cause::meaning)
+        .and_then(crate::lines::q850::meaning)
         .filter(|_| !dial.is_empty() && dial != "ANSWER");
     let (class, what) = match dial.as_str() {
         "BUSY" => (FailureClass::Busy, "the far end is busy".to_owned()),
@@ -548,9 +597,37 @@ mod tests {
         ])
     }
 
-    fn done(step: Step) -> CallOutcome {
+    /// Feeds one input and takes what it produced (one step at most per input).
+    trait Feed {
+        fn event(&mut self, event: &Event, now: Instant) -> Option<Step>;
+        fn signal(&mut self, signal: Signal, now: Instant) -> Option<Step>;
+        fn tick(&mut self, now: Instant) -> Option<Step>;
+    }
+
+    impl Feed for CallTracker {
+        fn event(&mut self, event: &Event, now: Instant) -> Option<Step> {
+            self.handle_event(event, now);
+            let step = self.poll_step();
+            assert_eq!(self.poll_step(), None);
+            step
+        }
+        fn signal(&mut self, signal: Signal, now: Instant) -> Option<Step> {
+            self.handle_signal(signal, now);
+            let step = self.poll_step();
+            assert_eq!(self.poll_step(), None);
+            step
+        }
+        fn tick(&mut self, now: Instant) -> Option<Step> {
+            self.handle_timeout(now);
+            let step = self.poll_step();
+            assert_eq!(self.poll_step(), None);
+            step
+        }
+    }
+
+    fn done(step: Option<Step>) -> CallOutcome {
         match step {
-            Step::Done(o) => o,
+            Some(Step::Done(o)) => o,
             other => panic!("expected an outcome, got {other:?}"),
         }
     }
@@ -560,48 +637,45 @@ mod tests {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
         c.set_action_id("a-1");
-        assert_eq!(c.on_event(&originate_response("4", true), t0), Step::Wait);
-        let o = done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0));
+        assert_eq!(c.event(&originate_response("4", true), t0), None);
+        let o = done(c.event(&result(T, "SUCCESS", "ANSWER"), t0));
         let CallOutcome::Success(d) = o else {
             panic!("{o:?}")
         };
         assert_eq!(d.pages, Some(3));
         assert_eq!(d.remote_id.as_deref(), Some("+1 555 0199"));
-        assert_eq!(c.on_event(&result(T, "FAILED", "BUSY"), t0), Step::Wait);
-        assert_eq!(
-            c.on_signal(Signal::Tick, t0 + Duration::from_secs(999)),
-            Step::Wait
-        );
+        assert_eq!(c.event(&result(T, "FAILED", "BUSY"), t0), None);
+        assert_eq!(c.tick(t0 + Duration::from_secs(999)), None);
     }
 
     #[test]
     fn shutdown_hangs_up_and_keeps_a_success_that_completed() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
+        c.event(&originate_response("4", true), t0);
         assert_eq!(
-            c.on_signal(Signal::Shutdown, t0),
-            Step::Abort {
+            c.signal(Signal::Shutdown, t0),
+            Some(Step::Abort {
                 channel: Some("Local/send@faxline-out-00000001;1".into())
-            }
+            })
         );
         // Asked once only.
-        assert_eq!(c.on_signal(Signal::Shutdown, t0), Step::Wait);
+        assert_eq!(c.signal(Signal::Shutdown, t0), None);
         // The fax had finished as the hang-up came: its success stands.
-        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        assert!(done(c.event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
     }
 
     #[test]
     fn shutdown_turns_the_failure_it_caused_into_a_shutdown() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
+        c.event(&originate_response("4", true), t0);
         assert!(matches!(
-            c.on_signal(Signal::Shutdown, t0),
-            Step::Abort { .. }
+            c.signal(Signal::Shutdown, t0),
+            Some(Step::Abort { .. })
         ));
-        c.on_event(&hangup(T), t0);
-        match done(c.on_event(&result(T, "FAILED", "ANSWER"), t0)) {
+        c.event(&hangup(T), t0);
+        match done(c.event(&result(T, "FAILED", "ANSWER"), t0)) {
             CallOutcome::Failed { class, detail, .. } => {
                 assert_eq!(class, FailureClass::Shutdown);
                 assert!(detail.contains("shutdown grace period"), "{detail}");
@@ -614,13 +688,10 @@ mod tests {
     fn shutdown_without_a_result_ends_within_the_grace() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        c.on_signal(Signal::Shutdown, t0);
-        assert_eq!(
-            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
-            Step::Wait
-        );
-        match done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2))) {
+        c.event(&originate_response("4", true), t0);
+        c.signal(Signal::Shutdown, t0);
+        assert_eq!(c.tick(t0 + Duration::from_secs(1)), None);
+        match done(c.tick(t0 + Duration::from_secs(2))) {
             CallOutcome::Failed { class, .. } => assert_eq!(class, FailureClass::Shutdown),
             other => panic!("{other:?}"),
         }
@@ -630,9 +701,9 @@ mod tests {
     fn shutdown_while_ami_is_lost_is_an_unknown_outcome() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        c.on_signal(Signal::Disconnected, t0);
-        match done(c.on_signal(Signal::Shutdown, t0)) {
+        c.event(&originate_response("4", true), t0);
+        c.signal(Signal::Disconnected, t0);
+        match done(c.signal(Signal::Shutdown, t0)) {
             CallOutcome::Failed { class, .. } => assert_eq!(class, FailureClass::Unknown),
             other => panic!("{other:?}"),
         }
@@ -674,18 +745,18 @@ mod tests {
         let t0 = Instant::now();
         // The ;2 half's dial result first: not a result for an answered call; the fax result follows.
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
-        assert_eq!(c.on_event(&hangup(T), t0), Step::Wait);
-        let o = done(c.on_event(&sourced("fax", FAX_OK), t0 + Duration::from_secs(1)));
+        c.event(&originate_response("4", true), t0);
+        assert_eq!(c.event(&sourced("dial", DIAL_ANSWERED), t0), None);
+        assert_eq!(c.event(&hangup(T), t0), None);
+        let o = done(c.event(&sourced("fax", FAX_OK), t0 + Duration::from_secs(1)));
         assert!(
             matches!(&o, CallOutcome::Success(d) if d.pages == Some(2)),
             "{o:?}"
         );
         // The fax result first: the later dial result changes nothing.
         let mut c = CallTracker::new(T, timers(), t0);
-        assert!(done(c.on_event(&sourced("fax", FAX_OK), t0)).is_success());
-        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
+        assert!(done(c.event(&sourced("fax", FAX_OK), t0)).is_success());
+        assert_eq!(c.event(&sourced("dial", DIAL_ANSWERED), t0), None);
         // An older dialplan's empty "answered" result (the lost hand-over) is not taken as a failure either.
         let empty = ev(&[
             ("Event", "UserEvent"),
@@ -703,20 +774,17 @@ mod tests {
             ("Pages", ""),
         ]);
         let mut c = CallTracker::new(T, timers(), t0);
-        assert_eq!(c.on_event(&empty, t0), Step::Wait);
+        assert_eq!(c.event(&empty, t0), None);
     }
 
     #[test]
     fn an_answered_call_without_the_fax_result_is_no_result_never_a_failure_to_redial() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        assert_eq!(c.on_event(&sourced("dial", DIAL_ANSWERED), t0), Step::Wait);
-        assert_eq!(
-            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
-            Step::Wait
-        );
-        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2)));
+        c.event(&originate_response("4", true), t0);
+        assert_eq!(c.event(&sourced("dial", DIAL_ANSWERED), t0), None);
+        assert_eq!(c.tick(t0 + Duration::from_secs(1)), None);
+        let o = done(c.tick(t0 + Duration::from_secs(2)));
         let CallOutcome::Failed { class, detail, .. } = &o else {
             panic!("{o:?}")
         };
@@ -762,7 +830,7 @@ mod tests {
             ("BUSY", "17", FailureClass::Busy, "busy"),
         ] {
             let mut c = CallTracker::new(T, timers(), t0);
-            let o = done(c.on_event(
+            let o = done(c.event(
                 &sourced(
                     "dial",
                     &[
@@ -786,7 +854,7 @@ mod tests {
         }
         // SendFAX could not read the file: a spool problem, never retried.
         let mut c = CallTracker::new(T, timers(), t0);
-        let o = done(c.on_event(
+        let o = done(c.event(
             &sourced(
                 "fax",
                 &[
@@ -815,11 +883,8 @@ mod tests {
     fn other_calls_events_are_not_ours() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        assert_eq!(
-            c.on_event(&result("job8_1", "SUCCESS", "ANSWER"), t0),
-            Step::Wait
-        );
-        assert_eq!(c.on_event(&hangup("other"), t0), Step::Wait);
+        assert_eq!(c.event(&result("job8_1", "SUCCESS", "ANSWER"), t0), None);
+        assert_eq!(c.event(&hangup("other"), t0), None);
         assert!(!c.is_finished());
     }
 
@@ -834,7 +899,7 @@ mod tests {
         ] {
             let t0 = Instant::now();
             let mut c = CallTracker::new(T, timers(), t0);
-            let o = done(c.on_event(&originate_response(code, false), t0));
+            let o = done(c.event(&originate_response(code, false), t0));
             assert!(
                 matches!(o, CallOutcome::Failed { class: k, .. } if k == class),
                 "{code}: {o:?}"
@@ -853,7 +918,7 @@ mod tests {
         ] {
             let t0 = Instant::now();
             let mut c = CallTracker::new(T, timers(), t0);
-            let o = done(c.on_event(&result(T, "FAILED", dial), t0));
+            let o = done(c.event(&result(T, "FAILED", dial), t0));
             assert!(
                 matches!(o, CallOutcome::Failed { class: k, .. } if k == class),
                 "{dial}: {o:?}"
@@ -865,18 +930,15 @@ mod tests {
     fn hangup_without_result_is_no_fax_result_after_the_grace() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        assert_eq!(c.on_event(&hangup(T), t0), Step::Wait);
-        assert_eq!(
-            c.on_signal(Signal::Tick, t0 + Duration::from_secs(1)),
-            Step::Wait
-        );
+        c.event(&originate_response("4", true), t0);
+        assert_eq!(c.event(&hangup(T), t0), None);
+        assert_eq!(c.tick(t0 + Duration::from_secs(1)), None);
         // The result still counts inside the grace period...
         let mut late = CallTracker::new(T, timers(), t0);
-        late.on_event(&hangup(T), t0);
-        assert!(done(late.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        late.event(&hangup(T), t0);
+        assert!(done(late.event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
         // ...and after it, the job fails explained.
-        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(2)));
+        let o = done(c.tick(t0 + Duration::from_secs(2)));
         assert!(matches!(
             o,
             CallOutcome::Failed {
@@ -891,20 +953,17 @@ mod tests {
     fn lost_connection_checks_after_reconnect() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        assert_eq!(c.on_signal(Signal::Disconnected, t0), Step::Wait);
-        assert_eq!(c.on_signal(Signal::Reconnected, t0), Step::CheckChannel);
+        c.event(&originate_response("4", true), t0);
+        assert_eq!(c.signal(Signal::Disconnected, t0), None);
+        assert_eq!(c.signal(Signal::Reconnected, t0), Some(Step::CheckChannel));
         // Still alive: back to waiting for its result.
-        assert_eq!(
-            c.on_signal(Signal::ChannelCheck { alive: true }, t0),
-            Step::Wait
-        );
-        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        assert_eq!(c.signal(Signal::ChannelCheck { alive: true }, t0), None);
+        assert!(done(c.event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
         // Gone: unknown, never a retry class.
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_signal(Signal::Disconnected, t0);
-        c.on_signal(Signal::Reconnected, t0);
-        let o = done(c.on_signal(Signal::ChannelCheck { alive: false }, t0));
+        c.signal(Signal::Disconnected, t0);
+        c.signal(Signal::Reconnected, t0);
+        let o = done(c.signal(Signal::ChannelCheck { alive: false }, t0));
         assert!(matches!(
             o,
             CallOutcome::Failed {
@@ -914,12 +973,9 @@ mod tests {
         ));
         // Never restored: unknown after the timeout.
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_signal(Signal::Disconnected, t0);
-        assert_eq!(
-            c.on_signal(Signal::Tick, t0 + Duration::from_secs(9)),
-            Step::Wait
-        );
-        let o = done(c.on_signal(Signal::Tick, t0 + Duration::from_secs(10)));
+        c.signal(Signal::Disconnected, t0);
+        assert_eq!(c.tick(t0 + Duration::from_secs(9)), None);
+        let o = done(c.tick(t0 + Duration::from_secs(10)));
         assert!(matches!(
             o,
             CallOutcome::Failed {
@@ -952,47 +1008,41 @@ mod tests {
     fn fax_status_events_become_progress_once_per_change() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
+        c.event(&originate_response("4", true), t0);
         // The order Asterisk 20 raises them in (fixtures/captures/t38_fax_loopback_ami_transcript.txt).
         assert_eq!(
-            c.on_event(&fax_status("send", "T.38 Negotiated", T), t0),
-            Step::Progress("T.38 Negotiated".into())
+            c.event(&fax_status("send", "T.38 Negotiated", T), t0),
+            Some(Step::Progress("T.38 Negotiated".into()))
+        );
+        assert_eq!(c.event(&fax_status("send", "T.38 Negotiated", T), t0), None);
+        assert_eq!(
+            c.event(&fax_status("send", "Allocating Resources", T), t0),
+            Some(Step::Progress("Allocating Resources".into()))
         );
         assert_eq!(
-            c.on_event(&fax_status("send", "T.38 Negotiated", T), t0),
-            Step::Wait
-        );
-        assert_eq!(
-            c.on_event(&fax_status("send", "Allocating Resources", T), t0),
-            Step::Progress("Allocating Resources".into())
-        );
-        assert_eq!(
-            c.on_event(&fax_status("send", "FAX Transmission In Progress", T), t0),
-            Step::Progress("FAX Transmission In Progress".into())
+            c.event(&fax_status("send", "FAX Transmission In Progress", T), t0),
+            Some(Step::Progress("FAX Transmission In Progress".into()))
         );
         // Other calls' and receive-side events are not ours.
+        assert_eq!(c.event(&fax_status("send", "SUCCESS", "other.1"), t0), None);
         assert_eq!(
-            c.on_event(&fax_status("send", "SUCCESS", "other.1"), t0),
-            Step::Wait
-        );
-        assert_eq!(
-            c.on_event(&fax_status("receive", "Allocating Resources", T), t0),
-            Step::Wait
+            c.event(&fax_status("receive", "Allocating Resources", T), t0),
+            None
         );
         assert_eq!(c.fax_stage(), Some("FAX Transmission In Progress"));
         // Progress never ends the call; the result does.
         assert!(!c.is_finished());
-        assert!(done(c.on_event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
-        assert_eq!(c.on_event(&fax_status("send", "Late", T), t0), Step::Wait);
+        assert!(done(c.event(&result(T, "SUCCESS", "ANSWER"), t0)).is_success());
+        assert_eq!(c.event(&fax_status("send", "Late", T), t0), None);
     }
 
     #[test]
     fn deadline_hangs_up_by_channel_name() {
         let t0 = Instant::now();
         let mut c = CallTracker::new(T, timers(), t0);
-        c.on_event(&originate_response("4", true), t0);
-        match c.on_signal(Signal::Tick, t0 + Duration::from_secs(100)) {
-            Step::Hangup { channel, outcome } => {
+        c.event(&originate_response("4", true), t0);
+        match c.tick(t0 + Duration::from_secs(100)) {
+            Some(Step::Hangup { channel, outcome }) => {
                 assert_eq!(
                     channel.as_deref(),
                     Some("Local/send@faxline-out-00000001;1")
@@ -1008,5 +1058,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(c.is_finished());
+    }
+
+    #[test]
+    fn poll_timeout_names_the_next_moment_that_matters() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut c = CallTracker::new(T, timers(), t0);
+        // Only the call's deadline at first.
+        assert_eq!(c.poll_timeout(), Some(t0 + s(100)));
+        c.handle_event(&originate_response("4", true), t0);
+        // After a hang-up: the result grace.
+        c.handle_event(&hangup(T), t0 + s(5));
+        assert_eq!(c.poll_timeout(), Some(t0 + s(7)));
+        // Woken early, nothing happens; woken on time, the call ends.
+        c.handle_timeout(t0 + s(6));
+        assert_eq!(c.poll_step(), None);
+        c.handle_timeout(t0 + s(7));
+        assert!(matches!(c.poll_step(), Some(Step::Done(_))));
+        assert_eq!(c.poll_timeout(), None);
+        // A lost connection: its timeout.
+        let mut c = CallTracker::new(T, timers(), t0);
+        c.handle_signal(Signal::Disconnected, t0 + s(1));
+        assert_eq!(c.poll_timeout(), Some(t0 + s(11)));
     }
 }

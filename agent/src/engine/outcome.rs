@@ -1,5 +1,7 @@
-//! How one call attempt ended, in the agent's terms: the dial failures Asterisk reports, fax failures, and the
-//! cases where the agent cannot know (connection lost, no result event), which are never retried.
+//! How one call attempt ended, in line-neutral terms: why the call did not connect, why the fax failed, and the
+//! cases where the agent cannot know (line connection lost, no result), which are never retried. Each line maps
+//! its own causes to these classes once (Asterisk: `lines::asterisk::tracker`; SIP: `lines::sip::status`; both
+//! through `lines::q850` for hang-up causes, and `lines::t30` for the sessions the agent runs itself).
 
 use crate::config::RetryReason;
 
@@ -7,31 +9,36 @@ use crate::config::RetryReason;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
-    /// The far end was busy (DIALSTATUS BUSY, OriginateResponse reason 5, cause 17).
+    /// The far end was busy.
     Busy,
-    /// Nobody answered in time (NOANSWER, reason 3, cause 19).
+    /// Nobody answered in time.
     NoAnswer,
-    /// The network was congested (CONGESTION, reason 8, cause 34).
+    /// The network was congested (no circuit, switching equipment overloaded).
     Congestion,
-    /// The channel could not be created or the trunk refused the call (CHANUNAVAIL, reason 0).
+    /// The line could not place the call: no channel, or the trunk or network out of order or temporarily failing.
     ChannelUnavailable,
-    /// T.38 was refused and audio fallback was off or failed to negotiate.
+    /// The ends could not agree on how to fax: T.38 refused without audio fallback, no usable media, or T.30
+    /// capabilities that do not match.
     Negotiation,
-    /// The call was answered but the fax transfer failed.
+    /// The call was answered but the fax transfer failed (training, protocol, the call dropped); the detail says
+    /// how.
     TransferFailed,
-    /// The number does not exist, is invalid or unroutable (causes 1, 2, 3, 22, 28): a retry cannot help.
+    /// The number does not exist, is invalid or unroutable: a retry cannot help.
     InvalidNumber,
-    /// The far end or the network refused the call (cause 21 call rejected, barring): not retried.
+    /// The far end or the network refused the call (rejected, barred): not retried.
     Declined,
-    /// The destination cannot take this call (cause 88 incompatible destination, 65, 66, 79): not retried.
+    /// The destination cannot take a fax call: not retried.
     Incompatible,
-    /// Asterisk could not read the fax file (res_fax `FILE_ERROR`): a spool permission problem, not the line's.
+    /// The line could not read the fax file (a spool permission problem, a TIFF it cannot use): not the far
+    /// end's fault, and not retried.
     FileUnreadable,
-    /// The dialplan refused the attempt before dialling (bad arguments, TIFF not found), or the line refused it.
+    /// The line refused the attempt before dialling (bad arguments, our credentials, no file), or the agent could
+    /// not record it first.
     Rejected,
-    /// The call ended but no result event arrived: it may or may not have delivered pages.
+    /// The call ended but its fax result never arrived: it may or may not have delivered pages.
     NoResult,
-    /// The agent lost track of the call (AMI connection lost, agent restarted): the outcome is unknown.
+    /// The agent lost track of the call (its connection to the line lost, the agent restarted): the outcome is
+    /// unknown.
     Unknown,
     /// The call exceeded its overall deadline and was hung up.
     Timeout,

@@ -1,7 +1,7 @@
 //! The Asterisk line: Originate over AMI into the generated `faxline-out` dialplan, followed by a
 //! [`CallTracker`]; received faxes come as `FaxResult` events with `Direction: receive`, and received TIFFs whose
 //! event was missed (agent down, AMI disconnected) are found in the incoming spool at start, after every AMI
-//! login and every few minutes ([`inbound::settled`] decides when such a file is complete).
+//! login and every few minutes ([`spool_scan::settled`] decides when such a file is complete).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -12,16 +12,23 @@ use faxline_ami::event::EventKind;
 use faxline_ami::{Action, Client, Error as AmiError, RecvError, Subscription};
 use tokio::sync::watch;
 
-use super::call::{CallTimers, CallTracker, Signal, Step};
-use super::inbound::{self, InboundItem, InboundQueue, Liveness};
-use super::line::{CallRequest, Line};
-use super::outcome::{CallOutcome, FailureClass};
-use super::redact::mask_number;
-use crate::asterisk_gen::{self, Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
-use crate::config::Config;
+pub mod config;
+pub mod dialplan;
+pub mod result;
+pub mod spool_scan;
+pub mod tracker;
 
-/// How often trackers see the clock.
-const TICK: Duration = Duration::from_millis(200);
+pub use config::{AmiConfig, AsteriskConfig};
+
+use self::config::spool_dir;
+use self::dialplan::{Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
+use self::spool_scan::{Liveness, receive_id_of_uniqueid, settled};
+use self::tracker::{CallTimers, CallTracker, Signal, Step};
+use crate::config::Config;
+use crate::engine::inbound::{InboundItem, InboundQueue};
+use crate::engine::line::{CallRequest, DocumentForm, Line};
+use crate::engine::outcome::{CallOutcome, FailureClass};
+use crate::engine::redact::mask_number;
 
 /// How long a received TIFF must be idle, with its channel gone, before a spool scan delivers it (so the
 /// result event of a call that just ended comes first, with caller id and status).
@@ -32,18 +39,18 @@ const ORPHAN_RESCAN: Duration = Duration::from_secs(300);
 
 /// The AMI client configuration for the agent's `[ami]` section.
 pub fn ami_config(cfg: &Config) -> Option<faxline_ami::Config> {
-    let secret = cfg.ami.secret.as_ref()?;
-    let host = &cfg.ami.host;
+    let secret = cfg.lines.ami.secret.as_ref()?;
+    let host = &cfg.lines.ami.host;
     let addr = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{}", cfg.ami.port)
+        format!("[{host}]:{}", cfg.lines.ami.port)
     } else {
-        format!("{host}:{}", cfg.ami.port)
+        format!("{host}:{}", cfg.lines.ami.port)
     };
-    let mut c = faxline_ami::Config::new(addr, cfg.ami.username.clone(), secret.expose());
-    c.connect_timeout = Duration::from_secs(cfg.ami.connect_timeout_secs.max(1));
-    c.ping_interval =
-        (cfg.ami.ping_interval_secs > 0).then(|| Duration::from_secs(cfg.ami.ping_interval_secs));
-    c.reconnect.max = Duration::from_secs(cfg.ami.reconnect_max_secs.max(1));
+    let mut c = faxline_ami::Config::new(addr, cfg.lines.ami.username.clone(), secret.expose());
+    c.connect_timeout = Duration::from_secs(cfg.lines.ami.connect_timeout_secs.max(1));
+    c.ping_interval = (cfg.lines.ami.ping_interval_secs > 0)
+        .then(|| Duration::from_secs(cfg.lines.ami.ping_interval_secs));
+    c.reconnect.max = Duration::from_secs(cfg.lines.ami.reconnect_max_secs.max(1));
     Some(c)
 }
 
@@ -65,12 +72,13 @@ impl Drop for AmiLine {
 impl AmiLine {
     /// Uses a running AMI client; starts the task that turns receive results into inbound queue entries.
     pub fn new(client: Client, cfg: Arc<Config>, inbound: InboundQueue) -> Self {
-        let a = &cfg.asterisk;
+        let a = &cfg.lines.asterisk;
+        let max_call = u64::from(cfg.limits.max_call_seconds);
         let timers = CallTimers {
             result_grace: Duration::from_secs(a.result_grace_secs),
             lost_timeout: Duration::from_secs(a.ami_lost_timeout_secs),
             deadline: Duration::from_secs(
-                u64::from(a.ring_seconds) + u64::from(a.max_call_seconds) + a.result_grace_secs,
+                u64::from(a.ring_seconds) + max_call + a.result_grace_secs,
             ),
         };
         let receiver = tokio::spawn(receive_results(
@@ -114,13 +122,23 @@ impl Line for AmiLine {
         "asterisk"
     }
 
+    fn document_form(&self) -> DocumentForm {
+        DocumentForm::FaxTiff
+    }
+
     fn ready(&self) -> bool {
         self.client.state().borrow().is_connected()
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {
-        let headers = match asterisk_gen::originate_headers(&self.cfg, &req.token, &req.to, req.ecm)
-        {
+        // Asterisk reads the TIFF from the shared spool under the token's name (the dialplan builds the path).
+        if req.document.fax_tiff().is_none() {
+            return CallOutcome::failed(
+                FailureClass::Document,
+                "the Asterisk line sends fax TIFF only",
+            );
+        }
+        let headers = match dialplan::originate_headers(&self.cfg, &req.token, &req.to, req.ecm) {
             Ok(h) => h,
             Err(e) => return CallOutcome::failed(FailureClass::Rejected, e.to_string()),
         };
@@ -149,113 +167,112 @@ impl Line for AmiLine {
             }
             Err(AmiError::ActionFailed { message, .. }) => {
                 tracing::warn!(job = %req.job_id, %message, "Asterisk refused the Originate");
-                let step = tracker.on_signal(Signal::OriginateFailed, Instant::now());
-                if let Step::Done(o) = step {
-                    return o;
-                }
+                tracker.handle_signal(Signal::OriginateFailed, Instant::now());
             }
             Err(e) => {
                 // Sent, but the reply was lost: the call may exist. Follow it like a lost connection.
                 tracing::warn!(job = %req.job_id, error = %e, "Originate reply lost; following the call");
-                tracker.on_signal(Signal::Disconnected, Instant::now());
+                tracker.handle_signal(Signal::Disconnected, Instant::now());
                 if self.ready() {
-                    tracker.on_signal(Signal::Reconnected, Instant::now());
-                    let alive = self.check_alive(&req.token).await.unwrap_or(true);
-                    if let Step::Done(o) =
-                        tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
-                    {
-                        return o;
+                    tracker.handle_signal(Signal::Reconnected, Instant::now());
+                    // The check the tracker asks for, once, right here.
+                    if tracker.poll_step() == Some(Step::CheckChannel) {
+                        let alive = self.check_alive(&req.token).await.unwrap_or(true);
+                        tracker.handle_signal(Signal::ChannelCheck { alive }, Instant::now());
                     }
                 }
             }
         }
-        let mut tick = tokio::time::interval(TICK);
         let mut hangup_asked = false;
         loop {
-            let step = tokio::select! {
+            while let Some(step) = tracker.poll_step() {
+                match step {
+                    Step::Progress(stage) => req.progress.publish(&stage),
+                    Step::Done(outcome) => return outcome,
+                    Step::Abort { channel } => {
+                        tracing::info!(job = %req.job_id, "shutdown grace period over; hanging up the call");
+                        match channel {
+                            Some(ch) => {
+                                if let Err(e) = self.client.hangup(&ch, Some(16)).await {
+                                    tracing::warn!(job = %req.job_id, error = %e, "hangup at shutdown failed");
+                                }
+                            }
+                            None => tracing::warn!(
+                                job = %req.job_id,
+                                "the call's channel is not known yet; waiting for its result"
+                            ),
+                        }
+                    }
+                    Step::Hangup { channel, outcome } => {
+                        if let Some(ch) = channel
+                            && let Err(e) = self.client.hangup(&ch, Some(16)).await
+                        {
+                            tracing::warn!(job = %req.job_id, error = %e, "hangup after the deadline failed");
+                        }
+                        return outcome;
+                    }
+                    Step::CheckChannel => {
+                        tracing::info!(job = %req.job_id, "AMI reconnected; checking whether the call still exists");
+                        let mut alive = None;
+                        for _ in 0..5 {
+                            match self.check_alive(&req.token).await {
+                                Ok(a) => {
+                                    alive = Some(a);
+                                    break;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(job = %req.job_id, error = %e, "channel check failed");
+                                    tokio::time::sleep(Duration::from_secs(1)).await;
+                                }
+                            }
+                        }
+                        if let Some(alive) = alive {
+                            tracker.handle_signal(Signal::ChannelCheck { alive }, Instant::now());
+                        }
+                    }
+                }
+            }
+            let wake = tracker.poll_timeout();
+            let timeout = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(ev) => tracker.on_event(&ev, Instant::now()),
+                    Ok(ev) => tracker.handle_event(&ev, Instant::now()),
                     Err(RecvError::Lagged(n)) => {
                         tracing::warn!(job = %req.job_id, skipped = n, "AMI events missed; checking the call");
-                        tracker.on_signal(Signal::Disconnected, Instant::now());
-                        tracker.on_signal(Signal::Reconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
+                        tracker.handle_signal(Signal::Reconnected, Instant::now());
                     }
                     Err(RecvError::Closed) => {
-                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
                     }
                 },
                 changed = state.changed() => {
                     if changed.is_err() {
-                        tracker.on_signal(Signal::Disconnected, Instant::now())
+                        tracker.handle_signal(Signal::Disconnected, Instant::now());
                     } else {
                         let now_gen = generation(&state.borrow_and_update());
-                        let step = match (gen_seen, now_gen) {
-                            (_, None) => tracker.on_signal(Signal::Disconnected, Instant::now()),
-                            (Some(a), Some(b)) if a == b => Step::Wait,
+                        match (gen_seen, now_gen) {
+                            (_, None) => tracker.handle_signal(Signal::Disconnected, Instant::now()),
+                            (Some(a), Some(b)) if a == b => {}
                             (_, Some(_)) => {
-                                tracker.on_signal(Signal::Disconnected, Instant::now());
-                                tracker.on_signal(Signal::Reconnected, Instant::now())
+                                tracker.handle_signal(Signal::Disconnected, Instant::now());
+                                tracker.handle_signal(Signal::Reconnected, Instant::now());
                             }
-                        };
+                        }
                         if now_gen.is_some() {
                             gen_seen = now_gen;
                         }
-                        step
                     }
                 },
-                _ = tick.tick() => tracker.on_signal(Signal::Tick, Instant::now()),
+                () = timeout => tracker.handle_timeout(Instant::now()),
                 _ = req.hangup.cancelled(), if !hangup_asked => {
                     hangup_asked = true;
-                    tracker.on_signal(Signal::Shutdown, Instant::now())
-                }
-            };
-            match step {
-                Step::Wait => {}
-                Step::Progress(stage) => req.progress.publish(&stage),
-                Step::Done(outcome) => return outcome,
-                Step::Abort { channel } => {
-                    tracing::info!(job = %req.job_id, "shutdown grace period over; hanging up the call");
-                    match channel {
-                        Some(ch) => {
-                            if let Err(e) = self.client.hangup(&ch, Some(16)).await {
-                                tracing::warn!(job = %req.job_id, error = %e, "hangup at shutdown failed");
-                            }
-                        }
-                        None => tracing::warn!(
-                            job = %req.job_id,
-                            "the call's channel is not known yet; waiting for its result"
-                        ),
-                    }
-                }
-                Step::Hangup { channel, outcome } => {
-                    if let Some(ch) = channel
-                        && let Err(e) = self.client.hangup(&ch, Some(16)).await
-                    {
-                        tracing::warn!(job = %req.job_id, error = %e, "hangup after the deadline failed");
-                    }
-                    return outcome;
-                }
-                Step::CheckChannel => {
-                    tracing::info!(job = %req.job_id, "AMI reconnected; checking whether the call still exists");
-                    let mut alive = None;
-                    for _ in 0..5 {
-                        match self.check_alive(&req.token).await {
-                            Ok(a) => {
-                                alive = Some(a);
-                                break;
-                            }
-                            Err(e) => {
-                                tracing::warn!(job = %req.job_id, error = %e, "channel check failed");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
-                            }
-                        }
-                    }
-                    if let Some(alive) = alive
-                        && let Step::Done(o) =
-                            tracker.on_signal(Signal::ChannelCheck { alive }, Instant::now())
-                    {
-                        return o;
-                    }
+                    tracker.handle_signal(Signal::Shutdown, Instant::now());
                 }
             }
         }
@@ -269,7 +286,7 @@ pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return None;
     }
-    let rel = p.strip_prefix(cfg.asterisk_spool_dir().join("in")).ok()?;
+    let rel = p.strip_prefix(spool_dir(cfg).join("in")).ok()?;
     let mut comps = rel.components();
     let name = match (comps.next(), comps.next()) {
         (Some(Component::Normal(n)), None) => n,
@@ -281,7 +298,7 @@ pub fn incoming_path(cfg: &Config, asterisk_path: &str) -> Option<PathBuf> {
 /// Queues the received TIFFs that no result event announced, once they are complete: asks Asterisk which
 /// channels are live (`Status`, after the directory was read) when logged in, else goes by the file's age.
 async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, max_call: Duration) {
-    let orphans = match queue.orphans(&cfg.spool.incoming_dir(), SystemTime::now()) {
+    let orphans = match spool_scan::orphans(queue, &cfg.spool.incoming_dir(), SystemTime::now()) {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "cannot scan the incoming spool");
@@ -309,7 +326,7 @@ async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, ma
                     .iter()
                     .flat_map(|m| [m.get("Uniqueid"), m.get("Linkedid")])
                     .flatten()
-                    .map(inbound::receive_id_of_uniqueid)
+                    .map(receive_id_of_uniqueid)
                     .collect(),
             ),
             Ok(Err(e)) => {
@@ -322,7 +339,7 @@ async fn recover_orphans(client: &Client, cfg: &Config, queue: &InboundQueue, ma
         Liveness::Unknown
     };
     for o in candidates {
-        if !inbound::settled(&o, &live, ORPHAN_SETTLE, max_call) {
+        if !settled(&o, &live, ORPHAN_SETTLE, max_call) {
             tracing::debug!(job = %o.id, idle_secs = o.idle.as_secs(), "received TIFF may still be written; left for later");
             continue;
         }
@@ -436,7 +453,7 @@ async fn receive_results(
             } else {
                 "failed".into()
             },
-            received_at: faxline_api::timefmt::iso(faxline_api::timefmt::now_us()),
+            received_at: crate::engine::api::timefmt::iso(crate::engine::api::timefmt::now_us()),
         };
         match inbound.enqueue(&item) {
             Ok(()) => tracing::info!(

@@ -101,6 +101,12 @@ pub fn check_writable(dir: &Path) -> std::io::Result<()> {
     remove_durably(&probe)
 }
 
+/// A valid job token (a job id, or `<job>_<attempt>`): it names spool files and journal records, and lines pass
+/// it on (the Asterisk dialplan checks the same rule), so it is letters, digits and `_`, at most 64.
+pub fn is_valid_job_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

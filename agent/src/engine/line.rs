@@ -1,18 +1,50 @@
-//! The line that carries a call. The job machine does not care whether a fax goes through Asterisk (AMI) or the
-//! built-in loopback; each implementation turns one [`CallRequest`] into one definite [`CallOutcome`] and
-//! hands received faxes to the inbound queue.
+//! The port to the lines. The engine does not care whether a fax goes through Asterisk (AMI), the agent's own SIP
+//! stack or the built-in loopback; each implementation turns one [`CallRequest`] into one definite
+//! [`CallOutcome`] and hands received faxes to the inbound queue.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faxline_t38::session::FaxOptions;
+use faxline_document::DocKind;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-
 use super::outcome::CallOutcome;
+
+/// The form in which a line takes the document: telephony lines send fax TIFF-F, which the engine renders;
+/// a provider that renders documents itself takes the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentForm {
+    FaxTiff,
+    Original,
+}
+
+/// A call's document, in the form its line asked for, as a file in the spool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    /// Rendered (or received as) TIFF-F.
+    FaxTiff(PathBuf),
+    /// As the client uploaded it.
+    Original { kind: DocKind, path: PathBuf },
+}
+
+impl Document {
+    /// The file, whatever its form.
+    pub fn path(&self) -> &Path {
+        match self {
+            Document::FaxTiff(path) | Document::Original { path, .. } => path,
+        }
+    }
+
+    /// The TIFF-F, when this is one.
+    pub fn fax_tiff(&self) -> Option<&Path> {
+        match self {
+            Document::FaxTiff(path) => Some(path),
+            Document::Original { .. } => None,
+        }
+    }
+}
 
 /// One call attempt.
 #[derive(Debug, Clone)]
@@ -22,8 +54,8 @@ pub struct CallRequest {
     pub token: String,
     /// The number to dial (full; never log it unmasked).
     pub to: String,
-    /// The TIFF-F to send, as the agent sees it.
-    pub tiff: PathBuf,
+    /// The document, in the line's [`Line::document_form`].
+    pub document: Document,
     /// ECM override for this attempt.
     pub ecm: Option<bool>,
     /// Where the line publishes the call's phase for the API.
@@ -75,27 +107,12 @@ impl Progress {
 
 /// A line. `place` returns only with a definite outcome; it never places a second call for the same request.
 pub trait Line: Send + Sync + 'static {
-    /// `asterisk` or `loopback` (for logs).
+    /// `asterisk`, `sip` or `loopback` (for logs).
     fn kind(&self) -> &'static str;
+    /// The form of document the line sends; the engine renders only for [`DocumentForm::FaxTiff`].
+    fn document_form(&self) -> DocumentForm;
     /// Whether new calls can be placed now (e.g. AMI logged in). Jobs are only leased while this is true.
     fn ready(&self) -> bool;
     /// Places the call and follows it to its end.
     fn place(&self, request: CallRequest) -> impl Future<Output = CallOutcome> + Send;
-}
-
-/// The T.30 options every line's sending and receiving sessions use, from `[fax]`.
-pub fn fax_options(cfg: &Config) -> FaxOptions {
-    let mut fax = FaxOptions {
-        ecm: cfg.fax.ecm,
-        max_bit_rate: cfg.fax.max_rate,
-        min_bit_rate: cfg.fax.min_rate,
-        ..FaxOptions::default()
-    };
-    if !cfg.fax.local_station_id.is_empty() {
-        fax.local_ident = cfg.fax.local_station_id.clone();
-    }
-    if !cfg.fax.header_info.is_empty() {
-        fax.page_header = Some(cfg.fax.header_info.clone());
-    }
-    fax
 }

@@ -1,0 +1,239 @@
+//! The lines, one folder each, and the one place that registers them: [`LineKind`] (the `[line] kind`), the
+//! lines' configuration sections ([`LineSections`]), their checks ([`check_config`], [`check_connectivity`]) and
+//! their construction ([`run`]). Adding a line means adding its folder and its arms here; nothing else in the
+//! agent names a line.
+//!
+//! Shared by the telephony lines: [`q850`] (what a hang-up cause means for a job) and [`t30`] (what a failed
+//! fax session means).
+
+pub mod asterisk;
+pub mod loopback;
+pub mod q850;
+pub mod sip;
+pub mod t30;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::config::{Config, Problem, Secret};
+use crate::engine::api::agent_client::AgentClient;
+use crate::engine::{Daemon, DaemonError, InboundQueue, spool};
+
+/// Which line carries the faxes (`[line] kind`, and `faxline send --line`, which offers only the lines it can
+/// drive on its own: loopback and the simulator).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// The agent calls its own answering endpoint over real SIP/UDPTL on 127.0.0.1 (the embedded default).
+    #[default]
+    Loopback,
+    /// The in-process line simulator (loss, delay) for tests and demos; `faxline send` only.
+    Sim,
+    /// Asterisk owns the trunk and runs res_fax; the agent drives it over AMI.
+    #[value(skip)]
+    Asterisk,
+    /// The agent's own SIP/T.38 stack talks to the trunk directly.
+    #[value(skip)]
+    Sip,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Loopback => "loopback",
+            LineKind::Sim => "sim",
+            LineKind::Asterisk => "asterisk",
+            LineKind::Sip => "sip",
+        }
+    }
+
+    /// Whether the line takes its jobs from a remote API (the embedded lines run next to their API).
+    pub fn needs_api(self) -> bool {
+        match self {
+            LineKind::Asterisk | LineKind::Sip => true,
+            LineKind::Loopback | LineKind::Sim => false,
+        }
+    }
+}
+
+/// The configuration sections the lines own.
+pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip"];
+
+/// The lines' secret settings: (section, key). Each also has `<key>_file`.
+pub const SECRET_SETTINGS: &[(&str, &str)] = &[("ami", "secret"), ("sip", "password")];
+
+/// The lines' sections of the configuration, each defined by its line.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineSections {
+    pub ami: asterisk::AmiConfig,
+    pub asterisk: asterisk::AsteriskConfig,
+    /// The trunk: the SIP line's, and the source of Asterisk's pjsip.conf.
+    pub sip: sip::SipConfig,
+}
+
+/// A secret slot while loading: (section, key, the value, its `<key>_file`).
+pub(crate) type SecretSlot<'a> = (
+    &'static str,
+    &'static str,
+    &'a mut Option<Secret>,
+    &'a Option<PathBuf>,
+);
+
+impl LineSections {
+    /// The secrets in [`SECRET_SETTINGS`] order, to resolve while loading.
+    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 2] {
+        [
+            ("ami", "secret", &mut self.ami.secret, &self.ami.secret_file),
+            (
+                "sip",
+                "password",
+                &mut self.sip.password,
+                &self.sip.password_file,
+            ),
+        ]
+    }
+
+    /// The configured secrets with their setting names.
+    pub fn secrets(&self) -> Vec<(String, &Secret)> {
+        let mut v = Vec::new();
+        if let Some(s) = &self.ami.secret {
+            v.push(("ami.secret".into(), s));
+        }
+        if let Some(s) = &self.sip.password {
+            v.push(("sip.password".into(), s));
+        }
+        v
+    }
+
+    /// User names and identifiers no secret may equal.
+    pub fn identifiers(&self) -> Vec<(&'static str, Option<&str>)> {
+        vec![
+            ("ami.username", Some(self.ami.username.as_str())),
+            ("sip.username", self.sip.username.as_deref()),
+        ]
+    }
+}
+
+/// Deprecated settings of the lines' sections, moved to where they belong now.
+pub(crate) fn apply_deprecated(
+    cfg: &mut Config,
+    limits_sets_call_limit: bool,
+    p: &mut Vec<Problem>,
+) {
+    asterisk::config::apply_deprecated(cfg, limits_sets_call_limit, p);
+}
+
+/// The configured line's checks (and the trunk password's, whichever line runs).
+pub fn check_config(cfg: &Config, p: &mut Vec<Problem>) {
+    sip::config::check_password(cfg, p);
+    match cfg.line.kind {
+        LineKind::Asterisk => asterisk::config::check(cfg, p),
+        LineKind::Sip => sip::config::check(cfg, p, true),
+        LineKind::Loopback | LineKind::Sim => {}
+    }
+}
+
+/// Whether the configured line answers inbound calls from the outside (the loopback line's copies are its own).
+pub fn answers_calls(cfg: &Config) -> bool {
+    match cfg.line.kind {
+        LineKind::Sip => !cfg.lines.sip.numbers.is_empty(),
+        LineKind::Asterisk => true,
+        LineKind::Loopback | LineKind::Sim => false,
+    }
+}
+
+/// One connectivity check's verdict for `faxline agent --check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub level: CheckLevel,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckLevel {
+    Ok,
+    Warning,
+    Error,
+}
+
+impl Check {
+    pub fn ok(text: impl Into<String>) -> Self {
+        Self {
+            level: CheckLevel::Ok,
+            text: text.into(),
+        }
+    }
+    pub fn warning(text: impl Into<String>) -> Self {
+        Self {
+            level: CheckLevel::Warning,
+            text: text.into(),
+        }
+    }
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            level: CheckLevel::Error,
+            text: text.into(),
+        }
+    }
+}
+
+/// The configured line's connectivity checks (AMI login, trunk and ports).
+pub async fn check_connectivity(cfg: &Config) -> Vec<Check> {
+    match cfg.line.kind {
+        LineKind::Asterisk => asterisk::config::check_connectivity(cfg).await,
+        LineKind::Sip => sip::config::check_connectivity(cfg),
+        LineKind::Loopback | LineKind::Sim => Vec::new(),
+    }
+}
+
+/// Why the configured line cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    #[error(
+        "the Asterisk line needs the AMI secret (FAXLINE_AMI__SECRET or FAXLINE_AMI__SECRET_FILE)"
+    )]
+    NoAmiSecret,
+    #[error("the SIP line cannot start: {0}")]
+    SipLine(#[from] sip::SipLineError),
+    #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
+    UnsupportedLine(&'static str),
+}
+
+/// Builds the configured line and runs the engine with it until `shutdown` resolves.
+pub async fn run(
+    cfg: Arc<Config>,
+    api: AgentClient,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    // Before the first spool file: files group-readable for Asterisk, nothing for others.
+    spool::set_umask();
+    let inbound = InboundQueue::open(cfg.spool.queue_dir()).map_err(DaemonError::from)?;
+    match cfg.line.kind {
+        LineKind::Asterisk => {
+            let ami = asterisk::ami_config(&cfg).ok_or(StartError::NoAmiSecret)?;
+            // In the background: Asterisk may start after the agent; jobs are leased only while logged in.
+            let client = faxline_ami::Client::spawn(ami);
+            let line = asterisk::AmiLine::new(client, cfg.clone(), inbound.clone());
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
+        }
+        LineKind::Loopback => {
+            let line = loopback::LoopbackLine::from_config(&cfg, Some(inbound.clone()));
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
+        }
+        LineKind::Sip => {
+            let line = sip::SipLine::start(&cfg, inbound.clone()).await?;
+            let result = Daemon::new(cfg, api, line.clone(), inbound)?
+                .run(shutdown)
+                .await;
+            // Calls still up after the jobs' grace period are hung up explicitly, then the endpoint stops.
+            line.shutdown().await;
+            Ok(result?)
+        }
+        other => Err(StartError::UnsupportedLine(other.as_str())),
+    }
+}
