@@ -2,7 +2,7 @@
 //! failed session means for a job: the session's own [`faxline_t38::session::FailureClass`] decides, mapped once here to the
 //! line-neutral class, as the Asterisk line maps res_fax's result.
 
-use faxline_t38::session::{FailureClass as T30Class, FaxError, FaxOptions};
+use faxline_t38::session::{FaxError, FaxOptions, T30FailureClass as T30Class};
 
 use crate::config::Config;
 use crate::engine::outcome::FailureClass;

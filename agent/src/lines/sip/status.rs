@@ -139,11 +139,11 @@ mod tests {
     }
 
     fn leg(end: EndReason, fax: Option<Result<(), T30Error>>) -> LegReport {
-        use faxline_sip::driver::CallRecord;
+        use faxline_sip::driver::CallSummary;
         use faxline_sip::media::{MediaOutcome, MediaStats};
         use faxline_t38::session::{FaxError, FaxReport};
         LegReport {
-            call: CallRecord {
+            call: CallSummary {
                 end,
                 media: Vec::new(),
                 stops: 0,
