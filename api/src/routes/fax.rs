@@ -19,7 +19,7 @@ use crate::pages::{self, PreviewError};
 use crate::server::AppState;
 use crate::store::{CancelOutcome, InsertOutcome, Job, JobFilter, NewJob};
 use crate::throttle::FailScope;
-use crate::timefmt::{now_s, now_us};
+use faxline_protocol::time::{now_s, now_us};
 
 /// Faxbot's rule: `^[+]?\d{6,20}$`.
 pub(crate) fn valid_number(to: &str) -> bool {
