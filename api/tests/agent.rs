@@ -332,7 +332,10 @@ async fn pages_and_final_stage(db: Db) {
     assert_eq!(v["stage"], "completed", "{v}");
 
     assert_eq!(
-        agent.release(&c, "agent shutdown", None).await.unwrap(),
+        agent
+            .release(&c, "agent shutdown", None, Duration::ZERO)
+            .await
+            .unwrap(),
         JobStatus::Queued
     );
     let v = status(&s, &ids[2]).await;
@@ -499,10 +502,10 @@ async fn signatures(db: Db) {
 }
 both_stores!(signatures_on, signatures);
 
-/// A job its agent gives back unfinished (it is stopping) is queued again at once, with the reason, for the
-/// next lease, until the API's `max_attempts` (3) leases are used; then it fails for good. An agent of the
-/// previous release gives a job back with `retry: true` on a failed result: that is the same release,
-/// never a delayed retry.
+/// A job its agent gives back unfinished (it is stopping) is queued again, with the reason, for a lease
+/// after the delay the agent asks for, until the API's `max_attempts` (3) leases are used; then it fails
+/// for good. An agent of the previous release gives a job back with `retry: true` on a failed result:
+/// that is the same release, held 60 s as those agents' jobs were.
 async fn release(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {
         return;
@@ -513,7 +516,7 @@ async fn release(db: Db) {
     assert_eq!(first.attempt, 1);
     assert_eq!(
         agent
-            .release(&first, "agent shutdown", Some(1))
+            .release(&first, "agent shutdown", Some(1), Duration::ZERO)
             .await
             .unwrap(),
         JobStatus::Queued
@@ -525,11 +528,11 @@ async fn release(db: Db) {
     assert_eq!(v["pages_sent"], 1, "{v}");
     // The lease is gone: the old lease can neither report nor release again.
     assert!(matches!(
-        agent.release(&first, "again", None).await,
+        agent.release(&first, "again", None, Duration::ZERO).await,
         Err(AgentClientError::LeaseLost)
     ));
 
-    // Leased again at once (no delay), by an old agent that gives it back the old way.
+    // No delay asked: leased again at once. A delay holds the job back.
     let second = s
         .agent("agent-2")
         .lease(Duration::ZERO, 1)
@@ -540,30 +543,35 @@ async fn release(db: Db) {
         (second.job_id.as_str(), second.attempt),
         (ids[0].as_str(), 2)
     );
-    let path = format!("/agent/v1/jobs/{}/result", second.job_id);
+    let agent2 = s.agent("agent-2");
+    agent2
+        .release(&second, "agent shutdown", None, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+    let third = agent
+        .lease(Duration::from_secs(10), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(third.attempt, 3);
+
+    // The third lease is the last: giving it back, here the old way, fails the job for good.
+    let path = format!("/agent/v1/jobs/{}/result", third.job_id);
     let body = serde_json::to_vec(&serde_json::json!({
-        "lease_id": second.lease_id, "status": "FAILED", "error": "agent shutdown",
+        "lease_id": third.lease_id, "status": "FAILED", "error": "agent shutdown",
         "pages": null, "provider_sid": null, "retry": true, "agent_attempt": 1
     }))
     .unwrap();
-    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-2", &body);
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
     let mut rb = http().post(s.url(&path)).body(body);
     for (k, v) in h.pairs() {
         rb = rb.header(k, v);
     }
     let r = rb.send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["status"], "queued");
-
-    // The third lease is the last: giving it back fails the job for good.
-    let third = agent.lease(Duration::ZERO, 1).await.unwrap().remove(0);
-    assert_eq!(third.attempt, 3);
-    assert_eq!(
-        agent.release(&third, "agent shutdown", None).await.unwrap(),
-        JobStatus::Failed
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "FAILED");
     let v = status(&s, &ids[0]).await;
-    assert_eq!(v["status"], "FAILED", "{v}");
     assert_eq!(v["stage"], "failed", "{v}");
     assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
 }
@@ -605,15 +613,20 @@ async fn agent_client_old_path(db: Db) {
         old.result(&jobs[1], &sent).await.unwrap(),
         JobStatus::Success
     );
-    let again = old.lease(Duration::ZERO, 2).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert!(ids.contains(&again[0].job_id) && again[0].job_id == jobs[0].job_id);
+    // Given back as before: held for 60 s, so not leased again now.
+    let v = status(&s, &jobs[0].job_id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["stage"].as_str()),
+        (Some("queued"), Some("retry scheduled"))
+    );
+    assert!(old.lease(Duration::ZERO, 2).await.unwrap().is_empty());
+    assert!(ids.contains(&jobs[0].job_id));
     let bad = faxline_api::agent_client::SendResult {
         status: "DONE".into(),
         ..sent
     };
     assert!(matches!(
-        old.result(&again[0], &bad).await,
+        old.result(&jobs[1], &bad).await,
         Err(AgentClientError::Api { status: 400, .. })
     ));
 }

@@ -100,11 +100,15 @@ pub struct ResultReport {
 }
 
 /// `POST /agent/v1/jobs/{id}/release`: the agent gives a leased job back unfinished (it is stopping), so the
-/// job is queued again at once for whichever agent leases next, as when a lease expires. Not a retry
-/// policy: retries are the agent's (`[retry]`); a released job is one the agent will not finish.
+/// job is queued again for whichever agent leases next, as when a lease expires. The API keeps no retry
+/// policy (retries are the agent's, `[retry]`): when the job may be leased again is the agent's call too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRequest {
     pub lease_id: String,
+    /// Lease the job again no sooner than this (seconds; absent or 0: at once). The API caps it at
+    /// [`MAX_RELEASE_DELAY_SECONDS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<u64>,
     /// Why (shown as the job's error while it waits, e.g. `agent shutdown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -112,6 +116,9 @@ pub struct ReleaseRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages: Option<i64>,
 }
+
+/// The longest delay a release may ask for: an hour.
+pub const MAX_RELEASE_DELAY_SECONDS: u64 = 3600;
 
 /// `GET /agent/v1/jobs/{id}`: a job's status as an agent may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use faxline_protocol::JobStatus;
 use faxline_protocol::auth::{self as agent_auth, AgentAuthError, SignedHeaders};
 use faxline_protocol::messages::{
     InboundAnswer, InboundDisposition, InboundMeta, JobStatusView, LeaseRenewed, LeaseRequest,
-    LeaseResponse, LeasedJob, Progress, ReleaseRequest, ResultReport,
+    LeaseResponse, LeasedJob, MAX_RELEASE_DELAY_SECONDS, Progress, ReleaseRequest, ResultReport,
 };
 use faxline_protocol::time::{now_s, now_us, parse_iso};
 use serde::Deserialize;
@@ -26,7 +26,7 @@ use crate::audit::mask_number;
 use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{Inbound, Job, JobProgress, JobResult};
+use crate::store::{Inbound, Job, JobProgress, JobRelease, JobResult};
 use crate::throttle::FailScope;
 
 /// Bodies of agent requests read at once before their signature is verified (each up to the
@@ -247,8 +247,9 @@ pub(crate) async fn progress(
 
 /// A result as agents send it: the protocol's report, plus the `retry` flag of agents older than the
 /// `release` message. They set it only to give a job back when stopping (a call hung up at shutdown), so
-/// a failure carrying it is taken as a release; it never schedules a retry (retries are the agent's).
-/// Unknown fields are ignored rather than refused, so agents of another release keep working.
+/// a failure carrying it is taken as a release after [`LEGACY_RELEASE_DELAY_S`], the hold those agents
+/// got; it is no retry policy (retries are the agent's). Unknown fields are ignored rather than refused,
+/// so agents of another release keep working.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ResultIn {
     #[serde(flatten)]
@@ -274,6 +275,7 @@ pub(crate) async fn result(
     if retry && r.status == JobStatus::Failed {
         let release = ReleaseRequest {
             lease_id,
+            delay_seconds: Some(LEGACY_RELEASE_DELAY_S),
             reason: r.error,
             pages: r.pages,
         };
@@ -305,8 +307,8 @@ pub(crate) async fn result(
     Ok(Json(job.into()))
 }
 
-/// The agent gives a leased job back unfinished (it is stopping): queued again at once for the next
-/// lease while the API's `max_attempts` leases last.
+/// The agent gives a leased job back unfinished (it is stopping): queued again for a lease after the
+/// delay it asks for, while the API's `max_attempts` leases last.
 pub(crate) async fn release(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -315,6 +317,9 @@ pub(crate) async fn release(
     let r: ReleaseRequest = agent.json()?;
     give_back(&st, &id, &agent.agent_id, r, None).await
 }
+
+/// How long a job given back with an old agent's `retry: true` waits before its next lease.
+const LEGACY_RELEASE_DELAY_S: u64 = 60;
 
 async fn give_back(
     st: &AppState,
@@ -329,14 +334,19 @@ async fn give_back(
         .chars()
         .take(500)
         .collect();
+    let now = now_us();
+    let delay_s = r.delay_seconds.unwrap_or(0).min(MAX_RELEASE_DELAY_SECONDS);
     let job = st
         .store
         .release_lease(
             id,
             &r.lease_id,
-            &reason,
-            r.pages,
-            now_us(),
+            &JobRelease {
+                reason,
+                pages_sent: r.pages,
+                due: now + (delay_s * 1_000_000) as i64,
+            },
+            now,
             st.cfg.max_attempts,
         )
         .await?
