@@ -556,8 +556,27 @@ async fn release(db: Db) {
         .remove(0);
     assert_eq!(third.attempt, 3);
 
-    // The third lease is the last: giving it back, here the old way, fails the job for good.
+    // A result names SUCCESS or FAILED; anything else is refused (and the lease kept).
     let path = format!("/agent/v1/jobs/{}/result", third.job_id);
+    for bad in ["DONE", "queued"] {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "lease_id": third.lease_id, "status": bad, "error": null, "pages": null, "provider_sid": null
+        }))
+        .unwrap();
+        let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
+        let mut rb = http().post(s.url(&path)).body(body);
+        for (k, v) in h.pairs() {
+            rb = rb.header(k, v);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["detail"],
+            "status must be SUCCESS or FAILED"
+        );
+    }
+
+    // The third lease is the last: giving it back, here the old way, fails the job for good.
     let body = serde_json::to_vec(&serde_json::json!({
         "lease_id": third.lease_id, "status": "FAILED", "error": "agent shutdown",
         "pages": null, "provider_sid": null, "retry": true, "agent_attempt": 1

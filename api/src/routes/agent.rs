@@ -263,7 +263,13 @@ pub(crate) async fn result(
     Path(id): Path<String>,
     agent: SignedAgent,
 ) -> ApiResult<Json<super::FaxJobOut>> {
-    let ResultIn { report, retry } = agent.json()?;
+    let ResultIn { report, retry } = agent.json().map_err(|e| {
+        if names_no_status(&agent.body) {
+            ApiError::bad_request("status must be SUCCESS or FAILED")
+        } else {
+            e
+        }
+    })?;
     let ResultReport {
         lease_id,
         result: r,
@@ -305,6 +311,19 @@ pub(crate) async fn result(
         agent_attempt = details.agent_attempt
     );
     Ok(Json(job.into()))
+}
+
+/// A result whose `status` is text but no job status (`DONE`) gets the same 400 as `queued`, not a
+/// JSON error.
+fn names_no_status(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("status")?
+                .as_str()
+                .map(|s| s.parse::<JobStatus>().is_err())
+        })
+        .unwrap_or(false)
 }
 
 /// The agent gives a leased job back unfinished (it is stopping): queued again for a lease after the
