@@ -10,9 +10,10 @@ use std::time::Duration;
 use common::{
     ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
 };
-use faxline_protocol::JobStatus;
 use faxline_protocol::auth as agent_auth;
 use faxline_protocol::client::{AgentClientError, CallDetails, InboundMeta, SendResult};
+use faxline_protocol::messages::{HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256};
+use faxline_protocol::{DocKind, JobStatus};
 use serde_json::Value;
 
 async fn queue(s: &TestServer, n: usize) -> Vec<String> {
@@ -595,6 +596,37 @@ async fn release(db: Db) {
     assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
 }
 both_stores!(release_on, release);
+
+/// The document comes with its checksum and kind in the protocol's headers.
+async fn document_headers(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    queue(&s, 1).await;
+    let job = s
+        .agent("agent-1")
+        .lease(Duration::ZERO, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let path = format!(
+        "/agent/v1/jobs/{}/document?lease_id={}",
+        job.job_id, job.lease_id
+    );
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "GET", &path, "agent-1", b"");
+    let mut rb = http().get(s.url(&path));
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let header = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
+    assert_eq!(header(HEADER_DOCUMENT_SHA256), job.document_sha256);
+    assert_eq!(header(HEADER_DOCUMENT_KIND), "pdf");
+    assert_eq!(header("content-type"), DocKind::Pdf.content_type());
+    assert_eq!(r.bytes().await.unwrap(), one_page_pdf());
+}
+both_stores!(document_headers_on, document_headers);
 
 /// The agent's client under its old path (`faxline_api::agent_client`) keeps today's agent code working:
 /// a text status is sent as the typed report, and `retry: true` on a failure gives the job back.

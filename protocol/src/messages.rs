@@ -42,6 +42,12 @@ pub struct LeasedJob {
     pub lease_expires_at: i64,
 }
 
+/// `GET /agent/v1/jobs/{id}/document?lease_id=...` answers the document's bytes (its `Content-Type` from
+/// [`crate::DocKind::content_type`]) with these two headers: the SHA-256 the agent checks against
+/// [`LeasedJob::document_sha256`], and the kind (`pdf` or `txt`).
+pub const HEADER_DOCUMENT_SHA256: &str = "x-faxline-sha256";
+pub const HEADER_DOCUMENT_KIND: &str = "x-faxline-document-kind";
+
 /// `POST /agent/v1/jobs/{id}/heartbeat` and `.../progress`: renews the lease and, when given, records
 /// pages sent so far and the call's phase (e.g. Asterisk's FAXStatus text `T.38 Negotiated`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use faxline_protocol::JobStatus;
 use faxline_protocol::auth::{self as agent_auth, AgentAuthError, SignedHeaders};
 use faxline_protocol::messages::{
-    InboundAnswer, InboundDisposition, InboundMeta, JobStatusView, LeaseRenewed, LeaseRequest,
-    LeaseResponse, LeasedJob, MAX_RELEASE_DELAY_SECONDS, Progress, ReleaseRequest, ResultReport,
+    HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256, InboundAnswer, InboundDisposition, InboundMeta,
+    JobStatusView, LeaseRenewed, LeaseRequest, LeaseResponse, LeasedJob, MAX_RELEASE_DELAY_SECONDS,
+    Progress, ReleaseRequest, ResultReport,
 };
 use faxline_protocol::time::{now_s, now_us, parse_iso};
 use serde::Deserialize;
@@ -437,11 +438,11 @@ pub(crate) async fn document(
         [
             (header::CONTENT_TYPE, kind.content_type().to_string()),
             (
-                header::HeaderName::from_static("x-faxline-sha256"),
+                header::HeaderName::from_static(HEADER_DOCUMENT_SHA256),
                 job.doc_sha256,
             ),
             (
-                header::HeaderName::from_static("x-faxline-document-kind"),
+                header::HeaderName::from_static(HEADER_DOCUMENT_KIND),
                 job.doc_kind,
             ),
         ],
