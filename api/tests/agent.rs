@@ -62,7 +62,7 @@ async fn lease_flow(db: Db) {
     let job = &jobs[0];
     assert_eq!(job.job_id, ids[0]);
     assert_eq!(job.to, "+15550000000");
-    assert_eq!(job.document_kind, "pdf");
+    assert_eq!(job.document_kind, DocKind::Pdf);
     assert_eq!(job.attempt, 1);
     assert_eq!(status(&s, &ids[0]).await["status"], "in_progress");
     assert_eq!(agent.document(job).await.unwrap(), one_page_pdf());

@@ -311,7 +311,7 @@ impl AgentClient {
             job_id: "faxline-connectivity-check".into(),
             lease_id: "none".into(),
             to: String::new(),
-            document_kind: String::new(),
+            document_kind: crate::DocKind::Pdf,
             document_size: 0,
             document_sha256: String::new(),
             attempt: 0,

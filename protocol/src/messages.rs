@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::doc_kind::DocKind;
 use crate::status::JobStatus;
 
 /// `POST /agent/v1/lease`: wait up to `wait_seconds` (the API caps it at 30) for up to `max_jobs` (1–10).
@@ -32,8 +33,7 @@ pub struct LeasedJob {
     pub lease_id: String,
     /// The number to dial, whole (the API checked it with [`crate::PhoneNumber`]); mask it in logs.
     pub to: String,
-    /// `pdf` or `txt` ([`crate::DocKind`]).
-    pub document_kind: String,
+    pub document_kind: DocKind,
     pub document_size: i64,
     pub document_sha256: String,
     /// The API's count of leases of this job, 1 on the first.

@@ -140,7 +140,8 @@ fn leased(j: Job) -> LeasedJob {
         lease_id: j.lease_id.unwrap_or_default(),
         job_id: j.id,
         to: j.to_number,
-        document_kind: j.doc_kind,
+        // The store writes only `pdf` and `txt`; the document route reads it the same way.
+        document_kind: DocKind::parse(&j.doc_kind).unwrap_or(DocKind::Pdf),
         document_size: j.doc_size,
         document_sha256: j.doc_sha256,
         attempt: j.attempts,
