@@ -1,431 +1,82 @@
-//! A typed client for the agent protocol, signing every request with [`crate::agent_auth`].
-//! The agent daemon uses it to lease jobs, fetch documents, report progress and results, and
-//! upload received faxes.
+//! Re-export for the agent until it depends on faxline-protocol: the protocol's client
+//! ([`faxline_protocol::client`]) under its old path, with the result call in the shape today's agent
+//! code uses (status as text, `retry: true` to give a job back at shutdown). Nothing here is a second
+//! protocol: results become [`faxline_protocol::messages::ResultReport`] and a give-back becomes the
+//! `release` message. Removed once the agent calls `faxline_protocol::client` itself.
 
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use faxline_protocol::JobStatus;
+use faxline_protocol::client::{AgentClient as Client, SendResult as Report};
+pub use faxline_protocol::client::{
+    AgentClientError, CallDetails, InboundMeta, JobStatusView, LeasedJob, MAX_IN_FLIGHT,
+};
+use faxline_protocol::secret::Secret;
 
-use crate::agent_auth::sign_now;
-use crate::config::Secret;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AgentClientError {
-    #[error("the API's answer is not the expected JSON: {0}")]
-    Decode(#[from] serde_json::Error),
-    #[error("HTTP transport error: {0}")]
-    Http(#[from] reqwest::Error),
-    #[error("the API answered {status}: {detail}")]
-    Api { status: u16, detail: String },
-    /// The job's lease was lost (expired and re-leased, or cancelled): stop working on it.
-    #[error("lease not held")]
-    LeaseLost,
-    #[error("invalid base URL: {0}")]
-    BadUrl(String),
-    #[error("document checksum mismatch")]
-    Checksum,
-}
-
-/// A job leased to this agent.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LeasedJob {
-    pub job_id: String,
-    pub lease_id: String,
-    /// The number to dial (full; mask it in logs).
-    pub to: String,
-    /// `pdf` or `txt`.
-    pub document_kind: String,
-    pub document_size: i64,
-    pub document_sha256: String,
-    /// 1 on the first try.
-    pub attempt: i64,
-    /// Unix seconds; send a heartbeat well before.
-    pub lease_expires_at: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct LeaseOut {
-    jobs: Vec<LeasedJob>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RenewOut {
-    lease_expires_at: i64,
-}
-
-/// The final result of a send.
-#[derive(Debug, Clone, Serialize)]
+/// A result as today's agent builds it.
+#[derive(Debug, Clone)]
 pub struct SendResult {
     /// `SUCCESS` or `FAILED`.
     pub status: String,
     pub error: Option<String>,
     pub pages: Option<i64>,
     pub provider_sid: Option<String>,
-    /// Busy / no answer: put the job back in the queue while attempts remain.
+    /// The agent is stopping: give the job back (sent as `release`), not a retry.
     pub retry: bool,
 }
 
-/// Call details sent along with a result (fields the API may record; absent ones are omitted).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CallDetails {
-    /// Image bit rate (bit/s).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bitrate: Option<i64>,
-    /// `T38` or `audio`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    /// The far end's station identifier (CSI).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remote_ident: Option<String>,
-    /// Which attempt of the agent's retry policy this was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_attempt: Option<u32>,
-}
+/// [`faxline_protocol::client::AgentClient`], whose every call it offers, plus the result calls above.
+#[derive(Debug, Clone)]
+pub struct AgentClient(Client);
 
-/// A job's status as an agent may see it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct JobStatus {
-    pub job_id: String,
-    /// `queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed` or `cancelled`.
-    pub status: String,
-    /// In progress under a lease held by the asking agent.
-    pub leased_to_you: bool,
-}
+impl Deref for AgentClient {
+    type Target = Client;
 
-impl JobStatus {
-    /// The job will not change any more (it will never be offered again).
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "SUCCESS" | "FAILED" | "failed" | "cancelled"
-        )
-    }
-}
-
-/// Metadata of a received fax.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InboundMeta {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub pages: Option<i64>,
-    pub status: Option<String>,
-    /// A call identifier (e.g. Asterisk UNIQUEID): a repeated upload is stored once.
-    pub call_id: Option<String>,
-    /// ISO 8601.
-    pub received_at: Option<String>,
-}
-
-/// Requests one agent has in flight at once. The API caps open connections per client address
-/// (`max_connections_per_address`, 32 by default) and closes the ones above it; an agent running a
-/// hundred calls would otherwise open a connection per call's heartbeat or report and lose some.
-/// Every request is short except the lease long-poll, so a few connections carry any load.
-pub const MAX_IN_FLIGHT: usize = 8;
-
-#[derive(Clone)]
-pub struct AgentClient {
-    http: reqwest::Client,
-    in_flight: Arc<tokio::sync::Semaphore>,
-    base: reqwest::Url,
-    agent_id: String,
-    secret: Secret,
-}
-
-impl std::fmt::Debug for AgentClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentClient")
-            .field("base", &self.base.as_str())
-            .field("agent_id", &self.agent_id)
-            .finish_non_exhaustive()
+    fn deref(&self) -> &Client {
+        &self.0
     }
 }
 
 impl AgentClient {
-    /// `base_url` like `https://api.example.org` (a path prefix is kept).
     pub fn new(base_url: &str, agent_id: &str, secret: Secret) -> Result<Self, AgentClientError> {
-        let mut base =
-            reqwest::Url::parse(base_url).map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
-        if !base.path().ends_with('/') {
-            let p = format!("{}/", base.path());
-            base.set_path(&p);
-        }
-        if !crate::agent_auth::valid_agent_id(agent_id) {
-            return Err(AgentClientError::BadUrl(format!(
-                "invalid agent id {agent_id:?}"
-            )));
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            // Below the API's idle limit (header_read_timeout_seconds, 10 by default), so a pooled
-            // connection is dropped here before the server closes it under a request.
-            .pool_idle_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(MAX_IN_FLIGHT)
-            .build()?;
-        Ok(Self {
-            http,
-            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
-            base,
-            agent_id: agent_id.to_string(),
-            secret,
-        })
+        Client::new(base_url, agent_id, secret).map(Self)
     }
 
-    /// Sends a signed request and reads the whole answer while holding one of the
-    /// [`MAX_IN_FLIGHT`] slots, so the connection is back in the pool when it returns.
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        rel: &str,
-        body: Vec<u8>,
-        content_type: Option<&str>,
-    ) -> Result<bytes::Bytes, AgentClientError> {
-        let _slot = self
-            .in_flight
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let url = self
-            .base
-            .join(rel)
-            .map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
-        let path = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let signed = sign_now(
-            self.secret.as_bytes(),
-            method.as_str(),
-            &path,
-            &self.agent_id,
-            &body,
-        );
-        let mut rb = self.http.request(method, url);
-        for (k, v) in signed.pairs() {
-            rb = rb.header(k, v);
-        }
-        if let Some(ct) = content_type {
-            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
-        }
-        let resp = rb.body(body).send().await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp.bytes().await?);
-        }
-        if status == reqwest::StatusCode::CONFLICT {
-            return Err(AgentClientError::LeaseLost);
-        }
-        let detail = resp
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("detail").map(|d| d.to_string()))
-            .unwrap_or_default();
-        Err(AgentClientError::Api {
-            status: status.as_u16(),
-            detail,
-        })
-    }
-
-    async fn post_json<T: Serialize, R: for<'de> Deserialize<'de>>(
-        &self,
-        rel: &str,
-        body: &T,
-    ) -> Result<R, AgentClientError> {
-        let bytes = serde_json::to_vec(body).expect("plain structs serialise");
-        let reply = self
-            .send(reqwest::Method::POST, rel, bytes, Some("application/json"))
-            .await?;
-        parse_json(&reply)
-    }
-
-    /// Leases up to `max_jobs` jobs, waiting up to `wait` (≤ 30 s) for one to appear.
-    pub async fn lease(
-        &self,
-        wait: Duration,
-        max_jobs: u32,
-    ) -> Result<Vec<LeasedJob>, AgentClientError> {
-        let out: LeaseOut = self
-            .post_json(
-                "agent/v1/lease",
-                &serde_json::json!({"wait_seconds": wait.as_secs(), "max_jobs": max_jobs}),
-            )
-            .await?;
-        Ok(out.jobs)
-    }
-
-    /// Extends the lease; returns the new expiry (unix seconds).
-    pub async fn heartbeat(&self, job: &LeasedJob) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
-            .post_json(
-                &format!("agent/v1/jobs/{}/heartbeat", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id}),
-            )
-            .await?;
-        Ok(out.lease_expires_at)
-    }
-
-    /// Reports pages sent so far (also extends the lease).
-    pub async fn progress(
-        &self,
-        job: &LeasedJob,
-        pages_sent: i64,
-        pages_total: Option<i64>,
-    ) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
-            .post_json(
-                &format!("agent/v1/jobs/{}/progress", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id, "pages_sent": pages_sent, "pages_total": pages_total}),
-            )
-            .await?;
-        Ok(out.lease_expires_at)
-    }
-
-    /// Reports the call's phase (e.g. Asterisk's FAXStatus text) and, when known, pages sent so far
-    /// (also extends the lease).
-    pub async fn progress_stage(
-        &self,
-        job: &LeasedJob,
-        stage: &str,
-        pages_sent: Option<i64>,
-    ) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
-            .post_json(
-                &format!("agent/v1/jobs/{}/progress", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id, "stage": stage, "pages_sent": pages_sent}),
-            )
-            .await?;
-        Ok(out.lease_expires_at)
-    }
-
-    /// A job's status as the API sees it (`queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed`,
-    /// `cancelled`), or `None` when the API does not know the job.
-    pub async fn job_status(&self, job_id: &str) -> Result<Option<JobStatus>, AgentClientError> {
-        match self
-            .send(
-                reqwest::Method::GET,
-                &format!("agent/v1/jobs/{job_id}"),
-                Vec::new(),
-                None,
-            )
-            .await
-        {
-            Ok(reply) => Ok(Some(parse_json(&reply)?)),
-            Err(AgentClientError::Api { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Reports the final result; returns the job's resulting status (`queued` when retried).
     pub async fn result(
         &self,
         job: &LeasedJob,
         result: &SendResult,
-    ) -> Result<String, AgentClientError> {
+    ) -> Result<JobStatus, AgentClientError> {
         self.result_with_details(job, result, &CallDetails::default())
             .await
     }
 
-    /// [`AgentClient::result`] with the call's details (bit rate, mode, remote ident).
     pub async fn result_with_details(
         &self,
         job: &LeasedJob,
         result: &SendResult,
         details: &CallDetails,
-    ) -> Result<String, AgentClientError> {
-        let mut body = serde_json::to_value(result).expect("plain struct");
-        if let (Some(b), Ok(serde_json::Value::Object(d))) =
-            (body.as_object_mut(), serde_json::to_value(details))
-        {
-            b.extend(d);
+    ) -> Result<JobStatus, AgentClientError> {
+        let status: JobStatus = result.status.parse().map_err(|_| AgentClientError::Api {
+            status: 400,
+            detail: format!("not a result status: {:?}", result.status),
+        })?;
+        if result.retry && status == JobStatus::Failed {
+            let reason = result.error.as_deref().unwrap_or("agent shutdown");
+            // Today's agent gives a job back only when it stops; the API used to hold such a job for
+            // 60 s, so its next lease (often the restarted agent's) comes as late as before.
+            return self
+                .0
+                .release(job, reason, result.pages, Duration::from_secs(60))
+                .await;
         }
-        body["lease_id"] = job.lease_id.clone().into();
-        let out: serde_json::Value = self
-            .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &body)
-            .await?;
-        Ok(out["status"].as_str().unwrap_or_default().to_string())
-    }
-
-    /// Proves the API is reachable and accepts this agent's signature, without side effects: a signed
-    /// heartbeat for a job that does not exist, which a verifying API answers with "lease not held"
-    /// (a rejected signature is a 401, another answer an error).
-    pub async fn check_signature(&self) -> Result<(), AgentClientError> {
-        let probe = LeasedJob {
-            job_id: "faxline-connectivity-check".into(),
-            lease_id: "none".into(),
-            to: String::new(),
-            document_kind: String::new(),
-            document_size: 0,
-            document_sha256: String::new(),
-            attempt: 0,
-            lease_expires_at: 0,
+        let report = Report {
+            status,
+            error: result.error.clone(),
+            pages: result.pages,
+            provider_sid: result.provider_sid.clone(),
         };
-        match self.heartbeat(&probe).await {
-            Err(AgentClientError::LeaseLost) => Ok(()),
-            Ok(_) => Err(AgentClientError::Api {
-                status: 200,
-                detail: "the API renewed a lease that cannot exist".into(),
-            }),
-            Err(e) => Err(e),
-        }
+        self.0.result_with_details(job, &report, details).await
     }
-
-    /// Downloads the job's document and checks its SHA-256.
-    pub async fn document(&self, job: &LeasedJob) -> Result<Vec<u8>, AgentClientError> {
-        use sha2::{Digest, Sha256};
-        let reply = self
-            .send(
-                reqwest::Method::GET,
-                &format!(
-                    "agent/v1/jobs/{}/document?lease_id={}",
-                    job.job_id, job.lease_id
-                ),
-                Vec::new(),
-                None,
-            )
-            .await?;
-        if hex::encode(Sha256::digest(&reply)) != job.document_sha256 {
-            return Err(AgentClientError::Checksum);
-        }
-        Ok(reply.to_vec())
-    }
-
-    /// Uploads a received fax (PDF); returns its inbound id.
-    pub async fn upload_inbound(
-        &self,
-        meta: &InboundMeta,
-        pdf: &[u8],
-    ) -> Result<String, AgentClientError> {
-        let boundary = format!("faxline-{}", hex::encode(crate::auth::random_bytes::<12>()));
-        let mut body = Vec::with_capacity(pdf.len() + 512);
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(&serde_json::to_vec(meta).expect("plain struct"));
-        body.extend_from_slice(
-            format!(
-                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(pdf);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let reply = self
-            .send(
-                reqwest::Method::POST,
-                "agent/v1/inbound",
-                body,
-                Some(&format!("multipart/form-data; boundary={boundary}")),
-            )
-            .await?;
-        let out: serde_json::Value = parse_json(&reply)?;
-        Ok(out["id"].as_str().unwrap_or_default().to_string())
-    }
-}
-
-fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {
-    Ok(serde_json::from_slice(reply)?)
 }

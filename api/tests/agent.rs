@@ -10,8 +10,10 @@ use std::time::Duration;
 use common::{
     ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
 };
-use faxline_api::agent_auth;
-use faxline_api::agent_client::{AgentClientError, CallDetails, InboundMeta, SendResult};
+use faxline_protocol::auth as agent_auth;
+use faxline_protocol::client::{AgentClientError, CallDetails, InboundMeta, SendResult};
+use faxline_protocol::messages::{HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256};
+use faxline_protocol::{DocKind, JobStatus};
 use serde_json::Value;
 
 async fn queue(s: &TestServer, n: usize) -> Vec<String> {
@@ -60,7 +62,7 @@ async fn lease_flow(db: Db) {
     let job = &jobs[0];
     assert_eq!(job.job_id, ids[0]);
     assert_eq!(job.to, "+15550000000");
-    assert_eq!(job.document_kind, "pdf");
+    assert_eq!(job.document_kind, DocKind::Pdf);
     assert_eq!(job.attempt, 1);
     assert_eq!(status(&s, &ids[0]).await["status"], "in_progress");
     assert_eq!(agent.document(job).await.unwrap(), one_page_pdf());
@@ -70,16 +72,15 @@ async fn lease_flow(db: Db) {
         .result(
             job,
             &SendResult {
-                status: "SUCCESS".into(),
+                status: JobStatus::Success,
                 error: None,
                 pages: Some(1),
                 provider_sid: Some("call-1".into()),
-                retry: false,
             },
         )
         .await
         .unwrap();
-    assert_eq!(st, "SUCCESS");
+    assert_eq!(st, JobStatus::Success);
     let v = status(&s, &ids[0]).await;
     assert_eq!(v["status"], "SUCCESS");
     assert_eq!(v["pages"], 1);
@@ -103,19 +104,24 @@ async fn lease_flow(db: Db) {
     assert_eq!(got[0].job_id, ids[0]);
     assert!(t0.elapsed() < Duration::from_secs(5));
 
-    // retryable failure goes back to the queue, then fails for good after max_attempts (3)
+    // A result is final: a failure (the agent's `[retry]` policy already ran its attempts) is not
+    // queued again by the API, and the job is not offered to any agent.
     let job = got[0].clone();
     let busy = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("BUSY".into()),
         pages: None,
         provider_sid: None,
-        retry: true,
     };
     assert_eq!(
         s.agent("agent-2").result(&job, &busy).await.unwrap(),
-        "queued"
+        JobStatus::Failed
     );
+    let v = status(&s, &job.job_id).await;
+    assert_eq!(v["status"], "FAILED", "{v}");
+    assert_eq!(v["stage"], "failed", "{v}");
+    let later = s.agent("agent-3").lease(Duration::ZERO, 10).await.unwrap();
+    assert!(later.iter().all(|j| j.job_id != job.job_id));
 
     // readiness lists agents
     let v: Value = http()
@@ -162,7 +168,7 @@ async fn delivery_details(db: Db) {
     assert_eq!(v["stage"], "T.38 Negotiated", "{v}");
     assert_eq!(v["pages_sent"], 1, "{v}");
     let st = agent.job_status(&ids[0]).await.unwrap().unwrap();
-    assert!(st.leased_to_you && !st.is_final() && st.status == "in_progress");
+    assert!(st.leased_to_you && !st.is_final() && st.status == JobStatus::InProgress);
     assert!(
         !s.agent("agent-2")
             .job_status(&ids[0])
@@ -179,11 +185,10 @@ async fn delivery_details(db: Db) {
         None
     );
     let ok = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(1),
         provider_sid: Some("job_1".into()),
-        retry: false,
     };
     let details = CallDetails {
         bitrate: Some(14400),
@@ -235,11 +240,10 @@ async fn delivery_details(db: Db) {
         agent_attempt: None,
     };
     let failed = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("busy".into()),
         pages: None,
         provider_sid: None,
-        retry: false,
     };
     agent
         .result_with_details(other, &failed, &bad)
@@ -263,6 +267,10 @@ async fn delivery_details(db: Db) {
     for k in ["pages_sent", "stage", "bitrate", "mode", "remote_ident"] {
         assert!(props.get(k).is_some(), "{k} not in the OpenAPI schema");
     }
+    assert_eq!(
+        props["status"]["enum"],
+        serde_json::json!(["queued", "in_progress", "SUCCESS", "FAILED", "cancelled"])
+    );
 }
 both_stores!(delivery_details_on, delivery_details);
 
@@ -299,11 +307,10 @@ async fn pages_and_final_stage(db: Db) {
             .unwrap();
     }
     let failed_part_way = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("fax transfer failed: the far end hung up during the fax".into()),
         pages: Some(2),
         provider_sid: None,
-        retry: false,
     };
     agent.result(&a, &failed_part_way).await.unwrap();
     let v = status(&s, &ids[0]).await;
@@ -314,11 +321,10 @@ async fn pages_and_final_stage(db: Db) {
 
     // (Asterisk's FAXPAGES can be empty or 0 when its result event races the hangup.)
     let success_without_pages = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(0),
         provider_sid: None,
-        retry: false,
     };
     agent.result(&b, &success_without_pages).await.unwrap();
     let v = status(&s, &ids[1]).await;
@@ -326,14 +332,13 @@ async fn pages_and_final_stage(db: Db) {
     assert_eq!(v["pages_sent"], doc_pages, "{v}");
     assert_eq!(v["stage"], "completed", "{v}");
 
-    let busy = SendResult {
-        status: "FAILED".into(),
-        error: Some("busy".into()),
-        pages: None,
-        provider_sid: None,
-        retry: true,
-    };
-    assert_eq!(agent.result(&c, &busy).await.unwrap(), "queued");
+    assert_eq!(
+        agent
+            .release(&c, "agent shutdown", None, Duration::ZERO)
+            .await
+            .unwrap(),
+        JobStatus::Queued
+    );
     let v = status(&s, &ids[2]).await;
     assert_eq!(v["stage"], "retry scheduled", "{v}");
     assert_eq!(v["pages"], doc_pages, "{v}");
@@ -412,11 +417,10 @@ async fn expiry_and_restart(db: Db) {
     assert_eq!(rest.len(), 1);
     assert!(ids.contains(&rest[0].job_id) && rest[0].job_id != again.job_id);
     let ok = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(1),
         provider_sid: None,
-        retry: false,
     };
     other.result(&again, &ok).await.unwrap();
     assert_eq!(status(&s, &again.job_id).await["status"], "SUCCESS");
@@ -467,7 +471,7 @@ async fn signatures(db: Db) {
     );
     assert_eq!(post(h, body.clone()).await.unwrap().status(), 401);
     // stale timestamp
-    let ts = faxline_api::timefmt::now_s() - 1000;
+    let ts = faxline_protocol::time::now_s() - 1000;
     let sig = agent_auth::sign_request(
         AGENT_SECRET.as_bytes(),
         "POST",
@@ -498,6 +502,186 @@ async fn signatures(db: Db) {
     );
 }
 both_stores!(signatures_on, signatures);
+
+/// A job its agent gives back unfinished (it is stopping) is queued again, with the reason, for a lease
+/// after the delay the agent asks for, until the API's `max_attempts` (3) leases are used; then it fails
+/// for good. An agent of the previous release gives a job back with `retry: true` on a failed result:
+/// that is the same release, held 60 s as those agents' jobs were.
+async fn release(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let ids = queue(&s, 1).await;
+    let agent = s.agent("agent-1");
+    let first = agent.lease(Duration::ZERO, 1).await.unwrap().remove(0);
+    assert_eq!(first.attempt, 1);
+    assert_eq!(
+        agent
+            .release(&first, "agent shutdown", Some(1), Duration::ZERO)
+            .await
+            .unwrap(),
+        JobStatus::Queued
+    );
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "queued", "{v}");
+    assert_eq!(v["stage"], "retry scheduled", "{v}");
+    assert_eq!(v["error"], "agent shutdown", "{v}");
+    assert_eq!(v["pages_sent"], 1, "{v}");
+    // The lease is gone: the old lease can neither report nor release again.
+    assert!(matches!(
+        agent.release(&first, "again", None, Duration::ZERO).await,
+        Err(AgentClientError::LeaseLost)
+    ));
+
+    // No delay asked: leased again at once. A delay holds the job back.
+    let second = s
+        .agent("agent-2")
+        .lease(Duration::ZERO, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (second.job_id.as_str(), second.attempt),
+        (ids[0].as_str(), 2)
+    );
+    let agent2 = s.agent("agent-2");
+    agent2
+        .release(&second, "agent shutdown", None, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+    let third = agent
+        .lease(Duration::from_secs(10), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(third.attempt, 3);
+
+    // A result names SUCCESS or FAILED; anything else is refused (and the lease kept).
+    let path = format!("/agent/v1/jobs/{}/result", third.job_id);
+    for bad in ["DONE", "queued"] {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "lease_id": third.lease_id, "status": bad, "error": null, "pages": null, "provider_sid": null
+        }))
+        .unwrap();
+        let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
+        let mut rb = http().post(s.url(&path)).body(body);
+        for (k, v) in h.pairs() {
+            rb = rb.header(k, v);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["detail"],
+            "status must be SUCCESS or FAILED"
+        );
+    }
+
+    // The third lease is the last: giving it back, here the old way, fails the job for good.
+    let body = serde_json::to_vec(&serde_json::json!({
+        "lease_id": third.lease_id, "status": "FAILED", "error": "agent shutdown",
+        "pages": null, "provider_sid": null, "retry": true, "agent_attempt": 1
+    }))
+    .unwrap();
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
+    let mut rb = http().post(s.url(&path)).body(body);
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "FAILED");
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["stage"], "failed", "{v}");
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+}
+both_stores!(release_on, release);
+
+/// The document comes with its checksum and kind in the protocol's headers.
+async fn document_headers(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    queue(&s, 1).await;
+    let job = s
+        .agent("agent-1")
+        .lease(Duration::ZERO, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let path = format!(
+        "/agent/v1/jobs/{}/document?lease_id={}",
+        job.job_id, job.lease_id
+    );
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "GET", &path, "agent-1", b"");
+    let mut rb = http().get(s.url(&path));
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let header = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
+    assert_eq!(header(HEADER_DOCUMENT_SHA256), job.document_sha256);
+    assert_eq!(header(HEADER_DOCUMENT_KIND), "pdf");
+    assert_eq!(header("content-type"), DocKind::Pdf.content_type());
+    assert_eq!(r.bytes().await.unwrap(), one_page_pdf());
+}
+both_stores!(document_headers_on, document_headers);
+
+/// The agent's client under its old path (`faxline_api::agent_client`) keeps today's agent code working:
+/// a text status is sent as the typed report, and `retry: true` on a failure gives the job back.
+async fn agent_client_old_path(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let ids = queue(&s, 2).await;
+    let old = faxline_api::agent_client::AgentClient::new(
+        &s.base,
+        "old-agent",
+        faxline_api::config::Secret::new(AGENT_SECRET),
+    )
+    .unwrap();
+    let jobs = old.lease(Duration::ZERO, 2).await.unwrap();
+    let shutdown = faxline_api::agent_client::SendResult {
+        status: "FAILED".into(),
+        error: Some("agent shutdown".into()),
+        pages: None,
+        provider_sid: None,
+        retry: true,
+    };
+    assert_eq!(
+        old.result(&jobs[0], &shutdown).await.unwrap(),
+        JobStatus::Queued
+    );
+    let sent = faxline_api::agent_client::SendResult {
+        status: "SUCCESS".into(),
+        error: None,
+        pages: Some(1),
+        provider_sid: None,
+        retry: false,
+    };
+    assert_eq!(
+        old.result(&jobs[1], &sent).await.unwrap(),
+        JobStatus::Success
+    );
+    // Given back as before: held for 60 s, so not leased again now.
+    let v = status(&s, &jobs[0].job_id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["stage"].as_str()),
+        (Some("queued"), Some("retry scheduled"))
+    );
+    assert!(old.lease(Duration::ZERO, 2).await.unwrap().is_empty());
+    assert!(ids.contains(&jobs[0].job_id));
+    let bad = faxline_api::agent_client::SendResult {
+        status: "DONE".into(),
+        ..sent
+    };
+    assert!(matches!(
+        old.result(&jobs[1], &bad).await,
+        Err(AgentClientError::Api { status: 400, .. })
+    ));
+}
+both_stores!(agent_client_old_path_on, agent_client_old_path);
 
 async fn inbound(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::timefmt::{iso, now_us};
+use faxline_protocol::time::{iso, now_us};
 
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))

@@ -16,7 +16,7 @@ use crate::links::{self, LinkError, LinkKind};
 use crate::server::AppState;
 use crate::store::InboundFilter;
 use crate::throttle::FailScope;
-use crate::timefmt::now_s;
+use faxline_protocol::time::now_s;
 
 /// The stored PDF of an inbound fax; 404 for an unknown (or malformed) id or a deleted file.
 async fn inbound_pdf(st: &AppState, id: &str) -> ApiResult<Vec<u8>> {

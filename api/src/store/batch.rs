@@ -2,6 +2,7 @@
 //! accumulated in a single transaction, so one fsync makes a whole batch durable. Each caller
 //! is answered only after the commit.
 
+use faxline_protocol::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Db, InsertOutcome, NewJob, StoreError, StoreResult, with_writer};
@@ -48,7 +49,7 @@ pub(crate) fn spawn(db: Db) -> mpsc::Sender<Request> {
 
 const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_kind, doc_size, doc_sha256, \
     status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
-    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10, $11) \
+    VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 const INSERT_DOC: &str = "INSERT INTO fax_documents (job_id, content) VALUES ($1, $2)";
 
@@ -71,6 +72,7 @@ async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
                 .bind(&j.idempotency_key)
                 .bind(j.created_at)
                 .bind(j.pages)
+                .bind(JobStatus::Queued.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

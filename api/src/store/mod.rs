@@ -14,6 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use faxline_protocol::JobStatus;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -84,14 +85,26 @@ pub(crate) trait FromDbRow: Sized {
     fn from_pg(r: &PgRow) -> sqlx::Result<Self>;
 }
 
+/// A column stored as text and read through `FromStr` (e.g. [`JobStatus`]): an unknown value is a decode
+/// error naming the column, not a panic or a silent default.
+fn parsed<T: FromStr>(column: &str, text: String) -> sqlx::Result<T> {
+    text.parse().map_err(|_| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unexpected value in {column}").into(),
+    })
+}
+
+/// `field` reads a column as is; `field: parsed` reads text through `FromStr`.
 macro_rules! impl_from_row {
-    ($t:ident { $($f:ident),* $(,)? }) => {
+    (@get $r:ident, $f:ident) => { $r.try_get(stringify!($f))? };
+    (@get $r:ident, $f:ident, parsed) => { parsed(stringify!($f), $r.try_get::<String, _>(stringify!($f))?)? };
+    ($t:ident { $($f:ident $(: $conv:ident)?),* $(,)? }) => {
         impl FromDbRow for $t {
             fn from_sqlite(r: &SqliteRow) -> sqlx::Result<Self> {
-                Ok($t { $($f: r.try_get(stringify!($f))?),* })
+                Ok($t { $($f: impl_from_row!(@get r, $f $(, $conv)?)),* })
             }
             fn from_pg(r: &PgRow) -> sqlx::Result<Self> {
-                Ok($t { $($f: r.try_get(stringify!($f))?),* })
+                Ok($t { $($f: impl_from_row!(@get r, $f $(, $conv)?)),* })
             }
         }
     };
@@ -103,7 +116,7 @@ impl_from_row!(Job {
     doc_kind,
     doc_size,
     doc_sha256,
-    status,
+    status: parsed,
     error,
     pages,
     pages_sent,
@@ -155,13 +168,18 @@ impl_from_row!(AgentRow {
     last_seen_at
 });
 
-/// Job statuses that will not change any more.
-pub const FINAL_STATUSES: [&str; 4] = ["SUCCESS", "FAILED", "failed", "cancelled"];
+// Job statuses as SQL literals: spelled once, by `JobStatus`.
+const QUEUED: &str = JobStatus::Queued.as_str();
+const IN_PROGRESS: &str = JobStatus::InProgress.as_str();
+const SUCCESS: &str = JobStatus::Success.as_str();
+const FAILED: &str = JobStatus::Failed.as_str();
+const CANCELLED: &str = JobStatus::Cancelled.as_str();
 
-/// The `stage` a job shows once the agent's result is in: delivered, failed for good, or back in the queue.
+/// The `stage` a job shows once the agent's result is in: delivered, failed for good, or back in the queue
+/// (given back unfinished by its agent).
 pub const STAGE_COMPLETED: &str = "completed";
 pub const STAGE_FAILED: &str = "failed";
-pub const STAGE_RETRY: &str = "retry scheduled";
+pub const STAGE_REQUEUED: &str = "retry scheduled";
 pub const STAGE_CANCELLED: &str = "cancelled";
 
 #[derive(Clone)]
@@ -375,8 +393,8 @@ impl Store {
         let done: Option<Job> = self
             .write_one(
                 &format!(
-                    "UPDATE fax_jobs SET status = 'cancelled', stage = '{STAGE_CANCELLED}', updated_at = $2 \
-                     WHERE id = $1 AND status = 'queued' RETURNING {JOB_COLS}"
+                    "UPDATE fax_jobs SET status = '{CANCELLED}', stage = '{STAGE_CANCELLED}', updated_at = $2 \
+                     WHERE id = $1 AND status = '{QUEUED}' RETURNING {JOB_COLS}"
                 ),
                 Args::new().s(id).i(now),
             )
@@ -395,11 +413,11 @@ impl Store {
     pub async fn requeue_expired(&self, now: i64, max_attempts: u32) -> StoreResult<u64> {
         self.exec(
             &format!("UPDATE fax_jobs SET \
-               status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'queued' END, \
+               status = CASE WHEN attempts >= $2 THEN '{FAILED}' ELSE '{QUEUED}' END, \
                error = CASE WHEN attempts >= $2 THEN 'agent lease expired; no attempts left' ELSE error END, \
                stage = CASE WHEN attempts >= $2 THEN '{STAGE_FAILED}' ELSE stage END, \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $1 \
-             WHERE status = 'in_progress' AND lease_expires_at < $1"),
+             WHERE status = '{IN_PROGRESS}' AND lease_expires_at < $1"),
             Args::new().i(now).i(i64::from(max_attempts)),
         )
         .await
@@ -420,10 +438,10 @@ impl Store {
             Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "UPDATE fax_jobs SET status = 'in_progress', lease_id = $1, lease_agent = $2, \
+            "UPDATE fax_jobs SET status = '{IN_PROGRESS}', lease_id = $1, lease_agent = $2, \
                lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
-             WHERE status = 'queued' AND id = (SELECT id FROM fax_jobs \
-               WHERE status = 'queued' AND next_attempt_at <= $4 \
+             WHERE status = '{QUEUED}' AND id = (SELECT id FROM fax_jobs \
+               WHERE status = '{QUEUED}' AND next_attempt_at <= $4 \
                ORDER BY created_at, id LIMIT 1 {lock}) \
              RETURNING {JOB_COLS}"
         );
@@ -442,10 +460,12 @@ impl Store {
     ) -> StoreResult<bool> {
         let n = self
             .exec(
-                "UPDATE fax_jobs SET lease_expires_at = $3, updated_at = $4, \
+                &format!(
+                    "UPDATE fax_jobs SET lease_expires_at = $3, updated_at = $4, \
                    pages_sent = COALESCE($5, pages_sent), pages = COALESCE($6, pages), \
                    stage = COALESCE($7, stage) \
-                 WHERE id = $1 AND lease_id = $2 AND status = 'in_progress'",
+                 WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}'"
+                ),
                 Args::new()
                     .s(job_id)
                     .s(lease_id)
@@ -459,54 +479,80 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Applies an agent's final result; `None` when the lease is no longer held.
+    /// Applies an agent's final result; `None` when the lease is no longer held. A result is final: the
+    /// agent's own `[retry]` policy has already run its attempts, so the API never queues the job again
+    /// here (a job the agent gives back unfinished goes through [`Store::release_lease`]).
     ///
     /// The result's `pages` are the pages transferred: they go to `pages_sent`, while `pages` keeps the
     /// document's count (filled from a success only when it was unknown). A success reported without a count
-    /// (or with 0) delivered the whole document. `stage` ends with the job's final
-    /// phase (`completed`, `failed`, or `retry scheduled` when the job goes back to the queue), so a finished
-    /// job never shows a call phase of a call that is over.
+    /// (or with 0) delivered the whole document. `stage` ends with the job's final phase (`completed` or
+    /// `failed`), so a finished job never shows a call phase of a call that is over.
     pub async fn finish_job(
         &self,
         job_id: &str,
         lease_id: &str,
         r: &JobResult,
         now: i64,
-        max_attempts: u32,
-        retry_at: i64,
     ) -> StoreResult<Option<Job>> {
-        // A retryable failure goes back to the queue while attempts remain.
         let sql = format!(
             "UPDATE fax_jobs SET \
-               status = CASE WHEN $3 = 1 AND attempts < $8 THEN 'queued' ELSE $4 END, \
-               next_attempt_at = CASE WHEN $3 = 1 AND attempts < $8 THEN $9 ELSE next_attempt_at END, \
-               error = $5, provider_sid = COALESCE($7, provider_sid), \
-               pages = CASE WHEN pages IS NULL AND $4 = 'SUCCESS' THEN NULLIF($6, 0) ELSE pages END, \
-               pages_sent = CASE WHEN $4 = 'SUCCESS' THEN COALESCE(NULLIF($6, 0), pages) \
-                 ELSE COALESCE($6, pages_sent, 0) END, \
-               stage = CASE WHEN $3 = 1 AND attempts < $8 THEN '{STAGE_RETRY}' \
-                 WHEN $4 = 'SUCCESS' THEN '{STAGE_COMPLETED}' ELSE '{STAGE_FAILED}' END, \
-               bitrate = COALESCE($11, bitrate), fax_mode = COALESCE($12, fax_mode), \
-               remote_ident = COALESCE($13, remote_ident), \
-               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $10 \
-             WHERE id = $1 AND lease_id = $2 AND status = 'in_progress' RETURNING {JOB_COLS}"
+               status = $3, error = $4, provider_sid = COALESCE($6, provider_sid), \
+               pages = CASE WHEN pages IS NULL AND $3 = '{SUCCESS}' THEN NULLIF($5, 0) ELSE pages END, \
+               pages_sent = CASE WHEN $3 = '{SUCCESS}' THEN COALESCE(NULLIF($5, 0), pages) \
+                 ELSE COALESCE($5, pages_sent, 0) END, \
+               stage = CASE WHEN $3 = '{SUCCESS}' THEN '{STAGE_COMPLETED}' ELSE '{STAGE_FAILED}' END, \
+               bitrate = COALESCE($8, bitrate), fax_mode = COALESCE($9, fax_mode), \
+               remote_ident = COALESCE($10, remote_ident), \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $7 \
+             WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}' RETURNING {JOB_COLS}"
         );
         self.write_one(
             &sql,
             Args::new()
                 .s(job_id)
                 .s(lease_id)
-                .i(i64::from(r.retry))
-                .s(&r.status)
+                .s(r.status.as_str())
                 .os(r.error.as_deref())
                 .oi(r.pages)
                 .os(r.provider_sid.as_deref())
-                .i(i64::from(max_attempts))
-                .i(retry_at)
                 .i(now)
                 .oi(r.bitrate)
                 .os(r.fax_mode.as_deref())
                 .os(r.remote_ident.as_deref()),
+        )
+        .await
+    }
+
+    /// Takes back a job its agent gives up unfinished (it is stopping), as an expired lease is taken back:
+    /// queued again, due when the agent asked, while attempts remain (`stage` `retry scheduled`,
+    /// the reason as its error), else failed for good. `None` when the lease is no longer held.
+    pub async fn release_lease(
+        &self,
+        job_id: &str,
+        lease_id: &str,
+        r: &JobRelease,
+        now: i64,
+        max_attempts: u32,
+    ) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "UPDATE fax_jobs SET \
+               status = CASE WHEN attempts >= $4 THEN '{FAILED}' ELSE '{QUEUED}' END, \
+               next_attempt_at = CASE WHEN attempts >= $4 THEN next_attempt_at ELSE $7 END, \
+               stage = CASE WHEN attempts >= $4 THEN '{STAGE_FAILED}' ELSE '{STAGE_REQUEUED}' END, \
+               error = $3, pages_sent = COALESCE($6, pages_sent), \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $5 \
+             WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}' RETURNING {JOB_COLS}"
+        );
+        self.write_one(
+            &sql,
+            Args::new()
+                .s(job_id)
+                .s(lease_id)
+                .s(&r.reason)
+                .i(i64::from(max_attempts))
+                .i(now)
+                .oi(r.pages_sent)
+                .i(r.due),
         )
         .await
     }
@@ -721,8 +767,10 @@ impl Store {
     pub async fn purge_documents(&self, before: i64) -> StoreResult<u64> {
         let a = self
             .exec(
-                "DELETE FROM fax_documents WHERE job_id IN (SELECT id FROM fax_jobs \
-                 WHERE created_at < $1 AND status NOT IN ('queued', 'in_progress'))",
+                &format!(
+                    "DELETE FROM fax_documents WHERE job_id IN (SELECT id FROM fax_jobs \
+                 WHERE created_at < $1 AND status NOT IN ('{QUEUED}', '{IN_PROGRESS}'))"
+                ),
                 Args::new().i(before),
             )
             .await?;

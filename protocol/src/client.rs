@@ -1,0 +1,398 @@
+//! A typed client for the agent protocol, signing every request with [`crate::auth`].
+//! The agent daemon uses it to lease jobs, fetch documents, report progress and results, and
+//! upload received faxes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::sign_now;
+pub use crate::messages::{
+    CallDetails, InboundMeta, JobStatusView, LeasedJob, ReleaseRequest, ResultReport, SendResult,
+};
+use crate::messages::{InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, Progress};
+use crate::secret::Secret;
+use crate::status::JobStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentClientError {
+    #[error("the API's answer is not the expected JSON: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("HTTP transport error: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the API answered {status}: {detail}")]
+    Api { status: u16, detail: String },
+    /// The job's lease was lost (expired and re-leased, or cancelled): stop working on it.
+    #[error("lease not held")]
+    LeaseLost,
+    #[error("invalid base URL: {0}")]
+    BadUrl(String),
+    #[error("document checksum mismatch")]
+    Checksum,
+}
+
+/// Requests one agent has in flight at once. The API caps open connections per client address
+/// (`max_connections_per_address`, 32 by default) and closes the ones above it; an agent running a
+/// hundred calls would otherwise open a connection per call's heartbeat or report and lose some.
+/// Every request is short except the lease long-poll, so a few connections carry any load.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+#[derive(Clone)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    base: reqwest::Url,
+    agent_id: String,
+    secret: Secret,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &self.base.as_str())
+            .field("agent_id", &self.agent_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentClient {
+    /// `base_url` like `https://api.example.org` (a path prefix is kept).
+    pub fn new(base_url: &str, agent_id: &str, secret: Secret) -> Result<Self, AgentClientError> {
+        let mut base =
+            reqwest::Url::parse(base_url).map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        if !crate::auth::valid_agent_id(agent_id) {
+            return Err(AgentClientError::BadUrl(format!(
+                "invalid agent id {agent_id:?}"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            // Below the API's idle limit (header_read_timeout_seconds, 10 by default), so a pooled
+            // connection is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(MAX_IN_FLIGHT)
+            .build()?;
+        Ok(Self {
+            http,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            base,
+            agent_id: agent_id.to_string(),
+            secret,
+        })
+    }
+
+    /// Sends a signed request and reads the whole answer while holding one of the
+    /// [`MAX_IN_FLIGHT`] slots, so the connection is back in the pool when it returns.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        rel: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<bytes::Bytes, AgentClientError> {
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let url = self
+            .base
+            .join(rel)
+            .map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let signed = sign_now(
+            self.secret.as_bytes(),
+            method.as_str(),
+            &path,
+            &self.agent_id,
+            &body,
+        );
+        let mut rb = self.http.request(method, url);
+        for (k, v) in signed.pairs() {
+            rb = rb.header(k, v);
+        }
+        if let Some(ct) = content_type {
+            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let resp = rb.body(body).send().await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp.bytes().await?);
+        }
+        if status == reqwest::StatusCode::CONFLICT {
+            return Err(AgentClientError::LeaseLost);
+        }
+        let detail = resp
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("detail").map(|d| d.to_string()))
+            .unwrap_or_default();
+        Err(AgentClientError::Api {
+            status: status.as_u16(),
+            detail,
+        })
+    }
+
+    async fn post_json<T: Serialize, R: for<'de> Deserialize<'de>>(
+        &self,
+        rel: &str,
+        body: &T,
+    ) -> Result<R, AgentClientError> {
+        let bytes = serde_json::to_vec(body).expect("plain structs serialise");
+        let reply = self
+            .send(reqwest::Method::POST, rel, bytes, Some("application/json"))
+            .await?;
+        parse_json(&reply)
+    }
+
+    /// Leases up to `max_jobs` jobs, waiting up to `wait` (≤ 30 s) for one to appear.
+    pub async fn lease(
+        &self,
+        wait: Duration,
+        max_jobs: u32,
+    ) -> Result<Vec<LeasedJob>, AgentClientError> {
+        let out: LeaseResponse = self
+            .post_json(
+                "agent/v1/lease",
+                &LeaseRequest {
+                    wait_seconds: wait.as_secs(),
+                    max_jobs,
+                },
+            )
+            .await?;
+        Ok(out.jobs)
+    }
+
+    /// Extends the lease; returns the new expiry (unix seconds).
+    pub async fn heartbeat(&self, job: &LeasedJob) -> Result<i64, AgentClientError> {
+        let out: LeaseRenewed = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/heartbeat", job.job_id),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    ..Progress::default()
+                },
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// Reports pages sent so far (also extends the lease).
+    pub async fn progress(
+        &self,
+        job: &LeasedJob,
+        pages_sent: i64,
+        pages_total: Option<i64>,
+    ) -> Result<i64, AgentClientError> {
+        let out: LeaseRenewed = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/progress", job.job_id),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    pages_sent: Some(pages_sent),
+                    pages_total,
+                    stage: None,
+                },
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// Reports the call's phase (e.g. Asterisk's FAXStatus text) and, when known, pages sent so far
+    /// (also extends the lease).
+    pub async fn progress_stage(
+        &self,
+        job: &LeasedJob,
+        stage: &str,
+        pages_sent: Option<i64>,
+    ) -> Result<i64, AgentClientError> {
+        let out: LeaseRenewed = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/progress", job.job_id),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    pages_sent,
+                    pages_total: None,
+                    stage: Some(stage.to_owned()),
+                },
+            )
+            .await?;
+        Ok(out.lease_expires_at)
+    }
+
+    /// A job's status as the API sees it (`queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed`,
+    /// `cancelled`), or `None` when the API does not know the job.
+    pub async fn job_status(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<JobStatusView>, AgentClientError> {
+        match self
+            .send(
+                reqwest::Method::GET,
+                &format!("agent/v1/jobs/{job_id}"),
+                Vec::new(),
+                None,
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(parse_json(&reply)?)),
+            Err(AgentClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reports the final result; returns the job's resulting status.
+    pub async fn result(
+        &self,
+        job: &LeasedJob,
+        result: &SendResult,
+    ) -> Result<JobStatus, AgentClientError> {
+        self.result_with_details(job, result, &CallDetails::default())
+            .await
+    }
+
+    /// [`AgentClient::result`] with the call's details (bit rate, mode, remote ident, agent attempt).
+    pub async fn result_with_details(
+        &self,
+        job: &LeasedJob,
+        result: &SendResult,
+        details: &CallDetails,
+    ) -> Result<JobStatus, AgentClientError> {
+        let report = ResultReport {
+            lease_id: job.lease_id.clone(),
+            result: result.clone(),
+            details: details.clone(),
+        };
+        let out: StatusOnly = self
+            .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &report)
+            .await?;
+        Ok(out.status)
+    }
+
+    /// Gives the job back unfinished (the agent is stopping): the API queues it again for a lease no
+    /// sooner than `delay` from now, while its attempts last. Returns the job's resulting status
+    /// (`queued`, or `FAILED` when no attempts are left).
+    pub async fn release(
+        &self,
+        job: &LeasedJob,
+        reason: &str,
+        pages: Option<i64>,
+        delay: Duration,
+    ) -> Result<JobStatus, AgentClientError> {
+        let out: StatusOnly = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/release", job.job_id),
+                &ReleaseRequest {
+                    lease_id: job.lease_id.clone(),
+                    delay_seconds: Some(delay.as_secs()),
+                    reason: Some(reason.to_owned()),
+                    pages,
+                },
+            )
+            .await?;
+        Ok(out.status)
+    }
+
+    /// Proves the API is reachable and accepts this agent's signature, without side effects: a signed
+    /// heartbeat for a job that does not exist, which a verifying API answers with "lease not held"
+    /// (a rejected signature is a 401, another answer an error).
+    pub async fn check_signature(&self) -> Result<(), AgentClientError> {
+        let probe = LeasedJob {
+            job_id: "faxline-connectivity-check".into(),
+            lease_id: "none".into(),
+            to: String::new(),
+            document_kind: crate::DocKind::Pdf,
+            document_size: 0,
+            document_sha256: String::new(),
+            attempt: 0,
+            lease_expires_at: 0,
+        };
+        match self.heartbeat(&probe).await {
+            Err(AgentClientError::LeaseLost) => Ok(()),
+            Ok(_) => Err(AgentClientError::Api {
+                status: 200,
+                detail: "the API renewed a lease that cannot exist".into(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Downloads the job's document and checks its SHA-256.
+    pub async fn document(&self, job: &LeasedJob) -> Result<Vec<u8>, AgentClientError> {
+        use sha2::{Digest, Sha256};
+        let reply = self
+            .send(
+                reqwest::Method::GET,
+                &format!(
+                    "agent/v1/jobs/{}/document?lease_id={}",
+                    job.job_id, job.lease_id
+                ),
+                Vec::new(),
+                None,
+            )
+            .await?;
+        if hex::encode(Sha256::digest(&reply)) != job.document_sha256 {
+            return Err(AgentClientError::Checksum);
+        }
+        Ok(reply.to_vec())
+    }
+
+    /// Uploads a received fax (PDF); returns its inbound id.
+    pub async fn upload_inbound(
+        &self,
+        meta: &InboundMeta,
+        pdf: &[u8],
+    ) -> Result<String, AgentClientError> {
+        let mut tag = [0u8; 12];
+        rand::fill(&mut tag[..]);
+        let boundary = format!("faxline-{}", hex::encode(tag));
+        let mut body = Vec::with_capacity(pdf.len() + 512);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&serde_json::to_vec(meta).expect("plain struct"));
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(pdf);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "agent/v1/inbound",
+                body,
+                Some(&format!("multipart/form-data; boundary={boundary}")),
+            )
+            .await?;
+        let out: InboundAnswer = parse_json(&reply)?;
+        // A discarding API (inbound off) names no id: the upload is done all the same.
+        Ok(out.id.unwrap_or_default())
+    }
+}
+
+/// The one field of a job the agent reads from the API's answer to a result or a release (the answer is
+/// the whole Faxbot job object).
+#[derive(Debug, Deserialize)]
+struct StatusOnly {
+    status: JobStatus,
+}
+
+fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {
+    Ok(serde_json::from_slice(reply)?)
+}
