@@ -21,7 +21,7 @@ use crate::lines::{LineKind, LineSections};
 pub use env::{CONFIG_PATH_VAR, Env, FAXBOT_NAMES, PREFIX as ENV_PREFIX};
 pub use net::{AddrClass, HostVerdict, classify, is_local_host, judge_host};
 pub use secret::{Secret, SecretSource, Weakness, weakness};
-pub use validate::{Problem, Severity, check_config, render_problems, valid_number};
+pub use validate::{Problem, Severity, check_config, render_problems};
 
 /// Minimum length of the agent's API secret (bytes).
 pub const AGENT_SECRET_MIN_LEN: usize = 32;
@@ -605,7 +605,7 @@ fn resolve_secret(
 ) {
     // The deserialized secret does not know where it came from; attach it.
     if let Some(s) = slot.take() {
-        *slot = Some(Secret::new(s.expose().to_owned(), source));
+        *slot = Some(Secret::with_source(s.expose().to_owned(), source));
     }
     let Some(path) = file else { return };
     if slot.is_some() {
@@ -616,7 +616,7 @@ fn resolve_secret(
         return;
     }
     match read_secret_file(path) {
-        Ok(value) => *slot = Some(Secret::new(value, SecretSource::File(path.clone()))),
+        Ok(value) => *slot = Some(Secret::with_source(value, SecretSource::File(path.clone()))),
         Err(e) => problems.push(Problem::error(
             format!("{name}_file"),
             format!("cannot read {}: {e}", path.display()),
@@ -653,13 +653,16 @@ fn foreign_secrets(
         if let Some(v) = env.get(name).filter(|v| !v.is_empty()) {
             out.push((
                 (*name).to_owned(),
-                Secret::new(v, SecretSource::Env((*name).into())),
+                Secret::with_source(v, SecretSource::Env((*name).into())),
             ));
         }
         let file_var = format!("{name}_FILE");
         if let Some(p) = env.get(&file_var).filter(|v| !v.is_empty()) {
             match read_secret_file(Path::new(p)) {
-                Ok(v) => out.push((file_var, Secret::new(v, SecretSource::File(p.into())))),
+                Ok(v) => out.push((
+                    file_var,
+                    Secret::with_source(v, SecretSource::File(p.into())),
+                )),
                 Err(e) => problems.push(Problem::warning(
                     file_var,
                     format!("cannot read {p}: {e} (reuse check skipped)"),
@@ -676,7 +679,10 @@ fn foreign_secrets(
             continue;
         }
         if let Some(s) = value.as_str().filter(|s| !s.is_empty()) {
-            out.push((format!("api.{key}"), Secret::new(s, SecretSource::Inline)));
+            out.push((
+                format!("api.{key}"),
+                Secret::with_source(s, SecretSource::Inline),
+            ));
         }
     }
     for (key, value) in api {
@@ -692,7 +698,7 @@ fn foreign_secrets(
         {
             out.push((
                 format!("api.{key}"),
-                Secret::new(v, SecretSource::File(p.into())),
+                Secret::with_source(v, SecretSource::File(p.into())),
             ));
         }
     }

@@ -27,8 +27,8 @@ use faxline_ami::Message;
 use faxline_ami::testing::dialplan::Dialplan;
 use faxline_ami::testing::pbx::{Dialed, FarEnd, FaxBehaviour, ObservedCall, Pbx};
 use faxline_ami::testing::{Credentials, TestServer};
-use faxline_api::agent_client::AgentClient;
-use faxline_api::config::Secret;
+use faxline_protocol::Secret;
+use faxline_protocol::client::AgentClient;
 
 use common::{ADMIN_KEY, AGENT_SECRET, Api, fixtures};
 
@@ -44,13 +44,13 @@ fn agent_config(spool: &Path, ami_port: u16, api_base: &str, max_attempts: u32) 
     c.lines.ami.host = "127.0.0.1".into();
     c.lines.ami.port = ami_port;
     c.lines.ami.username = "faxline".into();
-    c.lines.ami.secret = Some(AgentSecret::new(AMI_SECRET, SecretSource::Inline));
+    c.lines.ami.secret = Some(AgentSecret::with_source(AMI_SECRET, SecretSource::Inline));
     c.lines.ami.ping_interval_secs = 0;
     c.lines.ami.reconnect_max_secs = 1;
     c.spool.dir = spool.to_path_buf();
     c.api_client.base_url = Some(api_base.to_owned());
     c.api_client.agent_id = Some("site1".into());
-    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.agent_secret = Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.agent.shutdown_grace_secs = 0;

@@ -607,7 +607,7 @@ fn secrets_never_appear_in_debug() {
     for s in [AMI, AGENT, SIP] {
         assert!(!dump.contains(s), "Debug of Config shows a secret");
     }
-    let s = Secret::new(AGENT, SecretSource::Inline);
+    let s = Secret::with_source(AGENT, SecretSource::Inline);
     assert!(!format!("{s:?}").contains(AGENT));
     let env = Env::from_pairs(strong_env());
     assert!(!format!("{env:?}").contains(AMI));

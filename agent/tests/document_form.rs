@@ -11,8 +11,8 @@ use std::time::Duration;
 use faxline_agent::config::{Config, Secret as AgentSecret, SecretSource};
 use faxline_agent::engine::line::{CallRequest, Document, DocumentForm, Line};
 use faxline_agent::engine::{CallOutcome, Daemon, Delivery, InboundQueue};
-use faxline_api::agent_client::AgentClient;
-use faxline_api::config::Secret;
+use faxline_protocol::Secret;
+use faxline_protocol::client::AgentClient;
 
 use common::{AGENT_SECRET, Api, fixtures};
 
@@ -56,7 +56,7 @@ fn agent_config(spool: &Path, api_base: &str) -> Config {
     c.spool.dir = spool.to_path_buf();
     c.api_client.base_url = Some(api_base.to_owned());
     c.api_client.agent_id = Some("site1".into());
-    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.agent_secret = Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.agent.shutdown_grace_secs = 0;

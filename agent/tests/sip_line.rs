@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::{AGENT_SECRET, Api, fixtures, wait_inbound};
 use faxline_agent::config::{Config, Secret as AgentSecret, SecretSource};
 use faxline_agent::lines::LineKind;
-use faxline_api::agent_client::AgentClient;
-use faxline_api::config::Secret;
+use faxline_protocol::Secret;
+use faxline_protocol::client::AgentClient;
 use faxline_sip::call::{CallConfig, SipCommand};
 use faxline_sip::called::{CalledPolicy, Numbers};
 use faxline_sip::fax_leg::{self, LegReport, LegSpec, MediaPorts};
@@ -187,7 +187,8 @@ impl World {
         c.spool.dir = tmp.path().join("spool");
         c.api_client.base_url = Some(api.base.clone());
         c.api_client.agent_id = Some("site1".into());
-        c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+        c.api_client.agent_secret =
+            Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
         c.api_client.allow_http = true;
         c.agent.lease_poll_secs = 1;
         // At shutdown, running calls are hung up at once and have 2 s to report.
@@ -416,7 +417,7 @@ async fn ring_timeout_and_caller_id_headers_on_the_wire() {
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
-    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.agent_secret = Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.retry.max_attempts = 1;
@@ -513,7 +514,10 @@ async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
     c.lines.sip.trunk_port = port;
     c.lines.sip.register = true;
     c.lines.sip.username = Some("faxline-trunk".into());
-    c.lines.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.lines.sip.password = Some(AgentSecret::with_source(
+        "Tr0nk-s3cret-99",
+        SecretSource::Inline,
+    ));
     c.lines.sip.bind_address = LOCAL;
     c.lines.sip.bind_port = free_udp_port();
     c.lines.sip.udptl_port_min = 21400;
@@ -523,7 +527,7 @@ async fn registers_with_digest_auth_and_unregisters_at_shutdown() {
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
-    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.agent_secret = Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
     c.api_client.allow_http = true;
     c.agent.shutdown_grace_secs = 0;
     let client = AgentClient::new(&api.base, "site1", Secret::new(AGENT_SECRET)).unwrap();
@@ -636,7 +640,10 @@ async fn registering_uses_the_registrars_from_domain_and_acks_with_the_invites_v
     c.lines.sip.register = true;
     c.lines.sip.registrar = Some("127.0.0.2".into());
     c.lines.sip.username = Some("faxline-trunk".into());
-    c.lines.sip.password = Some(AgentSecret::new("Tr0nk-s3cret-99", SecretSource::Inline));
+    c.lines.sip.password = Some(AgentSecret::with_source(
+        "Tr0nk-s3cret-99",
+        SecretSource::Inline,
+    ));
     c.lines.sip.from_user = Some("15550100".into());
     c.lines.sip.bind_address = LOCAL;
     c.lines.sip.bind_port = free_udp_port();
@@ -647,7 +654,7 @@ async fn registering_uses_the_registrars_from_domain_and_acks_with_the_invites_v
     c.spool.dir = tmp.path().join("spool");
     c.api_client.base_url = Some(api.base.clone());
     c.api_client.agent_id = Some("site1".into());
-    c.api_client.agent_secret = Some(AgentSecret::new(AGENT_SECRET, SecretSource::Inline));
+    c.api_client.agent_secret = Some(AgentSecret::with_source(AGENT_SECRET, SecretSource::Inline));
     c.api_client.allow_http = true;
     c.agent.lease_poll_secs = 1;
     c.agent.shutdown_grace_secs = 0;

@@ -6,9 +6,6 @@
 //! `faxline-protocol` crate, which this one serves.
 #![forbid(unsafe_code)]
 
-// Re-export for the agent until it depends on faxline-protocol (with its result call's old shape).
-#[doc(hidden)]
-pub mod agent_client;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -26,9 +23,3 @@ pub mod throttle;
 
 pub use config::Config;
 pub use server::{App, serve, serve_with_shutdown};
-
-// Re-exports for the agent until it depends on faxline-protocol (the paths it uses today).
-#[doc(hidden)]
-pub use faxline_protocol::secret_strength as secrets;
-#[doc(hidden)]
-pub use faxline_protocol::time as timefmt;

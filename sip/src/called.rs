@@ -246,16 +246,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A number for logs: its last four digits only (`…0100`); fewer than five digits show nothing.
-pub fn mask(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 5 {
-        return "…".to_owned();
-    }
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("…{tail}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,11 +449,5 @@ mod tests {
         }
         assert_eq!(percent_decode("%2"), "%2");
         assert_eq!(percent_decode("%zz1"), "%zz1");
-    }
-
-    #[test]
-    fn masks_keep_four_digits() {
-        assert_eq!(mask("+1 555 020-0"), "…0200");
-        assert_eq!(mask("fxreg"), "…");
     }
 }

@@ -27,7 +27,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::call::{CallInput, SipCommand};
-use crate::called::{CalledHeaders, CalledPolicy, CalledSource, CalledVerdict, find_called, mask};
+use faxline_protocol::mask_number;
+
+use crate::called::{CalledHeaders, CalledPolicy, CalledSource, CalledVerdict, find_called};
 use crate::registration::RegisterInput;
 use crate::via::{InviteVias, tidy_received, top_value};
 
@@ -252,9 +254,9 @@ impl SipEndpoint {
                     CalledVerdict::Ours(c) => c,
                     CalledVerdict::Unknown(guess) => {
                         info!(
-                            to = %guess.as_ref().map(|c| mask(&c.number)).unwrap_or_default(),
+                            to = %guess.as_ref().map(|c| mask_number(&c.number)).unwrap_or_default(),
                             source = %guess.as_ref().map_or("none", |c| c.source.name()),
-                            from = %caller.as_deref().map(mask).unwrap_or_default(),
+                            from = %caller.as_deref().map(mask_number).unwrap_or_default(),
                             status = 404,
                             "inbound call refused: not one of our numbers"
                         );
@@ -262,12 +264,12 @@ impl SipEndpoint {
                         continue;
                     }
                 };
-                debug!(to = %mask(&found.number), source = %found.source, "called number found");
+                debug!(to = %mask_number(&found.number), source = %found.source, "called number found");
                 let (state_tx, state_rx) = layer.new_dialog_state_channel();
                 let dialog = match layer.get_or_create_server_invite(&tx, state_tx, None, None) {
                     Ok(d) => d,
                     Err(e) => {
-                        warn!(error = %e, to = %mask(&found.number), status = 500,
+                        warn!(error = %e, to = %mask_number(&found.number), status = 500,
                             "inbound call refused: cannot create its dialog");
                         let _ = tx.reply(StatusCode::ServerInternalError).await;
                         continue;

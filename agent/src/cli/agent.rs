@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use faxline_agent::config::{Config, Env};
 use faxline_agent::engine;
-use faxline_agent::engine::api::Secret as ApiSecret;
-use faxline_agent::engine::api::agent_client::{AgentClient, AgentClientError};
 use faxline_agent::lines::{self, CheckLevel};
+use faxline_protocol::Secret as ApiSecret;
+use faxline_protocol::client::{AgentClient, AgentClientError};
 
 #[derive(Debug, clap::Args)]
 pub struct AgentArgs {

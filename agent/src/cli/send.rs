@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use faxline_agent::engine::line::{CallRequest, Document, Line, Progress};
 use faxline_agent::lines::LineKind;
 use faxline_agent::lines::loopback::LoopbackLine;
+use faxline_protocol::{PhoneNumber, mask_number};
 use faxline_t38::session::{FaxOptions, G711Law, T38Params};
 use faxline_t38::sim::{Call, CallConfig, ChannelModel, Loss, Transport};
 use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
@@ -98,29 +99,10 @@ pub struct SendArgs {
     pub ident: String,
 }
 
-/// `+49 30 1234 5678` → `***5678`.
-pub fn mask_number(number: &str) -> String {
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-    format!("***{tail}")
-}
-
-fn valid_number(number: &str) -> bool {
-    let rest = number.strip_prefix('+').unwrap_or(number);
-    let digits = rest.chars().filter(char::is_ascii_digit).count();
-    (1..=20).contains(&digits)
-        && rest
-            .chars()
-            .all(|c| c.is_ascii_digit() || " -()".contains(c))
-}
-
 /// Runs the command.
 pub fn run(args: SendArgs) -> anyhow::Result<()> {
-    if !valid_number(&args.to) {
-        bail!(
-            "--to must be a phone number (digits, optional leading +), got {}",
-            mask_number(&args.to)
-        );
+    if let Err(e) = PhoneNumber::parse(&args.to) {
+        bail!("--to {}: {e}", mask_number(&args.to));
     }
     if !(0.0..=100.0).contains(&args.loss) {
         bail!("--loss is a percentage between 0 and 100");
@@ -407,18 +389,4 @@ fn run_sim(args: &SendArgs, document: &Path) -> anyhow::Result<bool> {
         report.backward.udptl.recovered
     );
     Ok(report.is_success())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_masked_and_checked() {
-        assert_eq!(mask_number("+49 30 1234 5678"), "***5678");
-        assert_eq!(mask_number("12"), "***12");
-        assert!(valid_number("+4930123456"));
-        assert!(!valid_number("sip:evil@x"));
-        assert!(!valid_number(""));
-    }
 }

@@ -98,7 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if cfg.api_client.agent_id.is_none() {
         cfg.api_client.agent_id = Some("local".into());
     }
-    cfg.api_client.agent_secret = Some(AgentSecret::new(
+    cfg.api_client.agent_secret = Some(AgentSecret::with_source(
         agent_secret.expose(),
         SecretSource::File(data_dir.join("agent_secret")),
     ));

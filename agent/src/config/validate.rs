@@ -175,7 +175,7 @@ fn check_secrets(cfg: &Config, p: &mut Vec<Problem>, needs_api: bool) {
 
 pub(crate) fn describe_source(s: &SecretSource) -> String {
     match s {
-        SecretSource::Inline => String::new(),
+        SecretSource::Inline | SecretSource::Unrecorded => String::new(),
         SecretSource::Env(var) => format!(" (from {var})"),
         SecretSource::File(path) => format!(" (from {})", path.display()),
     }
@@ -368,12 +368,6 @@ pub(crate) fn valid_token(s: &str, max: usize) -> bool {
         && s.len() <= max
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// A phone number as the dialplan accepts it: optional '+', then 1-32 digits.
-pub fn valid_number(s: &str) -> bool {
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    !digits.is_empty() && digits.len() <= 32 && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 pub(crate) fn valid_host(h: &str) -> bool {

@@ -45,7 +45,9 @@ pub(super) async fn render(cfg: &Config, bytes: Vec<u8>) -> Result<(Vec<u8>, u32
                 .run(job, &bytes, &limits.render_options())?
             {
                 faxline_document::worker::Output::Tiff { tiff, pages } => Ok((tiff, pages)),
-                _ => Err(faxline_document::DocError::Worker("unexpected answer".into())),
+                _ => Err(faxline_document::DocError::Worker(
+                    "unexpected answer".into(),
+                )),
             }
         }
     })

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::api::agent_client::{AgentClient, AgentClientError, InboundMeta};
+use faxline_protocol::client::{AgentClient, AgentClientError, InboundMeta};
 use tokio::sync::Notify;
 
-use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
+use faxline_protocol::mask_number;
 
 /// One received fax waiting for delivery.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

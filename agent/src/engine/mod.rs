@@ -9,14 +9,12 @@
 //!   [`FailureClass`].
 //! - IO shell: [`runner::Daemon`], with the job's document in the spool in `document`.
 
-pub mod api;
 mod document;
 pub mod inbound;
 pub mod job;
 pub mod journal;
 pub mod line;
 pub mod outcome;
-pub mod redact;
 pub mod retry;
 pub mod runner;
 pub mod spool;

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::api::agent_client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
+use faxline_protocol::JobStatus;
+use faxline_protocol::client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -27,9 +28,9 @@ use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
 use super::line::{CallRequest, Document, DocumentForm, Line, Phase, Progress};
 use super::outcome::CallOutcome;
-use super::redact::mask_number;
 use super::spool::{remove_durably, write_durably};
 use crate::config::Config;
+use faxline_protocol::mask_number;
 
 /// At most this much of the shutdown grace period is kept for reporting the results of calls hung up at its
 /// end (a quarter of the grace period, at least 2 s).
@@ -292,7 +293,7 @@ async fn run_job<L: Line>(ctx: &Ctx<L>, job: LeasedJob) {
 async fn heartbeat_loop(api: &AgentClient, job: &LeasedJob) {
     let mut expires = job.lease_expires_at;
     loop {
-        let now = super::api::timefmt::now_s();
+        let now = faxline_protocol::time::now_s();
         let secs = ((expires - now) / 3).clamp(1, 60) as u64;
         tokio::time::sleep(Duration::from_secs(secs)).await;
         match api.heartbeat(job).await {
@@ -387,12 +388,23 @@ async fn lease_held(api: &AgentClient, job: &LeasedJob) -> bool {
 
 fn failed_result(error: &str) -> SendResult {
     SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some(error.to_owned()),
         pages: None,
         provider_sid: None,
-        retry: false,
     }
+}
+
+/// How long a job this agent gives back at shutdown waits before it may be leased again: long enough
+/// that a restarting agent is up to take it, short enough that another agent soon does if it is not.
+const GIVE_BACK_HOLD: Duration = Duration::from_secs(60);
+
+/// What the agent tells the API when a job's work ends.
+enum Report {
+    /// The job is done: delivered, or failed for good (the agent's `[retry]` policy has had its say).
+    Final(SendResult),
+    /// The agent is stopping mid-job: the job goes back to the queue, unfinished.
+    GiveBack { reason: String, pages: Option<i64> },
 }
 
 /// Runs the job machine to its end.
@@ -615,35 +627,48 @@ async fn report<L: Line>(
         agent_attempt: Some(attempts),
         ..CallDetails::default()
     };
-    let result = match outcome {
+    let report = match outcome {
         CallOutcome::Success(d) => {
             details.bitrate = d.bitrate.map(i64::from);
             details.mode = d.mode.clone();
             details.remote_ident = d.remote_id.clone();
-            SendResult {
-                status: "SUCCESS".into(),
+            Report::Final(SendResult {
+                status: JobStatus::Success,
                 error: None,
                 pages: d.pages.map(i64::from),
                 provider_sid: Some(JobMachine::token(&job.job_id, attempts)),
-                retry: false,
-            }
+            })
         }
-        CallOutcome::Failed { pages, class, .. } => {
+        // Not the fax's fault: whichever agent runs next takes the job.
+        CallOutcome::Failed {
+            pages,
+            class: super::outcome::FailureClass::Shutdown,
+            ..
+        } => Report::GiveBack {
+            reason: outcome
+                .error_text()
+                .unwrap_or_else(|| "agent shutdown".to_owned()),
+            pages: pages.map(i64::from),
+        },
+        CallOutcome::Failed { pages, .. } => {
             let mut r = failed_result(&format!(
                 "{} (attempt {attempts} of {})",
                 outcome.error_text().unwrap_or_default(),
                 ctx.cfg.retry.max_attempts
             ));
             r.pages = pages.map(i64::from);
-            // Not the fax's fault: the API queues the job again (while its attempts last) for whichever
-            // agent runs next.
-            r.retry = *class == super::outcome::FailureClass::Shutdown;
-            r
+            Report::Final(r)
         }
     };
     let mut wait = Duration::from_millis(500);
     loop {
-        match ctx.api.result_with_details(job, &result, &details).await {
+        let sent = match &report {
+            Report::Final(result) => ctx.api.result_with_details(job, result, &details).await,
+            Report::GiveBack { reason, pages } => {
+                ctx.api.release(job, reason, *pages, GIVE_BACK_HOLD).await
+            }
+        };
+        match sent {
             Ok(status) => {
                 tracing::info!(job = %job.job_id, %status, "result reported");
                 return true;

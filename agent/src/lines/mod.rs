@@ -18,8 +18,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::config::{Config, Problem, Secret};
-use crate::engine::api::agent_client::AgentClient;
 use crate::engine::{Daemon, DaemonError, InboundQueue, spool};
+use faxline_protocol::client::AgentClient;
 
 /// Which line carries the faxes (`[line] kind`, and `faxline send --line`, which offers only the lines it can
 /// drive on its own: loopback and the simulator).

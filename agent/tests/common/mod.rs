@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use faxline_api::config::{Config as ApiConfig, Secret};
+use faxline_api::config::Config as ApiConfig;
+use faxline_protocol::Secret;
 use tokio::sync::oneshot;
 
 /// Random-looking (the `faxline` binary refuses weak secrets); never used anywhere real.

@@ -174,7 +174,7 @@ pub fn originate_headers(
     if !is_valid_job_token(job_token) {
         return Err(OriginateError::InvalidJobToken);
     }
-    if !crate::config::valid_number(destination) {
+    if !faxline_protocol::PhoneNumber::is_valid(destination) {
         return Err(OriginateError::InvalidDestination);
     }
     let mut h = vec![

@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::engine::inbound::{InboundItem, InboundQueue};
 use crate::engine::line::{CallRequest, DocumentForm, Line};
 use crate::engine::outcome::{CallOutcome, FailureClass};
-use crate::engine::redact::mask_number;
+use faxline_protocol::mask_number;
 
 /// How long a received TIFF must be idle, with its channel gone, before a spool scan delivers it (so the
 /// result event of a call that just ended comes first, with caller id and status).
@@ -453,7 +453,7 @@ async fn receive_results(
             } else {
                 "failed".into()
             },
-            received_at: crate::engine::api::timefmt::iso(crate::engine::api::timefmt::now_us()),
+            received_at: faxline_protocol::time::iso(faxline_protocol::time::now_us()),
         };
         match inbound.enqueue(&item) {
             Ok(()) => tracing::info!(

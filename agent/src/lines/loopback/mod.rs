@@ -9,12 +9,12 @@ use faxline_sip::loopback::{
 };
 
 use crate::config::Config;
-use crate::engine::api::timefmt;
 use crate::engine::inbound::{InboundItem, InboundQueue};
 use crate::engine::line::{CallRequest, DocumentForm, Line};
 use crate::engine::outcome::{CallOutcome, Delivery, FailureClass};
-use crate::engine::redact::mask_number;
 use crate::lines::t30;
+use faxline_protocol::mask_number;
+use faxline_protocol::time as timefmt;
 
 /// The loopback line.
 pub struct LoopbackLine {

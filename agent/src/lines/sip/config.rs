@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::validate::{env_name, valid_host, valid_number};
+use crate::config::validate::{env_name, valid_host};
 use crate::config::{Config, Problem, Secret, Weakness, flex, weakness};
+use faxline_protocol::PhoneNumber;
 
 /// Length of a SIP trunk password below which `--check` warns (carriers choose these).
 pub const SIP_PASSWORD_MIN_LEN: usize = 12;
@@ -278,10 +279,10 @@ pub fn check(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
         ));
     }
     for n in &s.numbers {
-        if !valid_number(n) {
+        if let Err(e) = PhoneNumber::parse(n) {
             p.push(Problem::error(
                 "sip.numbers",
-                format!("{n:?} is not a number: use digits with an optional leading '+'"),
+                format!("{} is not a number: {e}", faxline_protocol::mask_number(n)),
             ));
         }
     }

@@ -33,11 +33,11 @@ pub mod status;
 pub use config::{CalledNumberSource, CallerIdHeader, SipConfig, SipTransport, T38ErrorCorrection};
 
 use crate::config::Config;
-use crate::engine::api::timefmt;
 use crate::engine::inbound::{InboundItem, InboundQueue};
 use crate::engine::line::{CallRequest, DocumentForm, Line};
 use crate::engine::outcome::{CallOutcome, FailureClass};
-use crate::engine::redact::mask_number;
+use faxline_protocol::mask_number;
+use faxline_protocol::time as timefmt;
 
 /// How long a REGISTER binding is asked for.
 const REGISTER_EXPIRES: u32 = 600;
