@@ -383,6 +383,18 @@ pub fn is_section(name: &str) -> bool {
     SECTIONS.contains(&name) || crate::lines::SECTIONS.contains(&name)
 }
 
+/// The sections of a configuration file that no part of `faxline` reads (a typo such as `[amy]` would
+/// otherwise be ignored in silence). The API reads only `[api]`, so commands that load the file for the
+/// API alone ask this.
+pub fn unknown_sections(text: &str) -> Result<Vec<String>, toml::de::Error> {
+    let table: toml::Table = text.parse()?;
+    Ok(table
+        .iter()
+        .filter(|(k, v)| v.is_table() && !is_section(k))
+        .map(|(k, _)| k.clone())
+        .collect())
+}
+
 /// Every section name, for messages.
 fn all_sections() -> String {
     let mut all: Vec<&str> = SECTIONS.to_vec();

@@ -804,3 +804,15 @@ fn asterisk_max_call_seconds_is_a_deprecated_alias() {
         1
     );
 }
+
+#[test]
+fn sections_nobody_reads_are_named() {
+    use faxline_agent::config::unknown_sections;
+    let text = "[api]\nx = 1\n[ami]\nport = 1\n[amy]\nport = 2\n[sip]\n[limits]\n";
+    assert_eq!(unknown_sections(text).unwrap(), vec!["amy".to_owned()]);
+    assert!(unknown_sections("listen = 1\n").unwrap().is_empty());
+    assert!(unknown_sections("[broken").is_err());
+    // The example configuration names only sections that are read.
+    let example = std::fs::read_to_string(repo().join("faxline.example.toml")).unwrap();
+    assert!(unknown_sections(&example).unwrap().is_empty());
+}

@@ -9,8 +9,8 @@ DUR=${1:-10}
 PORT=${BENCH_PORT:-18080}
 GET_CONNS=${GET_CONNS:-64}
 POST_CONNS=${POST_CONNS:-8}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target-api}
-cargo build --release -q -p faxline-api --example serve
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --release -q -p faxline-agent
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -23,7 +23,7 @@ api_key = "$ENV_KEY"
 # wrk opens all its connections from 127.0.0.1: above the default per-address cap.
 max_connections_per_address = 256
 TOML
-"$CARGO_TARGET_DIR/release/examples/serve" --config "$WORK/api.toml" &
+"$CARGO_TARGET_DIR/release/faxline" api --config "$WORK/api.toml" &
 SERVER=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/admin/api-keys" -H "X-API-Key: $ENV_KEY" \

@@ -153,20 +153,6 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The agent's sections of the shared configuration file (read by `faxline-agent`, ignored here).
-pub const AGENT_SECTIONS: &[&str] = &[
-    "agent",
-    "line",
-    "ami",
-    "asterisk",
-    "sip",
-    "fax",
-    "spool",
-    "retry",
-    "limits",
-    "api_client",
-];
-
 /// The secret settings of `[api]`; each may instead be read from `<name>_file`.
 pub const SECRET_KEYS: &[&str] = &[
     "api_key",
@@ -288,8 +274,8 @@ impl Config {
     /// Parses the API's settings out of the shared `faxline` configuration file.
     ///
     /// The file is the one every `faxline` command reads: the API's settings live in its `[api]` section and
-    /// the agent's sections (`[agent]`, `[ami]`, …) are ignored here. A file without agent sections and
-    /// without `[api]` is read the old way, all keys at the top level. `FAXLINE_API__<KEY>` variables (from
+    /// every other section (the agent's and its lines') is ignored here. A file without sections is read the
+    /// old way, all keys at the top level. `FAXLINE_API__<KEY>` variables (from
     /// `get`) override `[api]` keys, and each secret can be read from a file (`<secret>_file`, or
     /// `FAXLINE_API__<SECRET>_FILE`).
     pub fn from_toml_str(
@@ -302,19 +288,18 @@ impl Config {
             source: Box::new(source),
         };
         let mut table: toml::Table = text.parse().map_err(parse_err)?;
-        let sectioned =
-            table.contains_key("api") || table.keys().any(|k| AGENT_SECTIONS.contains(&k.as_str()));
+        // Any table makes it the shared file: `[api]` is ours, every other section belongs to the agent
+        // (which knows and checks its sections and its lines'; `faxline api` checks them too).
+        let sectioned = table.values().any(toml::Value::is_table);
         let shared_limits = table.get("limits").cloned();
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
-                .find(|(k, v)| {
-                    k.as_str() != "api" && !(v.is_table() && AGENT_SECTIONS.contains(&k.as_str()))
-                })
+                .find(|(k, v)| k.as_str() != "api" && !v.is_table())
                 .map(|(k, _)| k.clone())
             {
                 return Err(ConfigError::Invalid(format!(
-                    "{}: `{k}` is not a known section; the API's settings belong under [api]",
+                    "{}: `{k}` is outside any section; the API's settings belong under [api]",
                     origin.display()
                 )));
             }

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 #[derive(Debug, clap::Args)]
 pub struct ApiArgs {
@@ -23,6 +23,19 @@ pub struct ApiArgs {
 
 /// Loads the configuration (file, then environment, then `--listen`).
 pub fn load_config(args: &ApiArgs) -> anyhow::Result<faxline_api::Config> {
+    if let Some(path) = &args.config {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let unknown = faxline_agent::config::unknown_sections(&text)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        if !unknown.is_empty() {
+            bail!(
+                "{}: no part of faxline reads the section(s) [{}]",
+                path.display(),
+                unknown.join("], [")
+            );
+        }
+    }
     let mut cfg =
         faxline_api::Config::load(args.config.as_deref()).context("loading the configuration")?;
     if let Some(listen) = args.listen {
