@@ -93,7 +93,7 @@ async fn a_line_that_renders_itself_gets_the_original_and_nothing_is_rendered() 
     let upload = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
     match document {
         Document::Original { kind, path } => {
-            assert_eq!(*kind, faxline_document::DocKind::Pdf);
+            assert_eq!(*kind, faxline_protocol::DocKind::Pdf);
             assert_eq!(path.extension().and_then(|e| e.to_str()), Some("orig"));
         }
         other => panic!("expected the original, got {other:?}"),

@@ -19,9 +19,9 @@ pub fn sniff(data: &[u8]) -> Result<DocKind, SniffError> {
         return Err(SniffError::Empty);
     }
     match faxline_document::sniff(data) {
-        faxline_document::DocKind::Pdf => Ok(DocKind::Pdf),
-        faxline_document::DocKind::Text => Ok(DocKind::Text),
-        faxline_document::DocKind::Tiff | faxline_document::DocKind::Unknown => {
+        faxline_document::ContentKind::Pdf => Ok(DocKind::Pdf),
+        faxline_document::ContentKind::Text => Ok(DocKind::Text),
+        faxline_document::ContentKind::Tiff | faxline_document::ContentKind::Unknown => {
             Err(SniffError::Unsupported)
         }
     }

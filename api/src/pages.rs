@@ -89,7 +89,7 @@ pub fn count_pages(
     content: &Bytes,
 ) -> Result<usize, DocError> {
     let _ = kind; // the type is decided by content, exactly as the agent will decide it
-    if faxline_document::sniff(content) == faxline_document::DocKind::Text {
+    if faxline_document::sniff(content) == faxline_document::ContentKind::Text {
         // Text layout is linear and stops at the page limit: safe here, no process to start.
         return faxline_document::count_pages(content, &budget.options());
     }

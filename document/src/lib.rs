@@ -46,7 +46,7 @@ pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf};
 pub use options::{Backend, FAX_WIDTH, GhostscriptConfig, Paper, RenderOptions, Resolution};
 pub use prescan::PdfLimits;
 pub use preview::{PreviewSize, preview_png};
-pub use sniff::{DocKind, sniff};
+pub use sniff::{ContentKind, sniff};
 pub use text::render_text;
 pub use tiff_out::write_tiff;
 
@@ -74,7 +74,7 @@ pub(crate) struct RenderedPage {
 #[derive(Debug, Clone)]
 pub struct FaxDocument {
     /// What the input was.
-    pub kind: DocKind,
+    pub kind: ContentKind,
     /// The page images, 1728 pixels wide.
     pub pages: Vec<Bitmap>,
     /// The whole document as multi-page TIFF-F.
@@ -131,8 +131,8 @@ pub fn render_with_progress(
     }
     let kind = sniff(bytes);
     let pages: Vec<RenderedPage> = match kind {
-        DocKind::Pdf => render_pdf(bytes, opts, progress)?,
-        DocKind::Text => {
+        ContentKind::Pdf => render_pdf(bytes, opts, progress)?,
+        ContentKind::Text => {
             let text = std::str::from_utf8(bytes).map_err(|_| DocError::UnsupportedType)?;
             let bitmaps = render_text(text, opts.paper, opts.resolution, opts.max_pages)?;
             let total = bitmaps.len();
@@ -149,7 +149,7 @@ pub fn render_with_progress(
             });
             pages
         }
-        DocKind::Tiff | DocKind::Unknown => return Err(DocError::UnsupportedType),
+        ContentKind::Tiff | ContentKind::Unknown => return Err(DocError::UnsupportedType),
     };
     let (bitmaps, strips): (Vec<Bitmap>, Vec<Vec<u8>>) =
         pages.into_iter().map(|p| (p.bitmap, p.encoded)).unzip();
@@ -231,12 +231,12 @@ pub fn count_pages(bytes: &[u8], opts: &RenderOptions) -> Result<usize, DocError
         });
     }
     match sniff(bytes) {
-        DocKind::Pdf => checked_pdf_pages(Arc::new(bytes.to_vec()), opts),
-        DocKind::Text => {
+        ContentKind::Pdf => checked_pdf_pages(Arc::new(bytes.to_vec()), opts),
+        ContentKind::Text => {
             let text = std::str::from_utf8(bytes).map_err(|_| DocError::UnsupportedType)?;
             text::count_pages(text, opts.paper, opts.resolution, opts.max_pages)
         }
-        DocKind::Tiff | DocKind::Unknown => Err(DocError::UnsupportedType),
+        ContentKind::Tiff | ContentKind::Unknown => Err(DocError::UnsupportedType),
     }
 }
 
@@ -278,7 +278,7 @@ pub fn render_page(bytes: &[u8], page: usize, opts: &RenderOptions) -> Result<Bi
         return Err(DocError::NoSuchPage { page, pages });
     }
     match sniff(bytes) {
-        DocKind::Pdf => {
+        ContentKind::Pdf => {
             let shared = Arc::new(bytes.to_vec());
             let mut rendered = pdf::render_pdf(shared, Arc::new(vec![page - 1]), opts, &|_| {})?;
             rendered

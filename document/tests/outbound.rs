@@ -4,7 +4,7 @@ mod common;
 
 use common::{fixtures, libtiff_decode, pdf, tool};
 use faxline_document::{
-    DocError, DocKind, Encoding, FAX_WIDTH, Paper, RenderOptions, Resolution, render,
+    ContentKind, DocError, Encoding, FAX_WIDTH, Paper, RenderOptions, Resolution, render,
 };
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ fn check_with_libtiff(doc: &faxline_document::FaxDocument, name: &str) {
 #[test]
 fn pdf_renders_to_g4_tiff_that_libtiff_decodes_bit_exactly() {
     let doc = render(&pdf("gs-man-groff.pdf"), &RenderOptions::default()).unwrap();
-    assert_eq!(doc.kind, DocKind::Pdf);
+    assert_eq!(doc.kind, ContentKind::Pdf);
     assert_eq!(doc.page_count(), 5);
     for p in &doc.pages {
         assert_eq!((p.width(), p.height()), (FAX_WIDTH, 2156));
@@ -74,7 +74,7 @@ fn mh_and_mr_standard_a4_are_valid_for_libtiff() {
 fn tiffcp_rewrites_our_multipage_file() {
     let text = (1..=130).map(|i| format!("line {i}\n")).collect::<String>();
     let doc = render(text.as_bytes(), &RenderOptions::default()).unwrap();
-    assert_eq!(doc.kind, DocKind::Text);
+    assert_eq!(doc.kind, ContentKind::Text);
     assert_eq!(doc.page_count(), 3);
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.tif");

@@ -130,7 +130,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
 /// The TIFF to send: a fax TIFF as it is, a PDF or text file rendered to TIFF-F first.
 fn prepare_document(file: &Path, work: &Path) -> anyhow::Result<PathBuf> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    if faxline_document::sniff(&bytes) == faxline_document::DocKind::Tiff {
+    if faxline_document::sniff(&bytes) == faxline_document::ContentKind::Tiff {
         return Ok(file.to_path_buf());
     }
     let started = Instant::now();

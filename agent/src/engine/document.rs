@@ -35,7 +35,7 @@ pub(super) fn token_file(cfg: &Config, token: &str, form: DocumentForm) -> PathB
 pub(super) async fn render(cfg: &Config, bytes: Vec<u8>) -> Result<(Vec<u8>, u32), String> {
     let limits = cfg.limits.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        if faxline_document::sniff(&bytes) == faxline_document::DocKind::Tiff {
+        if faxline_document::sniff(&bytes) == faxline_document::ContentKind::Tiff {
             let pages = faxline_document::decode_tiff(&bytes).map(|p| p.len())?;
             Ok((bytes, pages))
         } else {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faxline_document::DocKind;
+use faxline_protocol::DocKind;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 

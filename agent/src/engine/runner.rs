@@ -589,9 +589,7 @@ async fn dial<L: Line>(
         document: match form {
             DocumentForm::FaxTiff => Document::FaxTiff(dst.clone()),
             DocumentForm::Original => Document::Original {
-                kind: std::fs::read(&dst)
-                    .map(|b| faxline_document::sniff(&b))
-                    .unwrap_or(faxline_document::DocKind::Unknown),
+                kind: job.document_kind,
                 path: dst.clone(),
             },
         },

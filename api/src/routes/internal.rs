@@ -79,8 +79,8 @@ pub(crate) async fn asterisk_inbound(
         .ok_or_else(|| ApiError::not_found("Inbound not enabled"))?;
     let data = read_confined(spool, &path).await?;
     let (data, counted) = match faxline_document::sniff(&data) {
-        faxline_document::DocKind::Pdf => (data, None),
-        faxline_document::DocKind::Tiff => {
+        faxline_document::ContentKind::Pdf => (data, None),
+        faxline_document::ContentKind::Tiff => {
             let converted = tokio::task::spawn_blocking(move || {
                 let pages = faxline_document::read_fax_tiff(&data)?.len();
                 faxline_document::tiff_to_pdf(&data).map(|pdf| (pdf, Some(pages as i64)))
