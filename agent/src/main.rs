@@ -6,12 +6,14 @@ use tracing_subscriber::EnvFilter;
 
 mod cli {
     pub mod agent;
+    #[cfg(feature = "server")]
     pub mod api;
     pub mod asterisk;
     pub mod check;
     pub mod decode;
     pub mod render;
     pub mod send;
+    #[cfg(feature = "server")]
     pub mod serve;
     pub mod signal;
 }
@@ -29,10 +31,12 @@ enum Command {
     /// Send a document now over the configured line, with progress.
     Send(cli::send::SendArgs),
     /// Run the REST API (the system of record for jobs and inbound faxes).
+    #[cfg(feature = "server")]
     Api(cli::api::ApiArgs),
     /// The agent daemon next to Asterisk (or on the loopback line); `--check` validates config and connectivity.
     Agent(cli::agent::AgentArgs),
     /// API and agent in one process: the single-box default (SQLite, loopback line).
+    #[cfg(feature = "server")]
     Serve(cli::serve::ServeArgs),
     /// Render a PDF or text file to fax TIFF-F.
     Render(cli::render::RenderArgs),
@@ -52,8 +56,10 @@ fn main() -> anyhow::Result<()> {
     init_logging(&cli.command);
     match cli.command {
         Command::Send(args) => cli::send::run(args),
+        #[cfg(feature = "server")]
         Command::Api(args) => tokio::runtime::Runtime::new()?.block_on(cli::api::run(args)),
         Command::Agent(args) => tokio::runtime::Runtime::new()?.block_on(cli::agent::run(args)),
+        #[cfg(feature = "server")]
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
@@ -74,7 +80,9 @@ fn init_logging(command: &Command) {
     use faxline_agent::config::{Config, Env, LogFormat};
     let config = match command {
         Command::Agent(a) => Some(a.config.as_deref()),
+        #[cfg(feature = "server")]
         Command::Serve(a) => Some(a.config.as_deref()),
+        #[cfg(feature = "server")]
         Command::Api(a) => Some(a.config.as_deref()),
         _ => None,
     };
