@@ -4,6 +4,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::documents::{BlobDocuments, DocumentId, DocumentStore, OwnerTx};
 use super::{Db, InsertOutcome, NewJob, StoreError, StoreResult, with_writer};
 
 /// Largest batch per transaction.
@@ -14,13 +15,13 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
-pub(crate) fn spawn(db: Db) -> mpsc::Sender<Request> {
+pub(crate) fn spawn(db: Db, documents: BlobDocuments) -> mpsc::Sender<Request> {
     let (tx, mut rx) = mpsc::channel::<Request>(4096);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
-            match write(&db, &jobs).await {
+            match write(&db, &documents, &jobs).await {
                 Ok(inserted) => {
                     for (req, created) in batch.drain(..).zip(inserted) {
                         let outcome = if created {
@@ -50,12 +51,12 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
     status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
-const INSERT_DOC: &str = "INSERT INTO fax_documents (job_id, content) VALUES ($1, $2)";
 
-/// Inserts all jobs in one transaction; per job, whether it was created (false: its
-/// idempotency key already existed).
-async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
-    with_writer!(db, |p| {
+/// Inserts all jobs, each with its document, in one transaction; per job, whether it was created
+/// (false: its idempotency key already existed). When the transaction fails, the documents put
+/// for it are deleted again (see [`super::documents`]).
+async fn write(db: &Db, documents: &BlobDocuments, jobs: &[&NewJob]) -> StoreResult<Vec<bool>> {
+    let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());
         for j in jobs {
@@ -75,17 +76,28 @@ async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
                 .await?
                 .rows_affected();
             if n == 1 {
-                sqlx::query(INSERT_DOC)
-                    .bind(&j.id)
-                    .bind(j.content.as_ref())
-                    .execute(&mut *tx)
+                documents
+                    .put(
+                        &mut OwnerTx::from(&mut *tx),
+                        &DocumentId::Job(j.id.clone()),
+                        &j.content,
+                    )
                     .await?;
             }
             created.push(n == 1);
         }
         tx.commit().await?;
         Ok(created)
-    })
+    }
+    .await);
+    if written.is_err() {
+        let ids: Vec<DocumentId> = jobs.iter().map(|j| DocumentId::Job(j.id.clone())).collect();
+        // Best effort: the error that matters is the insert's.
+        if let Err(e) = documents.purge(&ids).await {
+            tracing::warn!(error = %e, "cannot delete the documents of a failed job insert");
+        }
+    }
+    written
 }
 
 async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {

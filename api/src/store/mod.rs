@@ -8,7 +8,10 @@
 //! uploads.
 
 mod batch;
+mod documents;
 mod models;
+mod retention;
+mod views;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,7 +24,11 @@ use sqlx::sqlite::{
 use sqlx::{Row, postgres::PgRow, sqlite::SqliteRow};
 use tokio::sync::{mpsc, oneshot};
 
+pub use documents::{
+    BlobDocuments, DocumentError, DocumentId, DocumentResult, DocumentStore, OwnerTx,
+};
 pub use models::*;
+pub use views::{Agents, InboundFaxes, Jobs, Keys, Retention};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +42,8 @@ pub enum StoreError {
     WriterGone,
     #[error("cannot prepare the database directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Documents(#[from] DocumentError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -54,8 +63,8 @@ pub(crate) enum Db {
 macro_rules! with_writer {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
-            Db::Sqlite { writer: $p, .. } => $body,
-            Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite { writer: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
@@ -63,12 +72,12 @@ macro_rules! with_writer {
 macro_rules! with_reader {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
-            Db::Sqlite { reader: $p, .. } => $body,
-            Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite { reader: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
-pub(crate) use with_writer;
+pub(crate) use {with_reader, with_writer};
 
 pub(crate) const JOB_COLS: &str = "id, to_number, file_name, doc_kind, doc_size, doc_sha256, status, error, pages, \
     pages_sent, backend, provider_sid, owner_key_id, attempts, lease_id, lease_agent, lease_expires_at, \
@@ -168,6 +177,7 @@ pub const STAGE_CANCELLED: &str = "cancelled";
 pub struct Store {
     pub(crate) db: Db,
     batch_tx: mpsc::Sender<batch::Request>,
+    documents: BlobDocuments,
 }
 
 impl std::fmt::Debug for Store {
@@ -224,8 +234,38 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl);
         };
-        let batch_tx = batch::spawn(db.clone());
-        Ok(Self { db, batch_tx })
+        let documents = BlobDocuments::new(db.clone());
+        let batch_tx = batch::spawn(db.clone(), documents.clone());
+        Ok(Self {
+            db,
+            batch_tx,
+            documents,
+        })
+    }
+
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs(self)
+    }
+
+    pub fn keys(&self) -> Keys<'_> {
+        Keys(self)
+    }
+
+    pub fn inbound(&self) -> InboundFaxes<'_> {
+        InboundFaxes(self)
+    }
+
+    pub fn agents(&self) -> Agents<'_> {
+        Agents(self)
+    }
+
+    pub fn retention(&self) -> Retention<'_> {
+        Retention(self)
+    }
+
+    /// The documents, seen only through [`DocumentStore`] so the backend can change.
+    pub fn documents(&self) -> &impl DocumentStore {
+        &self.documents
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -587,7 +627,7 @@ impl Store {
 
     /// Stores an inbound fax with its PDF in one transaction. A repeat of the same
     /// `(backend, provider_sid)` returns the existing row.
-    pub async fn insert_inbound(&self, row: &Inbound, pdf: &[u8]) -> StoreResult<Inbound> {
+    pub async fn insert_inbound(&self, row: &Inbound, pdf: &bytes::Bytes) -> StoreResult<Inbound> {
         if let Some(sid) = &row.provider_sid
             && let Some(existing) = self
                 .one::<Inbound>(
@@ -619,8 +659,8 @@ impl Store {
             .i(row.created_at)
             .i(row.received_at)
             .i(row.updated_at);
-        let doc = "INSERT INTO inbound_documents (inbound_id, content) VALUES ($1, $2)";
-        let inserted = with_writer!(&self.db, |p| {
+        let doc = DocumentId::Inbound(row.id.clone());
+        let written: StoreResult<bool> = with_writer!(&self.db, |p| async {
             let mut tx = p.begin().await?;
             let n = args
                 .bind(q(insert))
@@ -628,15 +668,24 @@ impl Store {
                 .await?
                 .rows_affected();
             if n == 1 {
-                sqlx::query(doc)
-                    .bind(&row.id)
-                    .bind(pdf)
-                    .execute(&mut *tx)
+                self.documents
+                    .put(&mut OwnerTx::from(&mut *tx), &doc, pdf)
                     .await?;
             }
             tx.commit().await?;
-            n == 1
-        });
+            Ok(n == 1)
+        }
+        .await);
+        // A document put outside the database does not roll back with the row.
+        let inserted = match written {
+            Ok(inserted) => inserted,
+            Err(e) => {
+                if let Err(cleanup) = self.documents.delete(&doc).await {
+                    tracing::warn!(error = %cleanup, "cannot delete the document of a failed inbound insert");
+                }
+                return Err(e);
+            }
+        };
         if inserted {
             return Ok(row.clone());
         }
