@@ -4,34 +4,12 @@
 //! own settings use `FAXLINE_*`. Unlike Faxbot, authentication stays on unless explicitly disabled,
 //! and that is refused on a non-loopback address.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// A secret string: never printed by `Debug`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+pub use faxline_protocol::Secret;
 
 /// Minimum length of the agent secret and the server secret, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -444,10 +422,10 @@ impl Config {
             self.require_api_key = parse_bool("REQUIRE_API_KEY", &v)?;
         }
         if let Some(v) = get("API_KEY") {
-            self.api_key = non_empty(v).map(Secret);
+            self.api_key = non_empty(v).map(Secret::new);
         }
         if let Some(v) = get("FAXLINE_SERVER_SECRET") {
-            self.server_secret = non_empty(v).map(Secret);
+            self.server_secret = non_empty(v).map(Secret::new);
         }
         // Docker-style secret files for the secrets' Faxbot/Faxline names.
         for (var, slot) in [
@@ -457,14 +435,14 @@ impl Config {
             ("ASTERISK_INBOUND_SECRET_FILE", &mut self.internal_secret),
         ] {
             if let Some(p) = get(var).and_then(non_empty) {
-                *slot = non_empty(read_secret_file(&p)?).map(Secret);
+                *slot = non_empty(read_secret_file(&p)?).map(Secret::new);
             }
         }
         if let Some(v) = get("FAXLINE_AGENT_SECRET") {
-            self.agent_secret = non_empty(v).map(Secret);
+            self.agent_secret = non_empty(v).map(Secret::new);
         }
         if let Some(v) = get("ASTERISK_INBOUND_SECRET") {
-            self.internal_secret = non_empty(v).map(Secret);
+            self.internal_secret = non_empty(v).map(Secret::new);
         }
         if let Some(v) = get("INBOUND_ENABLED") {
             self.inbound_enabled = parse_bool("INBOUND_ENABLED", &v)?;
@@ -510,7 +488,7 @@ impl Config {
         Ok(())
     }
 
-    /// Every secret judged by the one rule set ([`crate::secrets::weakness`], shared with the agent),
+    /// Every secret judged by the one rule set ([`faxline_protocol::secret_strength::weakness`], shared with the agent),
     /// and no two the same.
     fn check_secrets(&self) -> Result<(), ConfigError> {
         let named = [
@@ -533,7 +511,7 @@ impl Config {
         ];
         for (name, secret, min) in &named {
             if let Some(s) = secret
-                && let Some(w) = crate::secrets::weakness(s.expose(), *min)
+                && let Some(w) = faxline_protocol::secret_strength::weakness(s.expose(), *min)
             {
                 return Err(ConfigError::Invalid(format!("{name} {w}")));
             }
@@ -542,7 +520,7 @@ impl Config {
             .iter()
             .filter_map(|(n, s, _)| s.as_ref().map(|s| (*n, s.expose())))
             .collect();
-        if let Some((a, b)) = crate::secrets::reused(&values).first() {
+        if let Some((a, b)) = faxline_protocol::secret_strength::reused(&values).first() {
             return Err(ConfigError::Invalid(format!(
                 "{a} is the same value as {b}; every secret must be different"
             )));

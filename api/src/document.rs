@@ -4,33 +4,7 @@
 //! leading junk), requires the *whole* file to be UTF-8 without NUL bytes for text, and refuses
 //! empty uploads with 400 because an empty fax is always a client mistake.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    Pdf,
-    Text,
-}
-
-impl DocKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Pdf => "pdf",
-            DocKind::Text => "txt",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pdf" => Some(DocKind::Pdf),
-            "txt" => Some(DocKind::Text),
-            _ => None,
-        }
-    }
-    pub fn content_type(self) -> &'static str {
-        match self {
-            DocKind::Pdf => "application/pdf",
-            DocKind::Text => "text/plain; charset=utf-8",
-        }
-    }
-}
+pub use faxline_protocol::DocKind;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SniffError {

@@ -1,12 +1,11 @@
 //! The Faxline API: Faxbot-compatible REST, the agent protocol and storage.
 //!
 //! Entry points: [`config::Config`] (TOML + Faxbot's environment names), [`server::serve`] /
-//! [`server::App::start`] to run it, [`server::App::router`] to embed it, [`agent_auth`] for request
-//! signing on both sides and [`agent_client::AgentClient`] for the agent.
+//! [`server::App::start`] to run it, [`server::App::router`] to embed it. The agent protocol's
+//! definition (signing, messages, job status, time format, secrets, phone numbers) is the
+//! `faxline-protocol` crate, which this one serves.
 #![forbid(unsafe_code)]
 
-pub mod agent_auth;
-pub mod agent_client;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -18,11 +17,19 @@ pub mod pages;
 pub mod private_fs;
 pub mod retention;
 mod routes;
-pub mod secrets;
 pub mod server;
 pub mod store;
 pub mod throttle;
-pub mod timefmt;
 
 pub use config::Config;
+
+// Re-exports for the agent until it depends on faxline-protocol (the paths it uses today).
+#[doc(hidden)]
+pub use faxline_protocol::auth as agent_auth;
+#[doc(hidden)]
+pub use faxline_protocol::client as agent_client;
+#[doc(hidden)]
+pub use faxline_protocol::secret_strength as secrets;
+#[doc(hidden)]
+pub use faxline_protocol::time as timefmt;
 pub use server::{App, serve, serve_with_shutdown};

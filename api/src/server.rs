@@ -13,13 +13,13 @@ use axum::http::HeaderMap;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::agent_auth::NonceCache;
 use crate::auth::{self, Principal};
 use crate::config::{Config, ConfigError, MIN_SECRET_LEN, Secret};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{ApiKeyRow, Store, StoreError};
 use crate::throttle::{AuthThrottle, FailScope, RateLimiter};
-use crate::timefmt::{now_s, now_us};
+use faxline_protocol::auth::NonceCache;
+use faxline_protocol::time::{now_s, now_us};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -237,7 +237,7 @@ fn load_or_create_secret(path: &Path) -> Result<Secret, ServeError> {
     match std::fs::read_to_string(path) {
         Ok(s) => {
             let s = s.trim().to_string();
-            if let Some(w) = crate::secrets::weakness(&s, MIN_SECRET_LEN) {
+            if let Some(w) = faxline_protocol::secret_strength::weakness(&s, MIN_SECRET_LEN) {
                 return Err(ConfigError::Invalid(format!(
                     "the server secret in {} {w}",
                     path.display()

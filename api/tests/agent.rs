@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::{
     ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
 };
-use faxline_api::agent_auth;
-use faxline_api::agent_client::{AgentClientError, CallDetails, InboundMeta, SendResult};
+use faxline_protocol::JobStatus;
+use faxline_protocol::auth as agent_auth;
+use faxline_protocol::client::{AgentClientError, CallDetails, InboundMeta, SendResult};
 use serde_json::Value;
 
 async fn queue(s: &TestServer, n: usize) -> Vec<String> {
@@ -70,16 +71,15 @@ async fn lease_flow(db: Db) {
         .result(
             job,
             &SendResult {
-                status: "SUCCESS".into(),
+                status: JobStatus::Success,
                 error: None,
                 pages: Some(1),
                 provider_sid: Some("call-1".into()),
-                retry: false,
             },
         )
         .await
         .unwrap();
-    assert_eq!(st, "SUCCESS");
+    assert_eq!(st, JobStatus::Success);
     let v = status(&s, &ids[0]).await;
     assert_eq!(v["status"], "SUCCESS");
     assert_eq!(v["pages"], 1);
@@ -103,19 +103,24 @@ async fn lease_flow(db: Db) {
     assert_eq!(got[0].job_id, ids[0]);
     assert!(t0.elapsed() < Duration::from_secs(5));
 
-    // retryable failure goes back to the queue, then fails for good after max_attempts (3)
+    // A result is final: a failure (the agent's `[retry]` policy already ran its attempts) is not
+    // queued again by the API, and the job is not offered to any agent.
     let job = got[0].clone();
     let busy = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("BUSY".into()),
         pages: None,
         provider_sid: None,
-        retry: true,
     };
     assert_eq!(
         s.agent("agent-2").result(&job, &busy).await.unwrap(),
-        "queued"
+        JobStatus::Failed
     );
+    let v = status(&s, &job.job_id).await;
+    assert_eq!(v["status"], "FAILED", "{v}");
+    assert_eq!(v["stage"], "failed", "{v}");
+    let later = s.agent("agent-3").lease(Duration::ZERO, 10).await.unwrap();
+    assert!(later.iter().all(|j| j.job_id != job.job_id));
 
     // readiness lists agents
     let v: Value = http()
@@ -162,7 +167,7 @@ async fn delivery_details(db: Db) {
     assert_eq!(v["stage"], "T.38 Negotiated", "{v}");
     assert_eq!(v["pages_sent"], 1, "{v}");
     let st = agent.job_status(&ids[0]).await.unwrap().unwrap();
-    assert!(st.leased_to_you && !st.is_final() && st.status == "in_progress");
+    assert!(st.leased_to_you && !st.is_final() && st.status == JobStatus::InProgress);
     assert!(
         !s.agent("agent-2")
             .job_status(&ids[0])
@@ -179,11 +184,10 @@ async fn delivery_details(db: Db) {
         None
     );
     let ok = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(1),
         provider_sid: Some("job_1".into()),
-        retry: false,
     };
     let details = CallDetails {
         bitrate: Some(14400),
@@ -235,11 +239,10 @@ async fn delivery_details(db: Db) {
         agent_attempt: None,
     };
     let failed = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("busy".into()),
         pages: None,
         provider_sid: None,
-        retry: false,
     };
     agent
         .result_with_details(other, &failed, &bad)
@@ -299,11 +302,10 @@ async fn pages_and_final_stage(db: Db) {
             .unwrap();
     }
     let failed_part_way = SendResult {
-        status: "FAILED".into(),
+        status: JobStatus::Failed,
         error: Some("fax transfer failed: the far end hung up during the fax".into()),
         pages: Some(2),
         provider_sid: None,
-        retry: false,
     };
     agent.result(&a, &failed_part_way).await.unwrap();
     let v = status(&s, &ids[0]).await;
@@ -314,11 +316,10 @@ async fn pages_and_final_stage(db: Db) {
 
     // (Asterisk's FAXPAGES can be empty or 0 when its result event races the hangup.)
     let success_without_pages = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(0),
         provider_sid: None,
-        retry: false,
     };
     agent.result(&b, &success_without_pages).await.unwrap();
     let v = status(&s, &ids[1]).await;
@@ -326,14 +327,10 @@ async fn pages_and_final_stage(db: Db) {
     assert_eq!(v["pages_sent"], doc_pages, "{v}");
     assert_eq!(v["stage"], "completed", "{v}");
 
-    let busy = SendResult {
-        status: "FAILED".into(),
-        error: Some("busy".into()),
-        pages: None,
-        provider_sid: None,
-        retry: true,
-    };
-    assert_eq!(agent.result(&c, &busy).await.unwrap(), "queued");
+    assert_eq!(
+        agent.release(&c, "agent shutdown", None).await.unwrap(),
+        JobStatus::Queued
+    );
     let v = status(&s, &ids[2]).await;
     assert_eq!(v["stage"], "retry scheduled", "{v}");
     assert_eq!(v["pages"], doc_pages, "{v}");
@@ -412,11 +409,10 @@ async fn expiry_and_restart(db: Db) {
     assert_eq!(rest.len(), 1);
     assert!(ids.contains(&rest[0].job_id) && rest[0].job_id != again.job_id);
     let ok = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(1),
         provider_sid: None,
-        retry: false,
     };
     other.result(&again, &ok).await.unwrap();
     assert_eq!(status(&s, &again.job_id).await["status"], "SUCCESS");
@@ -467,7 +463,7 @@ async fn signatures(db: Db) {
     );
     assert_eq!(post(h, body.clone()).await.unwrap().status(), 401);
     // stale timestamp
-    let ts = faxline_api::timefmt::now_s() - 1000;
+    let ts = faxline_protocol::time::now_s() - 1000;
     let sig = agent_auth::sign_request(
         AGENT_SECRET.as_bytes(),
         "POST",
@@ -498,6 +494,76 @@ async fn signatures(db: Db) {
     );
 }
 both_stores!(signatures_on, signatures);
+
+/// A job its agent gives back unfinished (it is stopping) is queued again at once, with the reason, for the
+/// next lease, until the API's `max_attempts` (3) leases are used; then it fails for good. An agent of the
+/// previous release gives a job back with `retry: true` on a failed result: that is the same release,
+/// never a delayed retry.
+async fn release(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let ids = queue(&s, 1).await;
+    let agent = s.agent("agent-1");
+    let first = agent.lease(Duration::ZERO, 1).await.unwrap().remove(0);
+    assert_eq!(first.attempt, 1);
+    assert_eq!(
+        agent
+            .release(&first, "agent shutdown", Some(1))
+            .await
+            .unwrap(),
+        JobStatus::Queued
+    );
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "queued", "{v}");
+    assert_eq!(v["stage"], "retry scheduled", "{v}");
+    assert_eq!(v["error"], "agent shutdown", "{v}");
+    assert_eq!(v["pages_sent"], 1, "{v}");
+    // The lease is gone: the old lease can neither report nor release again.
+    assert!(matches!(
+        agent.release(&first, "again", None).await,
+        Err(AgentClientError::LeaseLost)
+    ));
+
+    // Leased again at once (no delay), by an old agent that gives it back the old way.
+    let second = s
+        .agent("agent-2")
+        .lease(Duration::ZERO, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (second.job_id.as_str(), second.attempt),
+        (ids[0].as_str(), 2)
+    );
+    let path = format!("/agent/v1/jobs/{}/result", second.job_id);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "lease_id": second.lease_id, "status": "FAILED", "error": "agent shutdown",
+        "pages": null, "provider_sid": null, "retry": true, "agent_attempt": 1
+    }))
+    .unwrap();
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-2", &body);
+    let mut rb = http().post(s.url(&path)).body(body);
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "queued");
+
+    // The third lease is the last: giving it back fails the job for good.
+    let third = agent.lease(Duration::ZERO, 1).await.unwrap().remove(0);
+    assert_eq!(third.attempt, 3);
+    assert_eq!(
+        agent.release(&third, "agent shutdown", None).await.unwrap(),
+        JobStatus::Failed
+    );
+    let v = status(&s, &ids[0]).await;
+    assert_eq!(v["status"], "FAILED", "{v}");
+    assert_eq!(v["stage"], "failed", "{v}");
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+}
+both_stores!(release_on, release);
 
 async fn inbound(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {

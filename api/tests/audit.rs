@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{ADMIN_KEY, Db, INTERNAL_SECRET, TestServer, fixture, http, send_fax};
-use faxline_api::agent_client::{AgentClient, InboundMeta};
 use faxline_api::config::Secret;
+use faxline_protocol::client::{AgentClient, InboundMeta};
 use serde_json::Value;
 
 #[derive(Clone)]
@@ -252,16 +252,14 @@ async fn audit_scenario(db: Db) {
     assert!(has_event(&ev, "api_key_revoked", |e| e["key_id"] == key_id.as_str()));
     assert!(has_event(&ev, "job_created", |e| e["job_id"]
         == id.as_str()
-        && e["to"] == "****4567"));
+        && e["to"] == "…4567"));
     assert!(has_event(&ev, "pdf_served", |e| e["job_id"] == pdf_id.as_str()));
     assert!(has_event(&ev, "preview_served", |e| e["job_id"] == id.as_str()));
     assert!(has_event(&ev, "inbound_pdf_served", |e| e["inbound_id"]
         == inbound_id.as_str()));
-    assert!(has_event(&ev, "inbound_received", |e| e["from"]
-        == "****0001"
-        && e["to"] == "****0002"));
-    assert!(has_event(&ev, "inbound_received", |e| e["from"]
-        == "****0003"
+    assert!(has_event(&ev, "inbound_received", |e| e["from"] == "…0001"
+        && e["to"] == "…0002"));
+    assert!(has_event(&ev, "inbound_received", |e| e["from"] == "…0003"
         && e["via"] == "asterisk_hook"));
     for reason in [
         "invalid number",
@@ -274,8 +272,7 @@ async fn audit_scenario(db: Db) {
             "upload_rejected {reason}"
         );
     }
-    assert!(has_event(&ev, "upload_rejected", |e| by_key(e)
-        && e["to"] == "****5309"));
+    assert!(has_event(&ev, "upload_rejected", |e| by_key(e) && e["to"] == "…5309"));
     assert!(has_event(&ev, "upload_rejected", |e| by_key(e)
         && e["reason"].as_str().unwrap_or("").contains("damaged")));
     assert!(has_event(&ev, "agent_auth_failed", |_| true));

@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{ADMIN_KEY, Db, INTERNAL_SECRET, TestServer, fixture, http, send_fax};
-use faxline_api::agent_client::SendResult;
+use faxline_protocol::JobStatus;
+use faxline_protocol::client::SendResult;
 use serde_json::Value;
 
 /// Letter at 204 × 196 dpi: 1728 pixels across, 792 pt / 72 × 196 rows.
@@ -355,13 +356,15 @@ async fn retention(db: Db) {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].job_id, done);
     let result = SendResult {
-        status: "SUCCESS".into(),
+        status: JobStatus::Success,
         error: None,
         pages: Some(1),
         provider_sid: Some("call-r".into()),
-        retry: false,
     };
-    assert_eq!(agent.result(&jobs[0], &result).await.unwrap(), "SUCCESS");
+    assert_eq!(
+        agent.result(&jobs[0], &result).await.unwrap(),
+        JobStatus::Success
+    );
     let waiting = submit(&s, "waiting.pdf", pdf.clone()).await["id"]
         .as_str()
         .unwrap()

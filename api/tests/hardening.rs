@@ -552,7 +552,7 @@ async fn received_faxes_need_a_reader(db: Db) {
     let Some(s) = TestServer::start(db, |c| c.inbound_enabled = false).await else {
         return;
     };
-    let meta = faxline_api::agent_client::InboundMeta {
+    let meta = faxline_protocol::client::InboundMeta {
         from: Some("+15550002222".into()),
         to: Some("+15550003333".into()),
         pages: Some(1),
@@ -567,7 +567,8 @@ async fn received_faxes_need_a_reader(db: Db) {
         .expect("upload acknowledged");
     let kept = s
         .store
-        .list_inbound(&faxline_api::store::InboundFilter {
+        .inbound()
+        .list(&faxline_api::store::InboundFilter {
             to_number: None,
             status: None,
             mailbox: None,
@@ -588,7 +589,7 @@ both_stores!(received_faxes_on, received_faxes_need_a_reader);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_agent_stays_within_the_per_address_cap() {
     let s = TestServer::start(Db::Sqlite, |c| {
-        c.max_connections_per_address = faxline_api::agent_client::MAX_IN_FLIGHT as u32;
+        c.max_connections_per_address = faxline_protocol::client::MAX_IN_FLIGHT as u32;
     })
     .await
     .unwrap();

@@ -13,7 +13,7 @@ use crate::auth::{self, ALL_SCOPES};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::store::ApiKeyRow;
-use crate::timefmt::{iso, now_us, parse_iso};
+use faxline_protocol::time::{iso, now_us, parse_iso};
 
 fn admin_headers(body: impl IntoResponse) -> Response {
     (

@@ -1,7 +1,8 @@
-//! The agent protocol (`/agent/v1/...`). Every request carries the signature headers of
-//! [`crate::agent_auth`]; they are checked before the body is read (present, well-formed, inside
-//! the window), then the body is read whole (a few at a time) and verified (constant-time HMAC
-//! over its hash, nonce replay) before anything is parsed.
+//! The agent protocol (`/agent/v1/...`), served. Messages are `faxline_protocol::messages`, the
+//! structs the agent's client writes. Every request carries the signature headers of
+//! [`faxline_protocol::auth`]; they are checked before the body is read (present, well-formed,
+//! inside the window), then the body is read whole (a few at a time) and verified (constant-time
+//! HMAC over its hash, nonce replay) before anything is parsed.
 
 use std::time::Duration;
 
@@ -10,18 +11,23 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use faxline_protocol::JobStatus;
+use faxline_protocol::auth::{self as agent_auth, AgentAuthError, SignedHeaders};
+use faxline_protocol::messages::{
+    InboundAnswer, InboundDisposition, InboundMeta, JobStatusView, LeaseRenewed, LeaseRequest,
+    LeaseResponse, LeasedJob, Progress, ReleaseRequest, ResultReport,
+};
+use faxline_protocol::time::{now_s, now_us, parse_iso};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::agent_auth::{self, AgentAuthError, SignedHeaders};
 use crate::audit::mask_number;
 use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{Inbound, Job, JobProgress, JobResult};
+use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobResult};
 use crate::throttle::FailScope;
-use crate::timefmt::{now_s, now_us, parse_iso};
 
 /// Bodies of agent requests read at once before their signature is verified (each up to the
 /// upload limit): a flood of forged uploads with well-formed headers waits here instead of
@@ -62,8 +68,9 @@ impl FromRequest<AppState> for SignedAgent {
         let window = st.cfg.agent_replay_window_seconds as i64;
         // Headers, window and signature form first: an unsigned or stale request is refused
         // before its body is read, and bodies of requests that pass are read a few at a time.
-        let prechecked = SignedHeaders::from_headers(&headers)
-            .and_then(|h| agent_auth::precheck(&h, now, window).map(|()| h));
+        let prechecked =
+            SignedHeaders::from_lookup(|n| headers.get(n).and_then(|v| v.to_str().ok()))
+                .and_then(|h| agent_auth::precheck(&h, now, window).map(|()| h));
         let body = match prechecked {
             Err(e) => Err(e),
             Ok(h) => {
@@ -125,43 +132,17 @@ impl SignedAgent {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct LeaseRequest {
-    #[serde(default)]
-    wait_seconds: u64,
-    #[serde(default = "one")]
-    max_jobs: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
 /// A leased job as the agent sees it (it dials the full number).
-#[derive(Debug, Serialize)]
-pub(crate) struct LeasedJobOut {
-    job_id: String,
-    lease_id: String,
-    to: String,
-    document_kind: String,
-    document_size: i64,
-    document_sha256: String,
-    attempt: i64,
-    lease_expires_at: i64,
-}
-
-impl LeasedJobOut {
-    fn of(j: Job) -> Self {
-        Self {
-            lease_expires_at: j.lease_expires_at.unwrap_or_default() / 1_000_000,
-            lease_id: j.lease_id.unwrap_or_default(),
-            job_id: j.id,
-            to: j.to_number,
-            document_kind: j.doc_kind,
-            document_size: j.doc_size,
-            document_sha256: j.doc_sha256,
-            attempt: j.attempts,
-        }
+fn leased(j: Job) -> LeasedJob {
+    LeasedJob {
+        lease_expires_at: j.lease_expires_at.unwrap_or_default() / 1_000_000,
+        lease_id: j.lease_id.unwrap_or_default(),
+        job_id: j.id,
+        to: j.to_number,
+        document_kind: j.doc_kind,
+        document_size: j.doc_size,
+        document_sha256: j.doc_sha256,
+        attempt: j.attempts,
     }
 }
 
@@ -170,7 +151,7 @@ impl LeasedJobOut {
 pub(crate) async fn lease(
     State(st): State<AppState>,
     agent: SignedAgent,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LeaseResponse>> {
     let req: LeaseRequest = agent.json()?;
     let wait = Duration::from_secs(req.wait_seconds.min(30));
     let max = req.max_jobs.clamp(1, 10);
@@ -182,24 +163,28 @@ pub(crate) async fn lease(
         tokio::pin!(notified);
         notified.as_mut().enable();
         let now = now_us();
-        st.store.requeue_expired(now, st.cfg.max_attempts).await?;
+        st.store
+            .jobs()
+            .requeue_expired(now, st.cfg.max_attempts)
+            .await?;
         let mut jobs = Vec::new();
         while jobs.len() < max as usize {
             let lease_id = uuid::Uuid::new_v4().simple().to_string();
             match st
                 .store
+                .jobs()
                 .lease_next(&agent.agent_id, &lease_id, now, now + lease_us)
                 .await?
             {
                 Some(j) => {
                     crate::audit!("job_leased", job_id = %j.id, agent = %agent.agent_id, attempt = j.attempts);
-                    jobs.push(LeasedJobOut::of(j));
+                    jobs.push(leased(j));
                 }
                 None => break,
             }
         }
         if !jobs.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(serde_json::json!({ "jobs": jobs })));
+            return Ok(Json(LeaseResponse { jobs }));
         }
         // Other API instances (PostgreSQL) cannot wake us: poll every second as well.
         let _ = tokio::time::timeout_at(
@@ -208,15 +193,6 @@ pub(crate) async fn lease(
         )
         .await;
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Progress {
-    lease_id: String,
-    pages_sent: Option<i64>,
-    pages_total: Option<i64>,
-    /// The call phase, e.g. Asterisk's FAXStatus text (`T.38 Negotiated`).
-    stage: Option<String>,
 }
 
 /// Agent-supplied text for display: control characters dropped, at most `max` characters, empty = absent.
@@ -235,7 +211,7 @@ fn lease_lost() -> ApiError {
     ApiError::conflict("Lease not held")
 }
 
-async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<serde_json::Value>> {
+async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<LeaseRenewed>> {
     let now = now_us();
     let exp = now + (st.cfg.lease_seconds.max(1) * 1_000_000) as i64;
     let progress = JobProgress {
@@ -245,21 +221,22 @@ async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<serde_js
     };
     if !st
         .store
+        .jobs()
         .renew_lease(id, &p.lease_id, now, exp, &progress)
         .await?
     {
         return Err(lease_lost());
     }
-    Ok(Json(
-        serde_json::json!({ "lease_expires_at": exp / 1_000_000 }),
-    ))
+    Ok(Json(LeaseRenewed {
+        lease_expires_at: exp / 1_000_000,
+    }))
 }
 
 pub(crate) async fn heartbeat(
     State(st): State<AppState>,
     Path(id): Path<String>,
     agent: SignedAgent,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LeaseRenewed>> {
     let p: Progress = agent.json()?;
     renew(&st, &id, &p).await
 }
@@ -268,24 +245,21 @@ pub(crate) async fn progress(
     State(st): State<AppState>,
     Path(id): Path<String>,
     agent: SignedAgent,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LeaseRenewed>> {
     let p: Progress = agent.json()?;
     renew(&st, &id, &p).await
 }
 
+/// A result as agents send it: the protocol's report, plus the `retry` flag of agents older than the
+/// `release` message. They set it only to give a job back when stopping (a call hung up at shutdown), so
+/// a failure carrying it is taken as a release; it never schedules a retry (retries are the agent's).
+/// Unknown fields are ignored rather than refused, so agents of another release keep working.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ResultIn {
-    lease_id: String,
-    status: String,
-    error: Option<String>,
-    pages: Option<i64>,
-    provider_sid: Option<String>,
+    #[serde(flatten)]
+    report: ResultReport,
     #[serde(default)]
     retry: bool,
-    /// Delivery details (all optional): image bit rate (bit/s), `T38` or `audio`, the far end's CSI.
-    bitrate: Option<i64>,
-    mode: Option<String>,
-    remote_ident: Option<String>,
 }
 
 pub(crate) async fn result(
@@ -293,31 +267,36 @@ pub(crate) async fn result(
     Path(id): Path<String>,
     agent: SignedAgent,
 ) -> ApiResult<Json<super::FaxJobOut>> {
-    let r: ResultIn = agent.json()?;
-    if r.status != "SUCCESS" && r.status != "FAILED" {
+    let ResultIn { report, retry } = agent.json()?;
+    let ResultReport {
+        lease_id,
+        result: r,
+        details,
+    } = report;
+    if !matches!(r.status, JobStatus::Success | JobStatus::Failed) {
         return Err(ApiError::bad_request("status must be SUCCESS or FAILED"));
     }
-    let now = now_us();
+    if retry && r.status == JobStatus::Failed {
+        let release = ReleaseRequest {
+            lease_id,
+            reason: r.error,
+            pages: r.pages,
+        };
+        return give_back(&st, &id, &agent.agent_id, release, details.agent_attempt).await;
+    }
     let res = JobResult {
-        retry: r.retry && r.status == "FAILED",
         status: r.status,
         error: r.error.map(|e| e.chars().take(500).collect()),
         pages: r.pages,
         provider_sid: r.provider_sid,
-        bitrate: r.bitrate.filter(|b| (1..=1_000_000).contains(b)),
-        fax_mode: clean_text(r.mode, 16),
-        remote_ident: clean_text(r.remote_ident, 64),
+        bitrate: details.bitrate.filter(|b| (1..=1_000_000).contains(b)),
+        fax_mode: clean_text(details.mode, 16),
+        remote_ident: clean_text(details.remote_ident, 64),
     };
     let job = st
         .store
-        .finish_job(
-            &id,
-            &r.lease_id,
-            &res,
-            now,
-            st.cfg.max_attempts,
-            now + 60_000_000,
-        )
+        .jobs()
+        .finish(&id, &lease_id, &res, now_us())
         .await?
         .ok_or_else(lease_lost)?;
     crate::audit!(
@@ -326,9 +305,59 @@ pub(crate) async fn result(
         agent = %agent.agent_id,
         status = %job.status,
         to = %mask_number(&job.to_number),
-        attempt = job.attempts
+        attempt = job.attempts,
+        agent_attempt = details.agent_attempt
     );
-    if job.status == "queued" {
+    Ok(Json(job.into()))
+}
+
+/// The agent gives a leased job back unfinished (it is stopping): queued again at once for the next
+/// lease while the API's `max_attempts` leases last.
+pub(crate) async fn release(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    agent: SignedAgent,
+) -> ApiResult<Json<super::FaxJobOut>> {
+    let r: ReleaseRequest = agent.json()?;
+    give_back(&st, &id, &agent.agent_id, r, None).await
+}
+
+async fn give_back(
+    st: &AppState,
+    id: &str,
+    agent_id: &str,
+    r: ReleaseRequest,
+    agent_attempt: Option<u32>,
+) -> ApiResult<Json<super::FaxJobOut>> {
+    let reason: String = r
+        .reason
+        .unwrap_or_else(|| "released by the agent".into())
+        .chars()
+        .take(500)
+        .collect();
+    let job = st
+        .store
+        .jobs()
+        .release_lease(
+            id,
+            &r.lease_id,
+            &reason,
+            r.pages,
+            now_us(),
+            st.cfg.max_attempts,
+        )
+        .await?
+        .ok_or_else(lease_lost)?;
+    crate::audit!(
+        "job_released",
+        job_id = %job.id,
+        agent = %agent_id,
+        status = %job.status,
+        to = %mask_number(&job.to_number),
+        attempt = job.attempts,
+        agent_attempt = agent_attempt
+    );
+    if job.status == JobStatus::Queued {
         st.job_added.notify_waiters();
     }
     Ok(Json(job.into()))
@@ -340,19 +369,20 @@ pub(crate) async fn job_status(
     State(st): State<AppState>,
     Path(id): Path<String>,
     agent: SignedAgent,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<JobStatusView>> {
     let job = st
         .store
-        .get_job(&id)
+        .jobs()
+        .get(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job not found"))?;
-    let leased_to_you =
-        job.status == "in_progress" && job.lease_agent.as_deref() == Some(agent.agent_id.as_str());
-    Ok(Json(serde_json::json!({
-        "job_id": job.id,
-        "status": job.status,
-        "leased_to_you": leased_to_you,
-    })))
+    let leased_to_you = job.status == JobStatus::InProgress
+        && job.lease_agent.as_deref() == Some(agent.agent_id.as_str());
+    Ok(Json(JobStatusView {
+        job_id: job.id,
+        status: job.status,
+        leased_to_you,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,15 +399,17 @@ pub(crate) async fn document(
 ) -> ApiResult<Response> {
     let job = st
         .store
-        .get_job(&id)
+        .jobs()
+        .get(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job not found"))?;
-    if job.lease_id.as_deref() != Some(q.lease_id.as_str()) || job.status != "in_progress" {
+    if job.lease_id.as_deref() != Some(q.lease_id.as_str()) || job.status != JobStatus::InProgress {
         return Err(lease_lost());
     }
     let doc = st
         .store
-        .job_document(&id)
+        .documents()
+        .get(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     let kind = DocKind::parse(&job.doc_kind).unwrap_or(DocKind::Pdf);
@@ -399,22 +431,11 @@ pub(crate) async fn document(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct InboundMeta {
-    from: Option<String>,
-    to: Option<String>,
-    pages: Option<i64>,
-    status: Option<String>,
-    /// Asterisk's UNIQUEID or similar: repeats of an upload are stored once.
-    call_id: Option<String>,
-    received_at: Option<String>,
-}
-
 /// Multipart `metadata` (JSON) + `file` (PDF).
 pub(crate) async fn inbound(
     State(st): State<AppState>,
     agent: SignedAgent,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<InboundAnswer>> {
     if !st.cfg.inbound_enabled {
         // Nothing can read a received fax while inbound is off (its routes answer 404), so it is
         // not kept; the answer is a success so the agent drops its copy instead of retrying.
@@ -424,9 +445,10 @@ pub(crate) async fn inbound(
             reason = "inbound disabled",
             size = agent.body.len()
         );
-        return Ok(Json(
-            serde_json::json!({ "id": null, "status": "discarded" }),
-        ));
+        return Ok(Json(InboundAnswer {
+            id: None,
+            status: InboundDisposition::Discarded,
+        }));
     }
     let mut req = Request::new(Body::from(agent.body.clone()));
     if let Some(ct) = agent.headers.get(header::CONTENT_TYPE) {
@@ -482,7 +504,7 @@ pub(crate) async fn inbound(
             .unwrap_or(now),
         updated_at: now,
     };
-    let stored = st.store.insert_inbound(&row, &pdf).await?;
+    let stored = st.store.inbound().insert(&row, &pdf).await?;
     crate::audit!(
         "inbound_received",
         inbound_id = %stored.id,
@@ -490,5 +512,8 @@ pub(crate) async fn inbound(
         from = %mask_number(stored.from_number.as_deref().unwrap_or("")),
         to = %mask_number(stored.to_number.as_deref().unwrap_or(""))
     );
-    Ok(Json(serde_json::json!({ "id": stored.id, "status": "ok" })))
+    Ok(Json(InboundAnswer {
+        id: Some(stored.id),
+        status: InboundDisposition::Ok,
+    }))
 }

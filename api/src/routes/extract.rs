@@ -25,7 +25,7 @@ use crate::links::{self, LinkError, LinkKind};
 use crate::server::AppState;
 use crate::store::{Inbound, Job};
 use crate::throttle::FailScope;
-use crate::timefmt::now_s;
+use faxline_protocol::time::now_s;
 
 /// What a route demands of its caller: a scope, and a per-key rate limit counted under `ROUTE`
 /// (routes that share a `ROUTE` share one budget).

@@ -20,7 +20,7 @@ use crate::server::AppState;
 use crate::store::{
     CancelOutcome, DocumentId, DocumentStore, InsertOutcome, Job, JobFilter, NewJob,
 };
-use crate::timefmt::now_us;
+use faxline_protocol::time::now_us;
 
 /// Faxbot's rule: `^[+]?\d{6,20}$`.
 pub(crate) fn valid_number(to: &str) -> bool {

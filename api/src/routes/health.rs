@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::timefmt::{iso, now_us};
+use faxline_protocol::time::{iso, now_us};
 
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -19,7 +19,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     let now = now_us();
     let fresh_us = (st.cfg.lease_seconds.max(30) * 2 * 1_000_000) as i64;
     let agents = if db {
-        st.store.list_agents().await.unwrap_or_default()
+        st.store.agents().list().await.unwrap_or_default()
     } else {
         vec![]
     };

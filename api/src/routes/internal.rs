@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::store::Inbound;
 use crate::throttle::FailScope;
-use crate::timefmt::{now_s, now_us};
+use faxline_protocol::time::{now_s, now_us};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AsteriskInbound {

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::server::AppState;
 use crate::store::{DocumentError, Inbound, Job, StoreError};
-use crate::timefmt::iso;
+use faxline_protocol::time::iso;
 
 pub(crate) fn router(state: AppState) -> Router {
     // Multipart overhead on top of the document limit; larger bodies are cut off early.
@@ -62,6 +62,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/agent/v1/jobs/{id}/heartbeat", post(agent::heartbeat))
         .route("/agent/v1/jobs/{id}/progress", post(agent::progress))
         .route("/agent/v1/jobs/{id}/result", post(agent::result))
+        .route("/agent/v1/jobs/{id}/release", post(agent::release))
         .route("/agent/v1/jobs/{id}/document", get(agent::document))
         .route(
             "/agent/v1/inbound",
@@ -138,7 +139,7 @@ pub(crate) fn client_ip(
 pub(crate) struct FaxJobOut {
     id: String,
     to: String,
-    status: String,
+    status: faxline_protocol::JobStatus,
     error: Option<String>,
     pages: Option<i64>,
     backend: String,
@@ -295,7 +296,7 @@ pub(crate) fn make_link(
     id: &str,
     ttl_minutes: u64,
 ) -> PdfLinkOut {
-    let exp = crate::timefmt::now_s() + (ttl_minutes.max(1) * 60) as i64;
+    let exp = faxline_protocol::time::now_s() + (ttl_minutes.max(1) * 60) as i64;
     let token = crate::links::sign(st.server_secret.as_bytes(), kind, id, exp);
     let base = st
         .cfg

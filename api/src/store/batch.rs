@@ -2,10 +2,13 @@
 //! accumulated in a single transaction, so one fsync makes a whole batch durable. Each caller
 //! is answered only after the commit.
 
+use faxline_protocol::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
+use super::db::{Db, row_of, with_writer};
 use super::documents::{BlobDocuments, DocumentId, DocumentStore, OwnerTx};
-use super::{Db, InsertOutcome, NewJob, StoreError, StoreResult, with_writer};
+use super::jobs::JOB_COLS;
+use super::{InsertOutcome, Job, NewJob, StoreError, StoreResult};
 
 /// Largest batch per transaction.
 const MAX_BATCH: usize = 256;
@@ -49,7 +52,7 @@ pub(crate) fn spawn(db: Db, documents: BlobDocuments) -> mpsc::Sender<Request> {
 
 const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_kind, doc_size, doc_sha256, \
     status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
-    VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, 0, $10, $10, $10, $11) \
+    VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 
 /// Inserts all jobs, each with its document, in one transaction; per job, whether it was created
@@ -72,6 +75,7 @@ async fn write(db: &Db, documents: &BlobDocuments, jobs: &[&NewJob]) -> StoreRes
                 .bind(&j.idempotency_key)
                 .bind(j.created_at)
                 .bind(j.pages)
+                .bind(JobStatus::Queued.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -105,13 +109,13 @@ async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {
     let store_lookup = with_writer!(db, |p| {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM fax_jobs WHERE idempotency_key = $1",
-            super::JOB_COLS
+            JOB_COLS
         )))
         .bind(key)
         .fetch_optional(p)
         .await?;
         match row {
-            Some(r) => Some(super::row_of::<super::Job, _>(&r)?),
+            Some(r) => Some(row_of::<Job, _>(&r)?),
             None => None,
         }
     });

@@ -16,7 +16,7 @@ use std::future::Future;
 use bytes::Bytes;
 use sqlx::Row;
 
-use super::{Db, with_reader, with_writer};
+use super::db::{Db, q, with_reader, with_writer};
 
 /// A document, named by its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,13 +123,13 @@ impl DocumentStore for BlobDocuments {
         );
         let owner = id.owner();
         match &mut tx.0 {
-            Conn::Sqlite(c) => super::q::<sqlx::Sqlite>(&sql)
+            Conn::Sqlite(c) => q::<sqlx::Sqlite>(&sql)
                 .bind(owner)
                 .bind(content.as_ref())
                 .execute(&mut **c)
                 .await?
                 .rows_affected(),
-            Conn::Postgres(c) => super::q::<sqlx::Postgres>(&sql)
+            Conn::Postgres(c) => q::<sqlx::Postgres>(&sql)
                 .bind(owner)
                 .bind(content.as_ref())
                 .execute(&mut **c)
@@ -143,7 +143,7 @@ impl DocumentStore for BlobDocuments {
         let (table, key) = place(id);
         let sql = format!("SELECT content FROM {table} WHERE {key} = $1");
         Ok(with_reader!(&self.db, |p| {
-            super::q(&sql)
+            q(&sql)
                 .bind(id.owner())
                 .fetch_optional(p)
                 .await?
@@ -155,7 +155,7 @@ impl DocumentStore for BlobDocuments {
     async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
         let (table, key) = place(id);
         let sql = format!("DELETE FROM {table} WHERE {key} = $1");
-        let n = with_writer!(&self.db, |p| super::q(&sql)
+        let n = with_writer!(&self.db, |p| q(&sql)
             .bind(id.owner())
             .execute(p)
             .await?
@@ -179,7 +179,7 @@ impl DocumentStore for BlobDocuments {
                 let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let sql = format!("DELETE FROM {table} WHERE {key} IN ({})", marks.join(", "));
                 deleted += with_writer!(&self.db, |p| {
-                    let mut query = super::q(&sql);
+                    let mut query = q(&sql);
                     for owner in chunk {
                         query = query.bind(*owner);
                     }

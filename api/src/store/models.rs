@@ -1,5 +1,7 @@
 //! Rows and inputs of the store.
 
+use faxline_protocol::JobStatus;
+
 /// An outbound fax job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -10,8 +12,7 @@ pub struct Job {
     pub doc_kind: String,
     pub doc_size: i64,
     pub doc_sha256: String,
-    /// `queued`, `in_progress`, `SUCCESS`, `FAILED`, `cancelled`.
-    pub status: String,
+    pub status: JobStatus,
     pub error: Option<String>,
     pub pages: Option<i64>,
     pub pages_sent: Option<i64>,
@@ -71,7 +72,7 @@ impl NewJob {
             doc_kind: self.doc_kind.clone(),
             doc_size: self.content.len() as i64,
             doc_sha256: self.doc_sha256.clone(),
-            status: "queued".into(),
+            status: JobStatus::Queued,
             error: None,
             pages: self.pages,
             pages_sent: None,
@@ -119,13 +120,11 @@ pub struct JobFilter {
 /// An agent's final report on a job.
 #[derive(Debug, Clone)]
 pub struct JobResult {
-    /// `SUCCESS` or `FAILED`.
-    pub status: String,
+    /// [`JobStatus::Success`] or [`JobStatus::Failed`].
+    pub status: JobStatus,
     pub error: Option<String>,
     pub pages: Option<i64>,
     pub provider_sid: Option<String>,
-    /// Put the job back in the queue (busy, no answer) while attempts remain.
-    pub retry: bool,
     /// Delivery details (absent ones keep what the job had).
     pub bitrate: Option<i64>,
     pub fax_mode: Option<String>,

@@ -4,8 +4,10 @@
 
 use sqlx::Row;
 
+use super::db::{Args, q, with_reader, with_writer};
 use super::documents::{DocumentId, DocumentStore};
-use super::{Args, Retention, StoreResult, q, with_reader, with_writer};
+use super::jobs::{IN_PROGRESS, QUEUED};
+use super::{Store, StoreResult};
 
 /// Rows handled per round: a bounded list of ids per statement, however much is due.
 const BATCH: usize = 500;
@@ -15,22 +17,27 @@ const BATCH: usize = 500;
 struct Owner {
     table: &'static str,
     since: &'static str,
-    keeps: Option<&'static str>,
+    /// Statuses whose rows keep their document whatever their age.
+    keeps: &'static [&'static str],
     doc: fn(String) -> DocumentId,
 }
+
+/// Document retention for a [`Store`] (`store.retention()`).
+#[derive(Clone, Copy)]
+pub struct Retention<'s>(pub(super) &'s Store);
 
 const OWNERS: [Owner; 2] = [
     Owner {
         table: "fax_jobs",
         since: "created_at",
         // A job still waiting for an agent or being sent keeps its document whatever its age.
-        keeps: Some("status IN ('queued', 'in_progress')"),
+        keeps: &[QUEUED, IN_PROGRESS],
         doc: DocumentId::Job,
     },
     Owner {
         table: "inbound_faxes",
         since: "received_at",
-        keeps: None,
+        keeps: &[],
         doc: DocumentId::Inbound,
     },
 ];
@@ -63,7 +70,12 @@ impl Retention<'_> {
             keeps,
             ..
         } = owner;
-        let keep = keeps.map(|k| format!(" AND NOT ({k})")).unwrap_or_default();
+        let keep = if keeps.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = keeps.iter().map(|s| format!("'{s}'")).collect();
+            format!(" AND status NOT IN ({})", list.join(", "))
+        };
         let sql = format!(
             "SELECT id FROM {table} WHERE {since} < $1 AND document_purged_at IS NULL{keep} \
              ORDER BY {since}, id LIMIT $2"

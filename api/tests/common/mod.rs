@@ -137,8 +137,8 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    pub fn agent(&self, id: &str) -> faxline_api::agent_client::AgentClient {
-        faxline_api::agent_client::AgentClient::new(&self.base, id, Secret::new(AGENT_SECRET))
+    pub fn agent(&self, id: &str) -> faxline_protocol::client::AgentClient {
+        faxline_protocol::client::AgentClient::new(&self.base, id, Secret::new(AGENT_SECRET))
             .unwrap()
     }
 }

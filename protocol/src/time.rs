@@ -1,5 +1,6 @@
-//! Time as integer microseconds since the Unix epoch (portable across SQLite and PostgreSQL),
-//! rendered the way Faxbot does: naive UTC ISO 8601 with microseconds and no zone suffix.
+//! Time as both sides of the protocol write it: integer microseconds (or seconds) since the Unix epoch
+//! (portable across SQLite and PostgreSQL), rendered the way Faxbot does: naive UTC ISO 8601 with
+//! microseconds and no zone suffix.
 
 use time::OffsetDateTime;
 use time::macros::format_description;

@@ -1,4 +1,4 @@
-//! A typed client for the agent protocol, signing every request with [`crate::agent_auth`].
+//! A typed client for the agent protocol, signing every request with [`crate::auth`].
 //! The agent daemon uses it to lease jobs, fetch documents, report progress and results, and
 //! upload received faxes.
 
@@ -7,8 +7,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent_auth::sign_now;
-use crate::config::Secret;
+use crate::auth::sign_now;
+pub use crate::messages::{
+    CallDetails, InboundMeta, JobStatusView, LeasedJob, ReleaseRequest, ResultReport, SendResult,
+};
+use crate::messages::{InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, Progress};
+use crate::secret::Secret;
+use crate::status::JobStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentClientError {
@@ -25,95 +30,6 @@ pub enum AgentClientError {
     BadUrl(String),
     #[error("document checksum mismatch")]
     Checksum,
-}
-
-/// A job leased to this agent.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LeasedJob {
-    pub job_id: String,
-    pub lease_id: String,
-    /// The number to dial (full; mask it in logs).
-    pub to: String,
-    /// `pdf` or `txt`.
-    pub document_kind: String,
-    pub document_size: i64,
-    pub document_sha256: String,
-    /// 1 on the first try.
-    pub attempt: i64,
-    /// Unix seconds; send a heartbeat well before.
-    pub lease_expires_at: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct LeaseOut {
-    jobs: Vec<LeasedJob>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RenewOut {
-    lease_expires_at: i64,
-}
-
-/// The final result of a send.
-#[derive(Debug, Clone, Serialize)]
-pub struct SendResult {
-    /// `SUCCESS` or `FAILED`.
-    pub status: String,
-    pub error: Option<String>,
-    pub pages: Option<i64>,
-    pub provider_sid: Option<String>,
-    /// Busy / no answer: put the job back in the queue while attempts remain.
-    pub retry: bool,
-}
-
-/// Call details sent along with a result (fields the API may record; absent ones are omitted).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CallDetails {
-    /// Image bit rate (bit/s).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bitrate: Option<i64>,
-    /// `T38` or `audio`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    /// The far end's station identifier (CSI).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remote_ident: Option<String>,
-    /// Which attempt of the agent's retry policy this was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_attempt: Option<u32>,
-}
-
-/// A job's status as an agent may see it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct JobStatus {
-    pub job_id: String,
-    /// `queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed` or `cancelled`.
-    pub status: String,
-    /// In progress under a lease held by the asking agent.
-    pub leased_to_you: bool,
-}
-
-impl JobStatus {
-    /// The job will not change any more (it will never be offered again).
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "SUCCESS" | "FAILED" | "failed" | "cancelled"
-        )
-    }
-}
-
-/// Metadata of a received fax.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InboundMeta {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub pages: Option<i64>,
-    pub status: Option<String>,
-    /// A call identifier (e.g. Asterisk UNIQUEID): a repeated upload is stored once.
-    pub call_id: Option<String>,
-    /// ISO 8601.
-    pub received_at: Option<String>,
 }
 
 /// Requests one agent has in flight at once. The API caps open connections per client address
@@ -149,7 +65,7 @@ impl AgentClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        if !crate::agent_auth::valid_agent_id(agent_id) {
+        if !crate::auth::valid_agent_id(agent_id) {
             return Err(AgentClientError::BadUrl(format!(
                 "invalid agent id {agent_id:?}"
             )));
@@ -245,10 +161,13 @@ impl AgentClient {
         wait: Duration,
         max_jobs: u32,
     ) -> Result<Vec<LeasedJob>, AgentClientError> {
-        let out: LeaseOut = self
+        let out: LeaseResponse = self
             .post_json(
                 "agent/v1/lease",
-                &serde_json::json!({"wait_seconds": wait.as_secs(), "max_jobs": max_jobs}),
+                &LeaseRequest {
+                    wait_seconds: wait.as_secs(),
+                    max_jobs,
+                },
             )
             .await?;
         Ok(out.jobs)
@@ -256,10 +175,13 @@ impl AgentClient {
 
     /// Extends the lease; returns the new expiry (unix seconds).
     pub async fn heartbeat(&self, job: &LeasedJob) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
+        let out: LeaseRenewed = self
             .post_json(
                 &format!("agent/v1/jobs/{}/heartbeat", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id}),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    ..Progress::default()
+                },
             )
             .await?;
         Ok(out.lease_expires_at)
@@ -272,10 +194,15 @@ impl AgentClient {
         pages_sent: i64,
         pages_total: Option<i64>,
     ) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
+        let out: LeaseRenewed = self
             .post_json(
                 &format!("agent/v1/jobs/{}/progress", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id, "pages_sent": pages_sent, "pages_total": pages_total}),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    pages_sent: Some(pages_sent),
+                    pages_total,
+                    stage: None,
+                },
             )
             .await?;
         Ok(out.lease_expires_at)
@@ -289,10 +216,15 @@ impl AgentClient {
         stage: &str,
         pages_sent: Option<i64>,
     ) -> Result<i64, AgentClientError> {
-        let out: RenewOut = self
+        let out: LeaseRenewed = self
             .post_json(
                 &format!("agent/v1/jobs/{}/progress", job.job_id),
-                &serde_json::json!({"lease_id": job.lease_id, "stage": stage, "pages_sent": pages_sent}),
+                &Progress {
+                    lease_id: job.lease_id.clone(),
+                    pages_sent,
+                    pages_total: None,
+                    stage: Some(stage.to_owned()),
+                },
             )
             .await?;
         Ok(out.lease_expires_at)
@@ -300,7 +232,10 @@ impl AgentClient {
 
     /// A job's status as the API sees it (`queued`, `in_progress`, `SUCCESS`, `FAILED`, `failed`,
     /// `cancelled`), or `None` when the API does not know the job.
-    pub async fn job_status(&self, job_id: &str) -> Result<Option<JobStatus>, AgentClientError> {
+    pub async fn job_status(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<JobStatusView>, AgentClientError> {
         match self
             .send(
                 reqwest::Method::GET,
@@ -316,34 +251,54 @@ impl AgentClient {
         }
     }
 
-    /// Reports the final result; returns the job's resulting status (`queued` when retried).
+    /// Reports the final result; returns the job's resulting status.
     pub async fn result(
         &self,
         job: &LeasedJob,
         result: &SendResult,
-    ) -> Result<String, AgentClientError> {
+    ) -> Result<JobStatus, AgentClientError> {
         self.result_with_details(job, result, &CallDetails::default())
             .await
     }
 
-    /// [`AgentClient::result`] with the call's details (bit rate, mode, remote ident).
+    /// [`AgentClient::result`] with the call's details (bit rate, mode, remote ident, agent attempt).
     pub async fn result_with_details(
         &self,
         job: &LeasedJob,
         result: &SendResult,
         details: &CallDetails,
-    ) -> Result<String, AgentClientError> {
-        let mut body = serde_json::to_value(result).expect("plain struct");
-        if let (Some(b), Ok(serde_json::Value::Object(d))) =
-            (body.as_object_mut(), serde_json::to_value(details))
-        {
-            b.extend(d);
-        }
-        body["lease_id"] = job.lease_id.clone().into();
-        let out: serde_json::Value = self
-            .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &body)
+    ) -> Result<JobStatus, AgentClientError> {
+        let report = ResultReport {
+            lease_id: job.lease_id.clone(),
+            result: result.clone(),
+            details: details.clone(),
+        };
+        let out: StatusOnly = self
+            .post_json(&format!("agent/v1/jobs/{}/result", job.job_id), &report)
             .await?;
-        Ok(out["status"].as_str().unwrap_or_default().to_string())
+        Ok(out.status)
+    }
+
+    /// Gives the job back unfinished (the agent is stopping): the API queues it again at once for the next
+    /// lease, while its attempts last. Returns the job's resulting status (`queued`, or `FAILED` when no
+    /// attempts are left).
+    pub async fn release(
+        &self,
+        job: &LeasedJob,
+        reason: &str,
+        pages: Option<i64>,
+    ) -> Result<JobStatus, AgentClientError> {
+        let out: StatusOnly = self
+            .post_json(
+                &format!("agent/v1/jobs/{}/release", job.job_id),
+                &ReleaseRequest {
+                    lease_id: job.lease_id.clone(),
+                    reason: Some(reason.to_owned()),
+                    pages,
+                },
+            )
+            .await?;
+        Ok(out.status)
     }
 
     /// Proves the API is reachable and accepts this agent's signature, without side effects: a signed
@@ -396,7 +351,9 @@ impl AgentClient {
         meta: &InboundMeta,
         pdf: &[u8],
     ) -> Result<String, AgentClientError> {
-        let boundary = format!("faxline-{}", hex::encode(crate::auth::random_bytes::<12>()));
+        let mut tag = [0u8; 12];
+        rand::fill(&mut tag[..]);
+        let boundary = format!("faxline-{}", hex::encode(tag));
         let mut body = Vec::with_capacity(pdf.len() + 512);
         body.extend_from_slice(
             format!(
@@ -421,9 +378,17 @@ impl AgentClient {
                 Some(&format!("multipart/form-data; boundary={boundary}")),
             )
             .await?;
-        let out: serde_json::Value = parse_json(&reply)?;
-        Ok(out["id"].as_str().unwrap_or_default().to_string())
+        let out: InboundAnswer = parse_json(&reply)?;
+        // A discarding API (inbound off) names no id: the upload is done all the same.
+        Ok(out.id.unwrap_or_default())
     }
+}
+
+/// The one field of a job the agent reads from the API's answer to a result or a release (the answer is
+/// the whole Faxbot job object).
+#[derive(Debug, Deserialize)]
+struct StatusOnly {
+    status: JobStatus,
 }
 
 fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {

@@ -1,4 +1,4 @@
-//! Signing of agent requests, used by the API to verify and by the agent to sign.
+//! The signed-request scheme of the agent protocol: the agent signs, the API verifies.
 //!
 //! Signature = hex HMAC-SHA256(agent secret, canonical string) where the canonical string is
 //! `FAXLINE-AGENT-V1\n<METHOD>\n<path?query>\n<agent id>\n<timestamp>\n<nonce>\n<hex sha256(body)>`.
@@ -38,11 +38,13 @@ impl SignedHeaders {
         ]
     }
 
-    /// Reads the headers from a `http::HeaderMap`.
-    pub fn from_headers(h: &axum::http::HeaderMap) -> Result<Self, AgentAuthError> {
+    /// Reads and checks the four headers through `header` (a lookup by lower-case name), so this crate
+    /// needs no HTTP library: the API passes its `HeaderMap`'s getter.
+    pub fn from_lookup<'a>(
+        header: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, AgentAuthError> {
         let get = |n: &str| {
-            h.get(n)
-                .and_then(|v| v.to_str().ok())
+            header(n)
                 .map(str::to_string)
                 .ok_or(AgentAuthError::MissingHeaders)
         };
@@ -145,8 +147,10 @@ pub fn sign_now(
     agent_id: &str,
     body: &[u8],
 ) -> SignedHeaders {
-    let timestamp = crate::timefmt::now_s();
-    let nonce = hex::encode(crate::auth::random_bytes::<16>());
+    let timestamp = crate::time::now_s();
+    let mut nonce = [0u8; 16];
+    rand::fill(&mut nonce[..]);
+    let nonce = hex::encode(nonce);
     let signature = sign_request(
         secret,
         method,
@@ -297,6 +301,106 @@ mod tests {
         assert_eq!(
             verify_request(SECRET, "POST", "/agent/v1/lease", &h, b"{}", now + 301, 300),
             Err(AgentAuthError::Stale)
+        );
+    }
+
+    #[test]
+    fn tampered_time_or_nonce_is_refused_and_the_window_holds() {
+        let h = sign_now(SECRET, "POST", "/agent/v1/lease", "agent-1", b"{}");
+        let now = h.timestamp;
+        let mut moved = h.clone();
+        moved.timestamp += 1;
+        assert_eq!(
+            verify_request(SECRET, "POST", "/agent/v1/lease", &moved, b"{}", now, 300),
+            Err(AgentAuthError::BadSignature)
+        );
+        let mut renonced = h.clone();
+        renonced.nonce = "0".repeat(32);
+        assert_eq!(
+            verify_request(
+                SECRET,
+                "POST",
+                "/agent/v1/lease",
+                &renonced,
+                b"{}",
+                now,
+                300
+            ),
+            Err(AgentAuthError::BadSignature)
+        );
+        let q = sign_now(
+            SECRET,
+            "GET",
+            "/agent/v1/jobs/j/document?lease_id=a",
+            "agent-1",
+            b"",
+        );
+        assert_eq!(
+            verify_request(
+                SECRET,
+                "GET",
+                "/agent/v1/jobs/j/document?lease_id=b",
+                &q,
+                b"",
+                now,
+                300
+            ),
+            Err(AgentAuthError::BadSignature)
+        );
+        for skew in [-300, 300] {
+            assert_eq!(precheck(&h, now + skew, 300), Ok(()));
+        }
+        for skew in [-301, 301] {
+            assert_eq!(precheck(&h, now + skew, 300), Err(AgentAuthError::Stale));
+        }
+        let mut short = h.clone();
+        short.signature.pop();
+        assert_eq!(
+            precheck(&short, now, 300),
+            Err(AgentAuthError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn headers_are_read_and_checked() {
+        let h = sign_now(SECRET, "POST", "/agent/v1/lease", "agent-1", b"{}");
+        let pairs = h.pairs();
+        let owned: Vec<_> = pairs.to_vec();
+        let read = SignedHeaders::from_lookup(|n| {
+            owned.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str())
+        });
+        assert_eq!(read, Ok(h.clone()));
+        let mut bad_id = pairs.to_vec();
+        bad_id[0].1 = "agent 1".into();
+        assert_eq!(
+            SignedHeaders::from_lookup(|n| {
+                bad_id
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.as_str())
+            }),
+            Err(AgentAuthError::BadAgentId)
+        );
+        let missing = &pairs[..3];
+        assert_eq!(
+            SignedHeaders::from_lookup(|n| {
+                missing
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.as_str())
+            }),
+            Err(AgentAuthError::MissingHeaders)
+        );
+        let mut short_nonce = pairs.to_vec();
+        short_nonce[2].1 = "abc".into();
+        assert_eq!(
+            SignedHeaders::from_lookup(|n| {
+                short_nonce
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.as_str())
+            }),
+            Err(AgentAuthError::MissingHeaders)
         );
     }
 
