@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::message::Message;
-use crate::redact::{self, PhoneNumber};
+use crate::redact::{self, HeaderNumber};
 
 /// An AMI event: the typed view plus the full message.
 #[derive(Clone)]
@@ -128,15 +128,15 @@ pub struct ChannelSnapshot {
     /// `ChannelStateDesc`, e.g. `Up`.
     pub state_desc: String,
     /// Caller number.
-    pub caller_id_num: PhoneNumber,
+    pub caller_id_num: HeaderNumber,
     /// Caller name.
     pub caller_id_name: String,
     /// Connected line number.
-    pub connected_line_num: PhoneNumber,
+    pub connected_line_num: HeaderNumber,
     /// Dialplan context.
     pub context: String,
     /// Dialplan extension (often the dialled number).
-    pub exten: PhoneNumber,
+    pub exten: HeaderNumber,
     /// Dialplan priority.
     pub priority: String,
     /// `ChanVariable` entries (`channelvars=` in manager.conf), name and value, in order.
@@ -162,11 +162,11 @@ impl ChannelSnapshot {
             linkedid: owned(m, "Linkedid"),
             state: number(m, "ChannelState"),
             state_desc: owned(m, "ChannelStateDesc"),
-            caller_id_num: PhoneNumber::new(owned(m, "CallerIDNum")),
+            caller_id_num: HeaderNumber::new(owned(m, "CallerIDNum")),
             caller_id_name: owned(m, "CallerIDName"),
-            connected_line_num: PhoneNumber::new(owned(m, "ConnectedLineNum")),
+            connected_line_num: HeaderNumber::new(owned(m, "ConnectedLineNum")),
             context: owned(m, "Context"),
-            exten: PhoneNumber::new(owned(m, "Exten")),
+            exten: HeaderNumber::new(owned(m, "Exten")),
             priority: owned(m, "Priority"),
             variables,
         })
@@ -247,7 +247,7 @@ pub struct OriginateResponse {
     /// Uniqueid (the `ChannelId` if one was given); `None` for `<unknown>`.
     pub uniqueid: Option<String>,
     /// Caller number as sent.
-    pub caller_id_num: PhoneNumber,
+    pub caller_id_num: HeaderNumber,
 }
 
 impl OriginateResponse {
@@ -260,7 +260,7 @@ impl OriginateResponse {
             reason: OriginateReason::from_code(number(m, "Reason").unwrap_or(0)),
             channel: owned(m, "Channel"),
             uniqueid: known(m.get("Uniqueid")),
-            caller_id_num: PhoneNumber::new(owned(m, "CallerIDNum")),
+            caller_id_num: HeaderNumber::new(owned(m, "CallerIDNum")),
         }
     }
 }
@@ -358,9 +358,9 @@ pub struct FaxFinished {
     /// The channel.
     pub channel: ChannelSnapshot,
     /// Our station id.
-    pub local_station_id: PhoneNumber,
+    pub local_station_id: HeaderNumber,
     /// The far end's station id.
-    pub remote_station_id: PhoneNumber,
+    pub remote_station_id: HeaderNumber,
     /// Pages transferred.
     pub pages: Option<u32>,
     /// Resolution as `XxY` pixels per metre, e.g. `8031x7700`.
@@ -376,8 +376,8 @@ impl FaxFinished {
         Some(FaxFinished {
             direction,
             channel: ChannelSnapshot::parse(m)?,
-            local_station_id: PhoneNumber::new(owned(m, "LocalStationID")),
-            remote_station_id: PhoneNumber::new(owned(m, "RemoteStationID")),
+            local_station_id: HeaderNumber::new(owned(m, "LocalStationID")),
+            remote_station_id: HeaderNumber::new(owned(m, "RemoteStationID")),
             pages: number(m, "PagesTransferred"),
             resolution: owned(m, "Resolution"),
             transfer_rate: number(m, "TransferRate"),

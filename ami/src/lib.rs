@@ -26,4 +26,4 @@ pub use client::{
 pub use codec::{AmiCodec, DecodeError, EncodeError, Frame, LimitError, Limits};
 pub use event::Event;
 pub use message::{Message, MessageKind};
-pub use redact::{PhoneNumber, Secret};
+pub use redact::{HeaderNumber, Secret};

@@ -40,44 +40,12 @@ pub fn is_secret_key(key: &str) -> bool {
     SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
-/// Masks a phone number to its last 4 digits: `+1 555 123 4567` → `***4567`.
-///
-/// Values with at most 4 digits (short extensions, `<unknown>`, `anonymous`) reveal nothing more and are kept.
-pub fn mask_phone(value: &str) -> String {
-    let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() <= 4 {
-        return value.to_owned();
-    }
-    let mut out = String::from("***");
-    out.extend(&digits[digits.len() - 4..]);
-    out
-}
-
+/// Masks a header value that may be a phone number to its last 4 digits: `+1 555 123 4567` → `…4567`
+/// (the workspace's one rule, [`faxline_protocol::mask_number`]).
+pub use faxline_protocol::mask_number as mask_phone;
 /// Masks every run of 5 or more digits inside `text` to its last 4: `PJSIP/+15551234567@trunk` →
-/// `PJSIP/+***4567@trunk`.
-pub fn mask_numbers_in(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() > 4 {
-            out.push_str("***");
-            out.push_str(&run[run.len() - 4..]);
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
+/// `PJSIP/+…4567@trunk`.
+pub use faxline_protocol::mask_numbers_in;
 
 /// A header value prepared for `Debug`/logs: phone numbers masked, secrets replaced.
 pub(crate) enum Redacted<'a> {
@@ -112,57 +80,23 @@ impl fmt::Debug for Redacted<'_> {
     }
 }
 
-/// A secret (AMI password). Its `Debug` and `Display` never show the value; use [`Secret::expose`] to read it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// The AMI password is the workspace's one secret type.
+pub use faxline_protocol::Secret;
 
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret itself. Call sites are easy to audit with `grep expose`.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret::new(s)
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// A phone number whose `Debug` and `Display` show only the last 4 digits; [`PhoneNumber::as_str`] gives the value.
+/// A header value that may hold a phone number (`CallerIDNum`, `Exten`, a station id), as Asterisk sent
+/// it: not validated (it can be `<unknown>`, an extension or a name), so it is not a
+/// [`faxline_protocol::PhoneNumber`]. `Debug` and `Display` show it masked; [`HeaderNumber::as_str`]
+/// gives the value.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct PhoneNumber(String);
+pub struct HeaderNumber(String);
 
-impl PhoneNumber {
-    /// Wraps a number.
+impl HeaderNumber {
+    /// Wraps a header value.
     pub fn new(s: impl Into<String>) -> Self {
-        PhoneNumber(s.into())
+        HeaderNumber(s.into())
     }
 
-    /// The full number (for business logic, never for logs).
+    /// The value as sent (for business logic, never for logs).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -173,13 +107,13 @@ impl PhoneNumber {
     }
 }
 
-impl fmt::Debug for PhoneNumber {
+impl fmt::Debug for HeaderNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.masked(), f)
     }
 }
 
-impl fmt::Display for PhoneNumber {
+impl fmt::Display for HeaderNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
@@ -191,13 +125,13 @@ mod tests {
 
     #[test]
     fn masks_to_last_four_digits() {
-        assert_eq!(mask_phone("+1 555 123 4567"), "***4567");
-        assert_eq!(mask_phone("\"lab\" <5550100>"), "***0100");
-        assert_eq!(mask_phone("<unknown>"), "<unknown>");
-        assert_eq!(mask_phone("1234"), "1234");
+        assert_eq!(mask_phone("+1 555 123 4567"), "…4567");
+        assert_eq!(mask_phone("\"lab\" <5550100>"), "…0100");
+        assert_eq!(mask_phone("<unknown>"), "…");
+        assert_eq!(mask_phone("1234"), "…");
         assert_eq!(
             mask_numbers_in("PJSIP/+15551234567@trunk-0001"),
-            "PJSIP/+***4567@trunk-0001"
+            "PJSIP/+…4567@trunk-0001"
         );
     }
 
@@ -205,9 +139,9 @@ mod tests {
     fn secret_and_phone_never_leak_through_fmt() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}{s}").contains("hunter2"));
-        let p = PhoneNumber::new("+15551234567");
-        assert_eq!(format!("{p}"), "***4567");
-        assert_eq!(format!("{p:?}"), "\"***4567\"");
+        let p = HeaderNumber::new("+15551234567");
+        assert_eq!(format!("{p}"), "…4567");
+        assert_eq!(format!("{p:?}"), "\"…4567\"");
         assert_eq!(p.as_str(), "+15551234567");
     }
 }

@@ -266,6 +266,10 @@ async fn delivery_details(db: Db) {
     for k in ["pages_sent", "stage", "bitrate", "mode", "remote_ident"] {
         assert!(props.get(k).is_some(), "{k} not in the OpenAPI schema");
     }
+    assert_eq!(
+        props["status"]["enum"],
+        serde_json::json!(["queued", "in_progress", "SUCCESS", "FAILED", "cancelled"])
+    );
 }
 both_stores!(delivery_details_on, delivery_details);
 

@@ -20,13 +20,8 @@ use crate::server::AppState;
 use crate::store::{
     CancelOutcome, DocumentId, DocumentStore, InsertOutcome, Job, JobFilter, NewJob,
 };
+use faxline_protocol::PhoneNumber;
 use faxline_protocol::time::now_us;
-
-/// Faxbot's rule: `^[+]?\d{6,20}$`.
-pub(crate) fn valid_number(to: &str) -> bool {
-    let digits = to.strip_prefix('+').unwrap_or(to);
-    (6..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-}
 
 fn parse_error(e: axum::extract::multipart::MultipartError, limit_mb: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -122,7 +117,8 @@ pub(crate) async fn send(
             reason = reason
         );
     };
-    if !valid_number(&to) {
+    // Faxbot's rule (`^[+]?\d{6,20}$`), the workspace's one number rule.
+    if !PhoneNumber::is_valid(&to) {
         reject("invalid number");
         return Err(ApiError::bad_request("'to' must be E.164 or digits only"));
     }
@@ -427,17 +423,6 @@ fn cached_answer(answer: pages::CachedPreview) -> ApiResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn number_rule_matches_faxbot() {
-        assert!(valid_number("+15551234567"));
-        assert!(valid_number("123456"));
-        assert!(!valid_number("12345"));
-        assert!(!valid_number("+1 555 123"));
-        assert!(!valid_number("abc"));
-        assert!(!valid_number(&"1".repeat(21)));
-        assert!(!valid_number("++123456"));
-    }
 
     #[test]
     fn filenames_lose_their_paths() {

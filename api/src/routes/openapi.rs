@@ -1,6 +1,7 @@
 //! `GET /openapi.json`: a hand-maintained OpenAPI 3.1 description of the public routes.
 
 use axum::Json;
+use faxline_protocol::JobStatus;
 use serde_json::{Value, json};
 
 pub(crate) async fn openapi() -> Json<Value> {
@@ -8,6 +9,12 @@ pub(crate) async fn openapi() -> Json<Value> {
     let err = json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let job = json!({"description": "Job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaxJobOut"}}}});
     let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    // The statuses Faxline writes (it only reads Faxbot's lower-case `failed`).
+    let statuses: Vec<&str> = JobStatus::ALL
+        .into_iter()
+        .filter(|s| *s != JobStatus::FailedLowercase)
+        .map(JobStatus::as_str)
+        .collect();
     Json(json!({
         "openapi": "3.1.0",
         "info": {"title": "Faxline API (Faxbot-compatible)", "version": env!("CARGO_PKG_VERSION")},
@@ -17,7 +24,7 @@ pub(crate) async fn openapi() -> Json<Value> {
                 "Error": {"type": "object", "properties": {"detail": {"type": "string"}}},
                 "FaxJobOut": {"type": "object", "properties": {
                     "id": {"type": "string"}, "to": {"type": "string"},
-                    "status": {"type": "string", "enum": ["queued", "in_progress", "SUCCESS", "FAILED", "cancelled"]},
+                    "status": {"type": "string", "enum": statuses},
                     "error": {"type": ["string", "null"]}, "pages": {"type": ["integer", "null"]},
                     "backend": {"type": "string"}, "provider_sid": {"type": ["string", "null"]},
                     "created_at": {"type": "string"}, "updated_at": {"type": "string"},
