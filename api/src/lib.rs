@@ -6,6 +6,9 @@
 //! `faxline-protocol` crate, which this one serves.
 #![forbid(unsafe_code)]
 
+// Re-export for the agent until it depends on faxline-protocol (with its result call's old shape).
+#[doc(hidden)]
+pub mod agent_client;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -22,14 +25,12 @@ pub mod store;
 pub mod throttle;
 
 pub use config::Config;
+pub use server::{App, serve, serve_with_shutdown};
 
 // Re-exports for the agent until it depends on faxline-protocol (the paths it uses today).
 #[doc(hidden)]
 pub use faxline_protocol::auth as agent_auth;
 #[doc(hidden)]
-pub use faxline_protocol::client as agent_client;
-#[doc(hidden)]
 pub use faxline_protocol::secret_strength as secrets;
 #[doc(hidden)]
 pub use faxline_protocol::time as timefmt;
-pub use server::{App, serve, serve_with_shutdown};

@@ -569,6 +569,56 @@ async fn release(db: Db) {
 }
 both_stores!(release_on, release);
 
+/// The agent's client under its old path (`faxline_api::agent_client`) keeps today's agent code working:
+/// a text status is sent as the typed report, and `retry: true` on a failure gives the job back.
+async fn agent_client_old_path(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let ids = queue(&s, 2).await;
+    let old = faxline_api::agent_client::AgentClient::new(
+        &s.base,
+        "old-agent",
+        faxline_api::config::Secret::new(AGENT_SECRET),
+    )
+    .unwrap();
+    let jobs = old.lease(Duration::ZERO, 2).await.unwrap();
+    let shutdown = faxline_api::agent_client::SendResult {
+        status: "FAILED".into(),
+        error: Some("agent shutdown".into()),
+        pages: None,
+        provider_sid: None,
+        retry: true,
+    };
+    assert_eq!(
+        old.result(&jobs[0], &shutdown).await.unwrap(),
+        JobStatus::Queued
+    );
+    let sent = faxline_api::agent_client::SendResult {
+        status: "SUCCESS".into(),
+        error: None,
+        pages: Some(1),
+        provider_sid: None,
+        retry: false,
+    };
+    assert_eq!(
+        old.result(&jobs[1], &sent).await.unwrap(),
+        JobStatus::Success
+    );
+    let again = old.lease(Duration::ZERO, 2).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(ids.contains(&again[0].job_id) && again[0].job_id == jobs[0].job_id);
+    let bad = faxline_api::agent_client::SendResult {
+        status: "DONE".into(),
+        ..sent
+    };
+    assert!(matches!(
+        old.result(&again[0], &bad).await,
+        Err(AgentClientError::Api { status: 400, .. })
+    ));
+}
+both_stores!(agent_client_old_path_on, agent_client_old_path);
+
 async fn inbound(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {
         return;
