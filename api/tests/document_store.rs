@@ -164,3 +164,40 @@ async fn blob_documents(db: Db) {
     store.close().await;
 }
 both_stores!(blob_documents_on, blob_documents);
+
+/// Retention asks the document store only about rows it has not purged yet, and a job that was
+/// still queued at one pass has its document purged at a later pass once it is finished.
+async fn retention_through_the_seam(db: Db) {
+    let Some((store, _url, _tmp)) = open(db).await else {
+        return;
+    };
+    let waiting = job(b"waiting");
+    let done = job(b"done");
+    let (waiting_id, done_id) = (waiting.id.clone(), done.id.clone());
+    store.jobs().insert(waiting).await.unwrap();
+    store.jobs().insert(done).await.unwrap();
+    store.jobs().cancel(&done_id, 2).await.unwrap();
+    let fax_id = uuid::Uuid::new_v4().simple().to_string();
+    store
+        .inbound()
+        .insert(&inbound(&fax_id), &Bytes::from_static(b"%PDF"))
+        .await
+        .unwrap();
+
+    // Nothing is older than the cut-off yet.
+    assert_eq!(store.retention().purge_documents(1, 10).await.unwrap(), 0);
+    // The finished job's and the received fax's documents go; the queued job keeps its own.
+    assert_eq!(store.retention().purge_documents(100, 10).await.unwrap(), 2);
+    let docs = store.documents();
+    assert_eq!(docs.get(&DocumentId::Job(done_id)).await.unwrap(), None);
+    assert_eq!(docs.get(&DocumentId::Inbound(fax_id)).await.unwrap(), None);
+    let waiting_doc = DocumentId::Job(waiting_id.clone());
+    assert!(docs.get(&waiting_doc).await.unwrap().is_some());
+    // Once it is finished, the next pass takes it; after that there is nothing left to do.
+    store.jobs().cancel(&waiting_id, 3).await.unwrap();
+    assert_eq!(store.retention().purge_documents(100, 11).await.unwrap(), 1);
+    assert_eq!(docs.get(&waiting_doc).await.unwrap(), None);
+    assert_eq!(store.retention().purge_documents(100, 12).await.unwrap(), 0);
+    store.close().await;
+}
+both_stores!(retention_through_the_seam_on, retention_through_the_seam);
