@@ -5,6 +5,7 @@
 //! `release` message. Removed once the agent calls `faxline_protocol::client` itself.
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use faxline_protocol::JobStatus;
 use faxline_protocol::client::{AgentClient as Client, SendResult as Report};
@@ -63,7 +64,12 @@ impl AgentClient {
         })?;
         if result.retry && status == JobStatus::Failed {
             let reason = result.error.as_deref().unwrap_or("agent shutdown");
-            return self.0.release(job, reason, result.pages).await;
+            // Today's agent gives a job back only when it stops; the API used to hold such a job for
+            // 60 s, so its next lease (often the restarted agent's) comes as late as before.
+            return self
+                .0
+                .release(job, reason, result.pages, Duration::from_secs(60))
+                .await;
         }
         let report = Report {
             status,

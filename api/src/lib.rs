@@ -29,8 +29,6 @@ pub use server::{App, serve, serve_with_shutdown};
 
 // Re-exports for the agent until it depends on faxline-protocol (the paths it uses today).
 #[doc(hidden)]
-pub use faxline_protocol::auth as agent_auth;
-#[doc(hidden)]
 pub use faxline_protocol::secret_strength as secrets;
 #[doc(hidden)]
 pub use faxline_protocol::time as timefmt;

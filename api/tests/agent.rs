@@ -10,9 +10,10 @@ use std::time::Duration;
 use common::{
     ADMIN_KEY, AGENT_SECRET, Db, INTERNAL_SECRET, TestServer, http, one_page_pdf, send_fax,
 };
-use faxline_protocol::JobStatus;
 use faxline_protocol::auth as agent_auth;
 use faxline_protocol::client::{AgentClientError, CallDetails, InboundMeta, SendResult};
+use faxline_protocol::messages::{HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256};
+use faxline_protocol::{DocKind, JobStatus};
 use serde_json::Value;
 
 async fn queue(s: &TestServer, n: usize) -> Vec<String> {
@@ -61,7 +62,7 @@ async fn lease_flow(db: Db) {
     let job = &jobs[0];
     assert_eq!(job.job_id, ids[0]);
     assert_eq!(job.to, "+15550000000");
-    assert_eq!(job.document_kind, "pdf");
+    assert_eq!(job.document_kind, DocKind::Pdf);
     assert_eq!(job.attempt, 1);
     assert_eq!(status(&s, &ids[0]).await["status"], "in_progress");
     assert_eq!(agent.document(job).await.unwrap(), one_page_pdf());
@@ -332,7 +333,10 @@ async fn pages_and_final_stage(db: Db) {
     assert_eq!(v["stage"], "completed", "{v}");
 
     assert_eq!(
-        agent.release(&c, "agent shutdown", None).await.unwrap(),
+        agent
+            .release(&c, "agent shutdown", None, Duration::ZERO)
+            .await
+            .unwrap(),
         JobStatus::Queued
     );
     let v = status(&s, &ids[2]).await;
@@ -499,10 +503,10 @@ async fn signatures(db: Db) {
 }
 both_stores!(signatures_on, signatures);
 
-/// A job its agent gives back unfinished (it is stopping) is queued again at once, with the reason, for the
-/// next lease, until the API's `max_attempts` (3) leases are used; then it fails for good. An agent of the
-/// previous release gives a job back with `retry: true` on a failed result: that is the same release,
-/// never a delayed retry.
+/// A job its agent gives back unfinished (it is stopping) is queued again, with the reason, for a lease
+/// after the delay the agent asks for, until the API's `max_attempts` (3) leases are used; then it fails
+/// for good. An agent of the previous release gives a job back with `retry: true` on a failed result:
+/// that is the same release, held 60 s as those agents' jobs were.
 async fn release(db: Db) {
     let Some(s) = TestServer::start(db, |_| {}).await else {
         return;
@@ -513,7 +517,7 @@ async fn release(db: Db) {
     assert_eq!(first.attempt, 1);
     assert_eq!(
         agent
-            .release(&first, "agent shutdown", Some(1))
+            .release(&first, "agent shutdown", Some(1), Duration::ZERO)
             .await
             .unwrap(),
         JobStatus::Queued
@@ -525,11 +529,11 @@ async fn release(db: Db) {
     assert_eq!(v["pages_sent"], 1, "{v}");
     // The lease is gone: the old lease can neither report nor release again.
     assert!(matches!(
-        agent.release(&first, "again", None).await,
+        agent.release(&first, "again", None, Duration::ZERO).await,
         Err(AgentClientError::LeaseLost)
     ));
 
-    // Leased again at once (no delay), by an old agent that gives it back the old way.
+    // No delay asked: leased again at once. A delay holds the job back.
     let second = s
         .agent("agent-2")
         .lease(Duration::ZERO, 1)
@@ -540,34 +544,89 @@ async fn release(db: Db) {
         (second.job_id.as_str(), second.attempt),
         (ids[0].as_str(), 2)
     );
-    let path = format!("/agent/v1/jobs/{}/result", second.job_id);
+    let agent2 = s.agent("agent-2");
+    agent2
+        .release(&second, "agent shutdown", None, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
+    let third = agent
+        .lease(Duration::from_secs(10), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(third.attempt, 3);
+
+    // A result names SUCCESS or FAILED; anything else is refused (and the lease kept).
+    let path = format!("/agent/v1/jobs/{}/result", third.job_id);
+    for bad in ["DONE", "queued"] {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "lease_id": third.lease_id, "status": bad, "error": null, "pages": null, "provider_sid": null
+        }))
+        .unwrap();
+        let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
+        let mut rb = http().post(s.url(&path)).body(body);
+        for (k, v) in h.pairs() {
+            rb = rb.header(k, v);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["detail"],
+            "status must be SUCCESS or FAILED"
+        );
+    }
+
+    // The third lease is the last: giving it back, here the old way, fails the job for good.
     let body = serde_json::to_vec(&serde_json::json!({
-        "lease_id": second.lease_id, "status": "FAILED", "error": "agent shutdown",
+        "lease_id": third.lease_id, "status": "FAILED", "error": "agent shutdown",
         "pages": null, "provider_sid": null, "retry": true, "agent_attempt": 1
     }))
     .unwrap();
-    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-2", &body);
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "POST", &path, "agent-1", &body);
     let mut rb = http().post(s.url(&path)).body(body);
     for (k, v) in h.pairs() {
         rb = rb.header(k, v);
     }
     let r = rb.send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["status"], "queued");
-
-    // The third lease is the last: giving it back fails the job for good.
-    let third = agent.lease(Duration::ZERO, 1).await.unwrap().remove(0);
-    assert_eq!(third.attempt, 3);
-    assert_eq!(
-        agent.release(&third, "agent shutdown", None).await.unwrap(),
-        JobStatus::Failed
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "FAILED");
     let v = status(&s, &ids[0]).await;
-    assert_eq!(v["status"], "FAILED", "{v}");
     assert_eq!(v["stage"], "failed", "{v}");
     assert!(agent.lease(Duration::ZERO, 1).await.unwrap().is_empty());
 }
 both_stores!(release_on, release);
+
+/// The document comes with its checksum and kind in the protocol's headers.
+async fn document_headers(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    queue(&s, 1).await;
+    let job = s
+        .agent("agent-1")
+        .lease(Duration::ZERO, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let path = format!(
+        "/agent/v1/jobs/{}/document?lease_id={}",
+        job.job_id, job.lease_id
+    );
+    let h = agent_auth::sign_now(AGENT_SECRET.as_bytes(), "GET", &path, "agent-1", b"");
+    let mut rb = http().get(s.url(&path));
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let header = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
+    assert_eq!(header(HEADER_DOCUMENT_SHA256), job.document_sha256);
+    assert_eq!(header(HEADER_DOCUMENT_KIND), "pdf");
+    assert_eq!(header("content-type"), DocKind::Pdf.content_type());
+    assert_eq!(r.bytes().await.unwrap(), one_page_pdf());
+}
+both_stores!(document_headers_on, document_headers);
 
 /// The agent's client under its old path (`faxline_api::agent_client`) keeps today's agent code working:
 /// a text status is sent as the typed report, and `retry: true` on a failure gives the job back.
@@ -605,15 +664,20 @@ async fn agent_client_old_path(db: Db) {
         old.result(&jobs[1], &sent).await.unwrap(),
         JobStatus::Success
     );
-    let again = old.lease(Duration::ZERO, 2).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert!(ids.contains(&again[0].job_id) && again[0].job_id == jobs[0].job_id);
+    // Given back as before: held for 60 s, so not leased again now.
+    let v = status(&s, &jobs[0].job_id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["stage"].as_str()),
+        (Some("queued"), Some("retry scheduled"))
+    );
+    assert!(old.lease(Duration::ZERO, 2).await.unwrap().is_empty());
+    assert!(ids.contains(&jobs[0].job_id));
     let bad = faxline_api::agent_client::SendResult {
         status: "DONE".into(),
         ..sent
     };
     assert!(matches!(
-        old.result(&again[0], &bad).await,
+        old.result(&jobs[1], &bad).await,
         Err(AgentClientError::Api { status: 400, .. })
     ));
 }

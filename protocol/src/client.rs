@@ -279,20 +279,22 @@ impl AgentClient {
         Ok(out.status)
     }
 
-    /// Gives the job back unfinished (the agent is stopping): the API queues it again at once for the next
-    /// lease, while its attempts last. Returns the job's resulting status (`queued`, or `FAILED` when no
-    /// attempts are left).
+    /// Gives the job back unfinished (the agent is stopping): the API queues it again for a lease no
+    /// sooner than `delay` from now, while its attempts last. Returns the job's resulting status
+    /// (`queued`, or `FAILED` when no attempts are left).
     pub async fn release(
         &self,
         job: &LeasedJob,
         reason: &str,
         pages: Option<i64>,
+        delay: Duration,
     ) -> Result<JobStatus, AgentClientError> {
         let out: StatusOnly = self
             .post_json(
                 &format!("agent/v1/jobs/{}/release", job.job_id),
                 &ReleaseRequest {
                     lease_id: job.lease_id.clone(),
+                    delay_seconds: Some(delay.as_secs()),
                     reason: Some(reason.to_owned()),
                     pages,
                 },
@@ -309,7 +311,7 @@ impl AgentClient {
             job_id: "faxline-connectivity-check".into(),
             lease_id: "none".into(),
             to: String::new(),
-            document_kind: String::new(),
+            document_kind: crate::DocKind::Pdf,
             document_size: 0,
             document_sha256: String::new(),
             attempt: 0,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::doc_kind::DocKind;
 use crate::status::JobStatus;
 
 /// `POST /agent/v1/lease`: wait up to `wait_seconds` (the API caps it at 30) for up to `max_jobs` (1–10).
@@ -32,8 +33,7 @@ pub struct LeasedJob {
     pub lease_id: String,
     /// The number to dial, whole (the API checked it with [`crate::PhoneNumber`]); mask it in logs.
     pub to: String,
-    /// `pdf` or `txt` ([`crate::DocKind`]).
-    pub document_kind: String,
+    pub document_kind: DocKind,
     pub document_size: i64,
     pub document_sha256: String,
     /// The API's count of leases of this job, 1 on the first.
@@ -41,6 +41,12 @@ pub struct LeasedJob {
     /// Unix seconds; send a heartbeat well before.
     pub lease_expires_at: i64,
 }
+
+/// `GET /agent/v1/jobs/{id}/document?lease_id=...` answers the document's bytes (its `Content-Type` from
+/// [`crate::DocKind::content_type`]) with these two headers: the SHA-256 the agent checks against
+/// [`LeasedJob::document_sha256`], and the kind (`pdf` or `txt`).
+pub const HEADER_DOCUMENT_SHA256: &str = "x-faxline-sha256";
+pub const HEADER_DOCUMENT_KIND: &str = "x-faxline-document-kind";
 
 /// `POST /agent/v1/jobs/{id}/heartbeat` and `.../progress`: renews the lease and, when given, records
 /// pages sent so far and the call's phase (e.g. Asterisk's FAXStatus text `T.38 Negotiated`).
@@ -100,11 +106,15 @@ pub struct ResultReport {
 }
 
 /// `POST /agent/v1/jobs/{id}/release`: the agent gives a leased job back unfinished (it is stopping), so the
-/// job is queued again at once for whichever agent leases next, as when a lease expires. Not a retry
-/// policy: retries are the agent's (`[retry]`); a released job is one the agent will not finish.
+/// job is queued again for whichever agent leases next, as when a lease expires. The API keeps no retry
+/// policy (retries are the agent's, `[retry]`): when the job may be leased again is the agent's call too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRequest {
     pub lease_id: String,
+    /// Lease the job again no sooner than this (seconds; absent or 0: at once). The API caps it at
+    /// [`MAX_RELEASE_DELAY_SECONDS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<u64>,
     /// Why (shown as the job's error while it waits, e.g. `agent shutdown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -112,6 +122,9 @@ pub struct ReleaseRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages: Option<i64>,
 }
+
+/// The longest delay a release may ask for: an hour.
+pub const MAX_RELEASE_DELAY_SECONDS: u64 = 3600;
 
 /// `GET /agent/v1/jobs/{id}`: a job's status as an agent may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

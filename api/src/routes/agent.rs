@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use faxline_protocol::JobStatus;
 use faxline_protocol::auth::{self as agent_auth, AgentAuthError, SignedHeaders};
 use faxline_protocol::messages::{
-    InboundAnswer, InboundDisposition, InboundMeta, JobStatusView, LeaseRenewed, LeaseRequest,
-    LeaseResponse, LeasedJob, Progress, ReleaseRequest, ResultReport,
+    HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256, InboundAnswer, InboundDisposition, InboundMeta,
+    JobStatusView, LeaseRenewed, LeaseRequest, LeaseResponse, LeasedJob, MAX_RELEASE_DELAY_SECONDS,
+    Progress, ReleaseRequest, ResultReport,
 };
 use faxline_protocol::time::{now_s, now_us, parse_iso};
 use serde::Deserialize;
@@ -26,7 +27,7 @@ use crate::audit::mask_number;
 use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobResult};
+use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobRelease, JobResult};
 use crate::throttle::FailScope;
 
 /// Bodies of agent requests read at once before their signature is verified (each up to the
@@ -139,7 +140,8 @@ fn leased(j: Job) -> LeasedJob {
         lease_id: j.lease_id.unwrap_or_default(),
         job_id: j.id,
         to: j.to_number,
-        document_kind: j.doc_kind,
+        // The store writes only `pdf` and `txt`; the document route reads it the same way.
+        document_kind: DocKind::parse(&j.doc_kind).unwrap_or(DocKind::Pdf),
         document_size: j.doc_size,
         document_sha256: j.doc_sha256,
         attempt: j.attempts,
@@ -252,8 +254,9 @@ pub(crate) async fn progress(
 
 /// A result as agents send it: the protocol's report, plus the `retry` flag of agents older than the
 /// `release` message. They set it only to give a job back when stopping (a call hung up at shutdown), so
-/// a failure carrying it is taken as a release; it never schedules a retry (retries are the agent's).
-/// Unknown fields are ignored rather than refused, so agents of another release keep working.
+/// a failure carrying it is taken as a release after [`LEGACY_RELEASE_DELAY_S`], the hold those agents
+/// got; it is no retry policy (retries are the agent's). Unknown fields are ignored rather than refused,
+/// so agents of another release keep working.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ResultIn {
     #[serde(flatten)]
@@ -267,7 +270,13 @@ pub(crate) async fn result(
     Path(id): Path<String>,
     agent: SignedAgent,
 ) -> ApiResult<Json<super::FaxJobOut>> {
-    let ResultIn { report, retry } = agent.json()?;
+    let ResultIn { report, retry } = agent.json().map_err(|e| {
+        if names_no_status(&agent.body) {
+            ApiError::bad_request("status must be SUCCESS or FAILED")
+        } else {
+            e
+        }
+    })?;
     let ResultReport {
         lease_id,
         result: r,
@@ -279,6 +288,7 @@ pub(crate) async fn result(
     if retry && r.status == JobStatus::Failed {
         let release = ReleaseRequest {
             lease_id,
+            delay_seconds: Some(LEGACY_RELEASE_DELAY_S),
             reason: r.error,
             pages: r.pages,
         };
@@ -311,8 +321,21 @@ pub(crate) async fn result(
     Ok(Json(job.into()))
 }
 
-/// The agent gives a leased job back unfinished (it is stopping): queued again at once for the next
-/// lease while the API's `max_attempts` leases last.
+/// A result whose `status` is text but no job status (`DONE`) gets the same 400 as `queued`, not a
+/// JSON error.
+fn names_no_status(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("status")?
+                .as_str()
+                .map(|s| s.parse::<JobStatus>().is_err())
+        })
+        .unwrap_or(false)
+}
+
+/// The agent gives a leased job back unfinished (it is stopping): queued again for a lease after the
+/// delay it asks for, while the API's `max_attempts` leases last.
 pub(crate) async fn release(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -321,6 +344,9 @@ pub(crate) async fn release(
     let r: ReleaseRequest = agent.json()?;
     give_back(&st, &id, &agent.agent_id, r, None).await
 }
+
+/// How long a job given back with an old agent's `retry: true` waits before its next lease.
+const LEGACY_RELEASE_DELAY_S: u64 = 60;
 
 async fn give_back(
     st: &AppState,
@@ -335,15 +361,20 @@ async fn give_back(
         .chars()
         .take(500)
         .collect();
+    let now = now_us();
+    let delay_s = r.delay_seconds.unwrap_or(0).min(MAX_RELEASE_DELAY_SECONDS);
     let job = st
         .store
         .jobs()
         .release_lease(
             id,
             &r.lease_id,
-            &reason,
-            r.pages,
-            now_us(),
+            &JobRelease {
+                reason,
+                pages_sent: r.pages,
+                due: now + (delay_s * 1_000_000) as i64,
+            },
+            now,
             st.cfg.max_attempts,
         )
         .await?
@@ -418,11 +449,11 @@ pub(crate) async fn document(
         [
             (header::CONTENT_TYPE, kind.content_type().to_string()),
             (
-                header::HeaderName::from_static("x-faxline-sha256"),
+                header::HeaderName::from_static(HEADER_DOCUMENT_SHA256),
                 job.doc_sha256,
             ),
             (
-                header::HeaderName::from_static("x-faxline-document-kind"),
+                header::HeaderName::from_static(HEADER_DOCUMENT_KIND),
                 job.doc_kind,
             ),
         ],

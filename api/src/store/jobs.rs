@@ -6,8 +6,8 @@ use tokio::sync::oneshot;
 
 use super::db::{Args, Db, impl_from_row};
 use super::{
-    CancelOutcome, InsertOutcome, Job, JobFilter, JobProgress, JobResult, NewJob, Store,
-    StoreError, StoreResult, batch,
+    CancelOutcome, InsertOutcome, Job, JobFilter, JobProgress, JobRelease, JobResult, NewJob,
+    Store, StoreError, StoreResult, batch,
 };
 
 pub(super) const JOB_COLS: &str = "id, to_number, file_name, doc_kind, doc_size, doc_sha256, status, error, pages, \
@@ -270,21 +270,21 @@ impl Jobs<'_> {
             .await
     }
 
-    /// Takes back a job its agent gives up unfinished (it is stopping), as an expired lease is taken back
-    /// but at once: queued again for the next lease while attempts remain (`stage` `retry scheduled`, the
-    /// reason as its error), else failed for good. `None` when the lease is no longer held.
+    /// Takes back a job its agent gives up unfinished (it is stopping), as an expired lease is taken back:
+    /// queued again, due when the agent asked, while attempts remain (`stage` `retry scheduled`,
+    /// the reason as its error), else failed for good. `None` when the lease is no longer held.
     pub async fn release_lease(
         &self,
         job_id: &str,
         lease_id: &str,
-        reason: &str,
-        pages_sent: Option<i64>,
+        r: &JobRelease,
         now: i64,
         max_attempts: u32,
     ) -> StoreResult<Option<Job>> {
         let sql = format!(
             "UPDATE fax_jobs SET \
                status = CASE WHEN attempts >= $4 THEN '{FAILED}' ELSE '{QUEUED}' END, \
+               next_attempt_at = CASE WHEN attempts >= $4 THEN next_attempt_at ELSE $7 END, \
                stage = CASE WHEN attempts >= $4 THEN '{STAGE_FAILED}' ELSE '{STAGE_REQUEUED}' END, \
                error = $3, pages_sent = COALESCE($6, pages_sent), \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $5 \
@@ -297,10 +297,11 @@ impl Jobs<'_> {
                 Args::new()
                     .s(job_id)
                     .s(lease_id)
-                    .s(reason)
+                    .s(&r.reason)
                     .i(i64::from(max_attempts))
                     .i(now)
-                    .oi(pages_sent),
+                    .oi(r.pages_sent)
+                    .i(r.due),
             )
             .await
     }

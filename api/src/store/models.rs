@@ -131,6 +131,17 @@ pub struct JobResult {
     pub remote_ident: Option<String>,
 }
 
+/// A job its agent gives back unfinished (it is stopping).
+#[derive(Debug, Clone)]
+pub struct JobRelease {
+    /// Why, kept as the job's error.
+    pub reason: String,
+    /// Pages transferred before the call was cut.
+    pub pages_sent: Option<i64>,
+    /// When the job may be leased again (µs since the epoch), as the agent asked.
+    pub due: i64,
+}
+
 /// What an agent reports while it works on a job (also renews the lease).
 #[derive(Debug, Clone, Default)]
 pub struct JobProgress {
