@@ -24,7 +24,7 @@ pub async fn run_once(store: &Store, retention_days: u32, now_us: i64) -> StoreR
     let Some(before) = cutoff(retention_days, now_us) else {
         return Ok(0);
     };
-    match store.purge_documents(before).await {
+    match store.retention().purge_documents(before, now_us).await {
         Ok(n) => {
             crate::audit!(
                 "retention_purge",

@@ -123,10 +123,11 @@ impl App {
         }
         let store = Store::connect(&cfg.effective_database_url()).await?;
         let mut first_admin_key = None;
-        if cfg.api_key.is_none() && store.count_keys().await? == 0 {
+        if cfg.api_key.is_none() && store.keys().count().await? == 0 {
             let k = auth::mint_key(server_secret.as_bytes(), None);
             store
-                .insert_key(&ApiKeyRow {
+                .keys()
+                .insert(&ApiKeyRow {
                     key_id: k.key_id.clone(),
                     key_hash: k.hash.clone(),
                     name: Some("first admin key".into()),
@@ -291,6 +292,7 @@ fn spawn_maintenance(inner: Weak<Inner>) {
             let Some(st) = inner.upgrade() else { return };
             match st
                 .store
+                .jobs()
                 .requeue_expired(now_us(), st.cfg.max_attempts)
                 .await
             {
@@ -389,48 +391,6 @@ impl AppState {
         Err(ApiError::unauthorized("Invalid or missing API key"))
     }
 
-    /// Authenticates, checks `scope`, and applies the per-key rate limit of `route`.
-    pub(crate) async fn require(
-        &self,
-        headers: &HeaderMap,
-        ip: IpAddr,
-        scope: &str,
-        route: &str,
-        limit: u32,
-    ) -> ApiResult<Principal> {
-        let p = self.authenticate(headers, ip).await?;
-        if !p.has_scope(scope) {
-            crate::audit!("api_key_denied_scope", key_id = %p.key_id, scope = scope);
-            return Err(ApiError::forbidden(format!(
-                "Insufficient scope: {scope} required"
-            )));
-        }
-        if !p.anonymous
-            && let Err(wait) = self.rate.check(&p.key_id, route, limit, now_s())
-        {
-            crate::audit!("rate_limited", key_id = %p.key_id, route = route);
-            return Err(ApiError::too_many("Rate limit exceeded", wait));
-        }
-        Ok(p)
-    }
-
-    /// Admin: the bootstrap key, or a key holding `keys:manage`.
-    pub(crate) async fn require_admin(
-        &self,
-        headers: &HeaderMap,
-        ip: IpAddr,
-    ) -> ApiResult<Principal> {
-        match self.authenticate(headers, ip).await {
-            Ok(p) if p.admin => Ok(p),
-            Ok(p) => {
-                crate::audit!("admin_denied", key_id = %p.key_id);
-                Err(ApiError::unauthorized("Admin authentication failed"))
-            }
-            Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => Err(e),
-            Err(_) => Err(ApiError::unauthorized("Admin authentication failed")),
-        }
-    }
-
     /// The key row, from the cache when it was read within [`KEY_CACHE_US`].
     async fn key_row(&self, key_id: &str) -> ApiResult<Option<ApiKeyRow>> {
         let now = now_us();
@@ -442,7 +402,7 @@ impl AppState {
                 return Ok(Some(row.clone()));
             }
         }
-        let row = self.store.get_key(key_id).await?;
+        let row = self.store.keys().get(key_id).await?;
         if let Some(r) = &row {
             let mut cache = self.key_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() > 10_000 {
@@ -470,7 +430,7 @@ impl AppState {
         let st = self.clone();
         let key_id = key_id.to_string();
         tokio::spawn(async move {
-            if let Err(e) = st.store.touch_key(&key_id, now).await {
+            if let Err(e) = st.store.keys().touch(&key_id, now).await {
                 tracing::warn!(error = %e, "cannot record key use");
             }
         });
@@ -480,7 +440,7 @@ impl AppState {
     pub(crate) async fn touch_agent(&self, agent_id: &str) {
         let now = now_us();
         if due(&self.agent_touch, agent_id, now, 5_000_000)
-            && let Err(e) = self.store.touch_agent(agent_id, now).await
+            && let Err(e) = self.store.agents().touch(agent_id, now).await
         {
             tracing::warn!(error = %e, "cannot record agent contact");
         }

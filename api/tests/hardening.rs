@@ -567,7 +567,8 @@ async fn received_faxes_need_a_reader(db: Db) {
         .expect("upload acknowledged");
     let kept = s
         .store
-        .list_inbound(&faxline_api::store::InboundFilter {
+        .inbound()
+        .list(&faxline_api::store::InboundFilter {
             to_number: None,
             status: None,
             mailbox: None,

@@ -3,12 +3,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::ClientIp;
+use super::extract::Admin;
 use crate::auth::{self, ALL_SCOPES};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
@@ -49,11 +49,9 @@ struct CreatedKey {
 
 pub(crate) async fn create_key(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Admin(admin): Admin,
     body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let admin = st.require_admin(&headers, ip).await?;
     let Json(req) = body.map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -72,7 +70,8 @@ pub(crate) async fn create_key(
     };
     let k = auth::mint_key(st.server_secret.as_bytes(), None);
     st.store
-        .insert_key(&ApiKeyRow {
+        .keys()
+        .insert(&ApiKeyRow {
             key_id: k.key_id.clone(),
             key_hash: k.hash.clone(),
             name: req.name.clone(),
@@ -96,13 +95,8 @@ pub(crate) async fn create_key(
     })))
 }
 
-pub(crate) async fn list_keys(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    st.require_admin(&headers, ip).await?;
-    let keys = st.store.list_keys().await?;
+pub(crate) async fn list_keys(State(st): State<AppState>, _admin: Admin) -> ApiResult<Response> {
+    let keys = st.store.keys().list().await?;
     let out: Vec<_> = keys
         .into_iter()
         .map(|k| {
@@ -124,12 +118,10 @@ pub(crate) async fn list_keys(
 
 pub(crate) async fn revoke_key(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path(key_id): Path<String>,
+    Admin(admin): Admin,
 ) -> ApiResult<Response> {
-    let admin = st.require_admin(&headers, ip).await?;
-    let revoked = st.store.revoke_key(&key_id, now_us()).await?;
+    let revoked = st.store.keys().revoke(&key_id, now_us()).await?;
     st.forget_key(&key_id);
     if !revoked {
         return Err(ApiError::not_found("Key not found"));
@@ -140,16 +132,14 @@ pub(crate) async fn revoke_key(
 
 pub(crate) async fn rotate_key(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path(key_id): Path<String>,
+    Admin(admin): Admin,
 ) -> ApiResult<Response> {
-    let admin = st.require_admin(&headers, ip).await?;
     if auth::parse_token(&format!("fbk_live_{key_id}_x")).is_none() {
         return Err(ApiError::not_found("Key not found"));
     }
     let k = auth::mint_key(st.server_secret.as_bytes(), Some(&key_id));
-    let rotated = st.store.rotate_key(&key_id, &k.hash).await?;
+    let rotated = st.store.keys().rotate(&key_id, &k.hash).await?;
     st.forget_key(&key_id);
     if !rotated {
         return Err(ApiError::not_found("Key not found"));

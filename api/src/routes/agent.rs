@@ -27,7 +27,7 @@ use crate::audit::mask_number;
 use crate::document::{DocKind, is_pdf};
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{Inbound, Job, JobProgress, JobRelease, JobResult};
+use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobRelease, JobResult};
 use crate::throttle::FailScope;
 
 /// Bodies of agent requests read at once before their signature is verified (each up to the
@@ -165,12 +165,16 @@ pub(crate) async fn lease(
         tokio::pin!(notified);
         notified.as_mut().enable();
         let now = now_us();
-        st.store.requeue_expired(now, st.cfg.max_attempts).await?;
+        st.store
+            .jobs()
+            .requeue_expired(now, st.cfg.max_attempts)
+            .await?;
         let mut jobs = Vec::new();
         while jobs.len() < max as usize {
             let lease_id = uuid::Uuid::new_v4().simple().to_string();
             match st
                 .store
+                .jobs()
                 .lease_next(&agent.agent_id, &lease_id, now, now + lease_us)
                 .await?
             {
@@ -219,6 +223,7 @@ async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<LeaseRen
     };
     if !st
         .store
+        .jobs()
         .renew_lease(id, &p.lease_id, now, exp, &progress)
         .await?
     {
@@ -300,7 +305,8 @@ pub(crate) async fn result(
     };
     let job = st
         .store
-        .finish_job(&id, &lease_id, &res, now_us())
+        .jobs()
+        .finish(&id, &lease_id, &res, now_us())
         .await?
         .ok_or_else(lease_lost)?;
     crate::audit!(
@@ -359,6 +365,7 @@ async fn give_back(
     let delay_s = r.delay_seconds.unwrap_or(0).min(MAX_RELEASE_DELAY_SECONDS);
     let job = st
         .store
+        .jobs()
         .release_lease(
             id,
             &r.lease_id,
@@ -396,7 +403,8 @@ pub(crate) async fn job_status(
 ) -> ApiResult<Json<JobStatusView>> {
     let job = st
         .store
-        .get_job(&id)
+        .jobs()
+        .get(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job not found"))?;
     let leased_to_you = job.status == JobStatus::InProgress
@@ -422,7 +430,8 @@ pub(crate) async fn document(
 ) -> ApiResult<Response> {
     let job = st
         .store
-        .get_job(&id)
+        .jobs()
+        .get(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job not found"))?;
     if job.lease_id.as_deref() != Some(q.lease_id.as_str()) || job.status != JobStatus::InProgress {
@@ -430,7 +439,8 @@ pub(crate) async fn document(
     }
     let doc = st
         .store
-        .job_document(&id)
+        .documents()
+        .get(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     let kind = DocKind::parse(&job.doc_kind).unwrap_or(DocKind::Pdf);
@@ -525,7 +535,7 @@ pub(crate) async fn inbound(
             .unwrap_or(now),
         updated_at: now,
     };
-    let stored = st.store.insert_inbound(&row, &pdf).await?;
+    let stored = st.store.inbound().insert(&row, &pdf).await?;
     crate::audit!(
         "inbound_received",
         inbound_id = %stored.id,

@@ -2,25 +2,26 @@
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link, pdf_response, valid_id};
+use super::extract::{Caller, FaxRead, FaxSend, OwnJob, PageNo, SignedLink, ValidQuery, load_job};
+use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link, pdf_response};
 use crate::audit::mask_number;
-use crate::auth::{Principal, SCOPE_FAX_READ, SCOPE_FAX_SEND};
 use crate::document::{DocKind, SniffError, sniff};
 use crate::error::{ApiError, ApiResult};
-use crate::links::{self, LinkError, LinkKind};
+use crate::links::LinkKind;
 use crate::pages::{self, PreviewError};
 use crate::server::AppState;
-use crate::store::{CancelOutcome, InsertOutcome, Job, JobFilter, NewJob};
-use crate::throttle::FailScope;
+use crate::store::{
+    CancelOutcome, DocumentId, DocumentStore, InsertOutcome, Job, JobFilter, NewJob,
+};
 use faxline_protocol::PhoneNumber;
-use faxline_protocol::time::{now_s, now_us};
+use faxline_protocol::time::now_us;
 
 fn parse_error(e: axum::extract::multipart::MultipartError, limit_mb: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -50,19 +51,10 @@ fn clean_filename(name: Option<&str>) -> String {
 
 pub(crate) async fn send(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
+    principal: Caller<FaxSend>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<FaxJobOut>)> {
-    let principal = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_SEND,
-            "/fax",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
     let idem = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -145,7 +137,7 @@ pub(crate) async fn send(
     // A retry with the same Idempotency-Key gets the first job; the same key with another number
     // or document is a client bug, answered 422 rather than silently ignored.
     if let Some(key) = &idem
-        && let Some(job) = st.store.job_by_idempotency_key(key).await?
+        && let Some(job) = st.store.jobs().by_idempotency_key(key).await?
     {
         return same_request(job, &to, &doc_sha256, &principal.key_id);
     }
@@ -183,7 +175,7 @@ pub(crate) async fn send(
         created_at: now_us(),
         content,
     };
-    let job = match st.store.insert_job(new).await? {
+    let job = match st.store.jobs().insert(new).await? {
         InsertOutcome::Created(job) => {
             crate::audit!(
                 "job_created",
@@ -221,34 +213,8 @@ fn same_request(
     ))
 }
 
-/// The job if it exists and `p` may see it (its own, or any with `fax:admin`). Others' jobs are
-/// "not found", so ids cannot be probed.
-pub(crate) async fn visible_job(st: &AppState, p: &Principal, id: &str) -> ApiResult<Job> {
-    if !valid_id(id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
-    match st.store.get_job(id).await? {
-        Some(job) if p.may_access_job(job.owner_key_id.as_deref()) => Ok(job),
-        _ => Err(ApiError::not_found("Job not found")),
-    }
-}
-
-pub(crate) async fn get(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<FaxJobOut>> {
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_READ,
-            "/fax/{id}",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
-    Ok(Json(visible_job(&st, &p, &id).await?.into()))
+pub(crate) async fn get(OwnJob { job, .. }: OwnJob<FaxRead>) -> Json<FaxJobOut> {
+    Json(job.into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,25 +236,15 @@ pub(crate) struct JobList {
 /// Beyond Faxbot: `GET /fax?status=&to=&limit=&offset=`, newest first.
 pub(crate) async fn list(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    p: Caller<FaxRead>,
+    ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<JobList>> {
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_READ,
-            "/fax/{id}",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
-    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 100);
     let offset = q.offset.unwrap_or(0).max(0);
     let (total, jobs) = st
         .store
-        .list_jobs(&JobFilter {
+        .jobs()
+        .list(&JobFilter {
             owner_key_id: p.job_owner_filter().map(str::to_string),
             status: q.status,
             to_number: q.to,
@@ -307,21 +263,9 @@ pub(crate) async fn list(
 /// Beyond Faxbot: cancels a job that no agent has taken yet.
 pub(crate) async fn cancel(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    OwnJob { job, caller: p }: OwnJob<FaxSend>,
 ) -> ApiResult<Json<FaxJobOut>> {
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_SEND,
-            "/fax",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
-    visible_job(&st, &p, &id).await?;
-    match st.store.cancel_job(&id, now_us()).await? {
+    match st.store.jobs().cancel(&job.id, now_us()).await? {
         CancelOutcome::Cancelled(job) => {
             crate::audit!("job_cancelled", job_id = %job.id, key_id = %p.key_id);
             Ok(Json(job.into()))
@@ -337,20 +281,9 @@ pub(crate) async fn cancel(
 /// Mints a signed, expiring link to the job's PDF (`PDF_TOKEN_TTL_MINUTES`).
 pub(crate) async fn pdf_link(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    OwnJob { job, caller: p }: OwnJob<FaxRead>,
 ) -> ApiResult<Json<PdfLinkOut>> {
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_READ,
-            "/fax/{id}",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
-    let job = visible_job(&st, &p, &id).await?;
+    let id = &job.id;
     if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
         return Err(ApiError::not_found("PDF not available"));
     }
@@ -359,14 +292,9 @@ pub(crate) async fn pdf_link(
         &st,
         LinkKind::Fax,
         &format!("/fax/{id}/pdf"),
-        &id,
+        id,
         st.cfg.pdf_token_ttl_minutes,
     )))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct TokenQuery {
-    token: Option<String>,
 }
 
 /// `GET /fax/{id}/pdf?token=` — the signed token is the credential (no API key), as in Faxbot.
@@ -374,42 +302,19 @@ pub(crate) async fn pdf(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    link: SignedLink,
 ) -> ApiResult<Response> {
-    let token = q.token.ok_or_else(|| ApiError::missing("query", "token"))?;
-    if let Some(wait) = st.auth_throttle.locked(&FailScope::Address(ip), now_s()) {
-        return Err(ApiError::too_many(
-            "Too many failed authentication attempts",
-            wait,
-        ));
-    }
-    if !valid_id(&id) {
-        return Err(ApiError::not_found("Job not found"));
-    }
-    let job = st
-        .store
-        .get_job(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
-    if let Err(e) = links::verify(
-        st.server_secret.as_bytes(),
-        LinkKind::Fax,
-        &id,
-        &token,
-        now_s(),
-    ) {
-        crate::audit!("pdf_token_rejected", job_id = %id, ip = %ip, reason = %e);
-        if e == LinkError::Invalid {
-            st.auth_throttle.fail(FailScope::Address(ip), now_s());
-        }
-        return Err(ApiError::forbidden(e.to_string()));
-    }
+    link.required()?;
+    link.not_locked(&st)?;
+    let job = load_job(&st, &id).await?;
+    link.verify(&st, LinkKind::Fax, &id)?;
     if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
         return Err(ApiError::not_found("PDF not available"));
     }
     let doc = st
         .store
-        .job_document(&id)
+        .documents()
+        .get(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     crate::audit!("pdf_served", job_id = %id, ip = %ip);
@@ -430,35 +335,23 @@ impl PreviewQuery {
 
 /// Beyond Faxbot: `GET /fax/{id}/preview/{page}[?width=N]` — a PNG of one page (1-based) as the
 /// agent will fax it: 1728 pixels wide at fine resolution, or a thumbnail `N` pixels wide.
+///
+/// Another key's job is not found, exactly as for `GET /fax/{id}`: a preview shows the document itself.
 pub(crate) async fn preview(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path((id, page)): Path<(String, String)>,
-    q: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
+    _caller: Caller<FaxRead>,
+    ValidQuery(q): ValidQuery<PreviewQuery>,
+    OwnJob { job, caller: p }: OwnJob<FaxRead>,
+    PageNo(page): PageNo,
 ) -> ApiResult<Response> {
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_FAX_READ,
-            "/fax/{id}",
-            st.cfg.max_requests_per_minute,
-        )
-        .await?;
-    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
-    // Another key's job is not found, exactly as for GET /fax/{id}: a preview shows the document itself.
-    let job = visible_job(&st, &p, &id).await?;
-    let page: usize = page
-        .parse()
-        .ok()
-        .filter(|&n| n >= 1)
-        .ok_or_else(|| ApiError::not_found("Page not found"))?;
+    let id = &job.id;
     let kind =
         DocKind::parse(&job.doc_kind).ok_or_else(|| ApiError::not_found("Document not found"))?;
     let doc = st
         .store
-        .job_document(&id)
+        .documents()
+        .get(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("Document not found"))?;
     let key = pages::PreviewCache::key(&format!("fax/{id}"), page, q.width);
@@ -474,7 +367,7 @@ pub(crate) async fn render_preview(
     st: &AppState,
     key: String,
     kind: DocKind,
-    doc: Vec<u8>,
+    doc: bytes::Bytes,
     page: usize,
     width: Option<u32>,
 ) -> ApiResult<Vec<u8>> {
@@ -489,7 +382,6 @@ pub(crate) async fn render_preview(
     if let Some(hit) = st.preview_cache.get(&key) {
         return cached_answer(hit); // rendered while we waited for the permit
     }
-    let doc = bytes::Bytes::from(doc);
     let budget = st.cfg.render.clone();
     let rendered =
         tokio::task::spawn_blocking(move || pages::preview_png(&budget, kind, &doc, page, width))

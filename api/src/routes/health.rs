@@ -19,7 +19,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     let now = now_us();
     let fresh_us = (st.cfg.lease_seconds.max(30) * 2 * 1_000_000) as i64;
     let agents = if db {
-        st.store.list_agents().await.unwrap_or_default()
+        st.store.agents().list().await.unwrap_or_default()
     } else {
         vec![]
     };

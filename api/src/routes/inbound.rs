@@ -3,41 +3,30 @@
 //! token, so its token path never works).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{ClientIp, InboundFaxOut, PdfLinkOut, make_link, pdf_response, valid_id};
-use crate::auth::{SCOPE_INBOUND_LIST, SCOPE_INBOUND_READ};
+use super::extract::{
+    Caller, InboundEnabled, InboundFax, InboundList, InboundPdf, InboundRead, PageNo, SignedLink,
+    ValidQuery, load_inbound,
+};
+use super::{ClientIp, InboundFaxOut, PdfLinkOut, make_link, pdf_response};
 use crate::document::DocKind;
 use crate::error::{ApiError, ApiResult};
-use crate::links::{self, LinkError, LinkKind};
+use crate::links::LinkKind;
 use crate::server::AppState;
-use crate::store::InboundFilter;
-use crate::throttle::FailScope;
-use faxline_protocol::time::now_s;
+use crate::store::{DocumentId, DocumentStore, InboundFilter};
 
-/// The stored PDF of an inbound fax; 404 for an unknown (or malformed) id or a deleted file.
-async fn inbound_pdf(st: &AppState, id: &str) -> ApiResult<Vec<u8>> {
-    let row = if valid_id(id) {
-        st.store.get_inbound(id).await?
-    } else {
-        None
-    };
-    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
+/// The stored PDF of a received fax; 404 when retention (or anything else) removed it.
+async fn stored_pdf(st: &AppState, id: &str) -> ApiResult<Bytes> {
     st.store
-        .inbound_document(id)
+        .documents()
+        .get(&DocumentId::Inbound(id.to_string()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))
-}
-
-fn enabled(st: &AppState) -> ApiResult<()> {
-    if st.cfg.inbound_enabled {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("Inbound not enabled"))
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,23 +41,13 @@ pub(crate) struct ListQuery {
 /// A JSON array, newest first, at most 100 (as Faxbot), with `limit`/`offset` for paging.
 pub(crate) async fn list(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    _caller: Caller<InboundList>,
+    ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<InboundFaxOut>>> {
-    enabled(&st)?;
-    st.require(
-        &headers,
-        ip,
-        SCOPE_INBOUND_LIST,
-        "/inbound",
-        st.cfg.inbound_list_rpm,
-    )
-    .await?;
-    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
     let rows = st
         .store
-        .list_inbound(&InboundFilter {
+        .inbound()
+        .list(&InboundFilter {
             to_number: q.to_number,
             status: q.status,
             mailbox: q.mailbox,
@@ -79,113 +58,46 @@ pub(crate) async fn list(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
-pub(crate) async fn get(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<InboundFaxOut>> {
-    enabled(&st)?;
-    st.require(
-        &headers,
-        ip,
-        SCOPE_INBOUND_READ,
-        "/inbound/{id}",
-        st.cfg.inbound_get_rpm,
-    )
-    .await?;
-    let row = if valid_id(&id) {
-        st.store.get_inbound(&id).await?
-    } else {
-        None
-    };
-    Ok(Json(
-        row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?
-            .into(),
-    ))
+pub(crate) async fn get(InboundFax { fax, .. }: InboundFax<InboundRead>) -> Json<InboundFaxOut> {
+    Json(fax.into())
 }
 
 pub(crate) async fn pdf_link(
     State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    InboundFax { fax, caller }: InboundFax<InboundRead>,
 ) -> ApiResult<Json<PdfLinkOut>> {
-    enabled(&st)?;
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_INBOUND_READ,
-            "/inbound/{id}",
-            st.cfg.inbound_get_rpm,
-        )
-        .await?;
-    let row = if valid_id(&id) {
-        st.store.get_inbound(&id).await?
-    } else {
-        None
-    };
-    row.ok_or_else(|| ApiError::not_found("Inbound fax not found"))?;
-    crate::audit!("inbound_link_created", inbound_id = %id, key_id = %p.key_id);
+    let id = &fax.id;
+    crate::audit!("inbound_link_created", inbound_id = %id, key_id = %caller.key_id);
     Ok(Json(make_link(
         &st,
         LinkKind::Inbound,
         &format!("/inbound/{id}/pdf"),
-        &id,
+        id,
         st.cfg.inbound_token_ttl_minutes,
     )))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct TokenQuery {
-    token: Option<String>,
-}
-
+/// With `?token=` the signed link is the credential; without, a key holding `inbound:read`.
 pub(crate) async fn pdf(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    link: SignedLink,
+    _on: InboundEnabled,
 ) -> ApiResult<Response> {
-    enabled(&st)?;
-    let who = match q.token {
-        Some(token) => {
-            if let Some(wait) = st.auth_throttle.locked(&FailScope::Address(ip), now_s()) {
-                return Err(ApiError::too_many(
-                    "Too many failed authentication attempts",
-                    wait,
-                ));
-            }
-            if let Err(e) = links::verify(
-                st.server_secret.as_bytes(),
-                LinkKind::Inbound,
-                &id,
-                &token,
-                now_s(),
-            ) {
-                crate::audit!("inbound_token_rejected", inbound_id = %id, ip = %ip, reason = %e);
-                if e == LinkError::Invalid {
-                    st.auth_throttle.fail(FailScope::Address(ip), now_s());
-                }
-                return Err(ApiError::forbidden(e.to_string()));
-            }
-            "token".to_string()
-        }
-        None => {
-            st.require(
-                &headers,
-                ip,
-                SCOPE_INBOUND_READ,
-                "/inbound/{id}/pdf",
-                st.cfg.inbound_get_rpm,
-            )
+    let who = if link.presented() {
+        link.not_locked(&st)?;
+        link.verify(&st, LinkKind::Inbound, &id)?;
+        "token".to_string()
+    } else {
+        Caller::<InboundPdf>::check(&st, &headers, ip)
             .await?
+            .principal
             .key_id
-        }
     };
-    let doc = inbound_pdf(&st, &id).await?;
+    load_inbound(&st, &id).await?;
+    let doc = stored_pdf(&st, &id).await?;
     crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
     Ok(pdf_response(&format!("inbound_{id}.pdf"), doc))
 }
@@ -195,29 +107,15 @@ pub(crate) async fn pdf(
 pub(crate) async fn preview(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path((id, page)): Path<(String, String)>,
-    q: Result<Query<super::fax::PreviewQuery>, axum::extract::rejection::QueryRejection>,
+    caller: Caller<InboundRead>,
+    ValidQuery(q): ValidQuery<super::fax::PreviewQuery>,
+    PageNo(page): PageNo,
+    InboundFax { fax, .. }: InboundFax<InboundRead>,
 ) -> ApiResult<Response> {
-    enabled(&st)?;
-    let p = st
-        .require(
-            &headers,
-            ip,
-            SCOPE_INBOUND_READ,
-            "/inbound/{id}",
-            st.cfg.inbound_get_rpm,
-        )
-        .await?;
-    let Query(q) = q.map_err(|_| ApiError::bad_request("Invalid query parameters"))?;
-    let page: usize = page
-        .parse()
-        .ok()
-        .filter(|&n| n >= 1)
-        .ok_or_else(|| ApiError::not_found("Page not found"))?;
-    let doc = inbound_pdf(&st, &id).await?;
+    let id = &fax.id;
+    let doc = stored_pdf(&st, id).await?;
     let key = crate::pages::PreviewCache::key(&format!("inbound/{id}"), page, q.width());
     let png = super::fax::render_preview(&st, key, DocKind::Pdf, doc, page, q.width()).await?;
-    crate::audit!("inbound_preview_served", inbound_id = %id, page = page, key_id = %p.key_id, ip = %ip);
+    crate::audit!("inbound_preview_served", inbound_id = %id, page = page, key_id = %caller.key_id, ip = %ip);
     Ok(super::png_response(png))
 }

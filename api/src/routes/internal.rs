@@ -123,7 +123,7 @@ pub(crate) async fn asterisk_inbound(
         received_at: now,
         updated_at: now,
     };
-    let stored = st.store.insert_inbound(&row, &data).await?;
+    let stored = st.store.inbound().insert(&row, &data.into()).await?;
     crate::audit!(
         "inbound_received",
         inbound_id = %stored.id,

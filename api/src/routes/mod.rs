@@ -3,6 +3,7 @@
 
 mod admin;
 mod agent;
+mod extract;
 mod fax;
 mod health;
 mod inbound;
@@ -18,8 +19,9 @@ use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::server::AppState;
-use crate::store::{Inbound, Job};
+use crate::store::{DocumentError, Inbound, Job, StoreError};
 use faxline_protocol::time::iso;
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -72,6 +74,12 @@ pub(crate) fn router(state: AppState) -> Router {
             std::time::Duration::from_secs(state.cfg.request_timeout_seconds.max(1)),
         ))
         .with_state(state)
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(e: DocumentError) -> Self {
+        StoreError::from(e).into()
+    }
 }
 
 /// The client's address: the connection's, or, when the connection comes from one of the
@@ -206,7 +214,7 @@ impl From<Inbound> for InboundFaxOut {
 }
 
 /// A PDF download with Faxbot's no-cache headers.
-pub(crate) fn pdf_response(filename: &str, body: Vec<u8>) -> axum::response::Response {
+pub(crate) fn pdf_response(filename: &str, body: bytes::Bytes) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
     (
@@ -242,11 +250,6 @@ pub(crate) fn png_response(body: Vec<u8>) -> axum::response::Response {
         body,
     )
         .into_response()
-}
-
-/// A 32-hex id (uuid4 without dashes), Faxbot's id format; anything else cannot exist.
-pub(crate) fn valid_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

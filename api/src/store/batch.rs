@@ -5,7 +5,10 @@
 use faxline_protocol::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Db, InsertOutcome, NewJob, StoreError, StoreResult, with_writer};
+use super::db::{Db, row_of, with_writer};
+use super::documents::{BlobDocuments, DocumentId, DocumentStore, OwnerTx};
+use super::jobs::JOB_COLS;
+use super::{InsertOutcome, Job, NewJob, StoreError, StoreResult};
 
 /// Largest batch per transaction.
 const MAX_BATCH: usize = 256;
@@ -15,13 +18,13 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
-pub(crate) fn spawn(db: Db) -> mpsc::Sender<Request> {
+pub(crate) fn spawn(db: Db, documents: BlobDocuments) -> mpsc::Sender<Request> {
     let (tx, mut rx) = mpsc::channel::<Request>(4096);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
-            match write(&db, &jobs).await {
+            match write(&db, &documents, &jobs).await {
                 Ok(inserted) => {
                     for (req, created) in batch.drain(..).zip(inserted) {
                         let outcome = if created {
@@ -51,12 +54,12 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
     status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
     VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
-const INSERT_DOC: &str = "INSERT INTO fax_documents (job_id, content) VALUES ($1, $2)";
 
-/// Inserts all jobs in one transaction; per job, whether it was created (false: its
-/// idempotency key already existed).
-async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
-    with_writer!(db, |p| {
+/// Inserts all jobs, each with its document, in one transaction; per job, whether it was created
+/// (false: its idempotency key already existed). When the transaction fails, the documents put
+/// for it are deleted again (see [`super::documents`]).
+async fn write(db: &Db, documents: &BlobDocuments, jobs: &[&NewJob]) -> StoreResult<Vec<bool>> {
+    let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());
         for j in jobs {
@@ -77,17 +80,28 @@ async fn write(db: &Db, jobs: &[&NewJob]) -> Result<Vec<bool>, sqlx::Error> {
                 .await?
                 .rows_affected();
             if n == 1 {
-                sqlx::query(INSERT_DOC)
-                    .bind(&j.id)
-                    .bind(j.content.as_ref())
-                    .execute(&mut *tx)
+                documents
+                    .put(
+                        &mut OwnerTx::from(&mut *tx),
+                        &DocumentId::Job(j.id.clone()),
+                        &j.content,
+                    )
                     .await?;
             }
             created.push(n == 1);
         }
         tx.commit().await?;
         Ok(created)
-    })
+    }
+    .await);
+    if written.is_err() {
+        let ids: Vec<DocumentId> = jobs.iter().map(|j| DocumentId::Job(j.id.clone())).collect();
+        // Best effort: the error that matters is the insert's.
+        if let Err(e) = documents.purge(&ids).await {
+            tracing::warn!(error = %e, "cannot delete the documents of a failed job insert");
+        }
+    }
+    written
 }
 
 async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {
@@ -95,13 +109,13 @@ async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {
     let store_lookup = with_writer!(db, |p| {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM fax_jobs WHERE idempotency_key = $1",
-            super::JOB_COLS
+            JOB_COLS
         )))
         .bind(key)
         .fetch_optional(p)
         .await?;
         match row {
-            Some(r) => Some(super::row_of::<super::Job, _>(&r)?),
+            Some(r) => Some(row_of::<Job, _>(&r)?),
             None => None,
         }
     });

@@ -1,0 +1,142 @@
+//! Received faxes: stored with their PDF in one step, read and listed.
+
+use super::db::{Args, impl_from_row, q, with_writer};
+use super::documents::{DocumentId, DocumentStore, OwnerTx};
+use super::{Inbound, InboundFilter, Store, StoreError, StoreResult};
+
+const INBOUND_COLS: &str = "id, from_number, to_number, status, backend, provider_sid, pages, size_bytes, \
+    sha256, mailbox_label, error, created_at, received_at, updated_at";
+
+impl_from_row!(Inbound {
+    id,
+    from_number,
+    to_number,
+    status,
+    backend,
+    provider_sid,
+    pages,
+    size_bytes,
+    sha256,
+    mailbox_label,
+    error,
+    created_at,
+    received_at,
+    updated_at
+});
+
+/// The received faxes of a [`Store`] (`store.inbound()`).
+#[derive(Clone, Copy)]
+pub struct InboundFaxes<'s>(pub(super) &'s Store);
+
+impl InboundFaxes<'_> {
+    /// Stores an inbound fax with its PDF in one transaction. A repeat of the same
+    /// `(backend, provider_sid)` returns the existing row.
+    pub async fn insert(&self, row: &Inbound, pdf: &bytes::Bytes) -> StoreResult<Inbound> {
+        if let Some(sid) = &row.provider_sid
+            && let Some(existing) = self.0
+                .db
+                .one::<Inbound>(
+                    &format!(
+                        "SELECT {INBOUND_COLS} FROM inbound_faxes WHERE backend = $1 AND provider_sid = $2"
+                    ),
+                    Args::new().s(&row.backend).s(sid),
+                )
+                .await?
+        {
+            return Ok(existing);
+        }
+        let insert = "INSERT INTO inbound_faxes (id, from_number, to_number, status, backend, provider_sid, \
+              pages, size_bytes, sha256, mailbox_label, error, created_at, received_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (backend, provider_sid) DO NOTHING";
+        let args = Args::new()
+            .s(&row.id)
+            .os(row.from_number.as_deref())
+            .os(row.to_number.as_deref())
+            .s(&row.status)
+            .s(&row.backend)
+            .os(row.provider_sid.as_deref())
+            .oi(row.pages)
+            .oi(row.size_bytes)
+            .os(row.sha256.as_deref())
+            .os(row.mailbox_label.as_deref())
+            .os(row.error.as_deref())
+            .i(row.created_at)
+            .i(row.received_at)
+            .i(row.updated_at);
+        let doc = DocumentId::Inbound(row.id.clone());
+        let written: StoreResult<bool> = with_writer!(&self.0.db, |p| async {
+            let mut tx = p.begin().await?;
+            let n = args
+                .bind(q(insert))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                self.0
+                    .documents
+                    .put(&mut OwnerTx::from(&mut *tx), &doc, pdf)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        }
+        .await);
+        // A document put outside the database does not roll back with the row.
+        let inserted = match written {
+            Ok(inserted) => inserted,
+            Err(e) => {
+                if let Err(cleanup) = self.0.documents.delete(&doc).await {
+                    tracing::warn!(error = %cleanup, "cannot delete the document of a failed inbound insert");
+                }
+                return Err(e);
+            }
+        };
+        if inserted {
+            return Ok(row.clone());
+        }
+        // Lost a race with an identical upload: return the winner.
+        let sid = row.provider_sid.as_deref().unwrap_or_default();
+        self.0.db.one::<Inbound>(
+            &format!(
+                "SELECT {INBOUND_COLS} FROM inbound_faxes WHERE backend = $1 AND provider_sid = $2"
+            ),
+            Args::new().s(&row.backend).s(sid),
+        )
+        .await?
+        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+    }
+
+    pub async fn get(&self, id: &str) -> StoreResult<Option<Inbound>> {
+        self.0
+            .db
+            .one(
+                &format!("SELECT {INBOUND_COLS} FROM inbound_faxes WHERE id = $1"),
+                Args::new().s(id),
+            )
+            .await
+    }
+
+    pub async fn list(&self, f: &InboundFilter) -> StoreResult<Vec<Inbound>> {
+        let mut cond = String::from("WHERE 1=1");
+        let mut args = Args::new();
+        let mut n = 0;
+        for (col, val) in [
+            ("to_number", &f.to_number),
+            ("status", &f.status),
+            ("mailbox_label", &f.mailbox),
+        ] {
+            if let Some(v) = val {
+                n += 1;
+                cond += &format!(" AND {col} = ${n}");
+                args = args.s(v);
+            }
+        }
+        let sql = format!(
+            "SELECT {INBOUND_COLS} FROM inbound_faxes {cond} ORDER BY received_at DESC, id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        self.0.db.many(&sql, args.i(f.limit).i(f.offset)).await
+    }
+}

@@ -1,0 +1,308 @@
+//! Outbound jobs: submission (group-committed with the document, see [`super::batch`]), reading,
+//! listing, cancelling, and the lease cycle agents drive (lease, renew, finish, release, expire).
+
+use faxline_protocol::JobStatus;
+use tokio::sync::oneshot;
+
+use super::db::{Args, Db, impl_from_row};
+use super::{
+    CancelOutcome, InsertOutcome, Job, JobFilter, JobProgress, JobRelease, JobResult, NewJob,
+    Store, StoreError, StoreResult, batch,
+};
+
+pub(super) const JOB_COLS: &str = "id, to_number, file_name, doc_kind, doc_size, doc_sha256, status, error, pages, \
+    pages_sent, backend, provider_sid, owner_key_id, attempts, lease_id, lease_agent, lease_expires_at, \
+    created_at, updated_at, bitrate, fax_mode, remote_ident, stage";
+
+impl_from_row!(Job {
+    id,
+    to_number,
+    file_name,
+    doc_kind,
+    doc_size,
+    doc_sha256,
+    status: parsed,
+    error,
+    pages,
+    pages_sent,
+    backend,
+    provider_sid,
+    owner_key_id,
+    attempts,
+    lease_id,
+    lease_agent,
+    lease_expires_at,
+    created_at,
+    updated_at,
+    bitrate,
+    fax_mode,
+    remote_ident,
+    stage
+});
+
+// Job statuses as SQL literals: spelled once, by `JobStatus`.
+pub(super) const QUEUED: &str = JobStatus::Queued.as_str();
+pub(super) const IN_PROGRESS: &str = JobStatus::InProgress.as_str();
+pub(super) const SUCCESS: &str = JobStatus::Success.as_str();
+pub(super) const FAILED: &str = JobStatus::Failed.as_str();
+pub(super) const CANCELLED: &str = JobStatus::Cancelled.as_str();
+
+/// The `stage` a job shows once the agent's result is in: delivered, failed for good, or back in the queue
+/// (given back unfinished by its agent).
+pub const STAGE_COMPLETED: &str = "completed";
+pub const STAGE_FAILED: &str = "failed";
+pub const STAGE_REQUEUED: &str = "retry scheduled";
+pub const STAGE_CANCELLED: &str = "cancelled";
+
+/// The outbound jobs of a [`Store`] (`store.jobs()`).
+#[derive(Clone, Copy)]
+pub struct Jobs<'s>(pub(super) &'s Store);
+
+impl Jobs<'_> {
+    /// Inserts a job and its document durably (group commit). With an idempotency key that is
+    /// already taken, returns the existing job instead.
+    pub async fn insert(&self, job: NewJob) -> StoreResult<InsertOutcome> {
+        let (tx, rx) = oneshot::channel();
+        self.0
+            .batch_tx
+            .send(batch::Request { job, reply: tx })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    pub async fn get(&self, id: &str) -> StoreResult<Option<Job>> {
+        self.0
+            .db
+            .one(
+                &format!("SELECT {JOB_COLS} FROM fax_jobs WHERE id = $1"),
+                Args::new().s(id),
+            )
+            .await
+    }
+
+    pub async fn by_idempotency_key(&self, key: &str) -> StoreResult<Option<Job>> {
+        self.0
+            .db
+            .one(
+                &format!("SELECT {JOB_COLS} FROM fax_jobs WHERE idempotency_key = $1"),
+                Args::new().s(key),
+            )
+            .await
+    }
+
+    /// Newest first; `status` and `to_number` filter exactly.
+    pub async fn list(&self, f: &JobFilter) -> StoreResult<(i64, Vec<Job>)> {
+        let mut cond = String::from("WHERE 1=1");
+        let mut args = Args::new();
+        let mut n = 0;
+        if let Some(o) = &f.owner_key_id {
+            n += 1;
+            cond += &format!(" AND owner_key_id = ${n}");
+            args = args.s(o);
+        }
+        if let Some(s) = &f.status {
+            n += 1;
+            cond += &format!(" AND status = ${n}");
+            args = args.s(s);
+        }
+        if let Some(t) = &f.to_number {
+            n += 1;
+            cond += &format!(" AND to_number = ${n}");
+            args = args.s(t);
+        }
+        let total = self
+            .0
+            .db
+            .count(
+                &format!("SELECT COUNT(*) FROM fax_jobs {cond}"),
+                args.clone(),
+            )
+            .await?;
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM fax_jobs {cond} ORDER BY created_at DESC, id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let jobs = self.0.db.many(&sql, args.i(f.limit).i(f.offset)).await?;
+        Ok((total, jobs))
+    }
+
+    /// Cancels a job that is still queued. The caller checks ownership first.
+    pub async fn cancel(&self, id: &str, now: i64) -> StoreResult<CancelOutcome> {
+        let done: Option<Job> = self.0
+            .db
+            .write_one(
+                &format!(
+                    "UPDATE fax_jobs SET status = '{CANCELLED}', stage = '{STAGE_CANCELLED}', updated_at = $2 \
+                     WHERE id = $1 AND status = '{QUEUED}' RETURNING {JOB_COLS}"
+                ),
+                Args::new().s(id).i(now),
+            )
+            .await?;
+        if let Some(j) = done {
+            return Ok(CancelOutcome::Cancelled(j));
+        }
+        Ok(match self.get(id).await? {
+            Some(j) => CancelOutcome::NotQueued(j),
+            None => CancelOutcome::NotFound,
+        })
+    }
+
+    /// Returns jobs whose lease expired to the queue, or fails them when no attempts are left.
+    /// Returns the number of jobs touched.
+    pub async fn requeue_expired(&self, now: i64, max_attempts: u32) -> StoreResult<u64> {
+        self.0.db.exec(
+            &format!("UPDATE fax_jobs SET \
+               status = CASE WHEN attempts >= $2 THEN '{FAILED}' ELSE '{QUEUED}' END, \
+               error = CASE WHEN attempts >= $2 THEN 'agent lease expired; no attempts left' ELSE error END, \
+               stage = CASE WHEN attempts >= $2 THEN '{STAGE_FAILED}' ELSE stage END, \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $1 \
+             WHERE status = '{IN_PROGRESS}' AND lease_expires_at < $1"),
+            Args::new().i(now).i(i64::from(max_attempts)),
+        )
+        .await
+    }
+
+    /// Leases the oldest due job to `agent_id` until `expires`. Safe under concurrency: on
+    /// PostgreSQL the candidate row is locked with `FOR UPDATE SKIP LOCKED`; on SQLite the single
+    /// writer connection runs the conditional UPDATE atomically.
+    pub async fn lease_next(
+        &self,
+        agent_id: &str,
+        lease_id: &str,
+        now: i64,
+        expires: i64,
+    ) -> StoreResult<Option<Job>> {
+        let lock = match self.0.db {
+            Db::Sqlite { .. } => "",
+            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE fax_jobs SET status = '{IN_PROGRESS}', lease_id = $1, lease_agent = $2, \
+               lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
+             WHERE status = '{QUEUED}' AND id = (SELECT id FROM fax_jobs \
+               WHERE status = '{QUEUED}' AND next_attempt_at <= $4 \
+               ORDER BY created_at, id LIMIT 1 {lock}) \
+             RETURNING {JOB_COLS}"
+        );
+        self.0
+            .db
+            .write_one(&sql, Args::new().s(lease_id).s(agent_id).i(expires).i(now))
+            .await
+    }
+
+    /// Extends a lease and records progress; false when the lease is no longer held.
+    pub async fn renew_lease(
+        &self,
+        job_id: &str,
+        lease_id: &str,
+        now: i64,
+        expires: i64,
+        p: &JobProgress,
+    ) -> StoreResult<bool> {
+        let n = self
+            .0
+            .db
+            .exec(
+                &format!(
+                    "UPDATE fax_jobs SET lease_expires_at = $3, updated_at = $4, \
+                   pages_sent = COALESCE($5, pages_sent), pages = COALESCE($6, pages), \
+                   stage = COALESCE($7, stage) \
+                 WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}'"
+                ),
+                Args::new()
+                    .s(job_id)
+                    .s(lease_id)
+                    .i(expires)
+                    .i(now)
+                    .oi(p.pages_sent)
+                    .oi(p.pages_total)
+                    .os(p.stage.as_deref()),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Applies an agent's final result; `None` when the lease is no longer held. A result is final: the
+    /// agent's own `[retry]` policy has already run its attempts, so the API never queues the job again
+    /// here (a job the agent gives back unfinished goes through [`Jobs::release_lease`]).
+    ///
+    /// The result's `pages` are the pages transferred: they go to `pages_sent`, while `pages` keeps the
+    /// document's count (filled from a success only when it was unknown). A success reported without a count
+    /// (or with 0) delivered the whole document. `stage` ends with the job's final phase (`completed` or
+    /// `failed`), so a finished job never shows a call phase of a call that is over.
+    pub async fn finish(
+        &self,
+        job_id: &str,
+        lease_id: &str,
+        r: &JobResult,
+        now: i64,
+    ) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "UPDATE fax_jobs SET \
+               status = $3, error = $4, provider_sid = COALESCE($6, provider_sid), \
+               pages = CASE WHEN pages IS NULL AND $3 = '{SUCCESS}' THEN NULLIF($5, 0) ELSE pages END, \
+               pages_sent = CASE WHEN $3 = '{SUCCESS}' THEN COALESCE(NULLIF($5, 0), pages) \
+                 ELSE COALESCE($5, pages_sent, 0) END, \
+               stage = CASE WHEN $3 = '{SUCCESS}' THEN '{STAGE_COMPLETED}' ELSE '{STAGE_FAILED}' END, \
+               bitrate = COALESCE($8, bitrate), fax_mode = COALESCE($9, fax_mode), \
+               remote_ident = COALESCE($10, remote_ident), \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $7 \
+             WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}' RETURNING {JOB_COLS}"
+        );
+        self.0
+            .db
+            .write_one(
+                &sql,
+                Args::new()
+                    .s(job_id)
+                    .s(lease_id)
+                    .s(r.status.as_str())
+                    .os(r.error.as_deref())
+                    .oi(r.pages)
+                    .os(r.provider_sid.as_deref())
+                    .i(now)
+                    .oi(r.bitrate)
+                    .os(r.fax_mode.as_deref())
+                    .os(r.remote_ident.as_deref()),
+            )
+            .await
+    }
+
+    /// Takes back a job its agent gives up unfinished (it is stopping), as an expired lease is taken back:
+    /// queued again, due when the agent asked, while attempts remain (`stage` `retry scheduled`,
+    /// the reason as its error), else failed for good. `None` when the lease is no longer held.
+    pub async fn release_lease(
+        &self,
+        job_id: &str,
+        lease_id: &str,
+        r: &JobRelease,
+        now: i64,
+        max_attempts: u32,
+    ) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "UPDATE fax_jobs SET \
+               status = CASE WHEN attempts >= $4 THEN '{FAILED}' ELSE '{QUEUED}' END, \
+               next_attempt_at = CASE WHEN attempts >= $4 THEN next_attempt_at ELSE $7 END, \
+               stage = CASE WHEN attempts >= $4 THEN '{STAGE_FAILED}' ELSE '{STAGE_REQUEUED}' END, \
+               error = $3, pages_sent = COALESCE($6, pages_sent), \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $5 \
+             WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}' RETURNING {JOB_COLS}"
+        );
+        self.0
+            .db
+            .write_one(
+                &sql,
+                Args::new()
+                    .s(job_id)
+                    .s(lease_id)
+                    .s(&r.reason)
+                    .i(i64::from(max_attempts))
+                    .i(now)
+                    .oi(r.pages_sent)
+                    .i(r.due),
+            )
+            .await
+    }
+}
