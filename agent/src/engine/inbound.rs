@@ -323,10 +323,9 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(id: &str) -> InboundItem {
+impl InboundItem {
+    /// A queued fax for tests (its file does not exist).
+    pub(crate) fn sample(id: &str) -> Self {
         InboundItem {
             id: id.into(),
             file: PathBuf::from("/nonexistent.tif"),
@@ -336,6 +335,15 @@ mod tests {
             status: "received".into(),
             received_at: "2026-01-01T00:00:00Z".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str) -> InboundItem {
+        InboundItem::sample(id)
     }
 
     #[test]

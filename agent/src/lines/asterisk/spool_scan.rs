@@ -134,15 +134,7 @@ mod tests {
     use crate::engine::inbound::InboundItem;
 
     fn item(id: &str) -> InboundItem {
-        InboundItem {
-            id: id.into(),
-            file: PathBuf::from("/nonexistent.tif"),
-            from: Some("+15551230000".into()),
-            to: None,
-            pages: Some(1),
-            status: "received".into(),
-            received_at: "2026-01-01T00:00:00Z".into(),
-        }
+        InboundItem::sample(id)
     }
 
     #[test]
