@@ -401,12 +401,7 @@ pub(crate) async fn job_status(
     Path(id): Path<String>,
     agent: SignedAgent,
 ) -> ApiResult<Json<JobStatusView>> {
-    let job = st
-        .store
-        .jobs()
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    let job = super::extract::load_job(&st, &id).await?;
     let leased_to_you = job.status == JobStatus::InProgress
         && job.lease_agent.as_deref() == Some(agent.agent_id.as_str());
     Ok(Json(JobStatusView {
@@ -428,12 +423,7 @@ pub(crate) async fn document(
     Query(q): Query<DocQuery>,
     agent: SignedAgent,
 ) -> ApiResult<Response> {
-    let job = st
-        .store
-        .jobs()
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job not found"))?;
+    let job = super::extract::load_job(&st, &id).await?;
     if job.lease_id.as_deref() != Some(q.lease_id.as_str()) || job.status != JobStatus::InProgress {
         return Err(lease_lost());
     }
