@@ -13,6 +13,7 @@ pub mod conn;
 pub mod document;
 pub mod error;
 pub mod links;
+pub mod metrics;
 pub mod pages;
 pub mod private_fs;
 pub mod retention;

@@ -11,7 +11,9 @@ use crate::auth::sign_now;
 pub use crate::messages::{
     CallDetails, InboundMeta, JobStatusView, LeasedJob, ReleaseRequest, ResultReport, SendResult,
 };
-use crate::messages::{InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, Progress};
+use crate::messages::{
+    InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, LineHealth, Progress,
+};
 use crate::secret::Secret;
 use crate::status::JobStatus;
 
@@ -161,12 +163,23 @@ impl AgentClient {
         wait: Duration,
         max_jobs: u32,
     ) -> Result<Vec<LeasedJob>, AgentClientError> {
+        self.lease_reporting(wait, max_jobs, None).await
+    }
+
+    /// [`Self::lease`], reporting the line's health; `max_jobs = 0` is a heartbeat that leases nothing.
+    pub async fn lease_reporting(
+        &self,
+        wait: Duration,
+        max_jobs: u32,
+        line: Option<LineHealth>,
+    ) -> Result<Vec<LeasedJob>, AgentClientError> {
         let out: LeaseResponse = self
             .post_json(
                 "agent/v1/lease",
                 &LeaseRequest {
                     wait_seconds: wait.as_secs(),
                     max_jobs,
+                    line,
                 },
             )
             .await?;

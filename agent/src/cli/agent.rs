@@ -114,6 +114,14 @@ pub async fn run_daemon(
         faxline_document::worker::WorkerCommand::current_exe()
             .context("locating the faxline binary")?,
     );
+    // Installed before the line starts, so its first events are counted.
+    faxline_agent::metrics::handle();
+    if let Some(addr) = cfg.agent.metrics_listen {
+        let bound = faxline_agent::metrics::spawn_listener(addr)
+            .await
+            .with_context(|| format!("binding [agent] metrics_listen {addr}"))?;
+        tracing::info!(addr = %bound, "agent metrics on http://{bound}/metrics");
+    }
     lines::run(Arc::new(cfg), api, shutdown).await?;
     Ok(())
 }

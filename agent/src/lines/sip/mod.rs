@@ -141,6 +141,7 @@ impl SipLine {
             let trunk =
                 endpoint.trunk_registration(&format!("sip:{registrar}"), credentials.clone())?;
             let (tx, rx) = mpsc::unbounded_channel();
+            metrics::gauge!("faxline_agent_sip_registered").set(0.0);
             tokio::spawn(follow_registration(rx, registered.clone()));
             Some(registration::start(trunk, REGISTER_EXPIRES, tx))
         } else {
@@ -218,6 +219,17 @@ impl Line for SipLine {
 
     fn ready(&self) -> bool {
         self.inner.registered.load(Ordering::Relaxed) && !self.inner.shutdown.is_cancelled()
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if !self.inner.registered.load(Ordering::Relaxed) {
+            p.push("SIP trunk not registered".to_owned());
+        }
+        if self.inner.shutdown.is_cancelled() {
+            p.push("the SIP line is shutting down".to_owned());
+        }
+        p
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {
@@ -527,6 +539,8 @@ async fn follow_registration(
                 registered.store(false, Ordering::Relaxed)
             }
         }
+        let up = registered.load(Ordering::Relaxed);
+        metrics::gauge!("faxline_agent_sip_registered").set(if up { 1.0 } else { 0.0 });
     }
 }
 
