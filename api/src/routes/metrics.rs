@@ -47,13 +47,21 @@ async fn record_gauges(st: &AppState) {
     match st.store.jobs().stats(now).await {
         Ok(s) => {
             metrics::gauge!("faxline_api_database_up").set(1.0);
+            // Labels in lower case (`SUCCESS` and Faxbot's `failed` spelling fold into `success`, `failed`),
+            // every status present so a query sees 0 rather than nothing.
+            let mut per_label = std::collections::BTreeMap::<String, i64>::new();
             for status in faxline_protocol::JobStatus::ALL {
                 let n = s
                     .by_status
                     .iter()
                     .find(|c| c.status == status.as_str())
                     .map_or(0, |c| c.n);
-                metrics::gauge!("faxline_api_jobs", "status" => status.as_str()).set(n as f64);
+                *per_label
+                    .entry(status.as_str().to_ascii_lowercase())
+                    .or_default() += n;
+            }
+            for (label, n) in per_label {
+                metrics::gauge!("faxline_api_jobs", "status" => label).set(n as f64);
             }
             let age = s
                 .oldest_queued_at
