@@ -16,6 +16,7 @@ pub mod links;
 pub mod metrics;
 pub mod pages;
 pub mod private_fs;
+mod request_id;
 pub mod retention;
 mod routes;
 pub mod server;

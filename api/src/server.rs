@@ -201,7 +201,24 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let router = self.router();
-        tracing::info!(addr = ?listener.local_addr().ok(), db = self.store().backend_name(), "faxline api listening");
+        let cfg = &self.state.cfg;
+        // The one start-up line: what runs where, and which optional parts are on.
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            addr = %listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            data_dir = %cfg.data_dir.display(),
+            db = self.store().backend_name(),
+            auth_required = cfg.require_api_key,
+            inbound = cfg.inbound_enabled,
+            asterisk_hook = cfg.internal_secret.is_some(),
+            retention_days = cfg.retention_days,
+            ready_requires_agent = cfg.ready_requires_agent,
+            metrics = "/metrics (scope metrics:read)",
+            "faxline api listening"
+        );
         let limits = crate::conn::ConnLimits {
             header_read_timeout: Duration::from_secs(
                 self.state.cfg.header_read_timeout_seconds.max(1),

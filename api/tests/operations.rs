@@ -315,3 +315,29 @@ async fn metrics_endpoint_on_both_stores() {
     metrics_endpoint(Db::Sqlite).await;
     metrics_endpoint(Db::Postgres).await;
 }
+
+/// Every answer carries the request id its log lines carry: the client's when it is a plain short token,
+/// else a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_echoed() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    let r = http()
+        .get(s.url("/health"))
+        .header("X-Request-Id", "lb-7f3a.42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "lb-7f3a.42");
+    let r = http()
+        .get(s.url("/fax/nope"))
+        .header("X-Request-Id", "has space")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let other = http().get(s.url("/health")).send().await.unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
+}

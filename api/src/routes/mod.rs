@@ -72,6 +72,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
+        .layer(axum::middleware::from_fn(crate::request_id::request_id))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(state.cfg.request_timeout_seconds.max(1)),
