@@ -341,3 +341,47 @@ async fn request_ids_are_echoed() {
     let other = http().get(s.url("/health")).send().await.unwrap();
     assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
 }
+
+/// The database goes away (PostgreSQL refuses connections to it) and comes back: not ready with the reason,
+/// then ready again, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database() {
+    let Some(s) = TestServer::start(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    s.agent("edge-1").lease(Duration::ZERO, 1).await.unwrap();
+    let (code, v) = ready(&s).await;
+    assert_eq!(code, 200, "{v}");
+
+    let url = reqwest::Url::parse(&s.cfg.database_url).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let admin_url = std::env::var("FAXLINE_TEST_DATABASE_URL").unwrap();
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let exec = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    exec(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    exec(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let (code, v) = ready(&s).await;
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(v["checks"]["db"], false);
+    assert_eq!(
+        reasons(&v),
+        ["database: not reachable (documents are stored there too)"],
+        "{v}"
+    );
+
+    exec(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (code, v) = ready(&s).await;
+    assert_eq!(code, 200, "{v}");
+}

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use crate::server::AppState;
 use faxline_protocol::time::{iso, now_us};
 
+/// How long readiness waits for the database.
+const DB_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -19,7 +22,10 @@ pub(crate) async fn health() -> Json<Value> {
 /// An agent is "seen" only when it polls for work or holds a lease: `faxline agent --check`'s signed
 /// probe does not count, and an agent whose line is down still polls (leasing nothing) to report it.
 pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value>) {
-    let db = st.store.ping().await;
+    // A database that hangs is as unusable as one that refuses: readiness answers within seconds either way.
+    let db = tokio::time::timeout(DB_PING_TIMEOUT, st.store.ping())
+        .await
+        .unwrap_or(false);
     let now = now_us();
     let fresh_us = (st.cfg.lease_seconds.max(30) * 2 * 1_000_000) as i64;
     let agents = if db {

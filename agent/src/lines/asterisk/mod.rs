@@ -108,7 +108,7 @@ fn ami_problem(s: &ConnectionState) -> Option<&'static str> {
             Some("AMI not connected (Asterisk unreachable; retrying)")
         }
         ConnectionState::AuthFailed { .. } => {
-            Some("AMI login refused (check [asterisk] ami_username and ami_password)")
+            Some("AMI login refused (check [ami] username and secret)")
         }
         ConnectionState::Closed => Some("AMI connection closed"),
     }
