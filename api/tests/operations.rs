@@ -242,7 +242,13 @@ async fn metrics_endpoint(db: Db) {
         .unwrap();
     assert_eq!(r.status(), 401);
 
+    // A made-up method on a known route does not become a label of its own.
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let r = http().request(brew, s.url("/fax")).send().await.unwrap();
+    assert!(r.status().is_client_error());
+
     let text = scrape(&s, &prom).await;
+    assert!(!text.contains("BREW"), "{text}");
     assert_eq!(sample(&text, got), Some(got_before + 2.0), "{text}");
     assert!(
         sample(
