@@ -192,6 +192,30 @@ pub fn line_health(line: &'static str, healthy: bool) {
     });
 }
 
+/// Records what the media of one fax session of the agent's own SIP stack did (`direction`: `outbound` or
+/// `inbound`): whether ECM was used, rows the receiver found bad, and datagrams that did not decode or IFPs lost
+/// for good (UDPTL; for audio, 20 ms frames played as gaps), by mode.
+pub fn media_ended(
+    line: &'static str,
+    direction: &'static str,
+    report: &faxline_sip::fax_leg::LegReport,
+) {
+    let Some(fax) = report.report() else {
+        return;
+    };
+    let mode = mode_label(report.mode());
+    metrics::counter!("faxline_agent_fax_sessions_total", "line" => line, "direction" => direction, "mode" => mode, "ecm" => if fax.ecm { "on" } else { "off" })
+        .increment(1);
+    metrics::counter!("faxline_agent_fax_bad_rows_total", "line" => line, "direction" => direction)
+        .increment(u64::from(fax.bad_rows));
+    if let Some(stats) = report.stats() {
+        metrics::counter!("faxline_agent_media_lost_total", "line" => line, "mode" => mode)
+            .increment(stats.lost);
+        metrics::counter!("faxline_agent_media_malformed_total", "line" => line, "mode" => mode)
+            .increment(stats.malformed);
+    }
+}
+
 /// The fax mode a line reports, folded to a fixed set.
 fn mode_label(mode: Option<&str>) -> &'static str {
     match mode.map(str::to_ascii_lowercase).as_deref() {

@@ -310,7 +310,11 @@ impl Line for SipLine {
             runner.active.fetch_sub(1, Ordering::SeqCst);
             r
         });
-        let outcome = match tokio::time::timeout(inner.deadline, task).await {
+        let ended = tokio::time::timeout(inner.deadline, task).await;
+        if let Ok(Ok(Ok(report))) = &ended {
+            crate::metrics::media_ended("sip", "outbound", report);
+        }
+        let outcome = match ended {
             Ok(Ok(Ok(report))) if req.hangup.is_cancelled() && !report.is_success() => {
                 CallOutcome::Failed {
                     class: FailureClass::Shutdown,
@@ -382,6 +386,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
             return;
         }
     };
+    crate::metrics::media_ended("sip", "inbound", &report);
     let pages = report.report().map_or(0, |r| r.pages);
     if pages == 0 || !tiff.is_file() {
         tracing::info!(call = %id, end = ?report.call.end, "inbound call ended without a page");
