@@ -1,6 +1,7 @@
 //! What an operator reads when `faxline serve` starts with its log going to a file (not a terminal): one line
 //! each for the API and the agent saying version, addresses, data directory, database, line and the optional
-//! parts, no ANSI colour codes, and a request id on the API's log lines.
+//! parts, no ANSI colour codes, and a request id on the API's log lines (the job id for the agent's requests
+//! about a job).
 
 mod common;
 
@@ -17,7 +18,7 @@ async fn serve_logs_one_start_line_without_colours() {
     std::fs::write(
         &config,
         format!(
-            "[api]\ndata_dir = \"{}\"\n\n[line]\nkind = \"loopback\"\n\n[agent]\nlease_poll_secs = 1\n",
+            "[api]\ndata_dir = \"{}\"\n\n[line]\nkind = \"loopback\"\nspeed = 10\n\n[agent]\nlease_poll_secs = 1\n",
             tmp.path().join("data").display()
         ),
     )
@@ -64,6 +65,11 @@ async fn serve_logs_one_start_line_without_colours() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // A fax: the agent's requests about the job carry the job id as request id, so the API's audit line of
+    // its result names the job in its span.
+    let api = common::Client { base: base.clone() };
+    let job = api.submit("+15551234567").await;
+    assert_eq!(api.final_job(&job).await["status"], "SUCCESS");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = child.kill();
     let _ = child.wait();
@@ -101,5 +107,10 @@ async fn serve_logs_one_start_line_without_colours() {
         text.lines()
             .any(|l| l.contains("request{id=probe-0042") && l.contains("auth_failed")),
         "no request id on the refused request's audit line:\n{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("request{{id={job}")) && l.contains("job_result")),
+        "the job's result was not logged under its id:\n{text}"
     );
 }

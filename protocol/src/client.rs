@@ -125,6 +125,9 @@ impl AgentClient {
         if let Some(ct) = content_type {
             rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
         }
+        if let Some(id) = job_request_id(rel) {
+            rb = rb.header("x-request-id", id);
+        }
         let resp = rb.body(body).send().await?;
         let status = resp.status();
         if status.is_success() {
@@ -408,4 +411,31 @@ struct StatusOnly {
 
 fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {
     Ok(serde_json::from_slice(reply)?)
+}
+
+/// The request id of a request about one job (`agent/v1/jobs/{id}/...`): the job id, so the API's log lines
+/// of every call the agent makes for that job carry the same id the agent's own log lines name. Not signed:
+/// it only labels logs. `None` for other requests (the API then makes one up).
+fn job_request_id(rel: &str) -> Option<&str> {
+    let id = rel.strip_prefix("agent/v1/jobs/")?.split('/').next()?;
+    (!id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+    .then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_request_id;
+
+    #[test]
+    fn job_requests_carry_the_job_id_as_request_id() {
+        assert_eq!(job_request_id("agent/v1/jobs/4f2a/heartbeat"), Some("4f2a"));
+        assert_eq!(job_request_id("agent/v1/jobs/4f2a"), Some("4f2a"));
+        assert_eq!(job_request_id("agent/v1/lease"), None);
+        assert_eq!(job_request_id("agent/v1/jobs/a%0Ab/result"), None);
+        assert_eq!(job_request_id("agent/v1/jobs//result"), None);
+    }
 }
