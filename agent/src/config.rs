@@ -103,6 +103,11 @@ pub struct AgentConfig {
     /// within the reserve. 0: stop at once (the call journal reconciles at the next start).
     #[serde(deserialize_with = "flex::scalar")]
     pub shutdown_grace_secs: u64,
+    /// Where the agent serves Prometheus metrics (`GET /metrics`, no authentication); off when absent. Keep it on
+    /// loopback or a monitoring network: `faxline agent --check` warns about any other address. `faxline
+    /// serve` shows the agent's metrics on the API's `/metrics` as well.
+    #[serde(deserialize_with = "flex::opt_scalar")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for AgentConfig {
@@ -112,6 +117,7 @@ impl Default for AgentConfig {
             log_format: LogFormat::Text,
             lease_poll_secs: 5,
             shutdown_grace_secs: 120,
+            metrics_listen: None,
         }
     }
 }

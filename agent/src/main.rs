@@ -97,8 +97,13 @@ fn init_logging(command: &Command) {
     let json = loaded
         .as_ref()
         .is_some_and(|c| c.agent.log_format == LogFormat::Json);
+    // Colours only for a person at a terminal (and not with NO_COLOR): escape codes in journald or a log file
+    // are noise.
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(log_filter(&level))
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

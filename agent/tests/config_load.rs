@@ -816,3 +816,45 @@ fn sections_nobody_reads_are_named() {
     let example = std::fs::read_to_string(repo().join("faxline.example.toml")).unwrap();
     assert!(unknown_sections(&example).unwrap().is_empty());
 }
+
+/// `[agent] metrics_listen`: off by default, set from the file or `FAXLINE_AGENT__METRICS_LISTEN`, a bad address
+/// refused, and a non-loopback address warned about (that endpoint has no authentication).
+#[test]
+fn agent_metrics_listen() {
+    let cfg = example(&strong_env());
+    assert_eq!(cfg.agent.metrics_listen, None);
+    let warned = |cfg: &Config| {
+        check_config(cfg)
+            .into_iter()
+            .filter(|p| p.setting == "agent.metrics_listen" && p.severity == Severity::Warning)
+            .count()
+    };
+    let env = with(
+        strong_env(),
+        "FAXLINE_AGENT__METRICS_LISTEN",
+        "127.0.0.1:9464",
+    );
+    let cfg = example(&env);
+    assert_eq!(
+        cfg.agent.metrics_listen,
+        Some("127.0.0.1:9464".parse().unwrap())
+    );
+    assert_eq!(warned(&cfg), 0);
+    let env = with(
+        strong_env(),
+        "FAXLINE_AGENT__METRICS_LISTEN",
+        "0.0.0.0:9464",
+    );
+    assert_eq!(warned(&example(&env)), 1);
+    let err = Config::load(
+        Some(&repo().join("faxline.example.toml")),
+        &Env::from_pairs(with(
+            strong_env(),
+            "FAXLINE_AGENT__METRICS_LISTEN",
+            "localhost",
+        )),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("metrics_listen"), "{err}");
+}

@@ -264,6 +264,32 @@ async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
             && events.contains(&"page 1 done".to_owned()),
         "{events:?}"
     );
+    // The session's media went into the metrics: one ECM T.38 session outbound, and the call's outcome.
+    // Whichever of the agent's and the API's recorders this test process installed first holds every series.
+    let text = faxline_agent::metrics::render() + &faxline_api::metrics::render();
+    let count = |series: &str| {
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert!(
+        count(
+            r#"faxline_agent_fax_sessions_total{line="sip",direction="outbound",mode="t38",ecm="on"}"#
+        ) >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        count(r#"faxline_agent_calls_total{line="sip",result="success",class="none"}"#)
+            >= Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"faxline_agent_media_lost_total{line="sip",mode="t38"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(!text.contains("15550199"), "{text}");
     w.agent.abort();
     w.api.stop().await;
 }

@@ -19,14 +19,17 @@ pub const SCOPE_KEYS_MANAGE: &str = "keys:manage";
 /// created. The bootstrap `API_KEY` and `*` keys hold it (Faxbot has no job ownership, so its
 /// admin view is unchanged).
 pub const SCOPE_FAX_ADMIN: &str = "fax:admin";
+/// Scraping `/metrics` (a key for Prometheus that can do nothing else).
+pub const SCOPE_METRICS_READ: &str = "metrics:read";
 /// Every scope Faxline knows; `*` grants all of them but (as in Faxbot) not admin.
-pub const ALL_SCOPES: [&str; 6] = [
+pub const ALL_SCOPES: [&str; 7] = [
     SCOPE_FAX_SEND,
     SCOPE_FAX_READ,
     SCOPE_FAX_ADMIN,
     SCOPE_INBOUND_LIST,
     SCOPE_INBOUND_READ,
     SCOPE_KEYS_MANAGE,
+    SCOPE_METRICS_READ,
 ];
 
 /// Who made a request.

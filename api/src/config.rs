@@ -67,6 +67,9 @@ pub struct Config {
     pub lease_seconds: u64,
     /// Attempts per job before it fails for good.
     pub max_attempts: u32,
+    /// `/health/ready` is not ready while no agent polled within two lease periods
+    /// (`FAXLINE_READY_REQUIRES_AGENT`); false for an API whose agents are allowed to be away.
+    pub ready_requires_agent: bool,
     /// Delete documents and received faxes this many days after they arrived; 0 = keep forever
     /// (`FAXLINE_RETENTION_DAYS`). Default 30, Faxbot's `INBOUND_RETENTION_DAYS`.
     pub retention_days: u32,
@@ -122,6 +125,7 @@ impl Default for Config {
             auth_lockout_seconds: 300,
             lease_seconds: 120,
             max_attempts: 3,
+            ready_requires_agent: true,
             retention_days: 30,
             trusted_proxies: Vec::new(),
             header_read_timeout_seconds: 10,
@@ -362,6 +366,7 @@ impl Config {
             "auth_lockout_seconds",
             "lease_seconds",
             "max_attempts",
+            "ready_requires_agent",
             "retention_days",
             "trusted_proxies",
             "header_read_timeout_seconds",
@@ -463,6 +468,9 @@ impl Config {
         }
         if let Some(v) = get("FAXLINE_LEASE_SECONDS") {
             self.lease_seconds = parse_num("FAXLINE_LEASE_SECONDS", &v)?;
+        }
+        if let Some(v) = get("FAXLINE_READY_REQUIRES_AGENT") {
+            self.ready_requires_agent = parse_bool("FAXLINE_READY_REQUIRES_AGENT", &v)?;
         }
         if let Some(v) = get("FAXLINE_MAX_ATTEMPTS") {
             self.max_attempts = parse_num("FAXLINE_MAX_ATTEMPTS", &v)?;

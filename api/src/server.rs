@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{ApiKeyRow, Store, StoreError};
 use crate::throttle::{AuthThrottle, FailScope, RateLimiter};
 use faxline_protocol::auth::NonceCache;
+use faxline_protocol::messages::LineHealth;
 use faxline_protocol::time::{now_s, now_us};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,8 @@ pub(crate) struct Inner {
     /// Recently read key rows by key id, with the time they were read (see [`KEY_CACHE_US`]).
     key_cache: Mutex<HashMap<String, (i64, ApiKeyRow)>>,
     agent_touch: Mutex<HashMap<String, i64>>,
+    /// The line health each agent last reported to this instance (see `AppState::agent_polled`).
+    agent_lines: Mutex<HashMap<String, LineHealth>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -96,6 +99,7 @@ impl App {
     /// secret and mints the first admin key when there is no key at all.
     pub async fn start(cfg: Config) -> Result<Self, ServeError> {
         cfg.validate()?;
+        crate::metrics::handle();
         if !cfg.require_api_key {
             tracing::warn!(
                 listen = %cfg.listen,
@@ -157,6 +161,7 @@ impl App {
             key_touch: Mutex::new(HashMap::new()),
             key_cache: Mutex::new(HashMap::new()),
             agent_touch: Mutex::new(HashMap::new()),
+            agent_lines: Mutex::new(HashMap::new()),
             server_secret,
             agent_secret,
             store,
@@ -196,7 +201,24 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let router = self.router();
-        tracing::info!(addr = ?listener.local_addr().ok(), db = self.store().backend_name(), "faxline api listening");
+        let cfg = &self.state.cfg;
+        // The one start-up line: what runs where, and which optional parts are on.
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            addr = %listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            data_dir = %cfg.data_dir.display(),
+            db = self.store().backend_name(),
+            auth_required = cfg.require_api_key,
+            inbound = cfg.inbound_enabled,
+            asterisk_hook = cfg.internal_secret.is_some(),
+            retention_days = cfg.retention_days,
+            ready_requires_agent = cfg.ready_requires_agent,
+            metrics = "/metrics (scope metrics:read)",
+            "faxline api listening"
+        );
         let limits = crate::conn::ConnLimits {
             header_read_timeout: Duration::from_secs(
                 self.state.cfg.header_read_timeout_seconds.max(1),
@@ -332,6 +354,7 @@ impl AppState {
                 });
             }
             crate::audit!("auth_failed", ip = %ip, reason = "missing key");
+            crate::metrics::auth_failed("api_key");
             return Err(ApiError::unauthorized("Invalid or missing API key"));
         };
         let parsed = auth::parse_token(token);
@@ -385,6 +408,7 @@ impl AppState {
         }
         let key_id = parsed.map(|p| p.key_id.to_string());
         crate::audit!("auth_failed", ip = %ip, key_id = ?key_id, reason = "invalid key");
+        crate::metrics::auth_failed("api_key");
         if let Some(wait) = self.auth_throttle.fail(scope, now) {
             crate::audit!("auth_lockout", ip = %ip, key_id = ?key_id, seconds = wait);
         }
@@ -434,6 +458,35 @@ impl AppState {
                 tracing::warn!(error = %e, "cannot record key use");
             }
         });
+    }
+
+    /// An agent polled for work: it is seen, and its line report (absent from older agents) kept. Reports
+    /// live in this instance's memory: with several instances, each knows the agents that poll it.
+    pub(crate) async fn agent_polled(&self, agent_id: &str, line: Option<LineHealth>) {
+        {
+            let mut m = self.agent_lines.lock().unwrap_or_else(|p| p.into_inner());
+            match line {
+                Some(h) => {
+                    if m.len() > 10_000 && !m.contains_key(agent_id) {
+                        m.clear();
+                    }
+                    m.insert(agent_id.to_owned(), h);
+                }
+                None => {
+                    m.remove(agent_id);
+                }
+            }
+        }
+        self.touch_agent(agent_id).await;
+    }
+
+    /// The line health `agent_id` last reported here, if it reports one.
+    pub(crate) fn agent_line(&self, agent_id: &str) -> Option<LineHealth> {
+        self.agent_lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(agent_id)
+            .cloned()
     }
 
     /// Records that an agent was seen, at most every 5 s per agent.

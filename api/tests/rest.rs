@@ -13,8 +13,9 @@ async fn fax_endpoints(db: Db) {
     let r = http().get(s.url("/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    // No agent has polled yet: not ready (api/tests/operations.rs covers readiness).
     let r = http().get(s.url("/health/ready")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 503);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["checks"]["db"], true);
     assert_eq!(v["checks"]["agent_signature_verification"], true);

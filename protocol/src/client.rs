@@ -11,7 +11,9 @@ use crate::auth::sign_now;
 pub use crate::messages::{
     CallDetails, InboundMeta, JobStatusView, LeasedJob, ReleaseRequest, ResultReport, SendResult,
 };
-use crate::messages::{InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, Progress};
+use crate::messages::{
+    InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, LineHealth, Progress,
+};
 use crate::secret::Secret;
 use crate::status::JobStatus;
 
@@ -123,6 +125,9 @@ impl AgentClient {
         if let Some(ct) = content_type {
             rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
         }
+        if let Some(id) = job_request_id(rel) {
+            rb = rb.header("x-request-id", id);
+        }
         let resp = rb.body(body).send().await?;
         let status = resp.status();
         if status.is_success() {
@@ -161,12 +166,23 @@ impl AgentClient {
         wait: Duration,
         max_jobs: u32,
     ) -> Result<Vec<LeasedJob>, AgentClientError> {
+        self.lease_reporting(wait, max_jobs, None).await
+    }
+
+    /// [`Self::lease`], reporting the line's health; `max_jobs = 0` is a heartbeat that leases nothing.
+    pub async fn lease_reporting(
+        &self,
+        wait: Duration,
+        max_jobs: u32,
+        line: Option<LineHealth>,
+    ) -> Result<Vec<LeasedJob>, AgentClientError> {
         let out: LeaseResponse = self
             .post_json(
                 "agent/v1/lease",
                 &LeaseRequest {
                     wait_seconds: wait.as_secs(),
                     max_jobs,
+                    line,
                 },
             )
             .await?;
@@ -395,4 +411,31 @@ struct StatusOnly {
 
 fn parse_json<R: for<'de> Deserialize<'de>>(reply: &[u8]) -> Result<R, AgentClientError> {
     Ok(serde_json::from_slice(reply)?)
+}
+
+/// The request id of a request about one job (`agent/v1/jobs/{id}/...`): the job id, so the API's log lines
+/// of every call the agent makes for that job carry the same id the agent's own log lines name. Not signed:
+/// it only labels logs. `None` for other requests (the API then makes one up).
+fn job_request_id(rel: &str) -> Option<&str> {
+    let id = rel.strip_prefix("agent/v1/jobs/")?.split('/').next()?;
+    (!id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+    .then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_request_id;
+
+    #[test]
+    fn job_requests_carry_the_job_id_as_request_id() {
+        assert_eq!(job_request_id("agent/v1/jobs/4f2a/heartbeat"), Some("4f2a"));
+        assert_eq!(job_request_id("agent/v1/jobs/4f2a"), Some("4f2a"));
+        assert_eq!(job_request_id("agent/v1/lease"), None);
+        assert_eq!(job_request_id("agent/v1/jobs/a%0Ab/result"), None);
+        assert_eq!(job_request_id("agent/v1/jobs//result"), None);
+    }
 }

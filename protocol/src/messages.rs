@@ -8,12 +8,32 @@ use crate::doc_kind::DocKind;
 use crate::status::JobStatus;
 
 /// `POST /agent/v1/lease`: wait up to `wait_seconds` (the API caps it at 30) for up to `max_jobs` (1–10).
+/// It is also the agent's heartbeat: `max_jobs = 0` leases nothing and only says the agent is alive (an
+/// agent whose line is down polls so), and `line` says how its line is (absent from older agents).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRequest {
     #[serde(default)]
     pub wait_seconds: u64,
     #[serde(default = "one")]
     pub max_jobs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineHealth>,
+}
+
+/// The health of an agent's line, for the API's readiness: `problems` names each part that does not work
+/// (e.g. "AMI login refused", "trunk not registered"); short fixed texts, never numbers or secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LineHealth {
+    /// `asterisk`, `sip` or `loopback`.
+    pub kind: String,
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+impl LineHealth {
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
 }
 
 fn one() -> u32 {
@@ -223,9 +243,19 @@ mod tests {
             l,
             LeaseRequest {
                 wait_seconds: 0,
-                max_jobs: 1
+                max_jobs: 1,
+                line: None
             }
         );
+        // A newer agent's line health reads back; an older API ignores the field.
+        let l: LeaseRequest = serde_json::from_value(json!({
+            "wait_seconds": 5, "max_jobs": 0,
+            "line": {"kind": "asterisk", "problems": ["AMI login refused"]}
+        }))
+        .unwrap();
+        let line = l.line.unwrap();
+        assert!(!line.healthy());
+        assert_eq!(line.problems, ["AMI login refused"]);
         let p: Progress = serde_json::from_value(json!({"lease_id": "l"})).unwrap();
         assert_eq!(p.stage, None);
     }

@@ -114,6 +114,25 @@ pub async fn run_daemon(
         faxline_document::worker::WorkerCommand::current_exe()
             .context("locating the faxline binary")?,
     );
+    // The one start-up line: what runs where, and which optional parts are on.
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        api = cfg.api_client.base_url.as_deref().unwrap_or("(none)"),
+        agent_id = cfg.api_client.agent_id.as_deref().unwrap_or("(none)"),
+        line = cfg.line.kind.as_str(),
+        spool = %cfg.spool.dir.display(),
+        max_calls = cfg.limits.max_calls,
+        metrics_listen = ?cfg.agent.metrics_listen,
+        "faxline agent starting"
+    );
+    // Installed before the line starts, so its first events are counted.
+    faxline_agent::metrics::handle();
+    if let Some(addr) = cfg.agent.metrics_listen {
+        let bound = faxline_agent::metrics::spawn_listener(addr)
+            .await
+            .with_context(|| format!("binding [agent] metrics_listen {addr}"))?;
+        tracing::info!(addr = %bound, "agent metrics on http://{bound}/metrics");
+    }
     lines::run(Arc::new(cfg), api, shutdown).await?;
     Ok(())
 }

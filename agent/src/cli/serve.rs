@@ -77,6 +77,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", api_cfg.listen))?;
     let bound = listener.local_addr()?;
+    // One recorder for the process: the API's `/metrics` shows the agent's series too.
+    faxline_api::metrics::adopt(faxline_agent::metrics::handle().clone());
     let app = faxline_api::App::start(api_cfg)
         .await
         .context("starting the API")?;

@@ -86,7 +86,23 @@ pub fn check_config(cfg: &Config) -> Vec<Problem> {
     check_fax(cfg, &mut p);
     check_paths(cfg, &mut p);
     check_retry_limits(cfg, &mut p);
+    check_metrics(cfg, &mut p);
     p
+}
+
+/// The metrics endpoint has no authentication: say so when it listens beyond this machine.
+fn check_metrics(cfg: &Config, p: &mut Vec<Problem>) {
+    if let Some(addr) = cfg.agent.metrics_listen
+        && !addr.ip().is_loopback()
+    {
+        p.push(Problem::warning(
+            "agent.metrics_listen",
+            format!(
+                "{addr} is not a loopback address: anyone who reaches it reads the agent's metrics \
+                 (no numbers or secrets, but call counts); restrict it with a firewall"
+            ),
+        ));
+    }
 }
 
 /// `FAXLINE_<SECTION>__<KEY>`.

@@ -229,7 +229,10 @@ pub async fn deliver_forever(
     let mut backoff = Duration::from_millis(500);
     loop {
         let items = match queue.pending() {
-            Ok(items) => items,
+            Ok(items) => {
+                metrics::gauge!("faxline_agent_inbound_queue_depth").set(items.len() as f64);
+                items
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the inbound queue");
                 queue.wait(max_backoff).await;
@@ -310,7 +313,12 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
         received_at: Some(item.received_at.clone()),
     };
     match api.upload_inbound(&meta, &pdf).await {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            metrics::counter!("faxline_agent_faxes_received_total").increment(1);
+            metrics::counter!("faxline_agent_pages_received_total")
+                .increment(u64::from(pages.unwrap_or(0)));
+            Ok(id)
+        }
         Err(AgentClientError::Api { status, detail })
             if (400..500).contains(&status) && ![401, 403, 408, 409, 429].contains(&status) =>
         {

@@ -113,6 +113,15 @@ pub trait Line: Send + Sync + 'static {
     fn document_form(&self) -> DocumentForm;
     /// Whether new calls can be placed now (e.g. AMI logged in). Jobs are only leased while this is true.
     fn ready(&self) -> bool;
+    /// What keeps the line from working, one short fixed text per part (no numbers, no secrets), for the
+    /// API's readiness; empty when it works.
+    fn problems(&self) -> Vec<String> {
+        if self.ready() {
+            Vec::new()
+        } else {
+            vec![format!("the {} line is not ready", self.kind())]
+        }
+    }
     /// Places the call and follows it to its end.
     fn place(&self, request: CallRequest) -> impl Future<Output = CallOutcome> + Send;
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use faxline_protocol::JobStatus;
 use faxline_protocol::client::{AgentClient, AgentClientError, CallDetails, LeasedJob, SendResult};
+use faxline_protocol::messages::LineHealth;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -166,22 +167,59 @@ impl<L: Line> Daemon<L> {
         tracing::info!(line = self.line.kind(), max_calls = limit, "agent running");
         tokio::pin!(shutdown);
         let mut failures = 0u32;
+        let mut last_report: Option<tokio::time::Instant> = None;
         loop {
             while jobs.try_join_next().is_some() {}
             let free = permits.available_permits();
+            let health = LineHealth {
+                kind: self.line.kind().to_owned(),
+                problems: self.line.problems(),
+            };
+            crate::metrics::line_health(self.line.kind(), health.healthy());
+            let healthy = health.healthy();
             let lease = async {
-                if free == 0 || !self.line.ready() {
+                if !healthy {
+                    // A line that is down takes no work, but the agent still polls (leasing nothing) at the
+                    // poll interval, so the API's readiness knows it is alive and why its line is not.
+                    if last_report.is_none_or(|t| t.elapsed() >= poll) {
+                        last_report = Some(tokio::time::Instant::now());
+                        let r = self
+                            .api
+                            .lease_reporting(Duration::ZERO, 0, Some(health))
+                            .await;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        return r.map(|jobs| (jobs, true));
+                    }
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    return Ok::<_, AgentClientError>(Vec::new());
+                    return Ok::<_, AgentClientError>((Vec::new(), true));
                 }
-                self.api.lease(poll, free.min(10) as u32).await
+                if free == 0 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Ok((Vec::new(), false));
+                }
+                let jobs = self
+                    .api
+                    .lease_reporting(poll, free.min(10) as u32, Some(health))
+                    .await?;
+                Ok((jobs, false))
             };
             let leased = tokio::select! {
                 _ = &mut shutdown => break,
                 r = lease => r,
             };
             match leased {
-                Ok(list) => {
+                Ok((list, true)) => {
+                    failures = 0;
+                    // An API older than the heartbeat poll leases one job even for `max_jobs = 0`: give it back.
+                    for job in list {
+                        tracing::warn!(job = %job.job_id, "leased while the line is down; giving it back");
+                        let _ = self
+                            .api
+                            .release(&job, "the agent's line is down", None, Duration::ZERO)
+                            .await;
+                    }
+                }
+                Ok((list, false)) => {
                     failures = 0;
                     for job in list {
                         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -511,10 +549,19 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     };
     let form = ctx.line.document_form();
     let (file, pages) = match form {
-        DocumentForm::FaxTiff => match render(&ctx.cfg, bytes).await {
-            Ok((tiff, pages)) => (tiff, Some(pages)),
-            Err(error) => return Some(Input::DocumentFailed { error }),
-        },
+        DocumentForm::FaxTiff => {
+            let started = Instant::now();
+            let rendered = render(&ctx.cfg, bytes).await;
+            metrics::histogram!("faxline_agent_render_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
+            match rendered {
+                Ok((tiff, pages)) => (tiff, Some(pages)),
+                Err(error) => {
+                    metrics::counter!("faxline_agent_render_failures_total").increment(1);
+                    return Some(Input::DocumentFailed { error });
+                }
+            }
+        }
         DocumentForm::Original => (bytes, None),
     };
     let path = job_file(&ctx.cfg, &job.job_id, form);
@@ -597,10 +644,14 @@ async fn dial<L: Line>(
         progress: sender,
         hangup: ctx.hangup.child_token(),
     };
-    let outcome = tokio::select! {
-        outcome = ctx.line.place(request) => outcome,
-        never = progress.report(&ctx.api, job) => match never {},
+    let outcome = {
+        let _active = crate::metrics::ActiveCall::start(ctx.line.kind());
+        tokio::select! {
+            outcome = ctx.line.place(request) => outcome,
+            never = progress.report(&ctx.api, job) => match never {},
+        }
     };
+    crate::metrics::call_ended(ctx.line.kind(), &outcome);
     match &outcome {
         CallOutcome::Success(d) => tracing::info!(
             job = %job.job_id, attempt, pages = d.pages.unwrap_or(0), bitrate = d.bitrate.unwrap_or(0),

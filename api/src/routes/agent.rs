@@ -15,8 +15,8 @@ use faxline_protocol::JobStatus;
 use faxline_protocol::auth::{self as agent_auth, AgentAuthError, SignedHeaders};
 use faxline_protocol::messages::{
     HEADER_DOCUMENT_KIND, HEADER_DOCUMENT_SHA256, InboundAnswer, InboundDisposition, InboundMeta,
-    JobStatusView, LeaseRenewed, LeaseRequest, LeaseResponse, LeasedJob, MAX_RELEASE_DELAY_SECONDS,
-    Progress, ReleaseRequest, ResultReport,
+    JobStatusView, LeaseRenewed, LeaseRequest, LeaseResponse, LeasedJob, LineHealth,
+    MAX_RELEASE_DELAY_SECONDS, Progress, ReleaseRequest, ResultReport,
 };
 use faxline_protocol::time::{now_s, now_us, parse_iso};
 use serde::Deserialize;
@@ -100,16 +100,16 @@ impl FromRequest<AppState> for SignedAgent {
             Ok((h, body))
         });
         match verified {
-            Ok((h, body)) => {
-                st.touch_agent(&h.agent_id).await;
-                Ok(SignedAgent {
-                    agent_id: h.agent_id,
-                    body,
-                    headers,
-                })
-            }
+            // A valid signature alone does not make an agent "seen": `faxline agent --check` signs a probe
+            // too. Agents are seen when they poll for work or hold a lease (see `lease` and `renew`).
+            Ok((h, body)) => Ok(SignedAgent {
+                agent_id: h.agent_id,
+                body,
+                headers,
+            }),
             Err(e) => {
                 crate::audit!("agent_auth_failed", ip = %ip, reason = %e, path = %path);
+                crate::metrics::auth_failed("agent_signature");
                 st.auth_throttle.fail(FailScope::Agent(ip), now);
                 let detail = match e {
                     AgentAuthError::Replay => "Replayed request",
@@ -155,6 +155,11 @@ pub(crate) async fn lease(
     agent: SignedAgent,
 ) -> ApiResult<Json<LeaseResponse>> {
     let req: LeaseRequest = agent.json()?;
+    st.agent_polled(&agent.agent_id, req.line.map(clean_health))
+        .await;
+    if req.max_jobs == 0 {
+        return Ok(Json(LeaseResponse { jobs: Vec::new() }));
+    }
     let wait = Duration::from_secs(req.wait_seconds.min(30));
     let max = req.max_jobs.clamp(1, 10);
     let deadline = tokio::time::Instant::now() + wait;
@@ -209,11 +214,29 @@ fn clean_text(v: Option<String>, max: usize) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
+/// An agent's line report, bounded: at most 8 problems of at most 120 characters, no control characters.
+fn clean_health(h: LineHealth) -> LineHealth {
+    LineHealth {
+        kind: clean_text(Some(h.kind), 16).unwrap_or_default(),
+        problems: h
+            .problems
+            .into_iter()
+            .take(8)
+            .filter_map(|p| clean_text(Some(p), 120))
+            .collect(),
+    }
+}
+
 fn lease_lost() -> ApiError {
     ApiError::conflict("Lease not held")
 }
 
-async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<LeaseRenewed>> {
+async fn renew(
+    st: &AppState,
+    agent_id: &str,
+    id: &str,
+    p: &Progress,
+) -> ApiResult<Json<LeaseRenewed>> {
     let now = now_us();
     let exp = now + (st.cfg.lease_seconds.max(1) * 1_000_000) as i64;
     let progress = JobProgress {
@@ -229,6 +252,7 @@ async fn renew(st: &AppState, id: &str, p: &Progress) -> ApiResult<Json<LeaseRen
     {
         return Err(lease_lost());
     }
+    st.touch_agent(agent_id).await;
     Ok(Json(LeaseRenewed {
         lease_expires_at: exp / 1_000_000,
     }))
@@ -240,7 +264,7 @@ pub(crate) async fn heartbeat(
     agent: SignedAgent,
 ) -> ApiResult<Json<LeaseRenewed>> {
     let p: Progress = agent.json()?;
-    renew(&st, &id, &p).await
+    renew(&st, &agent.agent_id, &id, &p).await
 }
 
 pub(crate) async fn progress(
@@ -249,7 +273,7 @@ pub(crate) async fn progress(
     agent: SignedAgent,
 ) -> ApiResult<Json<LeaseRenewed>> {
     let p: Progress = agent.json()?;
-    renew(&st, &id, &p).await
+    renew(&st, &agent.agent_id, &id, &p).await
 }
 
 /// A result as agents send it: the protocol's report, plus the `retry` flag of agents older than the
@@ -309,6 +333,7 @@ pub(crate) async fn result(
         .finish(&id, &lease_id, &res, now_us())
         .await?
         .ok_or_else(lease_lost)?;
+    st.touch_agent(&agent.agent_id).await;
     crate::audit!(
         "job_result",
         job_id = %job.id,

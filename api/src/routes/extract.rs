@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use super::ClientIp;
 use crate::auth::{
     Principal, SCOPE_FAX_READ, SCOPE_FAX_SEND, SCOPE_INBOUND_LIST, SCOPE_INBOUND_READ,
+    SCOPE_METRICS_READ,
 };
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -49,6 +50,8 @@ pub(crate) struct InboundList;
 pub(crate) struct InboundRead;
 /// Downloading a received fax's PDF with a key (its own rate-limit budget).
 pub(crate) struct InboundPdf;
+/// Scraping `/metrics`.
+pub(crate) struct MetricsRead;
 
 impl Access for FaxSend {
     const SCOPE: &'static str = SCOPE_FAX_SEND;
@@ -85,6 +88,14 @@ impl Access for InboundRead {
     }
     fn available(st: &AppState) -> ApiResult<()> {
         inbound_enabled(st)
+    }
+}
+
+impl Access for MetricsRead {
+    const SCOPE: &'static str = SCOPE_METRICS_READ;
+    const ROUTE: &'static str = "/metrics";
+    fn per_minute(cfg: &Config) -> u32 {
+        cfg.max_requests_per_minute
     }
 }
 

@@ -8,14 +8,24 @@ use serde_json::{Value, json};
 use crate::server::AppState;
 use faxline_protocol::time::{iso, now_us};
 
+/// How long readiness waits for the database.
+const DB_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// An agent counts as connected when it was seen within two lease periods (agents poll far
-/// more often than that).
+/// Ready only when every part works: the database (which also holds the documents), at least one agent
+/// that polled for work within two lease periods (unless `ready_requires_agent = false`), and the line of
+/// every such agent, as the agent last reported it. `reasons` names each part that does not work.
+///
+/// An agent is "seen" only when it polls for work or holds a lease: `faxline agent --check`'s signed
+/// probe does not count, and an agent whose line is down still polls (leasing nothing) to report it.
 pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value>) {
-    let db = st.store.ping().await;
+    // A database that hangs is as unusable as one that refuses: readiness answers within seconds either way.
+    let db = tokio::time::timeout(DB_PING_TIMEOUT, st.store.ping())
+        .await
+        .unwrap_or(false);
     let now = now_us();
     let fresh_us = (st.cfg.lease_seconds.max(30) * 2 * 1_000_000) as i64;
     let agents = if db {
@@ -23,20 +33,57 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     } else {
         vec![]
     };
-    let connected = agents
-        .iter()
-        .filter(|a| now - a.last_seen_at <= fresh_us)
-        .count();
+    let mut reasons = Vec::new();
+    if !db {
+        reasons.push("database: not reachable (documents are stored there too)".to_string());
+    }
+    let mut connected = 0;
+    let mut listed = Vec::new();
+    for a in &agents {
+        let fresh = now - a.last_seen_at <= fresh_us;
+        let line = st.agent_line(&a.agent_id);
+        if fresh {
+            connected += 1;
+            if let Some(h) = line.as_ref().filter(|h| !h.healthy()) {
+                reasons.push(format!(
+                    "agent {}: {} line: {}",
+                    a.agent_id,
+                    h.kind,
+                    h.problems.join("; ")
+                ));
+            }
+        }
+        listed.push(json!({
+            "agent_id": a.agent_id,
+            "last_seen_at": iso(a.last_seen_at),
+            "seconds_since_seen": (now - a.last_seen_at) / 1_000_000,
+            "connected": fresh,
+            "line": line.map(|h| json!({
+                "kind": h.kind,
+                "healthy": h.healthy(),
+                "problems": h.problems,
+            })),
+        }));
+    }
     let mut warnings = Vec::new();
-    if connected == 0 {
-        warnings.push("no agent has been seen recently; queued faxes will wait".to_string());
+    if db && connected == 0 {
+        let text = format!(
+            "agents: none polled for work in the last {} s; queued faxes will wait",
+            fresh_us / 1_000_000
+        );
+        if st.cfg.ready_requires_agent {
+            reasons.push(text);
+        } else {
+            warnings.push(text);
+        }
     }
     if !st.cfg.require_api_key {
         warnings.push("authentication is disabled (development setting)".to_string());
     }
-    let ready = db;
+    let ready = reasons.is_empty();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
+        "reasons": reasons,
         "backend": st.cfg.backend,
         "checks": {
             "db": db,
@@ -45,12 +92,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
             "agent_signature_verification": true,
             "auth_required": st.cfg.require_api_key,
         },
-        "agents": agents.iter().map(|a| json!({
-            "agent_id": a.agent_id,
-            "last_seen_at": iso(a.last_seen_at),
-            "seconds_since_seen": (now - a.last_seen_at) / 1_000_000,
-            "connected": now - a.last_seen_at <= fresh_us,
-        })).collect::<Vec<_>>(),
+        "agents": listed,
         "warnings": warnings,
     });
     let code = if ready {

@@ -8,6 +8,7 @@ mod fax;
 mod health;
 mod inbound;
 mod internal;
+mod metrics;
 mod openapi;
 
 use std::convert::Infallible;
@@ -31,6 +32,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
         .route("/openapi.json", get(openapi::openapi))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/fax",
             post(fax::send)
@@ -68,7 +70,9 @@ pub(crate) fn router(state: AppState) -> Router {
             "/agent/v1/inbound",
             post(agent::inbound).layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
+        .layer(axum::middleware::from_fn(crate::request_id::request_id))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(state.cfg.request_timeout_seconds.max(1)),

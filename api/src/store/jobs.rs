@@ -54,6 +54,26 @@ pub const STAGE_FAILED: &str = "failed";
 pub const STAGE_REQUEUED: &str = "retry scheduled";
 pub const STAGE_CANCELLED: &str = "cancelled";
 
+/// Jobs per status, for the metrics gauges.
+#[derive(Debug, Clone)]
+pub struct StatusCount {
+    pub status: String,
+    pub n: i64,
+}
+
+impl_from_row!(StatusCount { status, n });
+
+/// What the metrics gauges show of the queue at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    /// Jobs per status (statuses without jobs are absent).
+    pub by_status: Vec<StatusCount>,
+    /// When the oldest queued job was created (microseconds), if any is queued.
+    pub oldest_queued_at: Option<i64>,
+    /// Jobs held under a lease that has not expired.
+    pub leases_outstanding: i64,
+}
+
 /// The outbound jobs of a [`Store`] (`store.jobs()`).
 #[derive(Clone, Copy)]
 pub struct Jobs<'s>(pub(super) &'s Store);
@@ -89,6 +109,51 @@ impl Jobs<'_> {
                 Args::new().s(key),
             )
             .await
+    }
+
+    /// Counts for the metrics gauges: up to three aggregate queries, run when Prometheus scrapes.
+    pub async fn stats(&self, now: i64) -> StoreResult<QueueStats> {
+        let by_status = self
+            .0
+            .db
+            .many(
+                "SELECT status, COUNT(*) AS n FROM fax_jobs GROUP BY status",
+                Args::new(),
+            )
+            .await?;
+        let queued = by_status
+            .iter()
+            .any(|c: &StatusCount| c.status == QUEUED && c.n > 0);
+        let oldest_queued_at = if queued {
+            Some(
+                self.0
+                    .db
+                    .count(
+                        &format!(
+                            "SELECT COALESCE(MIN(created_at), 0) FROM fax_jobs WHERE status = '{QUEUED}'"
+                        ),
+                        Args::new(),
+                    )
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let leases_outstanding = self
+            .0
+            .db
+            .count(
+                &format!(
+                    "SELECT COUNT(*) FROM fax_jobs WHERE status = '{IN_PROGRESS}' AND lease_expires_at > $1"
+                ),
+                Args::new().i(now),
+            )
+            .await?;
+        Ok(QueueStats {
+            by_status,
+            oldest_queued_at,
+            leases_outstanding,
+        })
     }
 
     /// Newest first; `status` and `to_number` filter exactly.

@@ -33,7 +33,9 @@ pub use documents::{
     BlobDocuments, DocumentError, DocumentId, DocumentResult, DocumentStore, OwnerTx,
 };
 pub use inbound::InboundFaxes;
-pub use jobs::{Jobs, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED};
+pub use jobs::{
+    Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
+};
 pub use keys::Keys;
 pub use models::*;
 pub use retention::Retention;

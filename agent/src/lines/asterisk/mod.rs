@@ -61,11 +61,56 @@ pub struct AmiLine {
     timers: CallTimers,
     /// The receive task (it holds a client handle, so it must be stopped with the line).
     receiver: tokio::task::AbortHandle,
+    /// The task that follows the AMI connection for the metrics.
+    state_metrics: tokio::task::AbortHandle,
 }
 
 impl Drop for AmiLine {
     fn drop(&mut self) {
         self.receiver.abort();
+        self.state_metrics.abort();
+    }
+}
+
+/// Keeps `faxline_agent_ami_connected` (1 logged in, 0 not) and `faxline_agent_ami_logins_total` (every
+/// successful login; more than one means reconnects) and `faxline_agent_ami_login_refused_total` current.
+async fn follow_ami_state(mut state: watch::Receiver<ConnectionState>) {
+    let mut last_gen = None;
+    loop {
+        let s = state.borrow_and_update().clone();
+        metrics::gauge!("faxline_agent_ami_connected").set(if s.is_connected() {
+            1.0
+        } else {
+            0.0
+        });
+        match s {
+            ConnectionState::Connected { generation, .. } if last_gen != Some(generation) => {
+                last_gen = Some(generation);
+                metrics::counter!("faxline_agent_ami_logins_total").increment(1);
+            }
+            ConnectionState::AuthFailed { .. } => {
+                metrics::counter!("faxline_agent_ami_login_refused_total").increment(1);
+            }
+            _ => {}
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The AMI connection's state as a readiness problem (fixed texts: Asterisk's messages may echo input).
+fn ami_problem(s: &ConnectionState) -> Option<&'static str> {
+    match s {
+        ConnectionState::Connected { .. } => None,
+        ConnectionState::Connecting { .. } => Some("AMI connecting"),
+        ConnectionState::Reconnecting { .. } => {
+            Some("AMI not connected (Asterisk unreachable; retrying)")
+        }
+        ConnectionState::AuthFailed { .. } => {
+            Some("AMI login refused (check [ami] username and secret)")
+        }
+        ConnectionState::Closed => Some("AMI connection closed"),
     }
 }
 
@@ -89,11 +134,13 @@ impl AmiLine {
             timers.deadline,
         ))
         .abort_handle();
+        let state_metrics = tokio::spawn(follow_ami_state(client.state())).abort_handle();
         Self {
             client,
             cfg,
             timers,
             receiver,
+            state_metrics,
         }
     }
 
@@ -128,6 +175,13 @@ impl Line for AmiLine {
 
     fn ready(&self) -> bool {
         self.client.state().borrow().is_connected()
+    }
+
+    fn problems(&self) -> Vec<String> {
+        ami_problem(&self.client.state().borrow())
+            .map(str::to_owned)
+            .into_iter()
+            .collect()
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {

@@ -141,6 +141,7 @@ impl SipLine {
             let trunk =
                 endpoint.trunk_registration(&format!("sip:{registrar}"), credentials.clone())?;
             let (tx, rx) = mpsc::unbounded_channel();
+            metrics::gauge!("faxline_agent_sip_registered").set(0.0);
             tokio::spawn(follow_registration(rx, registered.clone()));
             Some(registration::start(trunk, REGISTER_EXPIRES, tx))
         } else {
@@ -218,6 +219,17 @@ impl Line for SipLine {
 
     fn ready(&self) -> bool {
         self.inner.registered.load(Ordering::Relaxed) && !self.inner.shutdown.is_cancelled()
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if !self.inner.registered.load(Ordering::Relaxed) {
+            p.push("SIP trunk not registered".to_owned());
+        }
+        if self.inner.shutdown.is_cancelled() {
+            p.push("the SIP line is shutting down".to_owned());
+        }
+        p
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {
@@ -298,7 +310,11 @@ impl Line for SipLine {
             runner.active.fetch_sub(1, Ordering::SeqCst);
             r
         });
-        let outcome = match tokio::time::timeout(inner.deadline, task).await {
+        let ended = tokio::time::timeout(inner.deadline, task).await;
+        if let Ok(Ok(Ok(report))) = &ended {
+            crate::metrics::media_ended("sip", "outbound", report);
+        }
+        let outcome = match ended {
             Ok(Ok(Ok(report))) if req.hangup.is_cancelled() && !report.is_success() => {
                 CallOutcome::Failed {
                     class: FailureClass::Shutdown,
@@ -370,6 +386,7 @@ async fn receive(inner: &Inner, call: IncomingCall, id: String) {
             return;
         }
     };
+    crate::metrics::media_ended("sip", "inbound", &report);
     let pages = report.report().map_or(0, |r| r.pages);
     if pages == 0 || !tiff.is_file() {
         tracing::info!(call = %id, end = ?report.call.end, "inbound call ended without a page");
@@ -527,6 +544,8 @@ async fn follow_registration(
                 registered.store(false, Ordering::Relaxed)
             }
         }
+        let up = registered.load(Ordering::Relaxed);
+        metrics::gauge!("faxline_agent_sip_registered").set(if up { 1.0 } else { 0.0 });
     }
 }
 
