@@ -95,6 +95,34 @@ pub struct Config {
     /// run is set by the binary.
     #[serde(skip)]
     pub render: crate::pages::RenderBudget,
+    /// Where documents and received faxes live (`STORAGE_BACKEND`): `database` (the default, blobs
+    /// in the job database), `local` (files under `storage_dir`) or `s3`.
+    pub storage_backend: String,
+    /// The `local` backend's directory (`FAXLINE_STORAGE_DIR`); default `data_dir/documents`.
+    /// Made 0700; it must not be a directory any web server serves.
+    pub storage_dir: Option<PathBuf>,
+    /// `S3_BUCKET`.
+    pub s3_bucket: Option<String>,
+    /// Key prefix inside the bucket (`S3_PREFIX`).
+    pub s3_prefix: String,
+    /// `S3_REGION` (or `AWS_REGION` through the standard chain).
+    pub s3_region: Option<String>,
+    /// A self-hosted S3-compatible endpoint such as MinIO or Ceph (`S3_ENDPOINT_URL`).
+    pub s3_endpoint_url: Option<String>,
+    /// Path-style requests (`https://host/bucket/key`); default: on when `s3_endpoint_url` is
+    /// set, off for AWS (`FAXLINE_S3_PATH_STYLE`).
+    pub s3_path_style: Option<bool>,
+    /// Static credentials (`S3_ACCESS_KEY_ID`); without them the standard AWS chain is used
+    /// (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, web identity, instance metadata).
+    pub s3_access_key_id: Option<String>,
+    /// `S3_SECRET_ACCESS_KEY` (or `s3_secret_access_key_file`).
+    pub s3_secret_access_key: Option<Secret>,
+    /// Server-side encryption: `kms` (SSE-KMS, with `s3_kms_key_id` if set), `s3` (SSE-S3,
+    /// AES256) or `none` (the bucket's default) (`FAXLINE_S3_SSE`). Default: `kms` when a KMS key
+    /// id is set, otherwise `s3`.
+    pub s3_sse: Option<String>,
+    /// `S3_KMS_KEY_ID`.
+    pub s3_kms_key_id: Option<String>,
 }
 
 impl Default for Config {
@@ -131,6 +159,17 @@ impl Default for Config {
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
             render: crate::pages::RenderBudget::default(),
+            storage_backend: "database".to_string(),
+            storage_dir: None,
+            s3_bucket: None,
+            s3_prefix: String::new(),
+            s3_region: None,
+            s3_endpoint_url: None,
+            s3_path_style: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_sse: None,
+            s3_kms_key_id: None,
         }
     }
 }
@@ -159,6 +198,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "server_secret",
     "agent_secret",
     "internal_secret",
+    "s3_secret_access_key",
 ];
 
 /// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
@@ -370,6 +410,17 @@ impl Config {
             "max_connections",
             "agent_replay_window_seconds",
             "backend",
+            "storage_backend",
+            "storage_dir",
+            "s3_bucket",
+            "s3_prefix",
+            "s3_region",
+            "s3_endpoint_url",
+            "s3_path_style",
+            "s3_access_key_id",
+            "s3_secret_access_key",
+            "s3_sse",
+            "s3_kms_key_id",
         ]
     }
 
@@ -470,6 +521,37 @@ impl Config {
         if let Some(v) = get("FAX_BACKEND").and_then(non_empty) {
             self.backend = v;
         }
+        // Document storage, under Faxbot's names where it has them.
+        if let Some(v) = get("STORAGE_BACKEND").and_then(non_empty) {
+            self.storage_backend = v;
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_DIR") {
+            self.storage_dir = non_empty(v).map(PathBuf::from);
+        }
+        for (var, slot) in [
+            ("S3_BUCKET", &mut self.s3_bucket),
+            ("S3_REGION", &mut self.s3_region),
+            ("S3_ENDPOINT_URL", &mut self.s3_endpoint_url),
+            ("S3_KMS_KEY_ID", &mut self.s3_kms_key_id),
+            ("S3_ACCESS_KEY_ID", &mut self.s3_access_key_id),
+            ("FAXLINE_S3_SSE", &mut self.s3_sse),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = non_empty(v);
+            }
+        }
+        if let Some(v) = get("S3_PREFIX") {
+            self.s3_prefix = v;
+        }
+        if let Some(v) = get("FAXLINE_S3_PATH_STYLE") {
+            self.s3_path_style = Some(parse_bool("FAXLINE_S3_PATH_STYLE", &v)?);
+        }
+        if let Some(p) = get("S3_SECRET_ACCESS_KEY_FILE").and_then(non_empty) {
+            self.s3_secret_access_key = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("S3_SECRET_ACCESS_KEY") {
+            self.s3_secret_access_key = non_empty(v).map(Secret::new);
+        }
         Ok(())
     }
 
@@ -534,6 +616,73 @@ impl Config {
         self.max_file_size_mb.saturating_mul(1 << 20)
     }
 
+    /// Where documents live, from the `storage_*` and `s3_*` settings; clear errors for an unknown
+    /// backend, a missing bucket or half-given credentials.
+    pub fn document_backend(&self) -> Result<crate::store::DocumentBackend, ConfigError> {
+        use crate::store::{DocumentBackend, S3Settings, ServerSideEncryption};
+        match self.storage_backend.trim().to_ascii_lowercase().as_str() {
+            "" | "database" | "db" => Ok(DocumentBackend::Database),
+            "local" => Ok(DocumentBackend::Local(
+                self.storage_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("documents")),
+            )),
+            "s3" => {
+                let bucket = self
+                    .s3_bucket
+                    .clone()
+                    .filter(|b| !b.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(
+                            "storage_backend = \"s3\" needs a bucket (s3_bucket / S3_BUCKET)"
+                                .into(),
+                        )
+                    })?;
+                if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "s3_access_key_id and s3_secret_access_key go together; set both, or neither to use the standard AWS credential chain"
+                            .into(),
+                    ));
+                }
+                let encryption = match self.s3_sse.as_deref().map(str::trim) {
+                    None | Some("") if self.s3_kms_key_id.is_some() => {
+                        ServerSideEncryption::Kms(self.s3_kms_key_id.clone())
+                    }
+                    None | Some("") | Some("s3") | Some("AES256") => ServerSideEncryption::S3,
+                    Some("kms") | Some("aws:kms") => {
+                        ServerSideEncryption::Kms(self.s3_kms_key_id.clone())
+                    }
+                    Some("none") if self.s3_kms_key_id.is_none() => ServerSideEncryption::None,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid(format!(
+                            "s3_sse must be kms, s3 or none (none without s3_kms_key_id), got {other:?}"
+                        )));
+                    }
+                };
+                if let Some(e) = &self.s3_endpoint_url
+                    && !(e.starts_with("http://") || e.starts_with("https://"))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "s3_endpoint_url must be an http(s) URL, got {e:?}"
+                    )));
+                }
+                Ok(DocumentBackend::S3(S3Settings {
+                    bucket,
+                    prefix: self.s3_prefix.clone(),
+                    region: self.s3_region.clone(),
+                    endpoint_url: self.s3_endpoint_url.clone(),
+                    path_style: self.s3_path_style.unwrap_or(self.s3_endpoint_url.is_some()),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    encryption,
+                }))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "storage_backend must be database, local or s3, got {other:?}"
+            ))),
+        }
+    }
+
     /// The database URL, defaulting to SQLite inside `data_dir`.
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -595,6 +744,7 @@ impl Config {
                 "max_file_size_mb must be at least 1".into(),
             ));
         }
+        self.document_backend()?;
         Ok(())
     }
 }

@@ -1,8 +1,11 @@
-//! Where documents live: the [`DocumentStore`] seam and its one implementation today,
-//! [`BlobDocuments`], which keeps them as blobs in the database next to their rows.
+//! Where documents live: the [`DocumentStore`] seam, its database backend [`BlobDocuments`] (blobs
+//! next to their rows, the default), and [`Documents`], the backend a [`super::Store`] was opened
+//! with ([`DocumentBackend`]): the database, a local directory
+//! ([`super::local_documents::LocalDocuments`]) or S3-compatible object storage
+//! ([`super::object_documents::ObjectDocuments`]).
 //!
-//! Handlers and retention see only the trait, so a file-system or object-store backend is a new
-//! implementation here and a new type in [`super::Store`], not a change to any route.
+//! Handlers and retention see only the trait, so a new backend is a new implementation and a new
+//! arm of [`Documents`], not a change to any route.
 //!
 //! The guarantee every backend keeps: a job or inbound fax is never committed without its
 //! document, and no document outlives a failed insert. [`DocumentStore::put`] is called inside
@@ -36,10 +39,43 @@ impl DocumentId {
     }
 }
 
+impl DocumentId {
+    /// The directory (or key segment) of the kind in file and object backends.
+    pub(crate) fn kind_dir(&self) -> &'static str {
+        match self {
+            DocumentId::Job(_) => "jobs",
+            DocumentId::Inbound(_) => "inbound",
+        }
+    }
+}
+
+/// The owner id as a file or object name: the API's ids are hex UUIDs, so anything else (a path
+/// separator, `..`, an empty id) is refused rather than turned into a path.
+pub(crate) fn checked_owner(id: &DocumentId) -> DocumentResult<&str> {
+    let owner = id.owner();
+    if owner.is_empty()
+        || owner.len() > 128
+        || !owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(DocumentError::BadId);
+    }
+    Ok(owner)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
     #[error("document database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("document file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("object storage error: {0}")]
+    Object(#[from] object_store::Error),
+    #[error("document storage configuration: {0}")]
+    Config(String),
+    #[error("a document id may hold only letters, digits, '-' and '_'")]
+    BadId,
 }
 
 pub type DocumentResult<T> = Result<T, DocumentError>;
@@ -188,5 +224,93 @@ impl DocumentStore for BlobDocuments {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// Which backend holds the documents (`storage_backend`).
+#[derive(Debug, Clone, Default)]
+pub enum DocumentBackend {
+    /// Blobs in the job database (the default).
+    #[default]
+    Database,
+    /// Files in a private local directory.
+    Local(std::path::PathBuf),
+    /// An S3-compatible bucket.
+    S3(super::object_documents::S3Settings),
+}
+
+/// The documents of a [`super::Store`], in the backend it was opened with.
+#[derive(Clone, Debug)]
+pub enum Documents {
+    Database(BlobDocuments),
+    Local(super::local_documents::LocalDocuments),
+    S3(super::object_documents::ObjectDocuments),
+}
+
+impl std::fmt::Debug for BlobDocuments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobDocuments")
+    }
+}
+
+impl Documents {
+    pub(crate) fn open(db: &Db, backend: &DocumentBackend) -> DocumentResult<Self> {
+        Ok(match backend {
+            DocumentBackend::Database => Documents::Database(BlobDocuments::new(db.clone())),
+            DocumentBackend::Local(dir) => {
+                Documents::Local(super::local_documents::LocalDocuments::open(dir)?)
+            }
+            DocumentBackend::S3(s) => {
+                Documents::S3(super::object_documents::ObjectDocuments::open(s)?)
+            }
+        })
+    }
+
+    /// The backend's name, for logs and health.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Documents::Database(_) => "database",
+            Documents::Local(_) => "local",
+            Documents::S3(_) => "s3",
+        }
+    }
+}
+
+impl DocumentStore for Documents {
+    async fn put(
+        &self,
+        tx: &mut OwnerTx<'_>,
+        id: &DocumentId,
+        content: &Bytes,
+    ) -> DocumentResult<()> {
+        match self {
+            Documents::Database(d) => d.put(tx, id, content).await,
+            Documents::Local(d) => d.put(tx, id, content).await,
+            Documents::S3(d) => d.put(tx, id, content).await,
+        }
+    }
+
+    async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
+        match self {
+            Documents::Database(d) => d.get(id).await,
+            Documents::Local(d) => d.get(id).await,
+            Documents::S3(d) => d.get(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
+        match self {
+            Documents::Database(d) => d.delete(id).await,
+            Documents::Local(d) => d.delete(id).await,
+            Documents::S3(d) => d.delete(id).await,
+        }
+    }
+
+    async fn purge(&self, ids: &[DocumentId]) -> DocumentResult<u64> {
+        match self {
+            Documents::Database(d) => d.purge(ids).await,
+            Documents::Local(d) => d.purge(ids).await,
+            Documents::S3(d) => d.purge(ids).await,
+        }
     }
 }
