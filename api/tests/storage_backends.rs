@@ -313,6 +313,83 @@ async fn failed_commit_leaves_nothing(db: Db, backend: Backend) {
     store.close().await;
 }
 
+/// What a process killed between a document's write and its row's commit leaves behind (the
+/// document written in a transaction that never commits) is found by the orphan sweep once it is
+/// old enough, and only it: committed documents stay.
+async fn orphans_are_swept(db: Db, backend: Backend) {
+    let Some(o) = open(db, backend).await else {
+        return;
+    };
+    let store = &o.store;
+    let kept = job("+15551234567", b"committed");
+    let kept_id = DocumentId::Job(kept.id.clone());
+    store.jobs().insert(kept).await.unwrap();
+    let orphan = DocumentId::Job(uuid::Uuid::new_v4().simple().to_string());
+    let orphan_fax = DocumentId::Inbound(uuid::Uuid::new_v4().simple().to_string());
+    for id in [&orphan, &orphan_fax] {
+        put_uncommitted(&o.url, store, id).await;
+    }
+    if let DocumentBackend::Local(dir) = &o.backend {
+        // An interrupted write's temporary file.
+        std::fs::write(dir.join("jobs").join(".x.tmp"), b"partial").unwrap();
+    }
+    let expected_orphans = match backend {
+        Backend::Database => None,
+        _ => Some(true),
+    };
+    assert_eq!(raw_exists(&o.backend, &orphan).await, expected_orphans);
+
+    let now = faxline_protocol::time::now_us();
+    // Not old enough yet: nothing goes.
+    assert_eq!(
+        faxline_api::retention::sweep_orphans(store, now)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(raw_exists(&o.backend, &orphan).await, expected_orphans);
+    // An hour and more later the orphans go; the committed document stays.
+    let later = now + faxline_api::retention::ORPHAN_AGE_US + 1_000_000;
+    let swept = faxline_api::retention::sweep_orphans(store, later)
+        .await
+        .unwrap();
+    assert_eq!(swept, if expected_orphans.is_some() { 2 } else { 0 });
+    assert_ne!(raw_exists(&o.backend, &orphan).await, Some(true));
+    assert_ne!(raw_exists(&o.backend, &orphan_fax).await, Some(true));
+    assert!(store.documents().get(&kept_id).await.unwrap().is_some());
+    if let DocumentBackend::Local(dir) = &o.backend {
+        assert!(!dir.join("jobs").join(".x.tmp").exists());
+    }
+    store.close().await;
+}
+
+/// Writes `id`'s document in a transaction that is rolled back, as if the process died before
+/// the commit.
+async fn put_uncommitted(url: &str, store: &Store, id: &DocumentId) {
+    use faxline_api::store::OwnerTx;
+    let content = Bytes::from_static(b"orphan");
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let res = store
+            .documents()
+            .put(&mut OwnerTx::from(&mut *tx), id, &content)
+            .await;
+        // The database store refuses a document without its owner row; others write it.
+        drop(res);
+        tx.rollback().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let res = store
+            .documents()
+            .put(&mut OwnerTx::from(&mut *tx), id, &content)
+            .await;
+        drop(res);
+        tx.rollback().await.unwrap();
+    }
+}
+
 macro_rules! per_backend {
     ($name:ident, $body:path) => {
         mod $name {
@@ -344,6 +421,7 @@ macro_rules! per_backend {
 per_backend!(contract_on, contract);
 per_backend!(retention_on, retention);
 per_backend!(failed_commit_on, failed_commit_leaves_nothing);
+per_backend!(orphans_swept_on, orphans_are_swept);
 
 /// The local directory is owner-only (0700), each file 0600, written without leftovers; an id
 /// that could leave the directory is refused.

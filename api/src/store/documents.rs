@@ -118,6 +118,26 @@ pub trait DocumentStore: Send + Sync {
 
     /// Deletes every listed document there is; returns how many were deleted.
     fn purge(&self, ids: &[DocumentId]) -> impl Future<Output = DocumentResult<u64>> + Send;
+
+    /// Documents written before `before_us` (Unix microseconds), whether or not their owner row
+    /// exists: the candidates of the orphan sweep ([`super::Retention::sweep_orphans`]), which
+    /// finds what a process killed between the document's write and its row's commit left behind.
+    /// Also removes stale temporary files of interrupted writes. A store whose documents commit
+    /// with their rows (the database) has no orphans and returns nothing.
+    fn written_before(
+        &self,
+        before_us: i64,
+    ) -> impl Future<Output = DocumentResult<Vec<DocumentId>>> + Send;
+}
+
+/// The document of a file or object name inside a kind's directory, if it is one of ours.
+pub(crate) fn id_of(kind_dir: &str, name: &str) -> Option<DocumentId> {
+    let id = match kind_dir {
+        "jobs" => DocumentId::Job(name.to_string()),
+        "inbound" => DocumentId::Inbound(name.to_string()),
+        _ => return None,
+    };
+    checked_owner(&id).is_ok().then_some(id)
 }
 
 /// Documents as blobs in `fax_documents` and `inbound_documents`, whose rows reference their
@@ -225,6 +245,10 @@ impl DocumentStore for BlobDocuments {
         }
         Ok(deleted)
     }
+
+    async fn written_before(&self, _before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Which backend holds the documents (`storage_backend`).
@@ -311,6 +335,14 @@ impl DocumentStore for Documents {
             Documents::Database(d) => d.purge(ids).await,
             Documents::Local(d) => d.purge(ids).await,
             Documents::S3(d) => d.purge(ids).await,
+        }
+    }
+
+    async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        match self {
+            Documents::Database(d) => d.written_before(before_us).await,
+            Documents::Local(d) => d.written_before(before_us).await,
+            Documents::S3(d) => d.written_before(before_us).await,
         }
     }
 }

@@ -114,4 +114,36 @@ impl DocumentStore for LocalDocuments {
         }
         Ok(deleted)
     }
+
+    async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut found = Vec::new();
+            for kind in ["jobs", "inbound"] {
+                for entry in std::fs::read_dir(root.join(kind))? {
+                    let entry = entry?;
+                    let modified = entry.metadata()?.modified()?;
+                    let us = modified
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+                    if us >= before_us {
+                        continue;
+                    }
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name.starts_with('.') && name.ends_with(".tmp") {
+                        // An interrupted write: never renamed into place, nobody reads it.
+                        match std::fs::remove_file(entry.path()) {
+                            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                            _ => {}
+                        }
+                    } else if let Some(id) = super::documents::id_of(kind, &name) {
+                        found.push(id);
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
 }

@@ -192,4 +192,25 @@ impl DocumentStore for ObjectDocuments {
         .await?;
         Ok(flags.into_iter().filter(|d| *d).count() as u64)
     }
+
+    async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        let mut found = Vec::new();
+        for kind in ["jobs", "inbound"] {
+            let dir = self.prefix.clone().join(kind);
+            let mut listing = self.store.list(Some(&dir));
+            while let Some(meta) = listing.try_next().await? {
+                if meta.last_modified.timestamp_micros() >= before_us {
+                    continue;
+                }
+                if let Some(id) = meta
+                    .location
+                    .filename()
+                    .and_then(|name| super::documents::id_of(kind, name))
+                {
+                    found.push(id);
+                }
+            }
+        }
+        Ok(found)
+    }
 }
