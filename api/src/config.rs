@@ -840,6 +840,71 @@ mod tests {
     }
 
     #[test]
+    fn storage_from_faxbot_names() {
+        use crate::store::{DocumentBackend, ServerSideEncryption};
+        assert!(matches!(
+            good().document_backend().unwrap(),
+            DocumentBackend::Database
+        ));
+        let mut c = good();
+        let env = |k: &str| {
+            match k {
+                "STORAGE_BACKEND" => Some("s3"),
+                "S3_BUCKET" => Some("faxes"),
+                "S3_PREFIX" => Some("clinic/a"),
+                "S3_REGION" => Some("eu-central-1"),
+                "S3_ENDPOINT_URL" => Some("http://127.0.0.1:9000"),
+                "S3_KMS_KEY_ID" => Some("key-1"),
+                _ => None,
+            }
+            .map(str::to_string)
+        };
+        c.apply_env(env).unwrap();
+        let DocumentBackend::S3(s) = c.document_backend().unwrap() else {
+            panic!("not s3");
+        };
+        assert_eq!(s.bucket, "faxes");
+        assert_eq!(s.prefix, "clinic/a");
+        assert_eq!(s.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(
+            s.path_style,
+            "a self-hosted endpoint is path-style by default"
+        );
+        assert_eq!(
+            s.encryption,
+            ServerSideEncryption::Kms(Some("key-1".into()))
+        );
+        assert!(c.validate().is_ok());
+
+        // Without a KMS key: SSE-S3. Without a bucket, half credentials, or an unknown backend: refused.
+        let mut c = good();
+        c.storage_backend = "s3".into();
+        assert!(c.document_backend().is_err());
+        c.s3_bucket = Some("b".into());
+        let DocumentBackend::S3(s) = c.document_backend().unwrap() else {
+            panic!("not s3");
+        };
+        assert_eq!(s.encryption, ServerSideEncryption::S3);
+        assert!(!s.path_style);
+        c.s3_access_key_id = Some("id".into());
+        assert!(c.validate().is_err());
+        c.s3_access_key_id = None;
+        c.s3_sse = Some("rot13".into());
+        assert!(c.document_backend().is_err());
+        c.storage_backend = "ftp".into();
+        assert!(c.validate().is_err());
+
+        let mut c = good();
+        c.apply_env(|k| (k == "STORAGE_BACKEND").then(|| "local".to_string()))
+            .unwrap();
+        let DocumentBackend::Local(dir) = c.document_backend().unwrap() else {
+            panic!("not local");
+        };
+        assert_eq!(dir, c.data_dir.join("documents"));
+    }
+
+    #[test]
     fn shared_file_reads_the_api_section_and_ignores_agent_sections() {
         let text = "[agent]\nlease_poll_secs = 5\n[ami]\nport = 5038\n[api]\nmax_file_size_mb = 7\nlisten = \"127.0.0.1:9000\"\n";
         let c = Config::from_toml_str(text, Path::new("t.toml"), &|_| None).unwrap();
