@@ -123,6 +123,10 @@ pub struct Config {
     pub s3_sse: Option<String>,
     /// `S3_KMS_KEY_ID`.
     pub s3_kms_key_id: Option<String>,
+    /// Client-side encryption at rest for every backend (`FAXLINE_STORAGE_ENCRYPTION_KEY_FILE`): a
+    /// file holding a 256-bit master key (64 hex digits, e.g. `openssl rand -hex 32`, or base64).
+    /// Each document is sealed with its own data key (AES-256-GCM), wrapped by this key.
+    pub storage_encryption_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -170,6 +174,7 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_sse: None,
             s3_kms_key_id: None,
+            storage_encryption_key_file: None,
         }
     }
 }
@@ -421,6 +426,7 @@ impl Config {
             "s3_secret_access_key",
             "s3_sse",
             "s3_kms_key_id",
+            "storage_encryption_key_file",
         ]
     }
 
@@ -545,6 +551,9 @@ impl Config {
         }
         if let Some(v) = get("FAXLINE_S3_PATH_STYLE") {
             self.s3_path_style = Some(parse_bool("FAXLINE_S3_PATH_STYLE", &v)?);
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_ENCRYPTION_KEY_FILE") {
+            self.storage_encryption_key_file = non_empty(v).map(PathBuf::from);
         }
         if let Some(p) = get("S3_SECRET_ACCESS_KEY_FILE").and_then(non_empty) {
             self.s3_secret_access_key = non_empty(read_secret_file(&p)?).map(Secret::new);
@@ -683,6 +692,20 @@ impl Config {
         }
     }
 
+    /// The client-side encryption key, read from `storage_encryption_key_file`; `None` when off.
+    pub fn document_key(&self) -> Result<Option<crate::store::MasterKey>, ConfigError> {
+        let Some(path) = &self.storage_encryption_key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        crate::store::MasterKey::parse(&text)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
+    }
+
     /// The database URL, defaulting to SQLite inside `data_dir`.
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -745,6 +768,7 @@ impl Config {
             ));
         }
         self.document_backend()?;
+        self.document_key()?;
         Ok(())
     }
 }

@@ -390,6 +390,71 @@ async fn put_uncommitted(url: &str, store: &Store, id: &DocumentId) {
     }
 }
 
+/// Client-side encryption: the stored bytes hold no plaintext, the store reads it back, and a store
+/// opened with another key names the key instead of returning garbage.
+async fn encrypted_at_rest(db: Db, backend: Backend) {
+    use faxline_api::store::{EnvelopeError, MasterKey};
+    let Some(o) = open(db, backend).await else {
+        return;
+    };
+    o.store.close().await;
+    let key = MasterKey::parse(&"5a".repeat(32)).unwrap();
+    let store = Store::connect_encrypted(&o.url, &o.backend, Some(key))
+        .await
+        .unwrap();
+    const SECRET: &[u8] = b"Patient: Jane Example, diagnosis confidential";
+    let j = job("+15551234567", SECRET);
+    let id = DocumentId::Job(j.id.clone());
+    store.jobs().insert(j).await.unwrap();
+    assert_eq!(
+        store.documents().get(&id).await.unwrap().as_deref(),
+        Some(SECRET)
+    );
+
+    let raw: Vec<u8> = match &o.backend {
+        DocumentBackend::Database => {
+            if o.url.starts_with("sqlite") {
+                let mut c = sqlx::SqliteConnection::connect(&o.url).await.unwrap();
+                sqlx::query_scalar("SELECT content FROM fax_documents WHERE job_id = $1")
+                    .bind(id.owner())
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            } else {
+                let mut c = sqlx::PgConnection::connect(&o.url).await.unwrap();
+                sqlx::query_scalar("SELECT content FROM fax_documents WHERE job_id = $1")
+                    .bind(id.owner())
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            }
+        }
+        DocumentBackend::Local(dir) => std::fs::read(dir.join("jobs").join(id.owner())).unwrap(),
+        DocumentBackend::S3(s) => s3::raw_object(s, &format!("{}/jobs/{}", s.prefix, id.owner()))
+            .await
+            .unwrap()
+            .to_vec(),
+    };
+    assert!(raw.starts_with(b"FXE1"));
+    for word in [&b"Patient"[..], b"Jane", b"confidential"] {
+        assert!(!raw.windows(word.len()).any(|w| w == word));
+    }
+    store.close().await;
+
+    // Another key: a clear error naming both keys.
+    let other = MasterKey::parse(&"a5".repeat(32)).unwrap();
+    let wrong = Store::connect_encrypted(&o.url, &o.backend, Some(other))
+        .await
+        .unwrap();
+    let err = wrong.documents().get(&id).await.unwrap_err();
+    assert!(
+        matches!(err, DocumentError::Envelope(EnvelopeError::OtherKey { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("encrypted with key"), "{err}");
+    wrong.close().await;
+}
+
 macro_rules! per_backend {
     ($name:ident, $body:path) => {
         mod $name {
@@ -422,6 +487,7 @@ per_backend!(contract_on, contract);
 per_backend!(retention_on, retention);
 per_backend!(failed_commit_on, failed_commit_leaves_nothing);
 per_backend!(orphans_swept_on, orphans_are_swept);
+per_backend!(encrypted_on, encrypted_at_rest);
 
 /// The local directory is owner-only (0700), each file 0600, written without leftovers; an id
 /// that could leave the directory is refused.

@@ -76,6 +76,8 @@ pub enum DocumentError {
     Config(String),
     #[error("a document id may hold only letters, digits, '-' and '_'")]
     BadId,
+    #[error("document encryption: {0}")]
+    Envelope(#[from] super::envelope::EnvelopeError),
 }
 
 pub type DocumentResult<T> = Result<T, DocumentError>;
@@ -263,9 +265,16 @@ pub enum DocumentBackend {
     S3(super::object_documents::S3Settings),
 }
 
-/// The documents of a [`super::Store`], in the backend it was opened with.
+/// The documents of a [`super::Store`], in the backend it was opened with, sealed with the
+/// client-side encryption key when one is configured ([`super::envelope`]).
 #[derive(Clone, Debug)]
-pub enum Documents {
+pub struct Documents {
+    backend: Backend,
+    key: Option<super::envelope::MasterKey>,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
     Database(BlobDocuments),
     Local(super::local_documents::LocalDocuments),
     S3(super::object_documents::ObjectDocuments),
@@ -278,26 +287,36 @@ impl std::fmt::Debug for BlobDocuments {
 }
 
 impl Documents {
-    pub(crate) fn open(db: &Db, backend: &DocumentBackend) -> DocumentResult<Self> {
-        Ok(match backend {
-            DocumentBackend::Database => Documents::Database(BlobDocuments::new(db.clone())),
+    pub(crate) fn open(
+        db: &Db,
+        backend: &DocumentBackend,
+        key: Option<super::envelope::MasterKey>,
+    ) -> DocumentResult<Self> {
+        let backend = match backend {
+            DocumentBackend::Database => Backend::Database(BlobDocuments::new(db.clone())),
             DocumentBackend::Local(dir) => {
-                Documents::Local(super::local_documents::LocalDocuments::open(dir)?)
+                Backend::Local(super::local_documents::LocalDocuments::open(dir)?)
             }
             DocumentBackend::S3(s) => {
-                Documents::S3(super::object_documents::ObjectDocuments::open(s)?)
+                Backend::S3(super::object_documents::ObjectDocuments::open(s)?)
             }
-        })
+        };
+        Ok(Self { backend, key })
     }
 
     /// The backend's name, for logs and health.
     pub fn name(&self) -> &'static str {
-        match self {
-            Documents::Database(_) => "database",
-            Documents::Local(_) => "local",
-            Documents::S3(_) => "s3",
+        match self.backend {
+            Backend::Database(_) => "database",
+            Backend::Local(_) => "local",
+            Backend::S3(_) => "s3",
         }
     }
+}
+
+/// The associated data of a sealed document: its kind and id, so it opens only as itself.
+fn aad(id: &DocumentId) -> Vec<u8> {
+    format!("{}/{}", id.kind_dir(), id.owner()).into_bytes()
 }
 
 impl DocumentStore for Documents {
@@ -307,42 +326,54 @@ impl DocumentStore for Documents {
         id: &DocumentId,
         content: &Bytes,
     ) -> DocumentResult<()> {
-        match self {
-            Documents::Database(d) => d.put(tx, id, content).await,
-            Documents::Local(d) => d.put(tx, id, content).await,
-            Documents::S3(d) => d.put(tx, id, content).await,
+        let sealed;
+        let content = match &self.key {
+            Some(k) => {
+                sealed = Bytes::from(k.seal(&aad(id), content)?);
+                &sealed
+            }
+            None => content,
+        };
+        match &self.backend {
+            Backend::Database(d) => d.put(tx, id, content).await,
+            Backend::Local(d) => d.put(tx, id, content).await,
+            Backend::S3(d) => d.put(tx, id, content).await,
         }
     }
 
     async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
-        match self {
-            Documents::Database(d) => d.get(id).await,
-            Documents::Local(d) => d.get(id).await,
-            Documents::S3(d) => d.get(id).await,
+        let stored = match &self.backend {
+            Backend::Database(d) => d.get(id).await?,
+            Backend::Local(d) => d.get(id).await?,
+            Backend::S3(d) => d.get(id).await?,
+        };
+        match (&self.key, stored) {
+            (Some(k), Some(sealed)) => Ok(Some(Bytes::from(k.open(&aad(id), &sealed)?))),
+            (_, stored) => Ok(stored),
         }
     }
 
     async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
-        match self {
-            Documents::Database(d) => d.delete(id).await,
-            Documents::Local(d) => d.delete(id).await,
-            Documents::S3(d) => d.delete(id).await,
+        match &self.backend {
+            Backend::Database(d) => d.delete(id).await,
+            Backend::Local(d) => d.delete(id).await,
+            Backend::S3(d) => d.delete(id).await,
         }
     }
 
     async fn purge(&self, ids: &[DocumentId]) -> DocumentResult<u64> {
-        match self {
-            Documents::Database(d) => d.purge(ids).await,
-            Documents::Local(d) => d.purge(ids).await,
-            Documents::S3(d) => d.purge(ids).await,
+        match &self.backend {
+            Backend::Database(d) => d.purge(ids).await,
+            Backend::Local(d) => d.purge(ids).await,
+            Backend::S3(d) => d.purge(ids).await,
         }
     }
 
     async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
-        match self {
-            Documents::Database(d) => d.written_before(before_us).await,
-            Documents::Local(d) => d.written_before(before_us).await,
-            Documents::S3(d) => d.written_before(before_us).await,
+        match &self.backend {
+            Backend::Database(d) => d.written_before(before_us).await,
+            Backend::Local(d) => d.written_before(before_us).await,
+            Backend::S3(d) => d.written_before(before_us).await,
         }
     }
 }

@@ -12,6 +12,7 @@ mod agents;
 mod batch;
 mod db;
 pub mod documents;
+pub mod envelope;
 mod inbound;
 mod jobs;
 mod keys;
@@ -35,6 +36,7 @@ pub use documents::{
     BlobDocuments, DocumentBackend, DocumentError, DocumentId, DocumentResult, DocumentStore,
     Documents, OwnerTx,
 };
+pub use envelope::{EnvelopeError, MasterKey};
 pub use inbound::InboundFaxes;
 pub use jobs::{Jobs, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED};
 pub use keys::Keys;
@@ -100,6 +102,16 @@ impl Store {
 
     /// [`Store::connect`] with the documents in `backend`.
     pub async fn connect_with(url: &str, backend: &DocumentBackend) -> StoreResult<Self> {
+        Self::connect_encrypted(url, backend, None).await
+    }
+
+    /// [`Store::connect_with`], sealing every document with `key` when given
+    /// ([`envelope`]: client-side encryption at rest).
+    pub async fn connect_encrypted(
+        url: &str,
+        backend: &DocumentBackend,
+        key: Option<MasterKey>,
+    ) -> StoreResult<Self> {
         let db = if let Some(rest) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -142,7 +154,7 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl);
         };
-        let documents = Documents::open(&db, backend)?;
+        let documents = Documents::open(&db, backend, key)?;
         let batch_tx = batch::spawn(db.clone(), documents.clone());
         Ok(Self {
             db,

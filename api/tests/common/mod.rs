@@ -1,7 +1,8 @@
 //! Test harness: a real API server on 127.0.0.1 (port 0) backed by SQLite in a temp dir or by a
 //! fresh PostgreSQL database (when `FAXLINE_TEST_DATABASE_URL` is set). Documents go to the
 //! backend named by `FAXLINE_TEST_STORAGE` (`database`, the default; `local`; `s3`, a fresh bucket
-//! on the test S3 server of [`s3`]), so `.ci/test` runs the API suites once per backend.
+//! on the test S3 server of [`s3`]), so `.ci/test` runs the API suites once per backend;
+//! `FAXLINE_TEST_STORAGE_ENCRYPTION=1` adds client-side encryption.
 #![allow(dead_code)]
 
 pub mod s3;
@@ -78,6 +79,11 @@ pub fn base_config(dir: &std::path::Path, database_url: String) -> Config {
     };
     let storage = std::env::var("FAXLINE_TEST_STORAGE").unwrap_or_default();
     use_storage(&mut cfg, &storage);
+    if std::env::var("FAXLINE_TEST_STORAGE_ENCRYPTION").as_deref() == Ok("1") {
+        let key = dir.join("storage.key");
+        std::fs::write(&key, "7e".repeat(32)).unwrap();
+        cfg.storage_encryption_key_file = Some(key);
+    }
     cfg
 }
 
