@@ -127,6 +127,9 @@ pub struct Config {
     /// file holding a 256-bit master key (64 hex digits, e.g. `openssl rand -hex 32`, or base64).
     /// Each document is sealed with its own data key (AES-256-GCM), wrapped by this key.
     pub storage_encryption_key_file: Option<PathBuf>,
+    /// Earlier master keys, still used to open what they sealed (key rotation): files as above
+    /// (`FAXLINE_STORAGE_PREVIOUS_KEY_FILES`, comma-separated).
+    pub storage_previous_key_files: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -175,6 +178,7 @@ impl Default for Config {
             s3_sse: None,
             s3_kms_key_id: None,
             storage_encryption_key_file: None,
+            storage_previous_key_files: Vec::new(),
         }
     }
 }
@@ -427,6 +431,7 @@ impl Config {
             "s3_sse",
             "s3_kms_key_id",
             "storage_encryption_key_file",
+            "storage_previous_key_files",
         ]
     }
 
@@ -551,6 +556,14 @@ impl Config {
         }
         if let Some(v) = get("FAXLINE_S3_PATH_STYLE") {
             self.s3_path_style = Some(parse_bool("FAXLINE_S3_PATH_STYLE", &v)?);
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_PREVIOUS_KEY_FILES") {
+            self.storage_previous_key_files = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
         }
         if let Some(v) = get("FAXLINE_STORAGE_ENCRYPTION_KEY_FILE") {
             self.storage_encryption_key_file = non_empty(v).map(PathBuf::from);
@@ -692,18 +705,31 @@ impl Config {
         }
     }
 
-    /// The client-side encryption key, read from `storage_encryption_key_file`; `None` when off.
-    pub fn document_key(&self) -> Result<Option<crate::store::MasterKey>, ConfigError> {
-        let Some(path) = &self.storage_encryption_key_file else {
-            return Ok(None);
+    /// The client-side encryption keys: `storage_encryption_key_file` seals, it and
+    /// `storage_previous_key_files` open; `None` when off.
+    pub fn document_key(&self) -> Result<Option<crate::store::Keyring>, ConfigError> {
+        let read = |path: &PathBuf| {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            crate::store::MasterKey::parse(&text)
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        crate::store::MasterKey::parse(&text)
-            .map(Some)
-            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
+        let Some(path) = &self.storage_encryption_key_file else {
+            if self.storage_previous_key_files.is_empty() {
+                return Ok(None);
+            }
+            return Err(ConfigError::Invalid(
+                "storage_previous_key_files is set without storage_encryption_key_file".into(),
+            ));
+        };
+        let previous = self
+            .storage_previous_key_files
+            .iter()
+            .map(read)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(crate::store::Keyring::new(read(path)?, previous)))
     }
 
     /// The database URL, defaulting to SQLite inside `data_dir`.

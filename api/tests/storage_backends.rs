@@ -399,7 +399,7 @@ async fn encrypted_at_rest(db: Db, backend: Backend) {
     };
     o.store.close().await;
     let key = MasterKey::parse(&"5a".repeat(32)).unwrap();
-    let store = Store::connect_encrypted(&o.url, &o.backend, Some(key))
+    let store = Store::connect_encrypted(&o.url, &o.backend, Some(key.clone().into()))
         .await
         .unwrap();
     const SECRET: &[u8] = b"Patient: Jane Example, diagnosis confidential";
@@ -443,7 +443,7 @@ async fn encrypted_at_rest(db: Db, backend: Backend) {
 
     // Another key: a clear error naming both keys.
     let other = MasterKey::parse(&"a5".repeat(32)).unwrap();
-    let wrong = Store::connect_encrypted(&o.url, &o.backend, Some(other))
+    let wrong = Store::connect_encrypted(&o.url, &o.backend, Some(other.clone().into()))
         .await
         .unwrap();
     let err = wrong.documents().get(&id).await.unwrap_err();
@@ -453,6 +453,20 @@ async fn encrypted_at_rest(db: Db, backend: Backend) {
     );
     assert!(err.to_string().contains("encrypted with key"), "{err}");
     wrong.close().await;
+
+    // Rotation: a new current key with the old one kept as previous reads both old and new.
+    let rotated = Store::connect_encrypted(
+        &o.url,
+        &o.backend,
+        Some(faxline_api::store::Keyring::new(other, vec![key])),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rotated.documents().get(&id).await.unwrap().as_deref(),
+        Some(SECRET)
+    );
+    rotated.close().await;
 }
 
 macro_rules! per_backend {

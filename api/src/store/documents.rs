@@ -270,7 +270,7 @@ pub enum DocumentBackend {
 #[derive(Clone, Debug)]
 pub struct Documents {
     backend: Backend,
-    key: Option<super::envelope::MasterKey>,
+    key: Option<super::envelope::Keyring>,
 }
 
 #[derive(Clone, Debug)]
@@ -290,7 +290,7 @@ impl Documents {
     pub(crate) fn open(
         db: &Db,
         backend: &DocumentBackend,
-        key: Option<super::envelope::MasterKey>,
+        key: Option<super::envelope::Keyring>,
     ) -> DocumentResult<Self> {
         let backend = match backend {
             DocumentBackend::Database => Backend::Database(BlobDocuments::new(db.clone())),

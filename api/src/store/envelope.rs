@@ -146,6 +146,48 @@ impl MasterKey {
     }
 }
 
+/// The key documents are sealed with, and earlier keys that still open what they sealed: rotating
+/// the master key is adding a new current key and keeping the old one as previous until retention
+/// has removed what it sealed.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl From<MasterKey> for Keyring {
+    fn from(current: MasterKey) -> Self {
+        Self {
+            current,
+            previous: Vec::new(),
+        }
+    }
+}
+
+impl Keyring {
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        Self { current, previous }
+    }
+
+    /// Seals with the current key.
+    pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.current.seal(aad, plain)
+    }
+
+    /// Opens with whichever key the document names.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        match self.current.open(aad, sealed) {
+            Err(EnvelopeError::OtherKey { found, configured }) => {
+                match self.previous.iter().find(|k| k.id() == found) {
+                    Some(k) => k.open(aad, sealed),
+                    None => Err(EnvelopeError::OtherKey { found, configured }),
+                }
+            }
+            r => r,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +222,22 @@ mod tests {
         assert_ne!(sealed, k.seal(b"jobs/a", b"patient letter").unwrap());
         let empty = k.seal(b"jobs/a", b"").unwrap();
         assert_eq!(k.open(b"jobs/a", &empty).unwrap(), b"");
+    }
+
+    #[test]
+    fn rotation_keeps_old_documents_readable() {
+        let old = MasterKey::parse(KEY).unwrap();
+        let new = MasterKey::parse(&"42".repeat(32)).unwrap();
+        let by_old = old.seal(b"inbound/x", b"fax").unwrap();
+        let ring = Keyring::new(new.clone(), vec![old]);
+        assert_eq!(ring.open(b"inbound/x", &by_old).unwrap(), b"fax");
+        let by_new = ring.seal(b"inbound/x", b"fax").unwrap();
+        assert_eq!(new.open(b"inbound/x", &by_new).unwrap(), b"fax");
+        // Without the old key: named, not garbage.
+        assert!(matches!(
+            Keyring::from(new).open(b"inbound/x", &by_old),
+            Err(EnvelopeError::OtherKey { .. })
+        ));
     }
 
     #[test]

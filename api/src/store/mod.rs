@@ -36,7 +36,7 @@ pub use documents::{
     BlobDocuments, DocumentBackend, DocumentError, DocumentId, DocumentResult, DocumentStore,
     Documents, OwnerTx,
 };
-pub use envelope::{EnvelopeError, MasterKey};
+pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;
 pub use jobs::{Jobs, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED};
 pub use keys::Keys;
@@ -105,12 +105,12 @@ impl Store {
         Self::connect_encrypted(url, backend, None).await
     }
 
-    /// [`Store::connect_with`], sealing every document with `key` when given
+    /// [`Store::connect_with`], sealing every document with `key`'s current key when given
     /// ([`envelope`]: client-side encryption at rest).
     pub async fn connect_encrypted(
         url: &str,
         backend: &DocumentBackend,
-        key: Option<MasterKey>,
+        key: Option<Keyring>,
     ) -> StoreResult<Self> {
         let db = if let Some(rest) = url
             .strip_prefix("sqlite://")
