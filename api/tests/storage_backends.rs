@@ -469,6 +469,129 @@ async fn encrypted_at_rest(db: Db, backend: Backend) {
     rotated.close().await;
 }
 
+/// `migrate_documents` moves the database's blobs to the configured backend: before it the
+/// documents are read from the database, after it from the backend with no blob left, and a run
+/// after an interrupted one (a document written but its blob not yet deleted) finishes the job.
+async fn migration_from_the_database(db: Db, backend: Backend) {
+    let Some(o) = open(db, backend).await else {
+        return;
+    };
+    o.store.close().await;
+    if matches!(backend, Backend::Database) {
+        let store = Store::connect(&o.url).await.unwrap();
+        assert!(store.migrate_documents(|_| {}).await.is_err());
+        return;
+    }
+    // Documents stored the old way, in the database.
+    let old = Store::connect(&o.url).await.unwrap();
+    let jobs = [
+        job("+15551234567", b"first"),
+        job("+15551234567", b"second"),
+    ];
+    let ids: Vec<DocumentId> = jobs.iter().map(|j| DocumentId::Job(j.id.clone())).collect();
+    for j in jobs {
+        old.jobs().insert(j).await.unwrap();
+    }
+    let fax = inbound(None);
+    let fax_id = DocumentId::Inbound(fax.id.clone());
+    old.inbound()
+        .insert(&fax, &Bytes::from_static(b"%PDF"))
+        .await
+        .unwrap();
+    old.close().await;
+
+    let store = Store::connect_with(&o.url, &o.backend).await.unwrap();
+    // Readable before the migration, from the database.
+    assert_eq!(
+        store.documents().get(&ids[0]).await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    assert_eq!(raw_exists(&o.backend, &ids[0]).await, Some(false));
+    let mut seen = 0;
+    let done = store
+        .migrate_documents(|m| seen = m.documents)
+        .await
+        .unwrap();
+    assert_eq!((done.documents, done.bytes, seen), (3, 15, 3));
+    for (id, content) in [
+        (&ids[0], &b"first"[..]),
+        (&ids[1], b"second"),
+        (&fax_id, b"%PDF"),
+    ] {
+        assert_eq!(raw_exists(&o.backend, id).await, Some(true));
+        assert_eq!(
+            store.documents().get(id).await.unwrap().as_deref(),
+            Some(content)
+        );
+    }
+    let blobs = |table: &'static str| {
+        let url = o.url.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            if url.starts_with("sqlite") {
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            } else {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            }
+        }
+    };
+    assert_eq!(blobs("fax_documents").await, 0);
+    assert_eq!(blobs("inbound_documents").await, 0);
+    // Nothing left: a second run does nothing.
+    assert_eq!(store.migrate_documents(|_| {}).await.unwrap().documents, 0);
+    store.close().await;
+
+    // Interrupted between the write and the blob's delete: the next run completes it.
+    let old = Store::connect(&o.url).await.unwrap();
+    let late = job("+15551234567", b"late");
+    let late_id = DocumentId::Job(late.id.clone());
+    old.jobs().insert(late).await.unwrap();
+    old.close().await;
+    let store = Store::connect_with(&o.url, &o.backend).await.unwrap();
+    put_uncommitted_copy(&o.url, &store, &late_id, b"late").await;
+    assert_eq!(blobs("fax_documents").await, 1);
+    assert_eq!(store.migrate_documents(|_| {}).await.unwrap().documents, 1);
+    assert_eq!(blobs("fax_documents").await, 0);
+    assert_eq!(
+        store.documents().get(&late_id).await.unwrap().as_deref(),
+        Some(&b"late"[..])
+    );
+    store.close().await;
+}
+
+/// Writes a copy of a document to the (file or object) backend outside any commit.
+async fn put_uncommitted_copy(url: &str, store: &Store, id: &DocumentId, content: &'static [u8]) {
+    use faxline_api::store::OwnerTx;
+    let content = Bytes::from_static(content);
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        store
+            .documents()
+            .put(&mut OwnerTx::from(&mut *tx), id, &content)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        store
+            .documents()
+            .put(&mut OwnerTx::from(&mut *tx), id, &content)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+    }
+}
+
 macro_rules! per_backend {
     ($name:ident, $body:path) => {
         mod $name {
@@ -502,6 +625,7 @@ per_backend!(retention_on, retention);
 per_backend!(failed_commit_on, failed_commit_leaves_nothing);
 per_backend!(orphans_swept_on, orphans_are_swept);
 per_backend!(encrypted_on, encrypted_at_rest);
+per_backend!(migration_on, migration_from_the_database);
 
 /// The local directory is owner-only (0700), each file 0600, written without leftovers; an id
 /// that could leave the directory is refused.

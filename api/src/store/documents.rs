@@ -271,6 +271,9 @@ pub enum DocumentBackend {
 pub struct Documents {
     backend: Backend,
     key: Option<super::envelope::Keyring>,
+    /// For a file or object backend: the database blobs not yet migrated
+    /// ([`super::Store::migrate_documents`]), still read, deleted and purged.
+    legacy: Option<BlobDocuments>,
 }
 
 #[derive(Clone, Debug)]
@@ -301,7 +304,13 @@ impl Documents {
                 Backend::S3(super::object_documents::ObjectDocuments::open(s)?)
             }
         };
-        Ok(Self { backend, key })
+        let legacy =
+            (!matches!(backend, Backend::Database(_))).then(|| BlobDocuments::new(db.clone()));
+        Ok(Self {
+            backend,
+            key,
+            legacy,
+        })
     }
 
     /// The backend's name, for logs and health.
@@ -310,6 +319,38 @@ impl Documents {
             Backend::Database(_) => "database",
             Backend::Local(_) => "local",
             Backend::S3(_) => "s3",
+        }
+    }
+}
+
+impl Documents {
+    /// Whether documents live outside the database (a migration target).
+    pub fn is_external(&self) -> bool {
+        !matches!(self.backend, Backend::Database(_))
+    }
+
+    /// Writes a document outside any owner transaction: the migration from the database, whose
+    /// rows already exist. Refused for the database backend (there is nothing to migrate to).
+    pub(crate) async fn put_external(
+        &self,
+        id: &DocumentId,
+        content: &Bytes,
+    ) -> DocumentResult<()> {
+        let sealed;
+        let content = match &self.key {
+            Some(k) => {
+                sealed = Bytes::from(k.seal(&aad(id), content)?);
+                &sealed
+            }
+            None => content,
+        };
+        match &self.backend {
+            Backend::Database(_) => Err(DocumentError::Config(
+                "documents are stored in the database; choose storage_backend = \"local\" or \"s3\" to migrate to"
+                    .into(),
+            )),
+            Backend::Local(d) => d.write(id, content).await,
+            Backend::S3(d) => d.write(id, content).await,
         }
     }
 }
@@ -347,6 +388,19 @@ impl DocumentStore for Documents {
             Backend::Local(d) => d.get(id).await?,
             Backend::S3(d) => d.get(id).await?,
         };
+        if stored.is_none()
+            && let Some(legacy) = &self.legacy
+            && let Some(blob) = legacy.get(id).await?
+        {
+            // Not migrated yet; it may predate client-side encryption.
+            return match &self.key {
+                Some(k) => match k.open(&aad(id), &blob) {
+                    Err(super::envelope::EnvelopeError::NotEncrypted) => Ok(Some(blob)),
+                    r => Ok(Some(Bytes::from(r?))),
+                },
+                None => Ok(Some(blob)),
+            };
+        }
         match (&self.key, stored) {
             (Some(k), Some(sealed)) => Ok(Some(Bytes::from(k.open(&aad(id), &sealed)?))),
             (_, stored) => Ok(stored),
@@ -354,19 +408,29 @@ impl DocumentStore for Documents {
     }
 
     async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
-        match &self.backend {
-            Backend::Database(d) => d.delete(id).await,
-            Backend::Local(d) => d.delete(id).await,
-            Backend::S3(d) => d.delete(id).await,
-        }
+        let deleted = match &self.backend {
+            Backend::Database(d) => d.delete(id).await?,
+            Backend::Local(d) => d.delete(id).await?,
+            Backend::S3(d) => d.delete(id).await?,
+        };
+        let legacy = match &self.legacy {
+            Some(l) => l.delete(id).await?,
+            None => false,
+        };
+        Ok(deleted || legacy)
     }
 
     async fn purge(&self, ids: &[DocumentId]) -> DocumentResult<u64> {
-        match &self.backend {
-            Backend::Database(d) => d.purge(ids).await,
-            Backend::Local(d) => d.purge(ids).await,
-            Backend::S3(d) => d.purge(ids).await,
-        }
+        let purged = match &self.backend {
+            Backend::Database(d) => d.purge(ids).await?,
+            Backend::Local(d) => d.purge(ids).await?,
+            Backend::S3(d) => d.purge(ids).await?,
+        };
+        let legacy = match &self.legacy {
+            Some(l) => l.purge(ids).await?,
+            None => 0,
+        };
+        Ok(purged + legacy)
     }
 
     async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {

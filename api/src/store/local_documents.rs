@@ -75,6 +75,15 @@ async fn blocking<T: Send + 'static>(
         .map_err(DocumentError::Io)
 }
 
+impl LocalDocuments {
+    /// Writes a document (atomically); no transaction is involved.
+    pub(crate) async fn write(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<()> {
+        let path = self.path(id)?;
+        let content = content.clone();
+        blocking(move || write_atomic(&path, &content)).await
+    }
+}
+
 impl DocumentStore for LocalDocuments {
     async fn put(
         &self,
@@ -82,9 +91,7 @@ impl DocumentStore for LocalDocuments {
         id: &DocumentId,
         content: &Bytes,
     ) -> DocumentResult<()> {
-        let path = self.path(id)?;
-        let content = content.clone();
-        blocking(move || write_atomic(&path, &content)).await
+        self.write(id, content).await
     }
 
     async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {

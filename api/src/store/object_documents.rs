@@ -150,6 +150,17 @@ async fn delete_object(store: Arc<dyn ObjectStore>, path: ObjectPath) -> Documen
     }
 }
 
+impl ObjectDocuments {
+    /// Writes a document (one PUT, atomic in S3); no transaction is involved.
+    pub(crate) async fn write(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<()> {
+        let path = self.path(id)?;
+        self.store
+            .put(&path, PutPayload::from_bytes(content.clone()))
+            .await?;
+        Ok(())
+    }
+}
+
 impl DocumentStore for ObjectDocuments {
     async fn put(
         &self,
@@ -157,11 +168,7 @@ impl DocumentStore for ObjectDocuments {
         id: &DocumentId,
         content: &Bytes,
     ) -> DocumentResult<()> {
-        let path = self.path(id)?;
-        self.store
-            .put(&path, PutPayload::from_bytes(content.clone()))
-            .await?;
-        Ok(())
+        self.write(id, content).await
     }
 
     async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
