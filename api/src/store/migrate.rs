@@ -15,8 +15,11 @@ use super::{Store, StoreResult};
 /// Documents moved per round (each round reads at most this many blobs into memory).
 const BATCH: i64 = 64;
 
+/// A kind's blob table, its key column, and the document id of a key.
+type Table = (&'static str, &'static str, fn(String) -> DocumentId);
+
 /// The database tables of each kind of document.
-const TABLES: [(&str, &str, fn(String) -> DocumentId); 2] = [
+const TABLES: [Table; 2] = [
     ("fax_documents", "job_id", DocumentId::Job),
     ("inbound_documents", "inbound_id", DocumentId::Inbound),
 ];
