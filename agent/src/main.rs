@@ -16,6 +16,8 @@ mod cli {
     #[cfg(feature = "server")]
     pub mod serve;
     pub mod signal;
+    #[cfg(feature = "server")]
+    pub mod storage;
 }
 
 /// Faxline: a self-hosted fax platform.
@@ -38,6 +40,9 @@ enum Command {
     /// API and agent in one process: the single-box default (SQLite, loopback line).
     #[cfg(feature = "server")]
     Serve(cli::serve::ServeArgs),
+    /// Document storage: `migrate` moves documents from the database to the configured backend.
+    #[cfg(feature = "server")]
+    Storage(cli::storage::StorageArgs),
     /// Render a PDF or text file to fax TIFF-F.
     Render(cli::render::RenderArgs),
     /// Convert a received fax TIFF to PDF.
@@ -61,6 +66,8 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => tokio::runtime::Runtime::new()?.block_on(cli::agent::run(args)),
         #[cfg(feature = "server")]
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
+        #[cfg(feature = "server")]
+        Command::Storage(args) => tokio::runtime::Runtime::new()?.block_on(cli::storage::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
         Command::Asterisk(args) => cli::asterisk::run(args),

@@ -98,6 +98,41 @@ pub struct Config {
     /// run is set by the binary.
     #[serde(skip)]
     pub render: crate::pages::RenderBudget,
+    /// Where documents and received faxes live (`STORAGE_BACKEND`): `database` (the default, blobs
+    /// in the job database), `local` (files under `storage_dir`) or `s3`.
+    pub storage_backend: String,
+    /// The `local` backend's directory (`FAXLINE_STORAGE_DIR`); default `data_dir/documents`.
+    /// Made 0700; it must not be a directory any web server serves.
+    pub storage_dir: Option<PathBuf>,
+    /// `S3_BUCKET`.
+    pub s3_bucket: Option<String>,
+    /// Key prefix inside the bucket (`S3_PREFIX`).
+    pub s3_prefix: String,
+    /// `S3_REGION` (or `AWS_REGION` through the standard chain).
+    pub s3_region: Option<String>,
+    /// A self-hosted S3-compatible endpoint such as MinIO or Ceph (`S3_ENDPOINT_URL`).
+    pub s3_endpoint_url: Option<String>,
+    /// Path-style requests (`https://host/bucket/key`); default: on when `s3_endpoint_url` is
+    /// set, off for AWS (`FAXLINE_S3_PATH_STYLE`).
+    pub s3_path_style: Option<bool>,
+    /// Static credentials (`S3_ACCESS_KEY_ID`); without them the standard AWS chain is used
+    /// (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, web identity, instance metadata).
+    pub s3_access_key_id: Option<String>,
+    /// `S3_SECRET_ACCESS_KEY` (or `s3_secret_access_key_file`).
+    pub s3_secret_access_key: Option<Secret>,
+    /// Server-side encryption: `kms` (SSE-KMS, with `s3_kms_key_id` if set), `s3` (SSE-S3,
+    /// AES256) or `none` (the bucket's default) (`FAXLINE_S3_SSE`). Default: `kms` when a KMS key
+    /// id is set, otherwise `s3`.
+    pub s3_sse: Option<String>,
+    /// `S3_KMS_KEY_ID`.
+    pub s3_kms_key_id: Option<String>,
+    /// Client-side encryption at rest for every backend (`FAXLINE_STORAGE_ENCRYPTION_KEY_FILE`): a
+    /// file holding a 256-bit master key (64 hex digits, e.g. `openssl rand -hex 32`, or base64).
+    /// Each document is sealed with its own data key (AES-256-GCM), wrapped by this key.
+    pub storage_encryption_key_file: Option<PathBuf>,
+    /// Earlier master keys, still used to open what they sealed (key rotation): files as above
+    /// (`FAXLINE_STORAGE_PREVIOUS_KEY_FILES`, comma-separated).
+    pub storage_previous_key_files: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -135,6 +170,19 @@ impl Default for Config {
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
             render: crate::pages::RenderBudget::default(),
+            storage_backend: "database".to_string(),
+            storage_dir: None,
+            s3_bucket: None,
+            s3_prefix: String::new(),
+            s3_region: None,
+            s3_endpoint_url: None,
+            s3_path_style: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_sse: None,
+            s3_kms_key_id: None,
+            storage_encryption_key_file: None,
+            storage_previous_key_files: Vec::new(),
         }
     }
 }
@@ -163,6 +211,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "server_secret",
     "agent_secret",
     "internal_secret",
+    "s3_secret_access_key",
 ];
 
 /// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
@@ -375,6 +424,19 @@ impl Config {
             "max_connections",
             "agent_replay_window_seconds",
             "backend",
+            "storage_backend",
+            "storage_dir",
+            "s3_bucket",
+            "s3_prefix",
+            "s3_region",
+            "s3_endpoint_url",
+            "s3_path_style",
+            "s3_access_key_id",
+            "s3_secret_access_key",
+            "s3_sse",
+            "s3_kms_key_id",
+            "storage_encryption_key_file",
+            "storage_previous_key_files",
         ]
     }
 
@@ -478,6 +540,48 @@ impl Config {
         if let Some(v) = get("FAX_BACKEND").and_then(non_empty) {
             self.backend = v;
         }
+        // Document storage, under Faxbot's names where it has them.
+        if let Some(v) = get("STORAGE_BACKEND").and_then(non_empty) {
+            self.storage_backend = v;
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_DIR") {
+            self.storage_dir = non_empty(v).map(PathBuf::from);
+        }
+        for (var, slot) in [
+            ("S3_BUCKET", &mut self.s3_bucket),
+            ("S3_REGION", &mut self.s3_region),
+            ("S3_ENDPOINT_URL", &mut self.s3_endpoint_url),
+            ("S3_KMS_KEY_ID", &mut self.s3_kms_key_id),
+            ("S3_ACCESS_KEY_ID", &mut self.s3_access_key_id),
+            ("FAXLINE_S3_SSE", &mut self.s3_sse),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = non_empty(v);
+            }
+        }
+        if let Some(v) = get("S3_PREFIX") {
+            self.s3_prefix = v;
+        }
+        if let Some(v) = get("FAXLINE_S3_PATH_STYLE") {
+            self.s3_path_style = Some(parse_bool("FAXLINE_S3_PATH_STYLE", &v)?);
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_PREVIOUS_KEY_FILES") {
+            self.storage_previous_key_files = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        if let Some(v) = get("FAXLINE_STORAGE_ENCRYPTION_KEY_FILE") {
+            self.storage_encryption_key_file = non_empty(v).map(PathBuf::from);
+        }
+        if let Some(p) = get("S3_SECRET_ACCESS_KEY_FILE").and_then(non_empty) {
+            self.s3_secret_access_key = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("S3_SECRET_ACCESS_KEY") {
+            self.s3_secret_access_key = non_empty(v).map(Secret::new);
+        }
         Ok(())
     }
 
@@ -542,6 +646,100 @@ impl Config {
         self.max_file_size_mb.saturating_mul(1 << 20)
     }
 
+    /// Where documents live, from the `storage_*` and `s3_*` settings; clear errors for an unknown
+    /// backend, a missing bucket or half-given credentials.
+    pub fn document_backend(&self) -> Result<crate::store::DocumentBackend, ConfigError> {
+        use crate::store::{DocumentBackend, S3Settings, ServerSideEncryption};
+        match self.storage_backend.trim().to_ascii_lowercase().as_str() {
+            "" | "database" | "db" => Ok(DocumentBackend::Database),
+            "local" => Ok(DocumentBackend::Local(
+                self.storage_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("documents")),
+            )),
+            "s3" => {
+                let bucket = self
+                    .s3_bucket
+                    .clone()
+                    .filter(|b| !b.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(
+                            "storage_backend = \"s3\" needs a bucket (s3_bucket / S3_BUCKET)"
+                                .into(),
+                        )
+                    })?;
+                if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "s3_access_key_id and s3_secret_access_key go together; set both, or neither to use the standard AWS credential chain"
+                            .into(),
+                    ));
+                }
+                let encryption = match self.s3_sse.as_deref().map(str::trim) {
+                    None | Some("") if self.s3_kms_key_id.is_some() => {
+                        ServerSideEncryption::Kms(self.s3_kms_key_id.clone())
+                    }
+                    None | Some("") | Some("s3") | Some("AES256") => ServerSideEncryption::S3,
+                    Some("kms") | Some("aws:kms") => {
+                        ServerSideEncryption::Kms(self.s3_kms_key_id.clone())
+                    }
+                    Some("none") if self.s3_kms_key_id.is_none() => ServerSideEncryption::None,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid(format!(
+                            "s3_sse must be kms, s3 or none (none without s3_kms_key_id), got {other:?}"
+                        )));
+                    }
+                };
+                if let Some(e) = &self.s3_endpoint_url
+                    && !(e.starts_with("http://") || e.starts_with("https://"))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "s3_endpoint_url must be an http(s) URL, got {e:?}"
+                    )));
+                }
+                Ok(DocumentBackend::S3(S3Settings {
+                    bucket,
+                    prefix: self.s3_prefix.clone(),
+                    region: self.s3_region.clone(),
+                    endpoint_url: self.s3_endpoint_url.clone(),
+                    path_style: self.s3_path_style.unwrap_or(self.s3_endpoint_url.is_some()),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    encryption,
+                }))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "storage_backend must be database, local or s3, got {other:?}"
+            ))),
+        }
+    }
+
+    /// The client-side encryption keys: `storage_encryption_key_file` seals, it and
+    /// `storage_previous_key_files` open; `None` when off.
+    pub fn document_key(&self) -> Result<Option<crate::store::Keyring>, ConfigError> {
+        let read = |path: &PathBuf| {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            crate::store::MasterKey::parse(&text)
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
+        };
+        let Some(path) = &self.storage_encryption_key_file else {
+            if self.storage_previous_key_files.is_empty() {
+                return Ok(None);
+            }
+            return Err(ConfigError::Invalid(
+                "storage_previous_key_files is set without storage_encryption_key_file".into(),
+            ));
+        };
+        let previous = self
+            .storage_previous_key_files
+            .iter()
+            .map(read)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(crate::store::Keyring::new(read(path)?, previous)))
+    }
+
     /// The database URL, defaulting to SQLite inside `data_dir`.
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -603,6 +801,8 @@ impl Config {
                 "max_file_size_mb must be at least 1".into(),
             ));
         }
+        self.document_backend()?;
+        self.document_key()?;
         Ok(())
     }
 }
@@ -695,6 +895,71 @@ mod tests {
         assert_eq!(c.api_key.unwrap().expose(), "bootstrap-key-0123456789");
         let mut c = good();
         assert!(c.apply_env(|_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn storage_from_faxbot_names() {
+        use crate::store::{DocumentBackend, ServerSideEncryption};
+        assert!(matches!(
+            good().document_backend().unwrap(),
+            DocumentBackend::Database
+        ));
+        let mut c = good();
+        let env = |k: &str| {
+            match k {
+                "STORAGE_BACKEND" => Some("s3"),
+                "S3_BUCKET" => Some("faxes"),
+                "S3_PREFIX" => Some("clinic/a"),
+                "S3_REGION" => Some("eu-central-1"),
+                "S3_ENDPOINT_URL" => Some("http://127.0.0.1:9000"),
+                "S3_KMS_KEY_ID" => Some("key-1"),
+                _ => None,
+            }
+            .map(str::to_string)
+        };
+        c.apply_env(env).unwrap();
+        let DocumentBackend::S3(s) = c.document_backend().unwrap() else {
+            panic!("not s3");
+        };
+        assert_eq!(s.bucket, "faxes");
+        assert_eq!(s.prefix, "clinic/a");
+        assert_eq!(s.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(
+            s.path_style,
+            "a self-hosted endpoint is path-style by default"
+        );
+        assert_eq!(
+            s.encryption,
+            ServerSideEncryption::Kms(Some("key-1".into()))
+        );
+        assert!(c.validate().is_ok());
+
+        // Without a KMS key: SSE-S3. Without a bucket, half credentials, or an unknown backend: refused.
+        let mut c = good();
+        c.storage_backend = "s3".into();
+        assert!(c.document_backend().is_err());
+        c.s3_bucket = Some("b".into());
+        let DocumentBackend::S3(s) = c.document_backend().unwrap() else {
+            panic!("not s3");
+        };
+        assert_eq!(s.encryption, ServerSideEncryption::S3);
+        assert!(!s.path_style);
+        c.s3_access_key_id = Some("id".into());
+        assert!(c.validate().is_err());
+        c.s3_access_key_id = None;
+        c.s3_sse = Some("rot13".into());
+        assert!(c.document_backend().is_err());
+        c.storage_backend = "ftp".into();
+        assert!(c.validate().is_err());
+
+        let mut c = good();
+        c.apply_env(|k| (k == "STORAGE_BACKEND").then(|| "local".to_string()))
+            .unwrap();
+        let DocumentBackend::Local(dir) = c.document_backend().unwrap() else {
+            panic!("not local");
+        };
+        assert_eq!(dir, c.data_dir.join("documents"));
     }
 
     #[test]

@@ -60,6 +60,15 @@ impl ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "storage error");
+        if e.is_document_storage() {
+            // Nothing was kept (see `store::documents`); the client may send it again.
+            let mut r = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Document storage unavailable",
+            );
+            r.retry_after = Some(5);
+            return r;
+        }
         Self::internal()
     }
 }

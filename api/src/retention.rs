@@ -19,8 +19,30 @@ pub fn cutoff(retention_days: u32, now_us: i64) -> Option<i64> {
     (retention_days > 0).then(|| now_us - i64::from(retention_days) * DAY_US)
 }
 
-/// One retention pass at `now_us`; returns the number of documents deleted (0 when off).
+/// How old a document without an owner row must be before the orphan sweep deletes it: well past
+/// the longest upload (request timeout) plus its commit.
+pub const ORPHAN_AGE_US: i64 = 3_600_000_000;
+
+/// Deletes documents whose owner row never committed (a file or object backend, after a crash
+/// between the two writes), older than [`ORPHAN_AGE_US`] at `now_us`. Part of every retention
+/// pass, whatever `retention_days`.
+pub async fn sweep_orphans(store: &Store, now_us: i64) -> StoreResult<u64> {
+    let n = store
+        .retention()
+        .sweep_orphans(now_us - ORPHAN_AGE_US)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "orphan document sweep failed"))?;
+    if n > 0 {
+        crate::audit!("orphan_documents_deleted", documents = n);
+    }
+    Ok(n)
+}
+
+/// One retention pass at `now_us` (the orphan sweep first); returns the number of documents
+/// deleted by retention (0 when off).
 pub async fn run_once(store: &Store, retention_days: u32, now_us: i64) -> StoreResult<u64> {
+    // An unreachable store must not stop retention itself; the failure is logged.
+    let _ = sweep_orphans(store, now_us).await;
     let Some(before) = cutoff(retention_days, now_us) else {
         return Ok(0);
     };

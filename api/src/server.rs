@@ -125,7 +125,12 @@ impl App {
             )
             .into());
         }
-        let store = Store::connect(&cfg.effective_database_url()).await?;
+        let store = Store::connect_encrypted(
+            &cfg.effective_database_url(),
+            &cfg.document_backend()?,
+            cfg.document_key()?,
+        )
+        .await?;
         let mut first_admin_key = None;
         if cfg.api_key.is_none() && store.keys().count().await? == 0 {
             let k = auth::mint_key(server_secret.as_bytes(), None);

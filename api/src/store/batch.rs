@@ -6,7 +6,7 @@ use faxline_protocol::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::{Db, row_of, with_writer};
-use super::documents::{BlobDocuments, DocumentId, DocumentStore, OwnerTx};
+use super::documents::{DocumentId, DocumentStore, Documents, OwnerTx};
 use super::jobs::JOB_COLS;
 use super::{InsertOutcome, Job, NewJob, StoreError, StoreResult};
 
@@ -18,7 +18,7 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
-pub(crate) fn spawn(db: Db, documents: BlobDocuments) -> mpsc::Sender<Request> {
+pub(crate) fn spawn(db: Db, documents: Documents) -> mpsc::Sender<Request> {
     let (tx, mut rx) = mpsc::channel::<Request>(4096);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -38,10 +38,14 @@ pub(crate) fn spawn(db: Db, documents: BlobDocuments) -> mpsc::Sender<Request> {
                 Err(e) => {
                     tracing::error!(error = %e, jobs = batch.len(), "job batch insert failed");
                     let msg = e.to_string();
+                    let documents = e.is_document_storage();
                     for req in batch.drain(..) {
-                        let _ = req
-                            .reply
-                            .send(Err(StoreError::Db(sqlx::Error::Protocol(msg.clone()))));
+                        let err = if documents {
+                            StoreError::DocumentsFailed(msg.clone())
+                        } else {
+                            StoreError::Db(sqlx::Error::Protocol(msg.clone()))
+                        };
+                        let _ = req.reply.send(Err(err));
                     }
                 }
             }
@@ -58,7 +62,7 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
 /// Inserts all jobs, each with its document, in one transaction; per job, whether it was created
 /// (false: its idempotency key already existed). When the transaction fails, the documents put
 /// for it are deleted again (see [`super::documents`]).
-async fn write(db: &Db, documents: &BlobDocuments, jobs: &[&NewJob]) -> StoreResult<Vec<bool>> {
+async fn write(db: &Db, documents: &Documents, jobs: &[&NewJob]) -> StoreResult<Vec<bool>> {
     let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());

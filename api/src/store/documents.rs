@@ -1,8 +1,11 @@
-//! Where documents live: the [`DocumentStore`] seam and its one implementation today,
-//! [`BlobDocuments`], which keeps them as blobs in the database next to their rows.
+//! Where documents live: the [`DocumentStore`] seam, its database backend [`BlobDocuments`] (blobs
+//! next to their rows, the default), and [`Documents`], the backend a [`super::Store`] was opened
+//! with ([`DocumentBackend`]): the database, a local directory
+//! ([`super::local_documents::LocalDocuments`]) or S3-compatible object storage
+//! ([`super::object_documents::ObjectDocuments`]).
 //!
-//! Handlers and retention see only the trait, so a file-system or object-store backend is a new
-//! implementation here and a new type in [`super::Store`], not a change to any route.
+//! Handlers and retention see only the trait, so a new backend is a new implementation and a new
+//! arm of [`Documents`], not a change to any route.
 //!
 //! The guarantee every backend keeps: a job or inbound fax is never committed without its
 //! document, and no document outlives a failed insert. [`DocumentStore::put`] is called inside
@@ -36,10 +39,45 @@ impl DocumentId {
     }
 }
 
+impl DocumentId {
+    /// The directory (or key segment) of the kind in file and object backends.
+    pub(crate) fn kind_dir(&self) -> &'static str {
+        match self {
+            DocumentId::Job(_) => "jobs",
+            DocumentId::Inbound(_) => "inbound",
+        }
+    }
+}
+
+/// The owner id as a file or object name: the API's ids are hex UUIDs, so anything else (a path
+/// separator, `..`, an empty id) is refused rather than turned into a path.
+pub(crate) fn checked_owner(id: &DocumentId) -> DocumentResult<&str> {
+    let owner = id.owner();
+    if owner.is_empty()
+        || owner.len() > 128
+        || !owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(DocumentError::BadId);
+    }
+    Ok(owner)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
     #[error("document database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("document file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("object storage error: {0}")]
+    Object(#[from] object_store::Error),
+    #[error("document storage configuration: {0}")]
+    Config(String),
+    #[error("a document id may hold only letters, digits, '-' and '_'")]
+    BadId,
+    #[error("document encryption: {0}")]
+    Envelope(#[from] super::envelope::EnvelopeError),
 }
 
 pub type DocumentResult<T> = Result<T, DocumentError>;
@@ -82,6 +120,26 @@ pub trait DocumentStore: Send + Sync {
 
     /// Deletes every listed document there is; returns how many were deleted.
     fn purge(&self, ids: &[DocumentId]) -> impl Future<Output = DocumentResult<u64>> + Send;
+
+    /// Documents written before `before_us` (Unix microseconds), whether or not their owner row
+    /// exists: the candidates of the orphan sweep ([`super::Retention::sweep_orphans`]), which
+    /// finds what a process killed between the document's write and its row's commit left behind.
+    /// Also removes stale temporary files of interrupted writes. A store whose documents commit
+    /// with their rows (the database) has no orphans and returns nothing.
+    fn written_before(
+        &self,
+        before_us: i64,
+    ) -> impl Future<Output = DocumentResult<Vec<DocumentId>>> + Send;
+}
+
+/// The document of a file or object name inside a kind's directory, if it is one of ours.
+pub(crate) fn id_of(kind_dir: &str, name: &str) -> Option<DocumentId> {
+    let id = match kind_dir {
+        "jobs" => DocumentId::Job(name.to_string()),
+        "inbound" => DocumentId::Inbound(name.to_string()),
+        _ => return None,
+    };
+    checked_owner(&id).is_ok().then_some(id)
 }
 
 /// Documents as blobs in `fax_documents` and `inbound_documents`, whose rows reference their
@@ -188,5 +246,198 @@ impl DocumentStore for BlobDocuments {
             }
         }
         Ok(deleted)
+    }
+
+    async fn written_before(&self, _before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Which backend holds the documents (`storage_backend`).
+#[derive(Debug, Clone, Default)]
+pub enum DocumentBackend {
+    /// Blobs in the job database (the default).
+    #[default]
+    Database,
+    /// Files in a private local directory.
+    Local(std::path::PathBuf),
+    /// An S3-compatible bucket.
+    S3(super::object_documents::S3Settings),
+}
+
+/// The documents of a [`super::Store`], in the backend it was opened with, sealed with the
+/// client-side encryption key when one is configured ([`super::envelope`]).
+#[derive(Clone, Debug)]
+pub struct Documents {
+    backend: Backend,
+    key: Option<super::envelope::Keyring>,
+    /// For a file or object backend: the database blobs not yet migrated
+    /// ([`super::Store::migrate_documents`]), still read, deleted and purged.
+    legacy: Option<BlobDocuments>,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Database(BlobDocuments),
+    Local(super::local_documents::LocalDocuments),
+    S3(super::object_documents::ObjectDocuments),
+}
+
+impl std::fmt::Debug for BlobDocuments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobDocuments")
+    }
+}
+
+impl Documents {
+    pub(crate) fn open(
+        db: &Db,
+        backend: &DocumentBackend,
+        key: Option<super::envelope::Keyring>,
+    ) -> DocumentResult<Self> {
+        let backend = match backend {
+            DocumentBackend::Database => Backend::Database(BlobDocuments::new(db.clone())),
+            DocumentBackend::Local(dir) => {
+                Backend::Local(super::local_documents::LocalDocuments::open(dir)?)
+            }
+            DocumentBackend::S3(s) => {
+                Backend::S3(super::object_documents::ObjectDocuments::open(s)?)
+            }
+        };
+        let legacy =
+            (!matches!(backend, Backend::Database(_))).then(|| BlobDocuments::new(db.clone()));
+        Ok(Self {
+            backend,
+            key,
+            legacy,
+        })
+    }
+
+    /// The backend's name, for logs and health.
+    pub fn name(&self) -> &'static str {
+        match self.backend {
+            Backend::Database(_) => "database",
+            Backend::Local(_) => "local",
+            Backend::S3(_) => "s3",
+        }
+    }
+}
+
+impl Documents {
+    /// Whether documents live outside the database (a migration target).
+    pub fn is_external(&self) -> bool {
+        !matches!(self.backend, Backend::Database(_))
+    }
+
+    /// Writes a document outside any owner transaction: the migration from the database, whose
+    /// rows already exist. Refused for the database backend (there is nothing to migrate to).
+    pub(crate) async fn put_external(
+        &self,
+        id: &DocumentId,
+        content: &Bytes,
+    ) -> DocumentResult<()> {
+        let sealed;
+        let content = match &self.key {
+            Some(k) => {
+                sealed = Bytes::from(k.seal(&aad(id), content)?);
+                &sealed
+            }
+            None => content,
+        };
+        match &self.backend {
+            Backend::Database(_) => Err(DocumentError::Config(
+                "documents are stored in the database; choose storage_backend = \"local\" or \"s3\" to migrate to"
+                    .into(),
+            )),
+            Backend::Local(d) => d.write(id, content).await,
+            Backend::S3(d) => d.write(id, content).await,
+        }
+    }
+}
+
+/// The associated data of a sealed document: its kind and id, so it opens only as itself.
+fn aad(id: &DocumentId) -> Vec<u8> {
+    format!("{}/{}", id.kind_dir(), id.owner()).into_bytes()
+}
+
+impl DocumentStore for Documents {
+    async fn put(
+        &self,
+        tx: &mut OwnerTx<'_>,
+        id: &DocumentId,
+        content: &Bytes,
+    ) -> DocumentResult<()> {
+        let sealed;
+        let content = match &self.key {
+            Some(k) => {
+                sealed = Bytes::from(k.seal(&aad(id), content)?);
+                &sealed
+            }
+            None => content,
+        };
+        match &self.backend {
+            Backend::Database(d) => d.put(tx, id, content).await,
+            Backend::Local(d) => d.put(tx, id, content).await,
+            Backend::S3(d) => d.put(tx, id, content).await,
+        }
+    }
+
+    async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
+        let stored = match &self.backend {
+            Backend::Database(d) => d.get(id).await?,
+            Backend::Local(d) => d.get(id).await?,
+            Backend::S3(d) => d.get(id).await?,
+        };
+        if stored.is_none()
+            && let Some(legacy) = &self.legacy
+            && let Some(blob) = legacy.get(id).await?
+        {
+            // Not migrated yet; it may predate client-side encryption.
+            return match &self.key {
+                Some(k) => match k.open(&aad(id), &blob) {
+                    Err(super::envelope::EnvelopeError::NotEncrypted) => Ok(Some(blob)),
+                    r => Ok(Some(Bytes::from(r?))),
+                },
+                None => Ok(Some(blob)),
+            };
+        }
+        match (&self.key, stored) {
+            (Some(k), Some(sealed)) => Ok(Some(Bytes::from(k.open(&aad(id), &sealed)?))),
+            (_, stored) => Ok(stored),
+        }
+    }
+
+    async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
+        let deleted = match &self.backend {
+            Backend::Database(d) => d.delete(id).await?,
+            Backend::Local(d) => d.delete(id).await?,
+            Backend::S3(d) => d.delete(id).await?,
+        };
+        let legacy = match &self.legacy {
+            Some(l) => l.delete(id).await?,
+            None => false,
+        };
+        Ok(deleted || legacy)
+    }
+
+    async fn purge(&self, ids: &[DocumentId]) -> DocumentResult<u64> {
+        let purged = match &self.backend {
+            Backend::Database(d) => d.purge(ids).await?,
+            Backend::Local(d) => d.purge(ids).await?,
+            Backend::S3(d) => d.purge(ids).await?,
+        };
+        let legacy = match &self.legacy {
+            Some(l) => l.purge(ids).await?,
+            None => 0,
+        };
+        Ok(purged + legacy)
+    }
+
+    async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
+        match &self.backend {
+            Backend::Database(d) => d.written_before(before_us).await,
+            Backend::Local(d) => d.written_before(before_us).await,
+            Backend::S3(d) => d.written_before(before_us).await,
+        }
     }
 }

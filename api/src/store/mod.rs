@@ -12,10 +12,14 @@ mod agents;
 mod batch;
 mod db;
 pub mod documents;
+pub mod envelope;
 mod inbound;
 mod jobs;
 mod keys;
+pub mod local_documents;
+mod migrate;
 mod models;
+pub mod object_documents;
 mod retention;
 
 use std::path::Path;
@@ -30,14 +34,18 @@ pub use agents::Agents;
 pub(crate) use db::Db;
 use db::with_reader;
 pub use documents::{
-    BlobDocuments, DocumentError, DocumentId, DocumentResult, DocumentStore, OwnerTx,
+    BlobDocuments, DocumentBackend, DocumentError, DocumentId, DocumentResult, DocumentStore,
+    Documents, OwnerTx,
 };
+pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;
 pub use jobs::{
     Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
 };
 pub use keys::Keys;
+pub use migrate::Migrated;
 pub use models::*;
+pub use object_documents::{S3Settings, ServerSideEncryption};
 pub use retention::Retention;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,21 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Documents(#[from] DocumentError),
+    /// A batch whose document store failed (the error is shared by every job of the batch).
+    #[error("document storage failed: {0}")]
+    DocumentsFailed(String),
+}
+
+impl StoreError {
+    /// The document backend (a disk, a bucket) failed rather than the database: the client may
+    /// retry (503).
+    pub fn is_document_storage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Documents(DocumentError::Io(_) | DocumentError::Object(_))
+                | StoreError::DocumentsFailed(_)
+        )
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -62,7 +85,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pub(crate) db: Db,
     batch_tx: mpsc::Sender<batch::Request>,
-    documents: BlobDocuments,
+    documents: Documents,
 }
 
 impl std::fmt::Debug for Store {
@@ -75,8 +98,24 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Connects and migrates. `sqlite://path` (created if missing) or `postgres://...`.
+    /// Connects and migrates. `sqlite://path` (created if missing) or `postgres://...`; documents
+    /// in the database.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, &DocumentBackend::Database).await
+    }
+
+    /// [`Store::connect`] with the documents in `backend`.
+    pub async fn connect_with(url: &str, backend: &DocumentBackend) -> StoreResult<Self> {
+        Self::connect_encrypted(url, backend, None).await
+    }
+
+    /// [`Store::connect_with`], sealing every document with `key`'s current key when given
+    /// ([`envelope`]: client-side encryption at rest).
+    pub async fn connect_encrypted(
+        url: &str,
+        backend: &DocumentBackend,
+        key: Option<Keyring>,
+    ) -> StoreResult<Self> {
         let db = if let Some(rest) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -119,7 +158,7 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl);
         };
-        let documents = BlobDocuments::new(db.clone());
+        let documents = Documents::open(&db, backend, key)?;
         let batch_tx = batch::spawn(db.clone(), documents.clone());
         Ok(Self {
             db,
@@ -151,6 +190,11 @@ impl Store {
     /// The documents, seen only through [`DocumentStore`] so the backend can change.
     pub fn documents(&self) -> &impl DocumentStore {
         &self.documents
+    }
+
+    /// Which backend holds the documents (`database`, `local`, `s3`).
+    pub fn documents_backend(&self) -> &'static str {
+        self.documents.name()
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -62,6 +62,59 @@ impl Retention<'_> {
         Ok(deleted)
     }
 
+    /// Deletes documents written before `before` whose owner row does not exist: what a process
+    /// killed between a document's write and its row's commit left in a file or object backend.
+    /// `before` must lie further back than any upload can take, so a write whose row is about to
+    /// commit is never taken. Returns the number deleted.
+    pub async fn sweep_orphans(&self, before: i64) -> StoreResult<u64> {
+        let candidates = self.0.documents.written_before(before).await?;
+        let mut orphans = Vec::new();
+        for owner in &OWNERS {
+            let ids: Vec<String> = candidates
+                .iter()
+                .filter(|d| (owner.doc)(String::new()).kind_dir() == d.kind_dir())
+                .map(|d| d.owner().to_string())
+                .collect();
+            for chunk in ids.chunks(BATCH) {
+                let existing = self.existing(owner, chunk).await?;
+                orphans.extend(
+                    chunk
+                        .iter()
+                        .filter(|id| !existing.contains(*id))
+                        .cloned()
+                        .map(owner.doc),
+                );
+            }
+        }
+        Ok(self.0.documents.purge(&orphans).await?)
+    }
+
+    /// Which of `ids` have a row in `owner`'s table.
+    async fn existing(
+        &self,
+        owner: &Owner,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM {} WHERE id IN ({})",
+            owner.table,
+            marks.join(", ")
+        );
+        let args = ids.iter().fold(Args::new(), |a, id| a.s(id));
+        Ok(with_reader!(&self.0.db, |p| {
+            args.bind(q(&sql))
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<sqlx::Result<_>>()?
+        }))
+    }
+
     /// Up to [`BATCH`] ids of `owner` rows older than `before` whose document is due, oldest first.
     async fn due(&self, owner: &Owner, before: i64) -> StoreResult<Vec<String>> {
         let Owner {

@@ -1,6 +1,11 @@
 //! Test harness: a real API server on 127.0.0.1 (port 0) backed by SQLite in a temp dir or by a
-//! fresh PostgreSQL database (when `FAXLINE_TEST_DATABASE_URL` is set).
+//! fresh PostgreSQL database (when `FAXLINE_TEST_DATABASE_URL` is set). Documents go to the
+//! backend named by `FAXLINE_TEST_STORAGE` (`database`, the default; `local`; `s3`, a fresh bucket
+//! on the test S3 server of [`s3`]), so `.ci/test` runs the API suites once per backend;
+//! `FAXLINE_TEST_STORAGE_ENCRYPTION=1` adds client-side encryption.
 #![allow(dead_code)]
+
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,7 +65,7 @@ pub struct TestServer {
 pub fn base_config(dir: &std::path::Path, database_url: String) -> Config {
     let spool = dir.join("spool");
     std::fs::create_dir_all(&spool).unwrap();
-    Config {
+    let mut cfg = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url,
         data_dir: dir.to_path_buf(),
@@ -71,6 +76,38 @@ pub fn base_config(dir: &std::path::Path, database_url: String) -> Config {
         inbound_spool_dir: Some(spool),
         public_api_url: Some("https://fax.example.org".into()),
         ..Config::default()
+    };
+    let storage = std::env::var("FAXLINE_TEST_STORAGE").unwrap_or_default();
+    use_storage(&mut cfg, &storage);
+    if std::env::var("FAXLINE_TEST_STORAGE_ENCRYPTION").as_deref() == Ok("1") {
+        let key = dir.join("storage.key");
+        std::fs::write(&key, "7e".repeat(32)).unwrap();
+        cfg.storage_encryption_key_file = Some(key);
+    }
+    cfg
+}
+
+/// Puts `cfg`'s documents in `backend` (`database`/empty, `local`, `s3`: a fresh bucket).
+pub fn use_storage(cfg: &mut Config, backend: &str) {
+    match backend {
+        "" | "database" => cfg.storage_backend = "database".into(),
+        "local" => {
+            cfg.storage_backend = "local".into();
+            cfg.storage_dir = Some(cfg.data_dir.join("documents"));
+        }
+        "s3" => {
+            let s = s3::settings(faxline_api::store::ServerSideEncryption::S3);
+            cfg.storage_backend = "s3".into();
+            cfg.s3_bucket = Some(s.bucket);
+            cfg.s3_prefix = s.prefix;
+            cfg.s3_region = s.region;
+            cfg.s3_endpoint_url = s.endpoint_url;
+            cfg.s3_path_style = Some(true);
+            cfg.s3_access_key_id = s.access_key_id;
+            cfg.s3_secret_access_key = s.secret_access_key;
+            cfg.s3_sse = Some("s3".into());
+        }
+        other => panic!("FAXLINE_TEST_STORAGE must be database, local or s3, got {other:?}"),
     }
 }
 

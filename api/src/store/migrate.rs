@@ -1,0 +1,84 @@
+//! Moving documents from the database (blobs in `fax_documents` and `inbound_documents`) to the
+//! configured file or object backend (`faxline storage migrate`). Each document is written to the
+//! backend first and its blob deleted only after, so the work is resumable: an interrupted run
+//! leaves every document in at least one place, and the next run picks up the blobs still there
+//! (rewriting a document it had written but not yet deleted is harmless). While documents remain
+//! in the database, reads fall back to them (see [`super::documents::Documents`]).
+
+use bytes::Bytes;
+use sqlx::Row;
+
+use super::db::{q, with_reader, with_writer};
+use super::documents::DocumentId;
+use super::{Store, StoreResult};
+
+/// Documents moved per round (each round reads at most this many blobs into memory).
+const BATCH: i64 = 64;
+
+/// A kind's blob table, its key column, and the document id of a key.
+type Table = (&'static str, &'static str, fn(String) -> DocumentId);
+
+/// The database tables of each kind of document.
+const TABLES: [Table; 2] = [
+    ("fax_documents", "job_id", DocumentId::Job),
+    ("inbound_documents", "inbound_id", DocumentId::Inbound),
+];
+
+/// What a migration run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub documents: u64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Moves every document still in the database to the configured backend; `progress` is
+    /// called after each document. Refused when the configured backend is the database.
+    pub async fn migrate_documents(
+        &self,
+        mut progress: impl FnMut(&Migrated),
+    ) -> StoreResult<Migrated> {
+        if !self.documents.is_external() {
+            return Err(super::DocumentError::Config(
+                "documents are already stored in the database; set storage_backend to local or s3 first"
+                    .into(),
+            )
+            .into());
+        }
+        let mut done = Migrated::default();
+        for (table, key, doc) in TABLES {
+            let select = format!("SELECT {key}, content FROM {table} ORDER BY {key} LIMIT $1");
+            let delete = format!("DELETE FROM {table} WHERE {key} = $1");
+            loop {
+                let rows: Vec<(String, Vec<u8>)> = with_reader!(&self.db, |p| {
+                    q(&select)
+                        .bind(BATCH)
+                        .fetch_all(p)
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
+                        .collect::<sqlx::Result<Vec<_>>>()?
+                });
+                if rows.is_empty() {
+                    break;
+                }
+                for (owner, content) in rows {
+                    let id = doc(owner.clone());
+                    let len = content.len() as u64;
+                    self.documents
+                        .put_external(&id, &Bytes::from(content))
+                        .await?;
+                    with_writer!(&self.db, |p| q(&delete)
+                        .bind(&owner)
+                        .execute(p)
+                        .await?
+                        .rows_affected());
+                    done.documents += 1;
+                    done.bytes += len;
+                    progress(&done);
+                }
+            }
+        }
+        Ok(done)
+    }
+}
