@@ -747,6 +747,19 @@ async fn unreachable_bucket_is_a_503() {
         .await
         .unwrap();
     assert_eq!(n, 0);
+    // Readiness names the storage that does not answer.
+    let r = reqwest::get(s.url("/health/ready")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["checks"]["document_storage"], false, "{body}");
+    assert!(
+        body["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("document storage (s3): ")),
+        "{body}"
+    );
 }
 
 /// The S3 backend refuses to start without a bucket, and reports the store's error type.

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
+use crate::store::documents::{DocumentId, DocumentStore};
 use faxline_protocol::time::{iso, now_us};
 
 /// How long readiness waits for the database.
@@ -15,7 +16,10 @@ pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready only when every part works: the database (which also holds the documents), at least one agent
+/// An id no document has: reading it proves a file or object store answers (a miss is an answer).
+const STORAGE_PROBE_ID: &str = "readiness-probe";
+
+/// Ready only when every part works: the database, the document storage when it is not the database, at least one agent
 /// that polled for work within two lease periods (unless `ready_requires_agent = false`), and the line of
 /// every such agent, as the agent last reported it. `reasons` names each part that does not work.
 ///
@@ -33,9 +37,29 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     } else {
         vec![]
     };
+    let documents_backend = st.store.documents_backend();
+    let external = documents_backend != "database";
+    let storage = if external {
+        let probe = DocumentId::Job(STORAGE_PROBE_ID.to_owned());
+        match tokio::time::timeout(DB_PING_TIMEOUT, st.store.documents().get(&probe)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", DB_PING_TIMEOUT.as_secs())),
+        }
+    } else {
+        Ok(())
+    };
     let mut reasons = Vec::new();
     if !db {
-        reasons.push("database: not reachable (documents are stored there too)".to_string());
+        let also = if external {
+            ""
+        } else {
+            " (documents are stored there too)"
+        };
+        reasons.push(format!("database: not reachable{also}"));
+    }
+    if let Err(e) = &storage {
+        reasons.push(format!("document storage ({documents_backend}): {e}"));
     }
     let mut connected = 0;
     let mut listed = Vec::new();
@@ -88,6 +112,8 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
         "checks": {
             "db": db,
             "database": st.store.backend_name(),
+            "documents": documents_backend,
+            "document_storage": storage.is_ok(),
             "agents_connected": connected > 0,
             "agent_signature_verification": true,
             "auth_required": st.cfg.require_api_key,
