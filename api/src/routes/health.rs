@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::store::documents::{DocumentId, DocumentStore};
 use faxline_protocol::time::{iso, now_us};
 
 /// How long readiness waits for the database.
@@ -15,9 +14,6 @@ const DB_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
-
-/// An id no document has: reading it proves a file or object store answers (a miss is an answer).
-const STORAGE_PROBE_ID: &str = "readiness-probe";
 
 /// Ready only when every part works: the database, the document storage when it is not the database, at least one agent
 /// that polled for work within two lease periods (unless `ready_requires_agent = false`), and the line of
@@ -40,8 +36,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     let documents_backend = st.store.documents_backend();
     let external = documents_backend != "database";
     let storage = if external {
-        let probe = DocumentId::Job(STORAGE_PROBE_ID.to_owned());
-        match tokio::time::timeout(DB_PING_TIMEOUT, st.store.documents().get(&probe)).await {
+        match tokio::time::timeout(DB_PING_TIMEOUT, st.store.documents_probe()).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {} s", DB_PING_TIMEOUT.as_secs())),

@@ -324,6 +324,18 @@ impl Documents {
 }
 
 impl Documents {
+    /// Whether a file or object store answers: a read of an id no document has, from the backend itself
+    /// (not the database copies a migration has yet to move), so a database outage is not reported as a
+    /// storage one. The database backend is the database's ping's business: always `Ok` here.
+    pub async fn probe(&self) -> DocumentResult<()> {
+        let id = DocumentId::Job("readiness-probe".to_owned());
+        match &self.backend {
+            Backend::Database(_) => Ok(()),
+            Backend::Local(d) => d.get(&id).await.map(drop),
+            Backend::S3(d) => d.get(&id).await.map(drop),
+        }
+    }
+
     /// Whether documents live outside the database (a migration target).
     pub fn is_external(&self) -> bool {
         !matches!(self.backend, Backend::Database(_))

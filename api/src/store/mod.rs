@@ -197,6 +197,11 @@ impl Store {
         self.documents.name()
     }
 
+    /// Whether the document storage answers (see [`documents::Documents::probe`]).
+    pub async fn documents_probe(&self) -> documents::DocumentResult<()> {
+        self.documents.probe().await
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.db {
             Db::Sqlite { .. } => "sqlite",
