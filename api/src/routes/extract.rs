@@ -53,64 +53,67 @@ pub(crate) struct InboundPdf;
 /// Scraping `/metrics`.
 pub(crate) struct MetricsRead;
 
-impl Access for FaxSend {
-    const SCOPE: &'static str = SCOPE_FAX_SEND;
-    const ROUTE: &'static str = "/fax";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.max_requests_per_minute
-    }
+/// One [`Access`] per route family: its scope, its rate-limit budget (a `Config` field) and, for
+/// the inbound routes, the inbound switch.
+macro_rules! access {
+    ($ty:ident, $scope:expr, $route:literal, $rpm:ident) => {
+        impl Access for $ty {
+            const SCOPE: &'static str = $scope;
+            const ROUTE: &'static str = $route;
+            fn per_minute(cfg: &Config) -> u32 {
+                cfg.$rpm
+            }
+        }
+    };
+    ($ty:ident, $scope:expr, $route:literal, $rpm:ident, inbound) => {
+        impl Access for $ty {
+            const SCOPE: &'static str = $scope;
+            const ROUTE: &'static str = $route;
+            fn per_minute(cfg: &Config) -> u32 {
+                cfg.$rpm
+            }
+            fn available(st: &AppState) -> ApiResult<()> {
+                inbound_enabled(st)
+            }
+        }
+    };
 }
 
-impl Access for FaxRead {
-    const SCOPE: &'static str = SCOPE_FAX_READ;
-    const ROUTE: &'static str = "/fax/{id}";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.max_requests_per_minute
-    }
-}
+access!(FaxSend, SCOPE_FAX_SEND, "/fax", max_requests_per_minute);
+access!(
+    FaxRead,
+    SCOPE_FAX_READ,
+    "/fax/{id}",
+    max_requests_per_minute
+);
+access!(
+    MetricsRead,
+    SCOPE_METRICS_READ,
+    "/metrics",
+    max_requests_per_minute
+);
+access!(
+    InboundList,
+    SCOPE_INBOUND_LIST,
+    "/inbound",
+    inbound_list_rpm,
+    inbound
+);
+access!(
+    InboundRead,
+    SCOPE_INBOUND_READ,
+    "/inbound/{id}",
+    inbound_get_rpm,
+    inbound
+);
+access!(
+    InboundPdf,
+    SCOPE_INBOUND_READ,
+    "/inbound/{id}/pdf",
+    inbound_get_rpm,
+    inbound
+);
 
-impl Access for InboundList {
-    const SCOPE: &'static str = SCOPE_INBOUND_LIST;
-    const ROUTE: &'static str = "/inbound";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.inbound_list_rpm
-    }
-    fn available(st: &AppState) -> ApiResult<()> {
-        inbound_enabled(st)
-    }
-}
-
-impl Access for InboundRead {
-    const SCOPE: &'static str = SCOPE_INBOUND_READ;
-    const ROUTE: &'static str = "/inbound/{id}";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.inbound_get_rpm
-    }
-    fn available(st: &AppState) -> ApiResult<()> {
-        inbound_enabled(st)
-    }
-}
-
-impl Access for MetricsRead {
-    const SCOPE: &'static str = SCOPE_METRICS_READ;
-    const ROUTE: &'static str = "/metrics";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.max_requests_per_minute
-    }
-}
-
-impl Access for InboundPdf {
-    const SCOPE: &'static str = SCOPE_INBOUND_READ;
-    const ROUTE: &'static str = "/inbound/{id}/pdf";
-    fn per_minute(cfg: &Config) -> u32 {
-        cfg.inbound_get_rpm
-    }
-    fn available(st: &AppState) -> ApiResult<()> {
-        inbound_enabled(st)
-    }
-}
-
-/// The inbound routes answer 404 unless `INBOUND_ENABLED`.
 fn inbound_enabled(st: &AppState) -> ApiResult<()> {
     if st.cfg.inbound_enabled {
         Ok(())
