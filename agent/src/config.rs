@@ -475,6 +475,15 @@ impl Config {
                 from_env.insert(((*section).into(), (*key).into()), (*var).into());
             }
         }
+        // Faxbot's FAX_BACKEND names the cloud providers the same way; its `sip` is Asterisk (kept as configured).
+        if let Some(kind) = env
+            .get("FAX_BACKEND")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| crate::lines::CLOUD_KINDS.contains(&v.as_str()))
+        {
+            set(&mut table, "line", "kind", &kind);
+            from_env.insert(("line".into(), "kind".into()), "FAX_BACKEND".into());
+        }
         for (var, value) in env.iter() {
             let Some((section, key)) = env::split_override(var) else {
                 continue;

@@ -11,6 +11,8 @@ mod cli {
     pub mod asterisk;
     pub mod check;
     pub mod decode;
+    #[cfg(feature = "server")]
+    pub mod mcp;
     pub mod render;
     pub mod send;
     #[cfg(feature = "server")]
@@ -18,6 +20,8 @@ mod cli {
     pub mod signal;
     #[cfg(feature = "server")]
     pub mod storage;
+    #[cfg(feature = "server")]
+    pub mod user;
 }
 
 /// Faxline: a self-hosted fax platform.
@@ -43,6 +47,12 @@ enum Command {
     /// Document storage: `migrate` moves documents from the database to the configured backend.
     #[cfg(feature = "server")]
     Storage(cli::storage::StorageArgs),
+    /// An MCP server on stdio for a local AI assistant: send and read faxes through the API with FAXLINE_API_KEY.
+    #[cfg(feature = "server")]
+    Mcp(cli::mcp::McpArgs),
+    /// Web console users: `add NAME` (the first admin), `set-password NAME`.
+    #[cfg(feature = "server")]
+    User(cli::user::UserArgs),
     /// Render a PDF or text file to fax TIFF-F.
     Render(cli::render::RenderArgs),
     /// Convert a received fax TIFF to PDF.
@@ -68,6 +78,10 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => tokio::runtime::Runtime::new()?.block_on(cli::serve::run(args)),
         #[cfg(feature = "server")]
         Command::Storage(args) => tokio::runtime::Runtime::new()?.block_on(cli::storage::run(args)),
+        #[cfg(feature = "server")]
+        Command::Mcp(args) => tokio::runtime::Runtime::new()?.block_on(cli::mcp::run(args)),
+        #[cfg(feature = "server")]
+        Command::User(args) => tokio::runtime::Runtime::new()?.block_on(cli::user::run(args)),
         Command::Render(args) => cli::render::run(args),
         Command::Decode(args) => cli::decode::run(args),
         Command::Asterisk(args) => cli::asterisk::run(args),
@@ -119,18 +133,21 @@ fn init_logging(command: &Command) {
     }
 }
 
-/// The filter for `level`, with the SIP stack held at `warn` unless named explicitly: rsipstack logs whole SIP
-/// messages at `info`, and their URIs and headers carry full phone numbers.
+/// The filter for `level`, with the SIP stack and the MCP SDK held at `warn` unless named explicitly: rsipstack
+/// logs whole SIP messages at `info`, and their URIs and headers carry full phone numbers; rmcp logs whole MCP
+/// requests (tool arguments: numbers, documents) at `debug`.
 fn log_filter(level: &str) -> EnvFilter {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|e| {
+    let mut filter = EnvFilter::try_new(level).unwrap_or_else(|e| {
         eprintln!("invalid log filter {level:?} ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    if level.contains("rsipstack") {
-        filter
-    } else {
-        filter.add_directive("rsipstack=warn".parse().expect("a valid directive"))
+    for quiet in ["rsipstack", "rmcp"] {
+        if !level.contains(quiet) {
+            filter =
+                filter.add_directive(format!("{quiet}=warn").parse().expect("a valid directive"));
+        }
     }
+    filter
 }
 
 #[cfg(test)]
@@ -149,5 +166,8 @@ mod tests {
         assert!(f.contains("rsipstack=warn"), "{f}");
         let f = super::log_filter("info,rsipstack=debug").to_string();
         assert!(!f.contains("rsipstack=warn"), "{f}");
+        // Nor the MCP SDK, which logs tool arguments at debug.
+        let f = super::log_filter("debug").to_string();
+        assert!(f.contains("rmcp=warn"), "{f}");
     }
 }

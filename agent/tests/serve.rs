@@ -5,45 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_KEY, Client, wait_inbound};
-
-/// Kills the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Server {
-    /// Sends SIGTERM (what Docker, systemd and Kubernetes send).
-    fn sigterm(&self) {
-        let pid = self.0.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-    }
-
-    /// Sends SIGTERM and waits for the process to exit.
-    async fn sigterm_and_wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        self.sigterm();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "faxline serve did not exit within {limit:?} of SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
+use common::{ADMIN_KEY, Client, Proc, free_port, wait_inbound};
 
 /// A configuration for `faxline serve` in `dir`: SQLite, the loopback line at `speed`, `extra` appended.
 fn write_config(dir: &std::path::Path, speed: u32, extra: &str) -> std::path::PathBuf {
@@ -61,46 +26,13 @@ fn write_config(dir: &std::path::Path, speed: u32, extra: &str) -> std::path::Pa
 }
 
 /// Starts `faxline serve` on a free port and waits until it answers; returns it and its API.
-async fn start_serve(config: &std::path::Path) -> (Server, Client) {
+async fn start_serve(config: &std::path::Path) -> (Proc, Client) {
     start_serve_with(config, Stdio::inherit()).await
 }
 
 /// [`start_serve`], with the server's standard error going to `stderr` (piped to read its warnings).
-async fn start_serve_with(config: &std::path::Path, stderr: Stdio) -> (Server, Client) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_faxline"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--config",
-            ])
-            .arg(config)
-            .env("API_KEY", ADMIN_KEY)
-            .env_remove("FAXLINE_CONFIG")
-            .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap(),
-    );
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "serve never came up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (server, Client { base })
+async fn start_serve_with(config: &std::path::Path, stderr: Stdio) -> (Proc, Client) {
+    common::start_serve(config, free_port(), "warn", stderr).await
 }
 
 /// Waits until the job's call is placed (the loopback line reports `calling`, then `answered`).
@@ -223,7 +155,7 @@ async fn agent_command_stops_on_sigterm_and_reports_the_call() {
         ),
     )
     .unwrap();
-    let mut agent = Server(
+    let mut agent = Proc(
         Command::new(env!("CARGO_BIN_EXE_faxline"))
             .arg("agent")
             .arg("--config")
@@ -260,7 +192,7 @@ async fn api_command_stops_on_sigterm() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut server = Server(
+    let mut server = Proc(
         Command::new(env!("CARGO_BIN_EXE_faxline"))
             .args(["api", "--listen", &format!("127.0.0.1:{port}"), "--config"])
             .arg(&config)
@@ -321,4 +253,101 @@ async fn serve_warns_when_its_line_answers_calls_the_api_would_discard() {
         stderr.contains("inbound_enabled is false"),
         "no warning about discarded inbound faxes:\n{stderr}"
     );
+}
+
+/// A cloud-only site is one `faxline serve` with one configuration file: the Phaxio line makes Phaxio the API's
+/// backend, so the API refuses to start without the webhook key (naming it), starts with it and shows the
+/// provider's flags in readiness, and starts with verification explicitly off only with a warning.
+#[tokio::test]
+async fn serve_runs_a_cloud_only_site_and_requires_the_webhook_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faxline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api]\ndata_dir = \"{}\"\npublic_api_url = \"https://fax.example.org\"\n\n[line]\nkind = \"phaxio\"\n\n\
+             [phaxio]\napi_key = \"phaxio-key\"\ncallback_url = \"https://fax.example.org/phaxio-callback\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let serve = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_faxline"));
+        c.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .env("API_KEY", ADMIN_KEY)
+        .env("PHAXIO_API_SECRET", "5d1e9b0c7a3f48e2b6c09d4a1f7e3b85")
+        .env_remove("FAXLINE_CONFIG")
+        .env_remove("DATABASE_URL")
+        .env_remove("PHAXIO_CALLBACK_TOKEN")
+        .env_remove("PHAXIO_VERIFY_SIGNATURE")
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        Proc(c.spawn().unwrap())
+    };
+    let up = |base: String| async move {
+        let start = Instant::now();
+        while reqwest::get(format!("{base}/health")).await.is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "serve never came up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+
+    // No webhook key: refused at start, naming it.
+    let mut s = serve(&[]);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = s.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve started without the key"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut s.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("PHAXIO_CALLBACK_TOKEN"), "{stderr}");
+
+    // With it: ready to take Phaxio's signed callbacks.
+    let mut s = serve(&[("PHAXIO_CALLBACK_TOKEN", "a4e07c92b15d3f68e0b9c1d7f2a54e36")]);
+    up(base.clone()).await;
+    let ready: serde_json::Value = reqwest::get(format!("{base}/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["backend"], "phaxio", "{ready}");
+    assert_eq!(ready["providers"]["phaxio"]["verification_required"], true);
+    assert_eq!(ready["providers"]["phaxio"]["key_configured"], true);
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+
+    // Verification off (local development): starts, and says so.
+    let mut s = serve(&[("PHAXIO_VERIFY_SIGNATURE", "false")]);
+    up(base.clone()).await;
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut s.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("verification is OFF"), "{stderr}");
 }

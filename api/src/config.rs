@@ -126,6 +126,11 @@ pub struct Config {
     pub s3_sse: Option<String>,
     /// `S3_KMS_KEY_ID`.
     pub s3_kms_key_id: Option<String>,
+    /// How long one request to the object store may take before it fails
+    /// (`FAXLINE_S3_TIMEOUT_SECONDS`, default 30, 1-600): retries of a failed request stop once
+    /// this much time has passed since the first, so a stalled store fails an upload with 503 in at
+    /// most about twice this.
+    pub s3_timeout_seconds: u64,
     /// Client-side encryption at rest for every backend (`FAXLINE_STORAGE_ENCRYPTION_KEY_FILE`): a
     /// file holding a 256-bit master key (64 hex digits, e.g. `openssl rand -hex 32`, or base64).
     /// Each document is sealed with its own data key (AES-256-GCM), wrapped by this key.
@@ -133,6 +138,29 @@ pub struct Config {
     /// Earlier master keys, still used to open what they sealed (key rotation): files as above
     /// (`FAXLINE_STORAGE_PREVIOUS_KEY_FILES`, comma-separated).
     pub storage_previous_key_files: Vec<PathBuf>,
+    /// Phaxio's callback token (the console's webhook token), which signs every Phaxio callback
+    /// (`PHAXIO_CALLBACK_TOKEN`, or `phaxio_callback_token_file`). Required when Phaxio's callbacks are
+    /// verified and Phaxio is used (`FAX_BACKEND=phaxio`).
+    pub phaxio_callback_token: Option<Secret>,
+    /// Verify Phaxio's callback signatures (`PHAXIO_VERIFY_SIGNATURE`, default true). Turning it off is for
+    /// local development only and is logged at every start.
+    pub phaxio_verify_signature: bool,
+    /// The status callback URL exactly as Phaxio is told to post to (`PHAXIO_CALLBACK_URL`); the signature
+    /// covers it. Default: `PUBLIC_API_URL` + `/phaxio-callback`.
+    pub phaxio_callback_url: Option<String>,
+    /// The inbound callback URL exactly as configured at Phaxio (`PHAXIO_INBOUND_URL`). Default:
+    /// `PUBLIC_API_URL` + `/phaxio-inbound`.
+    pub phaxio_inbound_url: Option<String>,
+    /// Provider webhooks whose event is older than this many seconds are refused as stale.
+    pub webhook_max_age_seconds: u64,
+    /// OAuth 2.1 bearer tokens on `/mcp`, besides `X-API-Key`: the issuer (`iss`) whose signed
+    /// JWTs are accepted (`FAXLINE_API__MCP_OAUTH_ISSUER`). Unset: keys only.
+    pub mcp_oauth_issuer: Option<String>,
+    /// The audience (`aud`) the tokens must name: this API's resource identifier (usually its
+    /// public `/mcp` URL). Required with `mcp_oauth_issuer`.
+    pub mcp_oauth_audience: Option<String>,
+    /// The issuer's JWKS (its public keys); default `<issuer>/.well-known/jwks.json`.
+    pub mcp_oauth_jwks_url: Option<String>,
 }
 
 impl Default for Config {
@@ -181,8 +209,17 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_sse: None,
             s3_kms_key_id: None,
+            s3_timeout_seconds: 30,
             storage_encryption_key_file: None,
             storage_previous_key_files: Vec::new(),
+            phaxio_callback_token: None,
+            phaxio_verify_signature: true,
+            phaxio_callback_url: None,
+            phaxio_inbound_url: None,
+            webhook_max_age_seconds: 86_400,
+            mcp_oauth_issuer: None,
+            mcp_oauth_audience: None,
+            mcp_oauth_jwks_url: None,
         }
     }
 }
@@ -212,6 +249,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "agent_secret",
     "internal_secret",
     "s3_secret_access_key",
+    "phaxio_callback_token",
 ];
 
 /// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
@@ -435,8 +473,17 @@ impl Config {
             "s3_secret_access_key",
             "s3_sse",
             "s3_kms_key_id",
+            "s3_timeout_seconds",
             "storage_encryption_key_file",
             "storage_previous_key_files",
+            "phaxio_callback_token",
+            "phaxio_verify_signature",
+            "phaxio_callback_url",
+            "phaxio_inbound_url",
+            "webhook_max_age_seconds",
+            "mcp_oauth_issuer",
+            "mcp_oauth_audience",
+            "mcp_oauth_jwks_url",
         ]
     }
 
@@ -562,6 +609,9 @@ impl Config {
         if let Some(v) = get("S3_PREFIX") {
             self.s3_prefix = v;
         }
+        if let Some(v) = get("FAXLINE_S3_TIMEOUT_SECONDS") {
+            self.s3_timeout_seconds = parse_num("FAXLINE_S3_TIMEOUT_SECONDS", &v)?;
+        }
         if let Some(v) = get("FAXLINE_S3_PATH_STYLE") {
             self.s3_path_style = Some(parse_bool("FAXLINE_S3_PATH_STYLE", &v)?);
         }
@@ -581,6 +631,26 @@ impl Config {
         }
         if let Some(v) = get("S3_SECRET_ACCESS_KEY") {
             self.s3_secret_access_key = non_empty(v).map(Secret::new);
+        }
+        // Phaxio, under Faxbot's names.
+        if let Some(p) = get("PHAXIO_CALLBACK_TOKEN_FILE").and_then(non_empty) {
+            self.phaxio_callback_token = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("PHAXIO_CALLBACK_TOKEN") {
+            self.phaxio_callback_token = non_empty(v).map(Secret::new);
+        }
+        for var in ["PHAXIO_INBOUND_VERIFY_SIGNATURE", "PHAXIO_VERIFY_SIGNATURE"] {
+            if let Some(v) = get(var) {
+                self.phaxio_verify_signature = parse_bool(var, &v)?;
+            }
+        }
+        for var in ["PHAXIO_STATUS_CALLBACK_URL", "PHAXIO_CALLBACK_URL"] {
+            if let Some(v) = get(var) {
+                self.phaxio_callback_url = non_empty(v);
+            }
+        }
+        if let Some(v) = get("PHAXIO_INBOUND_URL") {
+            self.phaxio_inbound_url = non_empty(v);
         }
         Ok(())
     }
@@ -603,6 +673,11 @@ impl Config {
             (
                 "ASTERISK_INBOUND_SECRET",
                 &self.internal_secret,
+                MIN_SHARED_KEY_LEN,
+            ),
+            (
+                "PHAXIO_CALLBACK_TOKEN",
+                &self.phaxio_callback_token,
                 MIN_SHARED_KEY_LEN,
             ),
         ];
@@ -689,6 +764,12 @@ impl Config {
                         )));
                     }
                 };
+                if !(1..=600).contains(&self.s3_timeout_seconds) {
+                    return Err(ConfigError::Invalid(format!(
+                        "s3_timeout_seconds must be 1-600, got {}",
+                        self.s3_timeout_seconds
+                    )));
+                }
                 if let Some(e) = &self.s3_endpoint_url
                     && !(e.starts_with("http://") || e.starts_with("https://"))
                 {
@@ -705,6 +786,7 @@ impl Config {
                     access_key_id: self.s3_access_key_id.clone(),
                     secret_access_key: self.s3_secret_access_key.clone(),
                     encryption,
+                    timeout: std::time::Duration::from_secs(self.s3_timeout_seconds),
                 }))
             }
             other => Err(ConfigError::Invalid(format!(
@@ -749,6 +831,63 @@ impl Config {
         }
     }
 
+    /// Whether the Phaxio callback routes take callbacks: Phaxio is the backend, or its token (or the
+    /// explicit opt-out of verification) is configured.
+    pub fn phaxio_enabled(&self) -> bool {
+        self.backend.eq_ignore_ascii_case("phaxio")
+            || self.phaxio_callback_token.is_some()
+            || !self.phaxio_verify_signature
+    }
+
+    /// The URL Phaxio posts to for `route` (`/phaxio-callback` or `/phaxio-inbound`), as its signature covers
+    /// it: the configured one, else under `PUBLIC_API_URL`.
+    pub fn phaxio_url(&self, route: &str) -> Option<String> {
+        let configured = match route {
+            "/phaxio-callback" => self.phaxio_callback_url.clone(),
+            _ => self.phaxio_inbound_url.clone(),
+        };
+        configured.or_else(|| {
+            self.public_api_url
+                .as_deref()
+                .map(|b| format!("{}{route}", b.trim_end_matches('/')))
+        })
+    }
+
+    fn check_phaxio(&self) -> Result<(), ConfigError> {
+        if !self.phaxio_enabled() || !self.phaxio_verify_signature {
+            return Ok(());
+        }
+        if self.phaxio_callback_token.is_none() {
+            return Err(ConfigError::Invalid(
+                "Phaxio's callbacks are verified but PHAXIO_CALLBACK_TOKEN is not set: copy the webhook token \
+                 from the Phaxio console into PHAXIO_CALLBACK_TOKEN (or phaxio_callback_token_file); \
+                 PHAXIO_VERIFY_SIGNATURE=false turns verification off for local development only"
+                    .into(),
+            ));
+        }
+        if self.phaxio_url("/phaxio-callback").is_none() {
+            return Err(ConfigError::Invalid(
+                "Phaxio's callback signature covers the URL it posts to: set PUBLIC_API_URL (or \
+                 PHAXIO_CALLBACK_URL and PHAXIO_INBOUND_URL) to the public address Phaxio calls"
+                    .into(),
+            ));
+        }
+        for url in [&self.phaxio_callback_url, &self.phaxio_inbound_url]
+            .into_iter()
+            .flatten()
+        {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("https://")
+                || (lower.starts_with("http://") && self.allow_insecure_public_url))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "Phaxio callback URLs must use https (allow_insecure_public_url for local use), got {url:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses unsafe configurations. Called before the server starts; `serve` calls it too.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.render.validate()?;
@@ -781,6 +920,7 @@ impl Config {
                 }
             }
         }
+        crate::mcp::oauth::check_config(self).map_err(ConfigError::Invalid)?;
         if self.inbound_enabled
             && self.internal_secret.is_some()
             && self.inbound_spool_dir.is_none()
@@ -790,6 +930,7 @@ impl Config {
                     .into(),
             ));
         }
+        self.check_phaxio()?;
         self.trusted_proxy_nets()?;
         if self.header_read_timeout_seconds == 0 || self.request_timeout_seconds == 0 {
             return Err(ConfigError::Invalid(

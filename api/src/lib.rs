@@ -8,11 +8,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cloud;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod document;
 pub mod error;
 pub mod links;
+pub mod mcp;
 pub mod metrics;
 pub mod pages;
 pub mod private_fs;

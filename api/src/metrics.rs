@@ -85,3 +85,13 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
 pub(crate) fn auth_failed(kind: &'static str) {
     metrics::counter!("faxline_api_auth_failures_total", "kind" => kind).increment(1);
 }
+
+/// One document written to its store: `backend` is `database`, `local` or `s3`; `bytes` what was
+/// stored (sealed, with client-side encryption on). Counted when the write succeeds, before the
+/// owner row commits: a batch whose commit then fails deletes its documents again, so these count
+/// writes, not documents kept.
+pub(crate) fn document_stored(backend: &'static str, bytes: usize) {
+    metrics::counter!("faxline_api_documents_stored_total", "backend" => backend).increment(1);
+    metrics::counter!("faxline_api_document_bytes_stored_total", "backend" => backend)
+        .increment(bytes as u64);
+}

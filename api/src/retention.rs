@@ -38,6 +38,30 @@ pub async fn sweep_orphans(store: &Store, now_us: i64) -> StoreResult<u64> {
     Ok(n)
 }
 
+/// Provider webhook events are kept at least this long (and twice the webhook maximum age, so a replay
+/// of a purged event is still refused as stale).
+pub const PROVIDER_EVENT_MIN_KEEP_US: i64 = 30 * DAY_US;
+
+/// Deletes provider webhook events older than [`PROVIDER_EVENT_MIN_KEEP_US`] or twice
+/// `webhook_max_age_seconds`, whichever is longer (their faxes are long final by then).
+pub async fn purge_provider_events(
+    store: &Store,
+    webhook_max_age_seconds: u64,
+    now_us: i64,
+) -> StoreResult<u64> {
+    let keep = PROVIDER_EVENT_MIN_KEEP_US
+        .max(i64::try_from(webhook_max_age_seconds.saturating_mul(2_000_000)).unwrap_or(i64::MAX));
+    let n = store
+        .provider_events()
+        .purge_before(now_us.saturating_sub(keep))
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "provider event purge failed"))?;
+    if n > 0 {
+        crate::audit!("provider_events_purged", events = n);
+    }
+    Ok(n)
+}
+
 /// One retention pass at `now_us` (the orphan sweep first); returns the number of documents
 /// deleted by retention (0 when off).
 pub async fn run_once(store: &Store, retention_days: u32, now_us: i64) -> StoreResult<u64> {

@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub nonces: NonceCache,
     /// Woken when a job is queued, so long-polling agents return at once.
     pub job_added: Notify,
+    /// Woken when a provider webhook event is stored, so cloud lines waiting for it return at once.
+    pub provider_event: Notify,
     /// Bounds concurrent preview renders (each rasterizes a full page on the blocking pool).
     pub previews: tokio::sync::Semaphore,
     /// Answers of recent preview requests (see [`crate::pages::PreviewCache`]).
@@ -161,6 +163,7 @@ impl App {
             rate: RateLimiter::default(),
             nonces: NonceCache::default(),
             job_added: Notify::new(),
+            provider_event: Notify::new(),
             previews: tokio::sync::Semaphore::new(PREVIEW_CONCURRENCY),
             preview_cache: crate::pages::PreviewCache::new(PREVIEW_CACHE_BYTES),
             key_touch: Mutex::new(HashMap::new()),
@@ -224,6 +227,13 @@ impl App {
             metrics = "/metrics (scope metrics:read)",
             "faxline api listening"
         );
+        if cfg.phaxio_enabled() && !cfg.phaxio_verify_signature {
+            tracing::warn!(
+                provider = "phaxio",
+                "webhook signature verification is OFF (PHAXIO_VERIFY_SIGNATURE=false): anyone who can reach \
+                 /phaxio-callback and /phaxio-inbound can forge fax results and inbound faxes; local development only"
+            );
+        }
         let limits = crate::conn::ConnLimits {
             header_read_timeout: Duration::from_secs(
                 self.state.cfg.header_read_timeout_seconds.max(1),
@@ -327,9 +337,17 @@ fn spawn_maintenance(inner: Weak<Inner>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
             }
+            // The console's bulk-send queue (resumes by itself after a restart).
+            crate::console::bulk::tick(&AppState(st.clone())).await;
             if tick.is_multiple_of(720) {
                 let _ =
                     crate::retention::run_once(&st.store, st.cfg.retention_days, now_us()).await;
+                let _ = crate::retention::purge_provider_events(
+                    &st.store,
+                    st.cfg.webhook_max_age_seconds,
+                    now_us(),
+                )
+                .await;
             }
             tick += 1;
         }

@@ -207,6 +207,12 @@ async fn metrics_endpoint(db: Db) {
     let before = scrape(&s, &prom).await;
     let got = r#"faxline_api_requests_total{route="/fax/{id}",method="GET",status="200"}"#;
     let got_before = sample(&before, got).unwrap_or(0.0);
+    // Documents written, by the backend this run stores them in (FAXLINE_TEST_STORAGE).
+    let stored = format!(
+        r#"faxline_api_documents_stored_total{{backend="{}"}}"#,
+        s.store.documents_backend()
+    );
+    let stored_before = sample(&before, &stored).unwrap_or(0.0);
 
     // Two faxes queued, one read twice; a wrong key.
     let mut ids = Vec::new();
@@ -250,6 +256,11 @@ async fn metrics_endpoint(db: Db) {
     let text = scrape(&s, &prom).await;
     assert!(!text.contains("BREW"), "{text}");
     assert_eq!(sample(&text, got), Some(got_before + 2.0), "{text}");
+    // Other tests of this process store documents too: at least these two.
+    assert!(
+        sample(&text, &stored).unwrap_or(0.0) >= stored_before + 2.0,
+        "{text}"
+    );
     assert!(
         sample(
             &text,

@@ -776,6 +776,7 @@ async fn s3_needs_a_bucket() {
         access_key_id: None,
         secret_access_key: None,
         encryption: ServerSideEncryption::None,
+        timeout: faxline_api::store::DEFAULT_S3_TIMEOUT,
     };
     let err = Store::connect_with(&url, &DocumentBackend::S3(settings))
         .await

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::sign_now;
 pub use crate::messages::{
-    CallDetails, InboundMeta, JobStatusView, LeasedJob, ReleaseRequest, ResultReport, SendResult,
+    CallDetails, InboundMeta, JobStatusView, LeasedJob, ProviderEventView, ProviderEvents,
+    ProviderEventsRequest, ReleaseRequest, ResultReport, SendResult,
 };
 use crate::messages::{
     InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, LineHealth, Progress,
@@ -341,6 +342,31 @@ impl AgentClient {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// Waits up to `wait` (at most 30 s) for the webhook events of the fax `provider_sid` sent for `job_id`
+    /// (leased to this agent) after `after`; the API records `provider_sid` on the job. A job no longer leased
+    /// to this agent is [`AgentClientError::LeaseLost`].
+    pub async fn provider_events(
+        &self,
+        job_id: &str,
+        provider: &str,
+        provider_sid: &str,
+        after: i64,
+        wait: Duration,
+    ) -> Result<Vec<ProviderEventView>, AgentClientError> {
+        let out: ProviderEvents = self
+            .post_json(
+                &format!("agent/v1/jobs/{job_id}/provider-events"),
+                &ProviderEventsRequest {
+                    provider: provider.to_owned(),
+                    provider_sid: provider_sid.to_owned(),
+                    after,
+                    wait_seconds: wait.as_secs().min(30),
+                },
+            )
+            .await?;
+        Ok(out.events)
     }
 
     /// Downloads the job's document and checks its SHA-256.

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod client;
 pub mod doc_kind;
 pub mod messages;
+pub mod phaxio;
 pub mod phone;
 pub mod secret;
 pub mod secret_strength;

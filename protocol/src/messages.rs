@@ -162,6 +162,40 @@ impl JobStatusView {
     }
 }
 
+/// `POST /agent/v1/jobs/{id}/provider-events`: a cloud line waits for the webhook events of the fax it sent
+/// for the job (leased to the asking agent). The API records `provider_sid` on the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEventsRequest {
+    /// `phaxio`, ...
+    pub provider: String,
+    /// The provider's id of the fax.
+    pub provider_sid: String,
+    /// Only events after this `seq` (0: all).
+    #[serde(default)]
+    pub after: i64,
+    /// Long poll: wait up to this many seconds (at most 30) for an event.
+    #[serde(default)]
+    pub wait_seconds: u64,
+}
+
+/// A provider's webhook event as the API verified and normalised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEventView {
+    pub seq: i64,
+    pub event: String,
+    pub status: JobStatus,
+    #[serde(default)]
+    pub pages: Option<i64>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The answer to [`ProviderEventsRequest`], oldest first; empty when none came in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEvents {
+    pub events: Vec<ProviderEventView>,
+}
+
 /// The `metadata` part of `POST /agent/v1/inbound` (multipart, with the PDF as `file`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMeta {

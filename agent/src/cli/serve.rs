@@ -62,6 +62,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         api_cfg.listen = listen;
     }
+    // The agent's configuration (the same file): a cloud line makes its provider the API's backend, so the
+    // provider's webhooks are taken (and their verification key required) with one configuration.
+    let env = Env::from_process();
+    let mut cfg =
+        AgentConfig::load(args.config.as_deref(), &env).context("loading the configuration")?;
+    if faxline_agent::lines::CLOUD_KINDS.contains(&cfg.line.kind.as_str()) {
+        api_cfg.backend = cfg.line.kind.as_str().to_owned();
+    }
     if api_cfg.agent_secret.is_none() {
         api_cfg.agent_secret = Some(single_box_agent_secret(&api_cfg.data_dir)?);
     }
@@ -87,9 +95,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     // The agent, pointed at the in-process API.
-    let env = Env::from_process();
-    let mut cfg =
-        AgentConfig::load(args.config.as_deref(), &env).context("loading the configuration")?;
     let local = if bound.ip().is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {

@@ -105,6 +105,9 @@ pub struct Delivery {
     pub mode: Option<String>,
     /// The far end's station id (CSI).
     pub remote_id: Option<String>,
+    /// The provider's id of the fax (cloud lines); the job's `provider_sid` is otherwise the call's token.
+    #[serde(default)]
+    pub provider_sid: Option<String>,
 }
 
 /// The definite end of one attempt.

@@ -685,7 +685,10 @@ async fn report<L: Line>(
                 status: JobStatus::Success,
                 error: None,
                 pages: d.pages.map(i64::from),
-                provider_sid: Some(JobMachine::token(&job.job_id, attempts)),
+                provider_sid: d
+                    .provider_sid
+                    .clone()
+                    .or_else(|| Some(JobMachine::token(&job.job_id, attempts))),
             })
         }
         // Not the fax's fault: whichever agent runs next takes the job.

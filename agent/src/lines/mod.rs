@@ -7,7 +7,9 @@
 //! fax session means).
 
 pub mod asterisk;
+pub mod cloud;
 pub mod loopback;
+pub mod phaxio;
 pub mod q850;
 pub mod sip;
 pub mod t30;
@@ -37,6 +39,9 @@ pub enum LineKind {
     /// The agent's own SIP/T.38 stack talks to the trunk directly.
     #[value(skip)]
     Sip,
+    /// Phaxio's cloud fax API (`[phaxio]`).
+    #[value(skip)]
+    Phaxio,
 }
 
 impl LineKind {
@@ -46,23 +51,31 @@ impl LineKind {
             LineKind::Sim => "sim",
             LineKind::Asterisk => "asterisk",
             LineKind::Sip => "sip",
+            LineKind::Phaxio => "phaxio",
         }
     }
 
     /// Whether the line takes its jobs from a remote API (the embedded lines run next to their API).
     pub fn needs_api(self) -> bool {
         match self {
-            LineKind::Asterisk | LineKind::Sip => true,
+            LineKind::Asterisk | LineKind::Sip | LineKind::Phaxio => true,
             LineKind::Loopback | LineKind::Sim => false,
         }
     }
 }
 
 /// The configuration sections the lines own.
-pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip"];
+pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio"];
+
+/// The `[line] kind`s that are cloud providers (Faxbot's `FAX_BACKEND` names them the same way).
+pub const CLOUD_KINDS: &[&str] = &["phaxio"];
 
 /// The lines' secret settings: (section, key). Each also has `<key>_file`.
-pub const SECRET_SETTINGS: &[(&str, &str)] = &[("ami", "secret"), ("sip", "password")];
+pub const SECRET_SETTINGS: &[(&str, &str)] = &[
+    ("ami", "secret"),
+    ("sip", "password"),
+    ("phaxio", "api_secret"),
+];
 
 /// The lines' sections of the configuration, each defined by its line.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,6 +85,8 @@ pub struct LineSections {
     pub asterisk: asterisk::AsteriskConfig,
     /// The trunk: the SIP line's, and the source of Asterisk's pjsip.conf.
     pub sip: sip::SipConfig,
+    /// The Phaxio line's account.
+    pub phaxio: phaxio::PhaxioConfig,
 }
 
 /// A secret slot while loading: (section, key, the value, its `<key>_file`).
@@ -84,7 +99,7 @@ pub(crate) type SecretSlot<'a> = (
 
 impl LineSections {
     /// The secrets in [`SECRET_SETTINGS`] order, to resolve while loading.
-    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 2] {
+    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 3] {
         [
             ("ami", "secret", &mut self.ami.secret, &self.ami.secret_file),
             (
@@ -92,6 +107,12 @@ impl LineSections {
                 "password",
                 &mut self.sip.password,
                 &self.sip.password_file,
+            ),
+            (
+                "phaxio",
+                "api_secret",
+                &mut self.phaxio.api_secret,
+                &self.phaxio.api_secret_file,
             ),
         ]
     }
@@ -104,6 +125,9 @@ impl LineSections {
         }
         if let Some(s) = &self.sip.password {
             v.push(("sip.password".into(), s));
+        }
+        if let Some(s) = &self.phaxio.api_secret {
+            v.push(("phaxio.api_secret".into(), s));
         }
         v
     }
@@ -132,6 +156,7 @@ pub fn check_config(cfg: &Config, p: &mut Vec<Problem>) {
     match cfg.line.kind {
         LineKind::Asterisk => asterisk::config::check(cfg, p),
         LineKind::Sip => sip::config::check(cfg, p, true),
+        LineKind::Phaxio => phaxio::config::check(cfg, p),
         LineKind::Loopback | LineKind::Sim => {}
     }
 }
@@ -141,7 +166,8 @@ pub fn answers_calls(cfg: &Config) -> bool {
     match cfg.line.kind {
         LineKind::Sip => !cfg.lines.sip.numbers.is_empty(),
         LineKind::Asterisk => true,
-        LineKind::Loopback | LineKind::Sim => false,
+        // A cloud provider's received faxes reach the API by its webhook, not through the agent.
+        LineKind::Loopback | LineKind::Sim | LineKind::Phaxio => false,
     }
 }
 
@@ -185,6 +211,7 @@ pub async fn check_connectivity(cfg: &Config) -> Vec<Check> {
     match cfg.line.kind {
         LineKind::Asterisk => asterisk::config::check_connectivity(cfg).await,
         LineKind::Sip => sip::config::check_connectivity(cfg),
+        LineKind::Phaxio => phaxio::check_connectivity(cfg).await,
         LineKind::Loopback | LineKind::Sim => Vec::new(),
     }
 }
@@ -200,6 +227,8 @@ pub enum StartError {
     NoAmiSecret,
     #[error("the SIP line cannot start: {0}")]
     SipLine(#[from] sip::SipLineError),
+    #[error(transparent)]
+    PhaxioLine(#[from] phaxio::PhaxioLineError),
     #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
     UnsupportedLine(&'static str),
 }
@@ -233,6 +262,10 @@ pub async fn run(
             // Calls still up after the jobs' grace period are hung up explicitly, then the endpoint stops.
             line.shutdown().await;
             Ok(result?)
+        }
+        LineKind::Phaxio => {
+            let line = phaxio::line(&cfg, api.clone())?;
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
         }
         other => Err(StartError::UnsupportedLine(other.as_str())),
     }

@@ -39,7 +39,18 @@ pub struct Client {
 impl Api {
     /// Starts the API on `addr` (port 0 = any) with its database in `dir`.
     pub async fn start(dir: &Path, addr: &str) -> Api {
-        let cfg = ApiConfig {
+        Self::start_with(dir, addr, |_, _| {}).await
+    }
+
+    /// [`Api::start`] with the configuration changed by `tweak`, which also gets the API's base URL.
+    pub async fn start_with(
+        dir: &Path,
+        addr: &str,
+        tweak: impl FnOnce(&mut ApiConfig, &str),
+    ) -> Api {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut cfg = ApiConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: format!("sqlite://{}", dir.join("faxline.db").display()),
             data_dir: dir.to_path_buf(),
@@ -52,8 +63,7 @@ impl Api {
             inbound_list_rpm: 0,
             ..ApiConfig::default()
         };
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        tweak(&mut cfg, &base);
         let app = faxline_api::App::start(cfg).await.expect("api starts");
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(async move {
@@ -165,4 +175,158 @@ impl Client {
         assert!(status.is_success(), "GET /inbound: {status} {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET /inbound: {e}: {body}"))
     }
+}
+
+/// A child process (a `faxline` command, Prometheus, …), killed when the test ends however it ends.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// Sends SIGTERM (what Docker, systemd and Kubernetes send).
+    pub fn sigterm(&self) {
+        let pid = self.0.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn sigterm_and_wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        self.sigterm();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "the process did not exit within {limit:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `faxline serve --listen 127.0.0.1:<port> --config <config>` with the bootstrap admin key, logging at
+/// `log_level` (no colours) to `stderr`; returns once `/health` answers.
+pub async fn start_serve(
+    config: &Path,
+    port: u16,
+    log_level: &str,
+    stderr: std::process::Stdio,
+) -> (Proc, Client) {
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+            ])
+            .arg(config)
+            .env("API_KEY", ADMIN_KEY)
+            .env_remove("FAXLINE_CONFIG")
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", log_level)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, Client { base })
+}
+
+/// Runs a command that must succeed; its output (a failure shows the command and what it printed).
+pub fn run(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Something a test needs is not installed: outside CI the test is skipped (returns `true`), in CI it
+/// fails, because `.ci/deps` installs everything.
+pub fn missing(what: &str) -> bool {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} is required in CI (.ci/deps installs it)"
+    );
+    eprintln!("SKIPPED: {what} is not available");
+    true
+}
+
+/// A Python interpreter in the venv `name` under the target directory with `requirement`
+/// (`package==version`) installed, installing it on first use or when another version is there; `None`
+/// (skip) outside CI when there is no `python3` with `venv`.
+pub fn python_venv(name: &str, requirement: &str) -> Option<PathBuf> {
+    let has_python = std::process::Command::new("python3")
+        .args(["-c", "import venv"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_python && missing("python3 with venv") {
+        return None;
+    }
+    let (package, version) = requirement
+        .split_once("==")
+        .expect("a pinned requirement: package==version");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let py = venv.join("bin/python");
+    let installed = py.exists()
+        && std::process::Command::new(&py)
+            .args([
+                "-c",
+                &format!(
+                    "import importlib.metadata as m; assert m.version('{package}') == '{version}'"
+                ),
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !installed {
+        run(std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv));
+        run(std::process::Command::new(&py).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ]));
+    }
+    Some(py)
 }

@@ -165,6 +165,18 @@ impl<A: Access> Caller<A> {
     ) -> ApiResult<Self> {
         A::available(st)?;
         let p = st.authenticate(headers, ip).await?;
+        Self::admit(st, p)
+    }
+
+    /// A principal `/mcp` authenticated with a bearer token ([`crate::mcp::Delegated`]): the
+    /// route's switch, scope and rate limit as for a key.
+    pub(crate) fn delegated(st: &AppState, p: Principal) -> ApiResult<Self> {
+        A::available(st)?;
+        Self::admit(st, p)
+    }
+
+    /// Checks an authenticated principal's scope, then the rate limit.
+    fn admit(st: &AppState, p: Principal) -> ApiResult<Self> {
         if !p.has_scope(A::SCOPE) {
             crate::audit!("api_key_denied_scope", key_id = %p.key_id, scope = A::SCOPE);
             return Err(ApiError::forbidden(format!(
@@ -196,7 +208,11 @@ impl<A: Access> FromRequestParts<AppState> for Caller<A> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, st)
             .await
             .unwrap_or_else(|never| match never {});
-        let caller = Self::check(st, &parts.headers, ip).await?;
+        // A bearer token `/mcp` verified, on the request its tool made in-process.
+        let caller = match parts.extensions.get::<crate::mcp::Delegated>() {
+            Some(delegated) => Self::delegated(st, delegated.0.clone())?,
+            None => Self::check(st, &parts.headers, ip).await?,
+        };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

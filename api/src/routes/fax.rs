@@ -35,7 +35,7 @@ fn parse_error(e: axum::extract::multipart::MultipartError, limit_mb: u64) -> Ap
 }
 
 /// Keeps only the last path component and printable characters (never used as a path).
-fn clean_filename(name: Option<&str>) -> String {
+pub(crate) fn clean_filename(name: Option<&str>) -> String {
     let base = name
         .unwrap_or("upload")
         .rsplit(['/', '\\'])
@@ -105,13 +105,54 @@ pub(crate) async fn send(
     }
     let to = to.ok_or_else(|| ApiError::missing("body", "to"))?;
     let (file_name, content) = file.ok_or_else(|| ApiError::missing("body", "file"))?;
+    let job = submit(
+        &st,
+        Submission {
+            to,
+            file_name,
+            content: content.freeze(),
+            owner: (!principal.anonymous).then(|| principal.key_id.clone()),
+            actor: principal.key_id.clone(),
+            idempotency_key: idem,
+        },
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+/// One fax to queue, however it came in (`POST /fax`, the web console).
+pub(crate) struct Submission {
+    /// The number as typed (trimmed and validated here).
+    pub to: String,
+    pub file_name: String,
+    pub content: bytes::Bytes,
+    /// `owner_key_id` of the job: the API key, or `user:<name>` for the console.
+    pub owner: Option<String>,
+    /// Who asks, for the audit log (a key id, or `user:<name>`).
+    pub actor: String,
+    /// Already namespaced by the caller (`<key id>:<header>`).
+    pub idempotency_key: Option<String>,
+}
+
+/// The one path from an upload to a queued job: the number rule, the content sniff, the
+/// idempotency check, the page count under the render budget, then the durable insert (job row and
+/// document together). Rejections are audited with the number masked and the size only.
+pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
+    let Submission {
+        to,
+        file_name,
+        content,
+        owner,
+        actor,
+        idempotency_key: idem,
+    } = sub;
     let to = to.trim().to_string();
     // Rejections are audited with the number masked and the size only, never the content.
     let (masked_to, size) = (mask_number(&to), content.len());
     let reject = |reason: &str| {
         crate::audit!(
             "upload_rejected",
-            key_id = %principal.key_id,
+            key_id = %actor,
             to = %masked_to,
             size = size,
             reason = reason
@@ -132,14 +173,13 @@ pub(crate) async fn send(
             ),
         }
     })?;
-    let content = content.freeze();
     let doc_sha256 = hex::encode(Sha256::digest(&content));
     // A retry with the same Idempotency-Key gets the first job; the same key with another number
     // or document is a client bug, answered 422 rather than silently ignored.
     if let Some(key) = &idem
         && let Some(job) = st.store.jobs().by_idempotency_key(key).await?
     {
-        return same_request(job, &to, &doc_sha256, &principal.key_id);
+        return same_request(job, &to, &doc_sha256, &actor);
     }
     // Counted once here (Faxbot's SIP backend reports `pages` at submission too); a PDF that
     // cannot be opened is refused now rather than failing later on an agent.
@@ -170,41 +210,33 @@ pub(crate) async fn send(
         doc_sha256: doc_sha256.clone(),
         pages: Some(pages as i64),
         backend: st.cfg.backend.clone(),
-        owner_key_id: (!principal.anonymous).then(|| principal.key_id.clone()),
+        owner_key_id: owner,
         idempotency_key: idem,
         created_at: now_us(),
         content,
     };
-    let job = match st.store.jobs().insert(new).await? {
+    match st.store.jobs().insert(new).await? {
         InsertOutcome::Created(job) => {
             crate::audit!(
                 "job_created",
                 job_id = %job.id,
                 to = %mask_number(&job.to_number),
-                key_id = %principal.key_id,
+                key_id = %actor,
                 kind = %job.doc_kind,
                 size = job.doc_size
             );
             st.job_added.notify_waiters();
-            job
+            Ok(job)
         }
-        InsertOutcome::Existing(job) => {
-            return same_request(job, &to_number, &doc_sha256, &principal.key_id);
-        }
-    };
-    Ok((StatusCode::ACCEPTED, Json(job.into())))
+        InsertOutcome::Existing(job) => same_request(job, &to_number, &doc_sha256, &actor),
+    }
 }
 
 /// The job an `Idempotency-Key` already names, if it was created by the same request (number and
 /// document SHA-256); 422 otherwise.
-fn same_request(
-    job: Job,
-    to: &str,
-    doc_sha256: &str,
-    key_id: &str,
-) -> ApiResult<(StatusCode, Json<FaxJobOut>)> {
+fn same_request(job: Job, to: &str, doc_sha256: &str, key_id: &str) -> ApiResult<Job> {
     if job.to_number == to && job.doc_sha256 == doc_sha256 {
-        return Ok((StatusCode::ACCEPTED, Json(job.into())));
+        return Ok(job);
     }
     crate::audit!("idempotency_key_reused", job_id = %job.id, key_id = %key_id);
     Err(ApiError::new(

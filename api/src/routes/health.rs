@@ -99,6 +99,22 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     if !st.cfg.require_api_key {
         warnings.push("authentication is disabled (development setting)".to_string());
     }
+    // Cloud providers' webhooks: whether each is taken, verified, and its key configured.
+    let phaxio_on = st.cfg.phaxio_enabled();
+    if phaxio_on && !st.cfg.phaxio_verify_signature {
+        warnings.push(
+            "phaxio: webhook signature verification is disabled (PHAXIO_VERIFY_SIGNATURE=false, development setting)"
+                .to_string(),
+        );
+    }
+    let providers = json!({
+        "phaxio": {
+            "webhooks": phaxio_on,
+            "verification_required": st.cfg.phaxio_verify_signature,
+            "key_configured": st.cfg.phaxio_callback_token.is_some(),
+            "callback_url": if phaxio_on { st.cfg.phaxio_url("/phaxio-callback") } else { None },
+        },
+    });
     let ready = reasons.is_empty();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
@@ -114,6 +130,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
             "auth_required": st.cfg.require_api_key,
         },
         "agents": listed,
+        "providers": providers,
         "warnings": warnings,
     });
     let code = if ready {

@@ -85,11 +85,14 @@ pub(crate) async fn pdf(
     Path(id): Path<String>,
     link: SignedLink,
     _on: InboundEnabled,
+    delegated: Option<axum::Extension<crate::mcp::Delegated>>,
 ) -> ApiResult<Response> {
     let who = if link.presented() {
         link.not_locked(&st)?;
         link.verify(&st, LinkKind::Inbound, &id)?;
         "token".to_string()
+    } else if let Some(axum::Extension(d)) = delegated {
+        Caller::<InboundPdf>::delegated(&st, d.0)?.principal.key_id
     } else {
         Caller::<InboundPdf>::check(&st, &headers, ip)
             .await?

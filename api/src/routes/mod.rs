@@ -3,8 +3,9 @@
 
 mod admin;
 mod agent;
+mod cloud;
 mod extract;
-mod fax;
+pub(crate) mod fax;
 mod health;
 mod inbound;
 mod internal;
@@ -19,6 +20,8 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use serde::Serialize;
+
+pub(crate) use extract::valid_id;
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -59,6 +62,15 @@ pub(crate) fn router(state: AppState) -> Router {
             "/_internal/asterisk/inbound",
             post(internal::asterisk_inbound),
         )
+        .route("/phaxio-callback", post(cloud::phaxio_callback))
+        .route(
+            "/phaxio-inbound",
+            post(cloud::phaxio_inbound).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/agent/v1/jobs/{id}/provider-events",
+            post(cloud::provider_events),
+        )
         .route("/agent/v1/lease", post(agent::lease))
         .route("/agent/v1/jobs/{id}", get(agent::job_status))
         .route("/agent/v1/jobs/{id}/heartbeat", post(agent::heartbeat))
@@ -70,6 +82,8 @@ pub(crate) fn router(state: AppState) -> Router {
             "/agent/v1/inbound",
             post(agent::inbound).layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .merge(crate::mcp::http::routes(&state))
+        .merge(crate::console::router(upload_limit))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
         .layer(axum::middleware::from_fn(crate::request_id::request_id))

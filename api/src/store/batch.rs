@@ -15,6 +15,9 @@ const MAX_BATCH: usize = 256;
 
 pub(crate) struct Request {
     pub job: NewJob,
+    /// Whether the document is already in a file or object backend ([`Documents::put_before_commit`]);
+    /// otherwise it is put in the transaction (the database backend).
+    pub written: bool,
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
@@ -23,7 +26,7 @@ pub(crate) fn spawn(db: Db, documents: Documents) -> mpsc::Sender<Request> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
+            let jobs: Vec<(&NewJob, bool)> = batch.iter().map(|r| (&r.job, r.written)).collect();
             match write(&db, &documents, &jobs).await {
                 Ok(inserted) => {
                     for (req, created) in batch.drain(..).zip(inserted) {
@@ -59,14 +62,20 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
     VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 
-/// Inserts all jobs, each with its document, in one transaction; per job, whether it was created
-/// (false: its idempotency key already existed). When the transaction fails, the documents put
-/// for it are deleted again (see [`super::documents`]).
-async fn write(db: &Db, documents: &Documents, jobs: &[&NewJob]) -> StoreResult<Vec<bool>> {
+/// Inserts all jobs in one transaction; per job, whether it was created (false: its idempotency
+/// key already existed).
+///
+/// A document in a file or object backend was written before its request was queued here
+/// ([`super::Jobs::insert`]); the client is answered only after this commit. When the transaction
+/// fails, those documents are deleted again; a document whose job turned out to exist already (its
+/// idempotency key was taken) is deleted after the commit; what a crash between the write and the
+/// commit leaves is swept by retention ([`super::Retention::sweep_orphans`]). The database backend
+/// puts each document in the transaction, next to its row.
+async fn write(db: &Db, documents: &Documents, jobs: &[(&NewJob, bool)]) -> StoreResult<Vec<bool>> {
     let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());
-        for j in jobs {
+        for (j, written) in jobs {
             let n = sqlx::query(INSERT_JOB)
                 .bind(&j.id)
                 .bind(&j.to_number)
@@ -83,7 +92,7 @@ async fn write(db: &Db, documents: &Documents, jobs: &[&NewJob]) -> StoreResult<
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if n == 1 {
+            if n == 1 && !written {
                 documents
                     .put(
                         &mut OwnerTx::from(&mut *tx),
@@ -98,14 +107,57 @@ async fn write(db: &Db, documents: &Documents, jobs: &[&NewJob]) -> StoreResult<
         Ok(created)
     }
     .await);
-    if written.is_err() {
-        let ids: Vec<DocumentId> = jobs.iter().map(|j| DocumentId::Job(j.id.clone())).collect();
-        // Best effort: the error that matters is the insert's.
-        if let Err(e) = documents.purge(&ids).await {
-            tracing::warn!(error = %e, "cannot delete the documents of a failed job insert");
-        }
+    // The documents written ahead whose rows did not commit.
+    let unused: Vec<DocumentId> = match &written {
+        Err(_) => jobs
+            .iter()
+            .filter(|(_, ahead)| *ahead)
+            .map(|(j, _)| DocumentId::Job(j.id.clone()))
+            .collect(),
+        Ok(created) => jobs
+            .iter()
+            .zip(created)
+            .filter(|((_, ahead), created)| *ahead && !**created)
+            .map(|((j, _), _)| DocumentId::Job(j.id.clone()))
+            .collect(),
+    };
+    if !unused.is_empty() {
+        purge(documents, &unused).await;
     }
     written
+}
+
+/// Deletes the documents of jobs that were not inserted. Best effort: the error that matters is
+/// the insert's, and what stays behind is an orphan the sweep finds.
+pub(super) async fn purge(documents: &Documents, ids: &[DocumentId]) {
+    if let Err(e) = documents.purge(ids).await {
+        tracing::warn!(error = %e, documents = ids.len(), "cannot delete the documents of jobs not inserted");
+    }
+}
+
+/// A test-only pause point in debug builds: with `FAXLINE_TEST_FAILPOINT` naming the point, the
+/// process stops there for good (the batch task sleeps, nothing after it runs) after printing
+/// `failpoint <name> reached` on standard error, so a test can kill the process at exactly that
+/// moment. Release builds have no failpoints; in debug builds the variable is read once and
+/// nothing happens without it.
+pub(super) mod failpoint {
+    #[cfg(debug_assertions)]
+    pub(in crate::store) fn reached(name: &str) {
+        use std::sync::OnceLock;
+        static ARMED: OnceLock<Option<String>> = OnceLock::new();
+        let armed = ARMED.get_or_init(|| std::env::var("FAXLINE_TEST_FAILPOINT").ok());
+        if armed.as_deref() == Some(name) {
+            eprintln!("failpoint {name} reached");
+            // Blocks this task's worker thread for good: the test kills the process.
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+
+    #[cfg(not(debug_assertions))]
+    #[inline(always)]
+    pub(in crate::store) fn reached(_name: &str) {}
 }
 
 async fn existing(db: &Db, job: &NewJob) -> StoreResult<InsertOutcome> {

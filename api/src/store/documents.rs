@@ -194,6 +194,7 @@ impl DocumentStore for BlobDocuments {
                 .await?
                 .rows_affected(),
         };
+        crate::metrics::document_stored("database", content.len());
         Ok(())
     }
 
@@ -274,6 +275,8 @@ pub struct Documents {
     /// For a file or object backend: the database blobs not yet migrated
     /// ([`super::Store::migrate_documents`]), still read, deleted and purged.
     legacy: Option<BlobDocuments>,
+    /// Bounds the writes of [`Documents::put_before_commit`].
+    writes: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone, Debug)]
@@ -310,6 +313,7 @@ impl Documents {
             backend,
             key,
             legacy,
+            writes: std::sync::Arc::new(tokio::sync::Semaphore::new(WRITE_CONCURRENCY)),
         })
     }
 
@@ -342,7 +346,8 @@ impl Documents {
     }
 
     /// Writes a document outside any owner transaction: the migration from the database, whose
-    /// rows already exist. Refused for the database backend (there is nothing to migrate to).
+    /// rows already exist, and a job's document before its row's group commit
+    /// ([`Documents::put_before_commit`]). Refused for the database backend (there is nothing to migrate to).
     pub(crate) async fn put_external(
         &self,
         id: &DocumentId,
@@ -356,14 +361,115 @@ impl Documents {
             }
             None => content,
         };
+        self.write_stored(id, content).await
+    }
+
+    /// Writes what is stored (sealed already, when sealing is on) to the file or object backend.
+    async fn write_stored(&self, id: &DocumentId, stored: &Bytes) -> DocumentResult<()> {
         match &self.backend {
             Backend::Database(_) => Err(DocumentError::Config(
                 "documents are stored in the database; choose storage_backend = \"local\" or \"s3\" to migrate to"
                     .into(),
             )),
-            Backend::Local(d) => d.write(id, content).await,
-            Backend::S3(d) => d.write(id, content).await,
+            Backend::Local(d) => d.write(id, stored).await,
+            Backend::S3(d) => d.write(id, stored).await,
+        }?;
+        crate::metrics::document_stored(self.name(), stored.len());
+        Ok(())
+    }
+
+    /// Writes a job's document to a file or object backend before its row is queued for the
+    /// group commit, at most [`WRITE_CONCURRENCY`] at a time per process; `false` (nothing
+    /// written) for the database backend, whose documents are put inside the transaction
+    /// ([`DocumentStore::put`]). When this fails, the caller deletes the document again (a write
+    /// that timed out may still have landed).
+    pub(crate) async fn put_before_commit(
+        &self,
+        id: &DocumentId,
+        content: &Bytes,
+    ) -> DocumentResult<bool> {
+        if !self.is_external() {
+            return Ok(false);
         }
+        let _permit = self
+            .writes
+            .acquire()
+            .await
+            .map_err(|e| DocumentError::Io(std::io::Error::other(e)))?;
+        self.put_external(id, content).await?;
+        Ok(true)
+    }
+}
+
+/// Documents written at the same time to a file or object backend: enough to keep many uploads'
+/// writes overlapping (one S3 round trip or one fsync each), few enough that a burst does not open
+/// hundreds of connections or blocking threads.
+pub(crate) const WRITE_CONCURRENCY: usize = 64;
+
+/// Where [`Documents::get_stored`] found a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// In the configured backend.
+    Backend,
+    /// In the database, not migrated yet to the configured file or object backend.
+    Legacy,
+}
+
+impl Documents {
+    /// The client-side encryption keys, when on.
+    pub(crate) fn keyring(&self) -> Option<&super::envelope::Keyring> {
+        self.key.as_ref()
+    }
+
+    /// A document as stored (sealed when it was sealed), and where it was found.
+    pub(crate) async fn get_stored(
+        &self,
+        id: &DocumentId,
+    ) -> DocumentResult<Option<(Bytes, Stored)>> {
+        let stored = match &self.backend {
+            Backend::Database(d) => d.get(id).await?,
+            Backend::Local(d) => d.get(id).await?,
+            Backend::S3(d) => d.get(id).await?,
+        };
+        if let Some(b) = stored {
+            return Ok(Some((b, Stored::Backend)));
+        }
+        match &self.legacy {
+            Some(l) => Ok(l.get(id).await?.map(|b| (b, Stored::Legacy))),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces a document as stored where [`Documents::get_stored`] found it (a file is renamed
+    /// over, an object overwritten, a blob updated); for a blob, false when its row is gone.
+    pub(crate) async fn replace_stored(
+        &self,
+        id: &DocumentId,
+        at: Stored,
+        stored: &Bytes,
+    ) -> DocumentResult<bool> {
+        match (at, &self.backend, &self.legacy) {
+            (Stored::Backend, Backend::Database(d), _) | (Stored::Legacy, _, Some(d)) => {
+                d.replace(id, stored).await
+            }
+            (Stored::Backend, _, _) => self.write_stored(id, stored).await.map(|()| true),
+            (Stored::Legacy, _, None) => Ok(false),
+        }
+    }
+}
+
+impl BlobDocuments {
+    /// Updates an existing blob; false when there is none.
+    async fn replace(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<bool> {
+        let (table, key) = place(id);
+        let sql = format!("UPDATE {table} SET content = $1 WHERE {key} = $2");
+        let n = with_writer!(&self.db, |p| q(&sql)
+            .bind(content.as_ref())
+            .bind(id.owner())
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
     }
 }
 
@@ -389,8 +495,7 @@ impl DocumentStore for Documents {
         };
         match &self.backend {
             Backend::Database(d) => d.put(tx, id, content).await,
-            Backend::Local(d) => d.put(tx, id, content).await,
-            Backend::S3(d) => d.put(tx, id, content).await,
+            Backend::Local(_) | Backend::S3(_) => self.write_stored(id, content).await,
         }
     }
 

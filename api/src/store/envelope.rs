@@ -174,6 +174,67 @@ impl Keyring {
         self.current.seal(aad, plain)
     }
 
+    /// Re-wraps a sealed document's data key under the current key (key rotation without
+    /// re-encrypting content): the header gets the current key's id, a fresh nonce and the data
+    /// key sealed under the current key; the content nonce and the sealed content are kept byte
+    /// for byte. `None` when the document already names the current key. The previous key it
+    /// names must be in the ring; a damaged header is [`EnvelopeError::Corrupt`].
+    pub fn rewrap(&self, sealed: &[u8]) -> Result<Option<Vec<u8>>, EnvelopeError> {
+        if !sealed.starts_with(MAGIC) {
+            return Err(EnvelopeError::NotEncrypted);
+        }
+        if sealed.len() < HEADER_LEN + TAG_LEN {
+            return Err(EnvelopeError::Corrupt);
+        }
+        let id = &sealed[MAGIC.len()..MAGIC.len() + KEY_ID_LEN];
+        if id == self.current.id {
+            return Ok(None);
+        }
+        let found = hex::encode(id);
+        let old = self
+            .previous
+            .iter()
+            .find(|k| k.id() == found)
+            .ok_or_else(|| EnvelopeError::OtherKey {
+                found: found.clone(),
+                configured: self.current.id(),
+            })?;
+        let at = MAGIC.len() + KEY_ID_LEN;
+        let key_nonce = <[u8; NONCE_LEN]>::try_from(&sealed[at..at + NONCE_LEN])
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        let wrapped = &sealed[at + NONCE_LEN..at + NONCE_LEN + KEY_LEN + TAG_LEN];
+        let data_key = old
+            .cipher
+            .decrypt(
+                (&key_nonce).into(),
+                Payload {
+                    msg: wrapped,
+                    aad: &old.id,
+                },
+            )
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::fill(&mut nonce[..]);
+        let rewrapped = self
+            .current
+            .cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: &data_key,
+                    aad: &self.current.id,
+                },
+            )
+            .map_err(|_| EnvelopeError::TooLarge)?;
+        let mut out = Vec::with_capacity(sealed.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.current.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&rewrapped);
+        out.extend_from_slice(&sealed[at + NONCE_LEN + KEY_LEN + TAG_LEN..]);
+        Ok(Some(out))
+    }
+
     /// Opens with whichever key the document names.
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         match self.current.open(aad, sealed) {
@@ -238,6 +299,45 @@ mod tests {
             Keyring::from(new).open(b"inbound/x", &by_old),
             Err(EnvelopeError::OtherKey { .. })
         ));
+    }
+
+    #[test]
+    fn rewrap_changes_the_key_not_the_content() {
+        let old = MasterKey::parse(KEY).unwrap();
+        let new = MasterKey::parse(&"42".repeat(32)).unwrap();
+        let by_old = old.seal(b"jobs/a", b"patient letter").unwrap();
+        let ring = Keyring::new(new.clone(), vec![old.clone()]);
+        let moved = ring.rewrap(&by_old).unwrap().expect("named the old key");
+        // Same length, the content part (its nonce and ciphertext) untouched; the header differs.
+        assert_eq!(moved.len(), by_old.len());
+        let content_at = MAGIC.len() + KEY_ID_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+        assert_eq!(moved[content_at..], by_old[content_at..]);
+        assert_ne!(moved[..content_at], by_old[..content_at]);
+        // Opens with the new key alone, as the same document only; the old key no longer opens it.
+        let only_new = Keyring::from(new);
+        assert_eq!(only_new.open(b"jobs/a", &moved).unwrap(), b"patient letter");
+        assert_eq!(
+            only_new.open(b"jobs/b", &moved),
+            Err(EnvelopeError::Corrupt)
+        );
+        assert!(matches!(
+            old.open(b"jobs/a", &moved),
+            Err(EnvelopeError::OtherKey { .. })
+        ));
+        // Already current: nothing to do. Unknown key, plaintext, damage: named.
+        assert_eq!(ring.rewrap(&moved).unwrap(), None);
+        assert!(matches!(
+            only_new.rewrap(&by_old),
+            Err(EnvelopeError::OtherKey { .. })
+        ));
+        assert_eq!(ring.rewrap(b"%PDF-1.4"), Err(EnvelopeError::NotEncrypted));
+        let mut bad = by_old.clone();
+        bad[MAGIC.len() + KEY_ID_LEN + NONCE_LEN] ^= 1;
+        assert_eq!(ring.rewrap(&bad), Err(EnvelopeError::Corrupt));
+        assert_eq!(
+            ring.rewrap(&by_old[..HEADER_LEN]),
+            Err(EnvelopeError::Corrupt)
+        );
     }
 
     #[test]

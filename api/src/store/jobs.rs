@@ -81,13 +81,41 @@ pub struct Jobs<'s>(pub(super) &'s Store);
 impl Jobs<'_> {
     /// Inserts a job and its document durably (group commit). With an idempotency key that is
     /// already taken, returns the existing job instead.
+    ///
+    /// A file or object backend gets the document first, as soon as the request arrives (many
+    /// at once, bounded), and the row joins the next group commit only once it is written, so
+    /// one slow write does not hold a whole batch; the database backend stores it with its row.
     pub async fn insert(&self, job: NewJob) -> StoreResult<InsertOutcome> {
+        let documents = &self.0.documents;
+        let id = super::DocumentId::Job(job.id.clone());
+        let written = match documents.put_before_commit(&id, &job.content).await {
+            Ok(written) => written,
+            Err(e) => {
+                // A write that failed late (a timeout after the store took it) may have stored it.
+                batch::purge(documents, std::slice::from_ref(&id)).await;
+                return Err(e.into());
+            }
+        };
+        if written {
+            batch::failpoint::reached("batch-documents-written");
+        }
         let (tx, rx) = oneshot::channel();
-        self.0
+        if self
+            .0
             .batch_tx
-            .send(batch::Request { job, reply: tx })
+            .send(batch::Request {
+                job,
+                written,
+                reply: tx,
+            })
             .await
-            .map_err(|_| StoreError::WriterGone)?;
+            .is_err()
+        {
+            if written {
+                batch::purge(documents, std::slice::from_ref(&id)).await;
+            }
+            return Err(StoreError::WriterGone);
+        }
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -216,12 +244,46 @@ impl Jobs<'_> {
 
     /// Returns jobs whose lease expired to the queue, or fails them when no attempts are left.
     /// Returns the number of jobs touched.
+    /// Records the provider's id of the fax an agent's cloud line sent for the job, while that agent holds
+    /// its lease. `false`: the job is not in progress under a lease of `agent`.
+    pub async fn set_provider_sid(
+        &self,
+        id: &str,
+        agent: &str,
+        provider_sid: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = self
+            .0
+            .db
+            .exec(
+                "UPDATE fax_jobs SET provider_sid = $1, updated_at = $2 \
+                 WHERE id = $3 AND lease_agent = $4 AND status = 'in_progress' \
+                 AND (provider_sid IS NULL OR provider_sid <> $1)",
+                Args::new().s(provider_sid).i(now).s(id).s(agent),
+            )
+            .await?;
+        if n == 1 {
+            return Ok(true);
+        }
+        // Already recorded (a later poll), or not leased to this agent.
+        Ok(self.get(id).await?.is_some_and(|j| {
+            j.lease_agent.as_deref() == Some(agent)
+                && j.status == faxline_protocol::JobStatus::InProgress
+        }))
+    }
+
+    /// Jobs whose lease expired go back to the queue (or fail when no attempts are left). A job a cloud
+    /// line had already handed to its provider (it recorded `provider_sid` while in progress)
+    /// is never queued again, which could send the fax twice: it fails as "outcome unknown".
     pub async fn requeue_expired(&self, now: i64, max_attempts: u32) -> StoreResult<u64> {
         self.0.db.exec(
             &format!("UPDATE fax_jobs SET \
-               status = CASE WHEN attempts >= $2 THEN '{FAILED}' ELSE '{QUEUED}' END, \
-               error = CASE WHEN attempts >= $2 THEN 'agent lease expired; no attempts left' ELSE error END, \
-               stage = CASE WHEN attempts >= $2 THEN '{STAGE_FAILED}' ELSE stage END, \
+               status = CASE WHEN attempts >= $2 OR provider_sid IS NOT NULL THEN '{FAILED}' ELSE '{QUEUED}' END, \
+               error = CASE WHEN provider_sid IS NOT NULL THEN 'outcome unknown: the agent was lost while the \
+               cloud provider had the fax (see provider_sid); not sent again' \
+               WHEN attempts >= $2 THEN 'agent lease expired; no attempts left' ELSE error END, \
+               stage = CASE WHEN attempts >= $2 OR provider_sid IS NOT NULL THEN '{STAGE_FAILED}' ELSE stage END, \
                lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $1 \
              WHERE status = '{IN_PROGRESS}' AND lease_expires_at < $1"),
             Args::new().i(now).i(i64::from(max_attempts)),

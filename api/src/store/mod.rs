@@ -10,17 +10,24 @@
 
 mod agents;
 mod batch;
+mod bulk;
 mod db;
 pub mod documents;
 pub mod envelope;
 mod inbound;
+mod inbox;
 mod jobs;
 mod keys;
 pub mod local_documents;
 mod migrate;
 mod models;
 pub mod object_documents;
+mod outbox;
+mod provider_events;
 mod retention;
+mod rewrap;
+mod sessions;
+mod users;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,6 +38,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tokio::sync::mpsc;
 
 pub use agents::Agents;
+pub use bulk::{
+    BULK_CANCELLED, BULK_DONE, BULK_PAUSED, BULK_RUNNING, Bulk, BulkBatch, BulkCount, BulkRecipient,
+};
 pub(crate) use db::Db;
 use db::with_reader;
 pub use documents::{
@@ -39,14 +49,22 @@ pub use documents::{
 };
 pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;
+pub use inbox::InboxReads;
 pub use jobs::{
     Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
 };
 pub use keys::Keys;
 pub use migrate::Migrated;
 pub use models::*;
-pub use object_documents::{S3Settings, ServerSideEncryption};
+pub use object_documents::{
+    DEFAULT_TIMEOUT as DEFAULT_S3_TIMEOUT, S3Settings, ServerSideEncryption,
+};
+pub use outbox::Outbox;
+pub use provider_events::ProviderEvents;
 pub use retention::Retention;
+pub use rewrap::Rewrapped;
+pub use sessions::{ConsoleSession, NewSession, Sessions};
+pub use users::{ConsoleUser, Users};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -183,8 +201,37 @@ impl Store {
         Agents(self)
     }
 
+    pub fn provider_events(&self) -> ProviderEvents<'_> {
+        ProviderEvents(self)
+    }
+
     pub fn retention(&self) -> Retention<'_> {
         Retention(self)
+    }
+
+    /// The web console's users.
+    pub fn users(&self) -> Users<'_> {
+        Users(self)
+    }
+
+    /// Bulk sends and their durable queue.
+    pub fn bulk(&self) -> Bulk<'_> {
+        Bulk(self)
+    }
+
+    /// The console's outbox search.
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox(self)
+    }
+
+    /// The console's read marks on received faxes.
+    pub fn inbox(&self) -> InboxReads<'_> {
+        InboxReads(self)
+    }
+
+    /// The web console's sessions.
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions(self)
     }
 
     /// The documents, seen only through [`DocumentStore`] so the backend can change.

@@ -208,3 +208,20 @@ pub struct AgentRow {
     pub first_seen_at: i64,
     pub last_seen_at: i64,
 }
+
+/// A cloud provider's webhook event, normalised (see `store/provider_events.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEvent {
+    /// Assigned by the database; ignored on insert.
+    pub seq: i64,
+    /// `phaxio`, ...
+    pub provider: String,
+    pub provider_sid: String,
+    pub event: String,
+    pub job_id: Option<String>,
+    pub status: faxline_protocol::JobStatus,
+    pub pages: Option<i64>,
+    pub error: Option<String>,
+    /// Unix microseconds.
+    pub received_at: i64,
+}

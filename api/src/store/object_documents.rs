@@ -45,14 +45,18 @@ pub struct S3Settings {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<Secret>,
     pub encryption: ServerSideEncryption,
+    /// One request's limit ([`DEFAULT_TIMEOUT`] unless configured); retries stop once this much
+    /// time has passed since the first attempt.
+    pub timeout: Duration,
 }
 
-/// Retries of a failed request, and the time they may take in all.
+/// Retries of a failed request.
 const MAX_RETRIES: usize = 2;
-const RETRY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connecting, and one whole request (a document is at most `max_file_size_mb`).
+/// Connecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// One whole request (a document is at most `max_file_size_mb`) unless `s3_timeout_seconds` says
+/// otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Concurrent deletes in [`ObjectDocuments::purge`].
 const PURGE_CONCURRENCY: usize = 16;
@@ -85,13 +89,13 @@ impl ObjectDocuments {
             // A store that is down fails an upload in seconds (503 to the client), not minutes.
             .with_retry(RetryConfig {
                 max_retries: MAX_RETRIES,
-                retry_timeout: RETRY_TIMEOUT,
+                retry_timeout: s.timeout,
                 ..RetryConfig::default()
             })
             .with_client_options(
                 ClientOptions::new()
-                    .with_connect_timeout(CONNECT_TIMEOUT)
-                    .with_timeout(REQUEST_TIMEOUT),
+                    .with_connect_timeout(CONNECT_TIMEOUT.min(s.timeout))
+                    .with_timeout(s.timeout),
             );
         if let Some(r) = &s.region {
             b = b.with_region(r);

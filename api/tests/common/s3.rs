@@ -135,6 +135,7 @@ pub fn settings(encryption: ServerSideEncryption) -> S3Settings {
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(Secret::new(SECRET_KEY)),
         encryption,
+        timeout: faxline_api::store::DEFAULT_S3_TIMEOUT,
     }
 }
 

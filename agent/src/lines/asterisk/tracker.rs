@@ -467,6 +467,7 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
                 FaxMode::Other(o) => o.clone(),
             }),
             remote_id: r.remote_station_id.clone(),
+            provider_sid: None,
         });
     }
     let cause = r

@@ -150,6 +150,7 @@ impl LoopbackLine {
                     bitrate: Some(tx.bit_rate),
                     mode: Some("T38".into()),
                     remote_id: tx.remote_ident.clone(),
+                    provider_sid: None,
                 })
             }
             Ok(()) => CallOutcome::failed(

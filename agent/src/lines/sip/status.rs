@@ -18,6 +18,7 @@ pub fn outbound_outcome(report: &LegReport) -> CallOutcome {
                 bitrate: Some(fax.bit_rate),
                 mode: report.mode().map(str::to_owned),
                 remote_id: fax.remote_ident.clone(),
+                provider_sid: None,
             });
         }
         let why = match (&fax.outcome, &report.call.end) {

@@ -1,0 +1,195 @@
+"""Drives the web console in headless Chromium over WebDriver (Selenium), against a live `faxline serve`.
+
+Usage: browser.py BASE_URL USERNAME PASSWORD PDF SCREENSHOT_DIR [MODE [ARG]]
+
+MODE `send` (the default):
+Logs in, sends PDF to a number, follows the fax in the outbox until it reaches SUCCESS, opens the
+received copy in the inbox (page images must load), marks it read, logs out; screenshots every page
+at desktop and phone widths. MODE `bulk-start CSV`: logs in and starts a bulk send of PDF to the
+recipients in CSV, printing the batch's URL. MODE `bulk-finish URL`: logs in (after a server restart),
+watches the batch until it is done, screenshots the bulk pages. Prints one JSON object (what it saw) on
+stdout; any failure raises.
+"""
+
+import json
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+BASE, USER, PASSWORD, PDF, SHOTS = sys.argv[1:6]
+MODE = sys.argv[6] if len(sys.argv) > 6 else "send"
+ARG = sys.argv[7] if len(sys.argv) > 7 else None
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+CHROMEDRIVER = os.environ.get("FAXLINE_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+def driver():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get("FAXLINE_CHROMIUM", "/usr/bin/chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--no-first-run", "--disable-extensions", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    d = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    d.set_page_load_timeout(60)
+    return d
+
+
+def shot(d, name, size):
+    d.set_window_size(*SIZES[size])
+    time.sleep(0.2)
+    path = os.path.join(SHOTS, f"{name}-{size}.png")
+    assert d.save_screenshot(path), path
+    return path
+
+
+def wait_for(what, check, timeout=180, every=1.0):
+    end = time.time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def images_loaded(d):
+    imgs = d.find_elements(By.CSS_SELECTOR, ".pages img, ul.inbox img")
+    assert imgs, "no page images"
+    return all(d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i) for i in imgs)
+
+
+def login(d):
+    d.set_window_size(*SIZES["desktop"])
+    d.get(BASE + "/login")
+    d.find_element(By.ID, "username").send_keys(USER)
+    d.find_element(By.ID, "password").send_keys(PASSWORD + "\n")
+    wait_for("the outbox after login", lambda: d.current_url.endswith("/outbox"), 30, 0.2)
+
+
+def bulk_start():
+    d = driver()
+    try:
+        login(d)
+        d.get(BASE + "/bulk")
+        d.find_element(By.ID, "csv").send_keys(os.path.abspath(ARG))
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF))
+        d.find_element(By.CSS_SELECTOR, "form[action='/bulk'] button[type=submit]").click()
+        wait_for("the batch page", lambda: "/bulk/" in d.current_url, 30, 0.2)
+        assert d.find_element(By.ID, "batch-state").text == "running"
+        print(json.dumps({"batch_url": d.current_url}))
+    finally:
+        d.quit()
+
+
+def bulk_finish():
+    d = driver()
+    shots = []
+    try:
+        login(d)
+
+        def done():
+            d.get(ARG)
+            return d.find_element(By.ID, "batch-state").text == "done" and d.find_element(By.ID, "batch-done").text == "20"
+
+        wait_for("the bulk send to finish", done, 400, 2)
+        for size in SIZES:
+            d.get(ARG)
+            shots.append(shot(d, "batch", size))
+            d.get(BASE + "/bulk")
+            shots.append(shot(d, "bulk", size))
+        print(json.dumps({"state": "done", "screens": shots}))
+    finally:
+        d.quit()
+
+
+def main():
+    if MODE == "bulk-start":
+        return bulk_start()
+    if MODE == "bulk-finish":
+        return bulk_finish()
+    os.makedirs(SHOTS, exist_ok=True)
+    d = driver()
+    seen = {"screens": []}
+    pages = {}
+    try:
+        d.set_window_size(*SIZES["desktop"])
+        d.get(BASE + "/")
+        assert "/login" in d.current_url, d.current_url
+        pages["login"] = d.current_url
+        for size in SIZES:
+            seen["screens"].append(shot(d, "login", size))
+        d.set_window_size(*SIZES["desktop"])
+        # Keyboard only: type, tab, type, Enter.
+        user = d.find_element(By.ID, "username")
+        user.send_keys(USER)
+        d.find_element(By.ID, "password").send_keys(PASSWORD + "\n")
+        wait_for("the outbox after login", lambda: d.current_url.endswith("/outbox"), 30, 0.2)
+
+        d.get(BASE + "/send")
+        pages["send"] = d.current_url
+        d.find_element(By.ID, "to").send_keys("+15551234567")
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF))
+        d.find_element(By.CSS_SELECTOR, "form[action='/send'] button[type=submit]").click()
+        wait_for("the outbox after sending", lambda: "/outbox?sent=1" in d.current_url, 60, 0.2)
+        assert "1 fax(es) queued" in d.page_source
+        pages["outbox"] = BASE + "/outbox"
+        d.find_element(By.CSS_SELECTOR, "table.list tbody a").click()
+        job_url = d.current_url
+        pages["job"] = job_url
+
+        def status():
+            d.get(job_url)
+            s = d.find_element(By.ID, "job-status").text
+            assert s not in ("FAILED", "failed", "cancelled"), f"the fax ended {s}"
+            return s == "SUCCESS"
+
+        wait_for("SUCCESS", status, 240, 2)
+        seen["job_status"] = "SUCCESS"
+        wait_for("the previews", lambda: images_loaded(d), 30, 0.5)
+
+        def received():
+            d.get(BASE + "/inbox")
+            links = d.find_elements(By.CSS_SELECTOR, "ul.inbox li a")
+            return links[0].get_attribute("href") if links else None
+
+        fax_url = wait_for("the received fax in the inbox", received, 120, 2)
+        assert "1 unread" in d.page_source, d.page_source
+        wait_for("the thumbnails", lambda: images_loaded(d), 30, 0.5)
+        pages["inbox"] = BASE + "/inbox"
+        d.get(fax_url)
+        pages["fax"] = fax_url
+        wait_for("the received pages", lambda: images_loaded(d), 30, 0.5)
+        d.find_element(By.ID, "mark-read").click()
+        wait_for("the mark", lambda: d.find_elements(By.ID, "mark-unread"), 10, 0.2)
+        d.get(BASE + "/inbox")
+        assert "0 unread" in d.page_source
+        seen["download_href"] = d.execute_script("return location.origin") + "/inbox/" + fax_url.rsplit("/", 1)[1] + "/pdf"
+
+        pages["users"] = BASE + "/users"
+        pages["keys"] = BASE + "/settings/keys"
+        pages["system"] = BASE + "/settings/system"
+        for name in ("send", "outbox", "job", "inbox", "fax", "users", "keys", "system"):
+            for size in SIZES:
+                d.get(pages[name])
+                if name in ("job", "inbox", "fax"):
+                    wait_for(f"images of {name}", lambda: images_loaded(d), 30, 0.3)
+                seen["screens"].append(shot(d, name, size))
+
+        d.set_window_size(*SIZES["desktop"])
+        d.find_element(By.XPATH, "//form[@action='/logout']//button").click()
+        wait_for("the login page after logout", lambda: "/login" in d.current_url, 10, 0.2)
+        d.get(BASE + "/outbox")
+        assert "/login" in d.current_url, "logged out"
+        seen["job_url"] = job_url
+        seen["fax_url"] = fax_url
+    finally:
+        d.quit()
+    print(json.dumps(seen))
+
+
+main()

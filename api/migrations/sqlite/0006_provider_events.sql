@@ -1,0 +1,17 @@
+-- Cloud fax providers' webhooks, verified by the API and kept for the agent's line that sent the fax: one row
+-- per (provider, provider_sid, event), so a provider's retry or a replay is stored once. Normalised fields
+-- only (status, pages, error text): no number and no document content is kept here.
+CREATE TABLE provider_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    provider TEXT NOT NULL,
+    provider_sid TEXT NOT NULL,
+    event TEXT NOT NULL,
+    job_id TEXT,
+    status TEXT NOT NULL,
+    pages INTEGER,
+    error TEXT,
+    received_at INTEGER NOT NULL,
+    UNIQUE (provider, provider_sid, event)
+);
+CREATE INDEX provider_events_sid ON provider_events (provider, provider_sid, seq);
+CREATE INDEX provider_events_received ON provider_events (received_at);

@@ -1,0 +1,378 @@
+//! Cloud fax providers' webhooks (Faxbot's routes: `/phaxio-callback`, `/phaxio-inbound`) and the agent
+//! protocol's long poll for them (`/agent/v1/jobs/{id}/provider-events`).
+//!
+//! Each webhook is authenticated first (on by default; refused 401 when the signature is missing or wrong,
+//! when the event is older than `webhook_max_age_seconds`, or when the same event was already taken: a
+//! replay), then parsed by the provider's sans-IO module in [`crate::cloud`]. A status event is stored once
+//! per (provider, provider_sid, event) for the agent whose line sent the fax; it never changes the job
+//! itself: the agent reports the result, as for every other line. A received fax (Phaxio posts its PDF with
+//! the callback) is stored like one from Asterisk.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use faxline_protocol::JobStatus;
+use faxline_protocol::messages::{ProviderEventView, ProviderEvents, ProviderEventsRequest};
+use faxline_protocol::time::{now_s, now_us};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::ClientIp;
+use super::agent::SignedAgent;
+use crate::audit::mask_number;
+use crate::cloud::phaxio;
+use crate::document::is_pdf;
+use crate::error::{ApiError, ApiResult};
+use crate::server::AppState;
+use crate::store::{Inbound, ProviderEvent};
+
+/// A status callback is a small form; more is refused unread.
+const STATUS_BODY_LIMIT: usize = 64 * 1024;
+
+/// A webhook's form: its text fields and its uploaded files (field name, content).
+struct WebhookForm {
+    fields: Vec<(String, String)>,
+    files: Vec<(String, Bytes)>,
+}
+
+impl WebhookForm {
+    fn file_refs(&self) -> Vec<(String, &[u8])> {
+        self.files
+            .iter()
+            .map(|(n, b)| (n.clone(), b.as_ref()))
+            .collect()
+    }
+}
+
+/// Reads a form body (url-encoded or multipart) of at most `limit` bytes.
+async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;
+    let rebuilt = || {
+        let mut r = Request::new(axum::body::Body::from(bytes.clone()));
+        // The body is the form (a GET's form would be read from the query).
+        *r.method_mut() = axum::http::Method::POST;
+        *r.headers_mut() = parts.headers.clone();
+        r
+    };
+    let bad = |e: String| ApiError::bad_request(format!("Malformed webhook body: {e}"));
+    if content_type.starts_with("multipart/form-data") {
+        let mut mp = Multipart::from_request(rebuilt(), &())
+            .await
+            .map_err(|e| bad(e.body_text()))?;
+        let mut form = WebhookForm {
+            fields: Vec::new(),
+            files: Vec::new(),
+        };
+        while let Some(field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
+            let name = field.name().unwrap_or("").to_owned();
+            if field.file_name().is_some() {
+                form.files
+                    .push((name, field.bytes().await.map_err(|e| bad(e.body_text()))?));
+            } else {
+                form.fields
+                    .push((name, field.text().await.map_err(|e| bad(e.body_text()))?));
+            }
+        }
+        Ok(form)
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(rebuilt(), &())
+            .await
+            .map_err(|e| bad(e.body_text()))?;
+        Ok(WebhookForm {
+            fields,
+            files: Vec::new(),
+        })
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "A webhook must be a form (application/x-www-form-urlencoded or multipart/form-data)",
+        ))
+    }
+}
+
+/// A refused webhook: audited (reason, provider, address; never the body) and 401.
+fn refuse(
+    provider: &'static str,
+    route: &'static str,
+    ip: &ClientIp,
+    reason: &'static str,
+) -> ApiError {
+    crate::audit!("webhook_refused", provider, route, ip = %ip.0, reason);
+    crate::metrics::auth_failed("webhook_signature");
+    ApiError::unauthorized(reason)
+}
+
+/// Phaxio's signature check (when verification is on) and the maximum age.
+fn check_phaxio(
+    st: &AppState,
+    route: &'static str,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+    form: &WebhookForm,
+) -> ApiResult<()> {
+    if !st.cfg.phaxio_enabled() {
+        return Err(ApiError::not_found("Phaxio is not configured"));
+    }
+    if !st.cfg.phaxio_verify_signature {
+        return Ok(());
+    }
+    let (Some(token), Some(url)) = (&st.cfg.phaxio_callback_token, st.cfg.phaxio_url(route)) else {
+        // validate() refuses this configuration; never accept unverified callbacks by accident.
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Phaxio callback verification is not configured",
+        ));
+    };
+    let Some(given) = headers
+        .get(phaxio::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(refuse("phaxio", route, ip, "Missing X-Phaxio-Signature"));
+    };
+    if !phaxio::verify(
+        token.as_bytes(),
+        &url,
+        &form.fields,
+        &form.file_refs(),
+        given,
+    ) {
+        return Err(refuse("phaxio", route, ip, "Invalid webhook signature"));
+    }
+    Ok(())
+}
+
+fn check_age(
+    st: &AppState,
+    provider: &'static str,
+    route: &'static str,
+    ip: &ClientIp,
+    occurred_at: Option<i64>,
+) -> ApiResult<()> {
+    let max = st.cfg.webhook_max_age_seconds as i64;
+    if let Some(t) = occurred_at
+        && max > 0
+        && now_s() - t > max
+    {
+        return Err(refuse(provider, route, ip, "Stale webhook"));
+    }
+    Ok(())
+}
+
+fn malformed(e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!("Malformed webhook: {e}"))
+}
+
+/// `POST /phaxio-callback`: a sent fax's status.
+pub(crate) async fn phaxio_callback(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let route = "/phaxio-callback";
+    let headers = req.headers().clone();
+    let form = read_form(req, STATUS_BODY_LIMIT).await?;
+    check_phaxio(&st, route, &ip, &headers, &form)?;
+    let e = phaxio::parse_status(&form.fields).map_err(malformed)?;
+    check_age(&st, "phaxio", route, &ip, e.occurred_at)?;
+    store_status(&st, "phaxio", route, &ip, e).await
+}
+
+/// Stores a verified status event for the job it names; a repeat is a replay.
+async fn store_status(
+    st: &AppState,
+    provider: &'static str,
+    route: &'static str,
+    ip: &ClientIp,
+    e: crate::cloud::StatusEvent,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Some(job_id) = e.job_id.clone() else {
+        return Err(ApiError::not_found("The fax names no Faxline job"));
+    };
+    if st.store.jobs().get(&job_id).await?.is_none() {
+        return Err(ApiError::not_found("Fax job not found"));
+    }
+    let row = ProviderEvent {
+        seq: 0,
+        provider: provider.to_owned(),
+        provider_sid: e.provider_sid.clone(),
+        event: e.event.clone(),
+        job_id: Some(job_id.clone()),
+        status: e.status,
+        pages: e.pages,
+        error: e.error.clone(),
+        received_at: now_us(),
+    };
+    if !st.store.provider_events().insert(&row).await? {
+        return Err(refuse(provider, route, ip, "Replayed webhook"));
+    }
+    st.provider_event.notify_waiters();
+    crate::audit!(
+        "provider_event",
+        provider,
+        job_id = %job_id,
+        provider_sid = %e.provider_sid,
+        status = %e.status
+    );
+    Ok(Json(json!({"status": "ok"})))
+}
+
+/// `POST /phaxio-inbound`: a received fax, its PDF uploaded with the callback.
+pub(crate) async fn phaxio_inbound(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let route = "/phaxio-inbound";
+    let headers = req.headers().clone();
+    let limit = (st.cfg.max_file_bytes() + 256 * 1024) as usize;
+    let form = read_form(req, limit).await?;
+    check_phaxio(&st, route, &ip, &headers, &form)?;
+    let r = phaxio::parse_received(&form.fields).map_err(malformed)?;
+    check_age(&st, "phaxio", route, &ip, r.occurred_at)?;
+    if !st.cfg.inbound_enabled {
+        crate::audit!("inbound_discarded", provider = "phaxio", provider_sid = %r.provider_sid, reason = "inbound disabled");
+        return Ok(Json(json!({"status": "discarded"})));
+    }
+    let pdf = form
+        .files
+        .iter()
+        .find(|(n, _)| n == "file")
+        .map(|(_, b)| b.clone());
+    let pdf = match (pdf, r.status.as_str()) {
+        (Some(pdf), _) if is_pdf(&pdf) => Some(pdf),
+        (Some(_), _) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "The received fax's file is not a PDF",
+            ));
+        }
+        (None, "failed") => None,
+        (None, _) => return Err(ApiError::missing("body", "file")),
+    };
+    let now = now_us();
+    let received_at = r.occurred_at.map_or(now, |s| s * 1_000_000);
+    let row = Inbound {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        from_number: r.from.clone(),
+        to_number: r.to.clone(),
+        status: r.status.clone(),
+        backend: "phaxio".into(),
+        provider_sid: Some(r.provider_sid.clone()),
+        pages: r.pages,
+        size_bytes: pdf.as_ref().map(|p| p.len() as i64),
+        sha256: pdf.as_ref().map(|p| hex::encode(Sha256::digest(p))),
+        mailbox_label: None,
+        error: (r.status == "failed").then(|| "the provider reported a failed reception".into()),
+        created_at: now,
+        received_at,
+        updated_at: now,
+    };
+    let stored = st
+        .store
+        .inbound()
+        .insert(&row, &pdf.unwrap_or_default())
+        .await?;
+    // After the fax is stored (idempotent by provider_sid): a repeat of a stored fax is a replay, while a
+    // provider retry after a failed store still gets its fax in.
+    let event = ProviderEvent {
+        seq: 0,
+        provider: "phaxio".into(),
+        provider_sid: r.provider_sid.clone(),
+        event: "received".into(),
+        job_id: None,
+        status: JobStatus::Success,
+        pages: r.pages,
+        error: None,
+        received_at: now,
+    };
+    if !st.store.provider_events().insert(&event).await? {
+        return Err(refuse("phaxio", route, &ip, "Replayed webhook"));
+    }
+    crate::audit!(
+        "inbound_received",
+        inbound_id = %stored.id,
+        provider = "phaxio",
+        from = %mask_number(stored.from_number.as_deref().unwrap_or("")),
+        to = %mask_number(stored.to_number.as_deref().unwrap_or(""))
+    );
+    Ok(Json(json!({"status": "ok", "id": stored.id})))
+}
+
+fn valid_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `POST /agent/v1/jobs/{id}/provider-events`: the long poll of a cloud line for its fax's events.
+pub(crate) async fn provider_events(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    agent: SignedAgent,
+) -> ApiResult<Json<ProviderEvents>> {
+    let req: ProviderEventsRequest = serde_json::from_slice(&agent.body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Invalid JSON body: {e}"),
+        )
+    })?;
+    if !valid_name(&req.provider, 16) || !valid_name(&req.provider_sid, 64) {
+        return Err(ApiError::bad_request("Invalid provider or provider_sid"));
+    }
+    if !st
+        .store
+        .jobs()
+        .set_provider_sid(&id, &agent.agent_id, &req.provider_sid, now_us())
+        .await?
+    {
+        return Err(ApiError::conflict("Lease not held"));
+    }
+    st.touch_agent(&agent.agent_id).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(req.wait_seconds.min(30));
+    loop {
+        let notified = st.provider_event.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let events: Vec<ProviderEvent> = st
+            .store
+            .provider_events()
+            .after(&req.provider, &req.provider_sid, req.after)
+            .await?
+            .into_iter()
+            .filter(|e| e.job_id.as_deref() == Some(id.as_str()))
+            .collect();
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(ProviderEvents {
+                events: events
+                    .into_iter()
+                    .map(|e| ProviderEventView {
+                        seq: e.seq,
+                        event: e.event,
+                        status: e.status,
+                        pages: e.pages,
+                        error: e.error,
+                    })
+                    .collect(),
+            }));
+        }
+        // Another API instance (PostgreSQL) may have stored it: look again every second too.
+        let _ = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + Duration::from_secs(1)),
+            notified,
+        )
+        .await;
+    }
+}

@@ -1,0 +1,281 @@
+//! Bulk sends: a batch (one document, many recipients) and its durable queue. Each recipient gets
+//! its job through the API's submit path with the idempotency key `bulk:<batch>:<seq>`, so a crash
+//! between creating a job and recording it here never sends anyone twice.
+
+use super::db::{Args, impl_from_row, q, with_writer};
+use super::{Store, StoreResult};
+
+/// A bulk send, without its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkBatch {
+    pub id: String,
+    /// `user:<name>`: the owner of its jobs.
+    pub created_by: String,
+    pub file_name: String,
+    /// `running`, `paused`, `cancelled` or `done` (every recipient has a job).
+    pub state: String,
+    pub total: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl_from_row!(BulkBatch {
+    id,
+    created_by,
+    file_name,
+    state,
+    total,
+    created_at,
+    updated_at
+});
+
+const BATCH_COLS: &str = "id, created_by, file_name, state, total, created_at, updated_at";
+
+pub const BULK_RUNNING: &str = "running";
+pub const BULK_PAUSED: &str = "paused";
+pub const BULK_CANCELLED: &str = "cancelled";
+pub const BULK_DONE: &str = "done";
+
+/// One recipient of a batch, with its job's status once it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRecipient {
+    pub seq: i64,
+    pub number: String,
+    pub name: Option<String>,
+    pub job_id: Option<String>,
+    /// Why no job could be created (a document or number the API refused).
+    pub error: Option<String>,
+    /// The job's status (`None` while it has no job).
+    pub status: Option<String>,
+}
+
+impl_from_row!(BulkRecipient {
+    seq,
+    number,
+    name,
+    job_id,
+    error,
+    status
+});
+
+struct Content {
+    content: Vec<u8>,
+}
+impl_from_row!(Content { content });
+
+/// Recipients per status of their jobs (`waiting`: no job yet; `refused`: none could be made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkCount {
+    pub status: String,
+    pub n: i64,
+}
+impl_from_row!(BulkCount { status, n });
+
+/// The bulk sends of a [`Store`] (`store.bulk()`).
+#[derive(Clone, Copy)]
+pub struct Bulk<'s>(pub(super) &'s Store);
+
+impl Bulk<'_> {
+    /// Stores a batch and all its recipients in one transaction.
+    pub async fn create(
+        &self,
+        b: &BulkBatch,
+        content: &[u8],
+        recipients: &[(String, Option<String>)],
+    ) -> StoreResult<()> {
+        with_writer!(&self.0.db, |p| {
+            let mut tx = p.begin().await?;
+            Args::new()
+                .s(&b.id)
+                .s(&b.created_by)
+                .s(&b.file_name)
+                .b(content.to_vec())
+                .s(&b.state)
+                .i(b.total)
+                .i(b.created_at)
+                .i(b.updated_at)
+                .bind(q(
+                    "INSERT INTO bulk_batches (id, created_by, file_name, content, state, total, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                ))
+                .execute(&mut *tx)
+                .await?;
+            for (i, (number, name)) in recipients.iter().enumerate() {
+                Args::new()
+                    .s(&b.id)
+                    .i(i as i64 + 1)
+                    .s(number)
+                    .os(name.as_deref())
+                    .bind(q(
+                        "INSERT INTO bulk_recipients (batch_id, seq, number, name) VALUES ($1, $2, $3, $4)",
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> StoreResult<Option<BulkBatch>> {
+        self.0
+            .db
+            .one(
+                &format!("SELECT {BATCH_COLS} FROM bulk_batches WHERE id = $1"),
+                Args::new().s(id),
+            )
+            .await
+    }
+
+    /// Newest first.
+    pub async fn list(&self, limit: i64, offset: i64) -> StoreResult<Vec<BulkBatch>> {
+        self.0
+            .db
+            .many(
+                &format!(
+                    "SELECT {BATCH_COLS} FROM bulk_batches ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"
+                ),
+                Args::new().i(limit).i(offset),
+            )
+            .await
+    }
+
+    /// Batches whose queue is moving.
+    pub async fn running(&self) -> StoreResult<Vec<BulkBatch>> {
+        self.0
+            .db
+            .many(
+                &format!(
+                    "SELECT {BATCH_COLS} FROM bulk_batches WHERE state = '{BULK_RUNNING}' ORDER BY created_at LIMIT 100"
+                ),
+                Args::new(),
+            )
+            .await
+    }
+
+    pub async fn content(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let c: Option<Content> = self
+            .0
+            .db
+            .one(
+                "SELECT content FROM bulk_batches WHERE id = $1",
+                Args::new().s(id),
+            )
+            .await?;
+        Ok(c.map(|c| c.content))
+    }
+
+    /// Moves a batch from one of `from` to `to`; `false` when it was in none of them. A batch that
+    /// is done or cancelled no longer needs its document, which is dropped.
+    pub async fn set_state(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let clear = to == BULK_DONE || to == BULK_CANCELLED;
+        let mut args = Args::new().s(id).s(to).i(now);
+        let mut set = String::from("state = $2, updated_at = $3");
+        let mut n = 3;
+        if clear {
+            n += 1;
+            set += &format!(", content = ${n}");
+            args = args.b(Vec::new());
+        }
+        let mut marks = Vec::new();
+        for state in from {
+            n += 1;
+            marks.push(format!("${n}"));
+            args = args.s(state);
+        }
+        let sql = format!(
+            "UPDATE bulk_batches SET {set} WHERE id = $1 AND state IN ({})",
+            marks.join(", ")
+        );
+        Ok(self.0.db.exec(&sql, args).await? == 1)
+    }
+
+    /// Recipients still without a job (and not refused), in order, at most `limit`.
+    pub async fn pending(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<BulkRecipient>> {
+        self.0
+            .db
+            .many(
+                "SELECT seq, number, name, job_id, error, NULL AS status FROM bulk_recipients \
+                 WHERE batch_id = $1 AND job_id IS NULL AND error IS NULL ORDER BY seq LIMIT $2",
+                Args::new().s(batch_id).i(limit),
+            )
+            .await
+    }
+
+    /// Recipients with their job's status, in order (at most `limit`).
+    pub async fn recipients(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<BulkRecipient>> {
+        self.0
+            .db
+            .many(
+                "SELECT r.seq, r.number, r.name, r.job_id, r.error, j.status FROM bulk_recipients r \
+                 LEFT JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 ORDER BY r.seq LIMIT $2",
+                Args::new().s(batch_id).i(limit),
+            )
+            .await
+    }
+
+    /// Jobs of the batch not finished yet (queued or sending).
+    pub async fn in_flight(&self, batch_id: &str) -> StoreResult<i64> {
+        self.0
+            .db
+            .count(
+                "SELECT COUNT(*) FROM bulk_recipients r JOIN fax_jobs j ON j.id = r.job_id \
+                 WHERE r.batch_id = $1 AND j.status IN ('queued', 'in_progress')",
+                Args::new().s(batch_id),
+            )
+            .await
+    }
+
+    /// Queued (not yet sending) jobs of the batch, to cancel with it.
+    pub async fn queued_jobs(&self, batch_id: &str) -> StoreResult<Vec<BulkRecipient>> {
+        self.0
+            .db
+            .many(
+                "SELECT r.seq, r.number, r.name, r.job_id, r.error, j.status FROM bulk_recipients r \
+                 JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 AND j.status = 'queued'",
+                Args::new().s(batch_id),
+            )
+            .await
+    }
+
+    pub async fn set_job(&self, batch_id: &str, seq: i64, job_id: &str) -> StoreResult<()> {
+        self.0
+            .db
+            .exec(
+                "UPDATE bulk_recipients SET job_id = $3 WHERE batch_id = $1 AND seq = $2",
+                Args::new().s(batch_id).i(seq).s(job_id),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_error(&self, batch_id: &str, seq: i64, error: &str) -> StoreResult<()> {
+        self.0
+            .db
+            .exec(
+                "UPDATE bulk_recipients SET error = $3 WHERE batch_id = $1 AND seq = $2",
+                Args::new().s(batch_id).i(seq).s(error),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Recipients per job status.
+    pub async fn progress(&self, batch_id: &str) -> StoreResult<Vec<BulkCount>> {
+        self.0
+            .db
+            .many(
+                "SELECT CASE WHEN r.error IS NOT NULL THEN 'refused' ELSE COALESCE(j.status, 'waiting') END AS status, \
+                 COUNT(*) AS n FROM bulk_recipients r LEFT JOIN fax_jobs j ON j.id = r.job_id \
+                 WHERE r.batch_id = $1 GROUP BY 1",
+                Args::new().s(batch_id),
+            )
+            .await
+    }
+}

@@ -1,0 +1,1168 @@
+//! The web console against the real router and server: login and sessions (durable across a
+//! restart, idle and absolute expiry, logout everywhere), CSRF and cross-origin refusals, login
+//! throttling that cannot lock a user out of their own browser, role checks on every route, and
+//! sending, outbox, previews and inbox through the console.
+
+mod common;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use common::{ADMIN_KEY, Db, TestServer, http};
+use faxline_api::store::Inbound;
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
+
+const PASSWORD: &str = "tulip-7Qx!marble-42";
+
+/// A browser: keeps cookies by name, never follows redirects, sends `X-Forwarded-For` when told.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+    forwarded_for: Option<String>,
+    /// The raw `Set-Cookie` headers of the last response.
+    last_set_cookie: Vec<String>,
+}
+
+impl Browser {
+    fn new(s: &TestServer) -> Self {
+        Self {
+            base: s.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+            forwarded_for: None,
+            last_set_cookie: Vec::new(),
+        }
+    }
+
+    fn at_address(mut self, ip: &str) -> Self {
+        self.forwarded_for = Some(ip.into());
+        self
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::Response) {
+        self.last_set_cookie.clear();
+        for v in r.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap().to_string();
+            let (kv, attrs) = v.split_once(';').unwrap_or((&v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+            self.last_set_cookie.push(v.clone());
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut b = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header());
+        if let Some(ip) = &self.forwarded_for {
+            b = b.header("x-forwarded-for", ip);
+        }
+        b
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        self.keep_cookies(&r);
+        r
+    }
+
+    async fn text(&mut self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let r = self
+            .req(reqwest::Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(form))
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        r
+    }
+
+    /// Opens the login page and submits it.
+    async fn login(&mut self, user: &str, password: &str) -> reqwest::Response {
+        let (status, page) = self.text("/login").await;
+        assert_eq!(status, 200);
+        let nonce = hidden(&page, "login_nonce");
+        self.post(
+            "/login",
+            &[
+                ("username", user),
+                ("password", password),
+                ("login_nonce", &nonce),
+                ("next", "/outbox"),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of a page's forms.
+    async fn csrf(&mut self) -> String {
+        let (status, page) = self.text("/send").await;
+        assert_eq!(status, 200, "{page}");
+        hidden(&page, "csrf")
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as a browser sends a form.
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The value of the hidden input `name` in `page`.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+async fn add(s: &TestServer, name: &str, role: &str) -> faxline_api::store::ConsoleUser {
+    faxline_api::console::add_user(&s.store, name, PASSWORD, role)
+        .await
+        .unwrap()
+}
+
+/// Runs SQL on the server's database (to age sessions).
+async fn sql(s: &TestServer, stmt: &str) {
+    let url = &s.cfg.database_url;
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(stmt.to_string()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(stmt.to_string()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn sessions_survive_restart_and_end_on_logout(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    // Not logged in: the pages send the browser to the login page, keeping where it wanted to go.
+    let r = b.get("/inbox?page=1").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/login?next=%2Finbox%3Fpage%3D1");
+    let r = b.login("ann", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    assert_eq!(location(&r), "/outbox");
+    let session = b
+        .last_set_cookie
+        .iter()
+        .find(|c| c.starts_with("faxline_session="))
+        .expect("a session cookie")
+        .clone();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(session.contains(attr), "{attr} missing: {session}");
+    }
+    let (status, page) = b.text("/outbox").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("ann"), "{page}");
+    // The session lives in the database: a restarted server knows it.
+    let s = s.restart().await;
+    b.base = s.base.clone(); // the restarted server listens on a new port
+    let (status, _) = b.text("/outbox").await;
+    assert_eq!(status, 200, "the session survives a restart");
+    // A second browser of the same user, then "log out everywhere" from the first.
+    let mut other = Browser::new(&s);
+    assert_eq!(
+        other.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(other.get("/outbox").await.status(), 200);
+    let csrf = b.csrf().await;
+    let r = b.post("/logout-everywhere", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/outbox").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        other.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "every session ended"
+    );
+    // Plain logout ends only that session.
+    let mut one = Browser::new(&s);
+    let mut two = Browser::new(&s);
+    one.login("ann", PASSWORD).await;
+    two.login("ann", PASSWORD).await;
+    let csrf = one.csrf().await;
+    assert_eq!(
+        one.post("/logout", &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(one.get("/outbox").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(two.get("/outbox").await.status(), 200);
+}
+both_stores!(sessions, sessions_survive_restart_and_end_on_logout);
+
+async fn sessions_expire_when_idle_and_absolutely(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    let mut idle = Browser::new(&s);
+    idle.login("ann", PASSWORD).await;
+    assert_eq!(idle.get("/outbox").await.status(), 200);
+    // 31 minutes without a request.
+    let long_ago = faxline_protocol::time::now_us() - 31 * 60 * 1_000_000;
+    sql(
+        &s,
+        &format!("UPDATE console_sessions SET last_seen_at = {long_ago}"),
+    )
+    .await;
+    assert_eq!(
+        idle.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "idle expiry"
+    );
+
+    let mut active = Browser::new(&s);
+    active.login("ann", PASSWORD).await;
+    assert_eq!(active.get("/outbox").await.status(), 200);
+    let past = faxline_protocol::time::now_us() - 1;
+    sql(
+        &s,
+        &format!("UPDATE console_sessions SET expires_at = {past}"),
+    )
+    .await;
+    assert_eq!(
+        active.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "absolute expiry"
+    );
+    // Expired sessions are deleted, not merely refused.
+    let mut again = Browser::new(&s);
+    again.login("ann", PASSWORD).await;
+    sql(
+        &s,
+        "UPDATE console_sessions SET last_seen_at = last_seen_at",
+    )
+    .await;
+}
+both_stores!(expiry, sessions_expire_when_idle_and_absolutely);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    add(&s, "ann", "admin").await;
+    let mut b = Browser::new(&s);
+    // A login without the login nonce (e.g. posted from another site) is refused.
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("username", "ann"),
+                ("password", PASSWORD),
+                ("login_nonce", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        b.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let csrf = b.csrf().await;
+    for (path, form) in [
+        ("/logout", vec![]),
+        ("/logout", vec![("csrf", "0".repeat(64))]),
+        ("/logout-everywhere", vec![("csrf", "wrong".to_string())]),
+        (
+            "/users",
+            vec![
+                ("username", "eve".to_string()),
+                ("password", PASSWORD.to_string()),
+                ("role", "admin".to_string()),
+            ],
+        ),
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b.post(path, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} {form:?}");
+    }
+    assert!(
+        faxline_api::store::Store::users(&s.store)
+            .by_username("eve")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was done"
+    );
+    // The multipart send form is checked too.
+    let form = reqwest::multipart::Form::new()
+        .text("to", "+15551234567")
+        .text("text", "hello");
+    let r = b
+        .req(reqwest::Method::POST, "/send")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (total, _) = list_jobs(&s).await;
+    assert_eq!(total, 0, "no fax was queued");
+    // Another site's page, even with a valid token, is refused by its Origin.
+    let r = b
+        .req(reqwest::Method::POST, "/logout")
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Still logged in after all of that.
+    assert_eq!(b.get("/outbox").await.status(), 200);
+    // The right token works.
+    assert_eq!(
+        b.post("/logout", &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttling_locks_the_guesser_not_the_user() {
+    let s = TestServer::start(Db::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    .unwrap();
+    add(&s, "ann", "staff").await;
+    // Ann logs in once from her own browser: it is remembered (device cookie).
+    let mut ann = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(ann.cookies.contains_key("faxline_device"));
+    let csrf = ann.csrf().await;
+    ann.post("/logout", &[("csrf", &csrf)]).await;
+
+    // A guesser elsewhere: five wrong passwords, then 429 with Retry-After, even for the right one.
+    let mut eve = Browser::new(&s).at_address("192.0.2.66");
+    for _ in 0..5 {
+        let r = eve.login("ann", "wrong-password-123").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = eve.login("ann", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    // Many more guesses from many addresses pile up only a bounded per-user delay...
+    for i in 0..20 {
+        let mut g = Browser::new(&s).at_address(&format!("198.51.100.{i}"));
+        g.login("ann", "wrong-password-123").await;
+    }
+    let mut stranger = Browser::new(&s).at_address("198.51.100.200");
+    let r = stranger.login("ann", PASSWORD).await;
+    if r.status() == StatusCode::TOO_MANY_REQUESTS {
+        let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!(wait <= 5 * 60, "the per-user delay is bounded: {wait}");
+    }
+    // ...and none of it holds back Ann's own browser.
+    let r = ann.login("ann", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "ann is not locked out");
+    // A wrong username costs a failure too, and says nothing about which part was wrong.
+    let mut probe = Browser::new(&s).at_address("192.0.2.77");
+    let (a, b) = (
+        probe.login("nobody", PASSWORD).await.text().await.unwrap(),
+        probe
+            .login("ann", "wrong-password-123")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(a.contains("Wrong username or password") && b.contains("Wrong username or password"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_login_and_role() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    let admin = add(&s, "root", "admin").await;
+    add(&s, "ann", "staff").await;
+    let id = "0".repeat(32);
+    let gets = [
+        "/send".to_string(),
+        "/outbox".into(),
+        format!("/outbox/{id}"),
+        format!("/outbox/{id}/page/1"),
+        "/inbox".into(),
+        format!("/inbox/{id}"),
+        format!("/inbox/{id}/page/1"),
+        format!("/inbox/{id}/pdf"),
+        "/users".into(),
+        "/bulk".into(),
+        format!("/bulk/{id}"),
+        "/settings/keys".into(),
+        "/settings/system".into(),
+    ];
+    let posts = [
+        "/logout".to_string(),
+        "/logout-everywhere".into(),
+        "/send".into(),
+        format!("/outbox/{id}/cancel"),
+        format!("/outbox/{id}/retry"),
+        format!("/inbox/{id}/read"),
+        "/users".into(),
+        format!("/users/{}/disable", admin.id),
+        format!("/users/{}/enable", admin.id),
+        "/bulk".into(),
+        format!("/bulk/{id}/pause"),
+        format!("/bulk/{id}/resume"),
+        format!("/bulk/{id}/cancel"),
+        "/settings/keys".into(),
+        "/settings/keys/abcdef012345/rotate".into(),
+        "/settings/keys/abcdef012345/revoke".into(),
+    ];
+    // Nobody logged in: pages redirect to the login page, forms are refused.
+    let mut anon = Browser::new(&s);
+    for p in &gets {
+        let r = anon.get(p).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{p}");
+        assert!(location(&r).starts_with("/login?next="), "{p}");
+    }
+    for p in &posts {
+        assert_eq!(
+            anon.post(p, &[]).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{p}"
+        );
+    }
+    // An API key is not a console login.
+    let r = anon
+        .req(reqwest::Method::GET, "/outbox")
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Staff: the admin pages are 403 (before the form is even looked at); the rest is theirs.
+    let mut staff = Browser::new(&s);
+    staff.login("ann", PASSWORD).await;
+    let csrf = staff.csrf().await;
+    for p in ["/users", "/settings/keys", "/settings/system"] {
+        assert_eq!(staff.get(p).await.status(), StatusCode::FORBIDDEN, "{p}");
+    }
+    for p in [
+        "/settings/keys",
+        "/settings/keys/abcdef012345/rotate",
+        "/settings/keys/abcdef012345/revoke",
+    ] {
+        let r = staff
+            .post(p, &[("csrf", &csrf), ("scope", "fax:send")])
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
+    }
+    for p in ["/users".to_string(), format!("/users/{}/disable", admin.id)] {
+        let r = staff
+            .post(
+                &p,
+                &[
+                    ("csrf", &csrf),
+                    ("username", "x"),
+                    ("password", "y"),
+                    ("role", "admin"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
+    }
+    for p in ["/send", "/outbox", "/inbox"] {
+        assert_eq!(staff.get(p).await.status(), 200, "{p}");
+    }
+    assert_eq!(
+        staff.get(&format!("/outbox/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Admin: can manage users; a disabled user's sessions end at once.
+    let mut root = Browser::new(&s);
+    root.login("root", PASSWORD).await;
+    assert_eq!(root.get("/users").await.status(), 200);
+    let csrf = root.csrf().await;
+    let r = root
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "bob"),
+                ("password", "short"),
+                ("role", "staff"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "weak password refused");
+    let r = root
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "bob"),
+                ("password", "violet-3Kp!harbor-77"),
+                ("role", "staff"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let ann = s.store.users().by_username("ann").await.unwrap().unwrap();
+    let r = root
+        .post(&format!("/users/{}/disable", ann.id), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        staff.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "disabled: logged out"
+    );
+    assert_eq!(
+        staff.login("ann", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn list_jobs(s: &TestServer) -> (i64, Vec<serde_json::Value>) {
+    let v: serde_json::Value = http()
+        .get(s.url("/fax?limit=100"))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        v["total"].as_i64().unwrap(),
+        v["jobs"].as_array().unwrap().clone(),
+    )
+}
+
+async fn send_form(b: &mut Browser, to: &str, pdf: Vec<u8>) -> (reqwest::Response, String) {
+    let (_, page) = b.text("/send").await;
+    let (csrf, form_id) = (hidden(&page, "csrf"), hidden(&page, "form_id"));
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("form_id", form_id.clone())
+        .text("to", to.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf).file_name("letter.pdf"),
+        );
+    let r = b
+        .req(reqwest::Method::POST, "/send")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r, form_id)
+}
+
+async fn send_outbox_and_inbox(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let pdf = common::one_page_pdf();
+    let (r, form_id) = send_form(&mut b, "+1 555 123 4567\n+15559876543", pdf.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/outbox?sent=2");
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 2);
+    let mut to: Vec<_> = jobs
+        .iter()
+        .map(|j| j["to"].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["+15551234567", "+15559876543"]);
+    assert!(
+        jobs.iter()
+            .all(|j| j["status"] == "queued" && j["pages"] == 1)
+    );
+    // The same form sent again (a double click) queues nothing more.
+    let (_, page) = b.text("/send").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .text("form_id", form_id)
+        .text("to", "+15551234567, +15559876543")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf).file_name("letter.pdf"),
+        );
+    let r = b
+        .req(reqwest::Method::POST, "/send")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(list_jobs(&s).await.0, 2, "resubmission is idempotent");
+    // Bad input is a clear error on the form, nothing queued.
+    let (r, _) = send_form(&mut b, "12ab", common::one_page_pdf()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("is not a fax number"));
+    let (r, _) = send_form(
+        &mut b,
+        "+15551234567",
+        vec![0x89, b'P', b'N', b'G', 0, 0, 0xff, 0xfe, 0, 1],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(list_jobs(&s).await.0, 2);
+    // The outbox lists them with their status; each fax has its page previews.
+    let (status, page) = b.text("/outbox").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("+15559876543") && page.contains("queued"),
+        "{page}"
+    );
+    assert!(
+        page.contains("http-equiv=\"refresh\""),
+        "refreshes while faxes are pending"
+    );
+    let id = jobs[0]["id"].as_str().unwrap();
+    let (status, page) = b.text(&format!("/outbox/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("/outbox/{id}/page/1?width=400")),
+        "{page}"
+    );
+    let r = b.get(&format!("/outbox/{id}/page/1?width=400")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().await.unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!(img.width(), 400);
+    // Filter by number and status.
+    let (_, page) = b.text("/outbox?to=%2B15551234567").await;
+    assert!(
+        page.contains("+15551234567") && !page.contains("+15559876543"),
+        "{page}"
+    );
+    // The last digits, as a masked number shows them.
+    let (_, page) = b.text("/outbox?to=6543").await;
+    assert!(
+        page.contains("+15559876543") && !page.contains("+15551234567"),
+        "{page}"
+    );
+    let (_, page) = b.text("/outbox?to=%E2%80%A66543&status=queued").await;
+    assert!(page.contains("+15559876543"), "{page}");
+    let (_, page) = b.text("/outbox?status=SUCCESS").await;
+    assert!(!page.contains("+1555"), "{page}");
+    // Cancel one from the console.
+    let csrf = b.csrf().await;
+    let r = b
+        .post(&format!("/outbox/{id}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let v: serde_json::Value = http()
+        .get(s.url(&format!("/fax/{id}")))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "cancelled");
+    // Send the cancelled fax again: a new job, same number and document; a double click queues it once.
+    let (_, page) = b.text(&format!("/outbox/{id}")).await;
+    let (csrf, retry_form) = (hidden(&page, "csrf"), hidden(&page, "form_id"));
+    let r = b
+        .post(
+            &format!("/outbox/{id}/retry"),
+            &[("csrf", &csrf), ("form_id", &retry_form)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let again = location(&r);
+    let r = b
+        .post(
+            &format!("/outbox/{id}/retry"),
+            &[("csrf", &csrf), ("form_id", &retry_form)],
+        )
+        .await;
+    assert_eq!(location(&r), again, "the same job");
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 3);
+    let new_id = again.rsplit('/').next().unwrap();
+    let new = jobs.iter().find(|j| j["id"] == new_id).unwrap();
+    assert_eq!(new["to"], v["to"]);
+    assert_eq!(new["status"], "queued");
+    // A queued fax cannot be "sent again".
+    let r = b
+        .post(&format!("/outbox/{new_id}/retry"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // A received fax: listed unread with a thumbnail, opened, downloaded by a signed link, marked read.
+    let fax_id = uuid::Uuid::new_v4().simple().to_string();
+    let now = faxline_protocol::time::now_us();
+    let row = Inbound {
+        id: fax_id.clone(),
+        from_number: Some("+15550001111".into()),
+        to_number: Some("+15551234567".into()),
+        status: "received".into(),
+        backend: "sip".into(),
+        provider_sid: Some(format!("call-{fax_id}")),
+        pages: Some(1),
+        size_bytes: Some(common::one_page_pdf().len() as i64),
+        sha256: None,
+        mailbox_label: None,
+        error: None,
+        created_at: now,
+        received_at: now,
+        updated_at: now,
+    };
+    s.store
+        .inbound()
+        .insert(&row, &Bytes::from(common::one_page_pdf()))
+        .await
+        .unwrap();
+    let (status, page) = b.text("/inbox").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("1 unread") && page.contains("+15550001111"),
+        "{page}"
+    );
+    let r = b.get(&format!("/inbox/{fax_id}/page/1?width=160")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        image::load_from_memory(&r.bytes().await.unwrap())
+            .unwrap()
+            .width(),
+        160
+    );
+    let (status, page) = b.text(&format!("/inbox/{fax_id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Mark read"), "{page}");
+    let r = b.get(&format!("/inbox/{fax_id}/pdf")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = location(&r);
+    assert!(
+        link.starts_with(&format!("/inbound/{fax_id}/pdf?token=")),
+        "{link}"
+    );
+    // The signed link works on its own (no cookie, no key).
+    let pdf = http().get(s.url(&link)).send().await.unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert_eq!(pdf.bytes().await.unwrap(), common::one_page_pdf());
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            &format!("/inbox/{fax_id}/read"),
+            &[("csrf", &csrf), ("read", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = b.text("/inbox").await;
+    assert!(page.contains("0 unread"), "{page}");
+}
+both_stores!(send_and_inbox, send_outbox_and_inbox);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stylesheet_is_served_and_api_routes_are_untouched() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    let r = http()
+        .get(s.url("/assets/console.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    // The API keeps its answers: JSON errors, its own auth.
+    let r = http().get(s.url("/fax")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http().get(s.url("/nothing-here")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let r = http().get(s.url("/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Finishes every job an agent can lease, as SUCCESS; returns how many.
+async fn finish_leased(s: &TestServer) -> usize {
+    use faxline_protocol::JobStatus;
+    use faxline_protocol::messages::SendResult;
+    let agent = s.agent("bulk-agent");
+    let jobs = agent
+        .lease(std::time::Duration::from_millis(200), 10)
+        .await
+        .unwrap();
+    for job in &jobs {
+        agent
+            .result(
+                job,
+                &SendResult {
+                    status: JobStatus::Success,
+                    error: None,
+                    pages: Some(1),
+                    provider_sid: Some(format!("call-{}", job.job_id)),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    jobs.len()
+}
+
+async fn bulk_send_is_durable_and_sends_each_recipient_once(db: Db) {
+    let Some(mut s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let (_, page) = b.text("/bulk").await;
+    let csrf = hidden(&page, "csrf");
+    let mut csv = String::from("number,name\n");
+    for i in 0..20 {
+        csv += &format!("+1555000{i:04},Clinic {i}\n");
+    }
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "csv",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("r.csv"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(common::one_page_pdf()).file_name("memo.pdf"),
+        );
+    let r = b
+        .req(reqwest::Method::POST, "/bulk")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let batch_url = location(&r);
+    let batch_id = batch_url.rsplit('/').next().unwrap().to_string();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    let mut restarted = false;
+    let mut crashed_mid_record = false;
+    loop {
+        let (total, jobs) = list_jobs(&s).await;
+        let open = jobs
+            .iter()
+            .filter(|j| j["status"] == "queued" || j["status"] == "in_progress")
+            .count();
+        assert!(open <= 2, "at most two jobs of the batch at a time: {open}");
+        if total >= 6 && !crashed_mid_record {
+            // As if the server died after creating a job but before recording it: the next pass
+            // must find the same job (its idempotency key), not fax the recipient again.
+            let stmt = format!(
+                "UPDATE bulk_recipients SET job_id = NULL WHERE batch_id = '{batch_id}' AND seq = \
+                 (SELECT MAX(seq) FROM bulk_recipients WHERE batch_id = '{batch_id}' AND job_id IS NOT NULL)"
+            );
+            sql(&s, &stmt).await;
+            crashed_mid_record = true;
+        }
+        if total >= 10 && !restarted {
+            s = s.restart().await;
+            b.base = s.base.clone();
+            restarted = true;
+        }
+        if total == 20 && jobs.iter().all(|j| j["status"] == "SUCCESS") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bulk send stalled at {total} jobs"
+        );
+        finish_leased(&s).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 20, "each recipient faxed exactly once");
+    let mut to: Vec<String> = jobs
+        .iter()
+        .map(|j| j["to"].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 20);
+    // The batch ends done; its page shows all twenty finished.
+    let done = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, page) = b.text(&batch_url).await;
+        if page.contains("<dd id=\"batch-state\">done</dd>") {
+            assert!(page.contains("<span id=\"batch-done\">20</span>"), "{page}");
+            break;
+        }
+        assert!(std::time::Instant::now() < done, "{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+both_stores!(
+    bulk_durable,
+    bulk_send_is_durable_and_sends_each_recipient_once
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_send_pauses_resumes_and_cancels() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let (_, page) = b.text("/bulk").await;
+    let csrf = hidden(&page, "csrf");
+    // A bad number refuses the whole upload, naming the row.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("list", "+15550000001\n+1555abc\n")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(common::one_page_pdf()).file_name("memo.pdf"),
+        );
+    let r = b
+        .req(reqwest::Method::POST, "/bulk")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("row 2"));
+    let list: String = (0..6).map(|i| format!("+1555100{i:04}\n")).collect();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("list", list)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(common::one_page_pdf()).file_name("memo.pdf"),
+        );
+    let r = b
+        .req(reqwest::Method::POST, "/bulk")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let batch_url = location(&r);
+    // The first two jobs are created at once (the queue is kicked); then pause.
+    let t = std::time::Instant::now();
+    while list_jobs(&s).await.0 < 2 {
+        assert!(t.elapsed().as_secs() < 20);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = b
+        .post(&format!("{batch_url}/pause"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(finish_leased(&s).await, 2);
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await; // a maintenance pass
+    assert_eq!(list_jobs(&s).await.0, 2, "paused: no new jobs");
+    let (_, page) = b.text(&batch_url).await;
+    assert!(page.contains("id=\"resume\""), "{page}");
+    // Resume: two more at once; cancel: the queued ones are cancelled, nothing more is created.
+    b.post(&format!("{batch_url}/resume"), &[("csrf", &csrf)])
+        .await;
+    let t = std::time::Instant::now();
+    while list_jobs(&s).await.0 < 4 {
+        assert!(t.elapsed().as_secs() < 20);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = b
+        .post(&format!("{batch_url}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 4);
+    assert_eq!(
+        jobs.iter().filter(|j| j["status"] == "cancelled").count(),
+        2
+    );
+    let (_, page) = b.text(&batch_url).await;
+    assert!(
+        page.contains("<dd id=\"batch-state\">cancelled</dd>"),
+        "{page}"
+    );
+    // A resume after a cancel is refused.
+    let r = b
+        .post(&format!("{batch_url}/resume"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_api_keys_and_see_agents_and_masked_config() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    add(&s, "root", "admin").await;
+    let mut b = Browser::new(&s);
+    b.login("root", PASSWORD).await;
+    let csrf = b.csrf().await;
+    let r = b
+        .post("/settings/keys", &[("csrf", &csrf), ("name", "billing")])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a key needs a scope");
+    let r = b
+        .post(
+            "/settings/keys",
+            &[
+                ("csrf", &csrf),
+                ("name", "billing"),
+                ("scope", "fax:read"),
+                ("scope", "inbound:list"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let token = page
+        .split("<code id=\"new-token\" class=\"token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("fbk_live_"), "{token}");
+    let key_id = token
+        .trim_start_matches("fbk_live_")
+        .split('_')
+        .next()
+        .unwrap()
+        .to_string();
+    let api = |t: String| {
+        let url = s.url("/fax");
+        async move {
+            http()
+                .get(url)
+                .header("X-API-Key", t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        api(token.clone()).await,
+        200,
+        "the new key works with its scopes"
+    );
+    // Shown once: the list does not show it again.
+    let (_, list) = b.text("/settings/keys").await;
+    assert!(list.contains(&key_id) && !list.contains(&token));
+    assert!(list.contains("fax:read, inbound:list"), "{list}");
+    // Rotate: a new secret, the old one stops working.
+    let r = b
+        .post(
+            &format!("/settings/keys/{key_id}/rotate"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let page = r.text().await.unwrap();
+    let rotated = page
+        .split("<code id=\"new-token\" class=\"token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(rotated, token);
+    assert_eq!(api(token).await, 401);
+    assert_eq!(api(rotated.clone()).await, 200);
+    // Revoke.
+    let r = b
+        .post(
+            &format!("/settings/keys/{key_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api(rotated).await, 401);
+    let r = b
+        .post(
+            &format!("/settings/keys/{key_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Agents with their line health, and the configuration without a secret in it.
+    let agent = s.agent("agent-7");
+    agent
+        .lease_reporting(
+            std::time::Duration::ZERO,
+            1,
+            Some(faxline_protocol::messages::LineHealth {
+                kind: "asterisk".into(),
+                problems: vec!["AMI not connected".into()],
+            }),
+        )
+        .await
+        .unwrap();
+    let (status, page) = b.text("/settings/system").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("agent-7") && page.contains("AMI not connected"),
+        "{page}"
+    );
+    assert!(page.contains("inbound_enabled: true"), "{page}");
+    for secret in [ADMIN_KEY, common::AGENT_SECRET, common::INTERNAL_SECRET] {
+        assert!(!page.contains(secret), "a secret on the page");
+    }
+}
