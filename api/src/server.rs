@@ -79,8 +79,9 @@ pub(crate) struct Inner {
     /// Recently read key rows by key id, with the time they were read (see [`KEY_CACHE_US`]).
     key_cache: Mutex<HashMap<String, (i64, ApiKeyRow)>>,
     agent_touch: Mutex<HashMap<String, i64>>,
-    /// The line health each agent last reported to this instance (see `AppState::agent_polled`).
-    agent_lines: Mutex<HashMap<String, LineHealth>>,
+    /// The line report each agent's row last got from this instance, so an unchanged report is written only
+    /// as often as a plain contact (see `AppState::agent_polled`).
+    agent_lines: Mutex<HashMap<String, Option<LineHealth>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -483,33 +484,43 @@ impl AppState {
         });
     }
 
-    /// An agent polled for work: it is seen, and its line report (absent from older agents) kept. Reports
-    /// live in this instance's memory: with several instances, each knows the agents that poll it.
+    /// An agent polled for work: it is seen, and its line report (absent from older agents) stored with it in
+    /// the database, so every instance's readiness sees it. A changed report is written at once; an unchanged
+    /// one with the agent's contact, at most every 5 s.
     pub(crate) async fn agent_polled(&self, agent_id: &str, line: Option<LineHealth>) {
-        {
+        let now = now_us();
+        let changed = {
             let mut m = self.agent_lines.lock().unwrap_or_else(|p| p.into_inner());
-            match line {
-                Some(h) => {
-                    if m.len() > 10_000 && !m.contains_key(agent_id) {
-                        m.clear();
-                    }
-                    m.insert(agent_id.to_owned(), h);
+            if m.get(agent_id) == Some(&line) {
+                false
+            } else {
+                if m.len() > 10_000 {
+                    m.clear();
                 }
-                None => {
-                    m.remove(agent_id);
-                }
+                m.insert(agent_id.to_owned(), line.clone());
+                true
             }
+        };
+        if !(changed || due(&self.agent_touch, agent_id, now, 5_000_000)) {
+            return;
         }
-        self.touch_agent(agent_id).await;
-    }
-
-    /// The line health `agent_id` last reported here, if it reports one.
-    pub(crate) fn agent_line(&self, agent_id: &str) -> Option<LineHealth> {
-        self.agent_lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(agent_id)
-            .cloned()
+        if changed {
+            // The contact is written with it; the next plain contact waits its turn.
+            due(&self.agent_touch, agent_id, now, 0);
+        }
+        if let Err(e) = self
+            .store
+            .agents()
+            .report_line(agent_id, now, line.as_ref())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the agent's line report");
+            // Try again on the next poll.
+            self.agent_lines
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(agent_id);
+        }
     }
 
     /// Records that an agent was seen, at most every 5 s per agent.

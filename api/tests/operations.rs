@@ -147,6 +147,66 @@ async fn readiness(db: Db) {
 }
 both_stores!(readiness_names_each_failing_part, readiness);
 
+/// Two API instances on one database (as behind a load balancer): an agent polls one, and the other's
+/// readiness, metrics and agent list show its line report, problems and recovery alike.
+async fn line_reports_reach_every_instance(db: Db) {
+    let Some(a) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let mut b = TestServer::start_with(a.cfg.clone()).await;
+    let agent = a.agent("edge-1");
+    let down = LineHealth {
+        kind: "asterisk".into(),
+        problems: vec!["SIP trunk unreachable (it does not answer Asterisk's OPTIONS)".into()],
+    };
+    agent
+        .lease_reporting(Duration::ZERO, 0, Some(down))
+        .await
+        .unwrap();
+    let (code, v) = ready(&b).await;
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(
+        reasons(&v),
+        [
+            "agent edge-1: asterisk line: SIP trunk unreachable (it does not answer Asterisk's OPTIONS)"
+        ],
+        "{v}"
+    );
+    assert_eq!(v["agents"][0]["line"]["healthy"], false, "{v}");
+    let (_, token) = create_key(&b, &["metrics:read"]).await;
+    let text = scrape(&b, &token).await;
+    assert_eq!(
+        sample(&text, "faxline_api_agents_line_unhealthy"),
+        Some(1.0),
+        "{text}"
+    );
+    // Fixed, reported to the first instance, seen at once by the second (a changed report is not held back).
+    agent
+        .lease_reporting(
+            Duration::ZERO,
+            0,
+            Some(LineHealth {
+                kind: "asterisk".into(),
+                problems: vec![],
+            }),
+        )
+        .await
+        .unwrap();
+    let (code, v) = ready(&b).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["agents"][0]["line"]["healthy"], true, "{v}");
+    // An agent that stops sending reports (an older version took its place) has none.
+    agent.lease(Duration::ZERO, 0).await.unwrap();
+    let (code, v) = ready(&b).await;
+    assert_eq!(code, 200, "{v}");
+    assert!(v["agents"][0]["line"].is_null(), "{v}");
+    b.stop().await;
+}
+both_stores!(
+    line_reports_reach_every_instance_on_one_database,
+    line_reports_reach_every_instance
+);
+
 /// An API whose agents may be away can say so: then a missing agent is a warning only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_without_required_agent() {

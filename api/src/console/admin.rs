@@ -230,7 +230,7 @@ pub(super) async fn system(State(st): State<AppState>, AdminSession(s): AdminSes
         .into_iter()
         .take(200)
         .map(|a| {
-            let line = st.agent_line(&a.agent_id);
+            let line = a.line();
             let (kind, health, healthy) = match &line {
                 Some(h) if h.healthy() => (h.kind.clone(), "healthy".to_string(), true),
                 Some(h) => (h.kind.clone(), h.problems.join("; "), false),

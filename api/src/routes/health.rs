@@ -60,7 +60,7 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
     let mut listed = Vec::new();
     for a in &agents {
         let fresh = now - a.last_seen_at <= fresh_us;
-        let line = st.agent_line(&a.agent_id);
+        let line = a.line();
         if fresh {
             connected += 1;
             if let Some(h) = line.as_ref().filter(|h| !h.healthy()) {

@@ -85,7 +85,7 @@ async fn record_gauges(st: &AppState) {
                 .collect();
             let broken = fresh
                 .iter()
-                .filter(|a| st.agent_line(&a.agent_id).is_some_and(|h| !h.healthy()))
+                .filter(|a| a.line().is_some_and(|h| !h.healthy()))
                 .count();
             metrics::gauge!("faxline_api_agents_connected").set(fresh.len() as f64);
             metrics::gauge!("faxline_api_agents_line_unhealthy").set(broken as f64);

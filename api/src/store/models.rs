@@ -207,6 +207,23 @@ pub struct AgentRow {
     pub agent_id: String,
     pub first_seen_at: i64,
     pub last_seen_at: i64,
+    /// The kind of line the agent last reported (`None`: it sends no report).
+    pub line_kind: Option<String>,
+    /// That report's problems, a JSON array of strings.
+    pub line_problems: Option<String>,
+}
+
+impl AgentRow {
+    /// The line health the agent last reported, from any API instance on this database.
+    pub fn line(&self) -> Option<faxline_protocol::messages::LineHealth> {
+        let kind = self.line_kind.clone()?;
+        let problems = self
+            .line_problems
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<Vec<String>>(p).ok())
+            .unwrap_or_default();
+        Some(faxline_protocol::messages::LineHealth { kind, problems })
+    }
 }
 
 /// A cloud provider's webhook event, normalised (see `store/provider_events.rs`).
