@@ -193,8 +193,7 @@ pub fn line_health(line: &'static str, healthy: bool) {
 }
 
 /// Records what the media of one fax session of the agent's own SIP stack did (`direction`: `outbound` or
-/// `inbound`): whether ECM was used, rows the receiver found bad, and datagrams that did not decode or IFPs lost
-/// for good (UDPTL; for audio, 20 ms frames played as gaps), by mode.
+/// `inbound`).
 pub fn media_ended(
     line: &'static str,
     direction: &'static str,
@@ -203,21 +202,46 @@ pub fn media_ended(
     let Some(fax) = report.report() else {
         return;
     };
-    let mode = mode_label(report.mode());
+    fax_session(
+        line,
+        direction,
+        mode_label(report.mode()),
+        fax,
+        report.stats().as_ref(),
+    );
+}
+
+/// Records one fax session's media (any line that runs spandsp itself): whether ECM was used, rows the
+/// receiver found bad, ECM frames resent (sender) or asked for again (receiver), datagrams that did not
+/// decode, IFPs lost for good (UDPTL; for audio, 20 ms frames played as gaps) by mode, and IFPs UDPTL error
+/// correction rebuilt. `mode`: `t38`, `audio` or `unknown`.
+pub fn fax_session(
+    line: &'static str,
+    direction: &'static str,
+    mode: &'static str,
+    fax: &faxline_t38::session::FaxReport,
+    stats: Option<&faxline_sip::media::MediaStats>,
+) {
     metrics::counter!("faxline_agent_fax_sessions_total", "line" => line, "direction" => direction, "mode" => mode, "ecm" => if fax.ecm { "on" } else { "off" })
         .increment(1);
     metrics::counter!("faxline_agent_fax_bad_rows_total", "line" => line, "direction" => direction)
         .increment(u64::from(fax.bad_rows));
-    if let Some(stats) = report.stats() {
+    metrics::counter!("faxline_agent_ecm_retransmissions_total", "line" => line, "direction" => direction)
+        .increment(u64::from(fax.ecm_retries));
+    if let Some(stats) = stats {
         metrics::counter!("faxline_agent_media_lost_total", "line" => line, "mode" => mode)
             .increment(stats.lost);
         metrics::counter!("faxline_agent_media_malformed_total", "line" => line, "mode" => mode)
             .increment(stats.malformed);
+        if mode == "t38" {
+            metrics::counter!("faxline_agent_media_recovered_total", "line" => line)
+                .increment(stats.recovered);
+        }
     }
 }
 
 /// The fax mode a line reports, folded to a fixed set.
-fn mode_label(mode: Option<&str>) -> &'static str {
+pub fn mode_label(mode: Option<&str>) -> &'static str {
     match mode.map(str::to_ascii_lowercase).as_deref() {
         Some(m) if m.contains("t38") || m.contains("t.38") => "t38",
         Some(m) if m.contains("audio") || m.contains("g711") || m.contains("g.711") => "audio",

@@ -187,6 +187,30 @@ async fn prometheus_scrapes_serve_while_faxes_go_out() {
     .await;
     // The answering side's copies arrive as inbound faxes.
     wait_for(&prom, "faxline_agent_faxes_received_total", N as f64).await;
+    // Both ends' media sessions of the loopback line: T.38 with ECM each way, nothing lost or resent on a
+    // clean loopback.
+    for direction in ["outbound", "inbound"] {
+        wait_for(
+            &prom,
+            &format!(
+                r#"sum(faxline_agent_fax_sessions_total{{line="loopback",direction="{direction}",mode="t38",ecm="on"}})"#
+            ),
+            N as f64,
+        )
+        .await;
+    }
+    wait_for(
+        &prom,
+        r#"sum(faxline_agent_media_lost_total{line="loopback"})"#,
+        0.0,
+    )
+    .await;
+    wait_for(
+        &prom,
+        r#"sum(faxline_agent_ecm_retransmissions_total{line="loopback"})"#,
+        0.0,
+    )
+    .await;
     // Every render was timed; the API's requests are counted by route template.
     wait_for(
         &prom,

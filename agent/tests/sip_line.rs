@@ -289,6 +289,17 @@ async fn outbound_fax_goes_to_the_trunk_over_t38_and_is_reported() {
         Some(0.0),
         "{text}"
     );
+    // A clean line: nothing needed rebuilding or resending.
+    assert_eq!(
+        count(r#"faxline_agent_ecm_retransmissions_total{line="sip",direction="outbound"}"#),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"faxline_agent_media_recovered_total{line="sip"}"#),
+        Some(0.0),
+        "{text}"
+    );
     assert!(!text.contains("15550199"), "{text}");
     w.agent.abort();
     w.api.stop().await;

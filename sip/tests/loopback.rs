@@ -103,6 +103,18 @@ async fn loopback_fax_survives_random_loss_with_redundancy() {
         "loss in both directions: {:?}",
         report.media
     );
+    // Each end rebuilt IFPs of packets the other end's channel dropped (one primary per packet, so never
+    // more than were dropped).
+    assert!(
+        rx.recovered > 0 && rx.recovered <= tx.channel_lost,
+        "{:?}",
+        report.media
+    );
+    assert!(
+        tx.recovered > 0 && tx.recovered <= rx.channel_lost,
+        "{:?}",
+        report.media
+    );
     assert_eq!(
         pages_in(&report.received_tiff),
         report.receiver.pages as usize

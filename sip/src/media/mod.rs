@@ -163,6 +163,9 @@ pub struct MediaStats {
     pub malformed: u64,
     /// UDPTL: IFPs lost for good. RTP: 20 ms frames played as gaps.
     pub lost: u64,
+    /// UDPTL: IFPs whose own packet was lost but which were rebuilt from a later packet's redundancy or FEC
+    /// (what error correction saved; 0 for RTP).
+    pub recovered: u64,
     /// Times the SDP address took the latch back from another source.
     pub relatched: u64,
     /// Datagrams dropped because they came from a third address while latched.

@@ -54,6 +54,8 @@ impl UdptlStream {
         );
         stats.malformed += malformed;
         stats.lost += lost;
+        // The receiver counts for the whole session; one stream per session, so its total is ours.
+        stats.recovered = self.inbox.stats().recovered;
         if !got {
             self.inbox.handle_quiet_step();
         }

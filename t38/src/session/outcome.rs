@@ -218,6 +218,10 @@ pub struct FaxReport {
     pub ecm: bool,
     /// Bad rows in the last received page (non-ECM only; always 0 with ECM).
     pub bad_rows: u32,
+    /// ECM frames sent again because the receiver's partial page request (PPR) named them missing or damaged,
+    /// summed over the call (the sender counts those it resent, the receiver those it asked for; 0 without
+    /// ECM). What a bad line cost, beyond the pages that failed.
+    pub ecm_retries: u32,
     /// The far end's TSI/CSI, if it sent one.
     pub remote_ident: Option<String>,
     /// Compression on the line (spandsp's `T4_COMPRESSION_*` bit: 2 = T.4 1-D, 4 = T.4 2-D, 8 = T.6).

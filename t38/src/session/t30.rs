@@ -234,6 +234,10 @@ pub(super) fn check_direction(direction: &Direction) -> Result<Option<PathBuf>, 
 pub(super) struct Progress {
     pages_done: u32,
     page_active: bool,
+    /// spandsp's ECM retry counter restarts with every page: the sum of the counts before each restart, and
+    /// the last value read (see [`Progress::sample_ecm`]).
+    ecm_retries_before: u32,
+    ecm_retries_seen: u32,
     finished: Option<FaxReport>,
     pub(super) events: VecDeque<SessionEvent>,
     sending: bool,
@@ -250,6 +254,8 @@ impl Progress {
         Self {
             pages_done: 0,
             page_active: false,
+            ecm_retries_before: 0,
+            ecm_retries_seen: 0,
             finished: None,
             events: VecDeque::new(),
             sending: direction.is_send(),
@@ -260,6 +266,24 @@ impl Progress {
 
     pub(super) fn report(&self) -> Option<&FaxReport> {
         self.finished.as_ref()
+    }
+
+    /// Follows `error_correcting_mode_retries`, which only grows within a page and is zeroed when the next
+    /// page starts: a value below the last one read means a new page, whose predecessor's count is kept.
+    /// Read at every frame, so a page's last retries are seen before the restart.
+    fn sample_ecm(&mut self, st: &sys::t30_stats_t) {
+        let now = st.error_correcting_mode_retries.max(0) as u32;
+        if now < self.ecm_retries_seen {
+            self.ecm_retries_before = self
+                .ecm_retries_before
+                .saturating_add(self.ecm_retries_seen);
+        }
+        self.ecm_retries_seen = now;
+    }
+
+    fn ecm_retries(&self) -> u32 {
+        self.ecm_retries_before
+            .saturating_add(self.ecm_retries_seen)
     }
 
     /// Drains the callback records.
@@ -287,6 +311,7 @@ impl Progress {
                 Raw::Frame(fcf) if fcf == (sys::T30_CFR as u8 & 0xFE) => {
                     // SAFETY: caller contract.
                     let st = unsafe { stats(t30) };
+                    self.sample_ecm(&st);
                     self.events.push_back(SessionEvent::Trained {
                         bit_rate: st.bit_rate.max(0) as u32,
                         ecm: st.error_correcting_mode != 0,
@@ -297,10 +322,15 @@ impl Progress {
                             .push_back(SessionEvent::PageStarted(self.pages_done + 1));
                     }
                 }
-                Raw::Frame(_) => {}
+                Raw::Frame(_) => {
+                    // SAFETY: caller contract.
+                    let st = unsafe { stats(t30) };
+                    self.sample_ecm(&st);
+                }
                 Raw::PhaseD(fcf) => {
                     // SAFETY: caller contract.
                     let st = unsafe { stats(t30) };
+                    self.sample_ecm(&st);
                     let pages = if self.sending {
                         st.pages_tx
                     } else {
@@ -326,7 +356,11 @@ impl Progress {
                         continue;
                     }
                     // SAFETY: caller contract.
-                    let report = unsafe { build_report(t30, code, self.sending) };
+                    let st = unsafe { stats(t30) };
+                    self.sample_ecm(&st);
+                    // SAFETY: caller contract.
+                    let mut report = unsafe { build_report(t30, code, self.sending) };
+                    report.ecm_retries = self.ecm_retries();
                     let pages = report.pages;
                     while self.pages_done < pages {
                         self.pages_done += 1;
@@ -425,6 +459,8 @@ unsafe fn build_report(t30: *mut sys::t30_state_t, code: i32, sending: bool) -> 
         },
         ecm: st.error_correcting_mode != 0,
         bad_rows: st.bad_rows.max(0) as u32,
+        // Summed over the pages by the caller ([`Progress`]); spandsp's own count is per page.
+        ecm_retries: 0,
         remote_ident,
         compression: st.compression.max(0) as u32,
     }

@@ -660,6 +660,7 @@ fn unfinished() -> FaxReport {
         resolution: Resolution::default(),
         ecm: false,
         bad_rows: 0,
+        ecm_retries: 0,
         remote_ident: None,
         compression: 0,
     }

@@ -109,7 +109,10 @@ impl LoopbackLine {
             );
         };
         match result {
-            Ok(report) => (self.outcome(&req, &report), Some(report)),
+            Ok(report) => {
+                record_media(&report);
+                (self.outcome(&req, &report), Some(report))
+            }
             Err(LoopbackError::Incomplete(why)) => (
                 CallOutcome::failed(
                     FailureClass::Timeout,
@@ -164,6 +167,31 @@ impl LoopbackLine {
             },
         }
     }
+}
+
+/// Both ends' sessions into the same series as the SIP line's (`faxline_agent_fax_sessions_total`, ECM
+/// retransmissions, UDPTL losses and recoveries): the calling end outbound, the answering end inbound.
+fn record_media(report: &LoopbackReport) {
+    use faxline_sip::call::FaxMedia;
+    let mode = |call: &faxline_sip::driver::CallSummary| match call.media.last() {
+        Some(FaxMedia::T38 { .. }) => "t38",
+        Some(FaxMedia::Audio { .. }) => "audio",
+        None => "unknown",
+    };
+    crate::metrics::fax_session(
+        "loopback",
+        "outbound",
+        mode(&report.calls.0),
+        &report.sender,
+        Some(&report.media.0),
+    );
+    crate::metrics::fax_session(
+        "loopback",
+        "inbound",
+        mode(&report.calls.1),
+        &report.receiver,
+        Some(&report.media.1),
+    );
 }
 
 impl Line for LoopbackLine {

@@ -160,6 +160,7 @@ mod tests {
                     resolution: Default::default(),
                     ecm: true,
                     bad_rows: 0,
+                    ecm_retries: 0,
                     remote_ident: None,
                     compression: 0,
                 },
