@@ -1,6 +1,6 @@
-//! The real `faxline agent` on the Asterisk line whose AMI login is refused (a scripted Asterisk on
-//! 127.0.0.1): the API's `/health/ready` says which agent and why, and the agent's own `[agent]
-//! metrics_listen` endpoint shows the AMI down and the refusal counted.
+//! The real `faxline agent` on the Asterisk line next to a scripted Asterisk on 127.0.0.1: a refused AMI login,
+//! and a trunk whose registration fails or which stops answering qualify. The API's `/health/ready` says which
+//! agent and why, and the agent's own `[agent] metrics_listen` endpoint shows the same.
 
 mod common;
 
@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faxline_ami::Message;
 use faxline_ami::testing::{Credentials, TestServer};
 
 use common::{AGENT_SECRET, Api};
@@ -26,6 +27,17 @@ impl Drop for Agent {
 }
 
 fn write_config(dir: &Path, ami_port: u16, api_base: &str, metrics: &str) -> std::path::PathBuf {
+    write_config_with(dir, ami_port, api_base, metrics, "")
+}
+
+/// The agent's configuration with `sip_extra` appended to `[sip]`.
+fn write_config_with(
+    dir: &Path,
+    ami_port: u16,
+    api_base: &str,
+    metrics: &str,
+    sip_extra: &str,
+) -> std::path::PathBuf {
     let path = dir.join("faxline.toml");
     std::fs::write(
         &path,
@@ -45,6 +57,7 @@ username = "faxline"
 
 [sip]
 trunk_host = "192.0.2.10"
+{sip_extra}
 
 [spool]
 dir = "{spool}"
@@ -150,4 +163,219 @@ async fn refused_ami_login_shows_in_readiness_and_agent_metrics() {
     assert!(!text.contains(WRONG_AMI_SECRET) && !text.contains(AGENT_SECRET));
     let (code, _) = get(&format!("http://{metrics}/other")).await;
     assert_eq!(code, 404);
+}
+
+/// Waits until the API's readiness satisfies `ok`, returning the status code and body; fails after 20 s with
+/// `what` and the last body.
+async fn ready_until(
+    base: &str,
+    what: &str,
+    ok: impl Fn(u16, &serde_json::Value) -> bool,
+) -> (u16, serde_json::Value) {
+    let start = Instant::now();
+    loop {
+        let (code, body) = get(&format!("{base}/health/ready")).await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if ok(code, &v) {
+            return (code, v);
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn names(v: &serde_json::Value, reason: &str) -> bool {
+    v["reasons"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == reason))
+}
+
+/// Asterisk 20's `Registry` event (res_pjsip_outbound_registration, after every REGISTER response): Username
+/// is the registration's client_uri, Domain its server_uri.
+fn registry(domain: &str, status: &str) -> Message {
+    Message::from_pairs([
+        ("Event", "Registry"),
+        ("Privilege", "system,all"),
+        ("Timestamp", "1733300000.123456"),
+        ("ChannelType", "PJSIP"),
+        ("Username", "sip:4021@192.0.2.10"),
+        ("Domain", domain),
+        ("Status", status),
+    ])
+}
+
+/// Asterisk 20's `ContactStatus` event (res_pjsip qualify, on a change of the contact's state).
+fn contact_status(status: &str) -> Message {
+    Message::from_pairs([
+        ("Event", "ContactStatus"),
+        ("Privilege", "system,all"),
+        ("Timestamp", "1733300000.223456"),
+        ("URI", "sip:192.0.2.10:5060"),
+        ("ContactStatus", status),
+        ("AOR", "faxline-trunk"),
+        ("EndpointName", "faxline-trunk"),
+        (
+            "RoundtripUsec",
+            if status == "Reachable" { "23874" } else { "0" },
+        ),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trunk_registration_and_reachability_reported_by_asterisk_show_in_readiness_and_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = Api::start(tmp.path(), "127.0.0.1:0").await;
+    let ami = TestServer::bind().await.unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let config = write_config_with(
+        tmp.path(),
+        ami.addr().port(),
+        &api.base,
+        &metrics,
+        "register = true\nusername = \"4021\"",
+    );
+    let _agent = Agent(
+        Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .arg("agent")
+            .arg("--config")
+            .arg(&config)
+            .env("FAXLINE_AMI__SECRET", AMI_SECRET)
+            .env("FAXLINE_SIP__PASSWORD", "q8Vd2mLx7RkT4wNe")
+            .env("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT_SECRET)
+            .env_remove("FAXLINE_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    // Asterisk accepts the login; the agent asks for the `system` class (and so gets FullyBooted).
+    let mut conn = tokio::time::timeout(Duration::from_secs(30), ami.accept())
+        .await
+        .expect("the agent connects")
+        .unwrap();
+    conn.send_banner().await.unwrap();
+    let outcome = conn
+        .login(&Credentials::new("faxline", AMI_SECRET))
+        .await
+        .unwrap();
+    assert!(outcome.accepted);
+    assert_eq!(outcome.events.as_deref(), Some("call,user,system"));
+    // Plays the rest of the session: every action other than Ping (answered by the connection) is one this
+    // Asterisk does not know; events come from the test.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                a = conn.next_action() => match a {
+                    Ok(Some(a)) => {
+                        if conn.respond(&a, "Error", "Invalid/unknown command").await.is_err() {
+                            return;
+                        }
+                    }
+                    _ => return,
+                },
+                m = rx.recv() => match m {
+                    Some(m) => {
+                        if conn.send(&m).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+            }
+        }
+    });
+
+    // Nothing reported yet: the trunk's state is unknown, which is no problem.
+    let healthy = |_: u16, v: &serde_json::Value| v["agents"][0]["line"]["healthy"] == true;
+    ready_until(
+        &api.base,
+        "the agent never reported a healthy line",
+        healthy,
+    )
+    .await;
+
+    // Another registration on the same Asterisk failing says nothing about ours; ours refused does.
+    tx.send(registry("sip:other.example.org:5060", "Rejected"))
+        .unwrap();
+    tx.send(registry("sip:192.0.2.10:5060", "Rejected"))
+        .unwrap();
+    let refused = "agent site1: asterisk line: SIP trunk registration failing (refused or unanswered; check \
+                   [sip] username, password, registrar)";
+    let (code, v) = ready_until(
+        &api.base,
+        "readiness never named the failing registration",
+        |_, v| names(v, refused),
+    )
+    .await;
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(v["agents"][0]["line"]["healthy"], false, "{v}");
+    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(
+        sample(&text, "faxline_agent_sip_registered"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "faxline_agent_ami_connected"),
+        Some(1.0),
+        "{text}"
+    );
+
+    // The next REGISTER succeeds: ready again.
+    tx.send(registry("sip:192.0.2.10:5060", "Registered"))
+        .unwrap();
+    let (code, v) = ready_until(
+        &api.base,
+        "readiness kept the registration failure",
+        |_, v| !names(v, refused) && v["agents"][0]["line"]["healthy"] == true,
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(
+        sample(&text, "faxline_agent_sip_registered"),
+        Some(1.0),
+        "{text}"
+    );
+
+    // The trunk stops answering Asterisk's qualify OPTIONS, then answers again.
+    tx.send(contact_status("Unreachable")).unwrap();
+    let unreachable =
+        "agent site1: asterisk line: SIP trunk unreachable (it does not answer Asterisk's OPTIONS)";
+    let (code, v) = ready_until(
+        &api.base,
+        "readiness never named the unreachable trunk",
+        |_, v| names(v, unreachable),
+    )
+    .await;
+    assert_eq!(code, 503, "{v}");
+    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(
+        sample(&text, "faxline_agent_sip_trunk_reachable"),
+        Some(0.0),
+        "{text}"
+    );
+    tx.send(contact_status("Reachable")).unwrap();
+    let (code, v) = ready_until(&api.base, "readiness kept the unreachable trunk", |_, v| {
+        !names(v, unreachable) && v["agents"][0]["line"]["healthy"] == true
+    })
+    .await;
+    assert_eq!(code, 200, "{v}");
+    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(
+        sample(&text, "faxline_agent_sip_trunk_reachable"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("192.0.2.10") && !text.contains("4021"),
+        "{text}"
+    );
 }

@@ -92,7 +92,8 @@ pub struct Credentials {
     pub secret: String,
     /// Challenge sent for MD5 logins.
     pub challenge: String,
-    /// Send `Event: FullyBooted` after a successful login, as Asterisk does for users with `system` read access.
+    /// Send `Event: FullyBooted` after a successful login, as Asterisk does for users with `system` read access
+    /// whose login's `Events:` mask allows `system` (absent, `on`, `all`, or a class list naming it).
     pub fully_booted: bool,
 }
 
@@ -338,7 +339,9 @@ impl ServerConn {
         if accepted {
             self.respond(&action, "Success", "Authentication accepted")
                 .await?;
-            if creds.fully_booted {
+            // manager.c sends it only when the session's event mask includes `system` (the test user's `read=`
+            // is taken to include it): a client logging in with `Events: call,user` never sees it.
+            if creds.fully_booted && mask_allows_system(events.as_deref()) {
                 self.send(&Message::from_pairs([
                     ("Event", "FullyBooted"),
                     ("Privilege", "system,all"),
@@ -415,6 +418,23 @@ impl ServerConn {
     pub async fn close(mut self) -> io::Result<()> {
         self.writer.shutdown().await
     }
+}
+
+/// Whether a login's `Events:` value lets `system` events through (manager.c's `set_eventmask`: absent or
+/// empty keeps the user's `read=` classes, `on`/`all`/`yes`/`true` all of them, `off` none, else the listed
+/// classes).
+fn mask_allows_system(events: Option<&str>) -> bool {
+    let Some(v) = events.map(str::trim).filter(|v| !v.is_empty()) else {
+        return true;
+    };
+    if ["on", "all", "yes", "true"]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
+    {
+        return true;
+    }
+    v.split(',')
+        .any(|c| c.trim().eq_ignore_ascii_case("system"))
 }
 
 /// Builds `Event: <name>` + `Privilege: call,all` + `headers` (use it to script any event).

@@ -132,11 +132,14 @@ pub const AMI_EVENTS: &[&str] = &[
     "FAXStatus",
     "SendFAX",
     "ReceiveFAX",
+    "Registry",
+    "ContactStatus",
 ];
-/// manager.conf `read`: `call` (OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX) and
-/// `user` (UserEvent). FullyBooted and list events (FAXSessionsEntry) are written to the session directly and
-/// need no class.
-pub const AMI_READ: &str = "call,user";
+/// manager.conf `read`: `call` (OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX),
+/// `user` (UserEvent) and `system` (Registry, ContactStatus: the trunk's registration and qualify state, and
+/// FullyBooted with Asterisk's uptime after each login). Reading `system` events grants no action; list events
+/// (FAXSessionsEntry) are written to the session directly and need no class.
+pub const AMI_READ: &str = "call,user,system";
 /// manager.conf `write`: `originate` (Originate), `call` (Getvar, Hangup, Status, FAXSessions, FAXSession —
 /// each action needs any one of its classes), `reporting` (FAXStats). No `system`, `command`, `config`,
 /// `dialplan` or `agent`: the agent user cannot reconfigure Asterisk, run CLI commands or Originate into
@@ -574,8 +577,8 @@ fn pjsip_conf(cfg: &Config) -> String {
     }
     let _ = writeln!(
         o,
-        "[{ENDPOINT}]\ntype = aor\ncontact = sip:{host}:{}\nqualify_frequency = 60\n",
-        s.trunk_port
+        "[{ENDPOINT}]\ntype = aor\ncontact = sip:{host}:{}\nqualify_frequency = {}\n",
+        s.trunk_port, s.qualify_seconds
     );
     let _ = writeln!(
         o,
@@ -617,21 +620,31 @@ fn pjsip_conf(cfg: &Config) -> String {
         o,
         "[{ENDPOINT}]\ntype = identify\nendpoint = {ENDPOINT}\nmatch = {host}\n"
     );
-    if s.register {
+    if let Some(server_uri) = registration_server_uri(s) {
         let registrar = s.registrar.as_deref().unwrap_or(host);
         let user = s.username.as_deref().unwrap_or_default();
         let _ = writeln!(
             o,
             "[{ENDPOINT}-reg]\ntype = registration\ntransport = {TRANSPORT}\noutbound_auth = {ENDPOINT}-auth\n\
-             server_uri = sip:{registrar}:{port}\nclient_uri = sip:{user}@{registrar}\ncontact_user = {contact}\n\
+             server_uri = {server_uri}\nclient_uri = sip:{user}@{registrar}\ncontact_user = {contact}\n\
              endpoint = {ENDPOINT}\nline = yes\nretry_interval = 60\nforbidden_retry_interval = 600\nexpiration = 300\n",
-            port = s.trunk_port,
             contact = s.from_user.as_deref().unwrap_or(user),
         );
     }
     o.truncate(o.trim_end().len());
     o.push('\n');
     o
+}
+
+/// The generated outbound registration's `server_uri`, when `[sip] register` is on. Asterisk's `Registry`
+/// events name the registration by it (their `Domain`), so the agent follows its state by the same string.
+pub fn registration_server_uri(s: &crate::lines::sip::SipConfig) -> Option<String> {
+    if !s.register {
+        return None;
+    }
+    let host = s.trunk_host.as_deref().unwrap_or("trunk.invalid");
+    let registrar = s.registrar.as_deref().unwrap_or(host);
+    Some(format!("sip:{registrar}:{}", s.trunk_port))
 }
 
 fn manager_conf(cfg: &Config) -> String {
@@ -667,7 +680,8 @@ fn manager_conf(cfg: &Config) -> String {
     }
     let _ = writeln!(
         o,
-        "; read: call = OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX; user = UserEvent\n\
+        "; read: call = OriginateResponse, Newchannel, Hangup, FAXStatus, SendFAX, ReceiveFAX; user = UserEvent;\n\
+         ; system = Registry, ContactStatus (the trunk's health), FullyBooted (read only: no system action)\n\
          read = {AMI_READ}\n\
          ; write: originate = Originate; call = Getvar, Hangup, Status, FAXSessions; reporting = FAXStats\n\
          write = {AMI_WRITE}\n\

@@ -17,6 +17,7 @@ pub mod dialplan;
 pub mod result;
 pub mod spool_scan;
 pub mod tracker;
+pub mod trunk;
 
 pub use config::{AmiConfig, AsteriskConfig};
 
@@ -24,6 +25,7 @@ use self::config::spool_dir;
 use self::dialplan::{Direction, FaxResultEvent, FaxStatus, RESULT_EVENT};
 use self::spool_scan::{Liveness, receive_id_of_uniqueid, settled};
 use self::tracker::{CallTimers, CallTracker, Signal, Step};
+use self::trunk::{Registration, TrunkWatch};
 use crate::config::Config;
 use crate::engine::inbound::{InboundItem, InboundQueue};
 use crate::engine::line::{CallRequest, DocumentForm, Line};
@@ -51,6 +53,9 @@ pub fn ami_config(cfg: &Config) -> Option<faxline_ami::Config> {
     c.ping_interval = (cfg.lines.ami.ping_interval_secs > 0)
         .then(|| Duration::from_secs(cfg.lines.ami.ping_interval_secs));
     c.reconnect.max = Duration::from_secs(cfg.lines.ami.reconnect_max_secs.max(1));
+    // `system` for the trunk's Registry and ContactStatus events and FullyBooted (see [`trunk`]); Asterisk
+    // sends only what the user's `read=` allows, so an older manager.conf simply leaves the trunk unknown.
+    c.events = "call,user,system".into();
     Some(c)
 }
 
@@ -63,12 +68,68 @@ pub struct AmiLine {
     receiver: tokio::task::AbortHandle,
     /// The task that follows the AMI connection for the metrics.
     state_metrics: tokio::task::AbortHandle,
+    /// The SIP trunk's registration and reachability as Asterisk reports them.
+    trunk: Arc<std::sync::Mutex<TrunkWatch>>,
+    /// The task that feeds [`Self::trunk`].
+    trunk_follower: tokio::task::AbortHandle,
 }
 
 impl Drop for AmiLine {
     fn drop(&mut self) {
         self.receiver.abort();
         self.state_metrics.abort();
+        self.trunk_follower.abort();
+    }
+}
+
+/// Feeds the trunk's AMI events to `watch` and keeps `faxline_agent_sip_registered` (the same gauge as the
+/// agent's own SIP line, so one alert covers both) and `faxline_agent_sip_trunk_reachable` current while known.
+async fn follow_trunk(mut events: Subscription, watch: Arc<std::sync::Mutex<TrunkWatch>>) {
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                tracing::debug!(skipped = n, "trunk follower missed AMI events");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let (registration, reachable, follows) = {
+            let mut w = watch.lock().expect("trunk watch lock");
+            if !w.handle_event(ev.message(), Instant::now()) {
+                continue;
+            }
+            (w.registration(), w.reachable(), w.follows_registration())
+        };
+        if follows {
+            match registration {
+                Some(r) => {
+                    metrics::gauge!("faxline_agent_sip_registered").set(
+                        if r == Registration::Registered {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                    );
+                    if r == Registration::Registered {
+                        tracing::info!("SIP trunk registered (reported by Asterisk)");
+                    } else {
+                        tracing::warn!(state = ?r, "SIP trunk registration lost or failing (reported by Asterisk)");
+                    }
+                }
+                None => tracing::info!(
+                    "Asterisk restarted; the trunk's registration is unknown until it reports"
+                ),
+            }
+        }
+        if let Some(up) = reachable {
+            metrics::gauge!("faxline_agent_sip_trunk_reachable").set(if up { 1.0 } else { 0.0 });
+            if up {
+                tracing::info!("SIP trunk reachable (Asterisk's qualify)");
+            } else {
+                tracing::warn!("SIP trunk unreachable (Asterisk's qualify OPTIONS unanswered)");
+            }
+        }
     }
 }
 
@@ -135,12 +196,20 @@ impl AmiLine {
         ))
         .abort_handle();
         let state_metrics = tokio::spawn(follow_ami_state(client.state())).abort_handle();
+        let trunk = Arc::new(std::sync::Mutex::new(TrunkWatch::new(
+            dialplan::registration_server_uri(&cfg.lines.sip),
+            dialplan::ENDPOINT,
+        )));
+        let trunk_follower =
+            tokio::spawn(follow_trunk(client.subscribe(), trunk.clone())).abort_handle();
         Self {
             client,
             cfg,
             timers,
             receiver,
             state_metrics,
+            trunk,
+            trunk_follower,
         }
     }
 
@@ -178,10 +247,18 @@ impl Line for AmiLine {
     }
 
     fn problems(&self) -> Vec<String> {
-        ami_problem(&self.client.state().borrow())
-            .map(str::to_owned)
-            .into_iter()
-            .collect()
+        match ami_problem(&self.client.state().borrow()) {
+            Some(p) => vec![p.to_owned()],
+            // The trunk's state only while Asterisk can tell it (stale otherwise).
+            None => self
+                .trunk
+                .lock()
+                .expect("trunk watch lock")
+                .problems()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 
     async fn place(&self, req: CallRequest) -> CallOutcome {

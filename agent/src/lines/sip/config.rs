@@ -85,6 +85,11 @@ pub struct SipConfig {
     /// As sender, how long to wait for the far end's T.38 re-INVITE before sending our own (milliseconds).
     #[serde(deserialize_with = "flex::scalar")]
     pub t38_reinvite_wait_ms: u32,
+    /// Asterisk's qualify interval for the trunk (pjsip.conf AOR `qualify_frequency`, seconds; 0 = off, for
+    /// carriers that do not answer OPTIONS). A trunk that fails qualify is not dialled by Asterisk, and the
+    /// agent reports it in readiness.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub qualify_seconds: u32,
 }
 
 impl Default for SipConfig {
@@ -123,6 +128,7 @@ impl Default for SipConfig {
             t38_max_datagram: None,
             t38_nat: true,
             t38_reinvite_wait_ms: 5000,
+            qualify_seconds: 60,
         }
     }
 }
@@ -371,6 +377,12 @@ pub fn check(cfg: &Config, p: &mut Vec<Problem>, own_stack: bool) {
                 "is small for error correction; redundancy depth will be reduced to fit",
             ));
         }
+    }
+    if s.qualify_seconds > 86_400 {
+        p.push(Problem::error(
+            "sip.qualify_seconds",
+            "must be 0 (off) ..= 86400",
+        ));
     }
     if !(5..=300).contains(&s.ring_seconds) {
         p.push(Problem::error("sip.ring_seconds", "must be 5..=300"));
