@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,8 @@ enum Mode {
     Hang,
     /// Answers 200 with a body that is not JSON.
     Garbage,
+    /// Like `Deliver`, but the whole API starts down (503) until the test sets [`StandIn::down`] false.
+    Outage,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ struct Submitted {
 
 struct StandIn {
     mode: Mode,
+    /// Phaxio's whole API is down (503), the account status included.
+    down: AtomicBool,
     next_id: AtomicU64,
     submitted: Mutex<Vec<Submitted>>,
     status_polls: AtomicUsize,
@@ -74,6 +78,14 @@ fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         axum::Json(json!({"success": false, "message": "Invalid API credentials"})),
+    )
+        .into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({"success": false, "message": "Service temporarily unavailable"})),
     )
         .into_response()
 }
@@ -100,6 +112,9 @@ fn fax_object(st: &StandIn, f: &Submitted) -> Value {
 }
 
 async fn submit(State(st): State<Arc<StandIn>>, h: HeaderMap, mut mp: Multipart) -> Response {
+    if st.down.load(Ordering::SeqCst) {
+        return unavailable();
+    }
     if !authorized(&h) {
         return unauthorized();
     }
@@ -209,6 +224,7 @@ async fn status(
 async fn start_stand_in(mode: Mode) -> (Arc<StandIn>, String) {
     let st = Arc::new(StandIn {
         mode,
+        down: AtomicBool::new(mode == Mode::Outage),
         next_id: AtomicU64::new(70_001),
         submitted: Mutex::new(Vec::new()),
         status_polls: AtomicUsize::new(0),
@@ -219,7 +235,10 @@ async fn start_stand_in(mode: Mode) -> (Arc<StandIn>, String) {
         .route("/v2.1/faxes/{id}", get(status))
         .route(
             "/v2.1/account/status",
-            get(|h: HeaderMap| async move {
+            get(|State(st): State<Arc<StandIn>>, h: HeaderMap| async move {
+                if st.down.load(Ordering::SeqCst) {
+                    return unavailable();
+                }
                 if !authorized(&h) {
                     return unauthorized();
                 }
@@ -421,8 +440,35 @@ async fn provider_errors_timeouts_and_garbage_are_clear() {
     }
 }
 
+/// Waits until `/health/ready` names `reason` (or, with `named = false`, no longer does).
+async fn readiness_names(api: &Api, reason: &str, named: bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let ready: Value = reqwest::get(format!("{}/health/ready", api.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let has = ready["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|t| t.as_str() == Some(reason)));
+        if has == named {
+            return ready;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "readiness {} {reason:?}: {ready}",
+            if named { "never named" } else { "kept naming" }
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Wrong credentials are found by the line's first check, before any fax: readiness says so and the faxes
+/// wait in the queue instead of each failing with HTTP 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_credentials_are_refused_clearly() {
+async fn wrong_credentials_are_named_in_readiness_and_hold_the_faxes() {
     let s = site(Mode::Deliver, 60, |c| {
         c.lines.phaxio.api_secret = Some(AgentSecret::with_source(
             "0000111122223333wrongwrongwrong9",
@@ -430,15 +476,37 @@ async fn wrong_credentials_are_refused_clearly() {
         ));
     })
     .await;
+    let ready = readiness_names(
+        &s.api,
+        "agent site1: phaxio line: the provider refused the API credentials (check the key and secret)",
+        true,
+    )
+    .await;
+    assert_eq!(ready["status"], "not_ready", "{ready}");
     let id = s.api.submit("+15551230004").await;
-    let job = s.api.final_job(&id).await;
-    assert_eq!(job["status"], "FAILED", "{job}");
-    let error = job["error"].as_str().unwrap();
-    assert!(
-        error.contains("HTTP 401") && error.contains("Invalid API credentials"),
-        "{error}"
-    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let job = s.api.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
     assert!(s.submitted().is_empty());
+    s.stop().await;
+}
+
+/// Phaxio down when the agent starts: readiness names it, the fax waits; Phaxio back: the line's next check
+/// passes, readiness clears and the fax goes, without restarting anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_outage_holds_the_faxes_and_clears_by_itself() {
+    let s = site(Mode::Outage, 60, |c| c.lines.phaxio.health_check_seconds = 1).await;
+    let reason = "agent site1: phaxio line: the provider's API is unreachable or failing";
+    readiness_names(&s.api, reason, true).await;
+    let id = s.api.submit("+15551230006").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(s.api.job(&id).await["status"], "queued");
+    assert!(s.submitted().is_empty());
+    s.phaxio.down.store(false, Ordering::SeqCst);
+    readiness_names(&s.api, reason, false).await;
+    let job = s.api.final_job(&id).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(s.submitted().len(), 1);
     s.stop().await;
 }
 

@@ -8,8 +8,13 @@
 //! fax (a timeout after the request went out, an unreadable success) ends the attempt as
 //! [`FailureClass::Unknown`], which is never retried, and so does an agent stopping while the provider is
 //! still sending (the provider carries on; its result is in the provider's console under `provider_sid`).
+//!
+//! The line's health for readiness comes from its submissions and from [`Provider::check`], run at start and
+//! while a problem lasts: no job is leased until the provider has answered the first check, and a line whose
+//! provider was down takes jobs again as soon as a check passes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use faxline_protocol::JobStatus;
@@ -34,6 +39,8 @@ pub struct FaxState {
 pub struct ProviderError {
     pub class: FailureClass,
     pub detail: String,
+    /// The provider refused our API credentials (HTTP 401): every request will fail until they are fixed.
+    pub credentials_refused: bool,
 }
 
 impl ProviderError {
@@ -41,6 +48,29 @@ impl ProviderError {
         Self {
             class,
             detail: detail.into(),
+            credentials_refused: false,
+        }
+    }
+
+    /// The provider refused the API credentials: the job fails as refused, the line reports why.
+    pub fn credentials(detail: impl Into<String>) -> Self {
+        Self {
+            class: FailureClass::Rejected,
+            detail: detail.into(),
+            credentials_refused: true,
+        }
+    }
+
+    /// What this failure says about the provider's health, for readiness (`None`: it was about the fax —
+    /// the number, the document, the far end — not the provider).
+    fn problem(&self) -> Option<&'static str> {
+        if self.credentials_refused {
+            return Some("the provider refused the API credentials (check the key and secret)");
+        }
+        match self.class {
+            FailureClass::ChannelUnavailable => Some("the provider's API is unreachable or failing"),
+            FailureClass::Unknown => Some("the provider's API did not answer clearly"),
+            _ => None,
         }
     }
 }
@@ -58,6 +88,9 @@ pub trait Provider: Send + Sync + 'static {
     fn status(&self, sid: &str) -> impl Future<Output = Result<FaxState, ProviderError>> + Send;
     /// The failure class of the provider's error text.
     fn classify(&self, error: &str) -> FailureClass;
+    /// An authenticated request that changes nothing (Phaxio: `GET /account/status`): whether the API answers
+    /// and takes our credentials.
+    fn check(&self) -> impl Future<Output = Result<(), ProviderError>> + Send;
 }
 
 /// How long a cloud line waits.
@@ -67,25 +100,84 @@ pub struct Timing {
     pub reconcile_after: Duration,
     /// Give up (outcome unknown) after this long without a final status.
     pub max_wait: Duration,
+    /// How often the provider is checked ([`Provider::check`]) while the line reports a problem; ten times
+    /// this while it does not.
+    pub health_every: Duration,
 }
+
+/// The provider's health as the line last found it: `None` when it works.
+type Failing = Arc<std::sync::Mutex<Option<&'static str>>>;
+
+/// Said until the first check has answered: no job is leased before the provider is known to take our
+/// credentials (a wrong key then holds the faxes in the queue instead of failing each of them).
+const NOT_CHECKED: &str = "the provider's API has not been checked yet";
 
 /// A line over a cloud provider.
 pub struct CloudLine<P> {
-    provider: P,
+    provider: Arc<P>,
     api: AgentClient,
     timing: Timing,
-    /// What the last submission said about the provider's API, for readiness: set when it could not be
-    /// reached or failed (5xx, timeout, unreadable answer), cleared by the next submission it takes.
-    failing: std::sync::Mutex<Option<&'static str>>,
+    /// What the provider's API last showed, for readiness: set by a submission that could not reach it, an
+    /// unclear answer or refused credentials, and by the health check; cleared by a submission it takes or a
+    /// check that passes. A line with a problem leases no job, so only the check ([`watch_health`]) can end it.
+    failing: Failing,
+    watcher: tokio::task::AbortHandle,
+}
+
+impl<P> Drop for CloudLine<P> {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
+}
+
+/// Checks the provider at start, then every `every` while it has a problem and every ten `every` while not,
+/// and keeps `failing` (and the log) current. Must run inside a Tokio runtime.
+async fn watch_health<P: Provider>(provider: Arc<P>, failing: Failing, every: Duration) {
+    let mut last_check: Option<Instant> = None;
+    loop {
+        let current = failing.lock().ok().and_then(|f| *f);
+        let due = match last_check {
+            None => true,
+            Some(t) if current.is_some() => t.elapsed() >= every,
+            Some(t) => t.elapsed() >= every * 10,
+        };
+        if due {
+            last_check = Some(Instant::now());
+            let found = match provider.check().await {
+                Ok(()) => None,
+                Err(e) => Some(e.problem().unwrap_or("the provider's API refused the health check")),
+            };
+            let before = failing.lock().ok().and_then(|mut f| std::mem::replace(&mut *f, found));
+            match (before, found) {
+                (Some(_), None) => tracing::info!(provider = P::NAME, "the provider's API works"),
+                (b, Some(p)) if b != Some(p) => {
+                    tracing::warn!(provider = P::NAME, problem = p, "the provider's API check failed")
+                }
+                _ => {}
+            }
+        }
+        // Wake often enough to notice a problem a submission found (checked `every` after it).
+        tokio::time::sleep(every.min(Duration::from_secs(5))).await;
+    }
 }
 
 impl<P: Provider> CloudLine<P> {
+    /// The line, and its health watch (spawned: call inside a Tokio runtime).
     pub fn new(provider: P, api: AgentClient, timing: Timing) -> Self {
+        let provider = Arc::new(provider);
+        let failing: Failing = Arc::new(std::sync::Mutex::new(Some(NOT_CHECKED)));
+        let watcher = tokio::spawn(watch_health(
+            provider.clone(),
+            failing.clone(),
+            timing.health_every.max(Duration::from_millis(100)),
+        ))
+        .abort_handle();
         Self {
             provider,
             api,
             timing,
-            failing: std::sync::Mutex::new(None),
+            failing,
+            watcher,
         }
     }
 
@@ -248,17 +340,9 @@ impl<P: Provider> Line for CloudLine<P> {
                 sid
             }
             Err(e) => {
-                match e.class {
-                    FailureClass::ChannelUnavailable => {
-                        self.set_failing(Some("the provider's API is unreachable or failing"));
-                    }
-                    FailureClass::Unknown => {
-                        self.set_failing(Some(
-                            "the provider's API did not answer the last submission clearly",
-                        ));
-                    }
-                    // The far end, the number or the document: not the provider's health.
-                    _ => {}
+                // The far end, the number or the document say nothing about the provider's health.
+                if let Some(p) = e.problem() {
+                    self.set_failing(Some(p));
                 }
                 tracing::warn!(job = %req.job_id, provider = P::NAME, class = e.class.label(), error = %e.detail, "the provider did not take the fax");
                 return CallOutcome::failed(e.class, format!("{}: {}", P::NAME, e.detail));

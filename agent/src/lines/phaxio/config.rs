@@ -33,6 +33,10 @@ pub struct PhaxioConfig {
     /// Allow an `http://` `base_url` (a local stand-in only).
     #[serde(deserialize_with = "flex::scalar")]
     pub allow_http: bool,
+    /// While Phaxio is unreachable or refuses the credentials, check it again this often (seconds; ten
+    /// times this while it works). The line takes no job until a check passes.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub health_check_seconds: u64,
 }
 
 impl Default for PhaxioConfig {
@@ -47,6 +51,7 @@ impl Default for PhaxioConfig {
             max_wait_seconds: 3600,
             request_timeout_seconds: 60,
             allow_http: false,
+            health_check_seconds: 30,
         }
     }
 }
@@ -91,6 +96,12 @@ pub fn check(cfg: &Config, p: &mut Vec<Problem>) {
             format!("{u:?} must be the API's public https URL of /phaxio-callback"),
         )),
         Some(_) => {}
+    }
+    if !(1..=3600).contains(&c.health_check_seconds) {
+        p.push(Problem::error(
+            "phaxio.health_check_seconds",
+            "must be 1..=3600",
+        ));
     }
     if c.reconcile_after_seconds == 0 || c.max_wait_seconds < 60 {
         p.push(Problem::error(

@@ -67,6 +67,7 @@ pub fn line(cfg: &Config, api: AgentClient) -> Result<CloudLine<Phaxio>, PhaxioL
         Timing {
             reconcile_after: Duration::from_secs(c.reconcile_after_seconds.max(1)),
             max_wait: Duration::from_secs(c.max_wait_seconds.max(60)),
+            health_every: Duration::from_secs(c.health_check_seconds.max(1)),
         },
     ))
 }
@@ -158,8 +159,15 @@ impl Phaxio {
                 )),
             };
         }
+        if status.as_u16() == 401 {
+            return Err(ProviderError::credentials(if message.is_empty() {
+                format!("Phaxio answered HTTP 401 to {what}")
+            } else {
+                format!("Phaxio answered HTTP 401 to {what}: {message}")
+            }));
+        }
         let class = match status.as_u16() {
-            401 | 403 => FailureClass::Rejected,
+            403 => FailureClass::Rejected,
             422 if message.to_ascii_lowercase().contains("number") => FailureClass::InvalidNumber,
             429 => FailureClass::Congestion,
             s if s >= 500 => FailureClass::ChannelUnavailable,
@@ -276,6 +284,33 @@ impl Provider for Phaxio {
             pages: fax.pages(),
             error: (status == JobStatus::Failed).then(|| fax.error_text()),
         })
+    }
+
+    /// `GET /account/status`: sends nothing, needs the API key and secret.
+    async fn check(&self) -> Result<(), ProviderError> {
+        let resp = self
+            .http
+            .get(format!("{}/account/status", self.base))
+            .basic_auth(&self.api_key, Some(&self.api_secret))
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() || e.is_timeout() {
+                    ProviderError::new(
+                        FailureClass::ChannelUnavailable,
+                        format!("cannot reach Phaxio: {e}"),
+                    )
+                } else {
+                    transport_error(&e, "the account status")
+                }
+            })?;
+        let status = resp.status().as_u16();
+        match Self::read(resp, "the account status").await {
+            Ok(_) => Ok(()),
+            // A key without the right to read the account is a credentials problem here too.
+            Err(e) if status == 403 => Err(ProviderError::credentials(e.detail)),
+            Err(e) => Err(e),
+        }
     }
 
     /// From Phaxio's error text (`error_message (error_type)`).
