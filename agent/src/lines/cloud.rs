@@ -326,7 +326,8 @@ impl<P: Provider> Line for CloudLine<P> {
             .lock()
             .ok()
             .and_then(|f| *f)
-            .map(|p| format!("{} line: {p}", P::NAME))
+            // The API names the agent and the line's kind itself (`agent site1: phaxio line: …`).
+            .map(str::to_owned)
             .into_iter()
             .collect()
     }
