@@ -495,7 +495,10 @@ async fn wrong_credentials_are_named_in_readiness_and_hold_the_faxes() {
 /// passes, readiness clears and the fax goes, without restarting anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_outage_holds_the_faxes_and_clears_by_itself() {
-    let s = site(Mode::Outage, 60, |c| c.lines.phaxio.health_check_seconds = 1).await;
+    let s = site(Mode::Outage, 60, |c| {
+        c.lines.phaxio.health_check_seconds = 1
+    })
+    .await;
     let reason = "agent site1: phaxio line: the provider's API is unreachable or failing";
     readiness_names(&s.api, reason, true).await;
     let id = s.api.submit("+15551230006").await;

@@ -391,7 +391,11 @@ fn markdown(
             md.push_str(&format!(" {} |", c.title()));
         }
         md.push('\n');
-        md.push_str(if is_t38 { "|---|---|---|---|" } else { "|---|---|" });
+        md.push_str(if is_t38 {
+            "|---|---|---|---|"
+        } else {
+            "|---|---|"
+        });
         md.push_str(&"---|".repeat(table.columns.len()));
         md.push('\n');
         for (r, row) in table.rows.iter().enumerate() {

@@ -68,7 +68,9 @@ impl ProviderError {
             return Some("the provider refused the API credentials (check the key and secret)");
         }
         match self.class {
-            FailureClass::ChannelUnavailable => Some("the provider's API is unreachable or failing"),
+            FailureClass::ChannelUnavailable => {
+                Some("the provider's API is unreachable or failing")
+            }
             FailureClass::Unknown => Some("the provider's API did not answer clearly"),
             _ => None,
         }
@@ -145,13 +147,23 @@ async fn watch_health<P: Provider>(provider: Arc<P>, failing: Failing, every: Du
             last_check = Some(Instant::now());
             let found = match provider.check().await {
                 Ok(()) => None,
-                Err(e) => Some(e.problem().unwrap_or("the provider's API refused the health check")),
+                Err(e) => Some(
+                    e.problem()
+                        .unwrap_or("the provider's API refused the health check"),
+                ),
             };
-            let before = failing.lock().ok().and_then(|mut f| std::mem::replace(&mut *f, found));
+            let before = failing
+                .lock()
+                .ok()
+                .and_then(|mut f| std::mem::replace(&mut *f, found));
             match (before, found) {
                 (Some(_), None) => tracing::info!(provider = P::NAME, "the provider's API works"),
                 (b, Some(p)) if b != Some(p) => {
-                    tracing::warn!(provider = P::NAME, problem = p, "the provider's API check failed")
+                    tracing::warn!(
+                        provider = P::NAME,
+                        problem = p,
+                        "the provider's API check failed"
+                    )
                 }
                 _ => {}
             }
