@@ -249,7 +249,7 @@ fn main() {
             }
         }
     }
-    jobs.sort_by(|a, b| b.0.cmp(&a.0));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
     let cells: Mutex<BTreeMap<(usize, usize, usize), Cell>> = Mutex::new(BTreeMap::new());
     let next = AtomicUsize::new(0);
     let tmp = std::env::temp_dir().join(format!("faxline-sim-matrix-{}", std::process::id()));

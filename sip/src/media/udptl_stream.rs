@@ -76,7 +76,10 @@ impl UdptlStream {
             {
                 continue;
             }
-            wire.send(&self.out, stats);
+            // Indicators and the end of each signal go three times, as spandsp asks (`IfpKind::transmissions`).
+            for _ in 0..ifp.category.transmissions().max(usize::from(ifp.count)) {
+                wire.send(&self.out, stats);
+            }
         }
     }
 }

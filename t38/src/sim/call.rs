@@ -197,7 +197,6 @@ struct T38End {
     session: T38Session,
     tx: Sender,
     inbox: IfpInbox,
-    repeat_per_count: bool,
     wire: Vec<u8>,
 }
 
@@ -232,11 +231,9 @@ impl End for T38End {
                 // real sender would have to.
                 continue;
             }
-            let copies = if self.repeat_per_count {
-                count.max(1)
-            } else {
-                1
-            };
+            // As the SIP line sends: indicators and the end of each signal three times, with or without
+            // error correction (`IfpKind::transmissions`), or spandsp's own count if it asks for more.
+            let copies = category.transmissions().max(usize::from(count));
             for _ in 0..copies {
                 channel.send(now_us, self.wire.clone());
             }
@@ -557,7 +554,6 @@ impl Call {
                             max_datagram,
                         })?,
                         inbox: IfpInbox::new(Receiver::default(), params.version),
-                        repeat_per_count: matches!(error_correction, ErrorCorrection::None),
                         wire: Vec::new(),
                     })
                 };

@@ -44,6 +44,26 @@ impl IfpKind {
         .get(usize::from(c))
         .copied()
     }
+
+    /// How many identical copies of the datagram whose primary is an IFP of this kind go on the wire (at
+    /// least; spandsp's own count for the IFP may ask for more).
+    ///
+    /// Indicators and the IFPs that end a control or image signal are the packets whose loss ends a fax (the
+    /// receiving terminal never sees the carrier change: spandsp then fails with "HDLC carrier not stopped"
+    /// or a phase D timeout). They are also the last packet of their burst: the sender falls silent after
+    /// them, so no later packet carries them as redundancy or FEC. spandsp's T.38 terminal asks for three
+    /// transmissions of exactly these in its paced (UDP) mode; Asterisk's res_fax_spandsp ignores that count,
+    /// and so did the SIP line, while the simulator honoured it only without error correction. The receiver
+    /// drops the copies as duplicates (by sequence number, as Asterisk's and spandsp's UDPTL do). On the
+    /// simulator's matrix (50 calls per cell, redundancy, ECM) sending them three times also with error
+    /// correction took 10-page faxes at 10 % random loss from 34 to 50 of 50, at 20 % from 5 to 50, and at
+    /// 5 % bursty loss from 8 to 37.
+    pub const fn transmissions(self) -> usize {
+        match self {
+            Self::Indicator | Self::ControlDataEnd | Self::ImageDataEnd => 3,
+            Self::ControlData | Self::ImageData => 1,
+        }
+    }
 }
 
 /// How many later packets repeat an IFP of each kind as a secondary.
