@@ -76,7 +76,7 @@ impl UdptlStream {
             {
                 continue;
             }
-            // Indicators and the end of each signal go three times, as spandsp asks (`IfpKind::transmissions`).
+            // Indicators and the end of each signal go five times (`IfpKind::transmissions`; spandsp asks for three).
             for _ in 0..ifp.category.transmissions().max(usize::from(ifp.count)) {
                 wire.send(&self.out, stats);
             }

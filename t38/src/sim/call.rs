@@ -231,7 +231,7 @@ impl End for T38End {
                 // real sender would have to.
                 continue;
             }
-            // As the SIP line sends: indicators and the end of each signal three times, with or without
+            // As the SIP line sends: indicators and the end of each signal five times, with or without
             // error correction (`IfpKind::transmissions`), or spandsp's own count if it asks for more.
             let copies = category.transmissions().max(usize::from(count));
             for _ in 0..copies {
