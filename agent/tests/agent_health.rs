@@ -26,10 +26,6 @@ impl Drop for Agent {
     }
 }
 
-fn write_config(dir: &Path, ami_port: u16, api_base: &str, metrics: &str) -> std::path::PathBuf {
-    write_config_with(dir, ami_port, api_base, metrics, "")
-}
-
 /// The agent's configuration with `sip_extra` appended to `[sip]`.
 fn write_config_with(
     dir: &Path,
@@ -86,8 +82,19 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_ami_login_shows_in_readiness_and_agent_metrics() {
+/// One site: the API, a scripted Asterisk's AMI port, and the real `faxline agent` (its `[sip]` with
+/// `sip_extra`, `env` added to its environment) with its metrics endpoint; the AMI connection the agent opened,
+/// banner sent, ready for the login.
+struct Site {
+    api: Api,
+    metrics: String,
+    conn: faxline_ami::testing::ServerConn,
+    _agent: Agent,
+    _ami: TestServer,
+    _tmp: tempfile::TempDir,
+}
+
+async fn site(sip_extra: &str, env: &[(&str, &str)]) -> Site {
     let tmp = tempfile::tempdir().unwrap();
     let api = Api::start(tmp.path(), "127.0.0.1:0").await;
     let ami = TestServer::bind().await.unwrap();
@@ -97,27 +104,53 @@ async fn refused_ami_login_shows_in_readiness_and_agent_metrics() {
         .unwrap()
         .port();
     let metrics = format!("127.0.0.1:{metrics_port}");
-    let config = write_config(tmp.path(), ami.addr().port(), &api.base, &metrics);
-    let _agent = Agent(
-        Command::new(env!("CARGO_BIN_EXE_faxline"))
-            .arg("agent")
-            .arg("--config")
-            .arg(&config)
-            .env("FAXLINE_AMI__SECRET", WRONG_AMI_SECRET)
-            .env("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT_SECRET)
-            .env_remove("FAXLINE_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let config = write_config_with(
+        tmp.path(),
+        ami.addr().port(),
+        &api.base,
+        &metrics,
+        sip_extra,
     );
-
-    // Asterisk refuses the login.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_faxline"));
+    cmd.arg("agent")
+        .arg("--config")
+        .arg(&config)
+        .env("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT_SECRET)
+        .env_remove("FAXLINE_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let agent = Agent(cmd.spawn().unwrap());
     let mut conn = tokio::time::timeout(Duration::from_secs(30), ami.accept())
         .await
         .expect("the agent connects")
         .unwrap();
     conn.send_banner().await.unwrap();
+    Site {
+        api,
+        metrics,
+        conn,
+        _agent: agent,
+        _ami: ami,
+        _tmp: tmp,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_ami_login_shows_in_readiness_and_agent_metrics() {
+    let Site {
+        api,
+        metrics,
+        mut conn,
+        // Held to the end: dropping them stops the agent and removes its files.
+        _agent,
+        _ami,
+        _tmp,
+    } = site("", &[("FAXLINE_AMI__SECRET", WRONG_AMI_SECRET)]).await;
+
+    // Asterisk refuses the login.
     let outcome = conn
         .login(&Credentials::new("faxline", AMI_SECRET))
         .await
@@ -223,43 +256,24 @@ fn contact_status(status: &str) -> Message {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trunk_registration_and_reachability_reported_by_asterisk_show_in_readiness_and_metrics() {
-    let tmp = tempfile::tempdir().unwrap();
-    let api = Api::start(tmp.path(), "127.0.0.1:0").await;
-    let ami = TestServer::bind().await.unwrap();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let metrics = format!("127.0.0.1:{metrics_port}");
-    let config = write_config_with(
-        tmp.path(),
-        ami.addr().port(),
-        &api.base,
-        &metrics,
+    let Site {
+        api,
+        metrics,
+        mut conn,
+        // Held to the end: dropping them stops the agent and removes its files.
+        _agent,
+        _ami,
+        _tmp,
+    } = site(
         "register = true\nusername = \"4021\"",
-    );
-    let _agent = Agent(
-        Command::new(env!("CARGO_BIN_EXE_faxline"))
-            .arg("agent")
-            .arg("--config")
-            .arg(&config)
-            .env("FAXLINE_AMI__SECRET", AMI_SECRET)
-            .env("FAXLINE_SIP__PASSWORD", "q8Vd2mLx7RkT4wNe")
-            .env("FAXLINE_API_CLIENT__AGENT_SECRET", AGENT_SECRET)
-            .env_remove("FAXLINE_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+        &[
+            ("FAXLINE_AMI__SECRET", AMI_SECRET),
+            ("FAXLINE_SIP__PASSWORD", "q8Vd2mLx7RkT4wNe"),
+        ],
+    )
+    .await;
 
     // Asterisk accepts the login; the agent asks for the `system` class (and so gets FullyBooted).
-    let mut conn = tokio::time::timeout(Duration::from_secs(30), ami.accept())
-        .await
-        .expect("the agent connects")
-        .unwrap();
-    conn.send_banner().await.unwrap();
     let outcome = conn
         .login(&Credentials::new("faxline", AMI_SECRET))
         .await
