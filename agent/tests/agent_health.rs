@@ -223,6 +223,32 @@ fn names(v: &serde_json::Value, reason: &str) -> bool {
         .is_some_and(|r| r.iter().any(|x| x == reason))
 }
 
+/// Waits until readiness names `reason` (or, with `false`, no longer does and the agent's line is healthy
+/// again), then checks the status code and that the agent's `gauge` reads `value`; returns the agent's metrics.
+async fn expect(
+    api: &Api,
+    metrics: &str,
+    (reason, named): (&str, bool),
+    code: u16,
+    gauge: &str,
+    value: f64,
+) -> String {
+    let what = if named {
+        format!("readiness never named {reason:?}")
+    } else {
+        format!("readiness kept {reason:?}")
+    };
+    let (got, v) = ready_until(&api.base, &what, |_, v| {
+        names(v, reason) == named && (named || v["agents"][0]["line"]["healthy"] == true)
+    })
+    .await;
+    assert_eq!(got, code, "{v}");
+    assert_eq!(v["agents"][0]["line"]["healthy"], !named, "{v}");
+    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(sample(&text, gauge), Some(value), "{text}");
+    text
+}
+
 /// Asterisk 20's `Registry` event (res_pjsip_outbound_registration, after every REGISTER response): Username
 /// is the registration's client_uri, Domain its server_uri.
 fn registry(domain: &str, status: &str) -> Message {
@@ -322,20 +348,15 @@ async fn trunk_registration_and_reachability_reported_by_asterisk_show_in_readin
         .unwrap();
     let refused = "agent site1: asterisk line: SIP trunk registration failing (refused or unanswered; check \
                    [sip] username, password, registrar)";
-    let (code, v) = ready_until(
-        &api.base,
-        "readiness never named the failing registration",
-        |_, v| names(v, refused),
+    let text = expect(
+        &api,
+        &metrics,
+        (refused, true),
+        503,
+        "faxline_agent_sip_registered",
+        0.0,
     )
     .await;
-    assert_eq!(code, 503, "{v}");
-    assert_eq!(v["agents"][0]["line"]["healthy"], false, "{v}");
-    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
-    assert_eq!(
-        sample(&text, "faxline_agent_sip_registered"),
-        Some(0.0),
-        "{text}"
-    );
     assert_eq!(
         sample(&text, "faxline_agent_ami_connected"),
         Some(1.0),
@@ -345,49 +366,24 @@ async fn trunk_registration_and_reachability_reported_by_asterisk_show_in_readin
     // The next REGISTER succeeds: ready again.
     tx.send(registry("sip:192.0.2.10:5060", "Registered"))
         .unwrap();
-    let (code, v) = ready_until(
-        &api.base,
-        "readiness kept the registration failure",
-        |_, v| !names(v, refused) && v["agents"][0]["line"]["healthy"] == true,
+    expect(
+        &api,
+        &metrics,
+        (refused, false),
+        200,
+        "faxline_agent_sip_registered",
+        1.0,
     )
     .await;
-    assert_eq!(code, 200, "{v}");
-    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
-    assert_eq!(
-        sample(&text, "faxline_agent_sip_registered"),
-        Some(1.0),
-        "{text}"
-    );
 
     // The trunk stops answering Asterisk's qualify OPTIONS, then answers again.
     tx.send(contact_status("Unreachable")).unwrap();
     let unreachable =
         "agent site1: asterisk line: SIP trunk unreachable (it does not answer Asterisk's OPTIONS)";
-    let (code, v) = ready_until(
-        &api.base,
-        "readiness never named the unreachable trunk",
-        |_, v| names(v, unreachable),
-    )
-    .await;
-    assert_eq!(code, 503, "{v}");
-    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
-    assert_eq!(
-        sample(&text, "faxline_agent_sip_trunk_reachable"),
-        Some(0.0),
-        "{text}"
-    );
+    let reachable = "faxline_agent_sip_trunk_reachable";
+    expect(&api, &metrics, (unreachable, true), 503, reachable, 0.0).await;
     tx.send(contact_status("Reachable")).unwrap();
-    let (code, v) = ready_until(&api.base, "readiness kept the unreachable trunk", |_, v| {
-        !names(v, unreachable) && v["agents"][0]["line"]["healthy"] == true
-    })
-    .await;
-    assert_eq!(code, 200, "{v}");
-    let (_, text) = get(&format!("http://{metrics}/metrics")).await;
-    assert_eq!(
-        sample(&text, "faxline_agent_sip_trunk_reachable"),
-        Some(1.0),
-        "{text}"
-    );
+    let text = expect(&api, &metrics, (unreachable, false), 200, reachable, 1.0).await;
     assert!(
         !text.contains("192.0.2.10") && !text.contains("4021"),
         "{text}"
