@@ -47,20 +47,7 @@ pub enum PhaxioLineError {
 /// The line `[line] kind = "phaxio"` runs.
 pub fn line(cfg: &Config, api: AgentClient) -> Result<CloudLine<Phaxio>, PhaxioLineError> {
     let c = &cfg.lines.phaxio;
-    let (Some(key), Some(secret)) = (&c.api_key, &c.api_secret) else {
-        return Err(PhaxioLineError::NoCredentials);
-    };
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(c.request_timeout_seconds.max(1)))
-        .build()?;
-    let provider = Phaxio {
-        http,
-        base: c.base_url.trim_end_matches('/').to_owned(),
-        api_key: key.clone(),
-        api_secret: secret.expose().to_owned(),
-        callback_url: c.callback_url.clone(),
-    };
+    let provider = Phaxio::from_config(cfg, c.request_timeout_seconds.max(1))?;
     Ok(CloudLine::new(
         provider,
         api,
@@ -72,38 +59,19 @@ pub fn line(cfg: &Config, api: AgentClient) -> Result<CloudLine<Phaxio>, PhaxioL
     ))
 }
 
-/// `faxline agent --check`: Phaxio accepts the API key and secret (`GET /account/status`, which sends nothing).
+/// `faxline agent --check`: Phaxio accepts the API key and secret (the line's own health check,
+/// `GET /account/status`, which sends nothing; at most 30 s).
 pub async fn check_connectivity(cfg: &Config) -> Vec<crate::lines::Check> {
     use crate::lines::Check;
-    let c = &cfg.lines.phaxio;
-    // Missing credentials are reported by the configuration check.
-    let (Some(key), Some(secret)) = (&c.api_key, &c.api_secret) else {
-        return Vec::new();
+    let timeout = cfg.lines.phaxio.request_timeout_seconds.clamp(1, 30);
+    let provider = match Phaxio::from_config(cfg, timeout) {
+        Ok(p) => p,
+        // Missing credentials are reported by the configuration check.
+        Err(PhaxioLineError::NoCredentials) => return Vec::new(),
+        Err(e) => return vec![Check::error(format!("Phaxio: {e}"))],
     };
-    let http = match reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(c.request_timeout_seconds.clamp(1, 30)))
-        .build()
-    {
-        Ok(h) => h,
-        Err(e) => {
-            return vec![Check::error(format!(
-                "Phaxio: cannot build the HTTP client: {e}"
-            ))];
-        }
-    };
-    let base = c.base_url.trim_end_matches('/');
-    let resp = match http
-        .get(format!("{base}/account/status"))
-        .basic_auth(key, Some(secret.expose()))
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return vec![Check::error(format!("Phaxio: cannot reach {base}: {e}"))],
-    };
-    match Phaxio::read(resp, "the account status").await {
-        Ok(_) => vec![Check::ok("Phaxio accepts the API key and secret")],
+    match provider.check().await {
+        Ok(()) => vec![Check::ok("Phaxio accepts the API key and secret")],
         Err(e) => vec![Check::error(format!("Phaxio: {}", e.detail))],
     }
 }
@@ -130,6 +98,25 @@ fn e164(to: &str) -> String {
 }
 
 impl Phaxio {
+    /// The API client of `[phaxio]`, each request bounded by `timeout_seconds`.
+    fn from_config(cfg: &Config, timeout_seconds: u64) -> Result<Self, PhaxioLineError> {
+        let c = &cfg.lines.phaxio;
+        let (Some(key), Some(secret)) = (&c.api_key, &c.api_secret) else {
+            return Err(PhaxioLineError::NoCredentials);
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(timeout_seconds))
+            .build()?;
+        Ok(Phaxio {
+            http,
+            base: c.base_url.trim_end_matches('/').to_owned(),
+            api_key: key.clone(),
+            api_secret: secret.expose().to_owned(),
+            callback_url: c.callback_url.clone(),
+        })
+    }
+
     /// Reads an answer: the JSON on success, a classified error otherwise.
     async fn read(resp: reqwest::Response, what: &str) -> Result<Answer, ProviderError> {
         let status = resp.status();
