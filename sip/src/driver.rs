@@ -34,6 +34,16 @@ pub struct CallSummary {
     pub stops: u32,
 }
 
+impl CallSummary {
+    /// `"T38"` or `"audio"`: the media the fax ended on.
+    pub fn mode(&self) -> Option<&'static str> {
+        self.media.last().map(|m| match m {
+            FaxMedia::T38 { .. } => "T38",
+            FaxMedia::Audio { .. } => "audio",
+        })
+    }
+}
+
 /// Drives the call until it has ended and the leg has closed (or the leg vanished).
 ///
 /// `fax_done` delivers `true`/`false` when the fax session reached phase E.

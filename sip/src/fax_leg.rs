@@ -135,10 +135,7 @@ impl LegReport {
 
     /// `"T38"` or `"audio"`: the media the fax ended on.
     pub fn mode(&self) -> Option<&'static str> {
-        self.call.media.last().map(|m| match m {
-            FaxMedia::T38 { .. } => "T38",
-            FaxMedia::Audio { .. } => "audio",
-        })
+        self.call.mode()
     }
 
     /// True when the fax session reports success.

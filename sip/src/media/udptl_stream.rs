@@ -76,8 +76,8 @@ impl UdptlStream {
             {
                 continue;
             }
-            // Indicators and the end of each signal go five times (`IfpKind::transmissions`; spandsp asks for three).
-            for _ in 0..ifp.category.transmissions().max(usize::from(ifp.count)) {
+            // Indicators and the end of each signal go several times (`OutgoingIfp::copies`).
+            for _ in 0..ifp.copies() {
                 wire.send(&self.out, stats);
             }
         }

@@ -43,9 +43,16 @@ pub struct OutgoingIfp {
     pub data: Vec<u8>,
     /// Its category, for choosing redundancy.
     pub category: PacketCategory,
-    /// How many times spandsp asks for it to be transmitted (its own repetition for unprotected links;
-    /// a transport with redundancy/FEC may send it once).
+    /// How many times spandsp asks for it to be transmitted (its own repetition for unprotected links).
     pub count: u8,
+}
+
+impl OutgoingIfp {
+    /// How many identical copies of its datagram a transport sends: spandsp's count, but indicators and
+    /// signal ends at least [`PacketCategory::transmissions`] times, with or without error correction.
+    pub fn copies(&self) -> usize {
+        self.category.transmissions().max(usize::from(self.count))
+    }
 }
 
 /// Why a session could not be created or used.

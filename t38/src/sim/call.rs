@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::session::{
     AudioSession, AudioSessionConfig, Direction, FaxError, FaxOptions, FaxReport, G711Law,
-    OutgoingIfp, SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
+    SessionError, SessionEvent, T38Params, T38Session, T38SessionConfig,
 };
 use crate::udptl::{
     ErrorCorrection, IfpInbox, Receiver, RxStats, Sender, SenderConfig, UdptlError,
@@ -217,23 +217,21 @@ impl End for T38End {
     }
 
     fn send_out(&mut self, now_us: u64, channel: &mut Channel, stats: &mut LinkStats) {
-        while let Some(OutgoingIfp {
-            data,
-            category,
-            count,
-        }) = self.session.poll_transmit()
-        {
+        while let Some(ifp) = self.session.poll_transmit() {
             stats.payloads += 1;
             self.wire.clear();
-            if self.tx.handle_ifp(&data, category, &mut self.wire).is_err() {
+            if self
+                .tx
+                .handle_ifp(&ifp.data, ifp.category, &mut self.wire)
+                .is_err()
+            {
                 // Larger than the peer's datagram even without EC: spandsp was told the limit, so
                 // this cannot happen short of a configuration error; the IFP is dropped like a
                 // real sender would have to.
                 continue;
             }
-            // As the SIP line sends: indicators and the end of each signal five times, with or without
-            // error correction (`IfpKind::transmissions`), or spandsp's own count if it asks for more.
-            let copies = category.transmissions().max(usize::from(count));
+            // As the SIP line sends (`OutgoingIfp::copies`).
+            let copies = ifp.copies();
             for _ in 0..copies {
                 channel.send(now_us, self.wire.clone());
             }

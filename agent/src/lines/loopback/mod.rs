@@ -172,23 +172,18 @@ impl LoopbackLine {
 /// Both ends' sessions into the same series as the SIP line's (`faxline_agent_fax_sessions_total`, ECM
 /// retransmissions, UDPTL losses and recoveries): the calling end outbound, the answering end inbound.
 fn record_media(report: &LoopbackReport) {
-    use faxline_sip::call::FaxMedia;
-    let mode = |call: &faxline_sip::driver::CallSummary| match call.media.last() {
-        Some(FaxMedia::T38 { .. }) => "t38",
-        Some(FaxMedia::Audio { .. }) => "audio",
-        None => "unknown",
-    };
+    use crate::metrics::mode_label;
     crate::metrics::fax_session(
         "loopback",
         "outbound",
-        mode(&report.calls.0),
+        mode_label(report.calls.0.mode()),
         &report.sender,
         Some(&report.media.0),
     );
     crate::metrics::fax_session(
         "loopback",
         "inbound",
-        mode(&report.calls.1),
+        mode_label(report.calls.1.mode()),
         &report.receiver,
         Some(&report.media.1),
     );
