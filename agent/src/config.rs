@@ -108,6 +108,11 @@ pub struct AgentConfig {
     /// serve` shows the agent's metrics on the API's `/metrics` as well.
     #[serde(deserialize_with = "flex::opt_scalar")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Answer inbound calls only: lease no outbound jobs (the agent still polls the API at `lease_poll_secs`, so
+    /// readiness sees it and its line). For a receiving host beside sending ones on one API, e.g. a site whose
+    /// trunk only delivers its DIDs.
+    #[serde(deserialize_with = "flex::scalar")]
+    pub receive_only: bool,
 }
 
 impl Default for AgentConfig {
@@ -118,6 +123,7 @@ impl Default for AgentConfig {
             lease_poll_secs: 5,
             shutdown_grace_secs: 120,
             metrics_listen: None,
+            receive_only: false,
         }
     }
 }

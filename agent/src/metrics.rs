@@ -240,6 +240,24 @@ pub fn fax_session(
     }
 }
 
+/// How punctually the media threads step the fax sessions since the line started (the tick pool's figures):
+/// the lateness of a 20 ms step behind its due time (p50, p99, worst), steps taken and steps skipped by a
+/// session that fell too far behind. A p99 near 20 ms, or skipped steps, means the machine cannot keep up
+/// with the calls it carries.
+pub fn media_timing(line: &'static str, stats: &faxline_sip::media::TickStats) {
+    for (quantile, value) in [
+        ("0.5", stats.lateness_p50),
+        ("0.99", stats.lateness_p99),
+        ("1", stats.lateness_max),
+    ] {
+        metrics::gauge!("faxline_agent_media_step_lateness_seconds", "line" => line, "quantile" => quantile)
+            .set(value.as_secs_f64());
+    }
+    metrics::counter!("faxline_agent_media_steps_total", "line" => line).absolute(stats.steps);
+    metrics::counter!("faxline_agent_media_steps_skipped_total", "line" => line)
+        .absolute(stats.skipped);
+}
+
 /// The fax mode a line reports, folded to a fixed set.
 pub fn mode_label(mode: Option<&str>) -> &'static str {
     match mode.map(str::to_ascii_lowercase).as_deref() {

@@ -858,3 +858,22 @@ fn agent_metrics_listen() {
     .to_string();
     assert!(err.contains("metrics_listen"), "{err}");
 }
+
+#[test]
+fn receive_only_needs_a_line_that_answers_calls_at_the_agent() {
+    // The example's Asterisk line answers inbound calls: a receive-only agent on it is fine.
+    let cfg = example(&with(strong_env(), "FAXLINE_AGENT__RECEIVE_ONLY", "yes"));
+    assert!(cfg.agent.receive_only);
+    assert!(errors_for(&check_config(&cfg), "agent.receive_only").is_empty());
+    // The loopback line receives nothing from outside: refused, with the reason.
+    let env = Env::from_pairs([("FAXLINE_AGENT__RECEIVE_ONLY", "true".to_owned())]);
+    let cfg = Config::load(None, &env).unwrap();
+    let problems = check_config(&cfg);
+    let errors = errors_for(&problems, "agent.receive_only");
+    assert_eq!(errors.len(), 1, "{}", render_problems(&problems));
+    assert!(
+        errors[0]
+            .message
+            .contains("loopback line receives no calls")
+    );
+}

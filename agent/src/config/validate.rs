@@ -87,7 +87,24 @@ pub fn check_config(cfg: &Config) -> Vec<Problem> {
     check_paths(cfg, &mut p);
     check_retry_limits(cfg, &mut p);
     check_metrics(cfg, &mut p);
+    check_receive_only(cfg, &mut p);
     p
+}
+
+/// Only the lines that answer calls at the agent (Asterisk's, and the agent's own SIP line) receive anything
+/// without leasing jobs; a receive-only agent on any other line would do nothing.
+fn check_receive_only(cfg: &Config, p: &mut Vec<Problem>) {
+    use crate::lines::LineKind;
+    if cfg.agent.receive_only && !matches!(cfg.line.kind, LineKind::Asterisk | LineKind::Sip) {
+        p.push(Problem::error(
+            "agent.receive_only",
+            format!(
+                "the {} line receives no calls at the agent, so a receive-only agent on it would do nothing; \
+                 use it with line.kind = \"asterisk\" or \"sip\"",
+                cfg.line.kind.as_str()
+            ),
+        ));
+    }
 }
 
 /// The metrics endpoint has no authentication: say so when it listens beyond this machine.

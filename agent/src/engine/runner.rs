@@ -164,7 +164,13 @@ impl<L: Line> Daemon<L> {
         let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
         background.spawn(sweep_journal_forever(ctx.clone(), active.clone()));
         let poll = Duration::from_secs(self.cfg.agent.lease_poll_secs.clamp(1, 30));
-        tracing::info!(line = self.line.kind(), max_calls = limit, "agent running");
+        let receive_only = self.cfg.agent.receive_only;
+        tracing::info!(
+            line = self.line.kind(),
+            max_calls = limit,
+            receive_only,
+            "agent running"
+        );
         tokio::pin!(shutdown);
         let mut failures = 0u32;
         let mut last_report: Option<tokio::time::Instant> = None;
@@ -178,9 +184,10 @@ impl<L: Line> Daemon<L> {
             crate::metrics::line_health(self.line.kind(), health.healthy());
             let healthy = health.healthy();
             let lease = async {
-                if !healthy {
-                    // A line that is down takes no work, but the agent still polls (leasing nothing) at the
-                    // poll interval, so the API's readiness knows it is alive and why its line is not.
+                if !healthy || receive_only {
+                    // A line that is down (or a receive-only agent) takes no work, but the agent still polls
+                    // (leasing nothing) at the poll interval, so the API's readiness knows it is alive and
+                    // how its line is.
                     if last_report.is_none_or(|t| t.elapsed() >= poll) {
                         last_report = Some(tokio::time::Instant::now());
                         let r = self
@@ -212,7 +219,7 @@ impl<L: Line> Daemon<L> {
                     failures = 0;
                     // An API older than the heartbeat poll leases one job even for `max_jobs = 0`: give it back.
                     for job in list {
-                        tracing::warn!(job = %job.job_id, "leased while the line is down; giving it back");
+                        tracing::warn!(job = %job.job_id, "leased while taking no jobs; giving it back");
                         let _ = self
                             .api
                             .release(&job, "the agent's line is down", None, Duration::ZERO)

@@ -181,6 +181,10 @@ impl SipLine {
         );
         let accepting = inner.clone();
         inner.tasks.spawn(accept_calls(accepting, incoming));
+        inner.tasks.spawn(sample_media_timing(
+            Arc::downgrade(&inner.runtime),
+            inner.shutdown.clone(),
+        ));
         Ok(Self { inner })
     }
 
@@ -205,6 +209,19 @@ impl SipLine {
             r.stop().await;
         }
         inner.endpoint.shutdown();
+    }
+}
+
+/// Publishes the media threads' punctuality every few seconds until shutdown.
+async fn sample_media_timing(runtime: std::sync::Weak<MediaRuntime>, stop: CancellationToken) {
+    loop {
+        let Some(rt) = runtime.upgrade() else { return };
+        crate::metrics::media_timing("sip", &rt.tick_stats());
+        drop(rt);
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
     }
 }
 
