@@ -79,6 +79,8 @@ struct StandIn {
     webhooks: Mutex<Vec<u16>>,
     /// Telnyx's whole API is down (503).
     down: AtomicBool,
+    /// Downloads of the received fax's document.
+    media_fetches: AtomicUsize,
 }
 
 fn authorized(h: &HeaderMap) -> bool {
@@ -185,7 +187,7 @@ async fn submit(State(st): State<Arc<StandIn>>, h: HeaderMap, body: String) -> R
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "10016",
                 "Invalid phone number",
-                "The 'to' number is not a valid phone number.",
+                "The 'to' number +15551230004 is not a valid phone number.",
                 "/to",
             );
         }
@@ -320,7 +322,8 @@ async fn list(State(st): State<Arc<StandIn>>, h: HeaderMap) -> Response {
 }
 
 /// A received fax's document, as Telnyx serves it from the `media_url` of `fax.received`.
-async fn media() -> Response {
+async fn media(State(st): State<Arc<StandIn>>) -> Response {
+    st.media_fetches.fetch_add(1, Ordering::SeqCst);
     let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
     ([("content-type", "application/pdf")], pdf).into_response()
 }
@@ -334,6 +337,7 @@ async fn start_stand_in(mode: Mode, webhook_url: String) -> (Arc<StandIn>, Strin
         status_polls: AtomicUsize::new(0),
         webhooks: Mutex::new(Vec::new()),
         down: AtomicBool::new(mode == Mode::Outage),
+        media_fetches: AtomicUsize::new(0),
     });
     let app = axum::Router::new()
         .route("/v2/faxes", get(list).post(submit))
@@ -566,6 +570,10 @@ async fn a_refused_number_is_an_invalid_number() {
         "{error}"
     );
     assert!(error.contains("invalid number"), "classified: {error}");
+    assert!(
+        !error.contains("5551230004") && error.contains("0004"),
+        "the number in Telnyx's text is masked: {error}"
+    );
     readiness_names(&s.api, "telnyx line", false).await;
     s.stop().await;
 }
@@ -652,8 +660,14 @@ async fn a_received_fax_is_downloaded_and_stored() {
         pdf.as_slice(),
         "stored as Telnyx served it"
     );
+    assert_eq!(s.telnyx.media_fetches.load(Ordering::SeqCst), 1);
     assert_eq!(post_webhook(&url, &received).await, 401, "replayed");
     assert_eq!(s.api.inbound().await.len(), 1);
+    assert_eq!(
+        s.telnyx.media_fetches.load(Ordering::SeqCst),
+        1,
+        "a replay is refused before anything is fetched"
+    );
     // A link that does not answer with a PDF: 502/415, nothing stored, so Telnyx retries.
     let broken = event(
         "fax.received",

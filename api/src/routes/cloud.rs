@@ -383,6 +383,15 @@ pub(crate) async fn telnyx_callback(
                 crate::audit!("inbound_discarded", provider = "telnyx", provider_sid = %fax.provider_sid, reason = "inbound disabled");
                 return Ok(Json(json!({"status": "discarded"})));
             }
+            // A replay is refused before anything is fetched (the link may have expired by then).
+            let seen = st
+                .store
+                .provider_events()
+                .after("telnyx", &fax.provider_sid, 0)
+                .await?;
+            if seen.iter().any(|e| e.event == "received") {
+                return Err(refuse("telnyx", route, &ip, "Replayed webhook"));
+            }
             let pdf = download_media(&st, &media_url).await?;
             store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf)).await
         }

@@ -106,7 +106,8 @@ struct ErrorSource {
 }
 
 impl Answer {
-    /// The first error's title and detail, bounded.
+    /// The first error's title and detail, bounded, with any phone number in it masked (Telnyx's detail may
+    /// quote the number, and this text reaches the log).
     fn message(&self) -> String {
         self.errors
             .first()
@@ -116,7 +117,7 @@ impl Answer {
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(": ");
-                clean_text(&t).unwrap_or_default()
+                clean_text(&faxline_protocol::mask_numbers_in(&t)).unwrap_or_default()
             })
             .unwrap_or_default()
     }
