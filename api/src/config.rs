@@ -153,6 +153,16 @@ pub struct Config {
     pub phaxio_inbound_url: Option<String>,
     /// Provider webhooks whose event is older than this many seconds are refused as stale.
     pub webhook_max_age_seconds: u64,
+    /// The Telnyx account's public key (base64, from the Telnyx portal), which checks the Ed25519 signature
+    /// of every Telnyx webhook (`TELNYX_PUBLIC_KEY`; in the shared file also `[telnyx] public_key`). Public,
+    /// so not a secret; required when Telnyx's webhooks are verified and Telnyx is used (`FAX_BACKEND=telnyx`).
+    pub telnyx_public_key: Option<String>,
+    /// Verify Telnyx's webhook signatures (`TELNYX_VERIFY_SIGNATURE`, default true). Turning it off is for
+    /// local development only and is logged at every start.
+    pub telnyx_verify_signature: bool,
+    /// A Telnyx webhook signed more than this many seconds ago (or ahead) is refused
+    /// (`TELNYX_WEBHOOK_MAX_AGE_SECONDS`, default 300, as Telnyx's SDKs allow).
+    pub telnyx_max_age_seconds: u64,
     /// OAuth 2.1 bearer tokens on `/mcp`, besides `X-API-Key`: the issuer (`iss`) whose signed
     /// JWTs are accepted (`FAXLINE_API__MCP_OAUTH_ISSUER`). Unset: keys only.
     pub mcp_oauth_issuer: Option<String>,
@@ -217,6 +227,9 @@ impl Default for Config {
             phaxio_callback_url: None,
             phaxio_inbound_url: None,
             webhook_max_age_seconds: 86_400,
+            telnyx_public_key: None,
+            telnyx_verify_signature: true,
+            telnyx_max_age_seconds: 300,
             mcp_oauth_issuer: None,
             mcp_oauth_audience: None,
             mcp_oauth_jwks_url: None,
@@ -383,6 +396,12 @@ impl Config {
         // (which knows and checks its sections and its lines'; `faxline api` checks them too).
         let sectioned = table.values().any(toml::Value::is_table);
         let shared_limits = table.get("limits").cloned();
+        // The Telnyx line's section may carry the account's public key, which only the API uses.
+        let telnyx_key = table
+            .get("telnyx")
+            .and_then(|t| t.get("public_key"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned);
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
@@ -411,6 +430,9 @@ impl Config {
         resolve_secret_files(&mut api, origin)?;
         let merged = toml::to_string(&api).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let mut cfg: Self = toml::from_str(&merged).map_err(parse_err)?;
+        if cfg.telnyx_public_key.is_none() {
+            cfg.telnyx_public_key = telnyx_key.and_then(non_empty);
+        }
         // The render budget is shared with the agent, in `[limits]` (validated by the agent's check).
         if let Some(toml::Value::Table(limits)) = shared_limits {
             let num = |k: &str| match limits.get(k) {
@@ -481,6 +503,9 @@ impl Config {
             "phaxio_callback_url",
             "phaxio_inbound_url",
             "webhook_max_age_seconds",
+            "telnyx_public_key",
+            "telnyx_verify_signature",
+            "telnyx_max_age_seconds",
             "mcp_oauth_issuer",
             "mcp_oauth_audience",
             "mcp_oauth_jwks_url",
@@ -651,6 +676,15 @@ impl Config {
         }
         if let Some(v) = get("PHAXIO_INBOUND_URL") {
             self.phaxio_inbound_url = non_empty(v);
+        }
+        if let Some(v) = get("TELNYX_PUBLIC_KEY") {
+            self.telnyx_public_key = non_empty(v);
+        }
+        if let Some(v) = get("TELNYX_VERIFY_SIGNATURE") {
+            self.telnyx_verify_signature = parse_bool("TELNYX_VERIFY_SIGNATURE", &v)?;
+        }
+        if let Some(v) = get("TELNYX_WEBHOOK_MAX_AGE_SECONDS") {
+            self.telnyx_max_age_seconds = parse_num("TELNYX_WEBHOOK_MAX_AGE_SECONDS", &v)?;
         }
         Ok(())
     }
@@ -853,6 +887,48 @@ impl Config {
         })
     }
 
+    /// Whether the Telnyx webhook route takes webhooks: Telnyx is the backend, or its public key (or the
+    /// explicit opt-out of verification) is configured.
+    pub fn telnyx_enabled(&self) -> bool {
+        self.backend.eq_ignore_ascii_case("telnyx")
+            || self.telnyx_public_key.is_some()
+            || !self.telnyx_verify_signature
+    }
+
+    /// The verified Telnyx public key, when verification is on and the key configured.
+    pub fn telnyx_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        crate::cloud::telnyx::public_key(self.telnyx_public_key.as_deref()?).ok()
+    }
+
+    fn check_telnyx(&self) -> Result<(), ConfigError> {
+        if self.backend.eq_ignore_ascii_case("telnyx") && self.public_api_url.is_none() {
+            return Err(ConfigError::Invalid(
+                "Telnyx fetches each fax's document from a signed link under PUBLIC_API_URL: set it to the \
+                 public https address of this API"
+                    .into(),
+            ));
+        }
+        if !self.telnyx_enabled() || !self.telnyx_verify_signature {
+            return Ok(());
+        }
+        let Some(key) = &self.telnyx_public_key else {
+            return Err(ConfigError::Invalid(
+                "Telnyx's webhooks are verified but TELNYX_PUBLIC_KEY is not set: copy the public key from \
+                 the Telnyx portal (Keys & Credentials) into TELNYX_PUBLIC_KEY (or [telnyx] public_key); \
+                 TELNYX_VERIFY_SIGNATURE=false turns verification off for local development only"
+                    .into(),
+            ));
+        };
+        crate::cloud::telnyx::public_key(key)
+            .map_err(|e| ConfigError::Invalid(format!("TELNYX_PUBLIC_KEY: {e}")))?;
+        if !(1..=3600).contains(&self.telnyx_max_age_seconds) {
+            return Err(ConfigError::Invalid(
+                "TELNYX_WEBHOOK_MAX_AGE_SECONDS must be 1..=3600".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_phaxio(&self) -> Result<(), ConfigError> {
         if !self.phaxio_enabled() || !self.phaxio_verify_signature {
             return Ok(());
@@ -931,6 +1007,7 @@ impl Config {
             ));
         }
         self.check_phaxio()?;
+        self.check_telnyx()?;
         self.trusted_proxy_nets()?;
         if self.header_read_timeout_seconds == 0 || self.request_timeout_seconds == 0 {
             return Err(ConfigError::Invalid(

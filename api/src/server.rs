@@ -235,6 +235,13 @@ impl App {
                  /phaxio-callback and /phaxio-inbound can forge fax results and inbound faxes; local development only"
             );
         }
+        if cfg.telnyx_enabled() && !cfg.telnyx_verify_signature {
+            tracing::warn!(
+                provider = "telnyx",
+                "webhook signature verification is OFF (TELNYX_VERIFY_SIGNATURE=false): anyone who can reach \
+                 /telnyx-callback can forge fax results and inbound faxes; local development only"
+            );
+        }
         let limits = crate::conn::ConnLimits {
             header_read_timeout: Duration::from_secs(
                 self.state.cfg.header_read_timeout_seconds.max(1),

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::sign_now;
 pub use crate::messages::{
-    CallDetails, InboundMeta, JobStatusView, LeasedJob, ProviderEventView, ProviderEvents,
-    ProviderEventsRequest, ReleaseRequest, ResultReport, SendResult,
+    CallDetails, DocumentLink, InboundMeta, JobStatusView, LeasedJob, ProviderEventView,
+    ProviderEvents, ProviderEventsRequest, ReleaseRequest, ResultReport, SendResult,
 };
 use crate::messages::{
     InboundAnswer, LeaseRenewed, LeaseRequest, LeaseResponse, LineHealth, Progress,
@@ -367,6 +367,17 @@ impl AgentClient {
             )
             .await?;
         Ok(out.events)
+    }
+
+    /// A signed, expiring link to the document of `job_id` (leased to this agent) under the API's public URL,
+    /// for a provider that fetches the document itself. A job no longer leased to this agent is
+    /// [`AgentClientError::LeaseLost`].
+    pub async fn document_link(&self, job_id: &str) -> Result<DocumentLink, AgentClientError> {
+        self.post_json(
+            &format!("agent/v1/jobs/{job_id}/document-link"),
+            &serde_json::json!({}),
+        )
+        .await
     }
 
     /// Downloads the job's document and checks its SHA-256.

@@ -20,6 +20,7 @@ pub mod phone;
 pub mod secret;
 pub mod secret_strength;
 pub mod status;
+pub mod telnyx;
 pub mod time;
 
 pub use doc_kind::DocKind;

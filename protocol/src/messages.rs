@@ -196,6 +196,16 @@ pub struct ProviderEvents {
     pub events: Vec<ProviderEventView>,
 }
 
+/// `POST /agent/v1/jobs/{id}/document-link`: a signed, expiring link to the leased job's document under the
+/// API's public URL, for a cloud provider that fetches the document itself (Telnyx takes only a URL). The link
+/// opens this one job's document and nothing else, and dies on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentLink {
+    pub url: String,
+    /// When the link stops working (Unix seconds).
+    pub expires_at: i64,
+}
+
 /// The `metadata` part of `POST /agent/v1/inbound` (multipart, with the PDF as `file`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMeta {

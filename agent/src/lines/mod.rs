@@ -13,6 +13,7 @@ pub mod phaxio;
 pub mod q850;
 pub mod sip;
 pub mod t30;
+pub mod telnyx;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ pub enum LineKind {
     /// Phaxio's cloud fax API (`[phaxio]`).
     #[value(skip)]
     Phaxio,
+    /// Telnyx's cloud fax API (`[telnyx]`).
+    #[value(skip)]
+    Telnyx,
 }
 
 impl LineKind {
@@ -52,29 +56,31 @@ impl LineKind {
             LineKind::Asterisk => "asterisk",
             LineKind::Sip => "sip",
             LineKind::Phaxio => "phaxio",
+            LineKind::Telnyx => "telnyx",
         }
     }
 
     /// Whether the line takes its jobs from a remote API (the embedded lines run next to their API).
     pub fn needs_api(self) -> bool {
         match self {
-            LineKind::Asterisk | LineKind::Sip | LineKind::Phaxio => true,
+            LineKind::Asterisk | LineKind::Sip | LineKind::Phaxio | LineKind::Telnyx => true,
             LineKind::Loopback | LineKind::Sim => false,
         }
     }
 }
 
 /// The configuration sections the lines own.
-pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio"];
+pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio", "telnyx"];
 
 /// The `[line] kind`s that are cloud providers (Faxbot's `FAX_BACKEND` names them the same way).
-pub const CLOUD_KINDS: &[&str] = &["phaxio"];
+pub const CLOUD_KINDS: &[&str] = &["phaxio", "telnyx"];
 
 /// The lines' secret settings: (section, key). Each also has `<key>_file`.
 pub const SECRET_SETTINGS: &[(&str, &str)] = &[
     ("ami", "secret"),
     ("sip", "password"),
     ("phaxio", "api_secret"),
+    ("telnyx", "api_key"),
 ];
 
 /// The lines' sections of the configuration, each defined by its line.
@@ -87,6 +93,8 @@ pub struct LineSections {
     pub sip: sip::SipConfig,
     /// The Phaxio line's account.
     pub phaxio: phaxio::PhaxioConfig,
+    /// The Telnyx line's account.
+    pub telnyx: telnyx::TelnyxConfig,
 }
 
 /// A secret slot while loading: (section, key, the value, its `<key>_file`).
@@ -99,7 +107,7 @@ pub(crate) type SecretSlot<'a> = (
 
 impl LineSections {
     /// The secrets in [`SECRET_SETTINGS`] order, to resolve while loading.
-    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 3] {
+    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 4] {
         [
             ("ami", "secret", &mut self.ami.secret, &self.ami.secret_file),
             (
@@ -113,6 +121,12 @@ impl LineSections {
                 "api_secret",
                 &mut self.phaxio.api_secret,
                 &self.phaxio.api_secret_file,
+            ),
+            (
+                "telnyx",
+                "api_key",
+                &mut self.telnyx.api_key,
+                &self.telnyx.api_key_file,
             ),
         ]
     }
@@ -128,6 +142,9 @@ impl LineSections {
         }
         if let Some(s) = &self.phaxio.api_secret {
             v.push(("phaxio.api_secret".into(), s));
+        }
+        if let Some(s) = &self.telnyx.api_key {
+            v.push(("telnyx.api_key".into(), s));
         }
         v
     }
@@ -157,6 +174,7 @@ pub fn check_config(cfg: &Config, p: &mut Vec<Problem>) {
         LineKind::Asterisk => asterisk::config::check(cfg, p),
         LineKind::Sip => sip::config::check(cfg, p, true),
         LineKind::Phaxio => phaxio::config::check(cfg, p),
+        LineKind::Telnyx => telnyx::config::check(cfg, p),
         LineKind::Loopback | LineKind::Sim => {}
     }
 }
@@ -167,7 +185,7 @@ pub fn answers_calls(cfg: &Config) -> bool {
         LineKind::Sip => !cfg.lines.sip.numbers.is_empty(),
         LineKind::Asterisk => true,
         // A cloud provider's received faxes reach the API by its webhook, not through the agent.
-        LineKind::Loopback | LineKind::Sim | LineKind::Phaxio => false,
+        LineKind::Loopback | LineKind::Sim | LineKind::Phaxio | LineKind::Telnyx => false,
     }
 }
 
@@ -212,6 +230,7 @@ pub async fn check_connectivity(cfg: &Config) -> Vec<Check> {
         LineKind::Asterisk => asterisk::config::check_connectivity(cfg).await,
         LineKind::Sip => sip::config::check_connectivity(cfg),
         LineKind::Phaxio => phaxio::check_connectivity(cfg).await,
+        LineKind::Telnyx => telnyx::check_connectivity(cfg).await,
         LineKind::Loopback | LineKind::Sim => Vec::new(),
     }
 }
@@ -229,6 +248,8 @@ pub enum StartError {
     SipLine(#[from] sip::SipLineError),
     #[error(transparent)]
     PhaxioLine(#[from] phaxio::PhaxioLineError),
+    #[error(transparent)]
+    TelnyxLine(#[from] telnyx::TelnyxLineError),
     #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
     UnsupportedLine(&'static str),
 }
@@ -265,6 +286,10 @@ pub async fn run(
         }
         LineKind::Phaxio => {
             let line = phaxio::line(&cfg, api.clone())?;
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
+        }
+        LineKind::Telnyx => {
+            let line = telnyx::line(&cfg, api.clone())?;
             Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
         }
         other => Err(StartError::UnsupportedLine(other.as_str())),

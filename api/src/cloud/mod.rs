@@ -4,6 +4,7 @@
 //! for it through the agent protocol (`/agent/v1/jobs/{id}/provider-events`).
 
 pub mod phaxio;
+pub mod telnyx;
 
 use faxline_protocol::JobStatus;
 
@@ -22,4 +23,30 @@ pub struct StatusEvent {
     pub error: Option<String>,
     /// When the provider says the event happened (Unix seconds), for the maximum age.
     pub occurred_at: Option<i64>,
+}
+
+/// A received fax as a provider reports it, normalised: stored like one from Asterisk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub provider_sid: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub pages: Option<i64>,
+    /// `received`, or `failed` when the provider says the reception failed.
+    pub status: String,
+    pub occurred_at: Option<i64>,
+}
+
+/// A provider's phone number when it is one (`+` and digits, at most 32), else nothing: it is stored and
+/// shown, so nothing else from a webhook gets there.
+pub(crate) fn plain_number(n: &Option<String>) -> Option<String> {
+    n.clone()
+        .filter(|n| n.len() <= 32 && n.chars().all(|c| c.is_ascii_digit() || c == '+'))
+}
+
+/// An RFC 3339 time (`2026-01-02T15:04:05.000-05:00`) as Unix seconds.
+pub(crate) fn unix(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }

@@ -15,7 +15,7 @@
 use hmac::{KeyInit, Mac};
 use sha1::{Digest, Sha1};
 
-use super::StatusEvent;
+use super::{StatusEvent, plain_number, unix};
 use faxline_protocol::JobStatus;
 pub use faxline_protocol::phaxio::JOB_TAG;
 use faxline_protocol::phaxio::{Fax, clean_text, map_status};
@@ -91,16 +91,7 @@ pub fn verify(
 }
 
 /// A received fax as Phaxio reports it (the PDF comes as the callback's `file`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    pub provider_sid: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub pages: Option<i64>,
-    /// `received`, or `failed` when Phaxio says the reception failed.
-    pub status: String,
-    pub occurred_at: Option<i64>,
-}
+pub use super::Received;
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
@@ -117,13 +108,6 @@ fn fax_object(fields: &[(String, String)]) -> Result<Fax, PhaxioError> {
 fn sid_of(fax: &Fax) -> Result<String, PhaxioError> {
     fax.sid()
         .ok_or_else(|| PhaxioError::BadFax("`id` is not a Phaxio fax id".into()))
-}
-
-/// An RFC 3339 time (Phaxio's `2026-01-02T15:04:05.000-05:00`) as Unix seconds.
-fn unix(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
 }
 
 fn occurred_at(fax: &Fax) -> Option<i64> {
@@ -164,14 +148,10 @@ pub fn parse_received(fields: &[(String, String)]) -> Result<Received, PhaxioErr
     let fax = fax_object(fields)?;
     let provider_sid = sid_of(&fax)?;
     let failed = fax.job_status() == Some(JobStatus::Failed);
-    let number = |n: &Option<String>| {
-        n.clone()
-            .filter(|n| n.len() <= 32 && n.chars().all(|c| c.is_ascii_digit() || c == '+'))
-    };
     Ok(Received {
         provider_sid,
-        from: number(&fax.from_number),
-        to: number(&fax.to_number),
+        from: plain_number(&fax.from_number),
+        to: plain_number(&fax.to_number),
         pages: fax.pages(),
         status: if failed { "failed" } else { "received" }.into(),
         occurred_at: occurred_at(&fax),

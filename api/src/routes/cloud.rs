@@ -1,12 +1,14 @@
-//! Cloud fax providers' webhooks (Faxbot's routes: `/phaxio-callback`, `/phaxio-inbound`) and the agent
-//! protocol's long poll for them (`/agent/v1/jobs/{id}/provider-events`).
+//! Cloud fax providers' webhooks (Faxbot's routes: `/phaxio-callback`, `/phaxio-inbound`; Telnyx's
+//! `/telnyx-callback`, one route for all of its fax events), the agent protocol's long poll for them
+//! (`/agent/v1/jobs/{id}/provider-events`), and the signed document link a provider that fetches the
+//! document by URL is given (`/agent/v1/jobs/{id}/document-link`).
 //!
 //! Each webhook is authenticated first (on by default; refused 401 when the signature is missing or wrong,
 //! when the event is older than `webhook_max_age_seconds`, or when the same event was already taken: a
 //! replay), then parsed by the provider's sans-IO module in [`crate::cloud`]. A status event is stored once
 //! per (provider, provider_sid, event) for the agent whose line sent the fax; it never changes the job
 //! itself: the agent reports the result, as for every other line. A received fax (Phaxio posts its PDF with
-//! the callback) is stored like one from Asterisk.
+//! the callback; Telnyx gives a link, downloaded here) is stored like one from Asterisk.
 
 use std::time::Duration;
 
@@ -15,7 +17,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use faxline_protocol::JobStatus;
-use faxline_protocol::messages::{ProviderEventView, ProviderEvents, ProviderEventsRequest};
+use faxline_protocol::messages::{
+    DocumentLink, ProviderEventView, ProviderEvents, ProviderEventsRequest,
+};
 use faxline_protocol::time::{now_s, now_us};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -23,9 +27,10 @@ use sha2::{Digest, Sha256};
 use super::ClientIp;
 use super::agent::SignedAgent;
 use crate::audit::mask_number;
-use crate::cloud::phaxio;
+use crate::cloud::{Received, phaxio, telnyx};
 use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
+use crate::links::LinkKind;
 use crate::server::AppState;
 use crate::store::{Inbound, ProviderEvent};
 
@@ -261,6 +266,18 @@ pub(crate) async fn phaxio_inbound(
         (None, "failed") => None,
         (None, _) => return Err(ApiError::missing("body", "file")),
     };
+    store_inbound(&st, "phaxio", route, &ip, r, pdf).await
+}
+
+/// Stores a verified received fax like one from Asterisk; a repeat of a stored fax is a replay.
+async fn store_inbound(
+    st: &AppState,
+    provider: &'static str,
+    route: &'static str,
+    ip: &ClientIp,
+    r: Received,
+    pdf: Option<Bytes>,
+) -> ApiResult<Json<serde_json::Value>> {
     let now = now_us();
     let received_at = r.occurred_at.map_or(now, |s| s * 1_000_000);
     let row = Inbound {
@@ -268,7 +285,7 @@ pub(crate) async fn phaxio_inbound(
         from_number: r.from.clone(),
         to_number: r.to.clone(),
         status: r.status.clone(),
-        backend: "phaxio".into(),
+        backend: provider.into(),
         provider_sid: Some(r.provider_sid.clone()),
         pages: r.pages,
         size_bytes: pdf.as_ref().map(|p| p.len() as i64),
@@ -288,7 +305,7 @@ pub(crate) async fn phaxio_inbound(
     // provider retry after a failed store still gets its fax in.
     let event = ProviderEvent {
         seq: 0,
-        provider: "phaxio".into(),
+        provider: provider.into(),
         provider_sid: r.provider_sid.clone(),
         event: "received".into(),
         job_id: None,
@@ -298,16 +315,179 @@ pub(crate) async fn phaxio_inbound(
         received_at: now,
     };
     if !st.store.provider_events().insert(&event).await? {
-        return Err(refuse("phaxio", route, &ip, "Replayed webhook"));
+        return Err(refuse(provider, route, ip, "Replayed webhook"));
     }
     crate::audit!(
         "inbound_received",
         inbound_id = %stored.id,
-        provider = "phaxio",
+        provider,
         from = %mask_number(stored.from_number.as_deref().unwrap_or("")),
         to = %mask_number(stored.to_number.as_deref().unwrap_or(""))
     );
     Ok(Json(json!({"status": "ok", "id": stored.id})))
+}
+
+/// Telnyx's webhook is a small JSON document; more is refused unread.
+const TELNYX_BODY_LIMIT: usize = 64 * 1024;
+
+/// How long the download of a received fax from Telnyx's link may take.
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `POST /telnyx-callback`: every Telnyx fax event (sent faxes' progress and end, received faxes), signed
+/// with Ed25519 over `timestamp|raw body`.
+pub(crate) async fn telnyx_callback(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let route = "/telnyx-callback";
+    if !st.cfg.telnyx_enabled() {
+        return Err(ApiError::not_found("Telnyx is not configured"));
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, TELNYX_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;
+    if st.cfg.telnyx_verify_signature {
+        let Some(key) = st.cfg.telnyx_key() else {
+            // validate() refuses this configuration; never accept unverified webhooks by accident.
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Telnyx webhook verification is not configured",
+            ));
+        };
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        if let Err(e) = telnyx::verify(
+            &key,
+            header(telnyx::TIMESTAMP_HEADER),
+            header(telnyx::SIGNATURE_HEADER),
+            &body,
+            now_s(),
+            st.cfg.telnyx_max_age_seconds,
+        ) {
+            let reason = match e {
+                telnyx::AuthError::Missing => {
+                    "Missing telnyx-signature-ed25519 or telnyx-timestamp"
+                }
+                telnyx::AuthError::Invalid => "Invalid webhook signature",
+                telnyx::AuthError::Stale => "Stale webhook",
+                telnyx::AuthError::Future => "Webhook timestamp is in the future",
+            };
+            return Err(refuse("telnyx", route, &ip, reason));
+        }
+    }
+    match telnyx::parse(&body).map_err(malformed)? {
+        telnyx::Event::Status(e) => store_status(&st, "telnyx", route, &ip, e).await,
+        telnyx::Event::Received { fax, media_url } => {
+            if !st.cfg.inbound_enabled {
+                crate::audit!("inbound_discarded", provider = "telnyx", provider_sid = %fax.provider_sid, reason = "inbound disabled");
+                return Ok(Json(json!({"status": "discarded"})));
+            }
+            // A replay is refused before anything is fetched (the link may have expired by then).
+            let seen = st
+                .store
+                .provider_events()
+                .after("telnyx", &fax.provider_sid, 0)
+                .await?;
+            if seen.iter().any(|e| e.event == "received") {
+                return Err(refuse("telnyx", route, &ip, "Replayed webhook"));
+            }
+            let pdf = download_media(&st, &media_url).await?;
+            store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf)).await
+        }
+        telnyx::Event::Other { event_type } => {
+            tracing::debug!(provider = "telnyx", event_type = %event_type, "webhook event not acted on");
+            Ok(Json(json!({"status": "ignored"})))
+        }
+    }
+}
+
+/// Downloads a received fax from the link in Telnyx's (verified) `fax.received`: https only (plain http
+/// where `allow_insecure_public_url` allows it, for local use), at most the upload limit, a PDF. A failure
+/// is a 502, so Telnyx retries the webhook and nothing is lost.
+async fn download_media(st: &AppState, url: &str) -> ApiResult<Bytes> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let unavailable = |detail: String| ApiError::new(StatusCode::BAD_GATEWAY, detail);
+    let parsed = url::Url::parse(url).map_err(|_| malformed("`media_url` is not a URL"))?;
+    let insecure_ok = st.cfg.allow_insecure_public_url && parsed.scheme() == "http";
+    if parsed.scheme() != "https" && !insecure_ok {
+        return Err(malformed("`media_url` must be an https URL"));
+    }
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(MEDIA_TIMEOUT)
+            // A presigned link answers itself; a redirect elsewhere is not followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    });
+    let mut resp =
+        http.get(parsed).send().await.map_err(|e| {
+            unavailable(format!("Cannot download the received fax from Telnyx: {e}"))
+        })?;
+    if !resp.status().is_success() {
+        return Err(unavailable(format!(
+            "Telnyx's media link answered HTTP {}",
+            resp.status().as_u16()
+        )));
+    }
+    let limit = st.cfg.max_file_bytes() as usize;
+    let mut pdf = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| unavailable(format!("The download of the received fax failed: {e}")))?
+    {
+        pdf.extend_from_slice(&chunk);
+        if pdf.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The received fax is larger than the upload limit",
+            ));
+        }
+    }
+    if !is_pdf(&pdf) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The received fax's file is not a PDF",
+        ));
+    }
+    Ok(Bytes::from(pdf))
+}
+
+/// `POST /agent/v1/jobs/{id}/document-link`: a signed link to the leased job's PDF under `PUBLIC_API_URL`
+/// (`/fax/{id}/pdf?token=`, valid `pdf_token_ttl_minutes`), for a provider that fetches the document itself.
+pub(crate) async fn document_link(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    agent: SignedAgent,
+) -> ApiResult<Json<DocumentLink>> {
+    let job = super::extract::load_job(&st, &id).await?;
+    if job.lease_agent.as_deref() != Some(agent.agent_id.as_str())
+        || job.status != JobStatus::InProgress
+    {
+        return Err(ApiError::conflict("Lease not held"));
+    }
+    if faxline_protocol::DocKind::parse(&job.doc_kind) != Some(faxline_protocol::DocKind::Pdf) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The job's document is not a PDF; a provider that fetches documents by URL is sent PDFs only",
+        ));
+    }
+    let Some(base) = st.cfg.public_api_url.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PUBLIC_API_URL is not set: no public link to the document can be made",
+        ));
+    };
+    let expires_at = now_s() + (st.cfg.pdf_token_ttl_minutes.max(1) * 60) as i64;
+    let token = crate::links::sign(st.server_secret.as_bytes(), LinkKind::Fax, &id, expires_at);
+    crate::audit!("pdf_link_created", job_id = %id, agent = %agent.agent_id);
+    Ok(Json(DocumentLink {
+        url: format!("{}/fax/{id}/pdf?token={token}", base.trim_end_matches('/')),
+        expires_at,
+    }))
 }
 
 fn valid_name(s: &str, max: usize) -> bool {

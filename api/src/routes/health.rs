@@ -107,12 +107,25 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
                 .to_string(),
         );
     }
+    let telnyx_on = st.cfg.telnyx_enabled();
+    if telnyx_on && !st.cfg.telnyx_verify_signature {
+        warnings.push(
+            "telnyx: webhook signature verification is disabled (TELNYX_VERIFY_SIGNATURE=false, development setting)"
+                .to_string(),
+        );
+    }
     let providers = json!({
         "phaxio": {
             "webhooks": phaxio_on,
             "verification_required": st.cfg.phaxio_verify_signature,
             "key_configured": st.cfg.phaxio_callback_token.is_some(),
             "callback_url": if phaxio_on { st.cfg.phaxio_url("/phaxio-callback") } else { None },
+        },
+        "telnyx": {
+            "webhooks": telnyx_on,
+            "verification_required": st.cfg.telnyx_verify_signature,
+            "key_configured": st.cfg.telnyx_key().is_some(),
+            "callback_url": if telnyx_on { st.cfg.public_api_url.as_deref().map(|b| format!("{}/telnyx-callback", b.trim_end_matches('/'))) } else { None },
         },
     });
     let ready = reasons.is_empty();

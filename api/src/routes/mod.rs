@@ -67,9 +67,14 @@ pub(crate) fn router(state: AppState) -> Router {
             "/phaxio-inbound",
             post(cloud::phaxio_inbound).layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .route("/telnyx-callback", post(cloud::telnyx_callback))
         .route(
             "/agent/v1/jobs/{id}/provider-events",
             post(cloud::provider_events),
+        )
+        .route(
+            "/agent/v1/jobs/{id}/document-link",
+            post(cloud::document_link),
         )
         .route("/agent/v1/lease", post(agent::lease))
         .route("/agent/v1/jobs/{id}", get(agent::job_status))
