@@ -118,6 +118,15 @@ impl Browser {
         .await
     }
 
+    /// Submits the login's second step (a code, after the password).
+    async fn code(&mut self, code: &str, nonce: &str, next: &str) -> reqwest::Response {
+        self.post(
+            "/login/code",
+            &[("code", code), ("login_nonce", nonce), ("next", next)],
+        )
+        .await
+    }
+
     /// The CSRF token of a page's forms.
     async fn csrf(&mut self) -> String {
         let (status, page) = self.text("/send").await;
@@ -330,6 +339,21 @@ async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
                 ("role", "admin".to_string()),
             ],
         ),
+        ("/account/totp", vec![("csrf", "wrong".to_string())]),
+        (
+            "/account/totp/confirm",
+            vec![
+                ("csrf", "wrong".to_string()),
+                ("code", "123456".to_string()),
+            ],
+        ),
+        (
+            "/login/code",
+            vec![
+                ("code", "123456".to_string()),
+                ("login_nonce", "x".to_string()),
+            ],
+        ),
     ] {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = b.post(path, &form).await;
@@ -343,6 +367,9 @@ async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
             .is_none(),
         "nothing was done"
     );
+    let ann = s.store.users().by_username("ann").await.unwrap().unwrap();
+    let totp = s.store.users().totp(&ann.id).await.unwrap().unwrap();
+    assert_eq!(totp.totp_secret, None, "no two-step set up");
     // The multipart send form is checked too.
     let form = reqwest::multipart::Form::new()
         .text("to", "+15551234567")
@@ -451,6 +478,7 @@ async fn every_route_checks_login_and_role() {
         format!("/bulk/{id}"),
         "/settings/keys".into(),
         "/settings/system".into(),
+        "/account".into(),
     ];
     let posts = [
         "/logout".to_string(),
@@ -469,6 +497,10 @@ async fn every_route_checks_login_and_role() {
         "/settings/keys".into(),
         "/settings/keys/abcdef012345/rotate".into(),
         "/settings/keys/abcdef012345/revoke".into(),
+        "/account/totp".into(),
+        "/account/totp/confirm".into(),
+        "/account/totp/disable".into(),
+        format!("/users/{}/totp-reset", admin.id),
     ];
     // Nobody logged in: pages redirect to the login page, forms are refused.
     let mut anon = Browser::new(&s);
@@ -509,7 +541,11 @@ async fn every_route_checks_login_and_role() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
     }
-    for p in ["/users".to_string(), format!("/users/{}/disable", admin.id)] {
+    for p in [
+        "/users".to_string(),
+        format!("/users/{}/disable", admin.id),
+        format!("/users/{}/totp-reset", admin.id),
+    ] {
         let r = staff
             .post(
                 &p,
@@ -523,7 +559,7 @@ async fn every_route_checks_login_and_role() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
     }
-    for p in ["/send", "/outbox", "/inbox"] {
+    for p in ["/send", "/outbox", "/inbox", "/account"] {
         assert_eq!(staff.get(p).await.status(), 200, "{p}");
     }
     assert_eq!(
@@ -574,6 +610,232 @@ async fn every_route_checks_login_and_role() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The text between `start` and the next `end` in `page`.
+fn between(page: &str, start: &str, end: &str) -> String {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {page}"))
+        + start.len();
+    page[from..].split(end).next().unwrap().to_string()
+}
+
+/// A code the user's authenticator app would show at `at` (seconds), and a wrong one.
+fn app_code(secret: &[u8], at: i64) -> String {
+    faxline_api::console::totp::code_at(secret, at as u64).unwrap()
+}
+
+fn wrong_code(secret: &[u8], at: i64) -> String {
+    let right: u32 = app_code(secret, at).parse().unwrap();
+    format!("{:06}", (right + 500_000) % 1_000_000)
+}
+
+/// Two-step login: set up (the secret shown once, stored sealed, off until a code confirms it), the
+/// code asked after the password, one step of drift accepted, a used code refused everywhere after,
+/// wrong codes throttled like passwords, turning it off needs a code, an admin's reset.
+async fn two_step_login_with_totp(db: Db) {
+    let Some(s) = TestServer::start(db, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    add(&s, "root", "admin").await;
+    let ann_user = add(&s, "ann", "staff").await;
+    let mut ann = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, page) = ann.text("/account").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Off: login asks for your password only"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    // Set up: the otpauth URI and the base32 key, shown once.
+    let r = ann.post("/account/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = r.text().await.unwrap();
+    let key = between(&page, "<code id=\"totp-secret\">", "</code>");
+    let uri = between(&page, "id=\"totp-uri\" readonly value=\"", "\"");
+    assert!(uri.starts_with("otpauth://totp/Faxline:ann?"), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={}", key.replace(' ', ""))),
+        "{uri}"
+    );
+    let secret = faxline_api::console::totp::parse_base32(&key).expect("base32");
+    // Stored sealed, and not yet in force.
+    let stored = s.store.users().totp(&ann_user.id).await.unwrap().unwrap();
+    let sealed = stored.totp_secret.expect("stored");
+    assert!(!sealed.contains(&key.replace(' ', "")));
+    assert_eq!(stored.totp_enabled_at, None);
+    assert!(!ann.text("/account").await.1.contains(&key), "shown once");
+    let mut before = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        before.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "no code asked before confirmation"
+    );
+    // A wrong code does not confirm it; a right one does.
+    let now = faxline_protocol::time::now_s();
+    let r = ann
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &wrong_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("still off"));
+    let first = app_code(&secret, now);
+    let r = ann
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &first)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Two-step login is on"));
+
+    // Login now asks for a code after the password, and no session exists until it is right.
+    let mut b = Browser::new(&s).at_address("203.0.113.5");
+    let r = b.login("ann", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    assert!(!b.cookies.contains_key("faxline_session"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Login code"), "{page}");
+    let nonce = hidden(&page, "login_nonce");
+    assert_eq!(b.get("/outbox").await.status(), StatusCode::SEE_OTHER);
+    // The code that confirmed set up is used: refused.
+    let r = b.code(&first, &nonce, "/inbox").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a used code is refused"
+    );
+    // The app one step ahead (clock drift) is accepted: logged in.
+    let ahead = app_code(&secret, now + 30);
+    let r = b.code(&ahead, &nonce, "/inbox").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/inbox");
+    assert_eq!(b.get("/outbox").await.status(), 200);
+    assert!(!b.cookies.contains_key("faxline_mfa"));
+    // The same code in another browser, after the password, is refused (a replay).
+    let mut c = Browser::new(&s).at_address("203.0.113.5");
+    let page = c.login("ann", PASSWORD).await.text().await.unwrap();
+    let c_nonce = hidden(&page, "login_nonce");
+    let r = c.code(&ahead, &c_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "replayed code");
+    // A code without the password step first is refused.
+    let mut skip = Browser::new(&s);
+    let page = skip.text("/login").await.1;
+    let skip_nonce = hidden(&page, "login_nonce");
+    let r = skip.code(&ahead, &skip_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!skip.cookies.contains_key("faxline_session"));
+    // Someone who knows the password guesses codes: throttled like passwords (429, Retry-After).
+    let mut eve = Browser::new(&s).at_address("192.0.2.66");
+    let page = eve.login("ann", PASSWORD).await.text().await.unwrap();
+    let eve_nonce = hidden(&page, "login_nonce");
+    for _ in 0..5 {
+        let r = eve
+            .code(&wrong_code(&secret, now), &eve_nonce, "/outbox")
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = eve.code(&ahead, &eve_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    // Turning it off needs a right code.
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            "/account/totp/disable",
+            &[("csrf", &csrf), ("code", &wrong_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(b.text("/account").await.1.contains("On since"));
+    // Staff cannot reset anyone's; an admin resets ann's (a lost phone): her sessions end and she
+    // logs in with the password alone.
+    let r = b
+        .post(
+            &format!("/users/{}/totp-reset", ann_user.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let mut root = Browser::new(&s);
+    assert_eq!(
+        root.login("root", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let users = root.text("/users").await.1;
+    assert!(
+        users.contains(&format!("/users/{}/totp-reset", ann_user.id)),
+        "{users}"
+    );
+    let root_csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/totp-reset", ann_user.id),
+            &[("csrf", &root_csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        b.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "sessions ended"
+    );
+    let mut after = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        after.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stored = s.store.users().totp(&ann_user.id).await.unwrap().unwrap();
+    assert_eq!(stored.totp_secret, None);
+    // Set up again and turn it off with a code.
+    let csrf = after.csrf().await;
+    let page = after
+        .post("/account/totp", &[("csrf", &csrf)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let secret = faxline_api::console::totp::parse_base32(&between(
+        &page,
+        "<code id=\"totp-secret\">",
+        "</code>",
+    ))
+    .unwrap();
+    let now = faxline_protocol::time::now_s();
+    let r = after
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &app_code(&secret, now - 30))],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "one step behind is accepted");
+    let r = after
+        .post(
+            "/account/totp/disable",
+            &[("csrf", &csrf), ("code", &app_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Two-step login is off."));
+    let mut last = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        last.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+both_stores!(two_step, two_step_login_with_totp);
 
 async fn list_jobs(s: &TestServer) -> (i64, Vec<serde_json::Value>) {
     let v: serde_json::Value = http()

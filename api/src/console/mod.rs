@@ -12,12 +12,14 @@
 // axum handlers do; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod account;
 pub mod admin;
 pub mod bulk;
 pub(crate) mod page;
 pub mod password;
 pub(crate) mod session;
 pub mod throttle;
+pub mod totp;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -77,7 +79,12 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/login/code", post(login_code))
         .route("/logout-everywhere", post(logout_everywhere))
+        .route("/account", get(account::show))
+        .route("/account/totp", post(account::setup))
+        .route("/account/totp/confirm", post(account::confirm))
+        .route("/account/totp/disable", post(account::disable))
         .route(
             "/send",
             get(send_form)
@@ -111,6 +118,7 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
         .route("/users", get(users).post(add_user_form))
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))
+        .route("/users/{id}/totp-reset", post(reset_user_totp))
         .route("/assets/console.css", get(css))
         .layer(axum::middleware::from_fn(same_origin))
         .layer(Extension(Arc::new(ConsoleState::default())))
@@ -234,6 +242,7 @@ pub async fn add_user(
         created_at: now,
         updated_at: now,
         disabled_at: None,
+        totp_enabled_at: None,
     };
     if !store.users().insert(&user).await? {
         return Err(AddUserError::Taken(username));
@@ -265,6 +274,20 @@ pub async fn set_password(
         .await?;
     let ended = store.sessions().delete_for_user(&user.id).await?;
     Ok((username, ended))
+}
+
+/// Turns a user's two-step login off and forgets its secret (a lost phone), and ends every session
+/// of that user: they log in with the password alone and may set it up again. `faxline user
+/// reset-totp` and the Users page both come here. Returns the username and how many sessions ended.
+pub async fn reset_totp(store: &Store, user_id: &str) -> Result<(String, u64), AddUserError> {
+    let user = store
+        .users()
+        .get(user_id)
+        .await?
+        .ok_or_else(|| AddUserError::Unknown(user_id.to_owned()))?;
+    store.users().clear_totp(&user.id, now_us()).await?;
+    let ended = store.sessions().delete_for_user(&user.id).await?;
+    Ok((user.username, ended))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +346,43 @@ fn peer_of(req_headers: &axum::http::Extensions) -> Option<std::net::IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// Whether the login form's nonce matches the browser's login cookie (a login cannot be posted
+/// from another site).
+fn login_nonce_ok(headers: &axum::http::HeaderMap, presented: &str) -> bool {
+    session::cookie(headers, LOGIN_COOKIE)
+        .is_some_and(|c| c.len() == 32 && crate::auth::ct_eq(c.as_bytes(), presented.as_bytes()))
+}
+
+fn login_form_expired(ip: std::net::IpAddr, path: &'static str) -> Response {
+    crate::audit!("console_csrf_refused", ip = %ip, path = path);
+    error_page(
+        StatusCode::FORBIDDEN,
+        "The login form expired. Go back, reload the page and log in again.",
+    )
+}
+
+/// 429 with `Retry-After`.
+fn throttled(ip: std::net::IpAddr, wait: u64) -> Response {
+    crate::audit!("console_login_throttled", ip = %ip, seconds = wait);
+    let mut r = error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too many failed logins. Try again in {} minute(s).",
+            wait.div_ceil(60)
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 async fn login(
     State(st): State<AppState>,
     Extension(cs): Console,
@@ -336,15 +396,8 @@ async fn login(
         Err(e) => return bad_form(e),
     };
     let secure = session::is_https(&st, &headers, trusted(&st, peer_of(&ext)));
-    let nonce_ok = session::cookie(&headers, LOGIN_COOKIE).is_some_and(|c| {
-        c.len() == 32 && crate::auth::ct_eq(c.as_bytes(), f.login_nonce.as_bytes())
-    });
-    if !nonce_ok {
-        crate::audit!("console_csrf_refused", ip = %ip, path = "/login");
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The login form expired. Go back, reload the page and log in again.",
-        );
+    if !login_nonce_ok(&headers, &f.login_nonce) {
+        return login_form_expired(ip, "/login");
     }
     let next = safe_next(f.next.as_deref());
     let typed = f.username.trim().to_lowercase();
@@ -364,18 +417,7 @@ async fn login(
         .unwrap_or_else(|p| p.into_inner())
         .check(&attempt, now);
     if let Some(wait) = wait {
-        crate::audit!("console_login_throttled", ip = %ip, seconds = wait);
-        let mut r = error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed logins. Try again in {} minute(s).",
-                wait.div_ceil(60)
-            ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+        return throttled(ip, wait);
     }
     let user = match &username {
         Some(u) => match st.store.users().by_username(u).await {
@@ -405,7 +447,7 @@ async fn login(
             .unwrap_or_else(|p| p.into_inner())
             .fail(&attempt, now);
         crate::audit!("console_login_failed", ip = %ip, known_device = device.is_some());
-        let mut r = html(
+        return no_store(html(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
                 error: Some("Wrong username or password.".into()),
@@ -413,16 +455,43 @@ async fn login(
                 next,
                 username: username.unwrap_or_default(),
             },
-        );
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return r;
+        ));
     };
+    if user.totp_enabled_at.is_some() {
+        // The throttle's counters stay as they are until the code is right too: a guessed
+        // password does not buy unlimited guesses at the code.
+        crate::audit!("console_login_code_asked", user = %user.username, ip = %ip);
+        let mut r = no_store(html(
+            StatusCode::OK,
+            &CodePage {
+                error: None,
+                nonce: f.login_nonce.clone(),
+                next,
+            },
+        ));
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::mfa_cookie(&st, &user.id, &f.login_nonce, secure),
+        );
+        return r;
+    }
+    finish_login(&st, &cs, &user, &attempt, secure, &next).await
+}
+
+/// The session of a user who passed every step of the login.
+async fn finish_login(
+    st: &AppState,
+    cs: &ConsoleState,
+    user: &ConsoleUser,
+    attempt: &throttle::Attempt<'_>,
+    secure: bool,
+    next: &str,
+) -> Response {
     cs.throttle
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .succeed(&attempt);
-    let cookie = match session::create(&st, &user.id, secure).await {
+        .succeed(attempt);
+    let cookie = match session::create(st, &user.id, secure).await {
         Ok(c) => c,
         Err(e) => return store_failed(e),
     };
@@ -435,21 +504,116 @@ async fn login(
     {
         tracing::warn!(error = %e, "cannot purge expired console sessions");
     }
-    crate::audit!("console_login", user = %user.username, role = %user.role, ip = %ip);
-    let mut r = see_other(&next);
+    crate::audit!("console_login", user = %user.username, role = %user.role, ip = %attempt.ip, two_step = user.totp_enabled_at.is_some());
+    let mut r = see_other(next);
     let h = r.headers_mut();
     h.append(header::SET_COOKIE, cookie);
     h.append(
         header::SET_COOKIE,
         session::set_cookie(LOGIN_COOKIE, "", 0, secure),
     );
-    if device.is_none() {
+    if user.totp_enabled_at.is_some() {
         h.append(
             header::SET_COOKIE,
-            session::device_cookie(&st, &user.username, secure),
+            session::set_cookie(session::MFA_COOKIE, "", 0, secure),
+        );
+    }
+    if attempt.device.is_none() {
+        h.append(
+            header::SET_COOKIE,
+            session::device_cookie(st, &user.username, secure),
         );
     }
     r
+}
+
+/// The login's second step for users with two-step login: the code from their app.
+#[derive(Template)]
+#[template(path = "console/login_code.html")]
+struct CodePage {
+    error: Option<String>,
+    nonce: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct LoginCodeForm {
+    code: String,
+    login_nonce: String,
+    next: Option<String>,
+}
+
+/// Checks the code of a user who gave the right password (the `faxline_mfa` cookie). Throttled by
+/// the same counters as passwords; a code is accepted once (see [`account::verify_code`]).
+async fn login_code(
+    State(st): State<AppState>,
+    Extension(cs): Console,
+    ClientIp(ip): ClientIp,
+    ext: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
+    form: Result<Form<LoginCodeForm>, FormRejection>,
+) -> Response {
+    let Form(f) = match form {
+        Ok(f) => f,
+        Err(e) => return bad_form(e),
+    };
+    let secure = session::is_https(&st, &headers, trusted(&st, peer_of(&ext)));
+    if !login_nonce_ok(&headers, &f.login_nonce) {
+        return login_form_expired(ip, "/login/code");
+    }
+    let next = safe_next(f.next.as_deref());
+    let start_again = || {
+        error_page(
+            StatusCode::UNAUTHORIZED,
+            "This login took too long or was not started here. Log in again.",
+        )
+    };
+    let Some(user_id) = session::mfa_user(&st, &headers, &f.login_nonce) else {
+        return start_again();
+    };
+    let user = match st.store.users().get(&user_id).await {
+        Ok(u) => u.filter(|u| u.disabled_at.is_none() && u.totp_enabled_at.is_some()),
+        Err(e) => return store_failed(e),
+    };
+    let Some(user) = user else {
+        return start_again();
+    };
+    let device = session::device_for(&st, &headers, &user.username);
+    let attempt = throttle::Attempt {
+        ip,
+        username: &user.username,
+        device: device.as_deref(),
+    };
+    let now = now_s();
+    let wait = cs
+        .throttle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .check(&attempt, now);
+    if let Some(wait) = wait {
+        return throttled(ip, wait);
+    }
+    match account::verify_code(&st, &user, &f.code).await {
+        Ok(true) => finish_login(&st, &cs, &user, &attempt, secure, &next).await,
+        Ok(false) => {
+            cs.throttle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .fail(&attempt, now);
+            crate::audit!("console_login_code_failed", user = %user.username, ip = %ip);
+            no_store(html(
+                StatusCode::UNAUTHORIZED,
+                &CodePage {
+                    error: Some(
+                        "Wrong code, or a code already used. Wait for the next one.".into(),
+                    ),
+                    nonce: f.login_nonce,
+                    next,
+                },
+            ))
+        }
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]
@@ -1274,6 +1438,7 @@ struct UserRow {
     role: String,
     created: String,
     disabled: bool,
+    two_step: bool,
     is_self: bool,
 }
 
@@ -1310,6 +1475,7 @@ async fn users_page(
                     role: u.role,
                     created: when(u.created_at),
                     disabled: u.disabled_at.is_some(),
+                    two_step: u.totp_enabled_at.is_some(),
                 })
                 .collect(),
             error,
@@ -1417,6 +1583,37 @@ async fn enable_user(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
     set_user_disabled(st, s, id, form, false).await
+}
+
+async fn reset_user_totp(
+    State(st): State<AppState>,
+    AdminSession(s): AdminSession,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = checked_form(&s, form) {
+        return r;
+    }
+    match reset_totp(&st.store, &id).await {
+        Ok((username, ended)) => {
+            crate::audit!("console_totp_reset", user = %username, sessions_ended = ended, by = %s.username);
+            users_page(
+                &st,
+                &s,
+                StatusCode::OK,
+                None,
+                Some(format!(
+                    "Two-step login of {username} reset; they log in with the password alone and may set it up again."
+                )),
+            )
+            .await
+        }
+        Err(AddUserError::Unknown(_)) => {
+            error_page(StatusCode::NOT_FOUND, "There is no such user.")
+        }
+        Err(AddUserError::Store(e)) => store_failed(e),
+        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
 }
 
 #[cfg(test)]
