@@ -458,6 +458,60 @@ async fn login_throttling_locks_the_guesser_not_the_user() {
     assert!(a.contains("Wrong username or password") && b.contains("Wrong username or password"));
 }
 
+/// The throttle's counters are in the database: guesses spread over two API instances on one
+/// database lock the pair on both (and after a restart), while the user's own browser gets in at
+/// either.
+async fn login_throttle_is_shared_by_every_instance(db: Db) {
+    let Some(one) = TestServer::start(db, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let two = TestServer::start_with(one.cfg.clone()).await;
+    add(&one, "ann", "staff").await;
+    let mut ann = Browser::new(&one).at_address("203.0.113.5");
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let csrf = ann.csrf().await;
+    ann.post("/logout", &[("csrf", &csrf)]).await;
+    // Five wrong passwords, alternating between the instances.
+    let mut eve_one = Browser::new(&one).at_address("192.0.2.66");
+    let mut eve_two = Browser::new(&two).at_address("192.0.2.66");
+    for i in 0..5 {
+        let eve = if i % 2 == 0 {
+            &mut eve_one
+        } else {
+            &mut eve_two
+        };
+        let r = eve.login("ann", "wrong-password-123").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    for eve in [&mut eve_one, &mut eve_two] {
+        let r = eve.login("ann", PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    }
+    // Ann's own browser is let in at the other instance too.
+    ann.base = two.base.clone();
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // A restart forgets nothing.
+    let two = two.restart().await;
+    eve_two.base = two.base.clone();
+    assert_eq!(
+        eve_two.login("ann", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+both_stores!(throttle_shared, login_throttle_is_shared_by_every_instance);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_checks_login_and_role() {
     let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();

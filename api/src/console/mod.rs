@@ -22,7 +22,7 @@ pub mod throttle;
 pub mod totp;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
@@ -55,20 +55,22 @@ const MAX_NUMBERS: usize = 50;
 /// Pages shown as previews on one fax's page.
 const MAX_PREVIEW_PAGES: i64 = 50;
 
-/// The console's own state, beside the API's: the login throttle and the bound on concurrent
-/// password hashing (each Argon2id run takes 19 MiB).
+/// The console's own state, beside the API's: the bound on concurrent password hashing (each
+/// Argon2id run takes 19 MiB). The login throttle's counters are in the database.
 pub(crate) struct ConsoleState {
-    throttle: Mutex<throttle::LoginThrottle>,
     hashing: tokio::sync::Semaphore,
 }
 
 impl Default for ConsoleState {
     fn default() -> Self {
         Self {
-            throttle: Mutex::new(throttle::LoginThrottle::default()),
             hashing: tokio::sync::Semaphore::new(2),
         }
     }
+}
+
+fn login_throttle(st: &AppState) -> throttle::LoginThrottle<'_> {
+    throttle::LoginThrottle::new(&st.store, st.server_secret.as_bytes())
 }
 
 type Console = Extension<Arc<ConsoleState>>;
@@ -411,13 +413,10 @@ async fn login(
         device: device.as_deref(),
     };
     let now = now_s();
-    let wait = cs
-        .throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .check(&attempt, now);
-    if let Some(wait) = wait {
-        return throttled(ip, wait);
+    match login_throttle(&st).check(&attempt, now).await {
+        Ok(Some(wait)) => return throttled(ip, wait),
+        Ok(None) => {}
+        Err(e) => return store_failed(e),
     }
     let user = match &username {
         Some(u) => match st.store.users().by_username(u).await {
@@ -442,10 +441,9 @@ async fn login(
     };
     let user = user.filter(|u| verified && u.disabled_at.is_none());
     let Some(user) = user else {
-        cs.throttle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .fail(&attempt, now);
+        if let Err(e) = login_throttle(&st).fail(&attempt, now).await {
+            return store_failed(e);
+        }
         crate::audit!("console_login_failed", ip = %ip, known_device = device.is_some());
         return no_store(html(
             StatusCode::UNAUTHORIZED,
@@ -475,22 +473,20 @@ async fn login(
         );
         return r;
     }
-    finish_login(&st, &cs, &user, &attempt, secure, &next).await
+    finish_login(&st, &user, &attempt, secure, &next).await
 }
 
 /// The session of a user who passed every step of the login.
 async fn finish_login(
     st: &AppState,
-    cs: &ConsoleState,
     user: &ConsoleUser,
     attempt: &throttle::Attempt<'_>,
     secure: bool,
     next: &str,
 ) -> Response {
-    cs.throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .succeed(attempt);
+    if let Err(e) = login_throttle(st).succeed(attempt).await {
+        return store_failed(e);
+    }
     let cookie = match session::create(st, &user.id, secure).await {
         Ok(c) => c,
         Err(e) => return store_failed(e),
@@ -547,7 +543,6 @@ struct LoginCodeForm {
 /// the same counters as passwords; a code is accepted once (see [`account::verify_code`]).
 async fn login_code(
     State(st): State<AppState>,
-    Extension(cs): Console,
     ClientIp(ip): ClientIp,
     ext: axum::http::Extensions,
     headers: axum::http::HeaderMap,
@@ -585,21 +580,17 @@ async fn login_code(
         device: device.as_deref(),
     };
     let now = now_s();
-    let wait = cs
-        .throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .check(&attempt, now);
-    if let Some(wait) = wait {
-        return throttled(ip, wait);
+    match login_throttle(&st).check(&attempt, now).await {
+        Ok(Some(wait)) => return throttled(ip, wait),
+        Ok(None) => {}
+        Err(e) => return store_failed(e),
     }
     match account::verify_code(&st, &user, &f.code).await {
-        Ok(true) => finish_login(&st, &cs, &user, &attempt, secure, &next).await,
+        Ok(true) => finish_login(&st, &user, &attempt, secure, &next).await,
         Ok(false) => {
-            cs.throttle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .fail(&attempt, now);
+            if let Err(e) = login_throttle(&st).fail(&attempt, now).await {
+                return store_failed(e);
+            }
             crate::audit!("console_login_code_failed", user = %user.username, ip = %ip);
             no_store(html(
                 StatusCode::UNAUTHORIZED,

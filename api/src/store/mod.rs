@@ -19,6 +19,7 @@ mod inbox;
 mod jobs;
 mod keys;
 pub mod local_documents;
+mod login_counters;
 mod migrate;
 mod models;
 pub mod object_documents;
@@ -54,6 +55,7 @@ pub use jobs::{
     Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
 };
 pub use keys::Keys;
+pub use login_counters::{LoginCounter, LoginCounters};
 pub use migrate::Migrated;
 pub use models::*;
 pub use object_documents::{
@@ -232,6 +234,10 @@ impl Store {
     /// The web console's sessions.
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions(self)
+    }
+
+    pub fn login_counters(&self) -> LoginCounters<'_> {
+        LoginCounters(self)
     }
 
     /// The documents, seen only through [`DocumentStore`] so the backend can change.
