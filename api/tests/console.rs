@@ -555,6 +555,7 @@ async fn every_route_checks_login_and_role() {
         "/account/totp/confirm".into(),
         "/account/totp/disable".into(),
         format!("/users/{}/totp-reset", admin.id),
+        format!("/users/{}/mailboxes", admin.id),
     ];
     // Nobody logged in: pages redirect to the login page, forms are refused.
     let mut anon = Browser::new(&s);
@@ -599,6 +600,7 @@ async fn every_route_checks_login_and_role() {
         "/users".to_string(),
         format!("/users/{}/disable", admin.id),
         format!("/users/{}/totp-reset", admin.id),
+        format!("/users/{}/mailboxes", admin.id),
     ] {
         let r = staff
             .post(
@@ -1090,6 +1092,13 @@ async fn send_outbox_and_inbox(db: Db) {
         .insert(&row, &Bytes::from(common::one_page_pdf()))
         .await
         .unwrap();
+    // Staff see the faxes of their mailboxes only (see staff_see_only_their_mailboxes).
+    let ann = s.store.users().by_username("ann").await.unwrap().unwrap();
+    s.store
+        .mailboxes()
+        .set(&ann.id, &["+15551234567".to_string()])
+        .await
+        .unwrap();
     let (status, page) = b.text("/inbox").await;
     assert_eq!(status, 200);
     assert!(
@@ -1131,6 +1140,152 @@ async fn send_outbox_and_inbox(db: Db) {
     assert!(page.contains("0 unread"), "{page}");
 }
 both_stores!(send_and_inbox, send_outbox_and_inbox);
+
+/// A received fax to `to`, stored as the agent would; its id.
+async fn received(s: &TestServer, to: Option<&str>) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let now = faxline_protocol::time::now_us();
+    let row = Inbound {
+        id: id.clone(),
+        from_number: Some("+15550001111".into()),
+        to_number: to.map(str::to_string),
+        status: "received".into(),
+        backend: "sip".into(),
+        provider_sid: Some(format!("call-{id}")),
+        pages: Some(1),
+        size_bytes: Some(common::one_page_pdf().len() as i64),
+        sha256: None,
+        mailbox_label: None,
+        error: None,
+        created_at: now,
+        received_at: now,
+        updated_at: now,
+    };
+    s.store
+        .inbound()
+        .insert(&row, &Bytes::from(common::one_page_pdf()))
+        .await
+        .unwrap();
+    id
+}
+
+/// Per-number mailboxes: an admin gives staff inbound numbers; staff see only those numbers' faxes,
+/// in the listing and its unread count and on every route of one fax (page, image, PDF link, mark
+/// read), where another fax is 404 as if it did not exist; admins see every fax.
+async fn staff_see_only_their_mailboxes(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let root_user = add(&s, "root", "admin").await;
+    let ann_user = add(&s, "ann", "staff").await;
+    add(&s, "bob", "staff").await;
+    let front = received(&s, Some("+15551110001")).await;
+    let billing = received(&s, Some("+15552220002")).await;
+    let unknown = received(&s, None).await;
+    let mut root = Browser::new(&s);
+    root.login("root", PASSWORD).await;
+    let csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", ann_user.id),
+            &[("csrf", &csrf), ("numbers", "+1 555 111-0001")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("value=\"+15551110001\""));
+    for (numbers, why) in [("+1555111000x", "not a number")] {
+        let r = root
+            .post(
+                &format!("/users/{}/mailboxes", ann_user.id),
+                &[("csrf", &csrf), ("numbers", numbers)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{why}");
+    }
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", root_user.id),
+            &[("csrf", &csrf), ("numbers", "+15552220002")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "admins see everything");
+    // The admin sees every fax.
+    let page = root.text("/inbox").await.1;
+    for id in [&front, &billing, &unknown] {
+        assert!(page.contains(id.as_str()), "{id}");
+    }
+    assert!(page.contains("3 unread"), "{page}");
+    assert!(!page.contains("id=\"mailboxes\""));
+
+    let mut ann = Browser::new(&s);
+    ann.login("ann", PASSWORD).await;
+    let page = ann.text("/inbox").await.1;
+    assert!(page.contains(front.as_str()), "{page}");
+    assert!(!page.contains(billing.as_str()) && !page.contains(unknown.as_str()));
+    assert!(page.contains("1 unread"), "{page}");
+    assert!(page.contains("Your mailboxes: +15551110001"), "{page}");
+    let csrf = ann.csrf().await;
+    for id in [&billing, &unknown] {
+        for path in [
+            format!("/inbox/{id}"),
+            format!("/inbox/{id}/page/1?width=160"),
+            format!("/inbox/{id}/pdf"),
+        ] {
+            let r = ann.get(&path).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(location(&r).is_empty(), "no signed link for {path}");
+        }
+        let r = ann
+            .post(&format!("/inbox/{id}/read"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(ann.get(&format!("/inbox/{front}")).await.status(), 200);
+    assert_eq!(
+        ann.get(&format!("/inbox/{front}/page/1?width=160"))
+            .await
+            .status(),
+        200
+    );
+    let r = ann.get(&format!("/inbox/{front}/pdf")).await;
+    assert!(location(&r).starts_with(&format!("/inbound/{front}/pdf?token=")));
+    let r = ann
+        .post(&format!("/inbox/{front}/read"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(ann.text("/inbox").await.1.contains("0 unread"));
+    // Nothing of the others was marked read.
+    assert!(root.text("/inbox").await.1.contains("2 unread"));
+
+    // Bob has no mailbox: an empty inbox that says why.
+    let mut bob = Browser::new(&s);
+    bob.login("bob", PASSWORD).await;
+    let page = bob.text("/inbox").await.1;
+    assert!(page.contains("No mailbox is assigned to you"), "{page}");
+    assert!(
+        page.contains("No faxes received") && page.contains("0 unread"),
+        "{page}"
+    );
+    assert_eq!(
+        bob.get(&format!("/inbox/{front}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Taking the number away takes the fax away.
+    let csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", ann_user.id),
+            &[("csrf", &csrf), ("numbers", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(!ann.text("/inbox").await.1.contains(front.as_str()));
+    assert_eq!(
+        ann.get(&format!("/inbox/{front}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+both_stores!(mailboxes, staff_see_only_their_mailboxes);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stylesheet_is_served_and_api_routes_are_untouched() {

@@ -20,3 +20,12 @@ CREATE TABLE console_login_counters (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX console_login_counters_expiry ON console_login_counters (expires_at);
+
+-- Per-number mailboxes: the inbound numbers (inbound_faxes.to_number, as the line reports them) whose faxes a
+-- staff user sees in the console's inbox. Admins see every fax; a staff user with no mailbox sees none.
+CREATE TABLE console_mailboxes (
+    user_id TEXT NOT NULL REFERENCES console_users (id) ON DELETE CASCADE,
+    to_number TEXT NOT NULL,
+    PRIMARY KEY (user_id, to_number)
+);
+CREATE INDEX console_mailboxes_number ON console_mailboxes (to_number);

@@ -121,6 +121,7 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))
         .route("/users/{id}/totp-reset", post(reset_user_totp))
+        .route("/users/{id}/mailboxes", post(set_user_mailboxes))
         .route("/assets/console.css", get(css))
         .layer(axum::middleware::from_fn(same_origin))
         .layer(Extension(Arc::new(ConsoleState::default())))
@@ -626,7 +627,7 @@ macro_rules! posted_forms {
         })+
     };
 }
-posted_forms!(CsrfForm, RetryForm, ReadForm, AddUserForm);
+posted_forms!(CsrfForm, RetryForm, ReadForm, AddUserForm, MailboxesForm);
 
 /// The form once it parsed (else 400) and carries this session's CSRF token (else 403, audited).
 fn checked_form<T: PostedForm>(
@@ -1257,6 +1258,8 @@ struct InboxPage {
     chrome: Chrome,
     enabled: bool,
     unread: i64,
+    /// Staff: their mailboxes' numbers (empty: none assigned); admins: `None` (every fax).
+    mailboxes: Option<String>,
     rows: Vec<InboxRow>,
     prev: Option<String>,
     next: Option<String>,
@@ -1269,28 +1272,41 @@ struct PageQuery {
 
 async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> Response {
     let page = q.page.unwrap_or(0).clamp(0, 10_000);
-    let rows = match st
-        .store
-        .inbound()
-        .list(&InboundFilter {
-            limit: PAGE_ROWS + 1,
-            offset: page * PAGE_ROWS,
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return store_failed(e),
+    let (limit, offset) = (PAGE_ROWS + 1, page * PAGE_ROWS);
+    // Admins see every fax; staff only those to their mailboxes (filtered in the query).
+    let (rows, unread, mailboxes) = if s.is_admin() {
+        let rows = st
+            .store
+            .inbound()
+            .list(&InboundFilter {
+                limit,
+                offset,
+                ..Default::default()
+            })
+            .await;
+        (rows, st.store.inbox().unread().await, None)
+    } else {
+        let boxes = st.store.mailboxes();
+        let mine = match boxes.of_user(&s.user_id).await {
+            Ok(m) => m,
+            Err(e) => return store_failed(e),
+        };
+        (
+            boxes.inbound(&s.user_id, limit, offset).await,
+            boxes.unread(&s.user_id).await,
+            Some(mine.join(", ")),
+        )
+    };
+    let (rows, unread) = match (rows, unread) {
+        (Ok(r), Ok(u)) => (r, u),
+        (Err(e), _) | (_, Err(e)) => return store_failed(e),
     };
     let more = rows.len() as i64 > PAGE_ROWS;
     let rows: Vec<_> = rows.into_iter().take(PAGE_ROWS as usize).collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let (read, unread) = match (
-        st.store.inbox().read_among(&ids).await,
-        st.store.inbox().unread().await,
-    ) {
-        (Ok(r), Ok(u)) => (r, u),
-        (Err(e), _) | (_, Err(e)) => return store_failed(e),
+    let read = match st.store.inbox().read_among(&ids).await {
+        Ok(r) => r,
+        Err(e) => return store_failed(e),
     };
     html(
         StatusCode::OK,
@@ -1298,6 +1314,7 @@ async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> R
             chrome: Chrome::new(&s, "inbox"),
             enabled: st.cfg.inbound_enabled,
             unread,
+            mailboxes,
             rows: rows
                 .iter()
                 .map(|f| InboxRow::new(f, read.contains(&f.id)))
@@ -1308,13 +1325,37 @@ async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> R
     )
 }
 
-async fn load_inbound(st: &AppState, id: &str) -> Result<crate::store::Inbound, Response> {
+/// A received fax this session may see: any for admins; for staff, only one to a number of their
+/// mailboxes (else 404, as for a fax that does not exist). Every inbox route loads through here.
+async fn load_inbound(
+    st: &AppState,
+    s: &Session,
+    id: &str,
+) -> Result<crate::store::Inbound, Response> {
     let row = if valid_id(id) {
         st.store.inbound().get(id).await.map_err(store_failed)?
     } else {
         None
     };
-    row.ok_or_else(|| error_page(StatusCode::NOT_FOUND, "There is no such received fax."))
+    let missing = || error_page(StatusCode::NOT_FOUND, "There is no such received fax.");
+    let fax = row.ok_or_else(missing)?;
+    if s.is_admin() {
+        return Ok(fax);
+    }
+    let allowed = match fax.to_number.as_deref() {
+        Some(n) => st
+            .store
+            .mailboxes()
+            .holds(&s.user_id, n)
+            .await
+            .map_err(store_failed)?,
+        None => false,
+    };
+    if !allowed {
+        crate::audit!("console_inbound_denied", inbound_id = %fax.id, user = %s.username);
+        return Err(missing());
+    }
+    Ok(fax)
 }
 
 #[derive(Template)]
@@ -1326,7 +1367,7 @@ struct FaxPage {
 }
 
 async fn inbound_page(State(st): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
-    let fax = match load_inbound(&st, &id).await {
+    let fax = match load_inbound(&st, &s, &id).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -1356,7 +1397,7 @@ async fn inbound_preview(
     Path((id, page)): Path<(String, usize)>,
     q: Query<WidthQuery>,
 ) -> Response {
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     let doc = match st
@@ -1381,7 +1422,7 @@ async fn inbound_preview(
 
 /// Sends the browser to a signed, expiring link to the PDF (the API's `/inbound/{id}/pdf?token=`).
 async fn inbound_pdf(State(st): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     if !st.cfg.inbound_enabled {
@@ -1409,7 +1450,7 @@ async fn mark_read(
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     let read = f.read.as_deref() != Some("0");
@@ -1431,6 +1472,8 @@ struct UserRow {
     disabled: bool,
     two_step: bool,
     is_self: bool,
+    /// Staff: the numbers of their mailboxes, comma-separated.
+    mailboxes: String,
 }
 
 #[derive(Template)]
@@ -1449,9 +1492,12 @@ async fn users_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let users = match st.store.users().list().await {
-        Ok(u) => u,
-        Err(e) => return store_failed(e),
+    let (users, boxes) = match (
+        st.store.users().list().await,
+        st.store.mailboxes().all().await,
+    ) {
+        (Ok(u), Ok(b)) => (u, b),
+        (Err(e), _) | (_, Err(e)) => return store_failed(e),
     };
     html(
         status,
@@ -1461,6 +1507,12 @@ async fn users_page(
                 .into_iter()
                 .map(|u| UserRow {
                     is_self: u.id == s.user_id,
+                    mailboxes: boxes
+                        .iter()
+                        .filter(|b| b.user_id == u.id)
+                        .map(|b| b.to_number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     id: u.id,
                     username: u.username,
                     role: u.role,
@@ -1574,6 +1626,65 @@ async fn enable_user(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
     set_user_disabled(st, s, id, form, false).await
+}
+
+#[derive(Deserialize)]
+struct MailboxesForm {
+    csrf: Option<String>,
+    numbers: String,
+}
+
+/// Replaces a staff user's mailboxes: the inbound numbers whose faxes they see (empty: none).
+async fn set_user_mailboxes(
+    State(st): State<AppState>,
+    AdminSession(s): AdminSession,
+    Path(id): Path<String>,
+    form: Result<Form<MailboxesForm>, FormRejection>,
+) -> Response {
+    let f = match checked_form(&s, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let user = match st.store.users().get(&id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, "There is no such user."),
+        Err(e) => return store_failed(e),
+    };
+    if user.role != session::ROLE_STAFF {
+        return users_page(
+            &st,
+            &s,
+            StatusCode::BAD_REQUEST,
+            Some("Administrators see every received fax; mailboxes are for staff.".into()),
+            None,
+        )
+        .await;
+    }
+    let numbers = if f.numbers.trim().is_empty() {
+        Vec::new()
+    } else {
+        match parse_numbers(&f.numbers) {
+            Ok(n) => n,
+            Err(e) => return users_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), None).await,
+        }
+    };
+    if let Err(e) = st.store.mailboxes().set(&user.id, &numbers).await {
+        return store_failed(e);
+    }
+    let masked: Vec<String> = numbers.iter().map(|n| mask_number(n)).collect();
+    crate::audit!("console_mailboxes_set", user = %user.username, numbers = %masked.join(","), by = %s.username);
+    users_page(
+        &st,
+        &s,
+        StatusCode::OK,
+        None,
+        Some(format!(
+            "{} now sees the faxes to {} number(s).",
+            user.username,
+            numbers.len()
+        )),
+    )
+    .await
 }
 
 async fn reset_user_totp(

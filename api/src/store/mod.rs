@@ -20,6 +20,7 @@ mod jobs;
 mod keys;
 pub mod local_documents;
 mod login_counters;
+mod mailboxes;
 mod migrate;
 mod models;
 pub mod object_documents;
@@ -56,6 +57,7 @@ pub use jobs::{
 };
 pub use keys::Keys;
 pub use login_counters::{LoginCounter, LoginCounters};
+pub use mailboxes::{MAX_MAILBOXES, Mailbox, Mailboxes};
 pub use migrate::Migrated;
 pub use models::*;
 pub use object_documents::{
@@ -238,6 +240,10 @@ impl Store {
 
     pub fn login_counters(&self) -> LoginCounters<'_> {
         LoginCounters(self)
+    }
+
+    pub fn mailboxes(&self) -> Mailboxes<'_> {
+        Mailboxes(self)
     }
 
     /// The documents, seen only through [`DocumentStore`] so the backend can change.
