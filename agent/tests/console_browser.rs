@@ -93,6 +93,12 @@ async fn console_in_a_real_browser() {
     );
     let out = faxline(&["user", "add", "frontdesk"], &config, &good);
     assert!(!out.status.success(), "a taken username is refused");
+    // A staff user, so the Users page shows a staff row (mailboxes form) in the screenshots.
+    let out = faxline(&["user", "add", "ann", "--role", "staff"], &config, &good);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "added staff user ann"
+    );
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -26,6 +26,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 
 BASE, USER, PASSWORD, PDF, SHOTS = sys.argv[1:6]
 MODE = sys.argv[6] if len(sys.argv) > 6 else "send"
@@ -88,6 +89,15 @@ def totp_code(key, at):
     return f"{value % 1_000_000:06d}"
 
 
+def text_of(d, element_id):
+    """The text of the element, or "" while the page it was on is being replaced."""
+    try:
+        found = d.find_elements(By.ID, element_id)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
 def two_step():
     d = driver()
     shots = []
@@ -104,7 +114,7 @@ def two_step():
         d.set_window_size(*SIZES["desktop"])
         now = time.time()
         d.find_element(By.ID, "confirm-code").send_keys(totp_code(key, now) + "\n")
-        wait_for("two-step login on", lambda: d.find_element(By.ID, "totp-state").text.startswith("On since"), 10, 0.2)
+        wait_for("two-step login on", lambda: text_of(d, "totp-state").startswith("On since"), 10, 0.2)
         d.find_element(By.XPATH, "//form[@action='/logout']//button").click()
         wait_for("the login page after logout", lambda: "/login" in d.current_url, 10, 0.2)
         d.get(BASE + "/login")
