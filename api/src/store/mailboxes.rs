@@ -1,7 +1,7 @@
 //! Per-number mailboxes: which inbound numbers' faxes a staff user sees in the console's inbox.
 //! The inbox's reads for staff go through here, so the filter is in the query, not after it.
 
-use super::db::{Args, impl_from_row};
+use super::db::{Args, impl_from_row, q, with_writer};
 use super::inbound::INBOUND_COLS;
 use super::{Inbound, Store, StoreResult};
 
@@ -50,26 +50,28 @@ impl Mailboxes<'_> {
             .collect())
     }
 
-    /// Replaces a user's numbers. Removed first, then added: a reader in between sees fewer
-    /// numbers, never another user's.
+    /// Replaces a user's numbers, in one transaction.
     pub async fn set(&self, user_id: &str, numbers: &[String]) -> StoreResult<()> {
-        self.0
-            .db
-            .exec(
-                "DELETE FROM console_mailboxes WHERE user_id = $1",
-                Args::new().s(user_id),
-            )
-            .await?;
-        for n in numbers.iter().take(MAX_MAILBOXES) {
-            self.0
-                .db
-                .exec(
-                    "INSERT INTO console_mailboxes (user_id, to_number) VALUES ($1, $2) \
-                     ON CONFLICT (user_id, to_number) DO NOTHING",
-                    Args::new().s(user_id).s(n),
-                )
+        with_writer!(&self.0.db, |p| {
+            let mut tx = p.begin().await?;
+            Args::new()
+                .s(user_id)
+                .bind(q("DELETE FROM console_mailboxes WHERE user_id = $1"))
+                .execute(&mut *tx)
                 .await?;
-        }
+            for n in numbers.iter().take(MAX_MAILBOXES) {
+                Args::new()
+                    .s(user_id)
+                    .s(n)
+                    .bind(q(
+                        "INSERT INTO console_mailboxes (user_id, to_number) VALUES ($1, $2) \
+                         ON CONFLICT (user_id, to_number) DO NOTHING",
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
