@@ -6,7 +6,8 @@
 //! CSV: the server is killed (SIGKILL) while faxes of the batch are on the line and restarted; the batch
 //! finishes with one job per recipient and at most one received copy per number on the loopback's
 //! answering side: the queue resumes, nobody is faxed twice, and a call cut by the kill ends "outcome
-//! unknown" instead of being redialled blindly.
+//! unknown" instead of being redialled blindly. Last, two-step login: set up on the Account page and
+//! used at the next login; `faxline user reset-totp` turns it off, and it is set up again.
 //!
 //! Without chromium, chromedriver or Python the test says so and passes, except under `CI=true`,
 //! where it fails.
@@ -92,6 +93,12 @@ async fn console_in_a_real_browser() {
     );
     let out = faxline(&["user", "add", "frontdesk"], &config, &good);
     assert!(!out.status.success(), "a taken username is refused");
+    // A staff user, so the Users page shows a staff row (mailboxes form) in the screenshots.
+    let out = faxline(&["user", "add", "ann", "--role", "staff"], &config, &good);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "added staff user ann"
+    );
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -303,6 +310,36 @@ async fn console_in_a_real_browser() {
          {successes} of 20 delivered, none twice"
     );
     for name in ["batch", "bulk"] {
+        for size in ["desktop", "phone"] {
+            let p = shots.join(format!("{name}-{size}.png"));
+            assert!(image::open(&p).is_ok(), "{}", p.display());
+        }
+    }
+
+    // Two-step login: set up in the browser and used at the next login; after `faxline user
+    // reset-totp` the password alone logs in again (the script's first login) and it is set up anew.
+    for round in 0..2 {
+        let seen = run_script(&py, &base, &shots, &["two-step"]).await;
+        assert_eq!(seen["two_step"], "on", "round {round}: {seen}");
+        let out = Command::new(env!("CARGO_BIN_EXE_faxline"))
+            .args(["user", "reset-totp", "frontdesk", "--config"])
+            .arg(&config)
+            .env_remove("FAXLINE_CONFIG")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("two-step login of frontdesk reset"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    for name in ["account-setup", "login-code"] {
         for size in ["desktop", "phone"] {
             let p = shots.join(format!("{name}-{size}.png"));
             assert!(image::open(&p).is_ok(), "{}", p.display());

@@ -118,6 +118,15 @@ impl Browser {
         .await
     }
 
+    /// Submits the login's second step (a code, after the password).
+    async fn code(&mut self, code: &str, nonce: &str, next: &str) -> reqwest::Response {
+        self.post(
+            "/login/code",
+            &[("code", code), ("login_nonce", nonce), ("next", next)],
+        )
+        .await
+    }
+
     /// The CSRF token of a page's forms.
     async fn csrf(&mut self) -> String {
         let (status, page) = self.text("/send").await;
@@ -330,6 +339,21 @@ async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
                 ("role", "admin".to_string()),
             ],
         ),
+        ("/account/totp", vec![("csrf", "wrong".to_string())]),
+        (
+            "/account/totp/confirm",
+            vec![
+                ("csrf", "wrong".to_string()),
+                ("code", "123456".to_string()),
+            ],
+        ),
+        (
+            "/login/code",
+            vec![
+                ("code", "123456".to_string()),
+                ("login_nonce", "x".to_string()),
+            ],
+        ),
     ] {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = b.post(path, &form).await;
@@ -343,6 +367,9 @@ async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
             .is_none(),
         "nothing was done"
     );
+    let ann = s.store.users().by_username("ann").await.unwrap().unwrap();
+    let totp = s.store.users().totp(&ann.id).await.unwrap().unwrap();
+    assert_eq!(totp.totp_secret, None, "no two-step set up");
     // The multipart send form is checked too.
     let form = reqwest::multipart::Form::new()
         .text("to", "+15551234567")
@@ -431,6 +458,60 @@ async fn login_throttling_locks_the_guesser_not_the_user() {
     assert!(a.contains("Wrong username or password") && b.contains("Wrong username or password"));
 }
 
+/// The throttle's counters are in the database: guesses spread over two API instances on one
+/// database lock the pair on both (and after a restart), while the user's own browser gets in at
+/// either.
+async fn login_throttle_is_shared_by_every_instance(db: Db) {
+    let Some(one) = TestServer::start(db, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let two = TestServer::start_with(one.cfg.clone()).await;
+    add(&one, "ann", "staff").await;
+    let mut ann = Browser::new(&one).at_address("203.0.113.5");
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let csrf = ann.csrf().await;
+    ann.post("/logout", &[("csrf", &csrf)]).await;
+    // Five wrong passwords, alternating between the instances.
+    let mut eve_one = Browser::new(&one).at_address("192.0.2.66");
+    let mut eve_two = Browser::new(&two).at_address("192.0.2.66");
+    for i in 0..5 {
+        let eve = if i % 2 == 0 {
+            &mut eve_one
+        } else {
+            &mut eve_two
+        };
+        let r = eve.login("ann", "wrong-password-123").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    for eve in [&mut eve_one, &mut eve_two] {
+        let r = eve.login("ann", PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    }
+    // Ann's own browser is let in at the other instance too.
+    ann.base = two.base.clone();
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // A restart forgets nothing.
+    let two = two.restart().await;
+    eve_two.base = two.base.clone();
+    assert_eq!(
+        eve_two.login("ann", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+both_stores!(throttle_shared, login_throttle_is_shared_by_every_instance);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_checks_login_and_role() {
     let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
@@ -451,6 +532,7 @@ async fn every_route_checks_login_and_role() {
         format!("/bulk/{id}"),
         "/settings/keys".into(),
         "/settings/system".into(),
+        "/account".into(),
     ];
     let posts = [
         "/logout".to_string(),
@@ -469,6 +551,11 @@ async fn every_route_checks_login_and_role() {
         "/settings/keys".into(),
         "/settings/keys/abcdef012345/rotate".into(),
         "/settings/keys/abcdef012345/revoke".into(),
+        "/account/totp".into(),
+        "/account/totp/confirm".into(),
+        "/account/totp/disable".into(),
+        format!("/users/{}/totp-reset", admin.id),
+        format!("/users/{}/mailboxes", admin.id),
     ];
     // Nobody logged in: pages redirect to the login page, forms are refused.
     let mut anon = Browser::new(&s);
@@ -509,7 +596,12 @@ async fn every_route_checks_login_and_role() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
     }
-    for p in ["/users".to_string(), format!("/users/{}/disable", admin.id)] {
+    for p in [
+        "/users".to_string(),
+        format!("/users/{}/disable", admin.id),
+        format!("/users/{}/totp-reset", admin.id),
+        format!("/users/{}/mailboxes", admin.id),
+    ] {
         let r = staff
             .post(
                 &p,
@@ -523,7 +615,7 @@ async fn every_route_checks_login_and_role() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
     }
-    for p in ["/send", "/outbox", "/inbox"] {
+    for p in ["/send", "/outbox", "/inbox", "/account"] {
         assert_eq!(staff.get(p).await.status(), 200, "{p}");
     }
     assert_eq!(
@@ -574,6 +666,232 @@ async fn every_route_checks_login_and_role() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The text between `start` and the next `end` in `page`.
+fn between(page: &str, start: &str, end: &str) -> String {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {page}"))
+        + start.len();
+    page[from..].split(end).next().unwrap().to_string()
+}
+
+/// A code the user's authenticator app would show at `at` (seconds), and a wrong one.
+fn app_code(secret: &[u8], at: i64) -> String {
+    faxline_api::console::totp::code_at(secret, at as u64).unwrap()
+}
+
+fn wrong_code(secret: &[u8], at: i64) -> String {
+    let right: u32 = app_code(secret, at).parse().unwrap();
+    format!("{:06}", (right + 500_000) % 1_000_000)
+}
+
+/// Two-step login: set up (the secret shown once, stored sealed, off until a code confirms it), the
+/// code asked after the password, one step of drift accepted, a used code refused everywhere after,
+/// wrong codes throttled like passwords, turning it off needs a code, an admin's reset.
+async fn two_step_login_with_totp(db: Db) {
+    let Some(s) = TestServer::start(db, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    add(&s, "root", "admin").await;
+    let ann_user = add(&s, "ann", "staff").await;
+    let mut ann = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        ann.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, page) = ann.text("/account").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Off: login asks for your password only"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    // Set up: the otpauth URI and the base32 key, shown once.
+    let r = ann.post("/account/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = r.text().await.unwrap();
+    let key = between(&page, "<code id=\"totp-secret\">", "</code>");
+    let uri = between(&page, "id=\"totp-uri\" readonly value=\"", "\"");
+    assert!(uri.starts_with("otpauth://totp/Faxline:ann?"), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={}", key.replace(' ', ""))),
+        "{uri}"
+    );
+    let secret = faxline_api::console::totp::parse_base32(&key).expect("base32");
+    // Stored sealed, and not yet in force.
+    let stored = s.store.users().totp(&ann_user.id).await.unwrap().unwrap();
+    let sealed = stored.totp_secret.expect("stored");
+    assert!(!sealed.contains(&key.replace(' ', "")));
+    assert_eq!(stored.totp_enabled_at, None);
+    assert!(!ann.text("/account").await.1.contains(&key), "shown once");
+    let mut before = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        before.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "no code asked before confirmation"
+    );
+    // A wrong code does not confirm it; a right one does.
+    let now = faxline_protocol::time::now_s();
+    let r = ann
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &wrong_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("still off"));
+    let first = app_code(&secret, now);
+    let r = ann
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &first)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Two-step login is on"));
+
+    // Login now asks for a code after the password, and no session exists until it is right.
+    let mut b = Browser::new(&s).at_address("203.0.113.5");
+    let r = b.login("ann", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    assert!(!b.cookies.contains_key("faxline_session"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Login code"), "{page}");
+    let nonce = hidden(&page, "login_nonce");
+    assert_eq!(b.get("/outbox").await.status(), StatusCode::SEE_OTHER);
+    // The code that confirmed set up is used: refused.
+    let r = b.code(&first, &nonce, "/inbox").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a used code is refused"
+    );
+    // The app one step ahead (clock drift) is accepted: logged in.
+    let ahead = app_code(&secret, now + 30);
+    let r = b.code(&ahead, &nonce, "/inbox").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/inbox");
+    assert_eq!(b.get("/outbox").await.status(), 200);
+    assert!(!b.cookies.contains_key("faxline_mfa"));
+    // The same code in another browser, after the password, is refused (a replay).
+    let mut c = Browser::new(&s).at_address("203.0.113.5");
+    let page = c.login("ann", PASSWORD).await.text().await.unwrap();
+    let c_nonce = hidden(&page, "login_nonce");
+    let r = c.code(&ahead, &c_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "replayed code");
+    // A code without the password step first is refused.
+    let mut skip = Browser::new(&s);
+    let page = skip.text("/login").await.1;
+    let skip_nonce = hidden(&page, "login_nonce");
+    let r = skip.code(&ahead, &skip_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!skip.cookies.contains_key("faxline_session"));
+    // Someone who knows the password guesses codes: throttled like passwords (429, Retry-After).
+    let mut eve = Browser::new(&s).at_address("192.0.2.66");
+    let page = eve.login("ann", PASSWORD).await.text().await.unwrap();
+    let eve_nonce = hidden(&page, "login_nonce");
+    for _ in 0..5 {
+        let r = eve
+            .code(&wrong_code(&secret, now), &eve_nonce, "/outbox")
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = eve.code(&ahead, &eve_nonce, "/outbox").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    // Turning it off needs a right code.
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            "/account/totp/disable",
+            &[("csrf", &csrf), ("code", &wrong_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(b.text("/account").await.1.contains("On since"));
+    // Staff cannot reset anyone's; an admin resets ann's (a lost phone): her sessions end and she
+    // logs in with the password alone.
+    let r = b
+        .post(
+            &format!("/users/{}/totp-reset", ann_user.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let mut root = Browser::new(&s);
+    assert_eq!(
+        root.login("root", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let users = root.text("/users").await.1;
+    assert!(
+        users.contains(&format!("/users/{}/totp-reset", ann_user.id)),
+        "{users}"
+    );
+    let root_csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/totp-reset", ann_user.id),
+            &[("csrf", &root_csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        b.get("/outbox").await.status(),
+        StatusCode::SEE_OTHER,
+        "sessions ended"
+    );
+    let mut after = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        after.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stored = s.store.users().totp(&ann_user.id).await.unwrap().unwrap();
+    assert_eq!(stored.totp_secret, None);
+    // Set up again and turn it off with a code.
+    let csrf = after.csrf().await;
+    let page = after
+        .post("/account/totp", &[("csrf", &csrf)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let secret = faxline_api::console::totp::parse_base32(&between(
+        &page,
+        "<code id=\"totp-secret\">",
+        "</code>",
+    ))
+    .unwrap();
+    let now = faxline_protocol::time::now_s();
+    let r = after
+        .post(
+            "/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &app_code(&secret, now - 30))],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "one step behind is accepted");
+    let r = after
+        .post(
+            "/account/totp/disable",
+            &[("csrf", &csrf), ("code", &app_code(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Two-step login is off."));
+    let mut last = Browser::new(&s).at_address("203.0.113.5");
+    assert_eq!(
+        last.login("ann", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+both_stores!(two_step, two_step_login_with_totp);
 
 async fn list_jobs(s: &TestServer) -> (i64, Vec<serde_json::Value>) {
     let v: serde_json::Value = http()
@@ -774,6 +1092,13 @@ async fn send_outbox_and_inbox(db: Db) {
         .insert(&row, &Bytes::from(common::one_page_pdf()))
         .await
         .unwrap();
+    // Staff see the faxes of their mailboxes only (see staff_see_only_their_mailboxes).
+    let ann = s.store.users().by_username("ann").await.unwrap().unwrap();
+    s.store
+        .mailboxes()
+        .set(&ann.id, &["+15551234567".to_string()])
+        .await
+        .unwrap();
     let (status, page) = b.text("/inbox").await;
     assert_eq!(status, 200);
     assert!(
@@ -815,6 +1140,152 @@ async fn send_outbox_and_inbox(db: Db) {
     assert!(page.contains("0 unread"), "{page}");
 }
 both_stores!(send_and_inbox, send_outbox_and_inbox);
+
+/// A received fax to `to`, stored as the agent would; its id.
+async fn received(s: &TestServer, to: Option<&str>) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let now = faxline_protocol::time::now_us();
+    let row = Inbound {
+        id: id.clone(),
+        from_number: Some("+15550001111".into()),
+        to_number: to.map(str::to_string),
+        status: "received".into(),
+        backend: "sip".into(),
+        provider_sid: Some(format!("call-{id}")),
+        pages: Some(1),
+        size_bytes: Some(common::one_page_pdf().len() as i64),
+        sha256: None,
+        mailbox_label: None,
+        error: None,
+        created_at: now,
+        received_at: now,
+        updated_at: now,
+    };
+    s.store
+        .inbound()
+        .insert(&row, &Bytes::from(common::one_page_pdf()))
+        .await
+        .unwrap();
+    id
+}
+
+/// Per-number mailboxes: an admin gives staff inbound numbers; staff see only those numbers' faxes,
+/// in the listing and its unread count and on every route of one fax (page, image, PDF link, mark
+/// read), where another fax is 404 as if it did not exist; admins see every fax.
+async fn staff_see_only_their_mailboxes(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let root_user = add(&s, "root", "admin").await;
+    let ann_user = add(&s, "ann", "staff").await;
+    add(&s, "bob", "staff").await;
+    let front = received(&s, Some("+15551110001")).await;
+    let billing = received(&s, Some("+15552220002")).await;
+    let unknown = received(&s, None).await;
+    let mut root = Browser::new(&s);
+    root.login("root", PASSWORD).await;
+    let csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", ann_user.id),
+            &[("csrf", &csrf), ("numbers", "+1 555 111-0001")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("value=\"+15551110001\""));
+    for (numbers, why) in [("+1555111000x", "not a number")] {
+        let r = root
+            .post(
+                &format!("/users/{}/mailboxes", ann_user.id),
+                &[("csrf", &csrf), ("numbers", numbers)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{why}");
+    }
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", root_user.id),
+            &[("csrf", &csrf), ("numbers", "+15552220002")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "admins see everything");
+    // The admin sees every fax.
+    let page = root.text("/inbox").await.1;
+    for id in [&front, &billing, &unknown] {
+        assert!(page.contains(id.as_str()), "{id}");
+    }
+    assert!(page.contains("3 unread"), "{page}");
+    assert!(!page.contains("id=\"mailboxes\""));
+
+    let mut ann = Browser::new(&s);
+    ann.login("ann", PASSWORD).await;
+    let page = ann.text("/inbox").await.1;
+    assert!(page.contains(front.as_str()), "{page}");
+    assert!(!page.contains(billing.as_str()) && !page.contains(unknown.as_str()));
+    assert!(page.contains("1 unread"), "{page}");
+    assert!(page.contains("Your mailboxes: +15551110001"), "{page}");
+    let csrf = ann.csrf().await;
+    for id in [&billing, &unknown] {
+        for path in [
+            format!("/inbox/{id}"),
+            format!("/inbox/{id}/page/1?width=160"),
+            format!("/inbox/{id}/pdf"),
+        ] {
+            let r = ann.get(&path).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(location(&r).is_empty(), "no signed link for {path}");
+        }
+        let r = ann
+            .post(&format!("/inbox/{id}/read"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(ann.get(&format!("/inbox/{front}")).await.status(), 200);
+    assert_eq!(
+        ann.get(&format!("/inbox/{front}/page/1?width=160"))
+            .await
+            .status(),
+        200
+    );
+    let r = ann.get(&format!("/inbox/{front}/pdf")).await;
+    assert!(location(&r).starts_with(&format!("/inbound/{front}/pdf?token=")));
+    let r = ann
+        .post(&format!("/inbox/{front}/read"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(ann.text("/inbox").await.1.contains("0 unread"));
+    // Nothing of the others was marked read.
+    assert!(root.text("/inbox").await.1.contains("2 unread"));
+
+    // Bob has no mailbox: an empty inbox that says why.
+    let mut bob = Browser::new(&s);
+    bob.login("bob", PASSWORD).await;
+    let page = bob.text("/inbox").await.1;
+    assert!(page.contains("No mailbox is assigned to you"), "{page}");
+    assert!(
+        page.contains("No faxes received") && page.contains("0 unread"),
+        "{page}"
+    );
+    assert_eq!(
+        bob.get(&format!("/inbox/{front}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Taking the number away takes the fax away.
+    let csrf = root.csrf().await;
+    let r = root
+        .post(
+            &format!("/users/{}/mailboxes", ann_user.id),
+            &[("csrf", &csrf), ("numbers", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(!ann.text("/inbox").await.1.contains(front.as_str()));
+    assert_eq!(
+        ann.get(&format!("/inbox/{front}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+both_stores!(mailboxes, staff_see_only_their_mailboxes);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stylesheet_is_served_and_api_routes_are_untouched() {

@@ -2,6 +2,7 @@
 //! `faxline user set-password NAME …`: the web console's users, created from the command line (the
 //! first admin; later ones may also be added in the console). The password is read from a file,
 //! standard input (`-`), or prompted for twice without echo; weak passwords are refused.
+//! `faxline user reset-totp NAME` turns a user's two-step login off (a lost phone, or the only admin's).
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -40,6 +41,15 @@ pub enum UserCommand {
     SetPassword {
         #[command(flatten)]
         target: UserTarget,
+    },
+    /// Turn a user's two-step login (TOTP) off and forget its secret; every session of that user
+    /// ends. They log in with the password alone and may set it up again.
+    ResetTotp {
+        /// The username.
+        username: String,
+        /// TOML configuration file (the database of `[api]`).
+        #[arg(long, env = "FAXLINE_CONFIG")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -118,5 +128,30 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
             println!("password of {user} replaced; {ended} session(s) ended");
             Ok(())
         }
+        UserCommand::ResetTotp { username, config } => {
+            let store = open_store(config.as_ref()).await?;
+            let result = reset_totp(&store, &username).await;
+            store.close().await;
+            let (user, ended) = result?;
+            tracing::info!(target: "audit", event = "console_totp_reset", user = %user, sessions_ended = ended, by = "cli");
+            println!("two-step login of {user} reset; {ended} session(s) ended");
+            Ok(())
+        }
     }
+}
+
+async fn reset_totp(
+    store: &faxline_api::store::Store,
+    username: &str,
+) -> anyhow::Result<(String, u64)> {
+    let name = faxline_api::console::normalize_username(username)
+        .with_context(|| format!("{username:?} is not a valid username"))?;
+    let user = store
+        .users()
+        .by_username(&name)
+        .await?
+        .with_context(|| format!("there is no user {name}"))?;
+    faxline_api::console::reset_totp(store, &user.id)
+        .await
+        .context("cannot reset the two-step login")
 }

@@ -12,15 +12,17 @@
 // axum handlers do; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod account;
 pub mod admin;
 pub mod bulk;
 pub(crate) mod page;
 pub mod password;
 pub(crate) mod session;
 pub mod throttle;
+pub mod totp;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
@@ -53,20 +55,22 @@ const MAX_NUMBERS: usize = 50;
 /// Pages shown as previews on one fax's page.
 const MAX_PREVIEW_PAGES: i64 = 50;
 
-/// The console's own state, beside the API's: the login throttle and the bound on concurrent
-/// password hashing (each Argon2id run takes 19 MiB).
+/// The console's own state, beside the API's: the bound on concurrent password hashing (each
+/// Argon2id run takes 19 MiB). The login throttle's counters are in the database.
 pub(crate) struct ConsoleState {
-    throttle: Mutex<throttle::LoginThrottle>,
     hashing: tokio::sync::Semaphore,
 }
 
 impl Default for ConsoleState {
     fn default() -> Self {
         Self {
-            throttle: Mutex::new(throttle::LoginThrottle::default()),
             hashing: tokio::sync::Semaphore::new(2),
         }
     }
+}
+
+fn login_throttle(st: &AppState) -> throttle::LoginThrottle<'_> {
+    throttle::LoginThrottle::new(&st.store, st.server_secret.as_bytes())
 }
 
 type Console = Extension<Arc<ConsoleState>>;
@@ -77,7 +81,12 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/login/code", post(login_code))
         .route("/logout-everywhere", post(logout_everywhere))
+        .route("/account", get(account::show))
+        .route("/account/totp", post(account::setup))
+        .route("/account/totp/confirm", post(account::confirm))
+        .route("/account/totp/disable", post(account::disable))
         .route(
             "/send",
             get(send_form)
@@ -111,6 +120,8 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
         .route("/users", get(users).post(add_user_form))
         .route("/users/{id}/disable", post(disable_user))
         .route("/users/{id}/enable", post(enable_user))
+        .route("/users/{id}/totp-reset", post(reset_user_totp))
+        .route("/users/{id}/mailboxes", post(set_user_mailboxes))
         .route("/assets/console.css", get(css))
         .layer(axum::middleware::from_fn(same_origin))
         .layer(Extension(Arc::new(ConsoleState::default())))
@@ -234,6 +245,7 @@ pub async fn add_user(
         created_at: now,
         updated_at: now,
         disabled_at: None,
+        totp_enabled_at: None,
     };
     if !store.users().insert(&user).await? {
         return Err(AddUserError::Taken(username));
@@ -265,6 +277,20 @@ pub async fn set_password(
         .await?;
     let ended = store.sessions().delete_for_user(&user.id).await?;
     Ok((username, ended))
+}
+
+/// Turns a user's two-step login off and forgets its secret (a lost phone), and ends every session
+/// of that user: they log in with the password alone and may set it up again. `faxline user
+/// reset-totp` and the Users page both come here. Returns the username and how many sessions ended.
+pub async fn reset_totp(store: &Store, user_id: &str) -> Result<(String, u64), AddUserError> {
+    let user = store
+        .users()
+        .get(user_id)
+        .await?
+        .ok_or_else(|| AddUserError::Unknown(user_id.to_owned()))?;
+    store.users().clear_totp(&user.id, now_us()).await?;
+    let ended = store.sessions().delete_for_user(&user.id).await?;
+    Ok((user.username, ended))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +349,43 @@ fn peer_of(req_headers: &axum::http::Extensions) -> Option<std::net::IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// Whether the login form's nonce matches the browser's login cookie (a login cannot be posted
+/// from another site).
+fn login_nonce_ok(headers: &axum::http::HeaderMap, presented: &str) -> bool {
+    session::cookie(headers, LOGIN_COOKIE)
+        .is_some_and(|c| c.len() == 32 && crate::auth::ct_eq(c.as_bytes(), presented.as_bytes()))
+}
+
+fn login_form_expired(ip: std::net::IpAddr, path: &'static str) -> Response {
+    crate::audit!("console_csrf_refused", ip = %ip, path = path);
+    error_page(
+        StatusCode::FORBIDDEN,
+        "The login form expired. Go back, reload the page and log in again.",
+    )
+}
+
+/// 429 with `Retry-After`.
+fn throttled(ip: std::net::IpAddr, wait: u64) -> Response {
+    crate::audit!("console_login_throttled", ip = %ip, seconds = wait);
+    let mut r = error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too many failed logins. Try again in {} minute(s).",
+            wait.div_ceil(60)
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 async fn login(
     State(st): State<AppState>,
     Extension(cs): Console,
@@ -336,15 +399,8 @@ async fn login(
         Err(e) => return bad_form(e),
     };
     let secure = session::is_https(&st, &headers, trusted(&st, peer_of(&ext)));
-    let nonce_ok = session::cookie(&headers, LOGIN_COOKIE).is_some_and(|c| {
-        c.len() == 32 && crate::auth::ct_eq(c.as_bytes(), f.login_nonce.as_bytes())
-    });
-    if !nonce_ok {
-        crate::audit!("console_csrf_refused", ip = %ip, path = "/login");
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The login form expired. Go back, reload the page and log in again.",
-        );
+    if !login_nonce_ok(&headers, &f.login_nonce) {
+        return login_form_expired(ip, "/login");
     }
     let next = safe_next(f.next.as_deref());
     let typed = f.username.trim().to_lowercase();
@@ -358,24 +414,10 @@ async fn login(
         device: device.as_deref(),
     };
     let now = now_s();
-    let wait = cs
-        .throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .check(&attempt, now);
-    if let Some(wait) = wait {
-        crate::audit!("console_login_throttled", ip = %ip, seconds = wait);
-        let mut r = error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed logins. Try again in {} minute(s).",
-                wait.div_ceil(60)
-            ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+    match login_throttle(&st).check(&attempt, now).await {
+        Ok(Some(wait)) => return throttled(ip, wait),
+        Ok(None) => {}
+        Err(e) => return store_failed(e),
     }
     let user = match &username {
         Some(u) => match st.store.users().by_username(u).await {
@@ -400,12 +442,11 @@ async fn login(
     };
     let user = user.filter(|u| verified && u.disabled_at.is_none());
     let Some(user) = user else {
-        cs.throttle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .fail(&attempt, now);
+        if let Err(e) = login_throttle(&st).fail(&attempt, now).await {
+            return store_failed(e);
+        }
         crate::audit!("console_login_failed", ip = %ip, known_device = device.is_some());
-        let mut r = html(
+        return no_store(html(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
                 error: Some("Wrong username or password.".into()),
@@ -413,16 +454,41 @@ async fn login(
                 next,
                 username: username.unwrap_or_default(),
             },
-        );
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return r;
+        ));
     };
-    cs.throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .succeed(&attempt);
-    let cookie = match session::create(&st, &user.id, secure).await {
+    if user.totp_enabled_at.is_some() {
+        // The throttle's counters stay as they are until the code is right too: a guessed
+        // password does not buy unlimited guesses at the code.
+        crate::audit!("console_login_code_asked", user = %user.username, ip = %ip);
+        let mut r = no_store(html(
+            StatusCode::OK,
+            &CodePage {
+                error: None,
+                nonce: f.login_nonce.clone(),
+                next,
+            },
+        ));
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::mfa_cookie(&st, &user.id, &f.login_nonce, secure),
+        );
+        return r;
+    }
+    finish_login(&st, &user, &attempt, secure, &next).await
+}
+
+/// The session of a user who passed every step of the login.
+async fn finish_login(
+    st: &AppState,
+    user: &ConsoleUser,
+    attempt: &throttle::Attempt<'_>,
+    secure: bool,
+    next: &str,
+) -> Response {
+    if let Err(e) = login_throttle(st).succeed(attempt).await {
+        return store_failed(e);
+    }
+    let cookie = match session::create(st, &user.id, secure).await {
         Ok(c) => c,
         Err(e) => return store_failed(e),
     };
@@ -435,21 +501,111 @@ async fn login(
     {
         tracing::warn!(error = %e, "cannot purge expired console sessions");
     }
-    crate::audit!("console_login", user = %user.username, role = %user.role, ip = %ip);
-    let mut r = see_other(&next);
+    crate::audit!("console_login", user = %user.username, role = %user.role, ip = %attempt.ip, two_step = user.totp_enabled_at.is_some());
+    let mut r = see_other(next);
     let h = r.headers_mut();
     h.append(header::SET_COOKIE, cookie);
     h.append(
         header::SET_COOKIE,
         session::set_cookie(LOGIN_COOKIE, "", 0, secure),
     );
-    if device.is_none() {
+    if user.totp_enabled_at.is_some() {
         h.append(
             header::SET_COOKIE,
-            session::device_cookie(&st, &user.username, secure),
+            session::set_cookie(session::MFA_COOKIE, "", 0, secure),
+        );
+    }
+    if attempt.device.is_none() {
+        h.append(
+            header::SET_COOKIE,
+            session::device_cookie(st, &user.username, secure),
         );
     }
     r
+}
+
+/// The login's second step for users with two-step login: the code from their app.
+#[derive(Template)]
+#[template(path = "console/login_code.html")]
+struct CodePage {
+    error: Option<String>,
+    nonce: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct LoginCodeForm {
+    code: String,
+    login_nonce: String,
+    next: Option<String>,
+}
+
+/// Checks the code of a user who gave the right password (the `faxline_mfa` cookie). Throttled by
+/// the same counters as passwords; a code is accepted once (see [`account::verify_code`]).
+async fn login_code(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ext: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
+    form: Result<Form<LoginCodeForm>, FormRejection>,
+) -> Response {
+    let Form(f) = match form {
+        Ok(f) => f,
+        Err(e) => return bad_form(e),
+    };
+    let secure = session::is_https(&st, &headers, trusted(&st, peer_of(&ext)));
+    if !login_nonce_ok(&headers, &f.login_nonce) {
+        return login_form_expired(ip, "/login/code");
+    }
+    let next = safe_next(f.next.as_deref());
+    let start_again = || {
+        error_page(
+            StatusCode::UNAUTHORIZED,
+            "This login took too long or was not started here. Log in again.",
+        )
+    };
+    let Some(user_id) = session::mfa_user(&st, &headers, &f.login_nonce) else {
+        return start_again();
+    };
+    let user = match st.store.users().get(&user_id).await {
+        Ok(u) => u.filter(|u| u.disabled_at.is_none() && u.totp_enabled_at.is_some()),
+        Err(e) => return store_failed(e),
+    };
+    let Some(user) = user else {
+        return start_again();
+    };
+    let device = session::device_for(&st, &headers, &user.username);
+    let attempt = throttle::Attempt {
+        ip,
+        username: &user.username,
+        device: device.as_deref(),
+    };
+    let now = now_s();
+    match login_throttle(&st).check(&attempt, now).await {
+        Ok(Some(wait)) => return throttled(ip, wait),
+        Ok(None) => {}
+        Err(e) => return store_failed(e),
+    }
+    match account::verify_code(&st, &user, &f.code).await {
+        Ok(true) => finish_login(&st, &user, &attempt, secure, &next).await,
+        Ok(false) => {
+            if let Err(e) = login_throttle(&st).fail(&attempt, now).await {
+                return store_failed(e);
+            }
+            crate::audit!("console_login_code_failed", user = %user.username, ip = %ip);
+            no_store(html(
+                StatusCode::UNAUTHORIZED,
+                &CodePage {
+                    error: Some(
+                        "Wrong code, or a code already used. Wait for the next one.".into(),
+                    ),
+                    nonce: f.login_nonce,
+                    next,
+                },
+            ))
+        }
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]
@@ -471,7 +627,7 @@ macro_rules! posted_forms {
         })+
     };
 }
-posted_forms!(CsrfForm, RetryForm, ReadForm, AddUserForm);
+posted_forms!(CsrfForm, RetryForm, ReadForm, AddUserForm, MailboxesForm);
 
 /// The form once it parsed (else 400) and carries this session's CSRF token (else 403, audited).
 fn checked_form<T: PostedForm>(
@@ -1102,6 +1258,8 @@ struct InboxPage {
     chrome: Chrome,
     enabled: bool,
     unread: i64,
+    /// Staff: their mailboxes' numbers (empty: none assigned); admins: `None` (every fax).
+    mailboxes: Option<String>,
     rows: Vec<InboxRow>,
     prev: Option<String>,
     next: Option<String>,
@@ -1114,28 +1272,41 @@ struct PageQuery {
 
 async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> Response {
     let page = q.page.unwrap_or(0).clamp(0, 10_000);
-    let rows = match st
-        .store
-        .inbound()
-        .list(&InboundFilter {
-            limit: PAGE_ROWS + 1,
-            offset: page * PAGE_ROWS,
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return store_failed(e),
+    let (limit, offset) = (PAGE_ROWS + 1, page * PAGE_ROWS);
+    // Admins see every fax; staff only those to their mailboxes (filtered in the query).
+    let (rows, unread, mailboxes) = if s.is_admin() {
+        let rows = st
+            .store
+            .inbound()
+            .list(&InboundFilter {
+                limit,
+                offset,
+                ..Default::default()
+            })
+            .await;
+        (rows, st.store.inbox().unread().await, None)
+    } else {
+        let boxes = st.store.mailboxes();
+        let mine = match boxes.of_user(&s.user_id).await {
+            Ok(m) => m,
+            Err(e) => return store_failed(e),
+        };
+        (
+            boxes.inbound(&s.user_id, limit, offset).await,
+            boxes.unread(&s.user_id).await,
+            Some(mine.join(", ")),
+        )
+    };
+    let (rows, unread) = match (rows, unread) {
+        (Ok(r), Ok(u)) => (r, u),
+        (Err(e), _) | (_, Err(e)) => return store_failed(e),
     };
     let more = rows.len() as i64 > PAGE_ROWS;
     let rows: Vec<_> = rows.into_iter().take(PAGE_ROWS as usize).collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let (read, unread) = match (
-        st.store.inbox().read_among(&ids).await,
-        st.store.inbox().unread().await,
-    ) {
-        (Ok(r), Ok(u)) => (r, u),
-        (Err(e), _) | (_, Err(e)) => return store_failed(e),
+    let read = match st.store.inbox().read_among(&ids).await {
+        Ok(r) => r,
+        Err(e) => return store_failed(e),
     };
     html(
         StatusCode::OK,
@@ -1143,6 +1314,7 @@ async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> R
             chrome: Chrome::new(&s, "inbox"),
             enabled: st.cfg.inbound_enabled,
             unread,
+            mailboxes,
             rows: rows
                 .iter()
                 .map(|f| InboxRow::new(f, read.contains(&f.id)))
@@ -1153,13 +1325,37 @@ async fn inbox(State(st): State<AppState>, s: Session, q: Query<PageQuery>) -> R
     )
 }
 
-async fn load_inbound(st: &AppState, id: &str) -> Result<crate::store::Inbound, Response> {
+/// A received fax this session may see: any for admins; for staff, only one to a number of their
+/// mailboxes (else 404, as for a fax that does not exist). Every inbox route loads through here.
+async fn load_inbound(
+    st: &AppState,
+    s: &Session,
+    id: &str,
+) -> Result<crate::store::Inbound, Response> {
     let row = if valid_id(id) {
         st.store.inbound().get(id).await.map_err(store_failed)?
     } else {
         None
     };
-    row.ok_or_else(|| error_page(StatusCode::NOT_FOUND, "There is no such received fax."))
+    let missing = || error_page(StatusCode::NOT_FOUND, "There is no such received fax.");
+    let fax = row.ok_or_else(missing)?;
+    if s.is_admin() {
+        return Ok(fax);
+    }
+    let allowed = match fax.to_number.as_deref() {
+        Some(n) => st
+            .store
+            .mailboxes()
+            .holds(&s.user_id, n)
+            .await
+            .map_err(store_failed)?,
+        None => false,
+    };
+    if !allowed {
+        crate::audit!("console_inbound_denied", inbound_id = %fax.id, user = %s.username);
+        return Err(missing());
+    }
+    Ok(fax)
 }
 
 #[derive(Template)]
@@ -1171,7 +1367,7 @@ struct FaxPage {
 }
 
 async fn inbound_page(State(st): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
-    let fax = match load_inbound(&st, &id).await {
+    let fax = match load_inbound(&st, &s, &id).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -1201,7 +1397,7 @@ async fn inbound_preview(
     Path((id, page)): Path<(String, usize)>,
     q: Query<WidthQuery>,
 ) -> Response {
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     let doc = match st
@@ -1226,7 +1422,7 @@ async fn inbound_preview(
 
 /// Sends the browser to a signed, expiring link to the PDF (the API's `/inbound/{id}/pdf?token=`).
 async fn inbound_pdf(State(st): State<AppState>, s: Session, Path(id): Path<String>) -> Response {
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     if !st.cfg.inbound_enabled {
@@ -1254,7 +1450,7 @@ async fn mark_read(
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = load_inbound(&st, &id).await {
+    if let Err(r) = load_inbound(&st, &s, &id).await {
         return r;
     }
     let read = f.read.as_deref() != Some("0");
@@ -1274,7 +1470,10 @@ struct UserRow {
     role: String,
     created: String,
     disabled: bool,
+    two_step: bool,
     is_self: bool,
+    /// Staff: the numbers of their mailboxes, comma-separated.
+    mailboxes: String,
 }
 
 #[derive(Template)]
@@ -1293,9 +1492,12 @@ async fn users_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let users = match st.store.users().list().await {
-        Ok(u) => u,
-        Err(e) => return store_failed(e),
+    let (users, boxes) = match (
+        st.store.users().list().await,
+        st.store.mailboxes().all().await,
+    ) {
+        (Ok(u), Ok(b)) => (u, b),
+        (Err(e), _) | (_, Err(e)) => return store_failed(e),
     };
     html(
         status,
@@ -1305,11 +1507,18 @@ async fn users_page(
                 .into_iter()
                 .map(|u| UserRow {
                     is_self: u.id == s.user_id,
+                    mailboxes: boxes
+                        .iter()
+                        .filter(|b| b.user_id == u.id)
+                        .map(|b| b.to_number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     id: u.id,
                     username: u.username,
                     role: u.role,
                     created: when(u.created_at),
                     disabled: u.disabled_at.is_some(),
+                    two_step: u.totp_enabled_at.is_some(),
                 })
                 .collect(),
             error,
@@ -1417,6 +1626,96 @@ async fn enable_user(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
     set_user_disabled(st, s, id, form, false).await
+}
+
+#[derive(Deserialize)]
+struct MailboxesForm {
+    csrf: Option<String>,
+    numbers: String,
+}
+
+/// Replaces a staff user's mailboxes: the inbound numbers whose faxes they see (empty: none).
+async fn set_user_mailboxes(
+    State(st): State<AppState>,
+    AdminSession(s): AdminSession,
+    Path(id): Path<String>,
+    form: Result<Form<MailboxesForm>, FormRejection>,
+) -> Response {
+    let f = match checked_form(&s, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let user = match st.store.users().get(&id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, "There is no such user."),
+        Err(e) => return store_failed(e),
+    };
+    if user.role != session::ROLE_STAFF {
+        return users_page(
+            &st,
+            &s,
+            StatusCode::BAD_REQUEST,
+            Some("Administrators see every received fax; mailboxes are for staff.".into()),
+            None,
+        )
+        .await;
+    }
+    let numbers = if f.numbers.trim().is_empty() {
+        Vec::new()
+    } else {
+        match parse_numbers(&f.numbers) {
+            Ok(n) => n,
+            Err(e) => return users_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), None).await,
+        }
+    };
+    if let Err(e) = st.store.mailboxes().set(&user.id, &numbers).await {
+        return store_failed(e);
+    }
+    let masked: Vec<String> = numbers.iter().map(|n| mask_number(n)).collect();
+    crate::audit!("console_mailboxes_set", user = %user.username, numbers = %masked.join(","), by = %s.username);
+    users_page(
+        &st,
+        &s,
+        StatusCode::OK,
+        None,
+        Some(format!(
+            "{} now sees the faxes to {} number(s).",
+            user.username,
+            numbers.len()
+        )),
+    )
+    .await
+}
+
+async fn reset_user_totp(
+    State(st): State<AppState>,
+    AdminSession(s): AdminSession,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = checked_form(&s, form) {
+        return r;
+    }
+    match reset_totp(&st.store, &id).await {
+        Ok((username, ended)) => {
+            crate::audit!("console_totp_reset", user = %username, sessions_ended = ended, by = %s.username);
+            users_page(
+                &st,
+                &s,
+                StatusCode::OK,
+                None,
+                Some(format!(
+                    "Two-step login of {username} reset; they log in with the password alone and may set it up again."
+                )),
+            )
+            .await
+        }
+        Err(AddUserError::Unknown(_)) => {
+            error_page(StatusCode::NOT_FOUND, "There is no such user.")
+        }
+        Err(AddUserError::Store(e)) => store_failed(e),
+        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
 }
 
 #[cfg(test)]

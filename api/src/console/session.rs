@@ -17,6 +17,10 @@ use faxline_protocol::time::now_us;
 pub const SESSION_COOKIE: &str = "faxline_session";
 pub const DEVICE_COOKIE: &str = "faxline_device";
 pub const LOGIN_COOKIE: &str = "faxline_login";
+/// Between a right password and the code of a user with two-step login (see [`mfa_cookie`]).
+pub const MFA_COOKIE: &str = "faxline_mfa";
+/// How long the code may take after the password.
+const MFA_MAX_AGE_S: i64 = 5 * 60;
 /// A session unused this long ends.
 pub const IDLE_US: i64 = 30 * 60 * 1_000_000;
 /// A session ends this long after login, however active.
@@ -127,6 +131,38 @@ pub fn device_for(st: &AppState, headers: &HeaderMap, username: &str) -> Option<
         mac,
     )
     .then(|| id.to_string())
+}
+
+fn mfa_mac(st: &AppState, nonce: &str, user_and_expiry: &str) -> String {
+    crate::auth::hash_secret(
+        st.server_secret.as_bytes(),
+        &format!("console-mfa:{nonce}"),
+        user_and_expiry,
+    )
+}
+
+/// The proof that `user_id` gave the right password in this browser (its login nonce), asked for
+/// a code next: `<user id>.<expiry>.<mac>`, signed with the server secret so any API instance
+/// takes it, expiring after five minutes. No session exists until the code is right.
+pub fn mfa_cookie(st: &AppState, user_id: &str, nonce: &str, secure: bool) -> HeaderValue {
+    let body = format!(
+        "{user_id}.{}",
+        faxline_protocol::time::now_s() + MFA_MAX_AGE_S
+    );
+    let mac = mfa_mac(st, nonce, &body);
+    set_cookie(MFA_COOKIE, &format!("{body}.{mac}"), MFA_MAX_AGE_S, secure)
+}
+
+/// The user id of the request's unexpired [`mfa_cookie`] made with `nonce`.
+pub fn mfa_user(st: &AppState, headers: &HeaderMap, nonce: &str) -> Option<String> {
+    let value = cookie(headers, MFA_COOKIE)?;
+    let (body, mac) = value.rsplit_once('.')?;
+    let (user_id, exp) = body.split_once('.')?;
+    let exp: i64 = exp.parse().ok()?;
+    let expected = mfa_mac(st, nonce, body);
+    (exp > faxline_protocol::time::now_s()
+        && crate::auth::ct_eq(expected.as_bytes(), mac.as_bytes()))
+    .then(|| user_id.to_string())
 }
 
 /// A logged-in console user (any role), with the session's CSRF token.

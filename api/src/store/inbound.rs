@@ -4,7 +4,7 @@ use super::db::{Args, impl_from_row, q, with_writer};
 use super::documents::{DocumentId, DocumentStore, OwnerTx};
 use super::{Inbound, InboundFilter, Store, StoreError, StoreResult};
 
-const INBOUND_COLS: &str = "id, from_number, to_number, status, backend, provider_sid, pages, size_bytes, \
+pub(super) const INBOUND_COLS: &str = "id, from_number, to_number, status, backend, provider_sid, pages, size_bytes, \
     sha256, mailbox_label, error, created_at, received_at, updated_at";
 
 impl_from_row!(Inbound {

@@ -19,6 +19,8 @@ mod inbox;
 mod jobs;
 mod keys;
 pub mod local_documents;
+mod login_counters;
+mod mailboxes;
 mod migrate;
 mod models;
 pub mod object_documents;
@@ -54,6 +56,8 @@ pub use jobs::{
     Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
 };
 pub use keys::Keys;
+pub use login_counters::{LoginCounter, LoginCounters};
+pub use mailboxes::{MAX_MAILBOXES, Mailbox, Mailboxes};
 pub use migrate::Migrated;
 pub use models::*;
 pub use object_documents::{
@@ -232,6 +236,14 @@ impl Store {
     /// The web console's sessions.
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions(self)
+    }
+
+    pub fn login_counters(&self) -> LoginCounters<'_> {
+        LoginCounters(self)
+    }
+
+    pub fn mailboxes(&self) -> Mailboxes<'_> {
+        Mailboxes(self)
     }
 
     /// The documents, seen only through [`DocumentStore`] so the backend can change.

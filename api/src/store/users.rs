@@ -17,6 +17,8 @@ pub struct ConsoleUser {
     pub created_at: i64,
     pub updated_at: i64,
     pub disabled_at: Option<i64>,
+    /// When two-step login (TOTP) was confirmed; `None`: not asked at login.
+    pub totp_enabled_at: Option<i64>,
 }
 
 impl_from_row!(ConsoleUser {
@@ -26,10 +28,28 @@ impl_from_row!(ConsoleUser {
     role,
     created_at,
     updated_at,
-    disabled_at
+    disabled_at,
+    totp_enabled_at
 });
 
-const USER_COLS: &str = "id, username, password_hash, role, created_at, updated_at, disabled_at";
+const USER_COLS: &str =
+    "id, username, password_hash, role, created_at, updated_at, disabled_at, totp_enabled_at";
+
+/// A user's TOTP state, read only where a code is checked or set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTotp {
+    /// The shared secret as sealed by the console (never the plain secret).
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<i64>,
+    /// The time step of the last code accepted (replay guard).
+    pub totp_last_step: Option<i64>,
+}
+
+impl_from_row!(UserTotp {
+    totp_secret,
+    totp_enabled_at,
+    totp_last_step
+});
 
 /// The console users of a [`Store`] (`store.users()`).
 #[derive(Clone, Copy)]
@@ -115,6 +135,70 @@ impl Users<'_> {
             .exec(
                 "UPDATE console_users SET disabled_at = $2, updated_at = $3 WHERE id = $1",
                 Args::new().s(id).oi(at).i(now),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn totp(&self, id: &str) -> StoreResult<Option<UserTotp>> {
+        self.0
+            .db
+            .one(
+                "SELECT totp_secret, totp_enabled_at, totp_last_step FROM console_users WHERE id = $1",
+                Args::new().s(id),
+            )
+            .await
+    }
+
+    /// Stores a new, unconfirmed sealed secret (replacing any earlier one, confirmed or not: setting up
+    /// again is how a user moves to a new phone); `false` for an unknown user.
+    pub async fn set_totp_pending(&self, id: &str, sealed: &str, now: i64) -> StoreResult<bool> {
+        let n = self
+            .0
+            .db
+            .exec(
+                "UPDATE console_users SET totp_secret = $2, totp_enabled_at = NULL, totp_last_step = NULL, \
+                 updated_at = $3 WHERE id = $1",
+                Args::new().s(id).s(sealed).i(now),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Records that the code of `step` was accepted, and turns TOTP on if it was only set up. Atomic:
+    /// `false` when a code of this step or a later one was accepted before (a replay, perhaps on
+    /// another API instance), or the secret changed meanwhile (`sealed` is the one the code was
+    /// checked against).
+    pub async fn use_totp_step(
+        &self,
+        id: &str,
+        sealed: &str,
+        step: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = self
+            .0
+            .db
+            .exec(
+                "UPDATE console_users SET totp_last_step = $3, \
+                 totp_enabled_at = COALESCE(totp_enabled_at, $4) \
+                 WHERE id = $1 AND totp_secret = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
+                Args::new().s(id).s(sealed).i(step).i(now),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Turns TOTP off and forgets the secret (the user's own choice, or an admin's reset); `false` for
+    /// an unknown user.
+    pub async fn clear_totp(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let n = self
+            .0
+            .db
+            .exec(
+                "UPDATE console_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
+                 updated_at = $2 WHERE id = $1",
+                Args::new().s(id).i(now),
             )
             .await?;
         Ok(n == 1)
