@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -73,6 +74,28 @@ class Proc:
                 if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
         return 0
+
+    def tree_rss(self):
+        """Resident memory of the process and its children (the render workers it started)."""
+        children = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(d))
+                except (OSError, ValueError, IndexError):
+                    pass
+        total, todo = 0, [self.p.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * PAGE
+            except (OSError, ValueError, IndexError):
+                pass
+            todo += children.get(pid, [])
+        return total
 
     def rss(self):
         return self.status("VmRSS")
@@ -246,6 +269,29 @@ lease_seconds = 300
                         raise RuntimeError(f"POST /fax failed: {e}")
                     time.sleep(0.5)
 
+        # The peak of each process with its render workers, sampled while the faxes run.
+        tree_peak = {p.name: 0 for p in procs}
+        # Each agent's most simultaneous calls, and its memory then.
+        calls_peak = {"sender": (0, 0), "far-end": (0, 0)}
+        metrics_port = {"sender": m_sender, "far-end": m_far}
+        sampling = threading.Event()
+
+        def sample():
+            while not sampling.wait(0.5):
+                for p in procs:
+                    if p.alive():
+                        tree_peak[p.name] = max(tree_peak[p.name], p.tree_rss())
+                        if p.name in metrics_port:
+                            try:
+                                _, text = http("GET", f"http://127.0.0.1:{metrics_port[p.name]}/metrics")
+                            except (urllib.error.URLError, ConnectionError):
+                                continue
+                            calls = int(metric(text.decode(), "faxline_agent_calls_active", {}) or 0)
+                            if calls >= calls_peak[p.name][0]:
+                                calls_peak[p.name] = (calls, p.rss())
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         t0 = time.time()
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(submit, range(n)))
@@ -285,6 +331,8 @@ lease_seconds = 300
                 break
             time.sleep(1)
         wall = time.time() - t0
+        sampling.set()
+        sampler.join()
         # Per process, before anything stops: CPU since the jobs were submitted, and the peak memory.
         usage = {p.name: (p.cpu_seconds() - base[p.name][0], p.peak(), base[p.name][1]) for p in procs
                  if p.alive()}
@@ -328,7 +376,12 @@ lease_seconds = 300
         for name, (cpu, peak, rss0) in usage.items():
             print(f"== {name:8}: {cpu:7.1f} CPU s = {cpu / n * 1000:6.1f} ms per fax; peak RSS "
                   f"{peak / 2**20:7.1f} MiB (at start {rss0 / 2**20:.1f} MiB) = "
-                  f"{(peak - rss0) / n / 1024:6.0f} KiB per fax in flight")
+                  f"{(peak - rss0) / n / 1024:6.0f} KiB per fax in flight; with its children at most "
+                  f"{tree_peak[name] / 2**20:.1f} MiB")
+        for name, (calls, rss) in calls_peak.items():
+            if calls:
+                print(f"== {name:8}: at most {calls} calls at once, RSS then {rss / 2**20:.1f} MiB = "
+                      f"{(rss - base[name][1]) / calls / 1024:.0f} KiB per call")
         for name, (p99, worst, skipped) in lateness.items():
             if p99 is not None:
                 print(f"== {name:8}: media step lateness p99 {p99 * 1000:.2f} ms, max {worst * 1000:.1f} ms, "

@@ -580,7 +580,7 @@ pub fn serve(input: impl Read, mut output: impl Write) -> i32 {
 }
 
 /// `RLIMIT_AS` at the current address-space size plus the budget and 64 MB for thread stacks;
-/// `RLIMIT_CPU` at `cpu_s` (soft; the hard limit a second later).
+/// `RLIMIT_CPU` at `cpu_s` (soft; the hard limit a second later); a lower scheduling priority.
 fn limit_self(memory: u64, cpu_s: u64) -> std::io::Result<()> {
     use rustix::process::{Resource, Rlimit, setrlimit};
     let statm = std::fs::read_to_string("/proc/self/statm")?;
@@ -607,8 +607,14 @@ fn limit_self(memory: u64, cpu_s: u64) -> std::io::Result<()> {
             },
         )?;
     }
+    // Below the process that runs the calls: a render that takes a core must not delay a fax session's
+    // 20 ms step (threads the render starts later inherit it).
+    rustix::process::setpriority_process(None, RENDER_NICE)?;
     Ok(())
 }
+
+/// The render worker's nice value (0 = the parent's, 19 = the lowest).
+const RENDER_NICE: i32 = 10;
 
 fn encode_error(e: &DocError) -> String {
     let (code, a, b) = match e {

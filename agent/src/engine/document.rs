@@ -30,9 +30,19 @@ pub(super) fn token_file(cfg: &Config, token: &str, form: DocumentForm) -> PathB
         .join(format!("{token}.{}", extension(form)))
 }
 
+/// Renders at once in this process: one per core. A burst of leased jobs (hundreds after a queue built up)
+/// would otherwise start as many render workers, each with its own memory budget, competing for the same
+/// cores as the calls already running; queued here they finish in the same total time, one core each.
+static RENDER_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+});
+
 /// The document as TIFF-F with its page count: a fax TIFF as it is, anything else rendered under the render
 /// budget (in the render worker when the binary set one up).
 pub(super) async fn render(cfg: &Config, bytes: Vec<u8>) -> Result<(Vec<u8>, u32), String> {
+    let Ok(_slot) = RENDER_SLOTS.acquire().await else {
+        return Err("rendering stopped".into());
+    };
     let limits = cfg.limits.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         if faxline_document::sniff(&bytes) == faxline_document::ContentKind::Tiff {

@@ -382,6 +382,7 @@ async fn accept_calls(inner: Arc<Inner>, mut incoming: mpsc::UnboundedReceiver<I
 
 /// Receives one inbound fax and queues what arrived for the API (a partial fax as `failed`, with its pages).
 async fn receive(inner: &Inner, call: IncomingCall, id: String) {
+    let _active = crate::metrics::ActiveCall::start("sip");
     let tiff = inner.received_dir.join(format!("{id}.tif"));
     let (from, to) = (call.caller.clone(), call.called.clone());
     tracing::info!(call = %id, from = %from.as_deref().map(mask_number).unwrap_or_default(),
