@@ -1,6 +1,7 @@
 //! The line-simulation matrix as success rates, in parallel, written as markdown:
 //!
-//! `cargo run --release -p faxline-t38 --example sim_matrix [-- --seeds 50] [--unpaced] [--out t38/SIMULATION.md]`
+//! `cargo run --release -p faxline-t38 --example sim_matrix [-- --seeds 50] [--unpaced] [--out t38/SIMULATION.md]
+//! [--traces DIR]`
 //!
 //! T.38 rows: document (1 or 10 pages) × T.38 version (0, 3) × UDPTL error correction (none, redundancy, FEC) ×
 //! ECM (on, off), at 14,400 bit/s as negotiated with Asterisk by default; columns: random loss 1/5/10/20 %,
@@ -8,7 +9,10 @@
 //! reordering. G.711 audio rows: document × ECM; columns: random loss 0.1/0.5/1/2 % of 20 ms frames. Loss applies
 //! independently in both directions. Each cell is `--seeds` calls with different seeds: the number that succeeded
 //! and the commonest failure codes. `--quick` runs one seed of a few cells and exits 1 if a lossless call fails
-//! (the form CI runs, so the example cannot silently stop working).
+//! (the form CI runs, so the example cannot silently stop working). `--traces DIR` runs the first failed call of
+//! each cell again (same seed, same call) recording the line, and writes into DIR, per cell, what each end sent
+//! and what each end received as pcaps (`tshark -r F -d udp.port==4000,t38 -d udp.port==4001,t38`), spandsp's
+//! T.30 log of both ends, and a summary line in `DIR/failures.txt`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,9 +20,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use faxline_t38::sdp::EcMode;
 use faxline_t38::session::G711Law;
 use faxline_t38::sim::{Call, CallConfig, CallReport, ChannelModel, Loss, Transport};
-use faxline_t38::udptl::{ErrorCorrection, RedundancyDepth};
+use faxline_t38::udptl::ErrorCorrection;
 
 /// One column: what the line does.
 #[derive(Clone, Copy)]
@@ -80,11 +85,8 @@ impl Row {
                 span: 3,
                 entries: 3,
             },
-            _ => ErrorCorrection::Redundancy(RedundancyDepth {
-                indicator: 3,
-                control: 3,
-                image: 2,
-            }),
+            // As negotiated with Asterisk by default (depth 3).
+            _ => EcMode::Redundancy { depth: 3 }.to_udptl(),
         }
     }
 
@@ -113,14 +115,17 @@ struct Cell {
     calls: u32,
     ok: u32,
     failures: BTreeMap<String, u32>,
+    /// The lowest seed index that failed (the calls run in parallel, so "first" by seed).
+    first_failed: Option<u32>,
 }
 
 impl Cell {
-    fn add(&mut self, report: &CallReport) {
+    fn add(&mut self, report: &CallReport, seed: u32) {
         self.calls += 1;
         if report.is_success() {
             self.ok += 1;
         } else {
+            self.first_failed = Some(self.first_failed.map_or(seed, |f| f.min(seed)));
             let why = if report.timed_out {
                 "TimeLimit".to_owned()
             } else {
@@ -149,6 +154,113 @@ struct Table {
     title: &'static str,
     rows: Vec<Row>,
     columns: Vec<Impairment>,
+}
+
+/// The call of table `t`, row `r`, column `c`, seed index `s`: the same every time.
+fn call_config(
+    tables: &[Table],
+    (t, r, c, s): (usize, usize, usize, u32),
+    fixtures: &Path,
+    received: PathBuf,
+    paced: bool,
+) -> CallConfig {
+    let row = tables[t].rows[r];
+    let doc = fixtures.join(if row.pages == 1 {
+        "gpl3_1p.tif"
+    } else {
+        "libtasn1_10p.tif"
+    });
+    let mut config = row.config(doc, received, paced);
+    let line = tables[t].columns[c].model();
+    config.forward = line;
+    config.backward = line;
+    config.seed = 0x5EED_0000_0000
+        ^ ((t as u64) << 40)
+        ^ ((r as u64) << 32)
+        ^ ((c as u64) << 24)
+        ^ u64::from(s);
+    config
+}
+
+/// Runs the first failed call of each cell again, recording the line and spandsp's log.
+fn write_traces(
+    dir: &Path,
+    tables: &[Table],
+    cells: &BTreeMap<(usize, usize, usize), Cell>,
+    fixtures: &Path,
+    tmp: &Path,
+    paced: bool,
+) {
+    std::fs::create_dir_all(dir).expect("the traces directory");
+    let mut summary = String::new();
+    for (&(t, r, c), cell) in cells {
+        let Some(seed) = cell.first_failed else {
+            continue;
+        };
+        let row = tables[t].rows[r];
+        let name = format!(
+            "{}-{}p-{}-ecm-{}-{}-seed{seed}",
+            if row.t38.is_some() { "t38" } else { "g711" },
+            row.pages,
+            row.t38
+                .map(|(v, ec)| format!("v{v}-{ec}"))
+                .unwrap_or_else(|| "audio".into()),
+            if row.ecm { "on" } else { "off" },
+            tables[t].columns[c]
+                .title()
+                .replace(" % ", "pct-")
+                .replace(" %", "pct")
+                .replace(['/', ' '], "-")
+                .to_lowercase(),
+        );
+        let received = tmp.join(format!("trace-{name}.tif"));
+        let config = call_config(tables, (t, r, c, seed), fixtures, received.clone(), paced);
+        let log = std::fs::File::create(dir.join(format!("{name}.t30.log"))).expect("log file");
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(log))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        let report = tracing::subscriber::with_default(subscriber, || {
+            let mut call = Call::new(config).expect("call setup");
+            call.record();
+            call.run()
+        });
+        let _ = std::fs::remove_file(&received);
+        if let Some(capture) = &report.capture {
+            let (sent, arrived) = capture.pcaps(4000);
+            let write = |suffix: &str, w: &faxline_t38::sim::pcap::PcapWriter| {
+                let f = std::fs::File::create(dir.join(format!("{name}.{suffix}.pcap")))
+                    .expect("pcap file");
+                w.write_to(std::io::BufWriter::new(f))
+                    .expect("pcap written");
+            };
+            write("sent", &sent);
+            write("received", &arrived);
+        }
+        let why = |f: &faxline_t38::session::FaxReport| match &f.outcome {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("{:?} ({})", e.kind, e.text),
+        };
+        summary.push_str(&format!(
+            "{name}: {} of {} calls failed; this one: sender {}, receiver {}{}; \
+             forward {} of {} datagrams lost, backward {} of {}\n",
+            cell.calls - cell.ok,
+            cell.calls,
+            why(&report.sender),
+            why(&report.receiver),
+            if report.is_success() {
+                " (succeeded when run again: the failure depends on timing)"
+            } else {
+                ""
+            },
+            report.forward.channel.lost,
+            report.forward.channel.sent,
+            report.backward.channel.lost,
+            report.backward.channel.sent,
+        ));
+    }
+    write(&dir.join("failures.txt"), &summary);
 }
 
 fn main() {
@@ -266,22 +378,9 @@ fn main() {
                     let Some(&(_, t, r, c, s)) = jobs.get(j) else {
                         break;
                     };
-                    let row = tables[t].rows[r];
-                    let doc = fixtures.join(if row.pages == 1 {
-                        "gpl3_1p.tif"
-                    } else {
-                        "libtasn1_10p.tif"
-                    });
                     let received = tmp.join(format!("{t}-{r}-{c}-{s}.tif"));
-                    let mut config = row.config(doc, received.clone(), paced);
-                    let line = tables[t].columns[c].model();
-                    config.forward = line;
-                    config.backward = line;
-                    config.seed = 0x5EED_0000_0000
-                        ^ ((t as u64) << 40)
-                        ^ ((r as u64) << 32)
-                        ^ ((c as u64) << 24)
-                        ^ u64::from(s);
+                    let config =
+                        call_config(&tables, (t, r, c, s), &fixtures, received.clone(), paced);
                     let report = Call::new(config).expect("call setup").run();
                     let _ = std::fs::remove_file(&received);
                     cells
@@ -289,7 +388,7 @@ fn main() {
                         .unwrap()
                         .entry((t, r, c))
                         .or_default()
-                        .add(&report);
+                        .add(&report, s);
                     if j % 500 == 499 {
                         eprintln!(
                             "{} of {} calls, {:.0} s",
@@ -302,9 +401,12 @@ fn main() {
             });
         }
     });
-    let _ = std::fs::remove_dir_all(&tmp);
     let elapsed = started.elapsed();
     let cells = cells.into_inner().unwrap();
+    if let Some(dir) = value("--traces") {
+        write_traces(Path::new(&dir), &tables, &cells, &fixtures, &tmp, paced);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
 
     if quick {
         let mut failed = false;

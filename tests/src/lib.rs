@@ -2,4 +2,5 @@
 //! dissector (tshark) reads the packets our code built.
 #![forbid(unsafe_code)]
 
-pub mod pcap_writer;
+/// The pcap writer now lives with the line simulator, which writes traces of failed calls too.
+pub use faxline_t38::sim::pcap as pcap_writer;

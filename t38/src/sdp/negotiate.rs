@@ -74,16 +74,26 @@ pub enum EcMode {
     },
 }
 
+/// Secondary IFPs behind each T.30 control message (V.21 HDLC at 300 bit/s: a few bytes per IFP).
+/// A control frame lost for good costs a command repeat at best, and a partial page request or
+/// its answer lost in a burst ends ECM calls (`RxDcnData`/`TxPhaseDDead`): in the line simulator
+/// (`sim_matrix`, 10-page ECM call, 5 % bursty loss, mean burst 3, 50 seeds) depth 3 gave 40/50
+/// (v0) and 43/50 (v3) delivered, depth 6 gives 47/50 and 47/50, random-loss cells unchanged.
+pub const CONTROL_REDUNDANCY: u8 = 6;
+
 impl EcMode {
     /// The UDPTL sender's settings for this mode. Redundancy keeps the negotiated depth for
-    /// indicators and control messages but at most 2 for image data (telephony.md §6.4: ≥ 3 for
-    /// the few packets whose loss stalls T.30, 1–2 for the bulk, so datagrams stay small).
+    /// indicators, at least [`CONTROL_REDUNDANCY`] for T.30 control messages, and at most 2 for
+    /// image data (telephony.md §6.4: more for the few packets whose loss stalls T.30, 1–2 for the
+    /// bulk, so datagrams stay small). Redundancy is the sender's choice: the far end reads any
+    /// number of secondary IFPs, and the sender drops the oldest when a datagram would exceed the
+    /// far end's maximum.
     pub fn to_udptl(self) -> ErrorCorrection {
         match self {
             EcMode::None => ErrorCorrection::None,
             EcMode::Redundancy { depth } => ErrorCorrection::Redundancy(RedundancyDepth {
                 indicator: depth,
-                control: depth,
+                control: depth.max(CONTROL_REDUNDANCY),
                 image: depth.min(2),
             }),
             EcMode::Fec { span, entries } => ErrorCorrection::Fec { span, entries },

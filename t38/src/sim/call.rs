@@ -16,7 +16,7 @@ use crate::udptl::{
     ErrorCorrection, IfpInbox, Receiver, RxStats, Sender, SenderConfig, UdptlError,
 };
 
-use super::channel::{Channel, ChannelModel, ChannelStats};
+use super::channel::{Channel, ChannelModel, ChannelStats, SentPacket};
 use super::meter::StepCost;
 
 /// One simulation step: 20 ms, 160 samples at 8 kHz.
@@ -145,10 +145,53 @@ pub struct CallReport {
     pub forward: LinkStats,
     /// Receiver → sender.
     pub backward: LinkStats,
+    /// What the line carried, when the call was recording ([`Call::record`]).
+    pub capture: Option<LineCapture>,
     /// The sending end's events.
     pub sender_events: Vec<SessionEvent>,
     /// The receiving end's events.
     pub receiver_events: Vec<SessionEvent>,
+}
+
+/// Every datagram a recording call's line carried, each direction in sending order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineCapture {
+    /// Sender → receiver.
+    pub forward: Vec<SentPacket>,
+    /// Receiver → sender.
+    pub backward: Vec<SentPacket>,
+}
+
+impl LineCapture {
+    /// The trace as two pcaps: what each end sent, stamped when sent, and what each end
+    /// received, stamped when it arrived (a lost datagram is only in the first). The sender is
+    /// 127.0.0.1:`sender_port`, the receiver the next port; UDPTL when T.38 (decode with
+    /// `tshark -d udp.port==PORT,t38`), RTP when audio.
+    pub fn pcaps(&self, sender_port: u16) -> (super::pcap::PcapWriter, super::pcap::PcapWriter) {
+        let receiver_port = sender_port.wrapping_add(1);
+        let mut sent: Vec<(u64, u16, u16, &[u8])> = Vec::new();
+        let mut arrived: Vec<(u64, u16, u16, &[u8])> = Vec::new();
+        for (packets, src, dst) in [
+            (&self.forward, sender_port, receiver_port),
+            (&self.backward, receiver_port, sender_port),
+        ] {
+            for p in packets {
+                sent.push((p.sent_us, src, dst, &p.datagram));
+                if let Some(at) = p.arrival_us {
+                    arrived.push((at, src, dst, &p.datagram));
+                }
+            }
+        }
+        let write = |mut list: Vec<(u64, u16, u16, &[u8])>| {
+            list.sort_by_key(|p| p.0);
+            let mut w = super::pcap::PcapWriter::new();
+            for (at, src, dst, d) in list {
+                w.udp_at(at, src, dst, d);
+            }
+            w
+        };
+        (write(sent), write(arrived))
+    }
 }
 
 /// One end of a simulated call.
@@ -437,6 +480,7 @@ struct Line {
     clock: Clock,
     sender_events: Vec<SessionEvent>,
     receiver_events: Vec<SessionEvent>,
+    recording: bool,
 }
 
 impl Line {
@@ -500,6 +544,10 @@ impl Line {
                 .map(|s| if s { Side::Sender } else { Side::Receiver }),
             forward: self.fwd_stats,
             backward: self.bwd_stats,
+            capture: self.recording.then(|| LineCapture {
+                forward: self.forward.take_recorded(),
+                backward: self.backward.take_recorded(),
+            }),
             sender_events: self.sender_events,
             receiver_events: self.receiver_events,
         }
@@ -600,6 +648,7 @@ impl Call {
             },
             sender_events: Vec::new(),
             receiver_events: Vec::new(),
+            recording: false,
         };
         Ok(Self {
             ends,
@@ -626,6 +675,15 @@ impl Call {
             self.line_time = Some(STEP * self.line.clock.step as u32);
         }
         both_done
+    }
+
+    /// Records every datagram both directions of the line carry (or lose), for
+    /// [`CallReport::capture`]: the trace of a call worth looking at, e.g. the first failure of a
+    /// matrix cell run again with its seed.
+    pub fn record(&mut self) {
+        self.line.forward.record();
+        self.line.backward.record();
+        self.line.recording = true;
     }
 
     /// Hangs both ends up at the next [`step`](Self::step) (T.30 is then terminated on both).

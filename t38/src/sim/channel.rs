@@ -165,6 +165,19 @@ pub struct Channel {
     /// Delivery time of the last in-order packet (jitter never reorders).
     last_in_order_us: u64,
     stats: ChannelStats,
+    /// Every datagram offered and what became of it, when recording (see [`Channel::record`]).
+    recorded: Option<Vec<SentPacket>>,
+}
+
+/// One datagram offered to a recording [`Channel`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentPacket {
+    /// When it was sent (simulated µs).
+    pub sent_us: u64,
+    /// When it arrives; `None` when the line lost it. A duplicated packet arrives twice: this is
+    /// the first copy.
+    pub arrival_us: Option<u64>,
+    pub datagram: Vec<u8>,
 }
 
 impl Channel {
@@ -178,7 +191,22 @@ impl Channel {
             counter: 0,
             last_in_order_us: 0,
             stats: ChannelStats::default(),
+            recorded: None,
         }
+    }
+
+    /// Records every datagram from now on, for a trace of the call ([`Channel::take_recorded`]).
+    /// Off by default: a matrix of thousands of calls keeps nothing.
+    pub fn record(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The datagrams recorded so far (empty when not recording).
+    pub fn take_recorded(&mut self) -> Vec<SentPacket> {
+        self.recorded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Counters so far.
@@ -233,15 +261,29 @@ impl Channel {
         self.stats.sent += 1;
         if self.lost() {
             self.stats.lost += 1;
+            self.note(now_us, None, &datagram);
             return;
         }
+        let mut first = None;
         if self.rng.chance(self.model.duplicate) {
             self.stats.duplicated += 1;
             let at = self.arrival_us(now_us);
+            first = Some(at);
             self.push(at, datagram.clone());
         }
         let at = self.arrival_us(now_us);
+        self.note(now_us, Some(first.map_or(at, |f| f.min(at))), &datagram);
         self.push(at, datagram);
+    }
+
+    fn note(&mut self, sent_us: u64, arrival_us: Option<u64>, datagram: &[u8]) {
+        if let Some(r) = &mut self.recorded {
+            r.push(SentPacket {
+                sent_us,
+                arrival_us,
+                datagram: datagram.to_vec(),
+            });
+        }
     }
 
     fn push(&mut self, at: u64, datagram: Vec<u8>) {

@@ -21,8 +21,11 @@ mod call;
 mod channel;
 mod driver;
 pub mod meter;
+pub mod pcap;
 
-pub use call::{Call, CallConfig, CallReport, LinkStats, STEP, Side, SimError, Transport};
-pub use channel::{Channel, ChannelModel, ChannelStats, Loss, SimRng};
+pub use call::{
+    Call, CallConfig, CallReport, LineCapture, LinkStats, STEP, Side, SimError, Transport,
+};
+pub use channel::{Channel, ChannelModel, ChannelStats, Loss, SentPacket, SimRng};
 pub use driver::{DriverConfig, DriverReport, run_realtime};
 pub use meter::{process_cpu_time, resident_kib};

@@ -1,10 +1,12 @@
 //! A minimal classic-pcap writer for UDP-over-IPv4 loopback datagrams, so independent dissectors
-//! (tshark) can read packets our code built. Only what the tests need: Ethernet II framing,
-//! IPv4 without options, UDP with checksum 0 (allowed for IPv4).
+//! (tshark, Wireshark) read packets our code built or a simulated line carried: Ethernet II
+//! framing, IPv4 without options, UDP with checksum 0 (allowed for IPv4).
 
 use std::io::{self, Write};
 
-/// Builds a pcap in memory; `finish` returns the bytes.
+const START_MICROS: u64 = 1_700_000_000_000_000;
+
+/// Builds a pcap in memory; [`write_to`](Self::write_to) writes it out.
 #[derive(Debug, Clone)]
 pub struct PcapWriter {
     buf: Vec<u8>,
@@ -28,14 +30,17 @@ impl PcapWriter {
         buf.extend_from_slice(&0u32.to_le_bytes());
         buf.extend_from_slice(&65535u32.to_le_bytes());
         buf.extend_from_slice(&1u32.to_le_bytes());
-        Self {
-            buf,
-            micros: 1_700_000_000_000_000,
-        }
+        Self { buf, micros: 0 }
     }
 
     /// Appends one UDP datagram 127.0.0.1:`src` → 127.0.0.1:`dst`, 20 ms after the previous one.
     pub fn udp(&mut self, src: u16, dst: u16, payload: &[u8]) {
+        self.udp_at(self.micros + 20_000, src, dst, payload);
+    }
+
+    /// Appends one UDP datagram stamped `micros` after the capture's start (2023-11-14, so the
+    /// times read as offsets into the call).
+    pub fn udp_at(&mut self, micros: u64, src: u16, dst: u16, payload: &[u8]) {
         let udp_len = 8 + payload.len();
         let ip_len = 20 + udp_len;
         let mut frame = Vec::with_capacity(14 + ip_len);
@@ -59,11 +64,12 @@ impl PcapWriter {
         frame.extend_from_slice(&(udp_len as u16).to_be_bytes());
         frame.extend_from_slice(&[0, 0]);
         frame.extend_from_slice(payload);
-        self.micros += 20_000;
+        self.micros = micros;
+        let at = START_MICROS + micros;
         self.buf
-            .extend_from_slice(&((self.micros / 1_000_000) as u32).to_le_bytes());
+            .extend_from_slice(&((at / 1_000_000) as u32).to_le_bytes());
         self.buf
-            .extend_from_slice(&((self.micros % 1_000_000) as u32).to_le_bytes());
+            .extend_from_slice(&((at % 1_000_000) as u32).to_le_bytes());
         self.buf
             .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.buf
