@@ -462,9 +462,9 @@ fn markdown(
     ));
     md.push_str(
         "Two spandsp fax terminals joined by the line simulator (`faxline_t38::sim`). T.38: real UDPTL packets \
-         with the wire core's error correction (redundancy: 3 secondaries for indicators and control, 2 for \
-         image data; FEC: span 3, 3 entries), at most 14,400 bit/s. G.711: spandsp's modems over μ-law RTP \
-         frames of 20 ms with a playout buffer; a lost frame is played as silence. Every line: 40 ms latency \
+         with the wire core's error correction as negotiated with Asterisk by default (redundancy: 3 \
+         secondaries for indicators, 6 for T.30 control messages, 2 for image data; FEC: span 3, 3 \
+         entries), at most 14,400 bit/s. G.711: spandsp's modems over μ-law RTP frames of 20 ms with a playout buffer; a lost frame is played as silence. Every line: 40 ms latency \
          and 10 ms jitter each way (the reordering column: 60 ms jitter and 5 % of packets held back 60 ms), \
          the loss applied independently in both directions. ",
     );
