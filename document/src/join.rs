@@ -108,8 +108,11 @@ impl CoverPage {
         t.push_str("  ");
         t.push_str(&"-".repeat(60));
         t.push_str("\n\n");
-        t.push_str(note.trim_end());
-        t.push('\n');
+        for l in note.trim_end().lines() {
+            t.push_str("  ");
+            t.push_str(l);
+            t.push('\n');
+        }
         t
     }
 }
@@ -241,6 +244,7 @@ mod tests {
         let text = cover.text(3);
         assert!(text.contains("From:     Dr. A Smith\n"), "{text}");
         assert!(text.contains("Pages:    3 (including this cover page)"));
+        assert!(text.ends_with("  Please call back.\n  Thanks.\n"), "{text}");
         let page = render_cover(&cover, 3, &opts()).unwrap();
         assert_eq!(page.width(), crate::FAX_WIDTH);
         assert!(page.black_pixels() > 0);

@@ -900,10 +900,16 @@ async fn send(
         );
     }
     let cover = (!cover.is_empty()).then_some(cover);
+    let (parts, with_cover) = (files.len(), cover.is_some());
     let (file_name, content) = match compose_document(&st, files, cover).await {
         Ok(doc) => doc,
-        Err((status, msg)) => return send_page(&st, &s, status, Some(msg), to),
+        Err((status, msg)) => {
+            crate::audit!("console_send_refused", user = %s.username, parts = parts, cover = with_cover, status = status.as_u16(), ip = %s.ip);
+            return send_page(&st, &s, status, Some(msg), to);
+        }
     };
+    // What was joined, never what it says: the jobs themselves are audited by `submit`.
+    crate::audit!("console_send_prepared", user = %s.username, parts = parts, cover = with_cover, size = content.len(), numbers = numbers.len(), ip = %s.ip);
     // A form submitted twice (a double click, a reload) creates each job once.
     let form_id =
         (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(form_id);
