@@ -1,6 +1,7 @@
 //! The web console in a real browser: Debian's `chromium` driven over WebDriver (`chromium-driver`,
 //! Selenium from PyPI in a venv under the target directory) against a live `faxline serve` on the
-//! loopback line. The first admin is made with `faxline user add`; the browser logs in, sends a PDF,
+//! loopback line. The first admin is made with `faxline user add`; the browser logs in, sends a PDF
+//! and a text file joined behind a cover page,
 //! watches it reach SUCCESS, opens the received copy in the inbox, and screenshots every page at
 //! desktop and phone widths into `target/tmp/console-screens/`. Then a 20-recipient bulk send from a
 //! CSV: the server is killed (SIGKILL) while faxes of the batch are on the line and restarted; the batch
@@ -151,6 +152,7 @@ async fn console_in_a_real_browser() {
         .unwrap();
     assert_eq!(job["status"], "SUCCESS", "{job}");
     assert_eq!(job["to"], "+15551234567");
+    assert_eq!(job["pages"], 3, "cover page, the PDF, the text file: {job}");
     let inbound: serde_json::Value = http
         .get(format!("{base}/inbound"))
         .header("X-API-Key", ADMIN_KEY)

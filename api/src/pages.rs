@@ -124,6 +124,97 @@ pub fn preview_png(
     }
 }
 
+/// Why the parts of a Send could not be made into one fax document.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// Part `index` (1-based, in upload order) could not be read or rendered.
+    #[error("document {index} cannot be read: {source}")]
+    Part {
+        index: usize,
+        #[source]
+        source: DocError,
+    },
+    /// The cover page fields are too long or do not fit on a page.
+    #[error(transparent)]
+    Cover(#[from] faxline_document::CoverError),
+    /// All parts together (and the cover) are over [`MAX_PAGES`].
+    #[error("the documents have more than {limit} pages in all")]
+    TooManyPages { limit: usize },
+    /// Joining the rendered pages failed.
+    #[error(transparent)]
+    Join(DocError),
+}
+
+impl ComposeError {
+    /// The render worker could not run: not the documents' fault.
+    pub fn is_worker_failure(&self) -> bool {
+        matches!(
+            self,
+            ComposeError::Part {
+                source: DocError::Worker(_),
+                ..
+            }
+        )
+    }
+}
+
+/// Makes the one document a fax will send from `parts` (PDF or text, in order) and an optional
+/// cover page. One part and no cover is that part unchanged (a PDF keeps its vector pages);
+/// otherwise each part is rendered under the budget (in the render worker when configured) and
+/// the fax pages are joined into one PDF behind the cover, so counting, previewing and the
+/// agent's render of the result all see exactly those pages. Blocking; run it on the blocking pool.
+pub fn compose(
+    budget: &RenderBudget,
+    parts: &[Bytes],
+    cover: Option<&faxline_document::CoverPage>,
+) -> Result<Bytes, ComposeError> {
+    if let Some(c) = cover {
+        c.check()?;
+    }
+    if let ([only], None) = (parts, cover) {
+        return Ok(only.clone());
+    }
+    let opts = budget.options();
+    let limit = MAX_PAGES;
+    let mut tiffs = Vec::with_capacity(parts.len() + 1);
+    let mut total = usize::from(cover.is_some());
+    for (i, part) in parts.iter().enumerate() {
+        let index = i + 1;
+        // Each part alone is limited to what is left of the page budget, so the renders
+        // together never do more than MAX_PAGES pages of work.
+        let left = limit.saturating_sub(total).max(1);
+        let part_opts = faxline_document::RenderOptions {
+            max_pages: left,
+            ..opts.clone()
+        };
+        match budget.isolation.run(Job::Render, part, &part_opts) {
+            Ok(Output::Tiff { tiff, pages }) => {
+                total += pages;
+                if total > limit {
+                    return Err(ComposeError::TooManyPages { limit });
+                }
+                tiffs.push(tiff);
+            }
+            Ok(_) => {
+                return Err(ComposeError::Part {
+                    index,
+                    source: DocError::Worker("unexpected answer".into()),
+                });
+            }
+            Err(DocError::TooManyPages { .. } | DocError::TextTooLong { .. }) => {
+                return Err(ComposeError::TooManyPages { limit });
+            }
+            Err(source) => return Err(ComposeError::Part { index, source }),
+        }
+    }
+    if let Some(c) = cover {
+        tiffs.insert(0, faxline_document::cover_tiff(c, total, &opts)?);
+    }
+    faxline_document::join_to_pdf(&tiffs, &opts)
+        .map(Bytes::from)
+        .map_err(ComposeError::Join)
+}
+
 /// What a preview request produced, kept so that asking again costs nothing: the PNG, or the
 /// status and message of the refusal (a document over the budget is not rendered twice).
 pub type CachedPreview = Result<Arc<Vec<u8>>, (u16, String)>;
@@ -215,6 +306,35 @@ mod tests {
         );
         let long: String = (0..200).map(|i| format!("line {i}\n")).collect();
         assert!(count_pages(&b, DocKind::Text, &Bytes::from(long)).unwrap() >= 2);
+    }
+
+    #[test]
+    fn composed_parts_are_held_to_the_page_limit_in_all() {
+        let b = RenderBudget::default();
+        let lines = |n: usize| Bytes::from("x\n".repeat(n));
+        let one = count_pages(&b, DocKind::Text, &lines(3300)).unwrap();
+        assert!((51..MAX_PAGES).contains(&one), "{one}");
+        let err = compose(&b, &[lines(3600), lines(3600)], None).unwrap_err();
+        assert!(
+            matches!(err, ComposeError::TooManyPages { limit: MAX_PAGES }),
+            "{err:?}"
+        );
+        let joined = compose(&b, &[lines(3300), fixture("dummy.pdf")], None).unwrap();
+        assert_eq!(count_pages(&b, DocKind::Pdf, &joined).unwrap(), one + 1);
+        // One part and no cover is that part, unchanged.
+        let pdf = fixture("dummy.pdf");
+        assert_eq!(compose(&b, std::slice::from_ref(&pdf), None).unwrap(), pdf);
+        let err = compose(&b, &[pdf, Bytes::from_static(b"%PDF-1.4\ngarbage")], None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ComposeError::Part {
+                    index: 2,
+                    source: DocError::CorruptPdf
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

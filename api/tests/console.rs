@@ -1637,3 +1637,190 @@ async fn admins_manage_api_keys_and_see_agents_and_masked_config() {
         assert!(!page.contains(secret), "a secret on the page");
     }
 }
+
+/// Posts the Send form with several files (name, bytes) in order and optional extra fields.
+async fn send_parts(
+    b: &mut Browser,
+    to: &str,
+    files: &[(&str, Vec<u8>)],
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, page) = b.text("/send").await;
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .text("form_id", hidden(&page, "form_id"))
+        .text("to", to.to_string());
+    for (name, content) in files {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(content.clone()).file_name(name.to_string()),
+        );
+    }
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    b.req(reqwest::Method::POST, "/send")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The PNG the console serves for a page of a queued fax, full width.
+async fn page_png(b: &mut Browser, id: &str, page: usize) -> Vec<u8> {
+    let r = b.get(&format!("/outbox/{id}/page/{page}")).await;
+    assert_eq!(r.status(), StatusCode::OK, "page {page}");
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// A bitmap as the preview renderer serves it at full width, to compare pages exactly.
+fn full_png(page: &faxline_document::Bitmap) -> Vec<u8> {
+    faxline_document::preview_png(page, (204.0, 196.0), faxline_document::PreviewSize::Full)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_joins_documents_in_order_behind_a_cover_page() {
+    let s = TestServer::start(Db::Sqlite, |_| {}).await.unwrap();
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let text = b"Referral letter, part one.\n".to_vec();
+    let pdf = common::one_page_pdf();
+    let cover_fields = [
+        ("cover_from", "Dr. Ann Example"),
+        ("cover_to", "Riverside Clinic"),
+        ("cover_subject", "Referral"),
+        ("cover_note", "Two documents follow.\nPlease call back."),
+    ];
+    let r = send_parts(
+        &mut b,
+        "+15551234567",
+        &[("part1.txt", text.clone()), ("part2.pdf", pdf.clone())],
+        &cover_fields,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/outbox?sent=1");
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 1);
+    assert_eq!(jobs[0]["pages"], 3, "cover + one text page + one PDF page");
+    let id = jobs[0]["id"].as_str().unwrap().to_string();
+
+    // The pages that will be faxed are, exactly: the cover, the text, the PDF.
+    let opts = faxline_api::pages::RenderBudget::default().options();
+    let cover = faxline_document::CoverPage {
+        from: "Dr. Ann Example".into(),
+        to: "Riverside Clinic".into(),
+        subject: "Referral".into(),
+        note: "Two documents follow.\nPlease call back.".into(),
+    };
+    let expected = [
+        faxline_document::render_cover(&cover, 3, &opts).unwrap(),
+        faxline_document::render(&text, &opts).unwrap().pages[0].clone(),
+        faxline_document::render(&pdf, &opts).unwrap().pages[0].clone(),
+    ];
+    for (i, want) in expected.iter().enumerate() {
+        assert!(
+            page_png(&mut b, &id, i + 1).await == full_png(want),
+            "page {} is not the expected page",
+            i + 1
+        );
+    }
+    // The document an agent downloads renders to the same three pages.
+    let agent = s.agent("join-agent");
+    let leased = agent
+        .lease(std::time::Duration::from_millis(200), 1)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    let doc = agent.document(&leased[0]).await.unwrap();
+    let faxed = faxline_document::render(&doc, &opts).unwrap();
+    assert_eq!(faxed.pages.len(), 3);
+    for (i, (got, want)) in faxed.pages.iter().zip(&expected).enumerate() {
+        assert!(got.data() == want.data(), "faxed page {} differs", i + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_refuses_bad_parts_with_clear_errors() {
+    let s = TestServer::start(Db::Sqlite, |c| c.max_file_size_mb = 1)
+        .await
+        .unwrap();
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let ok = ("ok.txt", b"hello\n".to_vec());
+    let long_subject = "s".repeat(101);
+    let opts = faxline_api::pages::RenderBudget::default().options();
+    let lines = |n: usize| "x\n".repeat(n).into_bytes();
+    let sixty_pages = lines(3600);
+    let pages = faxline_document::count_pages(&sixty_pages, &opts).unwrap();
+    assert!(
+        (51..=99).contains(&pages),
+        "one part alone fits, two do not"
+    );
+    // (files, extra form fields, expected status, expected message)
+    type Case<'a> = (
+        Vec<(&'a str, Vec<u8>)>,
+        Vec<(&'a str, &'a str)>,
+        StatusCode,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            vec![ok.clone(), ("broken.pdf", b"%PDF-1.4\ngarbage".to_vec())],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "Document 2 (broken.pdf) cannot be read",
+        ),
+        (
+            vec![
+                ok.clone(),
+                ("locked.pdf", common::fixture("pdf/aes256-userpw.pdf")),
+            ],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "password-protected",
+        ),
+        (
+            vec![ok.clone(), ("photo.png", b"\x89PNG\r\n\x1a\n\0\0".to_vec())],
+            vec![],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Document 2 (photo.png): Only PDF and TXT are allowed",
+        ),
+        (
+            // Each text part alone fits the page limit; the two together do not.
+            vec![
+                ("long1.txt", sixty_pages.clone()),
+                ("long2.txt", sixty_pages.clone()),
+            ],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "more than 100 pages in all",
+        ),
+        (
+            vec![ok.clone()],
+            vec![("cover_subject", long_subject.as_str())],
+            StatusCode::BAD_REQUEST,
+            "subject is longer than 100 characters",
+        ),
+        (
+            // 1 MB is the limit for all files together, not for each.
+            vec![
+                ("a.txt", vec![b'a'; 600 * 1024]),
+                ("b.txt", vec![b'b'; 600 * 1024]),
+            ],
+            vec![],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than 1 MB in all",
+        ),
+    ];
+    for (files, fields, status, message) in cases {
+        let r = send_parts(&mut b, "+15551234567", &files, &fields).await;
+        assert_eq!(r.status(), status, "{message}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(message), "{message}: {page}");
+    }
+    assert_eq!(list_jobs(&s).await.0, 0, "nothing was queued");
+}

@@ -10,6 +10,7 @@ use crate::bitmap::Bitmap;
 use crate::ccitt_decode;
 use crate::encode::Encoding;
 use crate::error::DocError;
+use crate::options::Paper;
 use lopdf::{Dictionary, Document, Object, Stream, dictionary};
 use std::io::Cursor;
 use tiff::decoder::{Decoder, ifd::Value};
@@ -157,10 +158,22 @@ fn read_page(
 /// Convert a fax TIFF to a PDF, one page per TIFF page, without re-encoding.
 pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
     let pages = read_fax_tiff(bytes)?;
+    fax_pages_to_pdf(&pages, bytes.len(), None)
+}
+
+/// Wrap already coded fax pages in a PDF, one page each, without re-encoding (`hint`: the
+/// expected size, to allocate once). Without `paper` each PDF page is the image's true size; with
+/// it, the page is the paper and the image sits where the renderer ([`crate::pdf`]'s placement)
+/// maps it back onto the same fax pixels, so rendering the PDF again gives the pages unchanged.
+pub(crate) fn fax_pages_to_pdf(
+    pages: &[FaxPage],
+    hint: usize,
+    paper: Option<Paper>,
+) -> Result<Vec<u8>, DocError> {
     let mut doc = Document::with_version("1.4");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::with_capacity(pages.len());
-    for page in &pages {
+    for page in pages {
         let k: i64 = match page.encoding {
             Encoding::Mh => 0,
             Encoding::Mr => 1,
@@ -193,14 +206,25 @@ pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
         let image_id = doc.add_object(image);
         let w_pt = f64::from(page.width) / page.dpi.0 * 72.0;
         let h_pt = f64::from(page.height) / page.dpi.1 * 72.0;
-        let content = format!("q {w_pt:.4} 0 0 {h_pt:.4} 0 0 cm /Im0 Do Q\n");
+        let (box_w, box_h, x_pt, y_pt) = match paper {
+            None => (w_pt, h_pt, 0.0, 0.0),
+            Some(paper) => {
+                let (pw, ph) = paper.size_pt();
+                // Paper wider than the fax line is cropped on the right, narrower is centred on
+                // it: the image's left edge goes where the renderer puts fax pixel 0.
+                let paper_w_px = pw / 72.0 * page.dpi.0;
+                let crop_left = ((paper_w_px - f64::from(page.width)) / 2.0).min(0.0);
+                (pw, ph, crop_left / page.dpi.0 * 72.0, ph - h_pt)
+            }
+        };
+        let content = format!("q {w_pt:.4} 0 0 {h_pt:.4} {x_pt:.4} {y_pt:.4} cm /Im0 Do Q\n");
         let content_id = doc.add_object(
             Stream::new(Dictionary::new(), content.into_bytes()).with_compression(false),
         );
         let page_id = doc.add_object(dictionary! {
             "Type" => "Page",
             "Parent" => pages_id,
-            "MediaBox" => vec![0.into(), 0.into(), Object::Real(w_pt as f32), Object::Real(h_pt as f32)],
+            "MediaBox" => vec![0.into(), 0.into(), Object::Real(box_w as f32), Object::Real(box_h as f32)],
             "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
             "Contents" => content_id,
         });
@@ -213,7 +237,7 @@ pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
-    let mut out = Vec::with_capacity(bytes.len() + 1024 * pages.len());
+    let mut out = Vec::with_capacity(hint + 1024 * pages.len());
     doc.save_to(&mut out).map_err(|e| DocError::Write {
         what: "PDF",
         detail: e.to_string(),

@@ -26,6 +26,7 @@ mod fidelity;
 mod ghostscript;
 mod glyph_cache;
 mod inbound;
+mod join;
 mod options;
 mod pdf;
 mod prescan;
@@ -43,6 +44,9 @@ pub use encode::{Encoding, encode};
 pub use error::DocError;
 pub use fidelity::f1_1px;
 pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf};
+pub use join::{
+    COVER_FIELD_MAX, COVER_NOTE_MAX, CoverError, CoverPage, cover_tiff, join_to_pdf, render_cover,
+};
 pub use options::{Backend, FAX_WIDTH, GhostscriptConfig, Paper, RenderOptions, Resolution};
 pub use prescan::PdfLimits;
 pub use preview::{PreviewSize, preview_png};

@@ -3,7 +3,7 @@
 Usage: browser.py BASE_URL USERNAME PASSWORD PDF SCREENSHOT_DIR [MODE [ARG]]
 
 MODE `send` (the default):
-Logs in, sends PDF to a number, follows the fax in the outbox until it reaches SUCCESS, opens the
+Logs in, sends PDF and a short text file (written here) joined behind a cover page to a number, follows the fax in the outbox until it reaches SUCCESS, opens the
 received copy in the inbox (page images must load), marks it read, logs out; screenshots every page
 at desktop and phone widths. MODE `bulk-start CSV`: logs in and starts a bulk send of PDF to the
 recipients in CSV, printing the batch's URL. MODE `bulk-finish URL`: logs in (after a server restart),
@@ -196,7 +196,16 @@ def main():
         d.get(BASE + "/send")
         pages["send"] = d.current_url
         d.find_element(By.ID, "to").send_keys("+15551234567")
-        d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF))
+        # Two files in one input (Selenium takes several paths separated by newlines), then a cover.
+        second = os.path.join(SHOTS, "part-two.txt")
+        os.makedirs(SHOTS, exist_ok=True)
+        with open(second, "w") as f:
+            f.write("Part two of the fax: a short typed letter.\n")
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF) + "\n" + os.path.abspath(second))
+        d.find_element(By.ID, "cover_from").send_keys("Front desk")
+        d.find_element(By.ID, "cover_to").send_keys("Riverside Clinic")
+        d.find_element(By.ID, "cover_subject").send_keys("Referral")
+        d.find_element(By.ID, "cover_note").send_keys("Two documents follow.")
         d.find_element(By.CSS_SELECTOR, "form[action='/send'] button[type=submit]").click()
         wait_for("the outbox after sending", lambda: "/outbox?sent=1" in d.current_url, 60, 0.2)
         assert "1 fax(es) queued" in d.page_source

@@ -50,6 +50,8 @@ use session::{AdminSession, LOGIN_COOKIE, SESSION_COOKIE, Session};
 
 /// Rows per page in the outbox and inbox.
 const PAGE_ROWS: i64 = 50;
+/// Files one Send form may join into one fax.
+const MAX_PARTS: usize = 20;
 /// Numbers one Send form may fax at once.
 const MAX_NUMBERS: usize = 50;
 /// Pages shown as previews on one fax's page.
@@ -692,6 +694,8 @@ struct SendPage {
     numbers: String,
     form_id: String,
     max_mb: u64,
+    cover_field_max: usize,
+    cover_note_max: usize,
 }
 
 fn send_page(
@@ -709,6 +713,8 @@ fn send_page(
             numbers,
             form_id: hex::encode(crate::auth::random_bytes::<16>()),
             max_mb: st.cfg.max_file_size_mb,
+            cover_field_max: faxline_document::COVER_FIELD_MAX,
+            cover_note_max: faxline_document::COVER_NOTE_MAX,
         },
     )
 }
@@ -750,105 +756,160 @@ pub fn parse_numbers(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-async fn send(
-    State(st): State<AppState>,
-    s: Session,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let Ok(mut multipart) = multipart else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was incomplete or malformed.",
-        );
+/// Reads the Send form: its text fields and every uploaded file in order, the files and the typed
+/// text together held to the one upload limit.
+struct SendForm {
+    csrf: Option<String>,
+    to: String,
+    text: String,
+    form_id: String,
+    cover: faxline_document::CoverPage,
+    /// (file name, content), in the order the browser sent them; empty file inputs dropped.
+    files: Vec<(String, bytes::Bytes)>,
+}
+
+enum FormFailure {
+    TooLarge,
+    Malformed,
+}
+
+async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendForm, FormFailure> {
+    let mut f = SendForm {
+        csrf: None,
+        to: String::new(),
+        text: String::new(),
+        form_id: String::new(),
+        cover: faxline_document::CoverPage::default(),
+        files: Vec::new(),
     };
-    let limit = st.cfg.max_file_bytes() as usize;
-    let too_large = || {
-        send_page(
-            &st,
-            &s,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Some(format!(
-                "The document is larger than {} MB.",
-                st.cfg.max_file_size_mb
-            )),
-            String::new(),
-        )
-    };
-    let (mut csrf, mut to, mut text, mut form_id) =
-        (None, String::new(), String::new(), String::new());
-    let mut file: Option<(String, BytesMut)> = None;
+    let mut total = 0usize;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
-            Err(_) => return error_page(StatusCode::BAD_REQUEST, "The form was malformed."),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(FormFailure::TooLarge);
+            }
+            Err(_) => return Err(FormFailure::Malformed),
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
+            if f.files.len() >= MAX_PARTS {
+                return Err(FormFailure::TooLarge);
+            }
             let file_name = crate::routes::fax::clean_filename(field.file_name());
             let mut field = field;
             let mut buf = BytesMut::new();
             loop {
                 match field.chunk().await {
                     Ok(Some(c)) => {
-                        if buf.len() + c.len() > limit {
-                            return too_large();
+                        total += c.len();
+                        if total > limit {
+                            return Err(FormFailure::TooLarge);
                         }
                         buf.extend_from_slice(&c);
                     }
                     Ok(None) => break,
-                    Err(_) => return too_large(),
+                    Err(_) => return Err(FormFailure::TooLarge),
                 }
             }
-            file = Some((file_name, buf));
+            if !buf.is_empty() {
+                f.files.push((file_name, buf.freeze()));
+            }
         } else {
-            let value = match field.text().await {
-                Ok(v) => v,
-                Err(_) => return error_page(StatusCode::BAD_REQUEST, "The form was malformed."),
-            };
+            let value = field.text().await.map_err(|_| FormFailure::Malformed)?;
+            total += value.len();
+            if total > limit {
+                return Err(FormFailure::TooLarge);
+            }
             match name.as_str() {
-                "csrf" => csrf = Some(value),
-                "to" => to = value,
-                "text" => text = value,
-                "form_id" => form_id = value,
+                "csrf" => f.csrf = Some(value),
+                "to" => f.to = value,
+                "text" => f.text = value,
+                "form_id" => f.form_id = value,
+                "cover_from" => f.cover.from = value,
+                "cover_to" => f.cover.to = value,
+                "cover_subject" => f.cover.subject = value,
+                "cover_note" => f.cover.note = value,
                 _ => {}
             }
         }
     }
-    if let Err(r) = s.check_csrf(csrf.as_deref()) {
+    Ok(f)
+}
+
+async fn send(
+    State(st): State<AppState>,
+    s: Session,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(multipart) = multipart else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The form was incomplete or malformed.",
+        );
+    };
+    let limit = st.cfg.max_file_bytes() as usize;
+    let form = match read_send_form(multipart, limit).await {
+        Ok(f) => f,
+        Err(FormFailure::TooLarge) => {
+            return send_page(
+                &st,
+                &s,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(format!(
+                    "The documents are larger than {} MB in all (or more than {MAX_PARTS} files).",
+                    st.cfg.max_file_size_mb
+                )),
+                String::new(),
+            );
+        }
+        Err(FormFailure::Malformed) => {
+            return error_page(StatusCode::BAD_REQUEST, "The form was malformed.");
+        }
+    };
+    if let Err(r) = s.check_csrf(form.csrf.as_deref()) {
         return r;
     }
+    let SendForm {
+        to,
+        text,
+        form_id,
+        cover,
+        mut files,
+        ..
+    } = form;
     let numbers = match parse_numbers(&to) {
         Ok(n) => n,
         Err(e) => return send_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), to),
     };
-    let file = file.filter(|(_, b)| !b.is_empty());
-    let (file_name, content) = match (file, text.trim().is_empty()) {
-        (Some(_), false) => {
-            return send_page(
-                &st,
-                &s,
-                StatusCode::BAD_REQUEST,
-                Some("Choose a document or type a text, not both.".into()),
-                to,
-            );
-        }
-        (Some((name, buf)), true) => (name, buf.freeze()),
-        (None, false) => (
+    // The typed text, if any, is the last part, after the files.
+    if !text.trim().is_empty() {
+        files.push((
             "message.txt".to_owned(),
             bytes::Bytes::from(text.into_bytes()),
-        ),
-        (None, true) => {
-            return send_page(
-                &st,
-                &s,
-                StatusCode::BAD_REQUEST,
-                Some("Choose a document to send, or type a text.".into()),
-                to,
-            );
+        ));
+    }
+    if files.is_empty() {
+        return send_page(
+            &st,
+            &s,
+            StatusCode::BAD_REQUEST,
+            Some("Choose a document to send, or type a text.".into()),
+            to,
+        );
+    }
+    let cover = (!cover.is_empty()).then_some(cover);
+    let (parts, with_cover) = (files.len(), cover.is_some());
+    let (file_name, content) = match compose_document(&st, files, cover).await {
+        Ok(doc) => doc,
+        Err((status, msg)) => {
+            crate::audit!("console_send_refused", user = %s.username, parts = parts, cover = with_cover, status = status.as_u16(), ip = %s.ip);
+            return send_page(&st, &s, status, Some(msg), to);
         }
     };
+    // What was joined, never what it says: the jobs themselves are audited by `submit`.
+    crate::audit!("console_send_prepared", user = %s.username, parts = parts, cover = with_cover, size = content.len(), numbers = numbers.len(), ip = %s.ip);
     // A form submitted twice (a double click, a reload) creates each job once.
     let form_id =
         (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(form_id);
@@ -883,6 +944,60 @@ async fn send(
         }
     }
     see_other(&format!("/outbox?sent={sent}"))
+}
+
+/// The one document of a Send: the parts (files in order, then the typed text) and the optional
+/// cover page made into one (see [`crate::pages::compose`]), with its file name. Each part's type
+/// is checked first, so a wrong file is named by its place in the list; the error is a status and
+/// a message for the form (file names and sizes only, never content).
+async fn compose_document(
+    st: &AppState,
+    parts: Vec<(String, bytes::Bytes)>,
+    cover: Option<faxline_document::CoverPage>,
+) -> Result<(String, bytes::Bytes), (StatusCode, String)> {
+    for (i, (name, content)) in parts.iter().enumerate() {
+        if let Err(e) = crate::document::sniff(content) {
+            let status = match e {
+                crate::document::SniffError::Empty => StatusCode::BAD_REQUEST,
+                crate::document::SniffError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            };
+            return Err((status, format!("Document {} ({name}): {e}.", i + 1)));
+        }
+    }
+    let file_name = match (parts.as_slice(), &cover) {
+        ([(name, _)], None) => name.clone(),
+        _ => "fax.pdf".to_owned(),
+    };
+    let contents: Vec<bytes::Bytes> = parts.iter().map(|(_, c)| c.clone()).collect();
+    let budget = st.cfg.render.clone();
+    let composed = tokio::task::spawn_blocking(move || {
+        crate::pages::compose(&budget, &contents, cover.as_ref())
+    })
+    .await
+    .map_err(|_| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The documents could not be prepared; try again.".to_owned(),
+        )
+    })?;
+    match composed {
+        Ok(doc) => Ok((file_name, doc)),
+        Err(e) if e.is_worker_failure() => {
+            tracing::error!(error = %e, "composing a console send failed");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The documents could not be prepared; try again.".to_owned(),
+            ))
+        }
+        Err(crate::pages::ComposeError::Part { index, source }) => Err((
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Document {index} ({}) cannot be read: {source}.",
+                parts[index - 1].0
+            ),
+        )),
+        Err(e) => Err((StatusCode::BAD_REQUEST, format!("Not sent: {e}."))),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
