@@ -108,9 +108,11 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The error text of a failed fax: SignalWire's code and message, else its status (`busy`, `no-answer`).
+/// Numbers in the message are masked: it reaches the job and the log.
 fn error_text(fields: &[(String, String)], status: &str) -> String {
     let code = field(fields, "ErrorCode").and_then(clean_text);
-    let message = field(fields, "ErrorMessage").and_then(clean_text);
+    let message = field(fields, "ErrorMessage")
+        .and_then(|m| clean_text(&faxline_protocol::mask_numbers_in(m)));
     match (code, message) {
         (Some(c), Some(m)) => format!("{m} (SignalWire error {c})"),
         (None, Some(m)) => m,
@@ -224,7 +226,7 @@ mod tests {
                 ("FaxSid", "b3877c40-da60-4998-90ad-b792e98472af"),
                 ("FaxStatus", "failed"),
                 ("ErrorCode", "15002"),
-                ("ErrorMessage", "Fax transmission failed\n"),
+                ("ErrorMessage", "Fax transmission to +15551234567 failed\n"),
                 ("NumPages", "0"),
             ]),
             Some("job1"),
@@ -233,10 +235,12 @@ mod tests {
         };
         assert_eq!(e.provider_sid, "b3877c40-da60-4998-90ad-b792e98472af");
         assert_eq!(e.status, JobStatus::Failed);
-        assert_eq!(
-            e.error.as_deref(),
-            Some("Fax transmission failed (SignalWire error 15002)")
+        let error = e.error.unwrap();
+        assert!(
+            error.ends_with("failed (SignalWire error 15002)"),
+            "{error}"
         );
+        assert!(!error.contains("5551234567"), "masked: {error}");
         assert_eq!(e.job_id.as_deref(), Some("job1"));
         assert_eq!(e.event, "status:failed");
         for (s, want, err) in [
