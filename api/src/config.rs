@@ -428,6 +428,18 @@ impl Config {
             .and_then(|t| t.get("public_key"))
             .and_then(toml::Value::as_str)
             .map(str::to_owned);
+        // The SignalWire line's section names the space and project, and where its token is, which the API
+        // needs to download received faxes.
+        let signalwire = |k: &str| {
+            table
+                .get("signalwire")
+                .and_then(|t| t.get(k))
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+        };
+        let sw_space = signalwire("space_url");
+        let sw_project = signalwire("project_id");
+        let sw_token_file = signalwire("api_token_file");
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
@@ -458,6 +470,17 @@ impl Config {
         let mut cfg: Self = toml::from_str(&merged).map_err(parse_err)?;
         if cfg.telnyx_public_key.is_none() {
             cfg.telnyx_public_key = telnyx_key.and_then(non_empty);
+        }
+        if cfg.signalwire_space_url.is_none() {
+            cfg.signalwire_space_url = sw_space.and_then(non_empty);
+        }
+        if cfg.signalwire_project_id.is_none() {
+            cfg.signalwire_project_id = sw_project.and_then(non_empty);
+        }
+        if cfg.signalwire_api_token.is_none()
+            && let Some(p) = sw_token_file.and_then(non_empty)
+        {
+            cfg.signalwire_api_token = non_empty(read_secret_file(&p)?).map(Secret::new);
         }
         // The render budget is shared with the agent, in `[limits]` (validated by the agent's check).
         if let Some(toml::Value::Table(limits)) = shared_limits {

@@ -563,6 +563,30 @@ async fn verification_is_required_unless_explicitly_off() {
         c.signalwire_api_token.as_ref().map(|k| k.expose()),
         Some(TOKEN)
     );
+    // The line's `[signalwire]` section in the shared file names the space, the project and the token's file.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("signalwire_token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let file = dir.path().join("faxline.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[api]\nbackend = \"signalwire\"\n\n[line]\nkind = \"signalwire\"\n\n[signalwire]\n\
+             space_url = \"example.signalwire.com\"\nproject_id = \"{PROJECT}\"\napi_token_file = \"{}\"\n",
+            token_file.display()
+        ),
+    )
+    .unwrap();
+    let c = Config::load_with(Some(&file), |_| None).unwrap();
+    assert_eq!(
+        c.signalwire_host().as_deref(),
+        Some("example.signalwire.com")
+    );
+    assert_eq!(c.signalwire_project_id.as_deref(), Some(PROJECT));
+    assert_eq!(
+        c.signalwire_api_token.as_ref().map(|k| k.expose()),
+        Some(TOKEN)
+    );
 
     // With verification explicitly off (local development), unsigned webhooks are taken, and readiness
     // warns.
