@@ -664,3 +664,109 @@ async fn agent_check_asks_signalwire_whether_it_accepts_the_credentials() {
         checks[0].text
     );
 }
+
+/// A cloud-only site on SignalWire is one `faxline serve` with one configuration file: the SignalWire line
+/// makes SignalWire the API's backend, so the API refuses to start without the webhook signing key (naming
+/// it), starts with it and shows the flags in readiness, and starts with verification explicitly off only
+/// with a warning.
+#[tokio::test]
+async fn serve_runs_a_signalwire_site_and_requires_the_signing_key() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faxline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api]\ndata_dir = \"{}\"\npublic_api_url = \"https://fax.example.org\"\n\n[line]\nkind = \"signalwire\"\n\n\
+             [signalwire]\nspace_url = \"example.signalwire.com\"\nproject_id = \"{PROJECT}\"\nfrom_number = \"{FROM}\"\n\
+             base_url = \"http://127.0.0.1:9/api/laml/2010-04-01\"\nallow_http = true\n",
+            dir.path().join("data").display(),
+        ),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let serve = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_faxline"));
+        c.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .env("API_KEY", common::ADMIN_KEY)
+        .env("SIGNALWIRE_API_TOKEN", TOKEN)
+        .env_remove("FAXLINE_CONFIG")
+        .env_remove("DATABASE_URL")
+        .env_remove("SIGNALWIRE_WEBHOOK_SIGNING_KEY")
+        .env_remove("SIGNALWIRE_VERIFY_SIGNATURE")
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        common::Proc(c.spawn().unwrap())
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let up = || async {
+        let start = std::time::Instant::now();
+        while reqwest::get(format!("{base}/health")).await.is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "serve never came up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let stderr_of = |s: &mut common::Proc| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut s.0.stderr.take().unwrap(), &mut text).unwrap();
+        text
+    };
+
+    // No signing key: refused at start, naming it.
+    let mut s = serve(&[]);
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = s.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve started without the key"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let stderr = stderr_of(&mut s);
+    assert!(
+        stderr.contains("SIGNALWIRE_WEBHOOK_SIGNING_KEY"),
+        "{stderr}"
+    );
+
+    // With it: ready to take SignalWire's signed webhooks.
+    let mut s = serve(&[("SIGNALWIRE_WEBHOOK_SIGNING_KEY", SIGNING_KEY)]);
+    up().await;
+    let ready: Value = reqwest::get(format!("{base}/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["backend"], "signalwire", "{ready}");
+    assert_eq!(
+        ready["providers"]["signalwire"],
+        json!({"webhooks": true, "verification_required": true, "key_configured": true,
+            "callback_url": "https://fax.example.org/signalwire-callback"})
+    );
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+
+    // Verification off (local development): starts, and says so.
+    let mut s = serve(&[("SIGNALWIRE_VERIFY_SIGNATURE", "false")]);
+    up().await;
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+    let stderr = stderr_of(&mut s);
+    assert!(stderr.contains("verification is OFF"), "{stderr}");
+}

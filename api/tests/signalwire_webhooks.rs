@@ -4,7 +4,7 @@
 //! downloaded from a local stand-in of the SignalWire space (Basic auth, PDF or TIFF, only from the space's
 //! host, no redirects). The start-up refusal without the key, the local-development opt-out, and the
 //! signature cross-checked both ways against Twilio's official Python SDK (`twilio` on PyPI, whose
-//! `RequestValidator` SignalWire's signatures satisfy).
+//! `RequestValidator` SignalWire's signatures satisfy) and SignalWire's own (`signalwire` on PyPI).
 
 mod common;
 
@@ -23,6 +23,9 @@ use serde_json::{Value, json};
 
 /// The Twilio SDK this test checks against.
 const SDK: &str = "twilio==9.13.0";
+/// SignalWire's own Python SDK (its `RequestValidator` checks form webhooks the Twilio way, with the
+/// Twilio SDK version it pins).
+const SIGNALWIRE_SDK: &str = "signalwire==2.1.1";
 const KEY: &str = "PSK_test_0b4e2f6a9c13d57e8f0a2b4c";
 const PROJECT: &str = "a1b2c3d4-0000-4000-8000-00000000beef";
 const TOKEN: &str = "PT_test_token_5e6f7a8b9c0d";
@@ -650,9 +653,9 @@ fn run(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-/// A venv with Twilio's SDK under the target directory (installed on first use); `None` (skip) outside CI
-/// when there is no `python3` with `venv`. `.ci/deps` installs python3-venv, so CI runs it.
-fn python_with_sdk() -> Option<PathBuf> {
+/// A venv named `name` with `sdk` under the target directory (installed on first use); `None` (skip) outside
+/// CI when there is no `python3` with `venv`. `.ci/deps` installs python3-venv, so CI runs it.
+fn python_with_sdk(name: &str, sdk: &str) -> Option<PathBuf> {
     let has_python = Command::new("python3")
         .args(["-c", "import venv, ensurepip"])
         .status()
@@ -665,9 +668,9 @@ fn python_with_sdk() -> Option<PathBuf> {
         eprintln!("SKIPPED: python3 with venv is not available");
         return None;
     }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("twilio-sdk-venv");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let py = venv.join("bin/python");
-    let (package, version) = SDK.split_once("==").unwrap();
+    let (package, version) = sdk.split_once("==").unwrap();
     let installed = py.exists()
         && Command::new(&py)
             .args([
@@ -686,7 +689,7 @@ fn python_with_sdk() -> Option<PathBuf> {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            SDK,
+            sdk,
         ]));
     }
     Some(py)
@@ -707,9 +710,36 @@ theirs = v.compute_signature(d["url2"], dict(d["fields2"]))
 print(json.dumps({"sdk_verified_ours": ours_ok, "tampered_accepted": tampered_ok, "signature": theirs}))
 "#;
 
+/// The same with SignalWire's SDK: `validate` with the form as a dict, `build_signature_with_compatibility`.
+const PY_SIGNALWIRE: &str = r#"
+import json, sys
+from signalwire.request_validator import RequestValidator
+d = json.load(sys.stdin)
+v = RequestValidator(d["key"])
+params = dict(d["fields"])
+ours_ok = v.validate(d["url"], params, d["signature"])
+tampered_ok = v.validate(d["url"], dict(params, FaxStatus="failed"), d["signature"])
+theirs = v.build_signature_with_compatibility(d["url2"], dict(d["fields2"]))
+print(json.dumps({"sdk_verified_ours": ours_ok, "tampered_accepted": tampered_ok, "signature": theirs}))
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signature_matches_twilios_official_python_sdk() {
-    let Some(py) = tokio::task::spawn_blocking(python_with_sdk).await.unwrap() else {
+    cross_check("twilio-sdk-venv", SDK, PY, "1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signature_matches_signalwires_official_python_sdk() {
+    cross_check("signalwire-sdk-venv", SIGNALWIRE_SDK, PY_SIGNALWIRE, "3").await;
+}
+
+/// Signs with ours and validates with the SDK (and a tampered form is refused there), then posts a
+/// webhook the SDK signed to our route (and the same signature over a changed form is refused).
+async fn cross_check(venv: &'static str, sdk: &'static str, script: &'static str, n: &str) {
+    let Some(py) = tokio::task::spawn_blocking(move || python_with_sdk(venv, sdk))
+        .await
+        .unwrap()
+    else {
         return;
     };
     let Some(s) = TestServer::start(Db::Sqlite, signalwire_on).await else {
@@ -718,8 +748,8 @@ async fn the_signature_matches_twilios_official_python_sdk() {
     let job = leased_job(&s).await;
     let query = format!("job_id={job}");
     let url = format!("{CALLBACK}?{query}");
-    let ours = status_fields("c0ffee00-0000-4000-8000-000000000001", "queued");
-    let theirs = status_fields("c0ffee00-0000-4000-8000-000000000002", "queued");
+    let ours = status_fields(&format!("c0ffee00-0000-4000-8000-00000000000{n}"), "queued");
+    let theirs = status_fields(&format!("c0ffee00-0000-4000-8000-10000000000{n}"), "queued");
     let input = json!({
         "key": KEY, "url": url, "fields": ours,
         "signature": signalwire::signature(KEY.as_bytes(), &url, &ours),
@@ -728,7 +758,7 @@ async fn the_signature_matches_twilios_official_python_sdk() {
     let out = tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut child = Command::new(&py)
-            .args(["-c", PY])
+            .args(["-c", script])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
