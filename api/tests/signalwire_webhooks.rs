@@ -512,6 +512,19 @@ async fn inbound_faxes(db: Db) {
     let (st, body) = post_signed(&s, "", &received("in3", &media("fax.tif"))).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(inbound_list(&s).await.len(), 2);
+    // A failed reception is kept as a failed inbound fax, without a document.
+    let failed = fields(&[
+        ("FaxSid", "in4"),
+        ("FaxStatus", "failed"),
+        ("Direction", "inbound"),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+    ]);
+    let (st, body) = post_signed(&s, "", &failed).await;
+    assert_eq!(st, 200, "{body}");
+    let list = inbound_list(&s).await;
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().any(|f| f["status"] == "failed"), "{list:?}");
 }
 both_stores!(inbound_faxes_on, inbound_faxes);
 

@@ -98,6 +98,8 @@ pub enum Event {
     Received { fax: Received, media_url: String },
     /// An incoming fax call not yet received (no status): SignalWire asks what to do with it.
     Incoming { provider_sid: String },
+    /// An incoming fax whose reception failed: kept as a failed inbound fax, without a document.
+    ReceiveFailed(Received),
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -150,6 +152,18 @@ pub fn parse(fields: &[(String, String)], job_id: Option<&str>) -> Result<Event,
             },
             media_url,
         });
+    }
+    if field(fields, "Direction").map(str::trim) == Some("inbound")
+        && map_status(status) == Some(JobStatus::Failed)
+    {
+        return Ok(Event::ReceiveFailed(Received {
+            provider_sid: sid,
+            from: number("From"),
+            to: number("To"),
+            pages,
+            status: "failed".into(),
+            occurred_at: None,
+        }));
     }
     let job = map_status(status).ok_or_else(|| {
         SignalWireError::Status(
@@ -291,6 +305,20 @@ mod tests {
         assert_eq!(
             parse(&f(&[("FaxSid", "r2"), ("FaxStatus", "received")]), None),
             Err(SignalWireError::NoMedia)
+        );
+        let Ok(Event::ReceiveFailed(r)) = parse(
+            &f(&[
+                ("FaxSid", "r3"),
+                ("FaxStatus", "failed"),
+                ("Direction", "inbound"),
+            ]),
+            None,
+        ) else {
+            panic!("inbound failure")
+        };
+        assert_eq!(
+            (r.provider_sid.as_str(), r.status.as_str()),
+            ("r3", "failed")
         );
         assert_eq!(
             parse(&f(&[("FaxStatus", "queued")]), None),

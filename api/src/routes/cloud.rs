@@ -588,6 +588,15 @@ pub(crate) async fn signalwire_callback(
                 xml_attr(&action)
             )))
         }
+        signalwire::Event::ReceiveFailed(fax) => {
+            if !st.cfg.inbound_enabled {
+                crate::audit!("inbound_discarded", provider = "signalwire", provider_sid = %fax.provider_sid, reason = "inbound disabled");
+                return Ok(Json(json!({"status": "discarded"})).into_response());
+            }
+            Ok(store_inbound(&st, "signalwire", route, &ip, fax, None)
+                .await?
+                .into_response())
+        }
         signalwire::Event::Received { fax, media_url } => {
             if !st.cfg.inbound_enabled {
                 crate::audit!("inbound_discarded", provider = "signalwire", provider_sid = %fax.provider_sid, reason = "inbound disabled");
