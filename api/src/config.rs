@@ -163,6 +163,24 @@ pub struct Config {
     /// A Telnyx webhook signed more than this many seconds ago (or ahead) is refused
     /// (`TELNYX_WEBHOOK_MAX_AGE_SECONDS`, default 300, as Telnyx's SDKs allow).
     pub telnyx_max_age_seconds: u64,
+    /// The SignalWire project's signing key (Dashboard, API credentials), which keys the HMAC-SHA1 signature
+    /// of every SignalWire webhook (`SIGNALWIRE_WEBHOOK_SIGNING_KEY`, Faxbot's name, or
+    /// `signalwire_signing_key_file`). Required when SignalWire's webhooks are verified and SignalWire is used.
+    pub signalwire_signing_key: Option<Secret>,
+    /// Verify SignalWire's webhook signatures (`SIGNALWIRE_VERIFY_SIGNATURE`, default true). Turning it off is
+    /// for local development only and is logged at every start.
+    pub signalwire_verify_signature: bool,
+    /// The URL SignalWire posts to (`SIGNALWIRE_STATUS_CALLBACK_URL`, alias `SIGNALWIRE_CALLBACK_URL`), as
+    /// its signature covers it. Default: `PUBLIC_API_URL` + `/signalwire-callback`.
+    pub signalwire_callback_url: Option<String>,
+    /// The SignalWire space (`SIGNALWIRE_SPACE_URL`: `example.signalwire.com`): a received fax is downloaded
+    /// from this host only.
+    pub signalwire_space_url: Option<String>,
+    /// The SignalWire project id (`SIGNALWIRE_PROJECT_ID`), the user name of the media download.
+    pub signalwire_project_id: Option<String>,
+    /// The SignalWire API token (`SIGNALWIRE_API_TOKEN`, or `signalwire_api_token_file`), the password of the
+    /// media download.
+    pub signalwire_api_token: Option<Secret>,
     /// OAuth 2.1 bearer tokens on `/mcp`, besides `X-API-Key`: the issuer (`iss`) whose signed
     /// JWTs are accepted (`FAXLINE_API__MCP_OAUTH_ISSUER`). Unset: keys only.
     pub mcp_oauth_issuer: Option<String>,
@@ -230,6 +248,12 @@ impl Default for Config {
             telnyx_public_key: None,
             telnyx_verify_signature: true,
             telnyx_max_age_seconds: 300,
+            signalwire_signing_key: None,
+            signalwire_verify_signature: true,
+            signalwire_callback_url: None,
+            signalwire_space_url: None,
+            signalwire_project_id: None,
+            signalwire_api_token: None,
             mcp_oauth_issuer: None,
             mcp_oauth_audience: None,
             mcp_oauth_jwks_url: None,
@@ -263,6 +287,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "internal_secret",
     "s3_secret_access_key",
     "phaxio_callback_token",
+    "signalwire_signing_key",
+    "signalwire_api_token",
 ];
 
 /// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
@@ -402,6 +428,18 @@ impl Config {
             .and_then(|t| t.get("public_key"))
             .and_then(toml::Value::as_str)
             .map(str::to_owned);
+        // The SignalWire line's section names the space and project, and where its token is, which the API
+        // needs to download received faxes.
+        let signalwire = |k: &str| {
+            table
+                .get("signalwire")
+                .and_then(|t| t.get(k))
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+        };
+        let sw_space = signalwire("space_url");
+        let sw_project = signalwire("project_id");
+        let sw_token_file = signalwire("api_token_file");
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
@@ -432,6 +470,17 @@ impl Config {
         let mut cfg: Self = toml::from_str(&merged).map_err(parse_err)?;
         if cfg.telnyx_public_key.is_none() {
             cfg.telnyx_public_key = telnyx_key.and_then(non_empty);
+        }
+        if cfg.signalwire_space_url.is_none() {
+            cfg.signalwire_space_url = sw_space.and_then(non_empty);
+        }
+        if cfg.signalwire_project_id.is_none() {
+            cfg.signalwire_project_id = sw_project.and_then(non_empty);
+        }
+        if cfg.signalwire_api_token.is_none()
+            && let Some(p) = sw_token_file.and_then(non_empty)
+        {
+            cfg.signalwire_api_token = non_empty(read_secret_file(&p)?).map(Secret::new);
         }
         // The render budget is shared with the agent, in `[limits]` (validated by the agent's check).
         if let Some(toml::Value::Table(limits)) = shared_limits {
@@ -506,6 +555,12 @@ impl Config {
             "telnyx_public_key",
             "telnyx_verify_signature",
             "telnyx_max_age_seconds",
+            "signalwire_signing_key",
+            "signalwire_verify_signature",
+            "signalwire_callback_url",
+            "signalwire_space_url",
+            "signalwire_project_id",
+            "signalwire_api_token",
             "mcp_oauth_issuer",
             "mcp_oauth_audience",
             "mcp_oauth_jwks_url",
@@ -685,6 +740,33 @@ impl Config {
         }
         if let Some(v) = get("TELNYX_WEBHOOK_MAX_AGE_SECONDS") {
             self.telnyx_max_age_seconds = parse_num("TELNYX_WEBHOOK_MAX_AGE_SECONDS", &v)?;
+        }
+        // SignalWire, under Faxbot's names.
+        if let Some(p) = get("SIGNALWIRE_WEBHOOK_SIGNING_KEY_FILE").and_then(non_empty) {
+            self.signalwire_signing_key = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("SIGNALWIRE_WEBHOOK_SIGNING_KEY") {
+            self.signalwire_signing_key = non_empty(v).map(Secret::new);
+        }
+        if let Some(v) = get("SIGNALWIRE_VERIFY_SIGNATURE") {
+            self.signalwire_verify_signature = parse_bool("SIGNALWIRE_VERIFY_SIGNATURE", &v)?;
+        }
+        for var in ["SIGNALWIRE_STATUS_CALLBACK_URL", "SIGNALWIRE_CALLBACK_URL"] {
+            if let Some(v) = get(var) {
+                self.signalwire_callback_url = non_empty(v);
+            }
+        }
+        if let Some(v) = get("SIGNALWIRE_SPACE_URL") {
+            self.signalwire_space_url = non_empty(v);
+        }
+        if let Some(v) = get("SIGNALWIRE_PROJECT_ID") {
+            self.signalwire_project_id = non_empty(v);
+        }
+        if let Some(p) = get("SIGNALWIRE_API_TOKEN_FILE").and_then(non_empty) {
+            self.signalwire_api_token = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("SIGNALWIRE_API_TOKEN") {
+            self.signalwire_api_token = non_empty(v).map(Secret::new);
         }
         Ok(())
     }
@@ -900,6 +982,81 @@ impl Config {
         crate::cloud::telnyx::public_key(self.telnyx_public_key.as_deref()?).ok()
     }
 
+    /// Whether the SignalWire webhook route takes webhooks: SignalWire is the backend, or its signing key (or
+    /// the explicit opt-out of verification) is configured.
+    pub fn signalwire_enabled(&self) -> bool {
+        self.backend.eq_ignore_ascii_case("signalwire")
+            || self.signalwire_signing_key.is_some()
+            || !self.signalwire_verify_signature
+    }
+
+    /// The URL SignalWire posts to, as its signature covers it (without the query, which the request
+    /// carries): the configured one, else under `PUBLIC_API_URL`.
+    pub fn signalwire_url(&self) -> Option<String> {
+        self.signalwire_callback_url.clone().or_else(|| {
+            self.public_api_url
+                .as_deref()
+                .map(|b| format!("{}/signalwire-callback", b.trim_end_matches('/')))
+        })
+    }
+
+    /// The host of the SignalWire space (`SIGNALWIRE_SPACE_URL` may be a host or a URL), lower case.
+    pub fn signalwire_host(&self) -> Option<String> {
+        let space = self.signalwire_space_url.as_deref()?.trim();
+        let with_scheme = if space.contains("://") {
+            space.to_owned()
+        } else {
+            format!("https://{space}")
+        };
+        url::Url::parse(&with_scheme)
+            .ok()?
+            .host_str()
+            .map(str::to_ascii_lowercase)
+    }
+
+    fn check_signalwire(&self) -> Result<(), ConfigError> {
+        if self.backend.eq_ignore_ascii_case("signalwire") && self.public_api_url.is_none() {
+            return Err(ConfigError::Invalid(
+                "SignalWire fetches each fax's document from a signed link under PUBLIC_API_URL: set it to \
+                 the public https address of this API"
+                    .into(),
+            ));
+        }
+        if self.signalwire_space_url.is_some() && self.signalwire_host().is_none() {
+            return Err(ConfigError::Invalid(
+                "SIGNALWIRE_SPACE_URL must be the space's host (example.signalwire.com)".into(),
+            ));
+        }
+        if !self.signalwire_enabled() || !self.signalwire_verify_signature {
+            return Ok(());
+        }
+        if self.signalwire_signing_key.is_none() {
+            return Err(ConfigError::Invalid(
+                "SignalWire's webhooks are verified but SIGNALWIRE_WEBHOOK_SIGNING_KEY is not set: copy the \
+                 project's signing key from the SignalWire Dashboard (API credentials) into \
+                 SIGNALWIRE_WEBHOOK_SIGNING_KEY (or signalwire_signing_key_file); \
+                 SIGNALWIRE_VERIFY_SIGNATURE=false turns verification off for local development only"
+                    .into(),
+            ));
+        }
+        let Some(url) = self.signalwire_url() else {
+            return Err(ConfigError::Invalid(
+                "SignalWire's webhook signature covers the URL it posts to: set PUBLIC_API_URL (or \
+                 SIGNALWIRE_STATUS_CALLBACK_URL) to the public address SignalWire calls"
+                    .into(),
+            ));
+        };
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("https://")
+            || (lower.starts_with("http://") && self.allow_insecure_public_url))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "The SignalWire callback URL must use https (allow_insecure_public_url for local use), got {url:?}"
+            )));
+        }
+        Ok(())
+    }
+
     fn check_telnyx(&self) -> Result<(), ConfigError> {
         if self.backend.eq_ignore_ascii_case("telnyx") && self.public_api_url.is_none() {
             return Err(ConfigError::Invalid(
@@ -1008,6 +1165,7 @@ impl Config {
         }
         self.check_phaxio()?;
         self.check_telnyx()?;
+        self.check_signalwire()?;
         self.trusted_proxy_nets()?;
         if self.header_read_timeout_seconds == 0 || self.request_timeout_seconds == 0 {
             return Err(ConfigError::Invalid(

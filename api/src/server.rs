@@ -235,6 +235,13 @@ impl App {
                  /phaxio-callback and /phaxio-inbound can forge fax results and inbound faxes; local development only"
             );
         }
+        if cfg.signalwire_enabled() && !cfg.signalwire_verify_signature {
+            tracing::warn!(
+                provider = "signalwire",
+                "webhook signature verification is OFF (SIGNALWIRE_VERIFY_SIGNATURE=false): anyone who can reach \
+                 /signalwire-callback can forge fax results and inbound faxes; local development only"
+            );
+        }
         if cfg.telnyx_enabled() && !cfg.telnyx_verify_signature {
             tracing::warn!(
                 provider = "telnyx",

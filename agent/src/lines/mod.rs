@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod loopback;
 pub mod phaxio;
 pub mod q850;
+pub mod signalwire;
 pub mod sip;
 pub mod t30;
 pub mod telnyx;
@@ -46,6 +47,10 @@ pub enum LineKind {
     /// Telnyx's cloud fax API (`[telnyx]`).
     #[value(skip)]
     Telnyx,
+    /// SignalWire's cloud fax API (`[signalwire]`).
+    #[value(skip)]
+    #[serde(rename = "signalwire")]
+    SignalWire,
 }
 
 impl LineKind {
@@ -57,23 +62,28 @@ impl LineKind {
             LineKind::Sip => "sip",
             LineKind::Phaxio => "phaxio",
             LineKind::Telnyx => "telnyx",
+            LineKind::SignalWire => "signalwire",
         }
     }
 
     /// Whether the line takes its jobs from a remote API (the embedded lines run next to their API).
     pub fn needs_api(self) -> bool {
         match self {
-            LineKind::Asterisk | LineKind::Sip | LineKind::Phaxio | LineKind::Telnyx => true,
+            LineKind::Asterisk
+            | LineKind::Sip
+            | LineKind::Phaxio
+            | LineKind::Telnyx
+            | LineKind::SignalWire => true,
             LineKind::Loopback | LineKind::Sim => false,
         }
     }
 }
 
 /// The configuration sections the lines own.
-pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio", "telnyx"];
+pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio", "telnyx", "signalwire"];
 
 /// The `[line] kind`s that are cloud providers (Faxbot's `FAX_BACKEND` names them the same way).
-pub const CLOUD_KINDS: &[&str] = &["phaxio", "telnyx"];
+pub const CLOUD_KINDS: &[&str] = &["phaxio", "telnyx", "signalwire"];
 
 /// The lines' secret settings: (section, key). Each also has `<key>_file`.
 pub const SECRET_SETTINGS: &[(&str, &str)] = &[
@@ -81,6 +91,7 @@ pub const SECRET_SETTINGS: &[(&str, &str)] = &[
     ("sip", "password"),
     ("phaxio", "api_secret"),
     ("telnyx", "api_key"),
+    ("signalwire", "api_token"),
 ];
 
 /// The lines' sections of the configuration, each defined by its line.
@@ -95,6 +106,8 @@ pub struct LineSections {
     pub phaxio: phaxio::PhaxioConfig,
     /// The Telnyx line's account.
     pub telnyx: telnyx::TelnyxConfig,
+    /// The SignalWire line's space and project.
+    pub signalwire: signalwire::SignalWireConfig,
 }
 
 /// A secret slot while loading: (section, key, the value, its `<key>_file`).
@@ -107,7 +120,7 @@ pub(crate) type SecretSlot<'a> = (
 
 impl LineSections {
     /// The secrets in [`SECRET_SETTINGS`] order, to resolve while loading.
-    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 4] {
+    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 5] {
         [
             ("ami", "secret", &mut self.ami.secret, &self.ami.secret_file),
             (
@@ -128,6 +141,12 @@ impl LineSections {
                 &mut self.telnyx.api_key,
                 &self.telnyx.api_key_file,
             ),
+            (
+                "signalwire",
+                "api_token",
+                &mut self.signalwire.api_token,
+                &self.signalwire.api_token_file,
+            ),
         ]
     }
 
@@ -145,6 +164,9 @@ impl LineSections {
         }
         if let Some(s) = &self.telnyx.api_key {
             v.push(("telnyx.api_key".into(), s));
+        }
+        if let Some(s) = &self.signalwire.api_token {
+            v.push(("signalwire.api_token".into(), s));
         }
         v
     }
@@ -175,6 +197,7 @@ pub fn check_config(cfg: &Config, p: &mut Vec<Problem>) {
         LineKind::Sip => sip::config::check(cfg, p, true),
         LineKind::Phaxio => phaxio::config::check(cfg, p),
         LineKind::Telnyx => telnyx::config::check(cfg, p),
+        LineKind::SignalWire => signalwire::config::check(cfg, p),
         LineKind::Loopback | LineKind::Sim => {}
     }
 }
@@ -185,7 +208,11 @@ pub fn answers_calls(cfg: &Config) -> bool {
         LineKind::Sip => !cfg.lines.sip.numbers.is_empty(),
         LineKind::Asterisk => true,
         // A cloud provider's received faxes reach the API by its webhook, not through the agent.
-        LineKind::Loopback | LineKind::Sim | LineKind::Phaxio | LineKind::Telnyx => false,
+        LineKind::Loopback
+        | LineKind::Sim
+        | LineKind::Phaxio
+        | LineKind::Telnyx
+        | LineKind::SignalWire => false,
     }
 }
 
@@ -231,6 +258,7 @@ pub async fn check_connectivity(cfg: &Config) -> Vec<Check> {
         LineKind::Sip => sip::config::check_connectivity(cfg),
         LineKind::Phaxio => phaxio::check_connectivity(cfg).await,
         LineKind::Telnyx => telnyx::check_connectivity(cfg).await,
+        LineKind::SignalWire => signalwire::check_connectivity(cfg).await,
         LineKind::Loopback | LineKind::Sim => Vec::new(),
     }
 }
@@ -250,6 +278,8 @@ pub enum StartError {
     PhaxioLine(#[from] phaxio::PhaxioLineError),
     #[error(transparent)]
     TelnyxLine(#[from] telnyx::TelnyxLineError),
+    #[error(transparent)]
+    SignalWireLine(#[from] signalwire::SignalWireLineError),
     #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
     UnsupportedLine(&'static str),
 }
@@ -290,6 +320,10 @@ pub async fn run(
         }
         LineKind::Telnyx => {
             let line = telnyx::line(&cfg, api.clone())?;
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
+        }
+        LineKind::SignalWire => {
+            let line = signalwire::line(&cfg, api.clone())?;
             Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
         }
         other => Err(StartError::UnsupportedLine(other.as_str())),

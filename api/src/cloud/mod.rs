@@ -4,6 +4,7 @@
 //! for it through the agent protocol (`/agent/v1/jobs/{id}/provider-events`).
 
 pub mod phaxio;
+pub mod signalwire;
 pub mod telnyx;
 
 use faxline_protocol::JobStatus;

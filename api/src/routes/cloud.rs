@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use super::ClientIp;
 use super::agent::SignedAgent;
 use crate::audit::mask_number;
-use crate::cloud::{Received, phaxio, telnyx};
+use crate::cloud::{Received, phaxio, signalwire, telnyx};
 use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
@@ -392,7 +392,7 @@ pub(crate) async fn telnyx_callback(
             if seen.iter().any(|e| e.event == "received") {
                 return Err(refuse("telnyx", route, &ip, "Replayed webhook"));
             }
-            let pdf = download_media(&st, &media_url).await?;
+            let pdf = download_media(&st, "Telnyx", &media_url, None, None).await?;
             store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf)).await
         }
         telnyx::Event::Other { event_type } => {
@@ -402,16 +402,29 @@ pub(crate) async fn telnyx_callback(
     }
 }
 
-/// Downloads a received fax from the link in Telnyx's (verified) `fax.received`: https only (plain http
-/// where `allow_insecure_public_url` allows it, for local use), at most the upload limit, a PDF. A failure
-/// is a 502, so Telnyx retries the webhook and nothing is lost.
-async fn download_media(st: &AppState, url: &str) -> ApiResult<Bytes> {
+/// Downloads a received fax from the link in a provider's (verified) webhook: https only (plain http where
+/// `allow_insecure_public_url` allows it, for local use), from `host` only when one is given, with the
+/// provider's Basic credentials when given, no redirect followed, at most the upload limit, a PDF (or a
+/// TIFF, stored as a PDF). A failure is a 502, so the provider retries the webhook and nothing is lost.
+async fn download_media(
+    st: &AppState,
+    provider: &'static str,
+    url: &str,
+    basic: Option<(&str, &str)>,
+    host: Option<&str>,
+) -> ApiResult<Bytes> {
     static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let unavailable = |detail: String| ApiError::new(StatusCode::BAD_GATEWAY, detail);
     let parsed = url::Url::parse(url).map_err(|_| malformed("`media_url` is not a URL"))?;
     let insecure_ok = st.cfg.allow_insecure_public_url && parsed.scheme() == "http";
     if parsed.scheme() != "https" && !insecure_ok {
         return Err(malformed("`media_url` must be an https URL"));
+    }
+    if let Some(host) = host
+        && parsed.host_str().map(str::to_ascii_lowercase).as_deref() != Some(host)
+    {
+        // The credentials go to the provider's own host only.
+        return Err(malformed("`media_url` is not on the provider's host"));
     }
     let http = HTTP.get_or_init(|| {
         reqwest::Client::builder()
@@ -422,38 +435,205 @@ async fn download_media(st: &AppState, url: &str) -> ApiResult<Bytes> {
             .build()
             .unwrap_or_default()
     });
-    let mut resp =
-        http.get(parsed).send().await.map_err(|e| {
-            unavailable(format!("Cannot download the received fax from Telnyx: {e}"))
-        })?;
+    let mut req = http.get(parsed);
+    if let Some((user, password)) = basic {
+        req = req.basic_auth(user, Some(password));
+    }
+    let mut resp = req.send().await.map_err(|e| {
+        unavailable(format!(
+            "Cannot download the received fax from {provider}: {}",
+            e.without_url()
+        ))
+    })?;
     if !resp.status().is_success() {
         return Err(unavailable(format!(
-            "Telnyx's media link answered HTTP {}",
+            "{provider}'s media link answered HTTP {}",
             resp.status().as_u16()
         )));
     }
     let limit = st.cfg.max_file_bytes() as usize;
-    let mut pdf = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| unavailable(format!("The download of the received fax failed: {e}")))?
-    {
-        pdf.extend_from_slice(&chunk);
-        if pdf.len() > limit {
+    let mut doc = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        unavailable(format!(
+            "The download of the received fax failed: {}",
+            e.without_url()
+        ))
+    })? {
+        doc.extend_from_slice(&chunk);
+        if doc.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The received fax is larger than the upload limit",
             ));
         }
     }
-    if !is_pdf(&pdf) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "The received fax's file is not a PDF",
-        ));
+    if is_pdf(&doc) {
+        return Ok(Bytes::from(doc));
     }
-    Ok(Bytes::from(pdf))
+    if matches!(
+        faxline_document::sniff(&doc),
+        faxline_document::ContentKind::Tiff
+    ) {
+        let pdf = tokio::task::spawn_blocking(move || faxline_document::tiff_to_pdf(&doc))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "The received fax's TIFF cannot be read",
+                )
+            })?;
+        return Ok(Bytes::from(pdf));
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "The received fax's file is not a PDF or TIFF",
+    ))
+}
+
+/// The inbound fax's instructions for SignalWire (cXML): receive it and post the result back here, or
+/// refuse it when inbound faxes are off.
+fn laml(body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>{body}</Response>"),
+    )
+        .into_response()
+}
+
+fn xml_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `POST /signalwire-callback` (Faxbot's route): every SignalWire fax webhook. A sent fax's
+/// `StatusCallback` (`?job_id=` names the job), an incoming fax (answered with cXML `<Receive>` back to this
+/// route), and a received fax (`FaxStatus=received`, its document at `MediaUrl`, downloaded from the space
+/// with the project's credentials). Signed like Twilio's webhooks over the URL and the sorted fields.
+pub(crate) async fn signalwire_callback(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let route = "/signalwire-callback";
+    if !st.cfg.signalwire_enabled() {
+        return Err(ApiError::not_found("SignalWire is not configured"));
+    }
+    let headers = req.headers().clone();
+    let query = req.uri().query().map(str::to_owned);
+    let form = read_form(req, STATUS_BODY_LIMIT).await?;
+    let base = st.cfg.signalwire_url();
+    if st.cfg.signalwire_verify_signature {
+        let (Some(key), Some(base)) = (&st.cfg.signalwire_signing_key, &base) else {
+            // validate() refuses this configuration; never accept unverified webhooks by accident.
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SignalWire webhook verification is not configured",
+            ));
+        };
+        let Some(given) = [
+            signalwire::SIGNATURE_HEADER,
+            signalwire::TWILIO_SIGNATURE_HEADER,
+        ]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok())) else {
+            return Err(refuse(
+                "signalwire",
+                route,
+                &ip,
+                "Missing X-SignalWire-Signature",
+            ));
+        };
+        // The URL SignalWire called: the configured public one (behind proxies the request's own differs),
+        // with the query the request carries.
+        let url = match &query {
+            Some(q) => format!("{base}?{q}"),
+            None => base.clone(),
+        };
+        if !signalwire::verify(key.expose().as_bytes(), &url, &form.fields, given) {
+            return Err(refuse(
+                "signalwire",
+                route,
+                &ip,
+                "Invalid webhook signature",
+            ));
+        }
+    }
+    let job_id = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "job_id")
+            .map(|(_, v)| v.into_owned())
+    });
+    match signalwire::parse(&form.fields, job_id.as_deref()).map_err(malformed)? {
+        signalwire::Event::Status(e) => Ok(store_status(&st, "signalwire", route, &ip, e)
+            .await?
+            .into_response()),
+        signalwire::Event::Incoming { provider_sid } => {
+            if !st.cfg.inbound_enabled {
+                crate::audit!("inbound_discarded", provider = "signalwire", provider_sid = %provider_sid, reason = "inbound disabled");
+                return Ok(laml("<Reject/>".into()));
+            }
+            let Some(action) = base else {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "PUBLIC_API_URL is not set: SignalWire cannot be told where to post the received fax",
+                ));
+            };
+            Ok(laml(format!(
+                "<Receive action=\"{}\" method=\"POST\"/>",
+                xml_attr(&action)
+            )))
+        }
+        signalwire::Event::ReceiveFailed(fax) => {
+            if !st.cfg.inbound_enabled {
+                crate::audit!("inbound_discarded", provider = "signalwire", provider_sid = %fax.provider_sid, reason = "inbound disabled");
+                return Ok(Json(json!({"status": "discarded"})).into_response());
+            }
+            Ok(store_inbound(&st, "signalwire", route, &ip, fax, None)
+                .await?
+                .into_response())
+        }
+        signalwire::Event::Received { fax, media_url } => {
+            if !st.cfg.inbound_enabled {
+                crate::audit!("inbound_discarded", provider = "signalwire", provider_sid = %fax.provider_sid, reason = "inbound disabled");
+                return Ok(Json(json!({"status": "discarded"})).into_response());
+            }
+            // A replay is refused before anything is fetched.
+            let seen = st
+                .store
+                .provider_events()
+                .after("signalwire", &fax.provider_sid, 0)
+                .await?;
+            if seen.iter().any(|e| e.event == "received") {
+                return Err(refuse("signalwire", route, &ip, "Replayed webhook"));
+            }
+            let (Some(host), Some(project), Some(token)) = (
+                st.cfg.signalwire_host(),
+                st.cfg.signalwire_project_id.as_deref(),
+                st.cfg.signalwire_api_token.as_ref(),
+            ) else {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SIGNALWIRE_SPACE_URL, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN are needed to download received faxes",
+                ));
+            };
+            let pdf = download_media(
+                &st,
+                "SignalWire",
+                &media_url,
+                Some((project, token.expose())),
+                Some(&host),
+            )
+            .await?;
+            Ok(store_inbound(&st, "signalwire", route, &ip, fax, Some(pdf))
+                .await?
+                .into_response())
+        }
+    }
 }
 
 /// `POST /agent/v1/jobs/{id}/document-link`: a signed link to the leased job's PDF under `PUBLIC_API_URL`

@@ -114,12 +114,25 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
                 .to_string(),
         );
     }
+    let signalwire_on = st.cfg.signalwire_enabled();
+    if signalwire_on && !st.cfg.signalwire_verify_signature {
+        warnings.push(
+            "signalwire: webhook signature verification is disabled (SIGNALWIRE_VERIFY_SIGNATURE=false, development setting)"
+                .to_string(),
+        );
+    }
     let providers = json!({
         "phaxio": {
             "webhooks": phaxio_on,
             "verification_required": st.cfg.phaxio_verify_signature,
             "key_configured": st.cfg.phaxio_callback_token.is_some(),
             "callback_url": if phaxio_on { st.cfg.phaxio_url("/phaxio-callback") } else { None },
+        },
+        "signalwire": {
+            "webhooks": signalwire_on,
+            "verification_required": st.cfg.signalwire_verify_signature,
+            "key_configured": st.cfg.signalwire_signing_key.is_some(),
+            "callback_url": if signalwire_on { st.cfg.signalwire_url() } else { None },
         },
         "telnyx": {
             "webhooks": telnyx_on,

@@ -68,6 +68,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(cloud::phaxio_inbound).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/telnyx-callback", post(cloud::telnyx_callback))
+        .route("/signalwire-callback", post(cloud::signalwire_callback))
         .route(
             "/agent/v1/jobs/{id}/provider-events",
             post(cloud::provider_events),
