@@ -387,3 +387,74 @@ pub fn transport_error(e: &reqwest::Error, what: &str) -> ProviderError {
         )
     }
 }
+
+/// Classifies a failed health-check request: the provider out of reach (no connection, no answer) is a line
+/// problem that holds the jobs; anything else as [`transport_error`].
+pub fn check_error(provider: &str, e: &reqwest::Error, what: &str) -> ProviderError {
+    if e.is_connect() || e.is_timeout() {
+        ProviderError::new(
+            FailureClass::ChannelUnavailable,
+            format!("cannot reach {provider}: {e}"),
+        )
+    } else {
+        transport_error(e, what)
+    }
+}
+
+/// A health check's answer: a 403 means the credentials lack the right the check needs, which sending
+/// needs too, so it is named as a credentials problem.
+pub fn check_answer<T>(status: u16, read: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match read {
+        Ok(_) => Ok(()),
+        Err(e) if status == 403 => Err(ProviderError::credentials(e.detail)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The signed, expiring, single-job link under `PUBLIC_API_URL` from which a provider that takes documents
+/// only by URL (Telnyx, SignalWire) fetches the job's PDF, made by the API for the leased job.
+pub async fn pdf_link(
+    provider: &str,
+    api: Option<&AgentClient>,
+    req: &CallRequest,
+) -> Result<String, ProviderError> {
+    use crate::engine::line::Document;
+    use faxline_protocol::DocKind;
+    match &req.document {
+        Document::Original {
+            kind: DocKind::Pdf, ..
+        } => {}
+        Document::Original { kind, .. } => {
+            return Err(ProviderError::new(
+                FailureClass::Document,
+                format!(
+                    "{provider} sends PDF documents only; this job's document is {}",
+                    kind.as_str()
+                ),
+            ));
+        }
+        other => {
+            return Err(ProviderError::new(
+                FailureClass::Document,
+                format!("the {provider} line sends the original document, got {other:?}"),
+            ));
+        }
+    }
+    let Some(api) = api else {
+        return Err(ProviderError::new(
+            FailureClass::Rejected,
+            format!("the {provider} line has no connection to the API for document links"),
+        ));
+    };
+    match api.document_link(&req.job_id).await {
+        Ok(link) => Ok(link.url),
+        Err(AgentClientError::LeaseLost) => Err(ProviderError::new(
+            FailureClass::Document,
+            "the job's lease was lost before its document link was made",
+        )),
+        Err(e) => Err(ProviderError::new(
+            FailureClass::Document,
+            format!("the API made no link to the document: {e}"),
+        )),
+    }
+}

@@ -281,23 +281,9 @@ impl Provider for Phaxio {
             .basic_auth(&self.api_key, Some(&self.api_secret))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() || e.is_timeout() {
-                    ProviderError::new(
-                        FailureClass::ChannelUnavailable,
-                        format!("cannot reach Phaxio: {e}"),
-                    )
-                } else {
-                    transport_error(&e, "the account status")
-                }
-            })?;
+            .map_err(|e| crate::lines::cloud::check_error("Phaxio", &e, "the account status"))?;
         let status = resp.status().as_u16();
-        match Self::read(resp, "the account status").await {
-            Ok(_) => Ok(()),
-            // A key without the right to read the account is a credentials problem here too.
-            Err(e) if status == 403 => Err(ProviderError::credentials(e.detail)),
-            Err(e) => Err(e),
-        }
+        crate::lines::cloud::check_answer(status, Self::read(resp, "the account status").await)
     }
 
     /// From Phaxio's error text (`error_message (error_type)`).

@@ -15,12 +15,12 @@ use serde::Deserialize;
 pub use config::SignalWireConfig;
 
 use crate::config::Config;
-use crate::engine::line::{CallRequest, Document};
+use crate::engine::line::CallRequest;
 use crate::engine::outcome::FailureClass;
 use crate::lines::cloud::{CloudLine, FaxState, Provider, ProviderError, Timing, transport_error};
-use faxline_protocol::client::{AgentClient, AgentClientError};
+use faxline_protocol::JobStatus;
+use faxline_protocol::client::AgentClient;
 use faxline_protocol::phaxio::clean_text;
-use faxline_protocol::{DocKind, JobStatus};
 
 /// SignalWire's answer is a small JSON document; more is not SignalWire.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -256,43 +256,7 @@ impl SignalWire {
 
     /// The signed link SignalWire fetches the job's PDF from.
     async fn media_url(&self, req: &CallRequest) -> Result<String, ProviderError> {
-        match &req.document {
-            Document::Original {
-                kind: DocKind::Pdf, ..
-            } => {}
-            Document::Original { kind, .. } => {
-                return Err(ProviderError::new(
-                    FailureClass::Document,
-                    format!(
-                        "SignalWire sends PDF documents only; this job's document is {}",
-                        kind.as_str()
-                    ),
-                ));
-            }
-            other => {
-                return Err(ProviderError::new(
-                    FailureClass::Document,
-                    format!("the SignalWire line sends the original document, got {other:?}"),
-                ));
-            }
-        }
-        let Some(api) = &self.api else {
-            return Err(ProviderError::new(
-                FailureClass::Rejected,
-                "the SignalWire line has no connection to the API for document links",
-            ));
-        };
-        match api.document_link(&req.job_id).await {
-            Ok(link) => Ok(link.url),
-            Err(AgentClientError::LeaseLost) => Err(ProviderError::new(
-                FailureClass::Document,
-                "the job's lease was lost before its document link was made",
-            )),
-            Err(e) => Err(ProviderError::new(
-                FailureClass::Document,
-                format!("the API made no link to the document: {e}"),
-            )),
-        }
+        crate::lines::cloud::pdf_link("SignalWire", self.api.as_ref(), req).await
     }
 
     /// Where SignalWire posts this job's status: the configured callback, else the API's
@@ -397,23 +361,9 @@ impl Provider for SignalWire {
             .basic_auth(&self.project_id, Some(&self.api_token))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() || e.is_timeout() {
-                    ProviderError::new(
-                        FailureClass::ChannelUnavailable,
-                        format!("cannot reach SignalWire: {e}"),
-                    )
-                } else {
-                    transport_error(&e, "the fax list")
-                }
-            })?;
+            .map_err(|e| crate::lines::cloud::check_error("SignalWire", &e, "the fax list"))?;
         let status = resp.status().as_u16();
-        match Self::read(resp, "the fax list").await {
-            Ok(_) => Ok(()),
-            // A token without the right to read faxes cannot send them either.
-            Err(e) if status == 403 => Err(ProviderError::credentials(e.detail)),
-            Err(e) => Err(e),
-        }
+        crate::lines::cloud::check_answer(status, Self::read(resp, "the fax list").await)
     }
 
     /// From the status or SignalWire's error text (`busy`, `no-answer`, `canceled`, `... (SignalWire error

@@ -15,11 +15,10 @@ use serde::Deserialize;
 pub use config::TelnyxConfig;
 
 use crate::config::Config;
-use crate::engine::line::{CallRequest, Document};
+use crate::engine::line::CallRequest;
 use crate::engine::outcome::FailureClass;
 use crate::lines::cloud::{CloudLine, FaxState, Provider, ProviderError, Timing, transport_error};
-use faxline_protocol::DocKind;
-use faxline_protocol::client::{AgentClient, AgentClientError};
+use faxline_protocol::client::AgentClient;
 use faxline_protocol::telnyx::{Fax, clean_text, client_state, valid_sid};
 
 /// Telnyx's answer is a small JSON document; more is not Telnyx.
@@ -221,43 +220,7 @@ impl Telnyx {
 
     /// The signed link Telnyx fetches the job's PDF from.
     async fn media_url(&self, req: &CallRequest) -> Result<String, ProviderError> {
-        match &req.document {
-            Document::Original {
-                kind: DocKind::Pdf, ..
-            } => {}
-            Document::Original { kind, .. } => {
-                return Err(ProviderError::new(
-                    FailureClass::Document,
-                    format!(
-                        "Telnyx sends PDF documents only; this job's document is {}",
-                        kind.as_str()
-                    ),
-                ));
-            }
-            other => {
-                return Err(ProviderError::new(
-                    FailureClass::Document,
-                    format!("the Telnyx line sends the original document, got {other:?}"),
-                ));
-            }
-        }
-        let Some(api) = &self.api else {
-            return Err(ProviderError::new(
-                FailureClass::Rejected,
-                "the Telnyx line has no connection to the API for document links",
-            ));
-        };
-        match api.document_link(&req.job_id).await {
-            Ok(link) => Ok(link.url),
-            Err(AgentClientError::LeaseLost) => Err(ProviderError::new(
-                FailureClass::Document,
-                "the job's lease was lost before its document link was made",
-            )),
-            Err(e) => Err(ProviderError::new(
-                FailureClass::Document,
-                format!("the API made no link to the document: {e}"),
-            )),
-        }
+        crate::lines::cloud::pdf_link("Telnyx", self.api.as_ref(), req).await
     }
 }
 
@@ -340,23 +303,9 @@ impl Provider for Telnyx {
             .bearer_auth(&self.api_key)
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() || e.is_timeout() {
-                    ProviderError::new(
-                        FailureClass::ChannelUnavailable,
-                        format!("cannot reach Telnyx: {e}"),
-                    )
-                } else {
-                    transport_error(&e, "the fax list")
-                }
-            })?;
+            .map_err(|e| crate::lines::cloud::check_error("Telnyx", &e, "the fax list"))?;
         let status = resp.status().as_u16();
-        match Self::read(resp, "the fax list").await {
-            Ok(_) => Ok(()),
-            // A key without the right to read faxes cannot send them either.
-            Err(e) if status == 403 => Err(ProviderError::credentials(e.detail)),
-            Err(e) => Err(e),
-        }
+        crate::lines::cloud::check_answer(status, Self::read(resp, "the fax list").await)
     }
 
     /// From Telnyx's `failure_reason` (e.g. `user_busy`, `receiver_no_answer`).
