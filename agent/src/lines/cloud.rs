@@ -458,3 +458,19 @@ pub async fn pdf_link(
         )),
     }
 }
+
+/// A provider's answer body, read until it ends or passes `max` bytes (an answer that large is not the
+/// provider's JSON, and reading on would let a broken proxy fill memory).
+pub async fn read_bounded(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > max {
+            break;
+        }
+    }
+    Ok(body)
+}

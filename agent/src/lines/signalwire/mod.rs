@@ -170,17 +170,6 @@ fn e164(to: &str) -> String {
     format!("+{digits}")
 }
 
-async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    Ok(body)
-}
-
 impl SignalWire {
     /// The API client of `[signalwire]`, each request bounded by `timeout_seconds`.
     fn from_config(
@@ -215,7 +204,7 @@ impl SignalWire {
     /// Reads an answer: the JSON on success, a classified error otherwise.
     async fn read(resp: reqwest::Response, what: &str) -> Result<Answer, ProviderError> {
         let status = resp.status();
-        let body = match read_bounded(resp).await {
+        let body = match crate::lines::cloud::read_bounded(resp, MAX_ANSWER_BYTES).await {
             Ok(b) => b,
             Err(e) => return Err(transport_error(&e, what)),
         };
