@@ -732,4 +732,56 @@ async fn no_received_when_only_the_port_differs() {
         via.starts_with("Via: SIP/2.0/UDP 127.0.0.1;branch=") && !via.contains("received"),
         "{via}"
     );
+    assert!(via.contains(";rport="), "sipp asked for rport: {via}");
+}
+
+/// The top Via of our 404 to an INVITE whose Via sent-by host is not the packet's source.
+async fn via_of_404_for_sent_by(via_rport: &str) -> String {
+    let (ep, _incoming) = SipEndpoint::bind(
+        (Ipv4Addr::LOCALHOST, 0).into(),
+        CalledPolicy::new(Numbers::None),
+    )
+    .await
+    .unwrap();
+    let keys = [
+        ("ruri", "+15550200"),
+        ("to", "+15550200"),
+        ("pcpi", "x"),
+        ("diversion", "x"),
+        ("history", "x"),
+        ("sent_by", "192.0.2.1"),
+        ("via_rport", via_rport),
+    ];
+    let sipp = Sipp::uac_with("via_sent_by.xml", ep.local_addr(), &keys);
+    let messages = tokio::task::spawn_blocking(move || sipp.assert_passed())
+        .await
+        .unwrap();
+    ep.shutdown();
+    let response = messages
+        .split("SIP/2.0 404")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no 404:\n{messages}"));
+    response
+        .lines()
+        .find(|l| l.starts_with("Via:"))
+        .expect("the 404's Via")
+        .to_owned()
+}
+
+/// A request from another host than its Via names gets `received` (RFC 3261 §18.2.1), and `rport`
+/// only when it asked for it (RFC 3581 §4): without it the response goes to the sent-by port.
+#[tokio::test]
+async fn rport_only_when_the_request_asked_for_it() {
+    let not_asked = via_of_404_for_sent_by(";x-faxline-test=1").await;
+    assert!(
+        not_asked.starts_with("Via: SIP/2.0/UDP 192.0.2.1:")
+            && not_asked.contains(";received=127.0.0.1")
+            && !not_asked.contains("rport"),
+        "{not_asked}"
+    );
+    let asked = via_of_404_for_sent_by(";rport").await;
+    assert!(
+        asked.contains(";received=127.0.0.1") && asked.contains(";rport="),
+        "{asked}"
+    );
 }
