@@ -796,6 +796,16 @@ impl Config {
                 &self.phaxio_callback_token,
                 MIN_SHARED_KEY_LEN,
             ),
+            (
+                "SIGNALWIRE_SIGNING_KEY",
+                &self.signalwire_signing_key,
+                MIN_SHARED_KEY_LEN,
+            ),
+            (
+                "SIGNALWIRE_API_TOKEN",
+                &self.signalwire_api_token,
+                MIN_SHARED_KEY_LEN,
+            ),
         ];
         for (name, secret, min) in &named {
             if let Some(s) = secret
@@ -1234,6 +1244,24 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("same value"));
         c.internal_secret = Some(Secret::new("u8Kp3-Wz9q_Lm2Rt6"));
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn signalwire_secrets_are_judged_like_the_others() {
+        let mut c = good();
+        c.signalwire_signing_key = Some(Secret::new("changeme"));
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("SIGNALWIRE_SIGNING_KEY"), "{e}");
+        assert!(!e.contains("changeme"), "the secret is in the message: {e}");
+        let mut c = good();
+        c.signalwire_api_token = Some(Secret::new("PT-short"));
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("SIGNALWIRE_API_TOKEN"), "{e}");
+        // The signing key and the API token are separate credentials: one value for both is refused.
+        let mut c = good();
+        c.signalwire_signing_key = Some(Secret::new("PSK_r7Vq2LxN9pW4kT8mZ3sB6"));
+        c.signalwire_api_token = c.signalwire_signing_key.clone();
+        assert!(c.validate().unwrap_err().to_string().contains("same value"));
     }
 
     #[test]
