@@ -66,6 +66,26 @@ async fn lease_flow(db: Db) {
     assert_eq!(job.attempt, 1);
     assert_eq!(status(&s, &ids[0]).await["status"], "in_progress");
     assert_eq!(agent.document(job).await.unwrap(), one_page_pdf());
+    // Streamed into a writer: the same bytes and length; a checksum other than the job's, or more
+    // bytes than its announced size, is refused.
+    let mut streamed = Vec::new();
+    let len = agent.document_to(job, &mut streamed).await.unwrap();
+    assert_eq!(
+        (len, streamed),
+        (one_page_pdf().len() as u64, one_page_pdf())
+    );
+    let mut wrong = job.clone();
+    wrong.document_sha256 = "00".repeat(32);
+    assert!(matches!(
+        agent.document(&wrong).await,
+        Err(AgentClientError::Checksum)
+    ));
+    let mut short = job.clone();
+    short.document_size = 10;
+    assert!(matches!(
+        agent.document(&short).await,
+        Err(AgentClientError::Checksum)
+    ));
     assert!(agent.heartbeat(job).await.unwrap() > 0);
     agent.progress(job, 1, Some(1)).await.unwrap();
     let st = agent

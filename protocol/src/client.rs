@@ -33,6 +33,9 @@ pub enum AgentClientError {
     BadUrl(String),
     #[error("document checksum mismatch")]
     Checksum,
+    /// Writing a downloaded document where the caller asked ([`AgentClient::document_to`]).
+    #[error("cannot write the document: {0}")]
+    Write(std::io::Error),
 }
 
 /// Requests one agent has in flight at once. The API caps open connections per client address
@@ -104,6 +107,18 @@ impl AgentClient {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let resp = self.request(method, rel, body, content_type).await?;
+        Ok(resp.bytes().await?)
+    }
+
+    /// Sends a signed request; the response of a success, whose body is still to be read.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        rel: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<reqwest::Response, AgentClientError> {
         let url = self
             .base
             .join(rel)
@@ -132,7 +147,7 @@ impl AgentClient {
         let resp = rb.body(body).send().await?;
         let status = resp.status();
         if status.is_success() {
-            return Ok(resp.bytes().await?);
+            return Ok(resp);
         }
         if status == reqwest::StatusCode::CONFLICT {
             return Err(AgentClientError::LeaseLost);
@@ -380,11 +395,35 @@ impl AgentClient {
         .await
     }
 
-    /// Downloads the job's document and checks its SHA-256.
+    /// Downloads the job's document and checks its SHA-256 (whole, in memory; see
+    /// [`AgentClient::document_to`] for the streamed form).
     pub async fn document(&self, job: &LeasedJob) -> Result<Vec<u8>, AgentClientError> {
+        let mut out = Vec::new();
+        self.document_to(job, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Streams the job's document into `out` a piece at a time, hashing as it goes; returns its
+    /// length. More bytes than the job's `document_size`, or a SHA-256 other than its
+    /// `document_sha256`, is [`AgentClientError::Checksum`]: what was written to `out` must then
+    /// be thrown away (the caller owns it).
+    pub async fn document_to<W>(
+        &self,
+        job: &LeasedJob,
+        out: &mut W,
+    ) -> Result<u64, AgentClientError>
+    where
+        W: tokio::io::AsyncWrite + Unpin + ?Sized,
+    {
         use sha2::{Digest, Sha256};
-        let reply = self
-            .send(
+        use tokio::io::AsyncWriteExt;
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let mut resp = self
+            .request(
                 reqwest::Method::GET,
                 &format!(
                     "agent/v1/jobs/{}/document?lease_id={}",
@@ -394,10 +433,23 @@ impl AgentClient {
                 None,
             )
             .await?;
-        if hex::encode(Sha256::digest(&reply)) != job.document_sha256 {
+        let limit = u64::try_from(job.document_size).unwrap_or(0);
+        let (mut hash, mut len) = (Sha256::new(), 0u64);
+        while let Some(piece) = resp.chunk().await? {
+            len += piece.len() as u64;
+            if len > limit {
+                return Err(AgentClientError::Checksum);
+            }
+            hash.update(&piece);
+            out.write_all(&piece)
+                .await
+                .map_err(AgentClientError::Write)?;
+        }
+        out.flush().await.map_err(AgentClientError::Write)?;
+        if hex::encode(hash.finalize()) != job.document_sha256 {
             return Err(AgentClientError::Checksum);
         }
-        Ok(reply.to_vec())
+        Ok(len)
     }
 
     /// Uploads a received fax (PDF); returns its inbound id.

@@ -29,7 +29,7 @@ use super::job::{Action, Input, JobMachine};
 use super::journal::{CallRecord, Journal};
 use super::line::{CallRequest, Document, DocumentForm, Line, Phase, Progress};
 use super::outcome::CallOutcome;
-use super::spool::{remove_durably, write_durably};
+use super::spool::{persist_durably, remove_durably, temp_in, write_durably};
 use crate::config::Config;
 use faxline_protocol::mask_number;
 
@@ -533,50 +533,76 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
 }
 
 /// Downloads the document and puts it into the spool (temp + rename) in the line's form: rendered to TIFF-F for
-/// a telephony line, as uploaded for a line that renders itself.
+/// a telephony line, as uploaded for a line that renders itself. The download is streamed into a temporary
+/// file in the spool, its SHA-256 checked as it arrives; a mismatch or a failure deletes the partial file.
 async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
-    let bytes = loop {
-        match ctx.api.document(job).await {
-            Ok(b) => break b,
-            Err(AgentClientError::LeaseLost) => {
+    let form = ctx.line.document_form();
+    let path = job_file(&ctx.cfg, &job.job_id, form);
+    let dir = ctx.cfg.spool.outgoing_dir();
+    let downloaded = loop {
+        match download(ctx, job, &dir).await {
+            Ok(tmp) => break tmp,
+            Err(Fetch::Client(AgentClientError::LeaseLost)) => {
                 return Some(Input::DocumentFailed {
                     error: "the lease was lost before the document was fetched".into(),
                 });
             }
-            Err(AgentClientError::Checksum) => {
+            Err(Fetch::Client(AgentClientError::Checksum)) => {
                 return Some(Input::DocumentFailed {
                     error: "the document does not match its checksum".into(),
                 });
             }
-            Err(e) => {
+            Err(Fetch::Spool(e)) => {
+                return Some(Input::DocumentFailed {
+                    error: format!("cannot write the spool file in {}: {e}", dir.display()),
+                });
+            }
+            Err(Fetch::Client(e)) => {
                 tracing::warn!(job = %job.job_id, error = %e, "document download failed; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         }
     };
-    let form = ctx.line.document_form();
-    let (file, pages) = match form {
+    let pages = match form {
         DocumentForm::FaxTiff => {
+            // The renderer takes the whole document (a PDF is read as a whole): read back from the spool
+            // for the render only.
+            let bytes = match std::fs::read(downloaded.path()) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Some(Input::DocumentFailed {
+                        error: format!("cannot read the downloaded document back: {e}"),
+                    });
+                }
+            };
+            drop(downloaded);
             let started = Instant::now();
             let rendered = render(&ctx.cfg, bytes).await;
             metrics::histogram!("faxline_agent_render_duration_seconds")
                 .record(started.elapsed().as_secs_f64());
-            match rendered {
-                Ok((tiff, pages)) => (tiff, Some(pages)),
+            let (tiff, pages) = match rendered {
+                Ok(r) => r,
                 Err(error) => {
                     metrics::counter!("faxline_agent_render_failures_total").increment(1);
                     return Some(Input::DocumentFailed { error });
                 }
+            };
+            if let Err(e) = write_durably(&path, &tiff) {
+                return Some(Input::DocumentFailed {
+                    error: format!("cannot write the spool file {}: {e}", path.display()),
+                });
             }
+            Some(pages)
         }
-        DocumentForm::Original => (bytes, None),
+        DocumentForm::Original => {
+            if let Err(e) = persist_durably(downloaded, &path) {
+                return Some(Input::DocumentFailed {
+                    error: format!("cannot write the spool file {}: {e}", path.display()),
+                });
+            }
+            None
+        }
     };
-    let path = job_file(&ctx.cfg, &job.job_id, form);
-    if let Err(e) = write_durably(&path, &file) {
-        return Some(Input::DocumentFailed {
-            error: format!("cannot write the spool file {}: {e}", path.display()),
-        });
-    }
     if let Some(pages) = pages {
         if let Err(e) = ctx.api.progress(job, 0, Some(i64::from(pages))).await {
             tracing::warn!(job = %job.job_id, error = %e, "progress report failed");
@@ -588,6 +614,28 @@ async fn prepare<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) -> Option<Input> {
     Some(Input::DocumentReady {
         pages: pages.unwrap_or(0),
     })
+}
+
+/// Why a download did not give a document.
+enum Fetch {
+    Client(AgentClientError),
+    Spool(std::io::Error),
+}
+
+/// One download of the job's document into a new temporary file in `dir` (deleted again when dropped).
+async fn download<L: Line>(
+    ctx: &Ctx<L>,
+    job: &LeasedJob,
+    dir: &std::path::Path,
+) -> Result<tempfile::NamedTempFile, Fetch> {
+    let tmp = temp_in(dir).map_err(Fetch::Spool)?;
+    let file = tmp.as_file().try_clone().map_err(Fetch::Spool)?;
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(file));
+    ctx.api
+        .document_to(job, &mut out)
+        .await
+        .map_err(Fetch::Client)?;
+    Ok(tmp)
 }
 
 /// Lease confirmed, journal first (durably), then the call. `None`: the lease is not held, nothing was dialled.

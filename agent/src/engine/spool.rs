@@ -76,6 +76,27 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     sync_dir(dir)
 }
 
+/// A new private temporary file in `dir` (created if needed) with [`FILE_MODE`], removed when
+/// dropped unless [`persist_durably`] puts it in place: where a download is written as it arrives.
+pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
+    Ok(tmp)
+}
+
+/// Puts a written temporary file (from [`temp_in`], same directory) at `path` atomically and
+/// durably: fsynced, renamed, the directory fsynced.
+pub fn persist_durably(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path has no directory"))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
 /// Removes `path` (absent is fine) and makes the removal durable.
 pub fn remove_durably(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {

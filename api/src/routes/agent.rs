@@ -452,17 +452,26 @@ pub(crate) async fn document(
     if job.lease_id.as_deref() != Some(q.lease_id.as_str()) || job.status != JobStatus::InProgress {
         return Err(lease_lost());
     }
+    // Streamed from the store to the agent (decrypted a segment at a time); the agent checks the
+    // SHA-256 of what it received, so a store error midway (the body is cut short) cannot pass.
     let doc = st
         .store
         .documents()
-        .get(&DocumentId::Job(id.clone()))
+        .get_stream(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     let kind = DocKind::parse(&job.doc_kind).unwrap_or(DocKind::Pdf);
     crate::audit!("document_served", job_id = %id, agent = %agent.agent_id);
+    let job_id = id.clone();
+    let doc = futures::StreamExt::inspect(doc, move |piece| {
+        if let Err(e) = piece {
+            tracing::error!(job_id = %job_id, error = %e, "document read failed while sending it");
+        }
+    });
     Ok((
         [
             (header::CONTENT_TYPE, kind.content_type().to_string()),
+            (header::CONTENT_LENGTH, job.doc_size.to_string()),
             (
                 header::HeaderName::from_static(HEADER_DOCUMENT_SHA256),
                 job.doc_sha256,
@@ -472,7 +481,7 @@ pub(crate) async fn document(
                 job.doc_kind,
             ),
         ],
-        doc,
+        Body::from_stream(doc),
     )
         .into_response())
 }

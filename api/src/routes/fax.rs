@@ -343,14 +343,27 @@ pub(crate) async fn pdf(
     if DocKind::parse(&job.doc_kind) != Some(DocKind::Pdf) {
         return Err(ApiError::not_found("PDF not available"));
     }
+    // Streamed from the store as the agent's download is (a read error midway cuts the body short).
     let doc = st
         .store
         .documents()
-        .get(&DocumentId::Job(id.clone()))
+        .get_stream(&DocumentId::Job(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     crate::audit!("pdf_served", job_id = %id, ip = %ip);
-    Ok(pdf_response(&format!("fax_{id}.pdf"), doc))
+    let job_id = id.clone();
+    let doc = futures::StreamExt::inspect(doc, move |piece| {
+        if let Err(e) = piece {
+            tracing::error!(job_id = %job_id, error = %e, "document read failed while sending it");
+        }
+    });
+    let mut response = pdf_response(&format!("fax_{id}.pdf"), axum::body::Body::from_stream(doc));
+    if let Ok(len) = axum::http::HeaderValue::from_str(&job.doc_size.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, len);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

@@ -238,7 +238,10 @@ impl From<Inbound> for InboundFaxOut {
 }
 
 /// A PDF download with Faxbot's no-cache headers.
-pub(crate) fn pdf_response(filename: &str, body: bytes::Bytes) -> axum::response::Response {
+pub(crate) fn pdf_response(
+    filename: &str,
+    body: impl Into<axum::body::Body>,
+) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
     (
@@ -256,7 +259,7 @@ pub(crate) fn pdf_response(filename: &str, body: bytes::Bytes) -> axum::response
             (header::EXPIRES, "0".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

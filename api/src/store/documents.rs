@@ -21,6 +21,26 @@ use sqlx::Row;
 
 use super::db::{Db, q, with_reader, with_writer};
 
+/// A document's content as a stream of pieces (at most [`READ_CHUNK`] or one encryption segment
+/// each, except a database blob, which comes whole). An error ends it: what came before must then
+/// be thrown away.
+pub type DocumentStream = futures::stream::BoxStream<'static, DocumentResult<Bytes>>;
+
+/// The pieces a file is read in.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// A file as a [`DocumentStream`].
+pub(crate) fn file_stream(file: tokio::fs::File) -> DocumentStream {
+    use futures::StreamExt;
+    use tokio::io::AsyncReadExt;
+    futures::stream::try_unfold(file, |mut f| async move {
+        let mut buf = bytes::BytesMut::with_capacity(READ_CHUNK);
+        let n = f.read_buf(&mut buf).await?;
+        Ok((n > 0).then(|| (buf.freeze(), f)))
+    })
+    .boxed()
+}
+
 /// A document, named by its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DocumentId {
@@ -114,6 +134,16 @@ pub trait DocumentStore: Send + Sync {
 
     /// The document, or `None` when there is none (never stored, deleted or purged).
     fn get(&self, id: &DocumentId) -> impl Future<Output = DocumentResult<Option<Bytes>>> + Send;
+
+    /// The document as a stream of pieces, or `None` when there is none: what a large document is
+    /// sent on by (the agent's download). By default [`DocumentStore::get`] as one piece; the
+    /// configured store ([`Documents`]) reads file and object backends a piece at a time.
+    fn get_stream(
+        &self,
+        id: &DocumentId,
+    ) -> impl Future<Output = DocumentResult<Option<DocumentStream>>> + Send {
+        async move { Ok(self.get(id).await?.map(one_piece)) }
+    }
 
     /// Deletes the document; false when there was none.
     fn delete(&self, id: &DocumentId) -> impl Future<Output = DocumentResult<bool>> + Send;
@@ -458,6 +488,152 @@ impl Documents {
     }
 }
 
+impl Documents {
+    /// [`DocumentStore::get_stream`]: decrypted segment by segment when it was sealed (a document
+    /// sealed before segments, `FXE1`, is opened whole: it was written under the size limit). File
+    /// and object backends are read a piece at a time; a database blob (the default backend, or
+    /// one not migrated yet) is read whole, as the database hands it over.
+    async fn stream(&self, id: &DocumentId) -> DocumentResult<Option<DocumentStream>> {
+        use futures::StreamExt;
+        let stored = match &self.backend {
+            Backend::Database(d) => d.get(id).await?.map(one_piece),
+            Backend::Local(d) => d.read_stream(id).await?,
+            Backend::S3(d) => d.read_stream(id).await?,
+        };
+        let (stored, at) = match stored {
+            Some(s) => (s, Stored::Backend),
+            None => match &self.legacy {
+                Some(l) => match l.get(id).await? {
+                    Some(b) => (one_piece(b), Stored::Legacy),
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(match &self.key {
+            None => stored,
+            Some(k) => opening(
+                stored,
+                k.clone(),
+                aad(id),
+                // Blobs not migrated yet may predate client-side encryption.
+                at == Stored::Legacy,
+            )
+            .boxed(),
+        }))
+    }
+}
+
+/// A whole blob as a stream.
+fn one_piece(b: Bytes) -> DocumentStream {
+    use futures::StreamExt;
+    futures::stream::once(async move { Ok(b) }).boxed()
+}
+
+/// Where [`opening`] is in a sealed document.
+enum Opening {
+    /// Reading the header (what came so far).
+    Header(Vec<u8>),
+    /// `FXE2`: segment by segment.
+    Segments(Box<super::envelope::Opener>),
+    /// `FXE1` (or plaintext allowed through): gathered whole, opened at the end.
+    Whole(Vec<u8>),
+    Done,
+}
+
+/// Decrypts a sealed document's stream (see [`Documents::get_stream`]); `plain_ok`: a document that
+/// is not sealed at all passes through (a database blob from before encryption was turned on).
+fn opening(
+    stored: DocumentStream,
+    key: super::envelope::Keyring,
+    aad: Vec<u8>,
+    plain_ok: bool,
+) -> impl futures::Stream<Item = DocumentResult<Bytes>> + Send + 'static {
+    use super::envelope::{EnvelopeError, HEADER2_LEN};
+    use futures::StreamExt;
+    futures::stream::unfold(
+        (stored, Opening::Header(Vec::new())),
+        move |(mut stored, mut state)| {
+            let (key, aad) = (key.clone(), aad.clone());
+            async move {
+                loop {
+                    let next = match state {
+                        Opening::Done => return None,
+                        _ => stored.next().await,
+                    };
+                    let fail = |e: DocumentError| {
+                        Some((Err(e), (futures::stream::empty().boxed(), Opening::Done)))
+                    };
+                    match (next, &mut state) {
+                        (Some(Err(e)), _) => return fail(e),
+                        (Some(Ok(piece)), Opening::Header(head)) => {
+                            head.extend_from_slice(&piece);
+                            if head.len() < 4 {
+                                continue;
+                            }
+                            if !head.starts_with(b"FXE2") {
+                                state = Opening::Whole(std::mem::take(head));
+                                continue;
+                            }
+                            if head.len() < HEADER2_LEN {
+                                continue;
+                            }
+                            let mut opener = match key.opener(&aad, &head[..HEADER2_LEN]) {
+                                Ok(o) => o,
+                                Err(e) => return fail(e.into()),
+                            };
+                            let mut out = Vec::with_capacity(head.len());
+                            if let Err(e) = opener.push(&head[HEADER2_LEN..], &mut out) {
+                                return fail(e.into());
+                            }
+                            state = Opening::Segments(Box::new(opener));
+                            if !out.is_empty() {
+                                return Some((Ok(Bytes::from(out)), (stored, state)));
+                            }
+                        }
+                        (Some(Ok(piece)), Opening::Segments(opener)) => {
+                            let mut out = Vec::with_capacity(piece.len());
+                            if let Err(e) = opener.push(&piece, &mut out) {
+                                return fail(e.into());
+                            }
+                            if !out.is_empty() {
+                                return Some((Ok(Bytes::from(out)), (stored, state)));
+                            }
+                        }
+                        (Some(Ok(piece)), Opening::Whole(all)) => all.extend_from_slice(&piece),
+                        (None, Opening::Segments(_)) => {
+                            let Opening::Segments(opener) =
+                                std::mem::replace(&mut state, Opening::Done)
+                            else {
+                                unreachable!("matched above")
+                            };
+                            let mut out = Vec::new();
+                            return match opener.finish(&mut out) {
+                                Ok(()) => Some((Ok(Bytes::from(out)), (stored, Opening::Done))),
+                                Err(e) => fail(e.into()),
+                            };
+                        }
+                        (None, Opening::Header(all) | Opening::Whole(all)) => {
+                            let all = std::mem::take(all);
+                            let opened = match key.open(&aad, &all) {
+                                Err(EnvelopeError::NotEncrypted) if plain_ok => Ok(all),
+                                r => r,
+                            };
+                            return match opened {
+                                Ok(plain) => {
+                                    Some((Ok(Bytes::from(plain)), (stored, Opening::Done)))
+                                }
+                                Err(e) => fail(e.into()),
+                            };
+                        }
+                        (_, Opening::Done) => return None,
+                    }
+                }
+            }
+        },
+    )
+}
+
 impl BlobDocuments {
     /// Updates an existing blob; false when there is none.
     async fn replace(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<bool> {
@@ -479,6 +655,10 @@ fn aad(id: &DocumentId) -> Vec<u8> {
 }
 
 impl DocumentStore for Documents {
+    async fn get_stream(&self, id: &DocumentId) -> DocumentResult<Option<DocumentStream>> {
+        self.stream(id).await
+    }
+
     async fn put(
         &self,
         tx: &mut OwnerTx<'_>,

@@ -5,19 +5,40 @@
 //! sealed under another key is named as such instead of failing as "corrupt". The document's id is
 //! authenticated too (associated data): a sealed document moved to another id does not open.
 //!
-//! Layout (all lengths fixed): `FXE1` | key id (8) | data-key nonce (12) | sealed data key (32 + 16)
-//! | content nonce (12) | sealed content (n + 16). Pure functions: no IO here.
+//! Two layouts, told apart by their first four bytes (all lengths fixed):
+//! - `FXE2` (every new write): key id (8) | data-key nonce (12) | sealed data key (32 + 16) | nonce
+//!   prefix (7) | segments. The content is sealed in [`SEGMENT_LEN`] segments (the last one shorter,
+//!   possibly empty), each AES-256-GCM with the nonce `prefix | segment index (u32, big-endian) |
+//!   last flag (1 byte)`: the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár), so a
+//!   document is sealed and opened a segment at a time ([`Sealer`], [`Opener`]) in bounded memory;
+//!   reordered, dropped or truncated segments (a cut at a segment boundary included) do not open.
+//! - `FXE1` (written before segments, still read): content nonce (12) | sealed content (n + 16)
+//!   after the same key header, one GCM message, opened only whole.
+//!
+//! Pure functions: no IO here.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key};
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 4] = b"FXE1";
+const MAGIC2: &[u8; 4] = b"FXE2";
 const KEY_ID_LEN: usize = 8;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const KEY_LEN: usize = 32;
 const HEADER_LEN: usize = MAGIC.len() + KEY_ID_LEN + NONCE_LEN + KEY_LEN + TAG_LEN + NONCE_LEN;
+/// The nonce prefix of an `FXE2` document: 12 bytes less the segment index (4) and the last flag (1).
+const PREFIX_LEN: usize = NONCE_LEN - 5;
+/// The header of an `FXE2` document, before its first segment.
+pub const HEADER2_LEN: usize =
+    MAGIC2.len() + KEY_ID_LEN + NONCE_LEN + KEY_LEN + TAG_LEN + PREFIX_LEN;
+/// Plaintext bytes per `FXE2` segment (the last segment holds 0 to this many).
+pub const SEGMENT_LEN: usize = 64 * 1024;
+/// A sealed full segment.
+pub const SEALED_SEGMENT_LEN: usize = SEGMENT_LEN + TAG_LEN;
+/// Where the key header ends (the same in both layouts): what [`Keyring::rewrap`] replaces.
+const KEY_HEADER_END: usize = MAGIC.len() + KEY_ID_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
@@ -76,19 +97,30 @@ impl MasterKey {
         hex::encode(self.id)
     }
 
-    /// Seals `plain` for the document named `aad`.
+    /// Seals `plain` for the document named `aad` (whole; `FXE2`, the same bytes [`Sealer`] makes).
     pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        let mut sealer = self.sealer(aad)?;
+        let mut out = Vec::with_capacity(
+            HEADER2_LEN + plain.len() + (plain.len() / SEGMENT_LEN + 1) * TAG_LEN,
+        );
+        out.extend_from_slice(sealer.header());
+        sealer.push(plain, &mut out)?;
+        sealer.finish(&mut out)?;
+        Ok(out)
+    }
+
+    /// A [`Sealer`] of a new document named `aad`: a fresh data key and nonce prefix.
+    pub fn sealer(&self, aad: &[u8]) -> Result<Sealer, EnvelopeError> {
         let mut data_key = [0u8; KEY_LEN];
         let mut key_nonce = [0u8; NONCE_LEN];
-        let mut content_nonce = [0u8; NONCE_LEN];
+        let mut prefix = [0u8; PREFIX_LEN];
         rand::fill(&mut data_key[..]);
         rand::fill(&mut key_nonce[..]);
-        rand::fill(&mut content_nonce[..]);
-        let mut out = Vec::with_capacity(HEADER_LEN + plain.len() + TAG_LEN);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&self.id);
-        out.extend_from_slice(&key_nonce);
-        // Sealing fails only for messages beyond GCM's 64 GiB limit, far over any upload limit.
+        rand::fill(&mut prefix[..]);
+        let mut header = Vec::with_capacity(HEADER2_LEN);
+        header.extend_from_slice(MAGIC2);
+        header.extend_from_slice(&self.id);
+        header.extend_from_slice(&key_nonce);
         let wrapped = self
             .cipher
             .encrypt(
@@ -99,37 +131,22 @@ impl MasterKey {
                 },
             )
             .map_err(|_| EnvelopeError::TooLarge)?;
-        out.extend_from_slice(&wrapped);
-        out.extend_from_slice(&content_nonce);
-        let content_cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(data_key));
-        let sealed = content_cipher
-            .encrypt((&content_nonce).into(), Payload { msg: plain, aad })
-            .map_err(|_| EnvelopeError::TooLarge)?;
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        header.extend_from_slice(&wrapped);
+        header.extend_from_slice(&prefix);
+        Ok(Sealer {
+            header,
+            segments: Segments::new(&data_key, prefix, aad),
+            pending: Vec::with_capacity(SEGMENT_LEN + 1),
+        })
     }
 
-    /// Opens what [`MasterKey::seal`] made for the document named `aad`.
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
-        if !sealed.starts_with(MAGIC) {
-            return Err(EnvelopeError::NotEncrypted);
-        }
-        if sealed.len() < HEADER_LEN + TAG_LEN {
-            return Err(EnvelopeError::Corrupt);
-        }
-        let (id, rest) = sealed[MAGIC.len()..].split_at(KEY_ID_LEN);
-        if id != self.id {
-            return Err(EnvelopeError::OtherKey {
-                found: hex::encode(id),
-                configured: self.id(),
-            });
-        }
-        let (key_nonce, rest) = rest.split_at(NONCE_LEN);
-        let (wrapped, rest) = rest.split_at(KEY_LEN + TAG_LEN);
-        let (content_nonce, body) = rest.split_at(NONCE_LEN);
-        let nonce = |n: &[u8]| <[u8; NONCE_LEN]>::try_from(n).map_err(|_| EnvelopeError::Corrupt);
-        let (key_nonce, content_nonce) = (nonce(key_nonce)?, nonce(content_nonce)?);
-        let data_key = self
+    /// The data key of a sealed document's key header (either layout), which names this key.
+    fn data_key(&self, sealed: &[u8]) -> Result<[u8; KEY_LEN], EnvelopeError> {
+        let at = MAGIC.len() + KEY_ID_LEN;
+        let key_nonce = <[u8; NONCE_LEN]>::try_from(&sealed[at..at + NONCE_LEN])
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        let wrapped = &sealed[at + NONCE_LEN..KEY_HEADER_END];
+        let key = self
             .cipher
             .decrypt(
                 (&key_nonce).into(),
@@ -139,10 +156,211 @@ impl MasterKey {
                 },
             )
             .map_err(|_| EnvelopeError::Corrupt)?;
-        Aes256Gcm::new_from_slice(&data_key)
-            .map_err(|_| EnvelopeError::Corrupt)?
-            .decrypt((&content_nonce).into(), Payload { msg: body, aad })
+        <[u8; KEY_LEN]>::try_from(key.as_slice()).map_err(|_| EnvelopeError::Corrupt)
+    }
+
+    /// Opens what [`MasterKey::seal`] (or the `FXE1` layout before it) made for the document named `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        if sealed.starts_with(MAGIC2) {
+            if sealed.len() < HEADER2_LEN {
+                return Err(EnvelopeError::Corrupt);
+            }
+            let mut opener = self.opener(aad, &sealed[..HEADER2_LEN])?;
+            let mut out = Vec::with_capacity(sealed.len() - HEADER2_LEN);
+            opener.push(&sealed[HEADER2_LEN..], &mut out)?;
+            opener.finish(&mut out)?;
+            return Ok(out);
+        }
+        if !sealed.starts_with(MAGIC) {
+            return Err(EnvelopeError::NotEncrypted);
+        }
+        if sealed.len() < HEADER_LEN + TAG_LEN {
+            return Err(EnvelopeError::Corrupt);
+        }
+        self.check_id(sealed)?;
+        let data_key = self.data_key(sealed)?;
+        let content_nonce = <[u8; NONCE_LEN]>::try_from(&sealed[KEY_HEADER_END..HEADER_LEN])
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(data_key))
+            .decrypt(
+                (&content_nonce).into(),
+                Payload {
+                    msg: &sealed[HEADER_LEN..],
+                    aad,
+                },
+            )
             .map_err(|_| EnvelopeError::Corrupt)
+    }
+
+    /// [`EnvelopeError::OtherKey`] unless the sealed document (at least its key id) names this key.
+    fn check_id(&self, sealed: &[u8]) -> Result<(), EnvelopeError> {
+        let id = &sealed[MAGIC.len()..MAGIC.len() + KEY_ID_LEN];
+        if id != self.id {
+            return Err(EnvelopeError::OtherKey {
+                found: hex::encode(id),
+                configured: self.id(),
+            });
+        }
+        Ok(())
+    }
+
+    /// An [`Opener`] of the `FXE2` document whose first [`HEADER2_LEN`] bytes are `header`.
+    pub fn opener(&self, aad: &[u8], header: &[u8]) -> Result<Opener, EnvelopeError> {
+        if !header.starts_with(MAGIC2) {
+            return Err(if header.starts_with(MAGIC) {
+                EnvelopeError::Corrupt
+            } else {
+                EnvelopeError::NotEncrypted
+            });
+        }
+        if header.len() != HEADER2_LEN {
+            return Err(EnvelopeError::Corrupt);
+        }
+        self.check_id(header)?;
+        let data_key = self.data_key(header)?;
+        let prefix = <[u8; PREFIX_LEN]>::try_from(&header[KEY_HEADER_END..HEADER2_LEN])
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        Ok(Opener {
+            segments: Segments::new(&data_key, prefix, aad),
+            pending: Vec::with_capacity(SEALED_SEGMENT_LEN + 1),
+        })
+    }
+}
+
+/// The segment ciphers of one `FXE2` document: its data key, nonce prefix, associated data and the
+/// index of the next segment.
+struct Segments {
+    cipher: Aes256Gcm,
+    prefix: [u8; PREFIX_LEN],
+    aad: Vec<u8>,
+    next: u32,
+    done: bool,
+}
+
+impl Segments {
+    fn new(data_key: &[u8; KEY_LEN], prefix: [u8; PREFIX_LEN], aad: &[u8]) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*data_key)),
+            prefix,
+            aad: aad.to_vec(),
+            next: 0,
+            done: false,
+        }
+    }
+
+    /// The next segment's nonce, or [`EnvelopeError::TooLarge`] past 2^32 segments (256 TiB).
+    fn nonce(&mut self, last: bool) -> Result<[u8; NONCE_LEN], EnvelopeError> {
+        if self.done {
+            return Err(EnvelopeError::Corrupt);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..PREFIX_LEN].copy_from_slice(&self.prefix);
+        nonce[PREFIX_LEN..PREFIX_LEN + 4].copy_from_slice(&self.next.to_be_bytes());
+        nonce[NONCE_LEN - 1] = u8::from(last);
+        self.next = self.next.checked_add(1).ok_or(EnvelopeError::TooLarge)?;
+        self.done = last;
+        Ok(nonce)
+    }
+
+    fn seal(&mut self, plain: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        let nonce = self.nonce(last)?;
+        let sealed = self
+            .cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plain,
+                    aad: &self.aad,
+                },
+            )
+            .map_err(|_| EnvelopeError::TooLarge)?;
+        out.extend_from_slice(&sealed);
+        Ok(())
+    }
+
+    fn open(&mut self, sealed: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        let nonce = self.nonce(last)?;
+        let plain = self
+            .cipher
+            .decrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: sealed,
+                    aad: &self.aad,
+                },
+            )
+            .map_err(|_| EnvelopeError::Corrupt)?;
+        out.extend_from_slice(&plain);
+        Ok(())
+    }
+}
+
+/// Seals one document a piece at a time: its [`Sealer::header`] first, then what
+/// [`Sealer::push`] and [`Sealer::finish`] append. Holds at most one segment of plaintext.
+pub struct Sealer {
+    header: Vec<u8>,
+    segments: Segments,
+    pending: Vec<u8>,
+}
+
+impl Sealer {
+    /// The document's first [`HEADER2_LEN`] bytes.
+    pub fn header(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// Seals `plain`, appending every segment it completes to `out`. A full segment is sealed
+    /// only once more follows it, because the last one (which may be full) is sealed as such.
+    pub fn push(&mut self, mut plain: &[u8], out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        while !plain.is_empty() {
+            if self.pending.len() == SEGMENT_LEN {
+                self.segments.seal(&self.pending, false, out)?;
+                self.pending.clear();
+            }
+            let take = (SEGMENT_LEN - self.pending.len()).min(plain.len());
+            self.pending.extend_from_slice(&plain[..take]);
+            plain = &plain[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the last segment (what is pending, possibly nothing) into `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.segments.seal(&pending, true, out)
+    }
+}
+
+/// Opens one `FXE2` document a piece at a time (after its header, see [`MasterKey::opener`]):
+/// [`Opener::push`] appends the plaintext of every segment it completes, [`Opener::finish`] the
+/// last one. Holds at most one sealed segment; a segment that does not open, or a document that
+/// ends early, is [`EnvelopeError::Corrupt`] (plaintext already appended came from segments that
+/// opened, but the document as a whole must then be thrown away).
+pub struct Opener {
+    segments: Segments,
+    pending: Vec<u8>,
+}
+
+impl Opener {
+    pub fn push(&mut self, mut sealed: &[u8], out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        while !sealed.is_empty() {
+            if self.pending.len() == SEALED_SEGMENT_LEN {
+                self.segments.open(&self.pending, false, out)?;
+                self.pending.clear();
+            }
+            let take = (SEALED_SEGMENT_LEN - self.pending.len()).min(sealed.len());
+            self.pending.extend_from_slice(&sealed[..take]);
+            sealed = &sealed[take..];
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), EnvelopeError> {
+        if self.pending.len() < TAG_LEN {
+            return Err(EnvelopeError::Corrupt);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.segments.open(&pending, true, out)
     }
 }
 
@@ -180,39 +398,22 @@ impl Keyring {
     /// for byte. `None` when the document already names the current key. The previous key it
     /// names must be in the ring; a damaged header is [`EnvelopeError::Corrupt`].
     pub fn rewrap(&self, sealed: &[u8]) -> Result<Option<Vec<u8>>, EnvelopeError> {
-        if !sealed.starts_with(MAGIC) {
+        let min = if sealed.starts_with(MAGIC2) {
+            HEADER2_LEN + TAG_LEN
+        } else if sealed.starts_with(MAGIC) {
+            HEADER_LEN + TAG_LEN
+        } else {
             return Err(EnvelopeError::NotEncrypted);
-        }
-        if sealed.len() < HEADER_LEN + TAG_LEN {
+        };
+        if sealed.len() < min {
             return Err(EnvelopeError::Corrupt);
         }
         let id = &sealed[MAGIC.len()..MAGIC.len() + KEY_ID_LEN];
         if id == self.current.id {
             return Ok(None);
         }
-        let found = hex::encode(id);
-        let old = self
-            .previous
-            .iter()
-            .find(|k| k.id() == found)
-            .ok_or_else(|| EnvelopeError::OtherKey {
-                found: found.clone(),
-                configured: self.current.id(),
-            })?;
-        let at = MAGIC.len() + KEY_ID_LEN;
-        let key_nonce = <[u8; NONCE_LEN]>::try_from(&sealed[at..at + NONCE_LEN])
-            .map_err(|_| EnvelopeError::Corrupt)?;
-        let wrapped = &sealed[at + NONCE_LEN..at + NONCE_LEN + KEY_LEN + TAG_LEN];
-        let data_key = old
-            .cipher
-            .decrypt(
-                (&key_nonce).into(),
-                Payload {
-                    msg: wrapped,
-                    aad: &old.id,
-                },
-            )
-            .map_err(|_| EnvelopeError::Corrupt)?;
+        let old = self.key_named(sealed)?;
+        let data_key = old.data_key(sealed)?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce[..]);
         let rewrapped = self
@@ -227,12 +428,38 @@ impl Keyring {
             )
             .map_err(|_| EnvelopeError::TooLarge)?;
         let mut out = Vec::with_capacity(sealed.len());
-        out.extend_from_slice(MAGIC);
+        // The layout's magic is kept: only the key header changes.
+        out.extend_from_slice(&sealed[..MAGIC.len()]);
         out.extend_from_slice(&self.current.id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&rewrapped);
-        out.extend_from_slice(&sealed[at + NONCE_LEN + KEY_LEN + TAG_LEN..]);
+        out.extend_from_slice(&sealed[KEY_HEADER_END..]);
         Ok(Some(out))
+    }
+
+    /// The key of the ring a sealed document's header names.
+    fn key_named(&self, sealed: &[u8]) -> Result<&MasterKey, EnvelopeError> {
+        let id = &sealed[MAGIC.len()..MAGIC.len() + KEY_ID_LEN];
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == id)
+            .ok_or_else(|| EnvelopeError::OtherKey {
+                found: hex::encode(id),
+                configured: self.current.id(),
+            })
+    }
+
+    /// A [`Sealer`] under the current key.
+    pub fn sealer(&self, aad: &[u8]) -> Result<Sealer, EnvelopeError> {
+        self.current.sealer(aad)
+    }
+
+    /// An [`Opener`] of an `FXE2` document under whichever key its header names.
+    pub fn opener(&self, aad: &[u8], header: &[u8]) -> Result<Opener, EnvelopeError> {
+        if header.len() < MAGIC.len() + KEY_ID_LEN {
+            return self.current.opener(aad, header);
+        }
+        self.key_named(header)?.opener(aad, header)
     }
 
     /// Opens with whichever key the document names.
@@ -310,8 +537,9 @@ mod tests {
         let moved = ring.rewrap(&by_old).unwrap().expect("named the old key");
         // Same length, the content part (its nonce and ciphertext) untouched; the header differs.
         assert_eq!(moved.len(), by_old.len());
-        let content_at = MAGIC.len() + KEY_ID_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
+        let content_at = KEY_HEADER_END;
         assert_eq!(moved[content_at..], by_old[content_at..]);
+        assert!(moved.starts_with(MAGIC2));
         assert_ne!(moved[..content_at], by_old[..content_at]);
         // Opens with the new key alone, as the same document only; the old key no longer opens it.
         let only_new = Keyring::from(new);
@@ -335,9 +563,148 @@ mod tests {
         bad[MAGIC.len() + KEY_ID_LEN + NONCE_LEN] ^= 1;
         assert_eq!(ring.rewrap(&bad), Err(EnvelopeError::Corrupt));
         assert_eq!(
-            ring.rewrap(&by_old[..HEADER_LEN]),
+            ring.rewrap(&by_old[..HEADER2_LEN]),
             Err(EnvelopeError::Corrupt)
         );
+    }
+
+    /// An `FXE1` document as the version before segments wrote it.
+    fn seal_v1(k: &MasterKey, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+        let data_key = [7u8; KEY_LEN];
+        let (key_nonce, content_nonce) = ([1u8; NONCE_LEN], [2u8; NONCE_LEN]);
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&k.id);
+        out.extend_from_slice(&key_nonce);
+        let wrapped = k
+            .cipher
+            .encrypt(
+                (&key_nonce).into(),
+                Payload {
+                    msg: &data_key,
+                    aad: &k.id,
+                },
+            )
+            .unwrap();
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&content_nonce);
+        let sealed = Aes256Gcm::new(&Key::<Aes256Gcm>::from(data_key))
+            .encrypt((&content_nonce).into(), Payload { msg: plain, aad })
+            .unwrap();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    #[test]
+    fn version_1_documents_still_open_and_rewrap() {
+        let old = MasterKey::parse(KEY).unwrap();
+        let v1 = seal_v1(&old, b"jobs/a", b"patient letter");
+        assert_eq!(old.open(b"jobs/a", &v1).unwrap(), b"patient letter");
+        assert_eq!(old.open(b"jobs/b", &v1), Err(EnvelopeError::Corrupt));
+        let new = MasterKey::parse(&"42".repeat(32)).unwrap();
+        let ring = Keyring::new(new.clone(), vec![old]);
+        let moved = ring.rewrap(&v1).unwrap().expect("names the old key");
+        assert!(moved.starts_with(MAGIC));
+        assert_eq!(
+            Keyring::from(new).open(b"jobs/a", &moved).unwrap(),
+            b"patient letter"
+        );
+    }
+
+    /// Seals in pieces of `step` bytes and opens in pieces of `open_step`.
+    fn pieces(k: &MasterKey, plain: &[u8], step: usize, open_step: usize) -> Vec<u8> {
+        let mut sealer = k.sealer(b"jobs/a").unwrap();
+        let mut sealed = sealer.header().to_vec();
+        for piece in plain.chunks(step.max(1)) {
+            sealer.push(piece, &mut sealed).unwrap();
+        }
+        sealer.finish(&mut sealed).unwrap();
+        assert_eq!(k.open(b"jobs/a", &sealed).unwrap(), plain);
+        let mut opener = k.opener(b"jobs/a", &sealed[..HEADER2_LEN]).unwrap();
+        let mut out = Vec::new();
+        for piece in sealed[HEADER2_LEN..].chunks(open_step) {
+            opener.push(piece, &mut out).unwrap();
+        }
+        opener.finish(&mut out).unwrap();
+        assert_eq!(out, plain);
+        sealed
+    }
+
+    #[test]
+    fn segments_round_trip_at_every_boundary() {
+        let k = MasterKey::parse(KEY).unwrap();
+        for len in [
+            0,
+            1,
+            SEGMENT_LEN - 1,
+            SEGMENT_LEN,
+            SEGMENT_LEN + 1,
+            2 * SEGMENT_LEN,
+            3 * SEGMENT_LEN + 17,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let sealed = pieces(&k, &plain, 1000, 7777);
+            // The last segment may be full: a multiple of the segment length needs no empty one.
+            let segments = len.div_ceil(SEGMENT_LEN).max(1);
+            assert_eq!(
+                sealed.len(),
+                HEADER2_LEN + len + segments * TAG_LEN,
+                "{len}"
+            );
+            pieces(&k, &plain, SEGMENT_LEN, SEALED_SEGMENT_LEN);
+            pieces(&k, &plain, len + 1, 1);
+        }
+    }
+
+    #[test]
+    fn segments_detect_truncation_reordering_and_damage() {
+        let k = MasterKey::parse(KEY).unwrap();
+        let plain: Vec<u8> = (0..3 * SEGMENT_LEN).map(|i| (i % 13) as u8).collect();
+        let sealed = k.seal(b"jobs/a", &plain).unwrap();
+        assert!(
+            !sealed
+                .windows(64)
+                .any(|w| plain.windows(64).next() == Some(w))
+        );
+        // Cut at a segment boundary (the last whole segment was not sealed as the last one).
+        let cut = HEADER2_LEN + 2 * SEALED_SEGMENT_LEN;
+        assert_eq!(
+            k.open(b"jobs/a", &sealed[..cut]),
+            Err(EnvelopeError::Corrupt)
+        );
+        // Cut inside a segment, a lone header, a cut inside the header.
+        assert_eq!(
+            k.open(b"jobs/a", &sealed[..cut + 100]),
+            Err(EnvelopeError::Corrupt)
+        );
+        assert_eq!(
+            k.open(b"jobs/a", &sealed[..HEADER2_LEN]),
+            Err(EnvelopeError::Corrupt)
+        );
+        assert_eq!(
+            k.open(b"jobs/a", &sealed[..10]),
+            Err(EnvelopeError::Corrupt)
+        );
+        // Two segments swapped.
+        let mut swapped = sealed[..HEADER2_LEN].to_vec();
+        let body = &sealed[HEADER2_LEN..];
+        swapped.extend_from_slice(&body[SEALED_SEGMENT_LEN..2 * SEALED_SEGMENT_LEN]);
+        swapped.extend_from_slice(&body[..SEALED_SEGMENT_LEN]);
+        swapped.extend_from_slice(&body[2 * SEALED_SEGMENT_LEN..]);
+        assert_eq!(k.open(b"jobs/a", &swapped), Err(EnvelopeError::Corrupt));
+        // Appended bytes, a flipped bit in the nonce prefix.
+        let mut longer = sealed.clone();
+        longer.extend_from_slice(&[0u8; 40]);
+        assert_eq!(k.open(b"jobs/a", &longer), Err(EnvelopeError::Corrupt));
+        let mut bad = sealed.clone();
+        bad[HEADER2_LEN - 1] ^= 1;
+        assert_eq!(k.open(b"jobs/a", &bad), Err(EnvelopeError::Corrupt));
+        // Streaming: the opener fails at the damaged segment.
+        let mut opener = k.opener(b"jobs/a", &swapped[..HEADER2_LEN]).unwrap();
+        let mut out = Vec::new();
+        let r = opener
+            .push(&swapped[HEADER2_LEN..], &mut out)
+            .and_then(|()| opener.finish(&mut out));
+        assert_eq!(r, Err(EnvelopeError::Corrupt));
     }
 
     #[test]

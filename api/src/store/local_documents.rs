@@ -84,6 +84,20 @@ impl LocalDocuments {
     }
 }
 
+impl LocalDocuments {
+    /// The document's file as a stream; `None` when there is none.
+    pub(crate) async fn read_stream(
+        &self,
+        id: &DocumentId,
+    ) -> DocumentResult<Option<super::documents::DocumentStream>> {
+        match tokio::fs::File::open(self.path(id)?).await {
+            Ok(f) => Ok(Some(super::documents::file_stream(f))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl DocumentStore for LocalDocuments {
     async fn put(
         &self,

@@ -47,7 +47,7 @@ pub(crate) use db::Db;
 use db::with_reader;
 pub use documents::{
     BlobDocuments, DocumentBackend, DocumentError, DocumentId, DocumentResult, DocumentStore,
-    Documents, OwnerTx,
+    DocumentStream, Documents, OwnerTx,
 };
 pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;

@@ -165,6 +165,21 @@ impl ObjectDocuments {
     }
 }
 
+impl ObjectDocuments {
+    /// The object's body as a stream, as the store sends it; `None` when there is none.
+    pub(crate) async fn read_stream(
+        &self,
+        id: &DocumentId,
+    ) -> DocumentResult<Option<super::documents::DocumentStream>> {
+        let path = self.path(id)?;
+        match self.store.get(&path).await {
+            Ok(r) => Ok(Some(r.into_stream().map_err(DocumentError::from).boxed())),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl DocumentStore for ObjectDocuments {
     async fn put(
         &self,
