@@ -487,7 +487,7 @@ impl Config {
             "key_secret_file",
             "base_url",
         ]
-        .map(|k| sinch(k));
+        .map(sinch);
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
