@@ -777,3 +777,128 @@ async fn agent_check_asks_sinch_whether_it_accepts_the_key() {
         checks[0].text
     );
 }
+
+/// A cloud-only site on Sinch is one `faxline serve` with one configuration file: the Sinch line makes Sinch
+/// the API's backend, so the API refuses to start without the webhooks' Basic credentials (naming them),
+/// starts with them and shows the flags in readiness, and starts with the check explicitly off only with a
+/// warning.
+#[tokio::test]
+async fn serve_runs_a_sinch_site_and_requires_the_webhook_credentials() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faxline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api]\ndata_dir = \"{}\"\npublic_api_url = \"https://fax.example.org\"\n\
+             allow_insecure_public_url = true\n\n[line]\nkind = \"sinch\"\n\n\
+             [sinch]\nproject_id = \"{PROJECT}\"\nkey_id = \"{KEY_ID}\"\nwebhook_user = \"{HOOK_USER}\"\n\
+             base_url = \"http://127.0.0.1:9/v3\"\nallow_http = true\n",
+            dir.path().join("data").display(),
+        ),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let serve = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_faxline"));
+        c.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .env("API_KEY", common::ADMIN_KEY)
+        .env("SINCH_API_SECRET", KEY_SECRET)
+        .env_remove("FAXLINE_CONFIG")
+        .env_remove("DATABASE_URL")
+        .env_remove("SINCH_INBOUND_BASIC_PASS")
+        .env_remove("SINCH_VERIFY_WEBHOOK_AUTH")
+        .env_remove("SINCH_CALLBACK_URL")
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        common::Proc(c.spawn().unwrap())
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let up = || async {
+        let start = std::time::Instant::now();
+        while reqwest::get(format!("{base}/health")).await.is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "serve never came up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let stderr_of = |s: &mut common::Proc| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut s.0.stderr.take().unwrap(), &mut text).unwrap();
+        text
+    };
+    let callback = (
+        "SINCH_CALLBACK_URL",
+        "https://fax.example.org/sinch-callback",
+    );
+
+    // No webhook password: refused at start, naming it.
+    let mut s = serve(&[callback]);
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = s.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve started without the webhook credentials"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let stderr = stderr_of(&mut s);
+    assert!(stderr.contains("SINCH_INBOUND_BASIC_PASS"), "{stderr}");
+    assert!(!stderr.contains(KEY_SECRET), "{stderr}");
+
+    // With it: ready to take Sinch's authenticated webhooks.
+    let mut s = serve(&[callback, ("SINCH_INBOUND_BASIC_PASS", HOOK_PASSWORD)]);
+    up().await;
+    let ready: Value = reqwest::get(format!("{base}/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["backend"], "sinch", "{ready}");
+    assert_eq!(
+        ready["providers"]["sinch"],
+        json!({"webhooks": true, "verification": "basic_auth", "verification_required": true,
+            "key_configured": true, "callback_url": "https://fax.example.org/sinch-callback",
+            "inbound_url": "https://fax.example.org/sinch-inbound"})
+    );
+    // A webhook without the credentials is refused.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/sinch-inbound"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+    let stderr = stderr_of(&mut s);
+    assert!(
+        !stderr.contains(HOOK_PASSWORD),
+        "the password reached the log: {stderr}"
+    );
+
+    // The check off (local development, no callback URL either): starts, and says so.
+    let mut s = serve(&[("SINCH_VERIFY_WEBHOOK_AUTH", "false")]);
+    up().await;
+    assert!(s.sigterm_and_wait(Duration::from_secs(30)).await.success());
+    let stderr = stderr_of(&mut s);
+    assert!(stderr.contains("webhook authentication is OFF"), "{stderr}");
+}
