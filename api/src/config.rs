@@ -181,6 +181,26 @@ pub struct Config {
     /// The SignalWire API token (`SIGNALWIRE_API_TOKEN`, or `signalwire_api_token_file`), the password of the
     /// media download.
     pub signalwire_api_token: Option<Secret>,
+    /// The user name of the Basic credentials every Sinch webhook must carry (`SINCH_INBOUND_BASIC_USER`,
+    /// Faxbot's name; in the shared file also `[sinch] webhook_user`). Sinch's Fax API signs no webhook: the
+    /// credentials in the callback URL are its only authentication, so they are required when Sinch is used.
+    pub sinch_webhook_user: Option<String>,
+    /// The Basic password of Sinch's webhooks (`SINCH_INBOUND_BASIC_PASS`, or `sinch_webhook_password_file`;
+    /// in the shared file `[sinch] webhook_password(_file)`): strong, and no other secret's value.
+    pub sinch_webhook_password: Option<Secret>,
+    /// Require the Basic credentials on Sinch's webhooks (`SINCH_VERIFY_WEBHOOK_AUTH`, alias Faxbot's
+    /// `SINCH_INBOUND_VERIFY_SIGNATURE`; default true). Turning it off is for local development only and is
+    /// logged at every start.
+    pub sinch_verify_auth: bool,
+    /// The Sinch project (`SINCH_PROJECT_ID`): a received fax without its document attached is downloaded
+    /// from the project's fax API.
+    pub sinch_project_id: Option<String>,
+    /// The access key's id (`SINCH_API_KEY`), the user name of that download.
+    pub sinch_key_id: Option<String>,
+    /// The access key's secret (`SINCH_API_SECRET`, or `sinch_key_secret_file`), its password.
+    pub sinch_key_secret: Option<Secret>,
+    /// Sinch's Fax API base up to `/v3` (`SINCH_BASE_URL`); downloads go to its host only.
+    pub sinch_base_url: String,
     /// OAuth 2.1 bearer tokens on `/mcp`, besides `X-API-Key`: the issuer (`iss`) whose signed
     /// JWTs are accepted (`FAXLINE_API__MCP_OAUTH_ISSUER`). Unset: keys only.
     pub mcp_oauth_issuer: Option<String>,
@@ -254,6 +274,13 @@ impl Default for Config {
             signalwire_space_url: None,
             signalwire_project_id: None,
             signalwire_api_token: None,
+            sinch_webhook_user: None,
+            sinch_webhook_password: None,
+            sinch_verify_auth: true,
+            sinch_project_id: None,
+            sinch_key_id: None,
+            sinch_key_secret: None,
+            sinch_base_url: "https://fax.api.sinch.com/v3".into(),
             mcp_oauth_issuer: None,
             mcp_oauth_audience: None,
             mcp_oauth_jwks_url: None,
@@ -289,6 +316,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "phaxio_callback_token",
     "signalwire_signing_key",
     "signalwire_api_token",
+    "sinch_webhook_password",
+    "sinch_key_secret",
 ];
 
 /// `FAXLINE_API__<KEY>=value` sets `key` in `[api]`. The value is read as a TOML value when it is one
@@ -440,6 +469,25 @@ impl Config {
         let sw_space = signalwire("space_url");
         let sw_project = signalwire("project_id");
         let sw_token_file = signalwire("api_token_file");
+        // The Sinch line's section: the webhooks' credentials, and the project's access key for downloads.
+        let sinch = |k: &str| {
+            table
+                .get("sinch")
+                .and_then(|t| t.get(k))
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+        };
+        let sinch_section = [
+            "webhook_user",
+            "webhook_password",
+            "webhook_password_file",
+            "project_id",
+            "key_id",
+            "key_secret",
+            "key_secret_file",
+            "base_url",
+        ]
+        .map(sinch);
         let mut api = if sectioned {
             if let Some(k) = table
                 .iter()
@@ -466,6 +514,7 @@ impl Config {
         };
         apply_section_env(&mut api, get);
         resolve_secret_files(&mut api, origin)?;
+        let api_sets_sinch_base = api.contains_key("sinch_base_url");
         let merged = toml::to_string(&api).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let mut cfg: Self = toml::from_str(&merged).map_err(parse_err)?;
         if cfg.telnyx_public_key.is_none() {
@@ -481,6 +530,44 @@ impl Config {
             && let Some(p) = sw_token_file.and_then(non_empty)
         {
             cfg.signalwire_api_token = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        let [
+            sinch_user,
+            sinch_password,
+            sinch_password_file,
+            sinch_project,
+            sinch_key_id,
+            sinch_key_secret,
+            sinch_key_secret_file,
+            sinch_base,
+        ] = sinch_section;
+        if cfg.sinch_webhook_user.is_none() {
+            cfg.sinch_webhook_user = sinch_user.and_then(non_empty);
+        }
+        if cfg.sinch_webhook_password.is_none() {
+            cfg.sinch_webhook_password = match sinch_password_file.and_then(non_empty) {
+                Some(p) => non_empty(read_secret_file(&p)?),
+                None => sinch_password.and_then(non_empty),
+            }
+            .map(Secret::new);
+        }
+        if cfg.sinch_project_id.is_none() {
+            cfg.sinch_project_id = sinch_project.and_then(non_empty);
+        }
+        if cfg.sinch_key_id.is_none() {
+            cfg.sinch_key_id = sinch_key_id.and_then(non_empty);
+        }
+        if cfg.sinch_key_secret.is_none() {
+            cfg.sinch_key_secret = match sinch_key_secret_file.and_then(non_empty) {
+                Some(p) => non_empty(read_secret_file(&p)?),
+                None => sinch_key_secret.and_then(non_empty),
+            }
+            .map(Secret::new);
+        }
+        if let Some(b) = sinch_base.and_then(non_empty)
+            && !api_sets_sinch_base
+        {
+            cfg.sinch_base_url = b;
         }
         // The render budget is shared with the agent, in `[limits]` (validated by the agent's check).
         if let Some(toml::Value::Table(limits)) = shared_limits {
@@ -561,6 +648,13 @@ impl Config {
             "signalwire_space_url",
             "signalwire_project_id",
             "signalwire_api_token",
+            "sinch_webhook_user",
+            "sinch_webhook_password",
+            "sinch_verify_auth",
+            "sinch_project_id",
+            "sinch_key_id",
+            "sinch_key_secret",
+            "sinch_base_url",
             "mcp_oauth_issuer",
             "mcp_oauth_audience",
             "mcp_oauth_jwks_url",
@@ -768,6 +862,39 @@ impl Config {
         if let Some(v) = get("SIGNALWIRE_API_TOKEN") {
             self.signalwire_api_token = non_empty(v).map(Secret::new);
         }
+        // Sinch, under Faxbot's names (its API key and secret never fall back to Phaxio's, as Faxbot's did).
+        if let Some(v) = get("SINCH_INBOUND_BASIC_USER") {
+            self.sinch_webhook_user = non_empty(v);
+        }
+        if let Some(p) = get("SINCH_INBOUND_BASIC_PASS_FILE").and_then(non_empty) {
+            self.sinch_webhook_password = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("SINCH_INBOUND_BASIC_PASS") {
+            self.sinch_webhook_password = non_empty(v).map(Secret::new);
+        }
+        for var in [
+            "SINCH_INBOUND_VERIFY_SIGNATURE",
+            "SINCH_VERIFY_WEBHOOK_AUTH",
+        ] {
+            if let Some(v) = get(var) {
+                self.sinch_verify_auth = parse_bool(var, &v)?;
+            }
+        }
+        if let Some(v) = get("SINCH_PROJECT_ID") {
+            self.sinch_project_id = non_empty(v);
+        }
+        if let Some(v) = get("SINCH_API_KEY") {
+            self.sinch_key_id = non_empty(v);
+        }
+        if let Some(p) = get("SINCH_API_SECRET_FILE").and_then(non_empty) {
+            self.sinch_key_secret = non_empty(read_secret_file(&p)?).map(Secret::new);
+        }
+        if let Some(v) = get("SINCH_API_SECRET") {
+            self.sinch_key_secret = non_empty(v).map(Secret::new);
+        }
+        if let Some(v) = get("SINCH_BASE_URL").and_then(non_empty) {
+            self.sinch_base_url = v;
+        }
         Ok(())
     }
 
@@ -804,6 +931,16 @@ impl Config {
             (
                 "SIGNALWIRE_API_TOKEN",
                 &self.signalwire_api_token,
+                MIN_SHARED_KEY_LEN,
+            ),
+            (
+                "SINCH_INBOUND_BASIC_PASS",
+                &self.sinch_webhook_password,
+                MIN_SHARED_KEY_LEN,
+            ),
+            (
+                "SINCH_API_SECRET",
+                &self.sinch_key_secret,
                 MIN_SHARED_KEY_LEN,
             ),
         ];
@@ -1024,6 +1161,78 @@ impl Config {
             .map(str::to_ascii_lowercase)
     }
 
+    /// Whether the Sinch webhook routes take webhooks: Sinch is the backend, or its webhook credentials (or
+    /// the explicit opt-out of their check) are configured.
+    pub fn sinch_enabled(&self) -> bool {
+        self.backend.eq_ignore_ascii_case("sinch")
+            || self.sinch_webhook_password.is_some()
+            || !self.sinch_verify_auth
+    }
+
+    /// The host of Sinch's Fax API (`SINCH_BASE_URL`), lower case: received faxes are downloaded from it only.
+    pub fn sinch_host(&self) -> Option<String> {
+        url::Url::parse(self.sinch_base_url.trim())
+            .ok()?
+            .host_str()
+            .map(str::to_ascii_lowercase)
+    }
+
+    /// The Sinch webhooks' credentials, when configured.
+    pub fn sinch_credentials(&self) -> Option<(&str, &str)> {
+        Some((
+            self.sinch_webhook_user.as_deref()?,
+            self.sinch_webhook_password.as_ref()?.expose(),
+        ))
+    }
+
+    fn check_sinch(&self) -> Result<(), ConfigError> {
+        let lower = self.sinch_base_url.to_ascii_lowercase();
+        if self.sinch_enabled()
+            && !(lower.starts_with("https://")
+                || (lower.starts_with("http://") && self.allow_insecure_public_url))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "SINCH_BASE_URL must be an https URL (allow_insecure_public_url for local use), got {:?}",
+                self.sinch_base_url
+            )));
+        }
+        if !self.sinch_enabled() || !self.sinch_verify_auth {
+            return Ok(());
+        }
+        let unreserved = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+        };
+        let (Some(user), Some(password)) = (&self.sinch_webhook_user, &self.sinch_webhook_password)
+        else {
+            return Err(ConfigError::Invalid(
+                "Sinch's webhooks carry no signature, so they are authenticated by HTTP Basic credentials in \
+                 the callback URLs, and SINCH_INBOUND_BASIC_USER and SINCH_INBOUND_BASIC_PASS are not both set: \
+                 choose a user name and a strong password (`openssl rand -hex 32`; or [sinch] webhook_user and \
+                 webhook_password_file), give the same to the line and put them in the incoming-fax URL of \
+                 the Sinch fax service; SINCH_VERIFY_WEBHOOK_AUTH=false turns the check off for local \
+                 development only"
+                    .into(),
+            ));
+        };
+        if !unreserved(user) || !unreserved(password.expose()) {
+            return Err(ConfigError::Invalid(
+                "SINCH_INBOUND_BASIC_USER and SINCH_INBOUND_BASIC_PASS must be letters, digits, `-`, `.`, `_` \
+                 or `~` (at most 128): they travel in the callback URL"
+                    .into(),
+            ));
+        }
+        if password.expose().eq_ignore_ascii_case(user) {
+            return Err(ConfigError::Invalid(
+                "SINCH_INBOUND_BASIC_PASS equals SINCH_INBOUND_BASIC_USER; use a random value"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_signalwire(&self) -> Result<(), ConfigError> {
         if self.backend.eq_ignore_ascii_case("signalwire") && self.public_api_url.is_none() {
             return Err(ConfigError::Invalid(
@@ -1176,6 +1385,7 @@ impl Config {
         self.check_phaxio()?;
         self.check_telnyx()?;
         self.check_signalwire()?;
+        self.check_sinch()?;
         self.trusted_proxy_nets()?;
         if self.header_read_timeout_seconds == 0 || self.request_timeout_seconds == 0 {
             return Err(ConfigError::Invalid(

@@ -242,6 +242,13 @@ impl App {
                  /signalwire-callback can forge fax results and inbound faxes; local development only"
             );
         }
+        if cfg.sinch_enabled() && !cfg.sinch_verify_auth {
+            tracing::warn!(
+                provider = "sinch",
+                "webhook authentication is OFF (SINCH_VERIFY_WEBHOOK_AUTH=false): anyone who can reach \
+                 /sinch-callback and /sinch-inbound can forge fax results and inbound faxes; local development only"
+            );
+        }
         if cfg.telnyx_enabled() && !cfg.telnyx_verify_signature {
             tracing::warn!(
                 provider = "telnyx",

@@ -19,6 +19,7 @@ pub mod phaxio;
 pub mod phone;
 pub mod secret;
 pub mod secret_strength;
+pub mod sinch;
 pub mod status;
 pub mod telnyx;
 pub mod time;

@@ -12,6 +12,7 @@ pub mod loopback;
 pub mod phaxio;
 pub mod q850;
 pub mod signalwire;
+pub mod sinch;
 pub mod sip;
 pub mod t30;
 pub mod telnyx;
@@ -47,6 +48,9 @@ pub enum LineKind {
     /// Telnyx's cloud fax API (`[telnyx]`).
     #[value(skip)]
     Telnyx,
+    /// Sinch's cloud fax API (`[sinch]`).
+    #[value(skip)]
+    Sinch,
     /// SignalWire's cloud fax API (`[signalwire]`).
     #[value(skip)]
     #[serde(rename = "signalwire")]
@@ -62,6 +66,7 @@ impl LineKind {
             LineKind::Sip => "sip",
             LineKind::Phaxio => "phaxio",
             LineKind::Telnyx => "telnyx",
+            LineKind::Sinch => "sinch",
             LineKind::SignalWire => "signalwire",
         }
     }
@@ -73,6 +78,7 @@ impl LineKind {
             | LineKind::Sip
             | LineKind::Phaxio
             | LineKind::Telnyx
+            | LineKind::Sinch
             | LineKind::SignalWire => true,
             LineKind::Loopback | LineKind::Sim => false,
         }
@@ -80,10 +86,18 @@ impl LineKind {
 }
 
 /// The configuration sections the lines own.
-pub const SECTIONS: &[&str] = &["ami", "asterisk", "sip", "phaxio", "telnyx", "signalwire"];
+pub const SECTIONS: &[&str] = &[
+    "ami",
+    "asterisk",
+    "sip",
+    "phaxio",
+    "telnyx",
+    "signalwire",
+    "sinch",
+];
 
 /// The `[line] kind`s that are cloud providers (Faxbot's `FAX_BACKEND` names them the same way).
-pub const CLOUD_KINDS: &[&str] = &["phaxio", "telnyx", "signalwire"];
+pub const CLOUD_KINDS: &[&str] = &["phaxio", "telnyx", "signalwire", "sinch"];
 
 /// The lines' secret settings: (section, key). Each also has `<key>_file`.
 pub const SECRET_SETTINGS: &[(&str, &str)] = &[
@@ -92,6 +106,8 @@ pub const SECRET_SETTINGS: &[(&str, &str)] = &[
     ("phaxio", "api_secret"),
     ("telnyx", "api_key"),
     ("signalwire", "api_token"),
+    ("sinch", "key_secret"),
+    ("sinch", "webhook_password"),
 ];
 
 /// The lines' sections of the configuration, each defined by its line.
@@ -108,6 +124,8 @@ pub struct LineSections {
     pub telnyx: telnyx::TelnyxConfig,
     /// The SignalWire line's space and project.
     pub signalwire: signalwire::SignalWireConfig,
+    /// The Sinch line's project and access key.
+    pub sinch: sinch::SinchConfig,
 }
 
 /// A secret slot while loading: (section, key, the value, its `<key>_file`).
@@ -120,7 +138,7 @@ pub(crate) type SecretSlot<'a> = (
 
 impl LineSections {
     /// The secrets in [`SECRET_SETTINGS`] order, to resolve while loading.
-    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 5] {
+    pub(crate) fn secret_slots(&mut self) -> [SecretSlot<'_>; 7] {
         [
             ("ami", "secret", &mut self.ami.secret, &self.ami.secret_file),
             (
@@ -147,6 +165,18 @@ impl LineSections {
                 &mut self.signalwire.api_token,
                 &self.signalwire.api_token_file,
             ),
+            (
+                "sinch",
+                "key_secret",
+                &mut self.sinch.key_secret,
+                &self.sinch.key_secret_file,
+            ),
+            (
+                "sinch",
+                "webhook_password",
+                &mut self.sinch.webhook_password,
+                &self.sinch.webhook_password_file,
+            ),
         ]
     }
 
@@ -168,6 +198,12 @@ impl LineSections {
         if let Some(s) = &self.signalwire.api_token {
             v.push(("signalwire.api_token".into(), s));
         }
+        if let Some(s) = &self.sinch.key_secret {
+            v.push(("sinch.key_secret".into(), s));
+        }
+        if let Some(s) = &self.sinch.webhook_password {
+            v.push(("sinch.webhook_password".into(), s));
+        }
         v
     }
 
@@ -176,6 +212,9 @@ impl LineSections {
         vec![
             ("ami.username", Some(self.ami.username.as_str())),
             ("sip.username", self.sip.username.as_deref()),
+            ("sinch.key_id", self.sinch.key_id.as_deref()),
+            ("sinch.project_id", self.sinch.project_id.as_deref()),
+            ("sinch.webhook_user", self.sinch.webhook_user.as_deref()),
         ]
     }
 }
@@ -198,6 +237,7 @@ pub fn check_config(cfg: &Config, p: &mut Vec<Problem>) {
         LineKind::Phaxio => phaxio::config::check(cfg, p),
         LineKind::Telnyx => telnyx::config::check(cfg, p),
         LineKind::SignalWire => signalwire::config::check(cfg, p),
+        LineKind::Sinch => sinch::config::check(cfg, p),
         LineKind::Loopback | LineKind::Sim => {}
     }
 }
@@ -212,6 +252,7 @@ pub fn answers_calls(cfg: &Config) -> bool {
         | LineKind::Sim
         | LineKind::Phaxio
         | LineKind::Telnyx
+        | LineKind::Sinch
         | LineKind::SignalWire => false,
     }
 }
@@ -259,6 +300,7 @@ pub async fn check_connectivity(cfg: &Config) -> Vec<Check> {
         LineKind::Phaxio => phaxio::check_connectivity(cfg).await,
         LineKind::Telnyx => telnyx::check_connectivity(cfg).await,
         LineKind::SignalWire => signalwire::check_connectivity(cfg).await,
+        LineKind::Sinch => sinch::check_connectivity(cfg).await,
         LineKind::Loopback | LineKind::Sim => Vec::new(),
     }
 }
@@ -280,6 +322,8 @@ pub enum StartError {
     TelnyxLine(#[from] telnyx::TelnyxLineError),
     #[error(transparent)]
     SignalWireLine(#[from] signalwire::SignalWireLineError),
+    #[error(transparent)]
+    SinchLine(#[from] sinch::SinchLineError),
     #[error("line kind `{0}` is not run by the agent daemon; use `asterisk`, `sip` or `loopback`")]
     UnsupportedLine(&'static str),
 }
@@ -324,6 +368,10 @@ pub async fn run(
         }
         LineKind::SignalWire => {
             let line = signalwire::line(&cfg, api.clone())?;
+            Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
+        }
+        LineKind::Sinch => {
+            let line = sinch::line(&cfg, api.clone())?;
             Ok(Daemon::new(cfg, api, line, inbound)?.run(shutdown).await?)
         }
         other => Err(StartError::UnsupportedLine(other.as_str())),

@@ -5,6 +5,7 @@
 
 pub mod phaxio;
 pub mod signalwire;
+pub mod sinch;
 pub mod telnyx;
 
 use faxline_protocol::JobStatus;

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use super::ClientIp;
 use super::agent::SignedAgent;
 use crate::audit::mask_number;
-use crate::cloud::{Received, phaxio, signalwire, telnyx};
+use crate::cloud::{Received, phaxio, signalwire, sinch, telnyx};
 use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
@@ -69,6 +69,8 @@ async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
         // The body is the form (a GET's form would be read from the query).
         *r.method_mut() = axum::http::Method::POST;
         *r.headers_mut() = parts.headers.clone();
+        // The route's body limit (`DefaultBodyLimit`) holds for the form's parts too.
+        *r.extensions_mut() = parts.extensions.clone();
         r
     };
     let bad = |e: String| ApiError::bad_request(format!("Malformed webhook body: {e}"));
@@ -467,6 +469,11 @@ async fn download_media(
             ));
         }
     }
+    received_as_pdf(doc).await
+}
+
+/// A received fax's document as stored: a PDF as it is, a TIFF converted to PDF, anything else refused (415).
+async fn received_as_pdf(doc: Vec<u8>) -> ApiResult<Bytes> {
     if is_pdf(&doc) {
         return Ok(Bytes::from(doc));
     }
@@ -634,6 +641,177 @@ pub(crate) async fn signalwire_callback(
                 .into_response())
         }
     }
+}
+
+/// The Sinch webhooks' Basic credentials (unless explicitly off), checked before the body is read.
+fn check_sinch(
+    st: &AppState,
+    route: &'static str,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    if !st.cfg.sinch_enabled() {
+        return Err(ApiError::not_found("Sinch is not configured"));
+    }
+    if !st.cfg.sinch_verify_auth {
+        return Ok(());
+    }
+    let Some((user, password)) = st.cfg.sinch_credentials() else {
+        // validate() refuses this configuration; never accept unauthenticated webhooks by accident.
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sinch webhook authentication is not configured",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match sinch::verify_basic(given, user, password) {
+        Ok(()) => Ok(()),
+        Err(sinch::AuthError::Missing) => {
+            Err(refuse("sinch", route, ip, "Missing Basic credentials"))
+        }
+        Err(sinch::AuthError::Invalid) => {
+            Err(refuse("sinch", route, ip, "Invalid webhook credentials"))
+        }
+    }
+}
+
+/// Reads a Sinch event (JSON, or a multipart form with the fax as JSON text and the document as `file`) of
+/// at most `limit` bytes.
+async fn read_sinch(req: Request, limit: usize) -> ApiResult<sinch::Payload> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
+    if json {
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;
+        return sinch::payload_from_json(&body).map_err(malformed);
+    }
+    let form = read_form(req, limit).await?;
+    let file = form
+        .files
+        .into_iter()
+        .find(|(n, _)| n == "file")
+        .map(|(_, b)| b.to_vec());
+    sinch::payload_from_form(&form.fields, file).map_err(malformed)
+}
+
+/// A Sinch event carries the fax's document (base64 in JSON): the limit is the upload limit, a third more,
+/// and room for the rest.
+pub(crate) fn sinch_body_limit(max_file_bytes: u64) -> usize {
+    (max_file_bytes as usize / 3 * 4) + 256 * 1024
+}
+
+/// `POST /sinch-callback?job_id=`: a sent fax's end (`FAX_COMPLETED`), posted to the `callbackUrl` the line
+/// gave with the fax. Authenticated by the Basic credentials in that URL.
+pub(crate) async fn sinch_callback(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let route = "/sinch-callback";
+    check_sinch(&st, route, &ip, req.headers())?;
+    let job_id = req.uri().query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "job_id")
+            .map(|(_, v)| v.into_owned())
+    });
+    let payload = read_sinch(req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
+    match sinch::parse(&payload, job_id.as_deref()).map_err(malformed)? {
+        sinch::Event::Status(e) => store_status(&st, "sinch", route, &ip, e).await,
+        // The fax service may post its incoming faxes here too.
+        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, payload.file).await,
+        sinch::Event::Other { event } => {
+            tracing::debug!(provider = "sinch", event = %event, "webhook event not acted on");
+            Ok(Json(json!({"status": "ignored"})))
+        }
+    }
+}
+
+/// `POST /sinch-inbound` (Faxbot's route): a received fax (`INCOMING_FAX`), posted to the incoming-fax URL
+/// of the Sinch fax service. Authenticated by the Basic credentials in that URL.
+pub(crate) async fn sinch_inbound(
+    State(st): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+) -> ApiResult<Json<serde_json::Value>> {
+    let route = "/sinch-inbound";
+    check_sinch(&st, route, &ip, req.headers())?;
+    let payload = read_sinch(req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
+    match sinch::parse(&payload, None).map_err(malformed)? {
+        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, payload.file).await,
+        sinch::Event::Status(e) => store_status(&st, "sinch", route, &ip, e).await,
+        sinch::Event::Other { event } => {
+            tracing::debug!(provider = "sinch", event = %event, "webhook event not acted on");
+            Ok(Json(json!({"status": "ignored"})))
+        }
+    }
+}
+
+/// Stores a received fax from Sinch: its document from the event, else downloaded from the project's
+/// `GET .../faxes/{id}/file` with the access key (Sinch's host only).
+async fn sinch_received(
+    st: &AppState,
+    route: &'static str,
+    ip: &ClientIp,
+    fax: Received,
+    file: Option<Vec<u8>>,
+) -> ApiResult<Json<serde_json::Value>> {
+    if !st.cfg.inbound_enabled {
+        crate::audit!("inbound_discarded", provider = "sinch", provider_sid = %fax.provider_sid, reason = "inbound disabled");
+        return Ok(Json(json!({"status": "discarded"})));
+    }
+    // A replay is refused before anything is fetched or converted.
+    let seen = st
+        .store
+        .provider_events()
+        .after("sinch", &fax.provider_sid, 0)
+        .await?;
+    if seen.iter().any(|e| e.event == "received") {
+        return Err(refuse("sinch", route, ip, "Replayed webhook"));
+    }
+    if fax.status == "failed" {
+        return store_inbound(st, "sinch", route, ip, fax, None).await;
+    }
+    if let Some(doc) = file {
+        if doc.len() as u64 > st.cfg.max_file_bytes() {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The received fax is larger than the upload limit",
+            ));
+        }
+        let pdf = received_as_pdf(doc).await?;
+        return store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await;
+    }
+    let (Some(project), Some(key_id), Some(secret), Some(host)) = (
+        st.cfg.sinch_project_id.as_deref(),
+        st.cfg.sinch_key_id.as_deref(),
+        st.cfg.sinch_key_secret.as_ref(),
+        st.cfg.sinch_host(),
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SINCH_PROJECT_ID, SINCH_API_KEY and SINCH_API_SECRET are needed to download received faxes",
+        ));
+    };
+    let url = format!(
+        "{}/projects/{project}/faxes/{}/file",
+        st.cfg.sinch_base_url.trim_end_matches('/'),
+        fax.provider_sid
+    );
+    let pdf = download_media(
+        st,
+        "Sinch",
+        &url,
+        Some((key_id, secret.expose())),
+        Some(&host),
+    )
+    .await?;
+    store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await
 }
 
 /// `POST /agent/v1/jobs/{id}/document-link`: a signed link to the leased job's PDF under `PUBLIC_API_URL`

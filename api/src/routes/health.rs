@@ -121,6 +121,23 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
                 .to_string(),
         );
     }
+    let sinch_on = st.cfg.sinch_enabled();
+    if sinch_on && !st.cfg.sinch_verify_auth {
+        warnings.push(
+            "sinch: webhook authentication is disabled (SINCH_VERIFY_WEBHOOK_AUTH=false, development setting)"
+                .to_string(),
+        );
+    }
+    let sinch_url = |route: &str| {
+        sinch_on
+            .then(|| {
+                st.cfg
+                    .public_api_url
+                    .as_deref()
+                    .map(|b| format!("{}{route}", b.trim_end_matches('/')))
+            })
+            .flatten()
+    };
     let providers = json!({
         "phaxio": {
             "webhooks": phaxio_on,
@@ -133,6 +150,15 @@ pub(crate) async fn ready(State(st): State<AppState>) -> (StatusCode, Json<Value
             "verification_required": st.cfg.signalwire_verify_signature,
             "key_configured": st.cfg.signalwire_signing_key.is_some(),
             "callback_url": if signalwire_on { st.cfg.signalwire_url() } else { None },
+        },
+        "sinch": {
+            "webhooks": sinch_on,
+            // Sinch signs no fax webhook: Basic credentials in the callback URLs are what is verified.
+            "verification": "basic_auth",
+            "verification_required": st.cfg.sinch_verify_auth,
+            "key_configured": st.cfg.sinch_credentials().is_some(),
+            "callback_url": sinch_url("/sinch-callback"),
+            "inbound_url": sinch_url("/sinch-inbound"),
         },
         "telnyx": {
             "webhooks": telnyx_on,

@@ -31,6 +31,8 @@ use faxline_protocol::time::iso;
 pub(crate) fn router(state: AppState) -> Router {
     // Multipart overhead on top of the document limit; larger bodies are cut off early.
     let upload_limit = (state.cfg.max_file_bytes() + 256 * 1024) as usize;
+    // A Sinch event carries the received (or sent) fax's document, base64 in JSON.
+    let sinch_limit = cloud::sinch_body_limit(state.cfg.max_file_bytes());
     Router::new()
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
@@ -69,6 +71,14 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/telnyx-callback", post(cloud::telnyx_callback))
         .route("/signalwire-callback", post(cloud::signalwire_callback))
+        .route(
+            "/sinch-callback",
+            post(cloud::sinch_callback).layer(DefaultBodyLimit::max(sinch_limit)),
+        )
+        .route(
+            "/sinch-inbound",
+            post(cloud::sinch_inbound).layer(DefaultBodyLimit::max(sinch_limit)),
+        )
         .route(
             "/agent/v1/jobs/{id}/provider-events",
             post(cloud::provider_events),
