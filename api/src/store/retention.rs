@@ -42,9 +42,12 @@ const OWNERS: [Owner; 2] = [
     },
 ];
 
+/// An owner table and the document id of one of its rows.
+type OrphanOwner = (&'static str, fn(String) -> DocumentId);
+
 /// Owners of documents outside retention's rule (deleted by their own life cycle), whose
 /// documents the orphan sweep still checks: console drafts and bulk sends.
-const OTHER_OWNERS: [(&str, fn(String) -> DocumentId); 2] = [
+const OTHER_OWNERS: [OrphanOwner; 2] = [
     ("console_drafts", DocumentId::Draft),
     ("bulk_batches", DocumentId::Bulk),
 ];
