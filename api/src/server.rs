@@ -361,6 +361,10 @@ fn spawn_maintenance(inner: Weak<Inner>) {
             }
             // The console's bulk-send queue (resumes by itself after a restart).
             crate::console::bulk::tick(&AppState(st.clone())).await;
+            // Expired Send drafts (and documents finished bulk sends still keep), every minute.
+            if tick.is_multiple_of(12) {
+                crate::console::drafts::sweep(&AppState(st.clone())).await;
+            }
             if tick.is_multiple_of(720) {
                 let _ =
                     crate::retention::run_once(&st.store, st.cfg.retention_days, now_us()).await;

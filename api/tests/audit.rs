@@ -307,3 +307,335 @@ async fn audit_scenario(db: Db) {
     }
 }
 both_stores!(audit_log, audit_scenario);
+
+/// A console user in a browser: keeps cookies, never follows redirects.
+struct Console {
+    base: String,
+    client: reqwest::Client,
+    cookies: std::collections::HashMap<String, String>,
+}
+
+impl Console {
+    fn new(s: &TestServer) -> Self {
+        Self {
+            base: s.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", cookie.join("; "))
+    }
+
+    async fn send(&mut self, b: reqwest::RequestBuilder) -> reqwest::Response {
+        let r = b.send().await.unwrap();
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (k, val) = v.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.insert(k.to_string(), val.to_string());
+        }
+        r
+    }
+
+    async fn page(&mut self, path: &str) -> String {
+        let r = self.send(self.req(reqwest::Method::GET, path)).await;
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let b = self
+            .req(reqwest::Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(b).await
+    }
+
+    async fn login(&mut self, user: &str, password: &str) {
+        let page = self.page("/login").await;
+        let nonce = hidden(&page, "login_nonce");
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("username", user),
+                    ("password", password),
+                    ("login_nonce", &nonce),
+                    ("next", "/outbox"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+
+    async fn csrf(&mut self) -> String {
+        let page = self.page("/send").await;
+        hidden(&page, "csrf")
+    }
+}
+
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Unique markers in what the console sends (a typed text, a cover note, a bulk document).
+const CONSOLE_TEXT_MARK: &str = "PATIENT-CONSOLE-TEXT-3b8e21";
+const CONSOLE_COVER_MARK: &str = "PATIENT-CONSOLE-COVER-c90d44";
+const CONSOLE_BULK_MARK: &str = "PATIENT-CONSOLE-BULK-51fa0e";
+
+/// The console's sending lines write their audit events: who (the user), what (draft, job,
+/// batch ids and counts), the numbers masked to their last four digits; never a full number, a
+/// document's content or the cover page's text.
+async fn console_audit_scenario(db: Db) {
+    log();
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let user = format!("clerk{}", if db == Db::Sqlite { "sq" } else { "pg" });
+    let password = "orchid-5Tz!harbor-19";
+    faxline_api::console::add_user(&s.store, &user, password, "staff")
+        .await
+        .unwrap();
+    let actor = format!("user:{user}");
+    let mut c = Console::new(&s);
+    c.login(&user, password).await;
+
+    // Send: prepared as a draft (previewed), then sent as two jobs.
+    let csrf = c.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("to", "+1 555 222 0001\n+15552220002")
+        .text("text", format!("Results:\n{CONSOLE_TEXT_MARK}\n"))
+        .text("cover_note", format!("Call back {CONSOLE_COVER_MARK}"))
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("pdf/dummy.pdf")).file_name("d.pdf"),
+        );
+    let r = c
+        .send(c.req(reqwest::Method::POST, "/send").multipart(form))
+        .await;
+    assert_eq!(r.status(), 303);
+    let draft = location(&r).trim_start_matches("/drafts/").to_string();
+    c.page(&format!("/drafts/{draft}")).await;
+    let r = c
+        .send(c.req(
+            reqwest::Method::GET,
+            &format!("/drafts/{draft}/page/1?width=100"),
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(&format!("/drafts/{draft}/send"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&r), "/outbox?sent=2");
+    let jobs = s
+        .store
+        .jobs()
+        .list(&faxline_api::store::JobFilter {
+            owner_key_id: Some(actor.clone()),
+            status: None,
+            to_number: None,
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(jobs.len(), 2);
+    let first = jobs.iter().find(|j| j.to_number == "+15552220001").unwrap();
+
+    // A draft discarded.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("to", "+15552220003")
+        .text("text", format!("{CONSOLE_TEXT_MARK}\n"));
+    let r = c
+        .send(c.req(reqwest::Method::POST, "/send").multipart(form))
+        .await;
+    let discarded = location(&r).trim_start_matches("/drafts/").to_string();
+    let r = c
+        .post(&format!("/drafts/{discarded}/discard"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+
+    // Cancel, then send again.
+    let r = c
+        .post(&format!("/outbox/{}/cancel", first.id), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = c.page(&format!("/outbox/{}", first.id)).await;
+    let r = c
+        .post(
+            &format!("/outbox/{}/retry", first.id),
+            &[("csrf", &csrf), ("form_id", &hidden(&page, "form_id"))],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let retried = location(&r).trim_start_matches("/outbox/").to_string();
+
+    // Bulk: three recipients; paused once two jobs exist, then cancelled.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("list", "+15552220011\n+15552220012\n+15552220013\n")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(
+                format!("Bulk memo {CONSOLE_BULK_MARK}\n").into_bytes(),
+            )
+            .file_name("memo.txt"),
+        );
+    let r = c
+        .send(c.req(reqwest::Method::POST, "/bulk").multipart(form))
+        .await;
+    assert_eq!(r.status(), 303);
+    let batch = location(&r).trim_start_matches("/bulk/").to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let with_job = s
+            .store
+            .bulk()
+            .recipients(&batch, 10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.job_id.is_some())
+            .count();
+        if with_job >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bulk queue did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = c
+        .post(&format!("/bulk/{batch}/pause"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = c
+        .post(&format!("/bulk/{batch}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+
+    let ev = audit_events();
+    let mine = |e: &Value| e["user"] == user.as_str();
+    assert!(has_event(&ev, "console_login", mine));
+    assert!(
+        has_event(&ev, "console_draft_created", |e| mine(e)
+            && e["draft"] == draft.as_str()
+            && e["numbers"] == 2
+            && e["parts"] == 2
+            && e["cover"] == true
+            && e["to"] == "…0001,…0002"),
+        "console_draft_created"
+    );
+    assert!(has_event(&ev, "console_draft_viewed", |e| mine(e)
+        && e["draft"] == draft.as_str()));
+    assert!(has_event(&ev, "preview_served", |e| e["draft"]
+        == draft.as_str()
+        && e["key_id"] == actor.as_str()));
+    assert!(
+        has_event(&ev, "console_draft_sent", |e| mine(e)
+            && e["draft"] == draft.as_str()
+            && e["faxes"] == 2
+            && e["to"] == "…0001,…0002"),
+        "console_draft_sent"
+    );
+    for (job, to) in jobs.iter().map(|j| (j.id.as_str(), j.to_number.as_str())) {
+        let masked = format!("…{}", &to[to.len() - 4..]);
+        assert!(
+            has_event(&ev, "job_created", |e| e["job_id"] == job
+                && e["key_id"] == actor.as_str()
+                && e["to"] == masked.as_str()),
+            "job_created {masked}"
+        );
+    }
+    assert!(has_event(&ev, "console_draft_discarded", |e| mine(e)
+        && e["draft"] == discarded.as_str()
+        && e["numbers"] == 1));
+    assert!(has_event(&ev, "job_cancelled", |e| e["job_id"]
+        == first.id.as_str()
+        && e["key_id"] == actor.as_str()
+        && e["to"] == "…0001"));
+    assert!(has_event(&ev, "job_retried", |e| e["job_id"]
+        == first.id.as_str()
+        && e["new_job_id"] == retried.as_str()
+        && e["key_id"] == actor.as_str()
+        && e["to"] == "…0001"));
+    assert!(has_event(&ev, "bulk_created", |e| mine(e)
+        && e["batch"] == batch.as_str()
+        && e["recipients"] == 3));
+    for masked in ["…0011", "…0012"] {
+        assert!(
+            has_event(&ev, "job_created", |e| e["key_id"] == actor.as_str()
+                && e["to"] == masked),
+            "bulk job_created {masked}"
+        );
+    }
+    for state in ["paused", "cancelled"] {
+        assert!(
+            has_event(&ev, "bulk_state", |e| mine(e)
+                && e["batch"] == batch.as_str()
+                && e["state"] == state),
+            "bulk_state {state}"
+        );
+    }
+    // The bulk jobs not yet taken by an agent were cancelled with the batch, by this user.
+    let bulk_jobs: Vec<String> = s
+        .store
+        .bulk()
+        .recipients(&batch, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.job_id)
+        .collect();
+    assert!(!bulk_jobs.is_empty());
+    for j in &bulk_jobs {
+        assert!(has_event(&ev, "job_cancelled", |e| e["job_id"]
+            == j.as_str()
+            && e["key_id"] == actor.as_str()));
+    }
+
+    // Nowhere in the log: a full number, what the documents or the cover page say.
+    let all = log_text();
+    for needle in [
+        "5552220001",
+        "5552220002",
+        "5552220003",
+        "5552220011",
+        "5552220012",
+        "5552220013",
+        "555 222",
+        CONSOLE_TEXT_MARK,
+        CONSOLE_COVER_MARK,
+        CONSOLE_BULK_MARK,
+        "Call back",
+        "Bulk memo",
+        password,
+    ] {
+        assert!(!all.contains(needle), "the log contains {needle:?}");
+    }
+}
+both_stores!(console_audit_log, console_audit_scenario);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use common::{ADMIN_KEY, Db, TestServer, http};
-use faxline_api::store::Inbound;
+use faxline_api::store::{DocumentStore, Inbound};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
 
@@ -530,6 +530,8 @@ async fn every_route_checks_login_and_role() {
         "/users".into(),
         "/bulk".into(),
         format!("/bulk/{id}"),
+        format!("/drafts/{id}"),
+        format!("/drafts/{id}/page/1"),
         "/settings/keys".into(),
         "/settings/system".into(),
         "/account".into(),
@@ -548,6 +550,8 @@ async fn every_route_checks_login_and_role() {
         format!("/bulk/{id}/pause"),
         format!("/bulk/{id}/resume"),
         format!("/bulk/{id}/cancel"),
+        format!("/drafts/{id}/send"),
+        format!("/drafts/{id}/discard"),
         "/settings/keys".into(),
         "/settings/keys/abcdef012345/rotate".into(),
         "/settings/keys/abcdef012345/revoke".into(),
@@ -909,24 +913,41 @@ async fn list_jobs(s: &TestServer) -> (i64, Vec<serde_json::Value>) {
     )
 }
 
-async fn send_form(b: &mut Browser, to: &str, pdf: Vec<u8>) -> (reqwest::Response, String) {
+/// Posts the Send form with one PDF: the response (a redirect to the new draft when accepted).
+async fn send_form(b: &mut Browser, to: &str, pdf: Vec<u8>) -> reqwest::Response {
     let (_, page) = b.text("/send").await;
-    let (csrf, form_id) = (hidden(&page, "csrf"), hidden(&page, "form_id"));
     let form = reqwest::multipart::Form::new()
-        .text("csrf", csrf.clone())
-        .text("form_id", form_id.clone())
+        .text("csrf", hidden(&page, "csrf"))
         .text("to", to.to_string())
         .part(
             "file",
             reqwest::multipart::Part::bytes(pdf).file_name("letter.pdf"),
         );
-    let r = b
-        .req(reqwest::Method::POST, "/send")
+    b.req(reqwest::Method::POST, "/send")
         .multipart(form)
         .send()
         .await
-        .unwrap();
-    (r, form_id)
+        .unwrap()
+}
+
+/// The draft a Send form's answer redirects to: its id.
+fn draft_of(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(r);
+    let id = to
+        .strip_prefix("/drafts/")
+        .unwrap_or_else(|| panic!("not a draft: {to}"));
+    assert_eq!(id.len(), 32);
+    id.to_string()
+}
+
+/// Presses "Send" on a draft's page; the response.
+async fn confirm(b: &mut Browser, draft: &str) -> reqwest::Response {
+    let (status, page) = b.text(&format!("/drafts/{draft}")).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = hidden(&page, "csrf");
+    b.post(&format!("/drafts/{draft}/send"), &[("csrf", &csrf)])
+        .await
 }
 
 async fn send_outbox_and_inbox(db: Db) {
@@ -937,7 +958,62 @@ async fn send_outbox_and_inbox(db: Db) {
     let mut b = Browser::new(&s);
     b.login("ann", PASSWORD).await;
     let pdf = common::one_page_pdf();
-    let (r, form_id) = send_form(&mut b, "+1 555 123 4567\n+15559876543", pdf.clone()).await;
+    let r = send_form(&mut b, "+1 555 123 4567\n+15559876543", pdf.clone()).await;
+    let draft = draft_of(&r);
+    // Nothing is queued before the pages have been shown and Send pressed.
+    assert_eq!(list_jobs(&s).await.0, 0);
+    let (status, page) = b.text(&format!("/drafts/{draft}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("+15551234567")
+            && page.contains("+15559876543")
+            && page.contains(&format!("/drafts/{draft}/page/1?width=400"))
+            && page.contains("Send 2 fax(es)"),
+        "{page}"
+    );
+    let r = b.get(&format!("/drafts/{draft}/page/1?width=400")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(
+        image::load_from_memory(&r.bytes().await.unwrap())
+            .unwrap()
+            .width(),
+        400
+    );
+    assert_eq!(
+        b.get(&format!("/drafts/{draft}/page/2")).await.status(),
+        StatusCode::NOT_FOUND,
+        "one page only"
+    );
+    // The Send page lists it as waiting.
+    let (_, page) = b.text("/send").await;
+    assert!(page.contains(&format!("/drafts/{draft}")), "{page}");
+    // Another user sees nothing of it and cannot send or discard it.
+    add(&s, "bob", "staff").await;
+    let mut bob = Browser::new(&s);
+    bob.login("bob", PASSWORD).await;
+    let bob_csrf = bob.csrf().await;
+    assert_eq!(
+        bob.get(&format!("/drafts/{draft}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        bob.get(&format!("/drafts/{draft}/page/1")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for action in ["send", "discard"] {
+        let r = bob
+            .post(&format!("/drafts/{draft}/{action}"), &[("csrf", &bob_csrf)])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{action}");
+    }
+    // Send without the session's CSRF token is refused.
+    let r = b
+        .post(&format!("/drafts/{draft}/send"), &[("csrf", "wrong")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(list_jobs(&s).await.0, 0);
+    let r = confirm(&mut b, &draft).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/outbox?sent=2");
     let (total, jobs) = list_jobs(&s).await;
@@ -952,29 +1028,80 @@ async fn send_outbox_and_inbox(db: Db) {
         jobs.iter()
             .all(|j| j["status"] == "queued" && j["pages"] == 1)
     );
-    // The same form sent again (a double click) queues nothing more.
-    let (_, page) = b.text("/send").await;
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", hidden(&page, "csrf"))
-        .text("form_id", form_id)
-        .text("to", "+15551234567, +15559876543")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(pdf).file_name("letter.pdf"),
-        );
+    // Send pressed again (a double click, a reload) queues nothing more; the draft's document is gone.
+    let csrf = b.csrf().await;
     let r = b
-        .req(reqwest::Method::POST, "/send")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("/drafts/{draft}/send"), &[("csrf", &csrf)])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(list_jobs(&s).await.0, 2, "resubmission is idempotent");
+    assert_eq!(location(&r), "/outbox?sent=2");
+    assert_eq!(
+        list_jobs(&s).await.0,
+        2,
+        "sending a draft twice is idempotent"
+    );
+    assert!(s.store.drafts().document(&draft).await.unwrap().is_none());
+    let (_, page) = b.text("/send").await;
+    assert!(
+        !page.contains(&format!("/drafts/{draft}")),
+        "no longer waiting"
+    );
+    // Discard: the draft and its document are deleted, nothing is queued.
+    let discarded = draft_of(&send_form(&mut b, "+15550000042", pdf.clone()).await);
+    assert!(
+        s.store
+            .drafts()
+            .document(&discarded)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let r = b
+        .post(&format!("/drafts/{discarded}/discard"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&r), "/send?discarded=1");
+    let (_, page) = b.text("/send?discarded=1").await;
+    assert!(page.contains("nothing was sent"), "{page}");
+    assert_eq!(
+        b.get(&format!("/drafts/{discarded}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(s.store.drafts().get(&discarded).await.unwrap().is_none());
+    assert!(
+        s.store
+            .drafts()
+            .document(&discarded)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An expired draft cannot be sent and is swept with its document.
+    let stale = draft_of(&send_form(&mut b, "+15550000043", pdf.clone()).await);
+    sql(
+        &s,
+        &format!("UPDATE console_drafts SET expires_at = 1 WHERE id = '{stale}'"),
+    )
+    .await;
+    let r = b
+        .post(&format!("/drafts/{stale}/send"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert_eq!(
+        s.store
+            .drafts()
+            .sweep(faxline_protocol::time::now_us())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.store.drafts().get(&stale).await.unwrap().is_none());
+    assert!(s.store.drafts().document(&stale).await.unwrap().is_none());
+    assert_eq!(list_jobs(&s).await.0, 2);
     // Bad input is a clear error on the form, nothing queued.
-    let (r, _) = send_form(&mut b, "12ab", common::one_page_pdf()).await;
+    let r = send_form(&mut b, "12ab", common::one_page_pdf()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("is not a fax number"));
-    let (r, _) = send_form(
+    let r = send_form(
         &mut b,
         "+15551234567",
         vec![0x89, b'P', b'N', b'G', 0, 0, 0xff, 0xfe, 0, 1],
@@ -1370,6 +1497,19 @@ async fn bulk_send_is_durable_and_sends_each_recipient_once(db: Db) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let batch_url = location(&r);
     let batch_id = batch_url.rsplit('/').next().unwrap().to_string();
+    // The document is kept through the document store (not in bulk_batches.content).
+    assert_eq!(
+        s.store.bulk().content(&batch_id).await.unwrap().as_deref(),
+        Some(&common::one_page_pdf()[..])
+    );
+    assert!(
+        s.store
+            .documents()
+            .get(&faxline_api::store::DocumentId::Bulk(batch_id.clone()))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
     let mut restarted = false;
@@ -1426,6 +1566,8 @@ async fn bulk_send_is_durable_and_sends_each_recipient_once(db: Db) {
         assert!(std::time::Instant::now() < done, "{page}");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    // Finished: its document is no longer kept.
+    assert!(s.store.bulk().content(&batch_id).await.unwrap().is_none());
 }
 both_stores!(
     bulk_durable,
@@ -1648,7 +1790,6 @@ async fn send_parts(
     let (_, page) = b.text("/send").await;
     let mut form = reqwest::multipart::Form::new()
         .text("csrf", hidden(&page, "csrf"))
-        .text("form_id", hidden(&page, "form_id"))
         .text("to", to.to_string());
     for (name, content) in files {
         form = form.part(
@@ -1700,7 +1841,22 @@ async fn send_joins_documents_in_order_behind_a_cover_page() {
         &cover_fields,
     )
     .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let draft = draft_of(&r);
+    let (_, page) = b.text(&format!("/drafts/{draft}")).await;
+    assert!(
+        page.contains("<dd id=\"draft-pages\">3</dd>") && page.contains("cover page first"),
+        "{page}"
+    );
+    let draft_pages: Vec<Vec<u8>> = {
+        let mut v = Vec::new();
+        for p in 1..=3 {
+            let r = b.get(&format!("/drafts/{draft}/page/{p}")).await;
+            assert_eq!(r.status(), StatusCode::OK, "draft page {p}");
+            v.push(r.bytes().await.unwrap().to_vec());
+        }
+        v
+    };
+    let r = confirm(&mut b, &draft).await;
     assert_eq!(location(&r), "/outbox?sent=1");
     let (total, jobs) = list_jobs(&s).await;
     assert_eq!(total, 1);
@@ -1724,6 +1880,12 @@ async fn send_joins_documents_in_order_behind_a_cover_page() {
         assert!(
             page_png(&mut b, &id, i + 1).await == full_png(want),
             "page {} is not the expected page",
+            i + 1
+        );
+        // The preview shown before sending was exactly this page.
+        assert!(
+            draft_pages[i] == full_png(want),
+            "draft page {} is not the page faxed",
             i + 1
         );
     }

@@ -96,6 +96,8 @@ fn raw_location(backend: &DocumentBackend, id: &DocumentId) -> Option<(String, S
     let (kind, owner) = match id {
         DocumentId::Job(o) => ("jobs", o),
         DocumentId::Inbound(o) => ("inbound", o),
+        DocumentId::Draft(o) => ("drafts", o),
+        DocumentId::Bulk(o) => ("bulk", o),
     };
     match backend {
         DocumentBackend::Database => None,
@@ -682,6 +684,205 @@ per_backend!(orphans_swept_on, orphans_are_swept);
 per_backend!(encrypted_on, encrypted_at_rest);
 per_backend!(migration_on, migration_from_the_database);
 per_backend!(streamed_on, streamed);
+per_backend!(console_documents_on, console_drafts_and_bulk_documents);
+
+/// A scalar from the database behind the store's back.
+async fn scalar<T>(url: &str, sql: &str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    }
+}
+
+/// The console's Send drafts and bulk documents go through the document store like every other
+/// document: in the configured backend, sealed under client-side encryption, deleted with their
+/// draft (discard, expiry) or when their batch finishes; a bulk batch made before migration 0010
+/// (its document in `bulk_batches.content`) is still read, and `migrate_documents` moves it.
+async fn console_drafts_and_bulk_documents(db: Db, backend: Backend) {
+    use faxline_api::store::{BULK_DONE, BULK_RUNNING, BulkBatch, Draft, MasterKey};
+    let Some(o) = open(db, backend).await else {
+        return;
+    };
+    o.store.close().await;
+    let key = MasterKey::parse(&"5a".repeat(32)).unwrap();
+    let store = Store::connect_encrypted(&o.url, &o.backend, Some(key.into()))
+        .await
+        .unwrap();
+    let user = faxline_api::console::add_user(&store, "ann", "tulip-7Qx!marble-42", "staff")
+        .await
+        .unwrap();
+    const SECRET: &[u8] = b"Patient: Jane Example, referral letter";
+    let now = faxline_protocol::time::now_us();
+    let draft = |id: &str| Draft {
+        id: id.to_string(),
+        user_id: user.id.clone(),
+        numbers: "+15551234567\n+15559876543".into(),
+        file_name: "fax.pdf".into(),
+        doc_kind: "txt".into(),
+        pages: 1,
+        size_bytes: SECRET.len() as i64,
+        parts: 1,
+        cover: 0,
+        created_at: now,
+        expires_at: now + 3_600_000_000,
+        sent_at: None,
+        sent: 0,
+    };
+    let (kept, expired) = ("a".repeat(32), "b".repeat(32));
+    for id in [&kept, &expired] {
+        store
+            .drafts()
+            .create(&draft(id), &Bytes::from_static(SECRET))
+            .await
+            .unwrap();
+    }
+    let batch = BulkBatch {
+        id: "c".repeat(32),
+        created_by: "user:ann".into(),
+        file_name: "memo.txt".into(),
+        state: BULK_RUNNING.into(),
+        total: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .bulk()
+        .create(
+            &batch,
+            &Bytes::from_static(SECRET),
+            &[("+15551234567".into(), None)],
+        )
+        .await
+        .unwrap();
+    for id in [
+        DocumentId::Draft(kept.clone()),
+        DocumentId::Bulk(batch.id.clone()),
+    ] {
+        assert_eq!(
+            store.documents().get(&id).await.unwrap().as_deref(),
+            Some(SECRET)
+        );
+        // Sealed at rest, wherever it is.
+        let raw: Vec<u8> = match &o.backend {
+            DocumentBackend::Database => {
+                let (table, col) = match &id {
+                    DocumentId::Draft(_) => ("draft_documents", "draft_id"),
+                    _ => ("bulk_documents", "batch_id"),
+                };
+                scalar(
+                    &o.url,
+                    &format!("SELECT content FROM {table} WHERE {col} = '{}'", id.owner()),
+                )
+                .await
+            }
+            DocumentBackend::Local(_) | DocumentBackend::S3(_) => {
+                assert_eq!(raw_exists(&o.backend, &id).await, Some(true));
+                let (bucket, key) = raw_location(&o.backend, &id).unwrap();
+                match &o.backend {
+                    DocumentBackend::S3(s) if !bucket.is_empty() => {
+                        s3::raw_object(s, &key).await.unwrap().to_vec()
+                    }
+                    _ => std::fs::read(&key).unwrap(),
+                }
+            }
+        };
+        assert!(raw.starts_with(b"FXE1"), "{id:?} sealed");
+        assert!(!raw.windows(7).any(|w| w == b"Patient"));
+    }
+    let column: i64 = scalar(
+        &o.url,
+        &format!(
+            "SELECT COUNT(*) FROM bulk_batches WHERE id = '{}' AND length(content) = 0",
+            batch.id
+        ),
+    )
+    .await;
+    assert_eq!(column, 1, "no document in bulk_batches.content");
+    assert_eq!(
+        store.bulk().content(&batch.id).await.unwrap().as_deref(),
+        Some(SECRET)
+    );
+
+    // Expiry: the sweep deletes the expired draft and its document, and keeps the other.
+    store.drafts().sweep(now + 3_600_000_000 - 1).await.unwrap();
+    assert!(store.drafts().get(&kept).await.unwrap().is_some());
+    store.drafts().delete(&kept).await.unwrap();
+    assert_eq!(store.drafts().sweep(now + 3_600_000_000).await.unwrap(), 1);
+    for id in [&kept, &expired] {
+        assert!(store.drafts().get(id).await.unwrap().is_none());
+        let doc = DocumentId::Draft(id.clone());
+        assert!(store.documents().get(&doc).await.unwrap().is_none());
+        assert_ne!(raw_exists(&o.backend, &doc).await, Some(true));
+    }
+
+    // A batch that finishes drops its document.
+    assert!(
+        store
+            .bulk()
+            .set_state(&batch.id, &[BULK_RUNNING], BULK_DONE, now)
+            .await
+            .unwrap()
+    );
+    assert!(store.bulk().content(&batch.id).await.unwrap().is_none());
+    assert_ne!(
+        raw_exists(&o.backend, &DocumentId::Bulk(batch.id.clone())).await,
+        Some(true)
+    );
+    assert_eq!(
+        store.bulk().drop_finished_documents(now, 10).await.unwrap(),
+        0,
+        "recorded as deleted"
+    );
+
+    // A batch made before migration 0010: its document in bulk_batches.content.
+    let legacy = "d".repeat(32);
+    let insert = format!(
+        "INSERT INTO bulk_batches (id, created_by, file_name, content, state, total, created_at, updated_at) \
+         VALUES ('{legacy}', 'user:ann', 'old.txt', {}, 'running', 0, {now}, {now})",
+        if o.url.starts_with("sqlite") {
+            "X'4f6c6420626174636821'"
+        } else {
+            "'\\x4f6c6420626174636821'::bytea"
+        }
+    );
+    let _: i64 = scalar(&o.url, &format!("{insert} RETURNING CAST(0 AS BIGINT)")).await;
+    assert_eq!(
+        store.bulk().content(&legacy).await.unwrap().as_deref(),
+        Some(&b"Old batch!"[..])
+    );
+    if matches!(backend, Backend::Database) {
+        return;
+    }
+    let moved = store.migrate_documents(|_| {}).await.unwrap();
+    assert_eq!((moved.documents, moved.bytes), (1, 10));
+    let legacy_id = DocumentId::Bulk(legacy.clone());
+    assert_eq!(raw_exists(&o.backend, &legacy_id).await, Some(true));
+    assert_eq!(
+        store.bulk().content(&legacy).await.unwrap().as_deref(),
+        Some(&b"Old batch!"[..])
+    );
+    let left: i64 = scalar(
+        &o.url,
+        "SELECT COUNT(*) FROM bulk_batches WHERE length(content) > 0",
+    )
+    .await;
+    assert_eq!(left, 0);
+    assert_eq!(store.migrate_documents(|_| {}).await.unwrap().documents, 0);
+    store.close().await;
+}
 
 /// The local directory is owner-only (0700), each file 0600, written without leftovers; an id
 /// that could leave the directory is refused.

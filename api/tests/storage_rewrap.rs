@@ -58,6 +58,8 @@ async fn raw(backend: &DocumentBackend, url: &str, id: &DocumentId) -> Vec<u8> {
     let (kind, table, key) = match id {
         DocumentId::Job(_) => ("jobs", "fax_documents", "job_id"),
         DocumentId::Inbound(_) => ("inbound", "inbound_documents", "inbound_id"),
+        DocumentId::Draft(_) => ("drafts", "draft_documents", "draft_id"),
+        DocumentId::Bulk(_) => ("bulk", "bulk_documents", "batch_id"),
     };
     match backend {
         DocumentBackend::Database => {

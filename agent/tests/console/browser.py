@@ -3,7 +3,9 @@
 Usage: browser.py BASE_URL USERNAME PASSWORD PDF SCREENSHOT_DIR [MODE [ARG]]
 
 MODE `send` (the default):
-Logs in, sends PDF and a short text file (written here) joined behind a cover page to a number, follows the fax in the outbox until it reaches SUCCESS, opens the
+Logs in, prepares a fax and discards it, prepares PDF and a short text file (written here) joined behind a
+cover page to a number, checks the preview of its three pages (screenshots), sends it, follows the fax in
+the outbox until it reaches SUCCESS, opens the
 received copy in the inbox (page images must load), marks it read, logs out; screenshots every page
 at desktop and phone widths. MODE `bulk-start CSV`: logs in and starts a bulk send of PDF to the
 recipients in CSV, printing the batch's URL. MODE `bulk-finish URL`: logs in (after a server restart),
@@ -26,7 +28,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
 BASE, USER, PASSWORD, PDF, SHOTS = sys.argv[1:6]
 MODE = sys.argv[6] if len(sys.argv) > 6 else "send"
@@ -47,22 +49,52 @@ def driver():
 
 
 def shot(d, name, size):
+    """Resizes, waits until the page is laid out at that width with its images loaded and painted
+    (conditions, not a fixed pause), and saves the screenshot."""
+    width, _ = SIZES[size]
     d.set_window_size(*SIZES[size])
-    time.sleep(0.2)
+    wait_for(f"{name} laid out at {size} width", lambda: d.execute_script(
+        "return document.readyState === 'complete' && Math.abs(window.innerWidth - arguments[0]) <= 40",
+        width), 15, 0.05)
+    if d.find_elements(By.CSS_SELECTOR, ".pages img, ul.inbox img"):
+        wait_for(f"images of {name} at {size} width", lambda: images_loaded(d), 30, 0.1)
+    # Two animation frames: the resized layout has been painted.
+    d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));")
     path = os.path.join(SHOTS, f"{name}-{size}.png")
     assert d.save_screenshot(path), path
     return path
 
 
 def wait_for(what, check, timeout=180, every=1.0):
+    """Polls `check` until it returns something true. A page being replaced meanwhile (an element
+    gone stale or not there yet) counts as "not yet"; an AssertionError from `check` fails at once."""
     end = time.time() + timeout
     while True:
-        value = check()
+        try:
+            value = check()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
         if value:
             return value
         if time.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+def on_page(d, path_part, element_id, timeout=60):
+    """Waits until the browser shows a page whose URL contains `path_part`, fully loaded, with the
+    element `element_id`; returns that element's text."""
+    def ready():
+        if path_part not in d.current_url:
+            return None
+        if d.execute_script("return document.readyState") != "complete":
+            return None
+        found = d.find_elements(By.ID, element_id)
+        return (found[0].text or " ") if found else None
+
+    return wait_for(f"{element_id} on {path_part}", ready, timeout, 0.1)
 
 
 def images_loaded(d):
@@ -140,8 +172,8 @@ def bulk_start():
         d.find_element(By.ID, "csv").send_keys(os.path.abspath(ARG))
         d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF))
         d.find_element(By.CSS_SELECTOR, "form[action='/bulk'] button[type=submit]").click()
-        wait_for("the batch page", lambda: "/bulk/" in d.current_url, 30, 0.2)
-        assert d.find_element(By.ID, "batch-state").text == "running"
+        state = on_page(d, "/bulk/", "batch-state", 120)
+        assert state in ("running", "done"), state
         print(json.dumps({"batch_url": d.current_url}))
     finally:
         d.quit()
@@ -155,7 +187,7 @@ def bulk_finish():
 
         def done():
             d.get(ARG)
-            return d.find_element(By.ID, "batch-state").text == "done" and d.find_element(By.ID, "batch-done").text == "20"
+            return text_of(d, "batch-state") == "done" and text_of(d, "batch-done") == "20"
 
         wait_for("the bulk send to finish", done, 400, 2)
         for size in SIZES:
@@ -194,7 +226,15 @@ def main():
         wait_for("the outbox after login", lambda: d.current_url.endswith("/outbox"), 30, 0.2)
 
         d.get(BASE + "/send")
-        pages["send"] = d.current_url
+        # A draft that is discarded: nothing queued, back on the Send page.
+        d.find_element(By.ID, "to").send_keys("+15557770000")
+        d.find_element(By.ID, "text").send_keys("A draft that will be discarded.")
+        d.find_element(By.ID, "preview").click()
+        on_page(d, "/drafts/", "draft-pages", 120)
+        d.find_element(By.ID, "discard").click()
+        on_page(d, "/send?discarded=1", "to", 30)
+        assert "nothing was sent" in d.page_source
+        pages["send"] = BASE + "/send"
         d.find_element(By.ID, "to").send_keys("+15551234567")
         # Two files in one input (Selenium takes several paths separated by newlines), then a cover.
         second = os.path.join(SHOTS, "part-two.txt")
@@ -206,9 +246,30 @@ def main():
         d.find_element(By.ID, "cover_to").send_keys("Riverside Clinic")
         d.find_element(By.ID, "cover_subject").send_keys("Referral")
         d.find_element(By.ID, "cover_note").send_keys("Two documents follow.")
-        d.find_element(By.CSS_SELECTOR, "form[action='/send'] button[type=submit]").click()
-        wait_for("the outbox after sending", lambda: "/outbox?sent=1" in d.current_url, 60, 0.2)
+        d.find_element(By.ID, "preview").click()
+        # Nothing is sent yet: the draft shows every page exactly as it will be faxed.
+        draft_pages = on_page(d, "/drafts/", "draft-pages", 120)
+        assert draft_pages == "3", draft_pages
+        assert "+15551234567" in text_of(d, "draft-numbers")
+        wait_for("the draft's page previews", lambda: images_loaded(d), 60, 0.2)
+        previews = d.find_elements(By.CSS_SELECTOR, "#draft-previews img")
+        assert len(previews) == 3, len(previews)
+        seen["draft_url"] = d.current_url
+        seen["draft_preview_widths"] = [d.execute_script("return arguments[0].naturalWidth", i) for i in previews]
+        for size in SIZES:
+            d.execute_script("window.scrollTo(0, 0)")
+            seen["screens"].append(shot(d, "draft", size))
+            # And the previews themselves, scrolled into view.
+            d.execute_script("document.getElementById('draft-previews').scrollIntoView()")
+            seen["screens"].append(shot(d, "draft-pages", size))
+        d.execute_script("window.scrollTo(0, 0)")
+        d.set_window_size(*SIZES["desktop"])
+        d.find_element(By.ID, "send").click()
+        on_page(d, "/outbox?sent=1", "outbox-notice", 60)
         assert "1 fax(es) queued" in d.page_source
+        # The sent draft cannot be sent again: its page now leads to the outbox.
+        d.get(seen["draft_url"])
+        on_page(d, "/outbox?sent=1", "outbox-notice", 30)
         pages["outbox"] = BASE + "/outbox"
         d.find_element(By.CSS_SELECTOR, "table.list tbody a").click()
         job_url = d.current_url

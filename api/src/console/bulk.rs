@@ -67,9 +67,9 @@ async fn advance(st: &AppState, b: &BulkBatch) -> Result<(), crate::store::Store
         return Ok(());
     }
     let Some(content) = bulk.content(&b.id).await? else {
+        tracing::warn!(batch = %b.id, "bulk queue: the batch's document is missing");
         return Ok(());
     };
-    let content = bytes::Bytes::from(content);
     for r in pending {
         // Re-read the state: a pause or cancel stops the queue between two recipients.
         match bulk.get(&b.id).await? {
@@ -319,6 +319,7 @@ pub(super) async fn create(
         )
         .await;
     }
+    let content = content.freeze();
     let now = now_us();
     let batch = BulkBatch {
         id: uuid::Uuid::new_v4().simple().to_string(),

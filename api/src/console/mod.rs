@@ -15,6 +15,7 @@
 pub(crate) mod account;
 pub mod admin;
 pub mod bulk;
+pub(crate) mod drafts;
 pub(crate) mod page;
 pub mod password;
 pub(crate) mod session;
@@ -95,6 +96,10 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
                 .post(send)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .route("/drafts/{id}", get(drafts::show))
+        .route("/drafts/{id}/page/{page}", get(drafts::preview))
+        .route("/drafts/{id}/send", post(drafts::send))
+        .route("/drafts/{id}/discard", post(drafts::discard))
         .route("/outbox", get(outbox))
         .route("/outbox/{id}", get(job_page))
         .route("/outbox/{id}/cancel", post(cancel))
@@ -691,18 +696,30 @@ async fn logout_everywhere(
 struct SendPage {
     chrome: Chrome,
     error: Option<String>,
+    notice: Option<String>,
     numbers: String,
-    form_id: String,
     max_mb: u64,
     cover_field_max: usize,
     cover_note_max: usize,
+    waiting: Vec<drafts::WaitingRow>,
 }
 
-fn send_page(
+async fn send_page(
     st: &AppState,
     s: &Session,
     status: StatusCode,
     error: Option<String>,
+    numbers: String,
+) -> Response {
+    send_page_with(st, s, status, error, None, numbers).await
+}
+
+async fn send_page_with(
+    st: &AppState,
+    s: &Session,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
     numbers: String,
 ) -> Response {
     html(
@@ -710,17 +727,25 @@ fn send_page(
         &SendPage {
             chrome: Chrome::new(s, "send"),
             error,
+            notice,
             numbers,
-            form_id: hex::encode(crate::auth::random_bytes::<16>()),
             max_mb: st.cfg.max_file_size_mb,
             cover_field_max: faxline_document::COVER_FIELD_MAX,
             cover_note_max: faxline_document::COVER_NOTE_MAX,
+            waiting: drafts::waiting(st, s).await,
         },
     )
 }
 
-async fn send_form(State(st): State<AppState>, s: Session) -> Response {
-    send_page(&st, &s, StatusCode::OK, None, String::new())
+async fn send_form(
+    State(st): State<AppState>,
+    s: Session,
+    q: Query<drafts::SendQuery>,
+) -> Response {
+    let notice = q
+        .discarded
+        .map(|_| "The fax was discarded; nothing was sent.".to_owned());
+    send_page_with(&st, &s, StatusCode::OK, None, notice, String::new()).await
 }
 
 /// The numbers of the Send form: split on lines, commas and semicolons, spaces and dashes
@@ -762,7 +787,6 @@ struct SendForm {
     csrf: Option<String>,
     to: String,
     text: String,
-    form_id: String,
     cover: faxline_document::CoverPage,
     /// (file name, content), in the order the browser sent them; empty file inputs dropped.
     files: Vec<(String, bytes::Bytes)>,
@@ -778,7 +802,6 @@ async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendFo
         csrf: None,
         to: String::new(),
         text: String::new(),
-        form_id: String::new(),
         cover: faxline_document::CoverPage::default(),
         files: Vec::new(),
     };
@@ -826,7 +849,6 @@ async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendFo
                 "csrf" => f.csrf = Some(value),
                 "to" => f.to = value,
                 "text" => f.text = value,
-                "form_id" => f.form_id = value,
                 "cover_from" => f.cover.from = value,
                 "cover_to" => f.cover.to = value,
                 "cover_subject" => f.cover.subject = value,
@@ -862,7 +884,8 @@ async fn send(
                     st.cfg.max_file_size_mb
                 )),
                 String::new(),
-            );
+            )
+            .await;
         }
         Err(FormFailure::Malformed) => {
             return error_page(StatusCode::BAD_REQUEST, "The form was malformed.");
@@ -874,14 +897,13 @@ async fn send(
     let SendForm {
         to,
         text,
-        form_id,
         cover,
         mut files,
         ..
     } = form;
     let numbers = match parse_numbers(&to) {
         Ok(n) => n,
-        Err(e) => return send_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), to),
+        Err(e) => return send_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), to).await,
     };
     // The typed text, if any, is the last part, after the files.
     if !text.trim().is_empty() {
@@ -897,53 +919,31 @@ async fn send(
             StatusCode::BAD_REQUEST,
             Some("Choose a document to send, or type a text.".into()),
             to,
-        );
+        )
+        .await;
     }
     let cover = (!cover.is_empty()).then_some(cover);
     let (parts, with_cover) = (files.len(), cover.is_some());
     let (file_name, content) = match compose_document(&st, files, cover).await {
-        Ok(doc) => doc,
+        Ok(d) => d,
         Err((status, msg)) => {
             crate::audit!("console_send_refused", user = %s.username, parts = parts, cover = with_cover, status = status.as_u16(), ip = %s.ip);
-            return send_page(&st, &s, status, Some(msg), to);
+            return send_page(&st, &s, status, Some(msg), to).await;
         }
     };
-    // What was joined, never what it says: the jobs themselves are audited by `submit`.
-    crate::audit!("console_send_prepared", user = %s.username, parts = parts, cover = with_cover, size = content.len(), numbers = numbers.len(), ip = %s.ip);
-    // A form submitted twice (a double click, a reload) creates each job once.
-    let form_id =
-        (form_id.len() == 32 && form_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(form_id);
-    let mut sent = 0usize;
-    for n in &numbers {
-        let result = submit(
-            &st,
-            Submission {
-                to: n.clone(),
-                file_name: file_name.clone(),
-                content: content.clone(),
-                owner: Some(s.actor()),
-                actor: s.actor(),
-                idempotency_key: form_id.as_ref().map(|f| format!("{}:{f}:{n}", s.actor())),
-            },
-        )
-        .await;
-        match result {
-            Ok(_) => sent += 1,
-            Err(e) => {
-                let msg = if sent == 0 {
-                    format!("Not sent: {}", e.detail)
-                } else {
-                    format!(
-                        "{sent} fax(es) were queued, then {} failed: {}",
-                        mask_number(n),
-                        e.detail
-                    )
-                };
-                return send_page(&st, &s, e.status, Some(msg), to);
-            }
-        }
+    // Nothing is queued yet: the document as it will be faxed becomes a draft, whose pages the
+    // user sees before pressing Send (see [`drafts`]).
+    let prepared = drafts::Prepared {
+        numbers,
+        file_name,
+        content,
+        parts,
+        cover: with_cover,
+    };
+    match drafts::create(&st, &s, prepared).await {
+        Ok(id) => see_other(&format!("/drafts/{id}")),
+        Err((status, msg)) => send_page(&st, &s, status, Some(msg), to).await,
     }
-    see_other(&format!("/outbox?sent={sent}"))
 }
 
 /// The one document of a Send: the parts (files in order, then the typed text) and the optional
@@ -1224,7 +1224,7 @@ async fn cancel(
     }
     match st.store.jobs().cancel(&id, now_us()).await {
         Ok(crate::store::CancelOutcome::Cancelled(job)) => {
-            crate::audit!("job_cancelled", job_id = %job.id, key_id = %s.actor());
+            crate::audit!("job_cancelled", job_id = %job.id, to = %mask_number(&job.to_number), key_id = %s.actor(), ip = %s.ip);
             see_other(&format!("/outbox/{id}"))
         }
         Ok(crate::store::CancelOutcome::NotQueued(job)) => error_page(
@@ -1299,7 +1299,7 @@ async fn retry(
     .await;
     match result {
         Ok(new) => {
-            crate::audit!("job_retried", job_id = %id, new_job_id = %new.id, key_id = %s.actor());
+            crate::audit!("job_retried", job_id = %id, new_job_id = %new.id, to = %mask_number(&new.to_number), key_id = %s.actor(), ip = %s.ip);
             see_other(&format!("/outbox/{}", new.id))
         }
         Err(e) => error_page(e.status, &format!("Not sent again: {}", e.detail)),

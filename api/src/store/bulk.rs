@@ -1,8 +1,16 @@
 //! Bulk sends: a batch (one document, many recipients) and its durable queue. Each recipient gets
 //! its job through the API's submit path with the idempotency key `bulk:<batch>:<seq>`, so a crash
 //! between creating a job and recording it here never sends anyone twice.
+//!
+//! The batch's document is kept through the [`DocumentStore`] (`DocumentId::Bulk`, so in the
+//! configured backend and sealed when client-side encryption is on) until every recipient has a
+//! job or the batch is cancelled. Batches made before migration 0010 kept it in
+//! `bulk_batches.content`, still read until they finish or `faxline storage migrate` moves it.
+
+use bytes::Bytes;
 
 use super::db::{Args, impl_from_row, q, with_writer};
+use super::documents::{DocumentId, DocumentStore, OwnerTx};
 use super::{Store, StoreResult};
 
 /// A bulk send, without its document.
@@ -58,6 +66,11 @@ impl_from_row!(BulkRecipient {
     status
 });
 
+struct BatchId {
+    id: String,
+}
+impl_from_row!(BatchId { id });
+
 struct Content {
     content: Vec<u8>,
 }
@@ -76,20 +89,23 @@ impl_from_row!(BulkCount { status, n });
 pub struct Bulk<'s>(pub(super) &'s Store);
 
 impl Bulk<'_> {
-    /// Stores a batch and all its recipients in one transaction.
+    /// Stores a batch, all its recipients and its document in one transaction (a document put
+    /// outside the database is deleted again when the transaction fails).
     pub async fn create(
         &self,
         b: &BulkBatch,
-        content: &[u8],
+        content: &Bytes,
         recipients: &[(String, Option<String>)],
     ) -> StoreResult<()> {
-        with_writer!(&self.0.db, |p| {
+        let doc = DocumentId::Bulk(b.id.clone());
+        let written: StoreResult<()> = with_writer!(&self.0.db, |p| {
+            async {
             let mut tx = p.begin().await?;
             Args::new()
                 .s(&b.id)
                 .s(&b.created_by)
                 .s(&b.file_name)
-                .b(content.to_vec())
+                .b(Vec::new())
                 .s(&b.state)
                 .i(b.total)
                 .i(b.created_at)
@@ -112,8 +128,21 @@ impl Bulk<'_> {
                     .execute(&mut *tx)
                     .await?;
             }
+            self.0
+                .documents
+                .put(&mut OwnerTx::from(&mut *tx), &doc, content)
+                .await?;
             tx.commit().await?;
+            Ok(())
+        }
+        .await
         });
+        if let Err(e) = written {
+            if let Err(cleanup) = self.0.documents.delete(&doc).await {
+                tracing::warn!(error = %cleanup, "cannot delete the document of a failed bulk insert");
+            }
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -153,7 +182,17 @@ impl Bulk<'_> {
             .await
     }
 
-    pub async fn content(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+    /// The batch's document: from the document store, or for a batch made before migration 0010
+    /// and not migrated since, from `bulk_batches.content`. `None` once the batch no longer keeps it.
+    pub async fn content(&self, id: &str) -> StoreResult<Option<Bytes>> {
+        if let Some(doc) = self
+            .0
+            .documents
+            .get(&DocumentId::Bulk(id.to_owned()))
+            .await?
+        {
+            return Ok(Some(doc));
+        }
         let c: Option<Content> = self
             .0
             .db
@@ -162,7 +201,9 @@ impl Bulk<'_> {
                 Args::new().s(id),
             )
             .await?;
-        Ok(c.map(|c| c.content))
+        Ok(c.map(|c| c.content)
+            .filter(|c| !c.is_empty())
+            .map(Bytes::from))
     }
 
     /// Moves a batch from one of `from` to `to`; `false` when it was in none of them. A batch that
@@ -193,7 +234,49 @@ impl Bulk<'_> {
             "UPDATE bulk_batches SET {set} WHERE id = $1 AND state IN ({})",
             marks.join(", ")
         );
-        Ok(self.0.db.exec(&sql, args).await? == 1)
+        let moved = self.0.db.exec(&sql, args).await? == 1;
+        if moved && clear {
+            // After the state changed, so a running batch never loses its document; when this
+            // fails, [`Bulk::drop_finished_documents`] deletes it later.
+            self.drop_document(id, now).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Deletes a finished batch's document and records it.
+    async fn drop_document(&self, id: &str, now: i64) -> StoreResult<()> {
+        self.0
+            .documents
+            .delete(&DocumentId::Bulk(id.to_owned()))
+            .await?;
+        self.0
+            .db
+            .exec(
+                "UPDATE bulk_batches SET document_deleted_at = $2 WHERE id = $1",
+                Args::new().s(id).i(now),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the documents finished (done or cancelled) batches still have (a deletion that
+    /// failed when the batch finished), at most `limit`; returns how many batches were handled.
+    pub async fn drop_finished_documents(&self, now: i64, limit: i64) -> StoreResult<u64> {
+        let ids: Vec<BatchId> = self
+            .0
+            .db
+            .many(
+                &format!(
+                    "SELECT id FROM bulk_batches WHERE state IN ('{BULK_DONE}', '{BULK_CANCELLED}') \
+                     AND document_deleted_at IS NULL ORDER BY updated_at LIMIT $1"
+                ),
+                Args::new().i(limit),
+            )
+            .await?;
+        for b in &ids {
+            self.drop_document(&b.id, now).await?;
+        }
+        Ok(ids.len() as u64)
     }
 
     /// Recipients still without a job (and not refused), in order, at most `limit`.

@@ -48,13 +48,23 @@ pub enum DocumentId {
     Job(String),
     /// The PDF of a received fax (`inbound_faxes.id`).
     Inbound(String),
+    /// A console Send's prepared document awaiting confirmation (`console_drafts.id`).
+    Draft(String),
+    /// The document of a bulk send (`bulk_batches.id`).
+    Bulk(String),
 }
+
+/// The directory (or key segment) of every kind, in file and object backends.
+pub(crate) const KIND_DIRS: [&str; 4] = ["jobs", "inbound", "drafts", "bulk"];
 
 impl DocumentId {
     /// The owner's id.
     pub fn owner(&self) -> &str {
         match self {
-            DocumentId::Job(id) | DocumentId::Inbound(id) => id,
+            DocumentId::Job(id)
+            | DocumentId::Inbound(id)
+            | DocumentId::Draft(id)
+            | DocumentId::Bulk(id) => id,
         }
     }
 }
@@ -65,6 +75,8 @@ impl DocumentId {
         match self {
             DocumentId::Job(_) => "jobs",
             DocumentId::Inbound(_) => "inbound",
+            DocumentId::Draft(_) => "drafts",
+            DocumentId::Bulk(_) => "bulk",
         }
     }
 }
@@ -167,12 +179,15 @@ pub(crate) fn id_of(kind_dir: &str, name: &str) -> Option<DocumentId> {
     let id = match kind_dir {
         "jobs" => DocumentId::Job(name.to_string()),
         "inbound" => DocumentId::Inbound(name.to_string()),
+        "drafts" => DocumentId::Draft(name.to_string()),
+        "bulk" => DocumentId::Bulk(name.to_string()),
         _ => return None,
     };
     checked_owner(&id).is_ok().then_some(id)
 }
 
-/// Documents as blobs in `fax_documents` and `inbound_documents`, whose rows reference their
+/// Documents as blobs in `fax_documents`, `inbound_documents`, `draft_documents` and
+/// `bulk_documents`, whose rows reference their
 /// owners (so a document cannot be written before its owner row, only in the same transaction).
 /// Every API instance on one database serves every document.
 #[derive(Clone)]
@@ -188,6 +203,8 @@ fn place(id: &DocumentId) -> (&'static str, &'static str) {
     match id {
         DocumentId::Job(_) => ("fax_documents", "job_id"),
         DocumentId::Inbound(_) => ("inbound_documents", "inbound_id"),
+        DocumentId::Draft(_) => ("draft_documents", "draft_id"),
+        DocumentId::Bulk(_) => ("bulk_documents", "batch_id"),
     }
 }
 
@@ -257,6 +274,8 @@ impl DocumentStore for BlobDocuments {
         for kind in [
             DocumentId::Job(String::new()),
             DocumentId::Inbound(String::new()),
+            DocumentId::Draft(String::new()),
+            DocumentId::Bulk(String::new()),
         ] {
             let (table, key) = place(&kind);
             let owners: Vec<&str> = ids

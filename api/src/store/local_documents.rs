@@ -21,9 +21,10 @@ pub struct LocalDocuments {
 }
 
 impl LocalDocuments {
-    /// Creates (or tightens) `root` and its `jobs`/`inbound` subdirectories, 0700.
+    /// Creates (or tightens) `root` and its subdirectories (one per kind), 0700.
     pub fn open(root: &Path) -> DocumentResult<Self> {
-        for sub in ["", "jobs", "inbound"] {
+        crate::private_fs::private_dir(root)?;
+        for sub in super::documents::KIND_DIRS {
             crate::private_fs::private_dir(&root.join(sub))?;
         }
         Ok(Self {
@@ -140,7 +141,7 @@ impl DocumentStore for LocalDocuments {
         let root = self.root.clone();
         blocking(move || {
             let mut found = Vec::new();
-            for kind in ["jobs", "inbound"] {
+            for kind in super::documents::KIND_DIRS {
                 for entry in std::fs::read_dir(root.join(kind))? {
                     let entry = entry?;
                     let modified = entry.metadata()?.modified()?;

@@ -1,4 +1,6 @@
-//! Moving documents from the database (blobs in `fax_documents` and `inbound_documents`) to the
+//! Moving documents from the database (blobs in `fax_documents`, `inbound_documents`,
+//! `draft_documents`, `bulk_documents`, and the `bulk_batches.content` of batches made before
+//! migration 0010) to the
 //! configured file or object backend (`faxline storage migrate`). Each document is written to the
 //! backend first and its blob deleted only after, so the work is resumable: an interrupted run
 //! leaves every document in at least one place, and the next run picks up the blobs still there
@@ -19,9 +21,11 @@ const BATCH: i64 = 64;
 type Table = (&'static str, &'static str, fn(String) -> DocumentId);
 
 /// The database tables of each kind of document.
-const TABLES: [Table; 2] = [
+const TABLES: [Table; 4] = [
     ("fax_documents", "job_id", DocumentId::Job),
     ("inbound_documents", "inbound_id", DocumentId::Inbound),
+    ("draft_documents", "draft_id", DocumentId::Draft),
+    ("bulk_documents", "batch_id", DocumentId::Bulk),
 ];
 
 /// What a migration run did.
@@ -77,6 +81,39 @@ impl Store {
                     done.bytes += len;
                     progress(&done);
                 }
+            }
+        }
+        // Bulk batches made before their documents went through the document store: written to
+        // the backend, then the column emptied (the batch reads the backend first).
+        loop {
+            let rows: Vec<(String, Vec<u8>)> = with_reader!(&self.db, |p| {
+                q("SELECT id, content FROM bulk_batches WHERE length(content) > 0 ORDER BY id LIMIT $1")
+                    .bind(BATCH)
+                    .fetch_all(p)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
+                    .collect::<sqlx::Result<Vec<_>>>()?
+            });
+            if rows.is_empty() {
+                break;
+            }
+            for (owner, content) in rows {
+                let len = content.len() as u64;
+                self.documents
+                    .put_external(&DocumentId::Bulk(owner.clone()), &Bytes::from(content))
+                    .await?;
+                with_writer!(&self.db, |p| q(
+                    "UPDATE bulk_batches SET content = $2 WHERE id = $1"
+                )
+                .bind(&owner)
+                .bind(Vec::<u8>::new())
+                .execute(p)
+                .await?
+                .rows_affected());
+                done.documents += 1;
+                done.bytes += len;
+                progress(&done);
             }
         }
         Ok(done)

@@ -13,6 +13,7 @@ mod batch;
 mod bulk;
 mod db;
 pub mod documents;
+mod drafts;
 pub mod envelope;
 mod inbound;
 mod inbox;
@@ -49,6 +50,7 @@ pub use documents::{
     BlobDocuments, DocumentBackend, DocumentError, DocumentId, DocumentResult, DocumentStore,
     DocumentStream, Documents, OwnerTx,
 };
+pub use drafts::{Draft, Drafts};
 pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;
 pub use inbox::InboxReads;
@@ -221,6 +223,11 @@ impl Store {
     /// Bulk sends and their durable queue.
     pub fn bulk(&self) -> Bulk<'_> {
         Bulk(self)
+    }
+
+    /// The console's Send drafts.
+    pub fn drafts(&self) -> Drafts<'_> {
+        Drafts(self)
     }
 
     /// The console's outbox search.

@@ -221,7 +221,7 @@ impl DocumentStore for ObjectDocuments {
 
     async fn written_before(&self, before_us: i64) -> DocumentResult<Vec<DocumentId>> {
         let mut found = Vec::new();
-        for kind in ["jobs", "inbound"] {
+        for kind in super::documents::KIND_DIRS {
             let dir = self.prefix.clone().join(kind);
             let mut listing = self.store.list(Some(&dir));
             while let Some(meta) = listing.try_next().await? {

@@ -33,21 +33,31 @@ pub struct Rewrapped {
     pub failed_ids: Vec<String>,
 }
 
-/// An owner table and the document id of one of its rows.
-type Owner = (&'static str, fn(String) -> DocumentId);
+/// An owner table, which of its rows still have their document, and the document id of a row.
+type Owner = (&'static str, &'static str, fn(String) -> DocumentId);
 
 /// The tables whose rows own documents.
-const OWNERS: [Owner; 2] = [
-    ("fax_jobs", DocumentId::Job),
-    ("inbound_faxes", DocumentId::Inbound),
+const OWNERS: [Owner; 4] = [
+    ("fax_jobs", "document_purged_at IS NULL", DocumentId::Job),
+    (
+        "inbound_faxes",
+        "document_purged_at IS NULL",
+        DocumentId::Inbound,
+    ),
+    ("console_drafts", "sent_at IS NULL", DocumentId::Draft),
+    (
+        "bulk_batches",
+        "document_deleted_at IS NULL AND state IN ('running', 'paused')",
+        DocumentId::Bulk,
+    ),
 ];
 
 /// Ids of failures kept for the report.
 const FAILED_IDS_KEPT: usize = 10;
 
 impl Store {
-    /// Re-wraps every document of every job and received fax whose document has not been purged
-    /// by retention; `progress` is called after each document. Needs client-side encryption.
+    /// Re-wraps every document still kept: of jobs and received faxes not purged by retention,
+    /// console drafts not sent, bulk sends not finished; `progress` is called after each document. Needs client-side encryption.
     pub async fn rewrap_documents(
         &self,
         mut progress: impl FnMut(&Rewrapped),
@@ -61,11 +71,9 @@ impl Store {
             .into());
         };
         let mut done = Rewrapped::default();
-        for (table, doc) in OWNERS {
-            let select = format!(
-                "SELECT id FROM {table} WHERE id > $1 AND document_purged_at IS NULL \
-                 ORDER BY id LIMIT $2"
-            );
+        for (table, kept, doc) in OWNERS {
+            let select =
+                format!("SELECT id FROM {table} WHERE id > $1 AND {kept} ORDER BY id LIMIT $2");
             let mut after = String::new();
             loop {
                 let ids: Vec<String> = with_reader!(&self.db, |p| {
