@@ -799,7 +799,7 @@ async fn console_drafts_and_bulk_documents(db: Db, backend: Backend) {
                 }
             }
         };
-        assert!(raw.starts_with(b"FXE1"), "{id:?} sealed");
+        assert!(raw.starts_with(b"FXE2"), "{id:?} sealed");
         assert!(!raw.windows(7).any(|w| w == b"Patient"));
     }
     let column: i64 = scalar(
