@@ -65,6 +65,9 @@ pub enum Action {
         record: Option<CallRecord>,
         outcome: CallOutcome,
         attempts: u32,
+        /// No attempt of this lease can have delivered anything ([`CallOutcome::unplaced`] for every one of
+        /// them), so the API may send the job through another line.
+        unplaced: bool,
     },
     /// Delete the spool file and the journal record; the job is done.
     Cleanup,
@@ -90,6 +93,9 @@ pub struct JobMachine {
     attempt: u32,
     ecm: Option<bool>,
     document_ready: bool,
+    /// An attempt of this job may have reached the far end (its outcome was not
+    /// [`CallOutcome::unplaced`]), or the journal cannot tell for earlier attempts.
+    placed: bool,
     /// When the backoff wait ends (while `Waiting`).
     wake_at: Option<Instant>,
     /// Actions not yet polled.
@@ -105,6 +111,7 @@ impl JobMachine {
             attempt: 1,
             ecm: None,
             document_ready: false,
+            placed: false,
             wake_at: None,
             actions: VecDeque::new(),
         }
@@ -121,10 +128,12 @@ impl JobMachine {
 
     fn report(&mut self, record: Option<CallRecord>, outcome: CallOutcome) -> Vec<Action> {
         self.state = State::Reporting;
+        let unplaced = !self.placed && outcome.unplaced();
         vec![Action::Report {
             record,
             outcome,
             attempts: self.attempt,
+            unplaced,
         }]
     }
 
@@ -138,6 +147,9 @@ impl JobMachine {
     }
 
     fn after_failure(&mut self, token: String, outcome: CallOutcome) -> Vec<Action> {
+        if !outcome.unplaced() {
+            self.placed = true;
+        }
         let record = CallRecord::Ended {
             attempt: self.attempt,
             token,
@@ -235,6 +247,8 @@ impl JobMachine {
                     attempt, outcome, ..
                 }) => {
                     self.attempt = attempt;
+                    // The record keeps only the last attempt: earlier ones may have reached the far end.
+                    self.placed = attempt > 1 || !outcome.unplaced();
                     if outcome.is_success() {
                         return self.report(None, outcome);
                     }
