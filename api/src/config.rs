@@ -93,6 +93,17 @@ pub struct Config {
     pub agent_replay_window_seconds: u64,
     /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
     pub backend: String,
+    /// The failover order of line kinds (`FAXLINE_ROUTING=sip,phaxio`): a job goes out on the first line of
+    /// the list that has not failed to place it and whose agents are up with a working line; when a line
+    /// cannot place the call (no channel, congestion, the provider refusing before it took the fax) the job
+    /// goes to the next. Empty (the default): any agent takes any job, and a failure is final. With a
+    /// policy, lines outside it carry only jobs pinned to them.
+    #[serde(deserialize_with = "list_or_text")]
+    pub routing: Vec<String>,
+    /// The line kinds a client may pin a job to with `backend` on `POST /fax` (`FAXLINE_BACKENDS`). Empty
+    /// (the default): no job may choose its line.
+    #[serde(deserialize_with = "list_or_text")]
+    pub backends: Vec<String>,
     /// The render budget of page counts and previews: `[limits] render_memory_mb` and
     /// `render_seconds_per_page` of the shared file (`FAXLINE_LIMITS__RENDER_*`); where renders
     /// run is set by the binary.
@@ -225,6 +236,8 @@ impl Default for Config {
             max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
+            routing: Vec::new(),
+            backends: Vec::new(),
             render: crate::pages::RenderBudget::default(),
             storage_backend: "database".to_string(),
             storage_dir: None,
@@ -277,6 +290,49 @@ pub enum ConfigError {
     Env { name: &'static str, reason: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A comma-separated list, trimmed, empty items dropped.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A list of names given as a TOML array or as one comma-separated string (`FAXLINE_API__ROUTING=sip,phaxio`).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(d)? {
+        ListOrText::List(l) => l,
+        ListOrText::Text(t) => split_list(&t),
+    })
+}
+
+/// Line kinds of `routing` or `backends`: each a known kind (`faxline_protocol::messages::LINE_KINDS`), once,
+/// lower case.
+fn check_line_kinds(setting: &str, kinds: &[String]) -> Result<(), ConfigError> {
+    let known = faxline_protocol::messages::LINE_KINDS;
+    for (i, k) in kinds.iter().enumerate() {
+        if !known.contains(&k.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{setting}: {k:?} is not a kind of line (one of {})",
+                known.join(", ")
+            )));
+        }
+        if kinds[..i].contains(k) {
+            return Err(ConfigError::Invalid(format!(
+                "{setting}: {k:?} is listed twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The secret settings of `[api]`; each may instead be read from `<name>_file`.
@@ -533,6 +589,8 @@ impl Config {
             "max_connections",
             "agent_replay_window_seconds",
             "backend",
+            "routing",
+            "backends",
             "storage_backend",
             "storage_dir",
             "s3_bucket",
@@ -666,6 +724,12 @@ impl Config {
         }
         if let Some(v) = get("FAX_BACKEND").and_then(non_empty) {
             self.backend = v;
+        }
+        if let Some(v) = get("FAXLINE_ROUTING") {
+            self.routing = split_list(&v);
+        }
+        if let Some(v) = get("FAXLINE_BACKENDS") {
+            self.backends = split_list(&v);
         }
         // Document storage, under Faxbot's names where it has them.
         if let Some(v) = get("STORAGE_BACKEND").and_then(non_empty) {
@@ -1179,6 +1243,8 @@ impl Config {
         }
         self.document_backend()?;
         self.document_key()?;
+        check_line_kinds("routing (FAXLINE_ROUTING)", &self.routing)?;
+        check_line_kinds("backends (FAXLINE_BACKENDS)", &self.backends)?;
         Ok(())
     }
 }
