@@ -1453,6 +1453,40 @@ mod tests {
     }
 
     #[test]
+    fn routing_and_backends_name_known_lines_once() {
+        let mut c = good();
+        c.routing = vec!["sip".into(), "phaxio".into()];
+        c.backends = vec!["phaxio".into()];
+        c.validate().unwrap();
+        c.routing = vec!["sip".into(), "fax2000".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("routing") && e.contains("fax2000"), "{e}");
+        c.routing = vec!["sip".into(), "sip".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        c.routing.clear();
+        c.backends = vec!["Phaxio".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("backends") && e.contains("Phaxio"), "{e}");
+        // From the environment (a comma-separated list), from the file (an array), and as FAXLINE_API__*.
+        let env = |k: &str| match k {
+            "FAXLINE_ROUTING" => Some("sip, telnyx".to_owned()),
+            "FAXLINE_API__BACKENDS" => Some("sip,phaxio".to_owned()),
+            _ => None,
+        };
+        let mut c = Config::from_toml_str(
+            "[api]\nrouting = [\"asterisk\"]\nbackends = [\"telnyx\"]\n",
+            Path::new("test.toml"),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.routing, ["asterisk"]);
+        c.apply_env(env).unwrap();
+        assert_eq!(c.routing, ["sip", "telnyx"]);
+        assert_eq!(c.backends, ["sip", "phaxio"]);
+    }
+
+    #[test]
     fn trusted_proxies_parse_addresses_and_networks() {
         let mut c = good();
         c.apply_env(|k| (k == "FAXLINE_TRUSTED_PROXIES").then(|| "10.0.0.5, 10.1.0.0/16".into()))

@@ -562,4 +562,112 @@ mod tests {
         // Outside a wait, shutdown changes nothing.
         assert!(step_at(&mut m, Input::Stopping, t0).is_empty());
     }
+
+    /// The `unplaced` a job machine reports after the given attempts' outcomes.
+    fn reported_unplaced(m: &mut JobMachine, outcomes: &[CallOutcome]) -> bool {
+        let mut last = Vec::new();
+        for outcome in outcomes {
+            last = step(
+                m,
+                Input::CallEnded {
+                    outcome: outcome.clone(),
+                },
+            );
+            if matches!(&last[..], [Action::Backoff { .. }]) {
+                last = elapse(m);
+            }
+        }
+        match &last[..] {
+            [Action::Report { unplaced, .. }] => *unplaced,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_job_no_attempt_of_which_connected_is_reported_unplaced() {
+        let no_channel = CallOutcome::failed(FailureClass::ChannelUnavailable, "SIP 503");
+        let cut = CallOutcome::Failed {
+            class: FailureClass::TransferFailed,
+            detail: "the far end hung up during the fax".into(),
+            pages: None,
+            unplaced: false,
+        };
+        let mut cfg = retry();
+        cfg.retry_on.push(RetryReason::TransferFailed);
+        let start = |cfg: &RetryConfig| {
+            let mut m = JobMachine::new("j", cfg.clone());
+            step(
+                &mut m,
+                Input::Leased {
+                    record: None,
+                    age: Duration::ZERO,
+                },
+            );
+            step(&mut m, Input::DocumentReady { pages: 1 });
+            m
+        };
+        // Twice no channel: nothing can have reached the far end.
+        assert!(reported_unplaced(
+            &mut start(&cfg),
+            &[no_channel.clone(), no_channel.clone()]
+        ));
+        // A call cut during the fax, then no channel: the first may have delivered pages.
+        assert!(!reported_unplaced(
+            &mut start(&cfg),
+            &[cut.clone(), no_channel.clone()]
+        ));
+        assert!(!reported_unplaced(&mut start(&cfg), &[cut]));
+        // Pages went before the failure, whatever the line said.
+        let with_pages = CallOutcome::Failed {
+            class: FailureClass::Congestion,
+            detail: String::new(),
+            pages: Some(1),
+            unplaced: true,
+        };
+        assert!(!with_pages.unplaced());
+        // Busy means the far end answered the signalling, never "unplaced"; outcome unknown neither.
+        assert!(!CallOutcome::failed(FailureClass::Busy, "").unplaced());
+        assert!(!CallOutcome::failed(FailureClass::Unknown, "").unplaced());
+        assert!(CallOutcome::failed(FailureClass::Congestion, "").unplaced());
+    }
+
+    #[test]
+    fn a_journal_that_knows_only_a_later_attempt_never_says_unplaced() {
+        let no_channel = CallOutcome::failed(FailureClass::ChannelUnavailable, "SIP 503");
+        let cfg = RetryConfig {
+            max_attempts: 2,
+            ..RetryConfig::default()
+        };
+        for (attempt, expected) in [(1, true), (2, false)] {
+            let mut m = JobMachine::new("j", cfg.clone());
+            let a = step(
+                &mut m,
+                Input::Leased {
+                    record: Some(CallRecord::Ended {
+                        attempt,
+                        token: JobMachine::token("j", attempt),
+                        outcome: no_channel.clone(),
+                    }),
+                    age: Duration::ZERO,
+                },
+            );
+            let a = if attempt == 1 {
+                // Attempt 1 of 2 failed retryably: the agent goes on with attempt 2, which fails the same way.
+                assert!(matches!(&a[..], [Action::PrepareDocument]), "{a:?}");
+                step(&mut m, Input::DocumentReady { pages: 1 });
+                step(
+                    &mut m,
+                    Input::CallEnded {
+                        outcome: no_channel.clone(),
+                    },
+                )
+            } else {
+                a
+            };
+            assert!(
+                matches!(&a[..], [Action::Report { unplaced, .. }] if *unplaced == expected),
+                "attempt {attempt}: {a:?}"
+            );
+        }
+    }
 }
