@@ -593,7 +593,8 @@ mod tests {
             unplaced: false,
         };
         let mut cfg = retry();
-        cfg.retry_on.push(RetryReason::TransferFailed);
+        cfg.retry_on
+            .push(crate::config::RetryReason::TransferFailed);
         let start = |cfg: &RetryConfig| {
             let mut m = JobMachine::new("j", cfg.clone());
             step(
@@ -616,7 +617,8 @@ mod tests {
             &mut start(&cfg),
             &[cut.clone(), no_channel.clone()]
         ));
-        assert!(!reported_unplaced(&mut start(&cfg), &[cut]));
+        // A call cut during the fax that is not retried.
+        assert!(!reported_unplaced(&mut start(&retry()), &[cut]));
         // Pages went before the failure, whatever the line said.
         let with_pages = CallOutcome::Failed {
             class: FailureClass::Congestion,
@@ -648,7 +650,8 @@ mod tests {
                         token: JobMachine::token("j", attempt),
                         outcome: no_channel.clone(),
                     }),
-                    age: Duration::ZERO,
+                    // Written long ago: the backoff wait is over.
+                    age: Duration::from_secs(86_400),
                 },
             );
             let a = if attempt == 1 {
