@@ -93,6 +93,17 @@ pub struct Config {
     pub agent_replay_window_seconds: u64,
     /// The backend name reported in jobs (`FAX_BACKEND`); Faxline sends over SIP/T.38.
     pub backend: String,
+    /// The failover order of line kinds (`FAXLINE_ROUTING=sip,phaxio`): a job goes out on the first line of
+    /// the list that has not failed to place it and whose agents are up with a working line; when a line
+    /// cannot place the call (no channel, congestion, the provider refusing before it took the fax) the job
+    /// goes to the next. Empty (the default): any agent takes any job, and a failure is final. With a
+    /// policy, lines outside it carry only jobs pinned to them.
+    #[serde(deserialize_with = "list_or_text")]
+    pub routing: Vec<String>,
+    /// The line kinds a client may pin a job to with `backend` on `POST /fax` (`FAXLINE_BACKENDS`). Empty
+    /// (the default): no job may choose its line.
+    #[serde(deserialize_with = "list_or_text")]
+    pub backends: Vec<String>,
     /// The render budget of page counts and previews: `[limits] render_memory_mb` and
     /// `render_seconds_per_page` of the shared file (`FAXLINE_LIMITS__RENDER_*`); where renders
     /// run is set by the binary.
@@ -245,6 +256,8 @@ impl Default for Config {
             max_connections: 0,
             agent_replay_window_seconds: 300,
             backend: "sip".to_string(),
+            routing: Vec::new(),
+            backends: Vec::new(),
             render: crate::pages::RenderBudget::default(),
             storage_backend: "database".to_string(),
             storage_dir: None,
@@ -304,6 +317,49 @@ pub enum ConfigError {
     Env { name: &'static str, reason: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A comma-separated list, trimmed, empty items dropped.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A list of names given as a TOML array or as one comma-separated string (`FAXLINE_API__ROUTING=sip,phaxio`).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(d)? {
+        ListOrText::List(l) => l,
+        ListOrText::Text(t) => split_list(&t),
+    })
+}
+
+/// Line kinds of `routing` or `backends`: each a known kind (`faxline_protocol::messages::LINE_KINDS`), once,
+/// lower case.
+fn check_line_kinds(setting: &str, kinds: &[String]) -> Result<(), ConfigError> {
+    let known = faxline_protocol::messages::LINE_KINDS;
+    for (i, k) in kinds.iter().enumerate() {
+        if !known.contains(&k.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{setting}: {k:?} is not a kind of line (one of {})",
+                known.join(", ")
+            )));
+        }
+        if kinds[..i].contains(k) {
+            return Err(ConfigError::Invalid(format!(
+                "{setting}: {k:?} is listed twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The secret settings of `[api]`; each may instead be read from `<name>_file`.
@@ -620,6 +676,8 @@ impl Config {
             "max_connections",
             "agent_replay_window_seconds",
             "backend",
+            "routing",
+            "backends",
             "storage_backend",
             "storage_dir",
             "s3_bucket",
@@ -760,6 +818,12 @@ impl Config {
         }
         if let Some(v) = get("FAX_BACKEND").and_then(non_empty) {
             self.backend = v;
+        }
+        if let Some(v) = get("FAXLINE_ROUTING") {
+            self.routing = split_list(&v);
+        }
+        if let Some(v) = get("FAXLINE_BACKENDS") {
+            self.backends = split_list(&v);
         }
         // Document storage, under Faxbot's names where it has them.
         if let Some(v) = get("STORAGE_BACKEND").and_then(non_empty) {
@@ -1399,6 +1463,8 @@ impl Config {
         }
         self.document_backend()?;
         self.document_key()?;
+        check_line_kinds("routing (FAXLINE_ROUTING)", &self.routing)?;
+        check_line_kinds("backends (FAXLINE_BACKENDS)", &self.backends)?;
         Ok(())
     }
 }
@@ -1622,6 +1688,40 @@ mod tests {
         assert_eq!(c.public_api_url.as_deref(), Some("https://fax.example.org"));
         assert_eq!(c.agent_secret.unwrap().expose(), "s".repeat(40));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn routing_and_backends_name_known_lines_once() {
+        let mut c = good();
+        c.routing = vec!["sip".into(), "phaxio".into()];
+        c.backends = vec!["phaxio".into()];
+        c.validate().unwrap();
+        c.routing = vec!["sip".into(), "fax2000".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("routing") && e.contains("fax2000"), "{e}");
+        c.routing = vec!["sip".into(), "sip".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        c.routing.clear();
+        c.backends = vec!["Phaxio".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("backends") && e.contains("Phaxio"), "{e}");
+        // From the environment (a comma-separated list), from the file (an array), and as FAXLINE_API__*.
+        let env = |k: &str| match k {
+            "FAXLINE_ROUTING" => Some("sip, telnyx".to_owned()),
+            "FAXLINE_API__BACKENDS" => Some("sip,phaxio".to_owned()),
+            _ => None,
+        };
+        let mut c = Config::from_toml_str(
+            "[api]\nrouting = [\"asterisk\"]\nbackends = [\"telnyx\"]\n",
+            Path::new("test.toml"),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.routing, ["asterisk"]);
+        c.apply_env(env).unwrap();
+        assert_eq!(c.routing, ["sip", "telnyx"]);
+        assert_eq!(c.backends, ["sip", "phaxio"]);
     }
 
     #[test]

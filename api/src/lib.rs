@@ -22,6 +22,7 @@ pub mod private_fs;
 mod request_id;
 pub mod retention;
 mod routes;
+pub mod routing;
 pub mod server;
 pub mod store;
 pub mod throttle;

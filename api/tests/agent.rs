@@ -215,6 +215,7 @@ async fn delivery_details(db: Db) {
         mode: Some("T38".into()),
         remote_ident: Some("+1 555 0199".into()),
         agent_attempt: Some(1),
+        unplaced: None,
     };
     agent.result_with_details(job, &ok, &details).await.unwrap();
     let v = status(&s, &ids[0]).await;
@@ -258,6 +259,7 @@ async fn delivery_details(db: Db) {
         mode: Some("  ".into()),
         remote_ident: None,
         agent_attempt: None,
+        unplaced: None,
     };
     let failed = SendResult {
         status: JobStatus::Failed,

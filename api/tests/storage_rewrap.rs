@@ -27,6 +27,7 @@ fn job(content: &'static [u8]) -> NewJob {
         doc_sha256: String::new(),
         pages: Some(1),
         backend: "sip".into(),
+        requested_backend: None,
         owner_key_id: None,
         idempotency_key: None,
         created_at: 1,

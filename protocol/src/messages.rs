@@ -24,7 +24,7 @@ pub struct LeaseRequest {
 /// (e.g. "AMI login refused", "trunk not registered"); short fixed texts, never numbers or secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct LineHealth {
-    /// `asterisk`, `sip` or `loopback`.
+    /// The line's kind, one of [`LINE_KINDS`] (the API's routing and per-job `backend` name lines so).
     pub kind: String,
     #[serde(default)]
     pub problems: Vec<String>,
@@ -35,6 +35,18 @@ impl LineHealth {
         self.problems.is_empty()
     }
 }
+
+/// The kinds of line an agent can run (`[line] kind`), as agents report them in [`LineHealth::kind`] and as
+/// the API's `routing` and `backends` settings and a job's `backend` name them.
+pub const LINE_KINDS: &[&str] = &[
+    "asterisk",
+    "sip",
+    "loopback",
+    "phaxio",
+    "sinch",
+    "telnyx",
+    "signalwire",
+];
 
 fn one() -> u32 {
     1
@@ -113,6 +125,12 @@ pub struct CallDetails {
     /// Which attempt of the agent's retry policy this was (the API's `attempt` counts leases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_attempt: Option<u32>,
+    /// On a failure: `true` when no attempt of this lease could have delivered anything — no call was
+    /// established (no channel, congestion, the trunk refused before answer) and no cloud provider took the
+    /// fax — so the API may send the job through another line (its `routing` policy). `false` or absent
+    /// (older agents): a call may have delivered pages, and the job is never sent again elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unplaced: Option<bool>,
 }
 
 /// `POST /agent/v1/jobs/{id}/result`: the lease, the result and its call's details in one flat object.
@@ -261,6 +279,7 @@ mod tests {
                 mode: Some("T38".into()),
                 remote_ident: None,
                 agent_attempt: Some(2),
+                unplaced: None,
             },
         };
         let v = serde_json::to_value(&r).unwrap();
@@ -282,6 +301,16 @@ mod tests {
         .unwrap();
         assert_eq!(r.result.status, JobStatus::Failed);
         assert_eq!(r.details, CallDetails::default());
+        assert_eq!(
+            r.details.unplaced, None,
+            "an older agent never asks for failover"
+        );
+        let r: ResultReport = serde_json::from_value(json!({
+            "lease_id": "l", "status": "FAILED", "error": "congestion", "pages": null,
+            "provider_sid": null, "unplaced": true
+        }))
+        .unwrap();
+        assert_eq!(r.details.unplaced, Some(true));
         let l: LeaseRequest = serde_json::from_value(json!({})).unwrap();
         assert_eq!(
             l,

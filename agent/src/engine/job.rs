@@ -65,6 +65,9 @@ pub enum Action {
         record: Option<CallRecord>,
         outcome: CallOutcome,
         attempts: u32,
+        /// No attempt of this lease can have delivered anything ([`CallOutcome::unplaced`] for every one of
+        /// them), so the API may send the job through another line.
+        unplaced: bool,
     },
     /// Delete the spool file and the journal record; the job is done.
     Cleanup,
@@ -90,6 +93,9 @@ pub struct JobMachine {
     attempt: u32,
     ecm: Option<bool>,
     document_ready: bool,
+    /// An attempt of this job may have reached the far end (its outcome was not
+    /// [`CallOutcome::unplaced`]), or the journal cannot tell for earlier attempts.
+    placed: bool,
     /// When the backoff wait ends (while `Waiting`).
     wake_at: Option<Instant>,
     /// Actions not yet polled.
@@ -105,6 +111,7 @@ impl JobMachine {
             attempt: 1,
             ecm: None,
             document_ready: false,
+            placed: false,
             wake_at: None,
             actions: VecDeque::new(),
         }
@@ -121,10 +128,12 @@ impl JobMachine {
 
     fn report(&mut self, record: Option<CallRecord>, outcome: CallOutcome) -> Vec<Action> {
         self.state = State::Reporting;
+        let unplaced = !self.placed && outcome.unplaced();
         vec![Action::Report {
             record,
             outcome,
             attempts: self.attempt,
+            unplaced,
         }]
     }
 
@@ -138,6 +147,9 @@ impl JobMachine {
     }
 
     fn after_failure(&mut self, token: String, outcome: CallOutcome) -> Vec<Action> {
+        if !outcome.unplaced() {
+            self.placed = true;
+        }
         let record = CallRecord::Ended {
             attempt: self.attempt,
             token,
@@ -235,6 +247,8 @@ impl JobMachine {
                     attempt, outcome, ..
                 }) => {
                     self.attempt = attempt;
+                    // The record keeps only the last attempt: earlier ones may have reached the far end.
+                    self.placed = attempt > 1 || !outcome.unplaced();
                     if outcome.is_success() {
                         return self.report(None, outcome);
                     }
@@ -547,5 +561,116 @@ mod tests {
         assert_eq!(m.poll_timeout(), None);
         // Outside a wait, shutdown changes nothing.
         assert!(step_at(&mut m, Input::Stopping, t0).is_empty());
+    }
+
+    /// The `unplaced` a job machine reports after the given attempts' outcomes.
+    fn reported_unplaced(m: &mut JobMachine, outcomes: &[CallOutcome]) -> bool {
+        let mut last = Vec::new();
+        for outcome in outcomes {
+            last = step(
+                m,
+                Input::CallEnded {
+                    outcome: outcome.clone(),
+                },
+            );
+            if matches!(&last[..], [Action::Backoff { .. }]) {
+                last = elapse(m);
+            }
+        }
+        match &last[..] {
+            [Action::Report { unplaced, .. }] => *unplaced,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_job_no_attempt_of_which_connected_is_reported_unplaced() {
+        let no_channel = CallOutcome::failed(FailureClass::ChannelUnavailable, "SIP 503");
+        let cut = CallOutcome::Failed {
+            class: FailureClass::TransferFailed,
+            detail: "the far end hung up during the fax".into(),
+            pages: None,
+            unplaced: false,
+        };
+        let mut cfg = retry();
+        cfg.retry_on
+            .push(crate::config::RetryReason::TransferFailed);
+        let start = |cfg: &RetryConfig| {
+            let mut m = JobMachine::new("j", cfg.clone());
+            step(
+                &mut m,
+                Input::Leased {
+                    record: None,
+                    age: Duration::ZERO,
+                },
+            );
+            step(&mut m, Input::DocumentReady { pages: 1 });
+            m
+        };
+        // Twice no channel: nothing can have reached the far end.
+        assert!(reported_unplaced(
+            &mut start(&cfg),
+            &[no_channel.clone(), no_channel.clone()]
+        ));
+        // A call cut during the fax, then no channel: the first may have delivered pages.
+        assert!(!reported_unplaced(
+            &mut start(&cfg),
+            &[cut.clone(), no_channel.clone()]
+        ));
+        // A call cut during the fax that is not retried.
+        assert!(!reported_unplaced(&mut start(&retry()), &[cut]));
+        // Pages went before the failure, whatever the line said.
+        let with_pages = CallOutcome::Failed {
+            class: FailureClass::Congestion,
+            detail: String::new(),
+            pages: Some(1),
+            unplaced: true,
+        };
+        assert!(!with_pages.unplaced());
+        // Busy means the far end answered the signalling, never "unplaced"; outcome unknown neither.
+        assert!(!CallOutcome::failed(FailureClass::Busy, "").unplaced());
+        assert!(!CallOutcome::failed(FailureClass::Unknown, "").unplaced());
+        assert!(CallOutcome::failed(FailureClass::Congestion, "").unplaced());
+    }
+
+    #[test]
+    fn a_journal_that_knows_only_a_later_attempt_never_says_unplaced() {
+        let no_channel = CallOutcome::failed(FailureClass::ChannelUnavailable, "SIP 503");
+        let cfg = RetryConfig {
+            max_attempts: 2,
+            ..RetryConfig::default()
+        };
+        for (attempt, expected) in [(1, true), (2, false)] {
+            let mut m = JobMachine::new("j", cfg.clone());
+            let a = step(
+                &mut m,
+                Input::Leased {
+                    record: Some(CallRecord::Ended {
+                        attempt,
+                        token: JobMachine::token("j", attempt),
+                        outcome: no_channel.clone(),
+                    }),
+                    // Written long ago: the backoff wait is over.
+                    age: Duration::from_secs(86_400),
+                },
+            );
+            let a = if attempt == 1 {
+                // Attempt 1 of 2 failed retryably: the agent goes on with attempt 2, which fails the same way.
+                assert!(matches!(&a[..], [Action::PrepareDocument]), "{a:?}");
+                step(&mut m, Input::DocumentReady { pages: 1 });
+                step(
+                    &mut m,
+                    Input::CallEnded {
+                        outcome: no_channel.clone(),
+                    },
+                )
+            } else {
+                a
+            };
+            assert!(
+                matches!(&a[..], [Action::Report { unplaced, .. }] if *unplaced == expected),
+                "attempt {attempt}: {a:?}"
+            );
+        }
     }
 }

@@ -73,6 +73,17 @@ impl FailureClass {
         }
     }
 
+    /// Whether a failure of this class means the line never established a call: no channel, the network
+    /// congested, the trunk or the provider refusing before anything was answered or taken. Only these may let
+    /// the API send the job through another line (each line still says so per outcome, see
+    /// [`CallOutcome::unplaced`]).
+    pub fn never_connects(self) -> bool {
+        matches!(
+            self,
+            FailureClass::ChannelUnavailable | FailureClass::Congestion
+        )
+    }
+
     /// A short, stable label for the API's error text.
     pub fn label(self) -> &'static str {
         match self {
@@ -121,16 +132,36 @@ pub enum CallOutcome {
         detail: String,
         /// Pages that went through before the failure, if known.
         pages: Option<u32>,
+        /// Nothing can have reached the far end: no call was established and no provider took the fax. Set by
+        /// the line that knows (a cloud provider's failure after it took the fax is never unplaced, whatever
+        /// its class); journal records written before this field read as `false`.
+        #[serde(default)]
+        unplaced: bool,
     },
 }
 
 impl CallOutcome {
+    /// A failure before any page went; unplaced when its class never connects a call
+    /// ([`FailureClass::never_connects`]).
     pub fn failed(class: FailureClass, detail: impl Into<String>) -> Self {
         CallOutcome::Failed {
             class,
             detail: detail.into(),
             pages: None,
+            unplaced: class.never_connects(),
         }
+    }
+
+    /// Whether this attempt could not have delivered anything (see [`CallOutcome::Failed::unplaced`]).
+    pub fn unplaced(&self) -> bool {
+        matches!(
+            self,
+            CallOutcome::Failed {
+                unplaced: true,
+                pages: None | Some(0),
+                ..
+            }
+        )
     }
 
     pub fn is_success(&self) -> bool {

@@ -504,13 +504,14 @@ async fn drive<L: Line>(ctx: &Ctx<L>, job: &LeasedJob) {
                 record,
                 outcome,
                 attempts,
+                unplaced,
             } => {
                 if let Some(r) = &record
                     && let Err(e) = ctx.journal.put(&job.job_id, r)
                 {
                     tracing::error!(job = %job.job_id, error = %e, "cannot write the call journal");
                 }
-                if report(ctx, job, &outcome, attempts).await {
+                if report(ctx, job, &outcome, attempts, unplaced).await {
                     Some(Input::Reported)
                 } else {
                     None
@@ -726,9 +727,12 @@ async fn report<L: Line>(
     job: &LeasedJob,
     outcome: &CallOutcome,
     attempts: u32,
+    unplaced: bool,
 ) -> bool {
     let mut details = CallDetails {
         agent_attempt: Some(attempts),
+        // Said on failures only: whether the API may send the job through another line.
+        unplaced: (!outcome.is_success()).then_some(unplaced),
         ..CallDetails::default()
     };
     let report = match outcome {

@@ -215,6 +215,8 @@ impl<P: Provider> CloudLine<P> {
                     class: self.provider.classify(&error),
                     detail: format!("{}: {error} (fax {sid})", P::NAME),
                     pages,
+                    // The provider took the fax and tried it: whatever its reason, never sent elsewhere.
+                    unplaced: false,
                 }
             }
         }

@@ -85,6 +85,7 @@ async fn advance(st: &AppState, b: &BulkBatch) -> Result<(), crate::store::Store
                 owner: Some(b.created_by.clone()),
                 actor: b.created_by.clone(),
                 idempotency_key: Some(format!("bulk:{}:{}", b.id, r.seq)),
+                backend: None,
             },
         )
         .await;

@@ -292,6 +292,7 @@ pub(super) async fn send(
                 owner: Some(s.actor()),
                 actor: s.actor(),
                 idempotency_key: Some(format!("{}:draft:{}:{n}", s.actor(), d.id)),
+                backend: None,
             },
         )
         .await;

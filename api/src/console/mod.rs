@@ -1294,6 +1294,8 @@ async fn retry(
             owner: Some(s.actor()),
             actor: s.actor(),
             idempotency_key: form_id.map(|f| format!("{}:retry:{id}:{f}", s.actor())),
+            // A job pinned to a line is sent again on that line.
+            backend: job.requested_backend.clone(),
         },
     )
     .await;

@@ -155,8 +155,11 @@ pub(crate) async fn lease(
     agent: SignedAgent,
 ) -> ApiResult<Json<LeaseResponse>> {
     let req: LeaseRequest = agent.json()?;
-    st.agent_polled(&agent.agent_id, req.line.map(clean_health))
-        .await;
+    let line = req.line.map(clean_health);
+    let kind = line
+        .as_ref()
+        .and_then(|h| crate::routing::known_kind(&h.kind));
+    st.agent_polled(&agent.agent_id, line).await;
     if req.max_jobs == 0 {
         return Ok(Json(LeaseResponse { jobs: Vec::new() }));
     }
@@ -174,17 +177,18 @@ pub(crate) async fn lease(
             .jobs()
             .requeue_expired(now, st.cfg.max_attempts)
             .await?;
+        let filter = line_filter(&st, kind, now).await?;
         let mut jobs = Vec::new();
         while jobs.len() < max as usize {
             let lease_id = uuid::Uuid::new_v4().simple().to_string();
             match st
                 .store
                 .jobs()
-                .lease_next(&agent.agent_id, &lease_id, now, now + lease_us)
+                .lease_next(&agent.agent_id, &lease_id, now, now + lease_us, &filter)
                 .await?
             {
                 Some(j) => {
-                    crate::audit!("job_leased", job_id = %j.id, agent = %agent.agent_id, attempt = j.attempts);
+                    crate::audit!("job_leased", job_id = %j.id, agent = %agent.agent_id, attempt = j.attempts, line = j.line.as_deref().unwrap_or("unknown"));
                     jobs.push(leased(j));
                 }
                 None => break,
@@ -200,6 +204,32 @@ pub(crate) async fn lease(
         )
         .await;
     }
+}
+
+/// Which jobs an agent of line `kind` may lease now. With a routing policy, the lines that can take jobs are
+/// read from the agents' table (every API instance on the database sees the same): a line counts while an
+/// agent with it was seen within two lease periods (as readiness counts agents) and reported no problem.
+async fn line_filter(
+    st: &AppState,
+    kind: Option<&str>,
+    now: i64,
+) -> ApiResult<crate::store::LineFilter> {
+    let available = if st.cfg.routing.is_empty() {
+        Default::default()
+    } else {
+        let fresh_us = (st.cfg.lease_seconds.max(30) * 2 * 1_000_000) as i64;
+        st.store
+            .agents()
+            .available_lines(now - fresh_us)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(crate::routing::lease_filter(
+        &st.cfg.routing,
+        kind,
+        &available,
+    ))
 }
 
 /// Agent-supplied text for display: control characters dropped, at most `max` characters, empty = absent.
@@ -318,6 +348,14 @@ pub(crate) async fn result(
         };
         return give_back(&st, &id, &agent.agent_id, release, details.agent_attempt).await;
     }
+    if r.status == JobStatus::Failed
+        && details.unplaced == Some(true)
+        && r.pages.unwrap_or(0) == 0
+        && let Some(job) = fail_over(&st, &id, &lease_id, r.error.as_deref()).await?
+    {
+        st.touch_agent(&agent.agent_id).await;
+        return Ok(Json(job.into()));
+    }
     let res = JobResult {
         status: r.status,
         error: r.error.map(|e| e.chars().take(500).collect()),
@@ -344,6 +382,59 @@ pub(crate) async fn result(
         agent_attempt = details.agent_attempt
     );
     Ok(Json(job.into()))
+}
+
+/// A failed attempt that could not have delivered anything (the agent says `unplaced`): with a routing policy
+/// that has a line the job has not tried, and a job no client pinned to its line, the job is queued again for
+/// the next line instead of failing. `None`: it fails as any failure does.
+async fn fail_over(
+    st: &AppState,
+    id: &str,
+    lease_id: &str,
+    error: Option<&str>,
+) -> ApiResult<Option<Job>> {
+    if st.cfg.routing.is_empty() {
+        return Ok(None);
+    }
+    let Some(job) = st.store.jobs().get(id).await? else {
+        return Ok(None);
+    };
+    let Some(line) = job.line.clone() else {
+        return Ok(None);
+    };
+    if job.lease_id.as_deref() != Some(lease_id) || job.requested_backend.is_some() {
+        return Ok(None);
+    }
+    let tried = job.lines_tried();
+    let Some(next) = crate::routing::next_line(&st.cfg.routing, &tried, &line) else {
+        return Ok(None);
+    };
+    let why: String = error
+        .unwrap_or("the call could not be placed")
+        .chars()
+        .take(400)
+        .collect();
+    let text = format!(
+        "the {line} line could not place the call ({why}); going out on the next line of the routing policy"
+    );
+    let Some(job) = st
+        .store
+        .jobs()
+        .fail_over(id, lease_id, &line, &text, now_us())
+        .await?
+    else {
+        return Ok(None);
+    };
+    crate::audit!(
+        "job_failover",
+        job_id = %job.id,
+        to = %mask_number(&job.to_number),
+        from_line = %line,
+        next_line = %next,
+        attempt = job.attempts
+    );
+    st.job_added.notify_waiters();
+    Ok(Some(job))
 }
 
 /// A result whose `status` is text but no job status (`DONE`) gets the same 400 as `queued`, not a

@@ -70,6 +70,7 @@ pub(crate) async fn send(
     let limit = st.cfg.max_file_bytes() as usize;
     let limit_mb = st.cfg.max_file_size_mb;
     let mut to: Option<String> = None;
+    let mut backend: Option<String> = None;
     let mut file: Option<(String, BytesMut)> = None;
     while let Some(mut field) = multipart
         .next_field()
@@ -78,6 +79,9 @@ pub(crate) async fn send(
     {
         match field.name() {
             Some("to") => to = Some(field.text().await.map_err(|e| parse_error(e, limit_mb))?),
+            Some("backend") => {
+                backend = Some(field.text().await.map_err(|e| parse_error(e, limit_mb))?);
+            }
             Some("file") => {
                 let name = clean_filename(field.file_name());
                 let mut buf = BytesMut::new();
@@ -114,6 +118,7 @@ pub(crate) async fn send(
             owner: (!principal.anonymous).then(|| principal.key_id.clone()),
             actor: principal.key_id.clone(),
             idempotency_key: idem,
+            backend,
         },
     )
     .await?;
@@ -132,6 +137,9 @@ pub(crate) struct Submission {
     pub actor: String,
     /// Already namespaced by the caller (`<key id>:<header>`).
     pub idempotency_key: Option<String>,
+    /// The line the client asks for (`backend`), checked here against the API's `backends`; empty or absent:
+    /// the routing policy decides.
+    pub backend: Option<String>,
 }
 
 /// The one path from an upload to a queued job: the number rule, the content sniff, the
@@ -145,6 +153,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         owner,
         actor,
         idempotency_key: idem,
+        backend,
     } = sub;
     let to = to.trim().to_string();
     // Rejections are audited with the number masked and the size only, never the content.
@@ -163,6 +172,15 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         reject("invalid number");
         return Err(ApiError::bad_request("'to' must be E.164 or digits only"));
     }
+    let requested_backend = backend
+        .map(|b| b.trim().to_ascii_lowercase())
+        .filter(|b| !b.is_empty());
+    if let Some(b) = &requested_backend
+        && let Err(why) = crate::routing::check_requested(&st.cfg.backends, b)
+    {
+        reject("backend not allowed");
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, why));
+    }
     let kind = sniff(&content).map_err(|e| {
         reject(&e.to_string());
         match e {
@@ -179,7 +197,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
     if let Some(key) = &idem
         && let Some(job) = st.store.jobs().by_idempotency_key(key).await?
     {
-        return same_request(job, &to, &doc_sha256, &actor);
+        return same_request(job, &to, &doc_sha256, requested_backend.as_deref(), &actor);
     }
     // Counted once here (Faxbot's SIP backend reports `pages` at submission too); a PDF that
     // cannot be opened is refused now rather than failing later on an agent.
@@ -202,6 +220,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         }
     })?;
     let to_number = to.clone();
+    let asked = requested_backend;
     let new = NewJob {
         id: uuid::Uuid::new_v4().simple().to_string(),
         to_number: to,
@@ -210,6 +229,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         doc_sha256: doc_sha256.clone(),
         pages: Some(pages as i64),
         backend: st.cfg.backend.clone(),
+        requested_backend: asked.clone(),
         owner_key_id: owner,
         idempotency_key: idem,
         created_at: now_us(),
@@ -228,14 +248,25 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
             st.job_added.notify_waiters();
             Ok(job)
         }
-        InsertOutcome::Existing(job) => same_request(job, &to_number, &doc_sha256, &actor),
+        InsertOutcome::Existing(job) => {
+            same_request(job, &to_number, &doc_sha256, asked.as_deref(), &actor)
+        }
     }
 }
 
 /// The job an `Idempotency-Key` already names, if it was created by the same request (number and
 /// document SHA-256); 422 otherwise.
-fn same_request(job: Job, to: &str, doc_sha256: &str, key_id: &str) -> ApiResult<Job> {
-    if job.to_number == to && job.doc_sha256 == doc_sha256 {
+fn same_request(
+    job: Job,
+    to: &str,
+    doc_sha256: &str,
+    backend: Option<&str>,
+    key_id: &str,
+) -> ApiResult<Job> {
+    if job.to_number == to
+        && job.doc_sha256 == doc_sha256
+        && job.requested_backend.as_deref() == backend
+    {
         return Ok(job);
     }
     crate::audit!("idempotency_key_reused", job_id = %job.id, key_id = %key_id);

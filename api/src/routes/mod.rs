@@ -190,17 +190,32 @@ pub(crate) struct FaxJobOut {
     mode: Option<String>,
     /// The far end's station identifier (CSI).
     remote_ident: Option<String>,
+    /// The kind of line that carried the job (or carries it now; the last one leased it): `asterisk`, `sip`,
+    /// `phaxio`, …; `null` before any agent leased it. `backend` shows it under Faxbot's name.
+    line: Option<String>,
+    /// The line the client pinned the job to (`backend` on `POST /fax`), if any.
+    requested_backend: Option<String>,
+    /// The lines that could not place the job, in order (the routing policy sent it on to the next).
+    lines_tried: Vec<String>,
 }
 
 impl From<Job> for FaxJobOut {
     fn from(j: Job) -> Self {
+        let lines_tried = j.lines_tried();
+        // Faxbot's `backend`: what carries the job, else what it was pinned to, else the configured name.
+        let backend = j
+            .line
+            .as_deref()
+            .or(j.requested_backend.as_deref())
+            .map(|l| crate::routing::faxbot_backend(l).to_owned())
+            .unwrap_or(j.backend);
         Self {
             id: j.id,
             to: j.to_number,
             status: j.status,
             error: j.error,
             pages: j.pages,
-            backend: j.backend,
+            backend,
             provider_sid: j.provider_sid,
             created_at: iso(j.created_at),
             updated_at: iso(j.updated_at),
@@ -209,6 +224,9 @@ impl From<Job> for FaxJobOut {
             bitrate: j.bitrate,
             mode: j.fax_mode,
             remote_ident: j.remote_ident,
+            line: j.line,
+            requested_backend: j.requested_backend,
+            lines_tried,
         }
     }
 }

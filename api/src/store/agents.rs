@@ -56,6 +56,27 @@ impl Agents<'_> {
         Ok(())
     }
 
+    /// The kinds of line that can take jobs now: at least one agent with that line was seen since `since`
+    /// (microseconds) and its last report named no problem. One small query on the agents' table, shared by
+    /// every API instance on the database.
+    pub async fn available_lines(&self, since: i64) -> StoreResult<Vec<String>> {
+        #[derive(Debug)]
+        struct Kind {
+            line_kind: String,
+        }
+        impl_from_row!(Kind { line_kind });
+        let rows: Vec<Kind> = self
+            .0
+            .db
+            .many(
+                "SELECT DISTINCT line_kind FROM agents WHERE last_seen_at >= $1 \
+                 AND line_kind IS NOT NULL AND line_problems = '[]'",
+                Args::new().i(since),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|k| k.line_kind).collect())
+    }
+
     pub async fn list(&self) -> StoreResult<Vec<AgentRow>> {
         self.0.db.many(
             "SELECT agent_id, first_seen_at, last_seen_at, line_kind, line_problems FROM agents \

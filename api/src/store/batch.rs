@@ -58,8 +58,9 @@ pub(crate) fn spawn(db: Db, documents: Documents) -> mpsc::Sender<Request> {
 }
 
 const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_kind, doc_size, doc_sha256, \
-    status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages) \
-    VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11) \
+    status, backend, owner_key_id, idempotency_key, attempts, next_attempt_at, created_at, updated_at, pages, \
+    requested_backend) \
+    VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, $9, 0, $10, $10, $10, $11, $13) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 
 /// Inserts all jobs in one transaction; per job, whether it was created (false: its idempotency
@@ -89,6 +90,7 @@ async fn write(db: &Db, documents: &Documents, jobs: &[(&NewJob, bool)]) -> Stor
                 .bind(j.created_at)
                 .bind(j.pages)
                 .bind(JobStatus::Queued.as_str())
+                .bind(&j.requested_backend)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

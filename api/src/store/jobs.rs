@@ -12,7 +12,7 @@ use super::{
 
 pub(super) const JOB_COLS: &str = "id, to_number, file_name, doc_kind, doc_size, doc_sha256, status, error, pages, \
     pages_sent, backend, provider_sid, owner_key_id, attempts, lease_id, lease_agent, lease_expires_at, \
-    created_at, updated_at, bitrate, fax_mode, remote_ident, stage";
+    created_at, updated_at, bitrate, fax_mode, remote_ident, stage, requested_backend, line, lines_tried";
 
 impl_from_row!(Job {
     id,
@@ -37,7 +37,10 @@ impl_from_row!(Job {
     bitrate,
     fax_mode,
     remote_ident,
-    stage
+    stage,
+    requested_backend,
+    line,
+    lines_tried
 });
 
 // Job statuses as SQL literals: spelled once, by `JobStatus`.
@@ -53,6 +56,53 @@ pub const STAGE_COMPLETED: &str = "completed";
 pub const STAGE_FAILED: &str = "failed";
 pub const STAGE_REQUEUED: &str = "retry scheduled";
 pub const STAGE_CANCELLED: &str = "cancelled";
+/// Back in the queue for the next line of the routing policy: its line could not place the call.
+pub const STAGE_FAILOVER: &str = "failover scheduled";
+
+/// Which queued jobs an agent's line may carry, as [`Jobs::lease_next`] selects them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineFilter {
+    /// The agent's line kind (a name of `faxline_protocol::messages::LINE_KINDS`); `None`: an agent that
+    /// reports no line (older agents), which leases only jobs nobody pinned to a line, and nothing while a
+    /// routing policy is set.
+    pub kind: Option<String>,
+    /// A routing policy is set.
+    pub routed: bool,
+    /// With a policy: whether `kind` is one of its lines (a line outside it carries only jobs pinned to it).
+    pub in_routing: bool,
+    /// With a policy: the lines ahead of `kind` in its order that can take jobs now; a job reaches `kind`
+    /// only once each of them has failed to place it.
+    pub ahead: Vec<String>,
+}
+
+/// `lines_tried` as a delimited list, for `LIKE '%,<kind>,%'` (kinds have no `,`, `%` or `_`).
+const TRIED: &str = "(',' || COALESCE(lines_tried, '') || ',')";
+
+impl LineFilter {
+    /// The SQL condition and its arguments: `$kind` is the parameter already bound to the line's kind, new
+    /// ones are numbered from `$first` on. `None` when the agent may carry nothing at all.
+    fn condition(&self, kind_param: usize, first: usize, mut args: Args) -> Option<(String, Args)> {
+        let Some(kind) = self.kind.as_deref() else {
+            return (!self.routed).then(|| ("requested_backend IS NULL".to_owned(), args));
+        };
+        let mut n = first;
+        let pinned = format!("requested_backend = ${kind_param}");
+        if self.routed && !self.in_routing {
+            return Some((pinned, args));
+        }
+        let mut free = format!("requested_backend IS NULL AND {TRIED} NOT LIKE ${n}");
+        args = args.s(&format!("%,{kind},%"));
+        n += 1;
+        if self.routed {
+            for a in &self.ahead {
+                free += &format!(" AND {TRIED} LIKE ${n}");
+                args = args.s(&format!("%,{a},%"));
+                n += 1;
+            }
+        }
+        Some((format!("({pinned} OR ({free}))"), args))
+    }
+}
 
 /// Jobs per status, for the metrics gauges.
 #[derive(Debug, Clone)]
@@ -291,31 +341,69 @@ impl Jobs<'_> {
         .await
     }
 
-    /// Leases the oldest due job to `agent_id` until `expires`. Safe under concurrency: on
-    /// PostgreSQL the candidate row is locked with `FOR UPDATE SKIP LOCKED`; on SQLite the single
-    /// writer connection runs the conditional UPDATE atomically.
+    /// Leases the oldest due job that `line` may carry to `agent_id` until `expires`, recording the line
+    /// on the job. Safe under concurrency: on PostgreSQL the candidate row is locked with
+    /// `FOR UPDATE SKIP LOCKED`; on SQLite the single writer connection runs the conditional UPDATE
+    /// atomically. The line's conditions are row filters of the same single statement (no extra query).
     pub async fn lease_next(
         &self,
         agent_id: &str,
         lease_id: &str,
         now: i64,
         expires: i64,
+        line: &LineFilter,
     ) -> StoreResult<Option<Job>> {
         let lock = match self.0.db {
             Db::Sqlite { .. } => "",
             Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
+        let args = Args::new()
+            .s(lease_id)
+            .s(agent_id)
+            .i(expires)
+            .i(now)
+            .os(line.kind.as_deref());
+        let Some((cond, args)) = line.condition(5, 6, args) else {
+            return Ok(None);
+        };
         let sql = format!(
             "UPDATE fax_jobs SET status = '{IN_PROGRESS}', lease_id = $1, lease_agent = $2, \
-               lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
+               lease_expires_at = $3, attempts = attempts + 1, updated_at = $4, line = $5 \
              WHERE status = '{QUEUED}' AND id = (SELECT id FROM fax_jobs \
-               WHERE status = '{QUEUED}' AND next_attempt_at <= $4 \
+               WHERE status = '{QUEUED}' AND next_attempt_at <= $4 AND {cond} \
                ORDER BY created_at, id LIMIT 1 {lock}) \
+             RETURNING {JOB_COLS}"
+        );
+        self.0.db.write_one(&sql, args).await
+    }
+
+    /// Sends a job its line could not place through the next line (the routing policy): queued again at
+    /// once with `line` added to `lines_tried` and `error` saying why, while the lease is held by a lease on
+    /// `line`. Refused (`None`) when anything says a call may have reached the far end — pages sent, a
+    /// provider's id recorded — or the job is pinned to a line; the caller then finishes it as failed.
+    pub async fn fail_over(
+        &self,
+        job_id: &str,
+        lease_id: &str,
+        line: &str,
+        error: &str,
+        now: i64,
+    ) -> StoreResult<Option<Job>> {
+        let sql = format!(
+            "UPDATE fax_jobs SET status = '{QUEUED}', next_attempt_at = $4, stage = '{STAGE_FAILOVER}', \
+               error = $5, lines_tried = CASE WHEN COALESCE(lines_tried, '') = '' THEN $3 \
+                 ELSE lines_tried || ',' || $3 END, \
+               lease_id = NULL, lease_agent = NULL, lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $1 AND lease_id = $2 AND status = '{IN_PROGRESS}' AND line = $3 \
+               AND requested_backend IS NULL AND provider_sid IS NULL AND COALESCE(pages_sent, 0) = 0 \
              RETURNING {JOB_COLS}"
         );
         self.0
             .db
-            .write_one(&sql, Args::new().s(lease_id).s(agent_id).i(expires).i(now))
+            .write_one(
+                &sql,
+                Args::new().s(job_id).s(lease_id).s(line).i(now).s(error),
+            )
             .await
     }
 

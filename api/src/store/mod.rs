@@ -55,7 +55,8 @@ pub use envelope::{EnvelopeError, Keyring, MasterKey};
 pub use inbound::InboundFaxes;
 pub use inbox::InboxReads;
 pub use jobs::{
-    Jobs, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_REQUEUED, StatusCount,
+    Jobs, LineFilter, QueueStats, STAGE_CANCELLED, STAGE_COMPLETED, STAGE_FAILED, STAGE_FAILOVER,
+    STAGE_REQUEUED, StatusCount,
 };
 pub use keys::Keys;
 pub use login_counters::{LoginCounter, LoginCounters};

@@ -33,6 +33,25 @@ pub struct Job {
     pub remote_ident: Option<String>,
     /// The last call phase the agent reported while sending (e.g. `T.38 Negotiated`).
     pub stage: Option<String>,
+    /// The line kind the client asked for (`backend` on `POST /fax`): only that line carries the job.
+    pub requested_backend: Option<String>,
+    /// The line kind of the agent that leased the job last: the line that carried it, once final.
+    pub line: Option<String>,
+    /// The line kinds that could not place the job, comma-separated (see [`Job::lines_tried`]).
+    pub lines_tried: Option<String>,
+}
+
+impl Job {
+    /// The line kinds that could not place the job, in the order they were tried.
+    pub fn lines_tried(&self) -> Vec<String> {
+        self.lines_tried
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// A job to insert, with its document.
@@ -46,6 +65,8 @@ pub struct NewJob {
     /// Pages as faxline-document renders the document, counted at submission.
     pub pages: Option<i64>,
     pub backend: String,
+    /// The line kind the client asked for (`backend` on `POST /fax`, checked against the API's `backends`).
+    pub requested_backend: Option<String>,
     pub owner_key_id: Option<String>,
     /// `<key id>:<Idempotency-Key header>`.
     pub idempotency_key: Option<String>,
@@ -89,6 +110,9 @@ impl NewJob {
             fax_mode: None,
             remote_ident: None,
             stage: None,
+            requested_backend: self.requested_backend.clone(),
+            line: None,
+            lines_tried: None,
         }
     }
 }

@@ -162,12 +162,14 @@ impl CallTracker {
                 class,
                 detail,
                 pages,
+                ..
             } if self.aborted.is_some() && class != FailureClass::Unknown => CallOutcome::Failed {
                 class: FailureClass::Shutdown,
                 detail: format!(
                     "the call was hung up at the end of the shutdown grace period ({detail})"
                 ),
                 pages,
+                unplaced: false,
             },
             other => other,
         };
@@ -531,10 +533,13 @@ pub fn outcome_of(r: &FaxResultEvent) -> CallOutcome {
             (class, what)
         }
     };
+    let pages = r.pages.filter(|p| *p > 0);
     CallOutcome::Failed {
         class,
         detail: format!("{what}{cause}"),
-        pages: r.pages.filter(|p| *p > 0),
+        // Congestion and no channel come only from a Dial that was never answered (see `by_cause`).
+        unplaced: class.never_connects() && pages.is_none() && dial != "ANSWER",
+        pages,
     }
 }
 

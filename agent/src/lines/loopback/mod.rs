@@ -164,6 +164,8 @@ impl LoopbackLine {
                 class: t30::failure_class(e),
                 detail: e.to_string(),
                 pages: Some(tx.pages).filter(|p| *p > 0),
+                // The loopback's own answering end took the call.
+                unplaced: false,
             },
         }
     }

@@ -338,6 +338,7 @@ impl Line for SipLine {
                     detail: "the agent shut down during the call; it was hung up before the fax completed"
                         .into(),
                     pages: report.report().map(|r| r.pages).filter(|p| *p > 0),
+                    unplaced: false,
                 }
             }
             Ok(Ok(Ok(report))) => status::outbound_outcome(&report),

@@ -39,6 +39,8 @@ pub fn outbound_outcome(report: &LegReport) -> CallOutcome {
             },
             detail: why,
             pages: Some(fax.pages).filter(|p| *p > 0),
+            // A fax session ran: the call was answered.
+            unplaced: false,
         };
     }
     match report.call.end {
