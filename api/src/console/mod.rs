@@ -1040,11 +1040,15 @@ impl From<&Job> for JobRow {
             (_, Some(t)) => t.to_string(),
             _ => dash(),
         };
-        let line = match (&j.lease_agent, &j.fax_mode) {
-            (Some(a), Some(m)) => format!("{a} · {m}"),
-            (Some(a), None) => a.clone(),
-            (None, Some(m)) => m.clone(),
-            (None, None) => dash(),
+        // The line that carried (or carries) the job, the agent while it holds the lease, and the mode.
+        let parts: Vec<&str> = [&j.line, &j.lease_agent, &j.fax_mode]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect();
+        let line = if parts.is_empty() {
+            dash()
+        } else {
+            parts.join(" · ")
         };
         Self {
             id: j.id.clone(),
