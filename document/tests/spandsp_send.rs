@@ -4,16 +4,23 @@
 //!
 //! With ECM the line carries T.6 and spandsp re-encodes from its own decode of our file; without
 //! ECM it sends T.4 (MR if both ends offer it). Both paths start by reading our strips with
-//! libtiff inside spandsp's `t4_tx`, which is what this test is about.
+//! libtiff inside spandsp's `t4_tx`, which is what this test is about. Our spandsp patch reads those
+//! strips one row at a time (not the whole page) and holds received rows packed until the page is
+//! written; every received compression is checked here, so both sides must stay pixel-exact.
 
 mod common;
 
 use common::pdf;
 use faxline_document::{Encoding, RenderOptions, decode_tiff, render};
+use faxline_t38::session::ReceivedCompression;
 use faxline_t38::sim::{Call, CallConfig};
 use faxline_t38::udptl::ErrorCorrection;
 
 fn send(encoding: Encoding, ecm: bool) {
+    send_received_as(encoding, ecm, ReceivedCompression::Mh);
+}
+
+fn send_received_as(encoding: Encoding, ecm: bool, stored: ReceivedCompression) {
     let opts = RenderOptions {
         encoding,
         ..RenderOptions::default()
@@ -32,7 +39,8 @@ fn send(encoding: Encoding, ecm: bool) {
     let mut call = CallConfig::t38(sent, received.clone(), 0, ErrorCorrection::None);
     call.sender.ecm = ecm;
     call.receiver.ecm = ecm;
-    call.label = format!("{encoding:?}-ecm{ecm}");
+    call.receiver.received_compression = stored;
+    call.label = format!("{encoding:?}-ecm{ecm}-{stored:?}");
     let report = Call::new(call).expect("call setup").run();
     assert!(
         report.is_success(),
@@ -68,4 +76,18 @@ fn spandsp_sends_our_mh_tiff() {
 fn spandsp_sends_our_mr_tiff() {
     send(Encoding::Mr, true);
     send(Encoding::Mr, false);
+}
+
+#[test]
+fn spandsp_sends_our_mmr_tiff() {
+    send(Encoding::Mmr, true);
+    send(Encoding::Mmr, false);
+}
+
+#[test]
+fn received_pages_are_exact_in_every_received_compression() {
+    for stored in [ReceivedCompression::Mr, ReceivedCompression::Mmr] {
+        send_received_as(Encoding::Mmr, true, stored);
+        send_received_as(Encoding::Mh, false, stored);
+    }
 }
