@@ -28,6 +28,18 @@ pub fn floyd_steinberg(grey: &[u8], width: u32, height: u32) -> Bitmap {
     })
 }
 
+/// Dither rows of grey that `fill_row(y, row)` writes (every row, `width` bytes each).
+pub(crate) fn floyd_steinberg_rows(
+    width: u32,
+    height: u32,
+    mut fill_row: impl FnMut(usize, &mut [u8]),
+) -> Bitmap {
+    dither(width, height, |y, row| {
+        fill_row(y, row);
+        white_prefix(row) != row.len()
+    })
+}
+
 /// Dither premultiplied RGBA8 pixels over opaque white (`width * height * 4` bytes), converting
 /// to grey (Rec. 601 luma) only the rows that have ink.
 pub(crate) fn floyd_steinberg_rgba(rgba: &[u8], width: u32, height: u32) -> Bitmap {

@@ -7,18 +7,23 @@
 //! parameters hayro would use. A page of text alone never rasterizes or dithers an RGBA buffer;
 //! shapes are rasterized and dithered only over the box they cover, then ORed with the text.
 //!
-//! Anything else (images, shadings and patterns, soft masks, blend modes, Type 3 fonts, stroked
+//! Raster images that are only scaled onto the page (no rotation or shear, no soft mask from the
+//! graphics state, rectangular clips only, nothing already drawn beneath them) are decoded once
+//! and box-filtered straight into a grey [`ImageLayer`], which the shapes are then painted over.
+//!
+//! Anything else (other images, shadings and patterns, soft masks, blend modes, Type 3 fonts, stroked
 //! text, or a light shape painted over black text, where ORing the layers would be wrong) marks
 //! the page [`unsupported`](SimplePage::unsupported) and the caller renders it with hayro.
 
 use crate::bitmap::Bitmap;
 use crate::glyph_cache::{Cached, GlyphCache, GlyphKey, quantise};
+use crate::image_layer::{ImageLayer, MAX_SOURCE_PIXELS, Samples, Source, jpeg_luma};
 use crate::shape_list::ShapeList;
 use hayro::hayro_interpret::font::{Glyph, GlyphRun, HintingCache, OutlineGlyph};
 use hayro::hayro_interpret::hayro_cmap::WritingMode;
 use hayro::hayro_interpret::{
-    BlendMode, ClipPath, Device, DrawMode, DrawProps, FillRule, Image, ImageDrawProps, Paint,
-    SoftMask, StrokeProps,
+    BlendMode, ClipPath, Device, DrawMode, DrawProps, FillRule, Image, ImageData, ImageDrawProps,
+    LumaData, Paint, SoftMask, StrokeProps,
 };
 use hayro::kurbo::{self, Affine, BezPath, PathEl, Point, Rect, Shape};
 use hayro::vello_cpu::color::AlphaColor;
@@ -45,6 +50,8 @@ pub(crate) struct SimplePage<'c> {
     clips: Vec<Option<Rect>>,
     /// Device-space boxes of the glyphs in the text layer, for the layering check.
     text_boxes: Vec<Rect>,
+    /// Raster images, when the page has any (allocated at the first).
+    pub(crate) images: Option<ImageLayer>,
 }
 
 fn is_ink(c: AlphaColor<hayro::vello_cpu::color::Srgb>) -> bool {
@@ -110,6 +117,7 @@ impl<'c> SimplePage<'c> {
             unsupported: false,
             clips: Vec::new(),
             text_boxes: Vec::new(),
+            images: None,
         }
     }
 
@@ -308,6 +316,71 @@ impl<'c> SimplePage<'c> {
         true
     }
 
+    /// Draw a raster image into the image layer, or mark the page for hayro when it is beyond
+    /// the layer: a stencil mask, a rotated or sheared image, a non-rectangular clip, an enlarged
+    /// image with `/Interpolate`, an alpha channel of another size than the image, or anything
+    /// drawn beneath it already (the layers are combined image, then shapes, then text).
+    fn image(&mut self, image: &Image<'_, '_>, props: &ImageDrawProps<'_>) {
+        if self.unsupported || props.soft_mask.is_some() || props.blend_mode != BlendMode::Normal {
+            return self.fail();
+        }
+        let Image::Raster(raster) = image else {
+            return self.fail();
+        };
+        let [a, b, c, d, _, _] = props.transform.as_coeffs();
+        let declared = u64::from(raster.width()) * u64::from(raster.height());
+        if b != 0.0 || c != 0.0 || a == 0.0 || d == 0.0 || declared > MAX_SOURCE_PIXELS {
+            return self.fail();
+        }
+        let Some(clip) = self.text_clip() else {
+            return self.fail();
+        };
+        let (width, height) = (self.text.width(), self.text.height());
+        let layer = self
+            .images
+            .get_or_insert_with(|| ImageLayer::new(width, height));
+        // The declared size decides where the image goes, before anything is decoded.
+        let Some(target) = layer.target(props.transform, raster.width(), raster.height(), clip)
+        else {
+            return; // nothing visible
+        };
+        let (x0, y0, x1, y1) = target;
+        let bbox = Rect::new(f64::from(x0), f64::from(y0), f64::from(x1), f64::from(y1));
+        if self.text_boxes.iter().any(|t| t.overlaps(bbox)) || self.shapes.paints_over(bbox) {
+            return self.fail();
+        }
+        if let Some(grey) = jpeg_luma(raster.stream(), raster.width(), raster.height()) {
+            let src = Source {
+                samples: Samples::Grey(&grey),
+                alpha: None,
+                width: raster.width(),
+                height: raster.height(),
+            };
+            if !layer.draw(&src, props.transform, target) {
+                self.fail();
+            }
+            return;
+        }
+        let hint = Some((x1 - x0, y1 - y0));
+        let mut drawn = false;
+        raster.with_rgba(
+            |data, alpha| {
+                drawn = draw_decoded(
+                    layer,
+                    &data,
+                    alpha.as_ref(),
+                    props.transform,
+                    raster,
+                    target,
+                );
+            },
+            hint,
+        );
+        if !drawn {
+            self.fail();
+        }
+    }
+
     /// A glyph filled as a path in vello, as hayro draws uncached glyphs.
     fn vello_glyph(
         &mut self,
@@ -324,6 +397,42 @@ impl<'c> SimplePage<'c> {
         self.shapes
             .fill(&outline, transform, Fill::NonZero, color, bbox);
     }
+}
+
+/// Draw decoded image data into the layer; `false` when the general path has to do it.
+fn draw_decoded(
+    layer: &mut ImageLayer,
+    data: &ImageData,
+    alpha: Option<&LumaData>,
+    transform: Affine,
+    raster: &hayro::hayro_interpret::RasterImage<'_>,
+    target: (u32, u32, u32, u32),
+) -> bool {
+    let (w, h) = (data.width(), data.height());
+    if alpha.is_some_and(|al| (al.width, al.height) != (w, h))
+        || (data.interpolate()
+            && (transform.as_coeffs()[0].abs() > 1.0 || transform.as_coeffs()[3].abs() > 1.0))
+    {
+        return false;
+    }
+    // The decoder may deliver another size than declared (a reduced decode or a wrong
+    // dictionary): stretch it over the declared area, as hayro does.
+    let t = transform
+        * Affine::scale_non_uniform(
+            f64::from(raster.width()) / f64::from(w),
+            f64::from(raster.height()) / f64::from(h),
+        );
+    let samples = match data {
+        ImageData::Rgb(rgb) => Samples::Rgb(&rgb.data),
+        ImageData::Luma(l) => Samples::Grey(&l.data),
+    };
+    let src = Source {
+        samples,
+        alpha: alpha.map(|al| al.data.as_slice()),
+        width: w,
+        height: h,
+    };
+    layer.draw(&src, t, target)
 }
 
 fn fill_rule(rule: FillRule) -> Fill {
@@ -378,8 +487,8 @@ impl<'a> Device<'a> for SimplePage<'_> {
         }
     }
 
-    fn draw_image(&mut self, _: Image<'a, '_>, _: ImageDrawProps<'a>) {
-        self.fail();
+    fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
+        self.image(&image, &props);
     }
 
     fn pop_clip(&mut self) {
