@@ -21,6 +21,9 @@ use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
+/// The page's aliasing threshold (see `pdf`), for the image's edges.
+const ALIASING_THRESHOLD: u8 = 112;
+
 /// Images declaring more pixels than this are left to the general path (and to the render
 /// budget's pre-scan, which refuses far smaller ones by default) before anything is decoded.
 pub(crate) const MAX_SOURCE_PIXELS: u64 = 1 << 28;
@@ -173,9 +176,15 @@ impl ImageLayer {
         if let Some(c) = clip {
             r = r.intersect(c);
         }
-        let px = |v: f64| (v - 0.5).ceil().max(0.0) as u32;
-        let (x0, y0) = (px(r.x0), px(r.y0));
-        let (x1, y1) = (px(r.x1).min(self.width), px(r.y1).min(self.height));
+        // A pixel is in when the image covers more than the aliasing threshold of it (112/255),
+        // as vello decides for the image's rectangle on the general path.
+        let cover = 1.0 - f64::from(ALIASING_THRESHOLD) / 255.0;
+        let px = |v: f64, cut: f64| (v - cut).ceil().max(0.0) as u32;
+        let (x0, y0) = (px(r.x0, cover), px(r.y0, cover));
+        let (x1, y1) = (
+            px(r.x1, 1.0 - cover).min(self.width),
+            px(r.y1, 1.0 - cover).min(self.height),
+        );
         (r.is_finite() && x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
     }
 
@@ -227,9 +236,22 @@ impl ImageLayer {
         let mut sum = vec![0u32; cols.len()];
         let mut alpha_sum = vec![0u32; cols.len()];
         let mut grey_row = vec![0u8; w];
+        // The source columns the visible part uses.
+        let (src_x0, src_x1) = (
+            cols.iter().map(|c| c.0).min().unwrap_or(0) as usize,
+            cols.iter().map(|c| c.1).max().unwrap_or(0) as usize,
+        );
+        // Without alpha: per source column, the sum over the pixel's source rows, and its
+        // running total along the row (a device pixel's sum is a difference of two totals).
+        if (src_x1 - src_x0) as u64 * row_max * 255 >= u64::from(u32::MAX) {
+            return false;
+        }
+        let mut column = vec![0u32; src_x1 - src_x0];
+        let mut prefix = vec![0u32; src_x1 - src_x0 + 1];
         for (dy, &(sy0, sy1)) in rows.iter().enumerate() {
             sum.fill(0);
             alpha_sum.fill(0);
+            column.fill(0);
             for sy in sy0 as usize..sy1 as usize {
                 let base = sy * w;
                 let grey: &[u8] = match src.samples {
@@ -246,12 +268,9 @@ impl ImageLayer {
                 };
                 match src.alpha {
                     None => {
-                        for (acc, &(s, e)) in sum.iter_mut().zip(&cols) {
-                            let mut t = 0u32;
-                            for &v in &grey[s as usize..e as usize] {
-                                t += u32::from(v);
-                            }
-                            *acc += t;
+                        // Columns first (contiguous, vectorised); rows are reduced below.
+                        for (c, &g) in column.iter_mut().zip(&grey[src_x0..src_x1]) {
+                            *c += u32::from(g);
                         }
                     }
                     Some(al) => {
@@ -266,6 +285,16 @@ impl ImageLayer {
                             }
                         }
                     }
+                }
+            }
+            if src.alpha.is_none() {
+                let mut running = 0u32;
+                for (p, &c) in prefix[1..].iter_mut().zip(&column) {
+                    running += c;
+                    *p = running;
+                }
+                for (acc, &(s, e)) in sum.iter_mut().zip(&cols) {
+                    *acc = prefix[e as usize - src_x0] - prefix[s as usize - src_x0];
                 }
             }
             let y = y0 as usize + dy;
