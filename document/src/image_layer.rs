@@ -176,6 +176,11 @@ impl ImageLayer {
         if let Some(c) = clip {
             r = r.intersect(c);
         }
+        self.pixel_box(r)
+    }
+
+    /// The pixels a device rectangle covers, as (x0, y0, x1, y1).
+    fn pixel_box(&self, r: Rect) -> Option<(u32, u32, u32, u32)> {
         // A pixel is in when the image covers more than the aliasing threshold of it (112/255),
         // as vello decides for the image's rectangle on the general path.
         let cover = 1.0 - f64::from(ALIASING_THRESHOLD) / 255.0;
@@ -321,6 +326,18 @@ impl ImageLayer {
             Some((a0, b0, a1, b1)) => (a0.min(x0), b0.min(y0), a1.max(x1), b1.max(y1)),
         });
         true
+    }
+
+    /// Paint device rectangle `r` white (paper), as vello fills it: an opaque white rectangle
+    /// painted before the images on it, taken over from the shapes.
+    pub(crate) fn fill_white(&mut self, r: Rect) {
+        let page = Rect::new(0.0, 0.0, f64::from(self.width), f64::from(self.height));
+        if let Some((x0, y0, x1, y1)) = self.pixel_box(r.intersect(page)) {
+            for y in y0..y1 {
+                let start = y as usize * self.width as usize;
+                self.grey[start + x0 as usize..start + x1 as usize].fill(255);
+            }
+        }
     }
 
     /// The device box images touched, if any.

@@ -531,6 +531,30 @@ mod tests {
         );
     }
 
+    /// Images on a white page background (as office suites export pages) take the layer, which
+    /// takes the background over; an image on a grey fill goes to hayro (the fill would end up
+    /// on top). multiple-images.pdf is such a page.
+    #[test]
+    fn images_on_a_white_background_take_the_layer_others_fall_back() {
+        // The prefix closes the test's `q` and paints a page-sized fill first.
+        let on = |fill: &str| {
+            inline_image_pdf(
+                &format!("Q {fill} rg 0 0 612 792 re f q 300 0 0 200 100 300"),
+                40,
+                30,
+            )
+        };
+        let (simple, general) = both_paths(on("1 1 1"));
+        let simple = simple.expect("white background: simple path");
+        let (mean, _) = tone_difference(&simple, &general);
+        assert!(mean < 0.03, "mean tone difference {mean}");
+        assert!(both_paths(on("0.5 0.5 0.5")).0.is_none());
+        let (simple, general) = both_paths(fixture("multiple-images.pdf"));
+        let simple = simple.expect("multiple-images.pdf: simple path");
+        let (mean, max) = tone_difference(&simple, &general);
+        assert!(mean < 0.03 && max < 0.25, "mean {mean}, max {max}");
+    }
+
     /// An inline image (which the budget's pre-scan cannot see) claiming 100000 × 100000 pixels
     /// is refused by the layer from its dictionary, before anything is decoded; hayro then
     /// sizes it by the data actually present.

@@ -47,6 +47,8 @@ enum Op {
         transform: Affine,
     },
     PopClip,
+    /// An operation taken back (see [`ShapeList::remove`]).
+    Nop,
 }
 
 /// Drawing operations in page order, with the device-space box of what they paint.
@@ -54,21 +56,47 @@ enum Op {
 pub(crate) struct ShapeList {
     ops: Vec<Op>,
     painted: Option<Rect>,
-    /// The device box of every painting operation, for [`paints_over`](Self::paints_over).
-    boxes: Vec<Rect>,
+    /// The index and device box of every painting operation still in the list.
+    boxes: Vec<(usize, Rect)>,
 }
 
 impl ShapeList {
     fn paint(&mut self, op: Op, bbox: Rect) {
+        self.boxes.push((self.ops.len(), bbox));
         self.ops.push(op);
         self.painted = Some(self.painted.map_or(bbox, |p| p.union(bbox)));
-        self.boxes.push(bbox);
     }
 
     /// Whether anything recorded so far may paint inside `bbox`.
     pub(crate) fn paints_over(&self, bbox: Rect) -> bool {
         self.painted.is_some_and(|p| p.overlaps(bbox))
-            && self.boxes.iter().any(|b| b.overlaps(bbox))
+            && self.boxes.iter().any(|(_, b)| b.overlaps(bbox))
+    }
+
+    /// The index the next operation gets.
+    pub(crate) fn next_index(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Indices of the painting operations so far that may paint inside `bbox`.
+    pub(crate) fn overlapping(&self, bbox: Rect) -> Vec<usize> {
+        if !self.painted.is_some_and(|p| p.overlaps(bbox)) {
+            return Vec::new();
+        }
+        self.boxes
+            .iter()
+            .filter(|(_, b)| b.overlaps(bbox))
+            .map(|&(i, _)| i)
+            .collect()
+    }
+
+    /// Take back painting operation `index` (the caller has drawn it elsewhere).
+    pub(crate) fn remove(&mut self, index: usize) {
+        if let Some(op) = self.ops.get_mut(index) {
+            *op = Op::Nop;
+        }
+        self.boxes.retain(|&(i, _)| i != index);
+        self.painted = self.boxes.iter().map(|&(_, b)| b).reduce(|a, b| a.union(b));
     }
 
     /// Whether anything is painted.
@@ -254,6 +282,7 @@ impl ShapeList {
                     ctx.push_clip_rect(rect);
                     clips += 1;
                 }
+                Op::Nop => {}
                 Op::PopClip => {
                     if clips > 0 {
                         ctx.pop_clip();

@@ -52,6 +52,10 @@ pub(crate) struct SimplePage<'c> {
     text_boxes: Vec<Rect>,
     /// Raster images, when the page has any (allocated at the first).
     pub(crate) images: Option<ImageLayer>,
+    /// Opaque white rectangles painted where nothing was painted yet (a page background, say):
+    /// shape index and the device rectangle they cover. An image on one takes it into the image
+    /// layer instead of falling back to hayro.
+    white_bases: Vec<(usize, Rect)>,
 }
 
 fn is_ink(c: AlphaColor<hayro::vello_cpu::color::Srgb>) -> bool {
@@ -118,6 +122,7 @@ impl<'c> SimplePage<'c> {
             clips: Vec::new(),
             text_boxes: Vec::new(),
             images: None,
+            white_bases: Vec::new(),
         }
     }
 
@@ -156,6 +161,30 @@ impl<'c> SimplePage<'c> {
         }
     }
 
+    /// Remember an opaque white axis-aligned rectangle `rect` (user space) painted with
+    /// `transform` onto untouched paper, under rectangular clips only.
+    fn note_white_base(
+        &mut self,
+        color: AlphaColor<hayro::vello_cpu::color::Srgb>,
+        rect: Option<Rect>,
+        transform: Affine,
+        bbox: Rect,
+    ) {
+        let [_, b, c, _, _, _] = transform.as_coeffs();
+        if color.to_rgba8().to_u8_array() != [255; 4] || b != 0.0 || c != 0.0 {
+            return;
+        }
+        if let (Some(rect), Some(clip)) = (rect, self.text_clip())
+            && !self.shapes.paints_over(bbox)
+        {
+            let mut device = transform.transform_rect_bbox(rect);
+            if let Some(clip) = clip {
+                device = device.intersect(clip);
+            }
+            self.white_bases.push((self.shapes.next_index(), device));
+        }
+    }
+
     fn fill(&mut self, path: &BezPath, props: &DrawProps<'_>, rule: FillRule) {
         let Some(color) = self.accept(props) else {
             return;
@@ -165,6 +194,7 @@ impl<'c> SimplePage<'c> {
             .transform_rect_bbox(path.control_box())
             .inflate(1.0, 1.0);
         self.note_vello(color, bbox);
+        self.note_white_base(color, as_rect(path), props.transform, bbox);
         self.shapes
             .fill(path, props.transform, fill_rule(rule), color, bbox);
     }
@@ -346,8 +376,21 @@ impl<'c> SimplePage<'c> {
         };
         let (x0, y0, x1, y1) = target;
         let bbox = Rect::new(f64::from(x0), f64::from(y0), f64::from(x1), f64::from(y1));
-        if self.text_boxes.iter().any(|t| t.overlaps(bbox)) || self.shapes.paints_over(bbox) {
+        if self.text_boxes.iter().any(|t| t.overlaps(bbox)) {
             return self.fail();
+        }
+        // Shapes beneath: only white rectangles on untouched paper, which the layer takes over
+        // (an image on one since then is in the layer already, drawn over it).
+        let mut lifted = Vec::new();
+        for i in self.shapes.overlapping(bbox) {
+            match self.white_bases.iter().find(|(j, _)| *j == i) {
+                Some(&(_, r)) => lifted.push((i, r)),
+                None => return self.fail(),
+            }
+        }
+        for (i, r) in lifted {
+            self.shapes.remove(i);
+            layer.fill_white(r);
         }
         if let Some(grey) = jpeg_luma(raster.stream(), raster.width(), raster.height()) {
             let src = Source {
@@ -507,6 +550,7 @@ impl<'a> Device<'a> for SimplePage<'_> {
             };
             let bbox = props.transform.transform_rect_bbox(*rect).inflate(1.0, 1.0);
             this.note_vello(color, bbox);
+            this.note_white_base(color, Some(*rect), props.transform, bbox);
             this.shapes
                 .fill_rect(*rect, props.transform, fill_rule(rule), color, bbox);
         };
