@@ -8,12 +8,13 @@
 //! shapes are rasterized and dithered only over the box they cover, then ORed with the text.
 //!
 //! Raster images that are only scaled onto the page (no rotation or shear, no soft mask from the
-//! graphics state, rectangular clips only, nothing already drawn beneath them) are decoded once
-//! and box-filtered straight into a grey [`ImageLayer`], which the shapes are then painted over.
+//! graphics state, rectangular clips only, nothing already drawn beneath them but white
+//! rectangles on paper) are decoded once and box-filtered straight into a grey [`ImageLayer`],
+//! which the shapes are then painted over.
 //!
-//! Anything else (other images, shadings and patterns, soft masks, blend modes, Type 3 fonts, stroked
-//! text, or a light shape painted over black text, where ORing the layers would be wrong) marks
-//! the page [`unsupported`](SimplePage::unsupported) and the caller renders it with hayro.
+//! Anything else (other images, shadings and patterns, soft masks, blend modes, Type 3 fonts,
+//! stroked text, or a light shape painted over black text, where ORing the layers would be wrong)
+//! marks the page [`unsupported`](SimplePage::unsupported) and the caller renders it with hayro.
 
 use crate::bitmap::Bitmap;
 use crate::glyph_cache::{Cached, GlyphCache, GlyphKey, quantise};
@@ -21,6 +22,7 @@ use crate::image_layer::{ImageLayer, MAX_SOURCE_PIXELS, Samples, Source, jpeg_lu
 use crate::shape_list::ShapeList;
 use hayro::hayro_interpret::font::{Glyph, GlyphRun, HintingCache, OutlineGlyph};
 use hayro::hayro_interpret::hayro_cmap::WritingMode;
+use hayro::hayro_interpret::hayro_syntax::object::dict::keys::{I, INTERPOLATE};
 use hayro::hayro_interpret::{
     BlendMode, ClipPath, Device, DrawMode, DrawProps, FillRule, Image, ImageData, ImageDrawProps,
     LumaData, Paint, SoftMask, StrokeProps,
@@ -349,7 +351,8 @@ impl<'c> SimplePage<'c> {
     /// Draw a raster image into the image layer, or mark the page for hayro when it is beyond
     /// the layer: a stencil mask, a rotated or sheared image, a non-rectangular clip, an enlarged
     /// image with `/Interpolate`, an alpha channel of another size than the image, or anything
-    /// drawn beneath it already (the layers are combined image, then shapes, then text).
+    /// but white rectangles on paper drawn beneath it already (the layers are combined image,
+    /// then shapes, then text).
     fn image(&mut self, image: &Image<'_, '_>, props: &ImageDrawProps<'_>) {
         if self.unsupported || props.soft_mask.is_some() || props.blend_mode != BlendMode::Normal {
             return self.fail();
@@ -359,7 +362,19 @@ impl<'c> SimplePage<'c> {
         };
         let [a, b, c, d, _, _] = props.transform.as_coeffs();
         let declared = u64::from(raster.width()) * u64::from(raster.height());
-        if b != 0.0 || c != 0.0 || a == 0.0 || d == 0.0 || declared > MAX_SOURCE_PIXELS {
+        let dict = raster.stream().dict();
+        let interpolate = dict
+            .get::<bool>(I)
+            .or_else(|| dict.get::<bool>(INTERPOLATE))
+            .unwrap_or(false);
+        let enlarged = a.abs() > 1.0 || d.abs() > 1.0;
+        if b != 0.0
+            || c != 0.0
+            || a == 0.0
+            || d == 0.0
+            || declared > MAX_SOURCE_PIXELS
+            || (interpolate && enlarged)
+        {
             return self.fail();
         }
         let Some(clip) = self.text_clip() else {
@@ -452,10 +467,7 @@ fn draw_decoded(
     target: (u32, u32, u32, u32),
 ) -> bool {
     let (w, h) = (data.width(), data.height());
-    if alpha.is_some_and(|al| (al.width, al.height) != (w, h))
-        || (data.interpolate()
-            && (transform.as_coeffs()[0].abs() > 1.0 || transform.as_coeffs()[3].abs() > 1.0))
-    {
+    if w == 0 || h == 0 || alpha.is_some_and(|al| (al.width, al.height) != (w, h)) {
         return false;
     }
     // The decoder may deliver another size than declared (a reduced decode or a wrong
@@ -465,6 +477,10 @@ fn draw_decoded(
             f64::from(raster.width()) / f64::from(w),
             f64::from(raster.height()) / f64::from(h),
         );
+    let [a, _, _, d, _, _] = t.as_coeffs();
+    if data.interpolate() && (a.abs() > 1.0 || d.abs() > 1.0) {
+        return false;
+    }
     let samples = match data {
         ImageData::Rgb(rgb) => Samples::Rgb(&rgb.data),
         ImageData::Luma(l) => Samples::Grey(&l.data),
