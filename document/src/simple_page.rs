@@ -34,6 +34,13 @@ use hayro::vello_cpu::peniko::Fill;
 /// hayro hints glyphs at these sizes (pixels per em), as it does when it renders the page.
 const HINTING_PPEM: std::ops::RangeInclusive<f64> = 4.0..=128.0;
 
+/// Images per page the image layer takes; a page with more goes to hayro.
+const MAX_LAYER_IMAGES: usize = 256;
+
+/// Only a white rectangle among the first this many shape operations can be taken into the image
+/// layer as a background.
+const MAX_WHITE_BASE_INDEX: usize = 64;
+
 /// Grey level (Rec. 601, 0 = black) at or below which a colour is solid ink: the dither turns
 /// it black with no error left over (it drops residues under 3 levels).
 const INK_GREY: u32 = 2;
@@ -54,6 +61,8 @@ pub(crate) struct SimplePage<'c> {
     text_boxes: Vec<Rect>,
     /// Raster images, when the page has any (allocated at the first).
     pub(crate) images: Option<ImageLayer>,
+    /// Images drawn into the layer so far.
+    images_drawn: usize,
     /// Opaque white rectangles painted where nothing was painted yet (a page background, say):
     /// shape index and the device rectangle they cover. An image on one takes it into the image
     /// layer instead of falling back to hayro.
@@ -124,6 +133,7 @@ impl<'c> SimplePage<'c> {
             clips: Vec::new(),
             text_boxes: Vec::new(),
             images: None,
+            images_drawn: 0,
             white_bases: Vec::new(),
         }
     }
@@ -173,7 +183,13 @@ impl<'c> SimplePage<'c> {
         bbox: Rect,
     ) {
         let [_, b, c, _, _, _] = transform.as_coeffs();
-        if color.to_rgba8().to_u8_array() != [255; 4] || b != 0.0 || c != 0.0 {
+        // Backgrounds come first: looking only among the first operations keeps the overlap
+        // checks linear on pages of thousands of shapes.
+        if color.to_rgba8().to_u8_array() != [255; 4]
+            || b != 0.0
+            || c != 0.0
+            || self.shapes.next_index() >= MAX_WHITE_BASE_INDEX
+        {
             return;
         }
         if let (Some(rect), Some(clip)) = (rect, self.text_clip())
@@ -380,6 +396,12 @@ impl<'c> SimplePage<'c> {
         let Some(clip) = self.text_clip() else {
             return self.fail();
         };
+        // Each image is checked against the shapes and text so far: bounded, so a page of
+        // thousands of tiny images stays linear (hayro draws those).
+        self.images_drawn += 1;
+        if self.images_drawn > MAX_LAYER_IMAGES {
+            return self.fail();
+        }
         let (width, height) = (self.text.width(), self.text.height());
         let layer = self
             .images
