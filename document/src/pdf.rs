@@ -555,6 +555,27 @@ mod tests {
         assert!(mean < 0.03 && max < 0.25, "mean {mean}, max {max}");
     }
 
+    /// Odd geometry neither panics nor falls over: enormous, tiny, flipped, off-page images.
+    #[test]
+    fn odd_image_geometry_is_harmless() {
+        for (cm, w, h) in [
+            ("1e9 0 0 1e9 -5e8 -5e8", 3, 2),
+            ("0.0001 0 0 0.0001 10 10", 40, 30),
+            ("612 0 0 -792 0 792", 40, 30),
+            ("100 0 0 100 -1000 -1000", 4, 4),
+            ("612 0 0 792 0 0", 1, 1),
+            ("1e-300 0 0 1e-300 0 0", 5000, 5000),
+        ] {
+            let (simple, general) = both_paths(inline_image_pdf(cm, w, h));
+            if let Some(simple) = simple {
+                assert_eq!(
+                    (simple.width(), simple.height()),
+                    (general.width(), general.height())
+                );
+            }
+        }
+    }
+
     /// An inline image (which the budget's pre-scan cannot see) claiming 100000 × 100000 pixels
     /// is refused by the layer from its dictionary, before anything is decoded; hayro then
     /// sizes it by the data actually present.
