@@ -3,7 +3,8 @@
 //! every corpus page against Ghostscript, and PNG thumbnails of both renderings written to DIR.
 //!
 //! `cargo run --release -p faxline-document --example bench [-- --fidelity /tmp/previews]`
-//! (`-- --quick`: every measurement once, for CI to prove the benchmark still runs; its figures mean nothing)
+//! (`-- --quick`: every measurement once, for CI to prove the benchmark still runs; its figures mean nothing;
+//! `-- --only NAME`: only the corpus files whose name contains NAME, and no text or TIFF rows)
 //!
 //! Timing: every measurement repeats until it has at least 5 runs and 1.5 s, then reports the best
 //! wall time per run and the mean CPU time per run. CPU time is user + system time of this process
@@ -27,6 +28,7 @@ const CORPUS: &[&str] = &[
     "image-mask.pdf",
     "multiple-images.pdf",
     "form-photo-a4.pdf",
+    "photo-letter.pdf",
     "rc4-128-emptyuser.pdf",
     "gs-man-groff.pdf",
     "gpl3-enscript.pdf",
@@ -41,6 +43,7 @@ const SPEED: &[&str] = &[
     "image-mask.pdf",
     "multiple-images.pdf",
     "form-photo-a4.pdf",
+    "photo-letter.pdf",
     "rc4-128-emptyuser.pdf",
     "gs-man-groff.pdf",
     "libtasn1.pdf",
@@ -121,6 +124,17 @@ fn gs_file(path: &Path, out: &Path) {
     assert!(status.success(), "gs failed on {}", path.display());
 }
 
+/// The `--only NAME` filter.
+fn only() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--only")?;
+    args.get(i + 1).cloned()
+}
+
+fn selected(name: &str) -> bool {
+    only().is_none_or(|o| name.contains(&o))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -146,7 +160,7 @@ fn main() {
         "| document | pages | gs wall ms | gs CPU ms | faxline wall ms | faxline CPU ms | speed-up wall | speed-up CPU | gs CPU ms/page | faxline CPU ms/page |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for name in SPEED {
+    for name in SPEED.iter().filter(|n| selected(n)) {
         let path = corpus_dir().join(name);
         let bytes = std::fs::read(&path).expect("corpus file");
         let pages = render(&bytes, &opts).expect("renders").page_count();
@@ -167,6 +181,10 @@ fn main() {
             ms(gs.cpu) / n,
             ms(ours.cpu) / n,
         );
+    }
+
+    if only().is_some() {
+        return;
     }
 
     // Text files: 50 dense pages (60 lines × 75 columns, with accented letters).
@@ -239,7 +257,7 @@ fn fidelity(previews: Option<&Path>) {
     let gs = GhostscriptConfig::default();
     println!("| document | pages | mean 1-px F1 | min page F1 (page) |");
     println!("|---|---:|---:|---:|");
-    for name in CORPUS {
+    for name in CORPUS.iter().filter(|n| selected(n)) {
         let bytes = std::fs::read(corpus_dir().join(name)).expect("corpus file");
         let doc = render(&bytes, &RenderOptions::default()).expect("renders");
         let n = doc.page_count();

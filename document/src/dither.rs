@@ -28,6 +28,18 @@ pub fn floyd_steinberg(grey: &[u8], width: u32, height: u32) -> Bitmap {
     })
 }
 
+/// Dither rows of grey that `fill_row(y, row)` writes (every row, `width` bytes each).
+pub(crate) fn floyd_steinberg_rows(
+    width: u32,
+    height: u32,
+    mut fill_row: impl FnMut(usize, &mut [u8]),
+) -> Bitmap {
+    dither(width, height, |y, row| {
+        fill_row(y, row);
+        white_prefix(row) != row.len()
+    })
+}
+
 /// Dither premultiplied RGBA8 pixels over opaque white (`width * height * 4` bytes), converting
 /// to grey (Rec. 601 luma) only the rows that have ink.
 pub(crate) fn floyd_steinberg_rgba(rgba: &[u8], width: u32, height: u32) -> Bitmap {
@@ -120,10 +132,10 @@ fn dither(width: u32, height: u32, mut fill_row: impl FnMut(usize, &mut [u8]) ->
             let g = row[x];
             let acc = cur[x + 1] + right;
             let v = i32::from(g) + ((acc + 8) >> 4);
-            let (black, mut e) = if v < 128 { (true, v) } else { (false, v - 255) };
-            if black {
-                out_row[x >> 3] |= 0x80 >> (x & 7);
-            }
+            // Branch-free: in a photograph black and white follow no pattern a predictor learns.
+            let black = i32::from(v < 128);
+            let mut e = v - 255 + 255 * black;
+            out_row[x >> 3] |= (black as u8) << (7 - (x & 7));
             // The last few 1/255ths in pure paper or ink are dropped (see the module comment).
             if (g == 255 || g == 0) && e.abs() < PAPER_SLACK {
                 e = 0;

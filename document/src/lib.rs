@@ -25,6 +25,7 @@ mod error;
 mod fidelity;
 mod ghostscript;
 mod glyph_cache;
+mod image_layer;
 mod inbound;
 mod join;
 mod options;

@@ -124,6 +124,18 @@ impl Canvas {
         if let Some(bitmap) = self.render_simple(pdf_page, caches, settings, transform) {
             return bitmap;
         }
+        self.render_general(pdf_page, caches, settings, p, transform)
+    }
+
+    /// Render a page with hayro and dither it.
+    fn render_general<'a>(
+        &mut self,
+        pdf_page: &'a hayro::hayro_syntax::page::Page<'a>,
+        caches: &Caches<'a>,
+        settings: &InterpreterSettings,
+        p: Placement,
+        transform: Affine,
+    ) -> Bitmap {
         self.ctx.reset_and_resize(p.width as u16, p.height as u16);
         render_into(
             pdf_page,
@@ -201,14 +213,18 @@ impl Canvas {
             return None;
         }
         let SimplePage {
-            mut text, shapes, ..
+            mut text,
+            shapes,
+            images,
+            ..
         } = device;
-        if !shapes.is_empty() {
+        if !shapes.is_empty() || images.is_some() {
             shapes.draw_into(
                 &mut text,
                 ALIASING_THRESHOLD,
                 &mut self.ctx,
                 self.pixmap.data_as_u8_slice_mut(),
+                images.as_ref(),
             );
         }
         Some(text)
@@ -362,5 +378,210 @@ fn worker(
         if cancel.load(Ordering::Relaxed) || tx.send(Msg::Done(i, rendered)).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fidelity::f1_1px;
+
+    /// A page rendered by the simple path (`None` if it declined) and by hayro.
+    fn both_paths(bytes: Vec<u8>) -> (Option<Bitmap>, Bitmap) {
+        let pdf = open(Arc::new(bytes)).expect("opens");
+        let pages = pdf.pages();
+        let page = pages.first().expect("a page");
+        let mut caches = Caches {
+            hayro: RenderCache::new(),
+            interpreter: InterpreterCache::new(),
+            glyphs: GlyphCache::default(),
+            hinting: HintingCache::new(),
+        };
+        let settings = InterpreterSettings::default();
+        let (paper, res) = (Paper::Letter, Resolution::Fine);
+        let mut canvas = Canvas::new(FAX_WIDTH, paper.rows(res));
+        let (w, h) = page.render_dimensions();
+        let p = place(f64::from(w), f64::from(h), paper, res);
+        let transform = p.transform * page.initial_transform(true).to_kurbo();
+        let simple = canvas.render_simple(page, &mut caches, &settings, transform);
+        let general = canvas.render_general(page, &caches, &settings, p, transform);
+        (simple, general)
+    }
+
+    /// Mean and largest difference of the ink density of 16 × 16 blocks, where either has ink.
+    fn tone_difference(a: &Bitmap, b: &Bitmap) -> (f64, f64) {
+        let (mut sum, mut max, mut n) = (0.0, 0.0f64, 0u32);
+        for by in 0..a.height() / 16 {
+            for bx in 0..a.width() / 16 {
+                let density = |m: &Bitmap| {
+                    let mut k = 0u32;
+                    for y in by * 16..by * 16 + 16 {
+                        for x in bx * 16..bx * 16 + 16 {
+                            k += u32::from(m.get(x, y));
+                        }
+                    }
+                    f64::from(k) / 256.0
+                };
+                let (da, db) = (density(a), density(b));
+                if da > 0.0 || db > 0.0 {
+                    sum += (da - db).abs();
+                    max = max.max((da - db).abs());
+                    n += 1;
+                }
+            }
+        }
+        (sum / f64::from(n.max(1)), max)
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../fixtures/pdf/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    }
+
+    /// A one-page PDF drawing an 8-bit grey image `w × h` (inline, so no object is needed)
+    /// with the content-stream prefix `cm`.
+    fn inline_image_pdf(cm: &str, w: usize, h: usize) -> Vec<u8> {
+        // At most 64 KiB of samples: hayro pads what is missing.
+        let pixels: Vec<u8> = (0..(w * h).min(1 << 16))
+            .map(|i| ((i * 37) % 256) as u8)
+            .collect();
+        let mut content = format!("q {cm} cm BI /W {w} /H {h} /CS /G /BPC 8 ID ").into_bytes();
+        content.extend_from_slice(&pixels);
+        content.extend_from_slice(b"\nEI Q\n");
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        let mut obj = |out: &mut Vec<u8>, body: &[u8]| {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        };
+        obj(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
+        obj(&mut out, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+        obj(
+            &mut out,
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        );
+        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+        stream.extend_from_slice(&content);
+        stream.extend_from_slice(b"\nendstream");
+        obj(&mut out, &stream);
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+        );
+        for o in &offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                offsets.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// The photograph page goes through the image layer, and its tone matches hayro's rendering
+    /// block by block (the dither patterns differ, the grey they represent does not).
+    #[test]
+    fn a_photo_page_takes_the_image_layer_and_matches_hayro() {
+        let (simple, general) = both_paths(fixture("photo-letter.pdf"));
+        let simple = simple.expect("the photo page stays on the simple path");
+        let (mean, max) = tone_difference(&simple, &general);
+        let f1 = f1_1px(&simple, &general);
+        let ink = |b: &Bitmap| b.black_pixels() as f64 / f64::from(b.width() * b.height());
+        eprintln!(
+            "tone difference mean {mean:.4} max {max:.4}, 1-px F1 {f1:.4}, ink {:.4} / {:.4}",
+            ink(&simple),
+            ink(&general)
+        );
+        assert!(mean < 0.02 && max < 0.12, "mean {mean}, max {max}");
+        assert!(f1 > 0.95, "F1 {f1}");
+        assert!((ink(&simple) - ink(&general)).abs() < 0.005);
+    }
+
+    /// Upright, mirrored and enlarged inline images are drawn by the layer; a rotated one, or
+    /// one under a non-rectangular clip, goes to hayro.
+    #[test]
+    fn only_axis_aligned_images_take_the_image_layer() {
+        for cm in [
+            "300 0 0 200 100 300",
+            "-300 0 0 -200 400 500",
+            "500 0 0 500 50 50",
+        ] {
+            let (simple, general) = both_paths(inline_image_pdf(cm, 40, 30));
+            let simple = simple.unwrap_or_else(|| panic!("{cm}: simple path"));
+            let (mean, _) = tone_difference(&simple, &general);
+            assert!(mean < 0.03, "{cm}: mean tone difference {mean}");
+        }
+        let rotated = inline_image_pdf("212 212 -212 212 300 200", 40, 30);
+        assert!(
+            both_paths(rotated).0.is_none(),
+            "a rotated image falls back"
+        );
+        let clipped = inline_image_pdf("0 0 m 300 600 l 600 0 l h W n 300 0 0 200 100 300", 40, 30);
+        assert!(
+            both_paths(clipped).0.is_none(),
+            "a triangular clip falls back"
+        );
+    }
+
+    /// Images on a white page background (as office suites export pages) take the layer, which
+    /// takes the background over; an image on a grey fill goes to hayro (the fill would end up
+    /// on top). multiple-images.pdf is such a page.
+    #[test]
+    fn images_on_a_white_background_take_the_layer_others_fall_back() {
+        // The prefix closes the test's `q` and paints a page-sized fill first.
+        let on = |fill: &str| {
+            inline_image_pdf(
+                &format!("Q {fill} rg 0 0 612 792 re f q 300 0 0 200 100 300"),
+                40,
+                30,
+            )
+        };
+        let (simple, general) = both_paths(on("1 1 1"));
+        let simple = simple.expect("white background: simple path");
+        let (mean, _) = tone_difference(&simple, &general);
+        assert!(mean < 0.03, "mean tone difference {mean}");
+        assert!(both_paths(on("0.5 0.5 0.5")).0.is_none());
+        let (simple, general) = both_paths(fixture("multiple-images.pdf"));
+        let simple = simple.expect("multiple-images.pdf: simple path");
+        let (mean, max) = tone_difference(&simple, &general);
+        assert!(mean < 0.03 && max < 0.25, "mean {mean}, max {max}");
+    }
+
+    /// Odd geometry neither panics nor falls over: enormous, tiny, flipped, off-page images.
+    #[test]
+    fn odd_image_geometry_is_harmless() {
+        for (cm, w, h) in [
+            ("1e9 0 0 1e9 -5e8 -5e8", 3, 2),
+            ("0.0001 0 0 0.0001 10 10", 40, 30),
+            ("612 0 0 -792 0 792", 40, 30),
+            ("100 0 0 100 -1000 -1000", 4, 4),
+            ("612 0 0 792 0 0", 1, 1),
+            ("1e-300 0 0 1e-300 0 0", 5000, 5000),
+        ] {
+            let (simple, general) = both_paths(inline_image_pdf(cm, w, h));
+            if let Some(simple) = simple {
+                assert_eq!(
+                    (simple.width(), simple.height()),
+                    (general.width(), general.height())
+                );
+            }
+        }
+    }
+
+    /// An inline image (which the budget's pre-scan cannot see) claiming 100000 × 100000 pixels
+    /// is refused by the layer from its dictionary, before anything is decoded; hayro then
+    /// sizes it by the data actually present.
+    #[test]
+    fn a_huge_declared_image_is_not_decoded_by_the_layer() {
+        let (simple, _) = both_paths(inline_image_pdf("600 0 0 700 6 50", 100_000, 100_000));
+        assert!(simple.is_none());
     }
 }

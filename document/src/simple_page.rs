@@ -7,18 +7,25 @@
 //! parameters hayro would use. A page of text alone never rasterizes or dithers an RGBA buffer;
 //! shapes are rasterized and dithered only over the box they cover, then ORed with the text.
 //!
-//! Anything else (images, shadings and patterns, soft masks, blend modes, Type 3 fonts, stroked
-//! text, or a light shape painted over black text, where ORing the layers would be wrong) marks
-//! the page [`unsupported`](SimplePage::unsupported) and the caller renders it with hayro.
+//! Raster images that are only scaled onto the page (no rotation or shear, no soft mask from the
+//! graphics state, rectangular clips only, nothing already drawn beneath them but white
+//! rectangles on paper) are decoded once and box-filtered straight into a grey [`ImageLayer`],
+//! which the shapes are then painted over.
+//!
+//! Anything else (other images, shadings and patterns, soft masks, blend modes, Type 3 fonts,
+//! stroked text, or a light shape painted over black text, where ORing the layers would be wrong)
+//! marks the page [`unsupported`](SimplePage::unsupported) and the caller renders it with hayro.
 
 use crate::bitmap::Bitmap;
 use crate::glyph_cache::{Cached, GlyphCache, GlyphKey, quantise};
+use crate::image_layer::{ImageLayer, MAX_SOURCE_PIXELS, Samples, Source, jpeg_luma};
 use crate::shape_list::ShapeList;
 use hayro::hayro_interpret::font::{Glyph, GlyphRun, HintingCache, OutlineGlyph};
 use hayro::hayro_interpret::hayro_cmap::WritingMode;
+use hayro::hayro_interpret::hayro_syntax::object::dict::keys::{I, INTERPOLATE};
 use hayro::hayro_interpret::{
-    BlendMode, ClipPath, Device, DrawMode, DrawProps, FillRule, Image, ImageDrawProps, Paint,
-    SoftMask, StrokeProps,
+    BlendMode, ClipPath, Device, DrawMode, DrawProps, FillRule, Image, ImageData, ImageDrawProps,
+    LumaData, Paint, SoftMask, StrokeProps,
 };
 use hayro::kurbo::{self, Affine, BezPath, PathEl, Point, Rect, Shape};
 use hayro::vello_cpu::color::AlphaColor;
@@ -26,6 +33,13 @@ use hayro::vello_cpu::peniko::Fill;
 
 /// hayro hints glyphs at these sizes (pixels per em), as it does when it renders the page.
 const HINTING_PPEM: std::ops::RangeInclusive<f64> = 4.0..=128.0;
+
+/// Images per page the image layer takes; a page with more goes to hayro.
+const MAX_LAYER_IMAGES: usize = 256;
+
+/// Only a white rectangle among the first this many shape operations can be taken into the image
+/// layer as a background.
+const MAX_WHITE_BASE_INDEX: usize = 64;
 
 /// Grey level (Rec. 601, 0 = black) at or below which a colour is solid ink: the dither turns
 /// it black with no error left over (it drops residues under 3 levels).
@@ -45,6 +59,14 @@ pub(crate) struct SimplePage<'c> {
     clips: Vec<Option<Rect>>,
     /// Device-space boxes of the glyphs in the text layer, for the layering check.
     text_boxes: Vec<Rect>,
+    /// Raster images, when the page has any (allocated at the first).
+    pub(crate) images: Option<ImageLayer>,
+    /// Images drawn into the layer so far.
+    images_drawn: usize,
+    /// Opaque white rectangles painted where nothing was painted yet (a page background, say):
+    /// shape index and the device rectangle they cover. An image on one takes it into the image
+    /// layer instead of falling back to hayro.
+    white_bases: Vec<(usize, Rect)>,
 }
 
 fn is_ink(c: AlphaColor<hayro::vello_cpu::color::Srgb>) -> bool {
@@ -110,6 +132,9 @@ impl<'c> SimplePage<'c> {
             unsupported: false,
             clips: Vec::new(),
             text_boxes: Vec::new(),
+            images: None,
+            images_drawn: 0,
+            white_bases: Vec::new(),
         }
     }
 
@@ -148,6 +173,36 @@ impl<'c> SimplePage<'c> {
         }
     }
 
+    /// Remember an opaque white axis-aligned rectangle `rect` (user space) painted with
+    /// `transform` onto untouched paper, under rectangular clips only.
+    fn note_white_base(
+        &mut self,
+        color: AlphaColor<hayro::vello_cpu::color::Srgb>,
+        rect: Option<Rect>,
+        transform: Affine,
+        bbox: Rect,
+    ) {
+        let [_, b, c, _, _, _] = transform.as_coeffs();
+        // Backgrounds come first: looking only among the first operations keeps the overlap
+        // checks linear on pages of thousands of shapes.
+        if color.to_rgba8().to_u8_array() != [255; 4]
+            || b != 0.0
+            || c != 0.0
+            || self.shapes.next_index() >= MAX_WHITE_BASE_INDEX
+        {
+            return;
+        }
+        if let (Some(rect), Some(clip)) = (rect, self.text_clip())
+            && !self.shapes.paints_over(bbox)
+        {
+            let mut device = transform.transform_rect_bbox(rect);
+            if let Some(clip) = clip {
+                device = device.intersect(clip);
+            }
+            self.white_bases.push((self.shapes.next_index(), device));
+        }
+    }
+
     fn fill(&mut self, path: &BezPath, props: &DrawProps<'_>, rule: FillRule) {
         let Some(color) = self.accept(props) else {
             return;
@@ -157,6 +212,7 @@ impl<'c> SimplePage<'c> {
             .transform_rect_bbox(path.control_box())
             .inflate(1.0, 1.0);
         self.note_vello(color, bbox);
+        self.note_white_base(color, as_rect(path), props.transform, bbox);
         self.shapes
             .fill(path, props.transform, fill_rule(rule), color, bbox);
     }
@@ -308,6 +364,103 @@ impl<'c> SimplePage<'c> {
         true
     }
 
+    /// Draw a raster image into the image layer, or mark the page for hayro when it is beyond
+    /// the layer: a stencil mask, a rotated or sheared image, a non-rectangular clip, an enlarged
+    /// image with `/Interpolate`, an alpha channel of another size than the image, or anything
+    /// but white rectangles on paper drawn beneath it already (the layers are combined image,
+    /// then shapes, then text).
+    fn image(&mut self, image: &Image<'_, '_>, props: &ImageDrawProps<'_>) {
+        if self.unsupported || props.soft_mask.is_some() || props.blend_mode != BlendMode::Normal {
+            return self.fail();
+        }
+        let Image::Raster(raster) = image else {
+            return self.fail();
+        };
+        let [a, b, c, d, _, _] = props.transform.as_coeffs();
+        let declared = u64::from(raster.width()) * u64::from(raster.height());
+        let dict = raster.stream().dict();
+        let interpolate = dict
+            .get::<bool>(I)
+            .or_else(|| dict.get::<bool>(INTERPOLATE))
+            .unwrap_or(false);
+        let enlarged = a.abs() > 1.0 || d.abs() > 1.0;
+        if b != 0.0
+            || c != 0.0
+            || a == 0.0
+            || d == 0.0
+            || declared > MAX_SOURCE_PIXELS
+            || (interpolate && enlarged)
+        {
+            return self.fail();
+        }
+        let Some(clip) = self.text_clip() else {
+            return self.fail();
+        };
+        // Each image is checked against the shapes and text so far: bounded, so a page of
+        // thousands of tiny images stays linear (hayro draws those).
+        self.images_drawn += 1;
+        if self.images_drawn > MAX_LAYER_IMAGES {
+            return self.fail();
+        }
+        let (width, height) = (self.text.width(), self.text.height());
+        let layer = self
+            .images
+            .get_or_insert_with(|| ImageLayer::new(width, height));
+        // The declared size decides where the image goes, before anything is decoded.
+        let Some(target) = layer.target(props.transform, raster.width(), raster.height(), clip)
+        else {
+            return; // nothing visible
+        };
+        let (x0, y0, x1, y1) = target;
+        let bbox = Rect::new(f64::from(x0), f64::from(y0), f64::from(x1), f64::from(y1));
+        if self.text_boxes.iter().any(|t| t.overlaps(bbox)) {
+            return self.fail();
+        }
+        // Shapes beneath: only white rectangles on untouched paper, which the layer takes over
+        // (an image on one since then is in the layer already, drawn over it).
+        let mut lifted = Vec::new();
+        for i in self.shapes.overlapping(bbox) {
+            match self.white_bases.iter().find(|(j, _)| *j == i) {
+                Some(&(_, r)) => lifted.push((i, r)),
+                None => return self.fail(),
+            }
+        }
+        for (i, r) in lifted {
+            self.shapes.remove(i);
+            layer.fill_white(r);
+        }
+        if let Some(grey) = jpeg_luma(raster.stream(), raster.width(), raster.height()) {
+            let src = Source {
+                samples: Samples::Grey(&grey),
+                alpha: None,
+                width: raster.width(),
+                height: raster.height(),
+            };
+            if !layer.draw(&src, props.transform, target) {
+                self.fail();
+            }
+            return;
+        }
+        let hint = Some((x1 - x0, y1 - y0));
+        let mut drawn = false;
+        raster.with_rgba(
+            |data, alpha| {
+                drawn = draw_decoded(
+                    layer,
+                    &data,
+                    alpha.as_ref(),
+                    props.transform,
+                    raster,
+                    target,
+                );
+            },
+            hint,
+        );
+        if !drawn {
+            self.fail();
+        }
+    }
+
     /// A glyph filled as a path in vello, as hayro draws uncached glyphs.
     fn vello_glyph(
         &mut self,
@@ -324,6 +477,43 @@ impl<'c> SimplePage<'c> {
         self.shapes
             .fill(&outline, transform, Fill::NonZero, color, bbox);
     }
+}
+
+/// Draw decoded image data into the layer; `false` when the general path has to do it.
+fn draw_decoded(
+    layer: &mut ImageLayer,
+    data: &ImageData,
+    alpha: Option<&LumaData>,
+    transform: Affine,
+    raster: &hayro::hayro_interpret::RasterImage<'_>,
+    target: (u32, u32, u32, u32),
+) -> bool {
+    let (w, h) = (data.width(), data.height());
+    if w == 0 || h == 0 || alpha.is_some_and(|al| (al.width, al.height) != (w, h)) {
+        return false;
+    }
+    // The decoder may deliver another size than declared (a reduced decode or a wrong
+    // dictionary): stretch it over the declared area, as hayro does.
+    let t = transform
+        * Affine::scale_non_uniform(
+            f64::from(raster.width()) / f64::from(w),
+            f64::from(raster.height()) / f64::from(h),
+        );
+    let [a, _, _, d, _, _] = t.as_coeffs();
+    if data.interpolate() && (a.abs() > 1.0 || d.abs() > 1.0) {
+        return false;
+    }
+    let samples = match data {
+        ImageData::Rgb(rgb) => Samples::Rgb(&rgb.data),
+        ImageData::Luma(l) => Samples::Grey(&l.data),
+    };
+    let src = Source {
+        samples,
+        alpha: alpha.map(|al| al.data.as_slice()),
+        width: w,
+        height: h,
+    };
+    layer.draw(&src, t, target)
 }
 
 fn fill_rule(rule: FillRule) -> Fill {
@@ -378,8 +568,8 @@ impl<'a> Device<'a> for SimplePage<'_> {
         }
     }
 
-    fn draw_image(&mut self, _: Image<'a, '_>, _: ImageDrawProps<'a>) {
-        self.fail();
+    fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
+        self.image(&image, &props);
     }
 
     fn pop_clip(&mut self) {
@@ -398,6 +588,7 @@ impl<'a> Device<'a> for SimplePage<'_> {
             };
             let bbox = props.transform.transform_rect_bbox(*rect).inflate(1.0, 1.0);
             this.note_vello(color, bbox);
+            this.note_white_base(color, Some(*rect), props.transform, bbox);
             this.shapes
                 .fill_rect(*rect, props.transform, fill_rule(rule), color, bbox);
         };

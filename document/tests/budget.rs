@@ -23,6 +23,25 @@ fn an_image_bomb_is_refused_before_rendering() {
     over_budget(render_page(&pdf, 1, &opts), "60000×60000");
 }
 
+/// A JPEG image claiming 100000×100000 pixels (in a few bytes) is refused from its dictionary,
+/// before any decoder sees it.
+#[test]
+fn a_huge_jpeg_is_refused_before_rendering() {
+    let pdf = hostile::pdf(
+        "/Contents 4 0 R /Resources << /XObject << /Im0 5 0 R >> >>",
+        &[
+            hostile::stream("", b"q 612 0 0 792 0 0 cm /Im0 Do Q"),
+            hostile::stream(
+                "/Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode",
+                b"\xff\xd8\xff\xd9",
+            ),
+        ],
+    );
+    let opts = RenderOptions::default();
+    over_budget(count_pages(&pdf, &opts), "100000×100000");
+    over_budget(render(&pdf, &opts), "100000×100000");
+}
+
 /// A content stream inflating to 300 MiB (over a quarter of the default 512 MiB budget) is
 /// measured by a bounded inflate and refused.
 #[test]

@@ -28,6 +28,7 @@ const SUBSET: &[(&str, &[usize], bool)] = &[
     ("form-photo-a4.pdf", &[0, 1], false),
     ("image-mask.pdf", &[0], false),
     ("multiple-images.pdf", &[0], false),
+    ("photo-letter.pdf", &[0], false),
 ];
 
 #[test]
@@ -96,7 +97,11 @@ fn dithered_pages_keep_the_documents_grey_level() {
     // Letter pages (no fitting involved), rendered in grey by poppler at the fax resolution: the
     // mean darkness of its first 1728 columns is the ink our 1-bit page should carry.
     let dir = tempfile::tempdir().unwrap();
-    for name in ["multiple-images.pdf", "gs-man-groff.pdf"] {
+    for name in [
+        "multiple-images.pdf",
+        "photo-letter.pdf",
+        "gs-man-groff.pdf",
+    ] {
         let path = common::fixtures().join("pdf").join(name);
         let prefix = dir.path().join("p");
         common::tool(
