@@ -4016,6 +4016,14 @@ static void process_state_d(t30_state_t *s, const uint8_t *msg, int len)
     case T30_FNV:
         process_rx_fnv(s, msg, len);
         break;
+    case T30_DIS:
+        /* Faxline patch: the far end repeated its DIS while we are still sending our DCS: our DCS
+           was lost on the way (a burst on a T.38 path), or crossed its repeat. Upstream ended the call
+           here with "unexpected message". Carry on instead: once the TCF is sent we wait for CFR, and if
+           the DCS really was lost, the far end's next DIS (or our T4) makes us send DCS again, with the
+           usual limit on retries. */
+        span_log(&s->logging, SPAN_LOG_FLOW, "DIS repeated while sending DCS; carrying on\n");
+        break;
     default:
         /* We don't know what to do with this. */
         unexpected_final_frame(s, msg, len);
@@ -4042,6 +4050,14 @@ static void process_state_d_tcf(t30_state_t *s, const uint8_t *msg, int len)
         break;
     case T30_FNV:
         process_rx_fnv(s, msg, len);
+        break;
+    case T30_DIS:
+        /* Faxline patch: the far end repeated its DIS while we are still sending our TCF: our DCS
+           was lost on the way (a burst on a T.38 path), or crossed its repeat. Upstream ended the call
+           here with "unexpected message". Carry on instead: once the TCF is sent we wait for CFR, and if
+           the DCS really was lost, the far end's next DIS (or our T4) makes us send DCS again, with the
+           usual limit on retries. */
+        span_log(&s->logging, SPAN_LOG_FLOW, "DIS repeated while sending TCF; carrying on\n");
         break;
     default:
         /* We don't know what to do with this. */
@@ -5545,6 +5561,8 @@ static void process_rx_control_msg(t30_state_t *s, const uint8_t *msg, int len)
 {
     /* We should only get good frames here. */
     print_frame(s, "Rx: ", msg, len);
+    /* Faxline patch: a good frame ends a run of damaged post-page commands. */
+    s->t2_dropped_waits = 0;
     if (s->real_time_frame_handler)
         s->real_time_frame_handler(s->real_time_frame_user_data, true, msg, len);
     /*endif*/
@@ -6352,6 +6370,22 @@ static void timer_t2_flagged_expired(t30_state_t *s)
 static void timer_t2_dropped_expired(t30_state_t *s)
 {
     span_log(&s->logging, SPAN_LOG_FLOW, "T2-dropped expired in phase %s, state %s. The line is now quiet.\n", phase_names[s->phase], state_names[s->state]);
+    /* Faxline patch: after a page, a carrier that ended without a good frame is the sender's post-page
+       command (MPS, EOP, PPS, ...) lost or damaged on the way. Upstream treated that like T2 running
+       out and restarted phase B with DIS, while the sender was still waiting for an answer to its
+       command, so the call failed with "unexpected message". Figure 5-2b/T.30 (note 7) allows up to
+       three tries here: wait for the sender to repeat the command (it does so when its T4 runs out)
+       for a full T2, up to three times in a row. */
+    if ((s->state == T30_STATE_F_POST_DOC_ECM  ||  s->state == T30_STATE_F_POST_DOC_NON_ECM)
+        &&
+        s->t2_dropped_waits < 3)
+    {
+        s->t2_dropped_waits++;
+        span_log(&s->logging, SPAN_LOG_FLOW, "Waiting for the command to be repeated (%d)\n", s->t2_dropped_waits);
+        timer_t2_start(s);
+        return;
+    }
+    /*endif*/
     timer_t2_expired(s);
 }
 /*- End of function --------------------------------------------------------*/

@@ -278,6 +278,9 @@ struct t30_state_s
     t4_image_width_t image_width;
     /*! \brief Current number of retries of the action in progress. */
     int retries;
+    /*! \brief Faxline patch: how many corrupt post-page commands in a row the receiver has waited
+               out (see timer_t2_dropped_expired). */
+    int t2_dropped_waits;
     /*! \brief True if error correcting mode is used. */
     bool error_correcting_mode;
     /*! \brief The number of HDLC frame retries, if error correcting mode is used. */
