@@ -483,7 +483,10 @@ impl Documents {
         match &self.backend {
             Backend::Database(_) => return Ok(false),
             Backend::Local(d) => d.place(spooled).await?,
-            Backend::S3(d) => d.write_file(spooled.id(), spooled.path(), len).await?,
+            Backend::S3(d) => match spooled.in_memory() {
+                Some(content) => d.write(spooled.id(), content).await?,
+                None => d.write_file(spooled.id(), spooled.path(), len).await?,
+            },
         }
         crate::metrics::document_stored(self.name(), len as usize);
         Ok(true)

@@ -85,6 +85,9 @@ impl LocalDocuments {
     /// Moves a spooled upload into place: the temporary file (in the same directory) is fsynced,
     /// renamed to the document's name and the directory fsynced.
     pub(crate) async fn place(&self, spooled: super::spool::Spooled) -> DocumentResult<()> {
+        if let Some(content) = spooled.in_memory() {
+            return self.write(spooled.id(), content).await;
+        }
         let path = self.path(spooled.id())?;
         let tmp = spooled.path().to_path_buf();
         blocking(move || {

@@ -8,6 +8,10 @@
 //! document, a multipart upload above [`super::object_documents::SINGLE_PUT_MAX`]), and the
 //! database backend reads it whole into its row.
 //!
+//! A small upload (at most [`IN_MEMORY`] bytes as stored, a typical fax) never gets a file: it is
+//! kept in memory and stored from there, which saves a file's creation, write, read and deletion per
+//! request; the file is created once an upload grows past that.
+//!
 //! The file is deleted when the [`Spool`] or [`Spooled`] is dropped without having been stored (a
 //! refused, failed or abandoned upload); one a killed process leaves is a stale temporary file that
 //! the orphan sweep (local backend) or the next start (other backends) removes.
@@ -26,6 +30,9 @@ use crate::document::{DocKind, SniffError, Sniffer};
 /// What is gathered before a write to the file (one encryption segment's worth).
 const WRITE_CHUNK: usize = 64 * 1024;
 
+/// The most of an upload kept in memory before it goes to a file.
+pub const IN_MEMORY: usize = 256 * 1024;
+
 /// Why a piece could not be added to a [`Spool`].
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -40,6 +47,8 @@ pub enum SpoolError {
 /// A temporary file being written; see the module documentation.
 pub struct Spool {
     file: Option<tokio::fs::File>,
+    /// The file's directory, and the file once it was created.
+    dir: PathBuf,
     path: TempPath,
     id: DocumentId,
     sealer: Option<Sealer>,
@@ -75,13 +84,7 @@ impl Spool {
         id: DocumentId,
         limit: u64,
     ) -> DocumentResult<Self> {
-        let owner = super::documents::checked_owner(&id)?;
-        let path = dir.join(format!(".{owner}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut opts = tokio::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        opts.mode(0o600);
-        let file = opts.open(&path).await?;
+        super::documents::checked_owner(&id)?;
         let key = documents.keyring().cloned();
         let mut out = Vec::with_capacity(WRITE_CHUNK + HEADER2_LEN + 64);
         let sealer = match &key {
@@ -93,8 +96,9 @@ impl Spool {
             None => None,
         };
         Ok(Self {
-            file: Some(file),
-            path: TempPath(Some(path)),
+            file: None,
+            dir: dir.to_path_buf(),
+            path: TempPath(None),
             id,
             sealer,
             key,
@@ -121,15 +125,29 @@ impl Spool {
                 .map_err(DocumentError::Envelope)?,
             None => self.out.extend_from_slice(piece),
         }
-        if self.out.len() >= WRITE_CHUNK {
+        let spilled = self.file.is_some() || self.out.len() > IN_MEMORY;
+        if spilled && self.out.len() >= WRITE_CHUNK {
             self.flush_out().await?;
         }
         Ok(())
     }
 
     async fn flush_out(&mut self) -> DocumentResult<()> {
-        let Some(file) = &mut self.file else {
-            return Err(DocumentError::Io(io::ErrorKind::BrokenPipe.into()));
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                let owner = super::documents::checked_owner(&self.id)?;
+                let path = self
+                    .dir
+                    .join(format!(".{owner}.{}.tmp", uuid::Uuid::new_v4().simple()));
+                let mut opts = tokio::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                opts.mode(0o600);
+                let f = opts.open(&path).await?;
+                self.path = TempPath(Some(path));
+                self.file.insert(f)
+            }
         };
         file.write_all(&self.out).await?;
         self.stored += self.out.len() as u64;
@@ -142,7 +160,13 @@ impl Spool {
         if let Some(s) = self.sealer.take() {
             s.finish(&mut self.out)?;
         }
-        self.flush_out().await?;
+        let mut memory = None;
+        if self.file.is_none() && self.out.len() <= IN_MEMORY {
+            self.stored = self.out.len() as u64;
+            memory = Some(Bytes::from(std::mem::take(&mut self.out)));
+        } else {
+            self.flush_out().await?;
+        }
         if let Some(mut f) = self.file.take() {
             f.flush().await?;
         }
@@ -158,6 +182,7 @@ impl Spool {
         } = self;
         Ok(Spooled {
             path,
+            memory,
             id,
             key,
             size,
@@ -171,6 +196,8 @@ impl Spool {
 /// A whole upload in its temporary file; see the module documentation.
 pub struct Spooled {
     path: TempPath,
+    /// The whole upload as stored, when it was small enough to stay in memory (then there is no file).
+    memory: Option<Bytes>,
     id: DocumentId,
     /// The key it was sealed with, when client-side encryption is on.
     key: Option<Keyring>,
@@ -215,7 +242,12 @@ impl Spooled {
         &self.id
     }
 
-    /// The temporary file.
+    /// The upload as stored (sealed, when sealing is on), when it is held in memory rather than in a file.
+    pub(crate) fn in_memory(&self) -> Option<&Bytes> {
+        self.memory.as_ref()
+    }
+
+    /// The temporary file (none when [`Spooled::in_memory`]).
     pub(crate) fn path(&self) -> &Path {
         self.path.0.as_deref().unwrap_or(Path::new(""))
     }
@@ -227,8 +259,13 @@ impl Spooled {
 
     /// The document's content (opened when sealed), a piece at a time. Blocking.
     pub fn open_plain(&self) -> io::Result<Box<dyn Read + Send>> {
-        let file = std::fs::File::open(self.path())?;
-        let file = io::BufReader::with_capacity(WRITE_CHUNK, file);
+        let file: Box<dyn Read + Send> = match &self.memory {
+            Some(b) => Box::new(io::Cursor::new(b.clone())),
+            None => Box::new(io::BufReader::with_capacity(
+                WRITE_CHUNK,
+                std::fs::File::open(self.path())?,
+            )),
+        };
         match &self.key {
             None => Ok(Box::new(file)),
             Some(k) => Ok(Box::new(OpenedReader::new(file, k, &aad(&self.id))?)),
