@@ -2,7 +2,7 @@
 # Benchmark of the API (release build, SQLite): GET /fax/{id} and POST /fax with a 1-page PDF,
 # both with a database-stored key. Needs wrk and python3. After the POST run the server is killed
 # with SIGKILL (no graceful shutdown) and the database must hold every job answered with 202.
-# Usage: api/bench/run.sh [seconds]   (env: BENCH_PORT, GET_CONNS, POST_CONNS, BENCH_STORAGE, BENCH_PROFILE)
+# Usage: api/bench/run.sh [seconds]   (env: BENCH_PORT, GET_CONNS, POST_CONNS, BENCH_STORAGE, BENCH_PROFILE, BENCH_BIN)
 # BENCH_STORAGE=database (default) | local | s3 chooses where documents go; s3 starts moto's S3 server
 # on 127.0.0.1 (.ci/s3-server) with SSE-S3 on every write, and first measures that server alone (PUTs
 # of the same PDF, api/bench/s3_put.lua): the ceiling of POST /fax on it. moto is one Python process
@@ -20,7 +20,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 # BENCH_PROFILE=dev uses the debug build: CI's short run (`.ci/test`), which checks the script still works
 # (figures from it mean nothing).
 PROFILE=${BENCH_PROFILE:-release}
+# BENCH_BIN=/path/to/faxline measures that binary instead of building one (another commit's, say).
+if [ -n "${BENCH_BIN:-}" ]; then PROFILE=given; BIN=$BENCH_BIN; fi
 case "$PROFILE" in
+  given) ;;
   release) cargo build --release -q -p faxline-agent; BIN="$CARGO_TARGET_DIR/release/faxline" ;;
   dev) cargo build -q -p faxline-agent; BIN="$CARGO_TARGET_DIR/debug/faxline" ;;
   *) echo "BENCH_PROFILE must be release or dev" >&2; exit 2 ;;

@@ -1048,6 +1048,12 @@ impl Config {
         self.max_file_size_mb.saturating_mul(1 << 20)
     }
 
+    /// Where uploads are spooled on their way to a database or S3 backend (`data_dir/uploads`,
+    /// private; the local backend spools in its own directory).
+    pub fn upload_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("uploads")
+    }
+
     /// Where documents live, from the `storage_*` and `s3_*` settings; clear errors for an unknown
     /// backend, a missing bucket or half-given credentials.
     pub fn document_backend(&self) -> Result<crate::store::DocumentBackend, ConfigError> {

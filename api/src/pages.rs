@@ -102,6 +102,32 @@ pub fn count_pages(
     }
 }
 
+/// [`count_pages`] of a spooled upload, without holding it: a PDF is piped to the render worker
+/// from its temporary file a piece at a time (opened segment by segment when it was sealed); text
+/// is read whole, as it is laid out in the server (linear, and it stops at the page limit).
+/// Blocking; run it on the blocking pool.
+pub fn count_pages_spooled(
+    budget: &RenderBudget,
+    spooled: &crate::store::spool::Spooled,
+) -> Result<usize, DocError> {
+    let unreadable = |e: std::io::Error| DocError::Worker(format!("cannot read the upload: {e}"));
+    if spooled.kind() == Ok(DocKind::Text) {
+        let content = spooled.read_plain().map_err(unreadable)?;
+        return faxline_document::count_pages(&content, &budget.options());
+    }
+    let len = usize::try_from(spooled.size())
+        .map_err(|_| DocError::Worker("the upload is too large".into()))?;
+    match budget.isolation.run_reader(
+        Job::Count,
+        len,
+        &|| spooled.open_plain(),
+        &budget.options(),
+    )? {
+        Output::Pages(n) => Ok(n),
+        _ => Err(DocError::Worker("unexpected answer".into())),
+    }
+}
+
 /// A PNG of page `page` (1-based) at fax fine resolution on Letter paper: 1728 pixels wide, or
 /// scaled to `width` (a thumbnail), rendered under the budget. Blocking; run it on the blocking pool.
 pub fn preview_png(

@@ -114,6 +114,22 @@ impl App {
             path: cfg.data_dir.display().to_string(),
             source,
         })?;
+        crate::private_fs::private_dir(&cfg.upload_dir()).map_err(|source| {
+            ServeError::DataDir {
+                path: cfg.upload_dir().display().to_string(),
+                source,
+            }
+        })?;
+        // Uploads a killed process left half-spooled (an hour old: another process sharing the
+        // directory may be spooling now).
+        match crate::store::spool::sweep_stale(
+            &cfg.upload_dir(),
+            std::time::Duration::from_secs(3600),
+        ) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "deleted stale upload files"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep stale upload files"),
+        }
         let server_secret = match &cfg.server_secret {
             Some(s) => s.clone(),
             None => load_or_create_secret(&cfg.data_dir.join("server_secret"))?,

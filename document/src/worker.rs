@@ -68,7 +68,63 @@ impl Isolation {
     pub fn run(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
         match self {
             Isolation::InProcess => run_job(job, doc, opts),
-            Isolation::Worker(cmd) => cmd.run(job, doc, opts),
+            Isolation::Worker(cmd) => cmd.run_source(job, &Source::Bytes(doc), opts),
+        }
+    }
+
+    /// [`Isolation::run`] with the document read from `open` (called once per attempt, so a pooled
+    /// worker that fails can be retried with a fresh one), `len` bytes long: a worker gets it
+    /// through its pipe a piece at a time, so the caller never holds it whole. In process it is
+    /// read whole first.
+    pub fn run_reader(
+        &self,
+        job: Job,
+        len: usize,
+        open: &OpenDoc<'_>,
+        opts: &RenderOptions,
+    ) -> Result<Output, DocError> {
+        match self {
+            Isolation::InProcess => {
+                let mut doc = Vec::with_capacity(len);
+                open()
+                    .and_then(|r| r.take(len as u64).read_to_end(&mut doc))
+                    .map_err(|e| DocError::Worker(format!("cannot read the document: {e}")))?;
+                run_job(job, &doc, opts)
+            }
+            Isolation::Worker(cmd) => cmd.run_source(job, &Source::Reader { len, open }, opts),
+        }
+    }
+}
+
+/// Opens a document for [`Isolation::run_reader`].
+pub type OpenDoc<'a> = dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync + 'a;
+
+/// A document for a worker: in memory, or read when it is sent.
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    Reader { len: usize, open: &'a OpenDoc<'a> },
+}
+
+impl Source<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Source::Bytes(b) => b.len(),
+            Source::Reader { len, .. } => *len,
+        }
+    }
+
+    /// Writes the document (exactly [`Source::len`] bytes, or an error).
+    fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        match self {
+            Source::Bytes(b) => w.write_all(b),
+            Source::Reader { len, open } => {
+                let copied = std::io::copy(&mut open()?.take(*len as u64), w)?;
+                if copied == *len as u64 {
+                    Ok(())
+                } else {
+                    Err(std::io::ErrorKind::UnexpectedEof.into())
+                }
+            }
         }
     }
 }
@@ -102,6 +158,15 @@ impl WorkerCommand {
     /// Runs the job in a worker killed at its deadline: page counts on a pooled worker (see
     /// [`SESSION_REQUESTS`]), everything else in a fresh one.
     pub fn run(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
+        self.run_source(job, &Source::Bytes(doc), opts)
+    }
+
+    fn run_source(
+        &self,
+        job: Job,
+        doc: &Source<'_>,
+        opts: &RenderOptions,
+    ) -> Result<Output, DocError> {
         let _slot = Slot::acquire();
         if job == Job::Count
             && let Some(answer) = self.count_pooled(doc, opts)
@@ -113,7 +178,11 @@ impl WorkerCommand {
 
     /// A page count on a pooled worker; `None` if that worker failed without an answer (it may
     /// have died idle, or on this document), so the caller runs a fresh one that says why.
-    fn count_pooled(&self, doc: &[u8], opts: &RenderOptions) -> Option<Result<Output, DocError>> {
+    fn count_pooled(
+        &self,
+        doc: &Source<'_>,
+        opts: &RenderOptions,
+    ) -> Option<Result<Output, DocError>> {
         let key = (self.program.clone(), self.args.clone(), opts.memory_limit);
         let limit = deadline(Job::Count, opts);
         let idle = IDLE.lock().ok().and_then(|mut idle| {
@@ -136,7 +205,7 @@ impl WorkerCommand {
             s.spawn(move || {
                 let _ = stdin
                     .write_all(header.as_bytes())
-                    .and_then(|()| stdin.write_all(doc))
+                    .and_then(|()| doc.write_to(stdin))
                     .and_then(|()| stdin.flush());
             });
             let (tx, rx) = std::sync::mpsc::channel();
@@ -196,7 +265,12 @@ impl WorkerCommand {
     }
 
     /// Runs the job in a fresh worker, killed at [`deadline`].
-    fn run_once(&self, job: Job, doc: &[u8], opts: &RenderOptions) -> Result<Output, DocError> {
+    fn run_once(
+        &self,
+        job: Job,
+        doc: &Source<'_>,
+        opts: &RenderOptions,
+    ) -> Result<Output, DocError> {
         let limit = deadline(job, opts);
         let started = Instant::now();
         let mut child = self
@@ -213,7 +287,7 @@ impl WorkerCommand {
                 // A worker that died early closes the pipe; its exit status tells why.
                 let _ = stdin
                     .write_all(header.as_bytes())
-                    .and_then(|()| stdin.write_all(doc));
+                    .and_then(|()| doc.write_to(&mut stdin));
             });
             let out = s.spawn(move || {
                 let mut buf = Vec::new();

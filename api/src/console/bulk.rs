@@ -81,7 +81,7 @@ async fn advance(st: &AppState, b: &BulkBatch) -> Result<(), crate::store::Store
             Submission {
                 to: r.number.clone(),
                 file_name: b.file_name.clone(),
-                content: content.clone(),
+                content: content.clone().into(),
                 owner: Some(b.created_by.clone()),
                 actor: b.created_by.clone(),
                 idempotency_key: Some(format!("bulk:{}:{}", b.id, r.seq)),

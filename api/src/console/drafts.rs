@@ -288,7 +288,7 @@ pub(super) async fn send(
             Submission {
                 to: n.clone(),
                 file_name: d.file_name.clone(),
-                content: content.clone(),
+                content: content.clone().into(),
                 owner: Some(s.actor()),
                 actor: s.actor(),
                 idempotency_key: Some(format!("{}:draft:{}:{n}", s.actor(), d.id)),

@@ -1294,7 +1294,7 @@ async fn retry(
         Submission {
             to: job.to_number.clone(),
             file_name: job.file_name.clone(),
-            content: doc,
+            content: doc.into(),
             owner: Some(s.actor()),
             actor: s.actor(),
             idempotency_key: form_id.map(|f| format!("{}:retry:{id}:{f}", s.actor())),

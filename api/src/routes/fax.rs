@@ -5,7 +5,6 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -17,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
 use crate::pages::{self, PreviewError};
 use crate::server::AppState;
+use crate::store::spool::{SpoolError, Spooled};
 use crate::store::{
     CancelOutcome, DocumentId, DocumentStore, InsertOutcome, Job, JobFilter, NewJob,
 };
@@ -67,11 +67,20 @@ pub(crate) async fn send(
         }
     };
     let mut multipart = multipart.map_err(|_| ApiError::missing("body", "to"))?;
-    let limit = st.cfg.max_file_bytes() as usize;
+    let limit = st.cfg.max_file_bytes();
     let limit_mb = st.cfg.max_file_size_mb;
+    let too_large = || {
+        crate::audit!("upload_rejected", key_id = %principal.key_id, reason = "too large");
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("File exceeds {limit_mb} MB limit"),
+        )
+    };
     let mut to: Option<String> = None;
     let mut backend: Option<String> = None;
-    let mut file: Option<(String, BytesMut)> = None;
+    let mut file: Option<(String, Spooled)> = None;
+    // The job's id names the document while it is spooled (and sealed, with encryption on).
+    let job_id = uuid::Uuid::new_v4().simple().to_string();
     while let Some(mut field) = multipart
         .next_field()
         .await
@@ -84,18 +93,24 @@ pub(crate) async fn send(
             }
             Some("file") => {
                 let name = clean_filename(field.file_name());
-                let mut buf = BytesMut::new();
+                // A second `file` field replaces the first (whose file is deleted first).
+                drop(file.take());
+                let mut spool = st
+                    .store
+                    .spool(&job_id, &st.cfg.upload_dir(), limit)
+                    .await
+                    .map_err(|e| ApiError::from(crate::store::StoreError::from(e)))?;
                 while let Some(chunk) = field.chunk().await.map_err(|e| parse_error(e, limit_mb))? {
-                    if buf.len() + chunk.len() > limit {
-                        crate::audit!("upload_rejected", key_id = %principal.key_id, reason = "too large");
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            format!("File exceeds {limit_mb} MB limit"),
-                        ));
-                    }
-                    buf.extend_from_slice(&chunk);
+                    spool.push(&chunk).await.map_err(|e| match e {
+                        SpoolError::TooLarge => too_large(),
+                        SpoolError::Store(e) => crate::store::StoreError::from(e).into(),
+                    })?;
                 }
-                file = Some((name, buf));
+                let spooled = spool
+                    .finish()
+                    .await
+                    .map_err(|e| ApiError::from(crate::store::StoreError::from(e)))?;
+                file = Some((name, spooled));
             }
             _ => {
                 while field
@@ -114,7 +129,7 @@ pub(crate) async fn send(
         Submission {
             to,
             file_name,
-            content: content.freeze(),
+            content: Content::Spooled(job_id, Box::new(content)),
             owner: (!principal.anonymous).then(|| principal.key_id.clone()),
             actor: principal.key_id.clone(),
             idempotency_key: idem,
@@ -125,12 +140,34 @@ pub(crate) async fn send(
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
+/// A submission's document: in memory (the console composes its documents), or spooled to a
+/// temporary file as it arrived (`POST /fax`), with the job id it was spooled for.
+pub(crate) enum Content {
+    Bytes(bytes::Bytes),
+    Spooled(String, Box<Spooled>),
+}
+
+impl From<bytes::Bytes> for Content {
+    fn from(b: bytes::Bytes) -> Self {
+        Content::Bytes(b)
+    }
+}
+
+impl Content {
+    fn len(&self) -> u64 {
+        match self {
+            Content::Bytes(b) => b.len() as u64,
+            Content::Spooled(_, s) => s.size(),
+        }
+    }
+}
+
 /// One fax to queue, however it came in (`POST /fax`, the web console).
 pub(crate) struct Submission {
     /// The number as typed (trimmed and validated here).
     pub to: String,
     pub file_name: String,
-    pub content: bytes::Bytes,
+    pub content: Content,
     /// `owner_key_id` of the job: the API key, or `user:<name>` for the console.
     pub owner: Option<String>,
     /// Who asks, for the audit log (a key id, or `user:<name>`).
@@ -181,7 +218,11 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         reject("backend not allowed");
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, why));
     }
-    let kind = sniff(&content).map_err(|e| {
+    let sniffed = match &content {
+        Content::Bytes(b) => sniff(b),
+        Content::Spooled(_, s) => s.kind(),
+    };
+    let kind = sniffed.map_err(|e| {
         reject(&e.to_string());
         match e {
             SniffError::Empty => ApiError::bad_request("Empty file"),
@@ -191,7 +232,10 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
             ),
         }
     })?;
-    let doc_sha256 = hex::encode(Sha256::digest(&content));
+    let doc_sha256 = match &content {
+        Content::Bytes(b) => hex::encode(Sha256::digest(b)),
+        Content::Spooled(_, s) => s.sha256().to_owned(),
+    };
     // A retry with the same Idempotency-Key gets the first job; the same key with another number
     // or document is a client bug, answered 422 rather than silently ignored.
     if let Some(key) = &idem
@@ -201,13 +245,16 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
     }
     // Counted once here (Faxbot's SIP backend reports `pages` at submission too); a PDF that
     // cannot be opened is refused now rather than failing later on an agent.
-    let counted = {
-        let content = content.clone();
-        let budget = st.cfg.render.clone();
-        tokio::task::spawn_blocking(move || pages::count_pages(&budget, kind, &content))
-            .await
-            .map_err(|_| ApiError::internal())?
-    };
+    let budget = st.cfg.render.clone();
+    let (counted, content) = tokio::task::spawn_blocking(move || {
+        let counted = match &content {
+            Content::Bytes(b) => pages::count_pages(&budget, kind, b),
+            Content::Spooled(_, s) => pages::count_pages_spooled(&budget, s),
+        };
+        (counted, content)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
     let pages = counted.map_err(|e| match e {
         // The render worker could not run: not the document's fault.
         faxline_document::DocError::Worker(detail) => {
@@ -221,8 +268,12 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
     })?;
     let to_number = to.clone();
     let asked = requested_backend;
+    let (id, bytes, spooled) = match content {
+        Content::Bytes(b) => (uuid::Uuid::new_v4().simple().to_string(), b, None),
+        Content::Spooled(id, s) => (id, bytes::Bytes::new(), Some(*s)),
+    };
     let new = NewJob {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id,
         to_number: to,
         file_name,
         doc_kind: kind.as_str().into(),
@@ -233,9 +284,13 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         owner_key_id: owner,
         idempotency_key: idem,
         created_at: now_us(),
-        content,
+        content: bytes,
     };
-    match st.store.jobs().insert(new).await? {
+    let inserted = match spooled {
+        None => st.store.jobs().insert(new).await?,
+        Some(s) => st.store.jobs().insert_spooled(new, s).await?,
+    };
+    match inserted {
         InsertOutcome::Created(job) => {
             crate::audit!(
                 "job_created",

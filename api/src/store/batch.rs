@@ -18,6 +18,8 @@ pub(crate) struct Request {
     /// Whether the document is already in a file or object backend ([`Documents::put_before_commit`]);
     /// otherwise it is put in the transaction (the database backend).
     pub written: bool,
+    /// The document's length (the job's `doc_size`).
+    pub size: i64,
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
@@ -26,12 +28,15 @@ pub(crate) fn spawn(db: Db, documents: Documents) -> mpsc::Sender<Request> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let jobs: Vec<(&NewJob, bool)> = batch.iter().map(|r| (&r.job, r.written)).collect();
+            let jobs: Vec<(&NewJob, bool, i64)> =
+                batch.iter().map(|r| (&r.job, r.written, r.size)).collect();
             match write(&db, &documents, &jobs).await {
                 Ok(inserted) => {
                     for (req, created) in batch.drain(..).zip(inserted) {
                         let outcome = if created {
-                            Ok(InsertOutcome::Created(req.job.to_job()))
+                            let mut job = req.job.to_job();
+                            job.doc_size = req.size;
+                            Ok(InsertOutcome::Created(job))
                         } else {
                             existing(&db, &req.job).await
                         };
@@ -72,17 +77,21 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
 /// idempotency key was taken) is deleted after the commit; what a crash between the write and the
 /// commit leaves is swept by retention ([`super::Retention::sweep_orphans`]). The database backend
 /// puts each document in the transaction, next to its row.
-async fn write(db: &Db, documents: &Documents, jobs: &[(&NewJob, bool)]) -> StoreResult<Vec<bool>> {
+async fn write(
+    db: &Db,
+    documents: &Documents,
+    jobs: &[(&NewJob, bool, i64)],
+) -> StoreResult<Vec<bool>> {
     let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());
-        for (j, written) in jobs {
+        for (j, written, size) in jobs {
             let n = sqlx::query(INSERT_JOB)
                 .bind(&j.id)
                 .bind(&j.to_number)
                 .bind(&j.file_name)
                 .bind(&j.doc_kind)
-                .bind(j.content.len() as i64)
+                .bind(*size)
                 .bind(&j.doc_sha256)
                 .bind(&j.backend)
                 .bind(&j.owner_key_id)
@@ -113,14 +122,14 @@ async fn write(db: &Db, documents: &Documents, jobs: &[(&NewJob, bool)]) -> Stor
     let unused: Vec<DocumentId> = match &written {
         Err(_) => jobs
             .iter()
-            .filter(|(_, ahead)| *ahead)
-            .map(|(j, _)| DocumentId::Job(j.id.clone()))
+            .filter(|(_, ahead, _)| *ahead)
+            .map(|(j, _, _)| DocumentId::Job(j.id.clone()))
             .collect(),
         Ok(created) => jobs
             .iter()
             .zip(created)
-            .filter(|((_, ahead), created)| *ahead && !**created)
-            .map(|((j, _), _)| DocumentId::Job(j.id.clone()))
+            .filter(|((_, ahead, _), created)| *ahead && !**created)
+            .map(|((j, _, _), _)| DocumentId::Job(j.id.clone()))
             .collect(),
     };
     if !unused.is_empty() {

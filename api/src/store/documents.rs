@@ -450,6 +450,49 @@ impl Documents {
     }
 }
 
+impl Documents {
+    /// Where an upload is spooled ([`super::spool::Spool`]): the kind's own directory for the
+    /// local backend (so the finished file is renamed into place), `elsewhere` for the others.
+    pub(crate) fn spool_dir(
+        &self,
+        id: &DocumentId,
+        elsewhere: &std::path::Path,
+    ) -> std::path::PathBuf {
+        match &self.backend {
+            Backend::Local(d) => d.kind_dir(id),
+            _ => elsewhere.to_path_buf(),
+        }
+    }
+
+    /// [`Documents::put_before_commit`] of a spooled upload (sealed already when sealing is on):
+    /// the local backend renames the file into place, S3 uploads it (multipart when it is large).
+    /// `false` (nothing written) for the database backend.
+    pub(crate) async fn put_spooled_before_commit(
+        &self,
+        spooled: super::spool::Spooled,
+    ) -> DocumentResult<bool> {
+        if !self.is_external() {
+            return Ok(false);
+        }
+        let _permit = self
+            .writes
+            .acquire()
+            .await
+            .map_err(|e| DocumentError::Io(std::io::Error::other(e)))?;
+        let len = spooled.stored_len();
+        match &self.backend {
+            Backend::Database(_) => return Ok(false),
+            Backend::Local(d) => d.place(spooled).await?,
+            Backend::S3(d) => match spooled.in_memory() {
+                Some(content) => d.write(spooled.id(), content).await?,
+                None => d.write_file(spooled.id(), spooled.path(), len).await?,
+            },
+        }
+        crate::metrics::document_stored(self.name(), len as usize);
+        Ok(true)
+    }
+}
+
 /// Documents written at the same time to a file or object backend: enough to keep many uploads'
 /// writes overlapping (one S3 round trip or one fsync each), few enough that a burst does not open
 /// hundreds of connections or blocking threads.
@@ -669,7 +712,7 @@ impl BlobDocuments {
 }
 
 /// The associated data of a sealed document: its kind and id, so it opens only as itself.
-fn aad(id: &DocumentId) -> Vec<u8> {
+pub(crate) fn aad(id: &DocumentId) -> Vec<u8> {
     format!("{}/{}", id.kind_dir(), id.owner()).into_bytes()
 }
 

@@ -146,6 +146,43 @@ impl Jobs<'_> {
                 return Err(e.into());
             }
         };
+        let size = job.content.len() as i64;
+        self.queue(job, written, size).await
+    }
+
+    /// [`Jobs::insert`] of a job whose document was spooled ([`super::spool::Spool`], named by
+    /// `job.id`; `job.content` is not used): a file or object backend stores the spooled file
+    /// before the row is queued (the local one renames it into place); the database backend reads
+    /// it whole into the row.
+    pub async fn insert_spooled(
+        &self,
+        mut job: NewJob,
+        spooled: super::spool::Spooled,
+    ) -> StoreResult<InsertOutcome> {
+        let documents = &self.0.documents;
+        if !documents.is_external() {
+            job.content = tokio::task::spawn_blocking(move || spooled.read_plain())
+                .await
+                .map_err(|e| {
+                    StoreError::Documents(super::DocumentError::Io(std::io::Error::other(e)))
+                })?
+                .map_err(|e| StoreError::Documents(e.into()))?;
+            return self.insert(job).await;
+        }
+        let size = spooled.size() as i64;
+        let id = super::DocumentId::Job(job.id.clone());
+        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
+            // A write that failed late (a timeout after the store took it) may have stored it.
+            batch::purge(documents, std::slice::from_ref(&id)).await;
+            return Err(e.into());
+        }
+        self.queue(job, true, size).await
+    }
+
+    /// Queues the row for the group commit and waits for it.
+    async fn queue(&self, job: NewJob, written: bool, size: i64) -> StoreResult<InsertOutcome> {
+        let documents = &self.0.documents;
+        let id = super::DocumentId::Job(job.id.clone());
         if written {
             batch::failpoint::reached("batch-documents-written");
         }
@@ -156,6 +193,7 @@ impl Jobs<'_> {
             .send(batch::Request {
                 job,
                 written,
+                size,
                 reply: tx,
             })
             .await

@@ -77,6 +77,33 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl LocalDocuments {
+    /// The directory of a document's kind (where its uploads are spooled).
+    pub(crate) fn kind_dir(&self, id: &DocumentId) -> PathBuf {
+        self.root.join(id.kind_dir())
+    }
+
+    /// Moves a spooled upload into place: the temporary file (in the same directory) is fsynced,
+    /// renamed to the document's name and the directory fsynced.
+    pub(crate) async fn place(&self, spooled: super::spool::Spooled) -> DocumentResult<()> {
+        if let Some(content) = spooled.in_memory() {
+            return self.write(spooled.id(), content).await;
+        }
+        let path = self.path(spooled.id())?;
+        let tmp = spooled.path().to_path_buf();
+        blocking(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&tmp)?
+                .sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await?;
+        spooled.kept();
+        Ok(())
+    }
+
     /// Writes a document (atomically); no transaction is involved.
     pub(crate) async fn write(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<()> {
         let path = self.path(id)?;

@@ -30,6 +30,7 @@ mod provider_events;
 mod retention;
 mod rewrap;
 mod sessions;
+pub mod spool;
 mod users;
 
 use std::path::Path;
@@ -257,6 +258,20 @@ impl Store {
     /// The documents, seen only through [`DocumentStore`] so the backend can change.
     pub fn documents(&self) -> &impl DocumentStore {
         &self.documents
+    }
+
+    /// A temporary file for the upload of job `job_id`'s document, at most `limit` bytes
+    /// ([`spool::Spool`]): in the local backend's directory, or in `elsewhere` (a private
+    /// directory of the API's) for the other backends.
+    pub async fn spool(
+        &self,
+        job_id: &str,
+        elsewhere: &std::path::Path,
+        limit: u64,
+    ) -> documents::DocumentResult<spool::Spool> {
+        let id = DocumentId::Job(job_id.to_owned());
+        let dir = self.documents.spool_dir(&id, elsewhere);
+        spool::Spool::create(&self.documents, &dir, id, limit).await
     }
 
     /// Which backend holds the documents (`database`, `local`, `s3`).

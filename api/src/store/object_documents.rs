@@ -165,7 +165,60 @@ impl ObjectDocuments {
     }
 }
 
+/// The largest document sent as one `PUT` (read whole into memory first); a larger one goes up
+/// as a multipart upload of [`PART_SIZE`] parts. One request is faster for the typical fax.
+pub const SINGLE_PUT_MAX: u64 = PART_SIZE as u64;
+/// The parts of a multipart upload (S3's minimum for all but the last is 5 MiB).
+pub const PART_SIZE: usize = 5 * 1024 * 1024;
+/// Parts of one upload in flight at once (with the one being filled: at most two parts in memory).
+const PART_CONCURRENCY: usize = 1;
+
 impl ObjectDocuments {
+    /// Writes a document from a file of `len` bytes: one `PUT` up to [`SINGLE_PUT_MAX`], a
+    /// multipart upload above it, read from the file a part at a time. A multipart upload that
+    /// fails is aborted (its parts deleted), so nothing half-written stays in the bucket.
+    pub(crate) async fn write_file(
+        &self,
+        id: &DocumentId,
+        file: &std::path::Path,
+        len: u64,
+    ) -> DocumentResult<()> {
+        use tokio::io::AsyncReadExt;
+        let path = self.path(id)?;
+        if len <= SINGLE_PUT_MAX {
+            let content = tokio::fs::read(file).await?;
+            self.store
+                .put(&path, PutPayload::from(Bytes::from(content)))
+                .await?;
+            return Ok(());
+        }
+        let mut f = tokio::fs::File::open(file).await?;
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let fed: DocumentResult<()> = async {
+            let mut buf = vec![0u8; super::documents::READ_CHUNK];
+            loop {
+                writer.wait_for_capacity(PART_CONCURRENCY).await?;
+                let n = f.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer.write(&buf[..n]);
+            }
+        }
+        .await;
+        match fed {
+            // `finish` aborts the upload itself when a part or the completion fails.
+            Ok(()) => writer.finish().await.map(drop).map_err(DocumentError::from),
+            Err(e) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, "cannot abort a failed multipart upload");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// The object's body as a stream, as the store sends it; `None` when there is none.
     pub(crate) async fn read_stream(
         &self,

@@ -1,0 +1,452 @@
+//! `POST /fax` streams the upload instead of holding it: a large document goes through a spool
+//! file (sealed segment by segment with client-side encryption) to the local directory (renamed
+//! into place) or to S3 (a multipart upload above the single-PUT size) and reads back
+//! byte-identical; an upload over the size limit is refused with 413 as it arrives and leaves
+//! nothing; S3 failing in the middle of a multipart upload is a 503 that leaves no object and no
+//! pending upload. SQLite and PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{ADMIN_KEY, Db, TestServer, s3};
+use faxline_api::store::{DocumentId, DocumentStore, S3Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Text inside the large PDF that must never be found in a stored (sealed) object.
+const MARKER: &[u8] = b"STREAMED-PATIENT-RECORD";
+
+/// A valid 1-page PDF of about `size` bytes: the page draws a line, an unreferenced stream pads
+/// it with pseudo-random bytes and [`MARKER`]s.
+fn large_pdf(size: usize) -> Vec<u8> {
+    let mut pad = Vec::with_capacity(size);
+    let mut x: u32 = 0x1234_5678;
+    while pad.len() < size {
+        if pad.len() % 4096 == 0 {
+            pad.extend_from_slice(MARKER);
+        }
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        pad.push((x >> 24) as u8);
+    }
+    let content = b"0 0 m 300 300 l S";
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut obj = |pdf: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    };
+    obj(&mut pdf, b"<< /Type /Catalog /Pages 2 0 R >>");
+    obj(&mut pdf, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    obj(
+        &mut pdf,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+    );
+    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(content);
+    stream.extend_from_slice(b"\nendstream");
+    obj(&mut pdf, &stream);
+    let mut stream = format!("<< /Length {} >>\nstream\n", pad.len()).into_bytes();
+    stream.extend_from_slice(&pad);
+    stream.extend_from_slice(b"\nendstream");
+    obj(&mut pdf, &stream);
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Client-side encryption on, an upload limit of 20 MB.
+fn encrypted(c: &mut faxline_api::config::Config) {
+    let key = c.data_dir.join("storage.key");
+    std::fs::write(&key, "5a".repeat(32)).unwrap();
+    c.storage_encryption_key_file = Some(key);
+    c.max_file_size_mb = 20;
+}
+
+async fn job_rows(s: &TestServer) -> i64 {
+    let r = common::http()
+        .get(s.url("/fax"))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<serde_json::Value>().await.unwrap()["total"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Temporary files of uploads left in the data directory or the local backend's directory.
+fn temp_files(s: &TestServer) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in [
+        s.cfg.upload_dir(),
+        s.cfg.data_dir.join("documents").join("jobs"),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                if name.ends_with(".tmp") {
+                    found.push(name);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The S3 settings a test server writes to (its own bucket).
+fn s3_settings_of(s: &TestServer) -> S3Settings {
+    let mut settings = s3::settings(faxline_api::store::ServerSideEncryption::S3);
+    settings.bucket = s.cfg.s3_bucket.clone().unwrap();
+    settings
+}
+
+async fn large_upload_reads_back(db: Db, backend: &str) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, backend);
+        encrypted(c);
+    })
+    .await
+    else {
+        return;
+    };
+    // Above the single-PUT size: three parts on S3.
+    let pdf = large_pdf(12 << 20);
+    let r = common::send_fax(&s, ADMIN_KEY, "+15551234567", "big.pdf", pdf.clone()).await;
+    assert_eq!(r.status(), 202);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["pages"], 1, "{body}");
+    let job = s.store.jobs().get(&id).await.unwrap().unwrap();
+    assert_eq!(job.doc_size, pdf.len() as i64);
+    assert_eq!(job.doc_kind, "pdf");
+    {
+        use sha2::Digest;
+        assert_eq!(job.doc_sha256, hex::encode(sha2::Sha256::digest(&pdf)));
+    }
+    let stored = s
+        .store
+        .documents()
+        .get(&DocumentId::Job(id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored == pdf, "the document must read back byte-identical");
+    let raw = match backend {
+        "local" => std::fs::read(s.cfg.data_dir.join("documents/jobs").join(&id)).unwrap(),
+        "s3" => {
+            let settings = s3_settings_of(&s);
+            s3::raw_object(&settings, &format!("{}/jobs/{id}", settings.prefix))
+                .await
+                .unwrap()
+                .to_vec()
+        }
+        _ => unreachable!(),
+    };
+    assert!(raw.starts_with(b"FXE2"));
+    assert!(!contains(&raw, MARKER), "plaintext in the stored document");
+    if backend == "local" {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.cfg.data_dir.join("documents/jobs").join(&id))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+}
+
+async fn over_the_limit_leaves_nothing(db: Db, backend: &str) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, backend);
+        encrypted(c);
+        c.max_file_size_mb = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let r = common::send_fax(&s, ADMIN_KEY, "+15551234567", "big.pdf", large_pdf(3 << 20)).await;
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["detail"], "File exceeds 2 MB limit");
+    assert_eq!(job_rows(&s).await, 0);
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+    match backend {
+        "local" => {
+            let left: Vec<_> = std::fs::read_dir(s.cfg.data_dir.join("documents/jobs"))
+                .unwrap()
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        "s3" => assert_eq!(s3::keys(&s3_settings_of(&s)).await, Vec::<String>::new()),
+        _ => {}
+    }
+    // Under the limit it is accepted.
+    let r = common::send_fax(&s, ADMIN_KEY, "+15551234567", "ok.pdf", large_pdf(1 << 20)).await;
+    assert_eq!(r.status(), 202);
+}
+
+async fn database_backend_streams_to_its_row(db: Db) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, "database");
+        encrypted(c);
+    })
+    .await
+    else {
+        return;
+    };
+    let pdf = large_pdf(6 << 20);
+    let r = common::send_fax(&s, ADMIN_KEY, "+15551234567", "big.pdf", pdf.clone()).await;
+    assert_eq!(r.status(), 202);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stored = s
+        .store
+        .documents()
+        .get(&DocumentId::Job(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored == pdf);
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_sqlite_local() {
+    large_upload_reads_back(Db::Sqlite, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_sqlite_s3_multipart() {
+    large_upload_reads_back(Db::Sqlite, "s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_postgres_local() {
+    large_upload_reads_back(Db::Postgres, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_postgres_s3_multipart() {
+    large_upload_reads_back(Db::Postgres, "s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_sqlite_database() {
+    database_backend_streams_to_its_row(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_upload_postgres_database() {
+    database_backend_streams_to_its_row(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_sqlite_local() {
+    over_the_limit_leaves_nothing(Db::Sqlite, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_sqlite_s3() {
+    over_the_limit_leaves_nothing(Db::Sqlite, "s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_postgres_local() {
+    over_the_limit_leaves_nothing(Db::Postgres, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_postgres_s3() {
+    over_the_limit_leaves_nothing(Db::Postgres, "s3").await;
+}
+
+/// An HTTP/1.1 proxy in front of the S3 server, one request at a time per connection, that
+/// answers S3's `500 InternalError` to every multipart part (`partNumber=`) while `fail_parts`
+/// is set and forwards everything else.
+struct PartFailingProxy {
+    endpoint: String,
+    fail_parts: Arc<AtomicBool>,
+}
+
+impl PartFailingProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let fail_parts = Arc::new(AtomicBool::new(true));
+        let fail = fail_parts.clone();
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (fail, upstream) = (fail.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, &fail).await;
+                });
+            }
+        });
+        Self {
+            endpoint,
+            fail_parts,
+        }
+    }
+}
+
+/// One HTTP message (head and `Content-Length` body) from `c`; `None` at end of stream.
+async fn read_message(c: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if c.read(&mut byte).await? == 0 {
+            return Ok(None);
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let len = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    assert!(
+        !text
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "the test proxy handles Content-Length bodies only"
+    );
+    let mut body = vec![0u8; len];
+    c.read_exact(&mut body).await?;
+    let mut all = head;
+    all.extend_from_slice(&body);
+    Ok(Some((text, all)))
+}
+
+async fn serve(mut client: TcpStream, upstream: &str, fail: &AtomicBool) -> std::io::Result<()> {
+    while let Some((head, request)) = read_message(&mut client).await? {
+        let request_line = head.lines().next().unwrap_or_default().to_owned();
+        if fail.load(Ordering::SeqCst) && request_line.contains("partNumber=") {
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code>\
+                        <Message>We encountered an internal error. Please try again.</Message></Error>";
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(answer.as_bytes()).await?;
+            continue;
+        }
+        let mut server = TcpStream::connect(upstream).await?;
+        server.write_all(&request).await?;
+        let is_head = request_line.starts_with("HEAD ");
+        let response = if is_head {
+            // No body follows a HEAD's Content-Length.
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if server.read(&mut byte).await? == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            head
+        } else {
+            match read_message(&mut server).await? {
+                Some((_, all)) => all,
+                None => return Ok(()),
+            }
+        };
+        client.write_all(&response).await?;
+    }
+    Ok(())
+}
+
+/// S3 fails every part of a multipart upload: the upload is a 503 with `Retry-After`, no job row,
+/// no object, and the multipart upload was aborted (the bucket lists none in progress).
+async fn s3_failing_mid_multipart(db: Db) {
+    let proxy = PartFailingProxy::start(s3::endpoint()).await;
+    let endpoint = proxy.endpoint.clone();
+    let Some(s) = TestServer::start(db, move |c| {
+        common::use_storage(c, "s3");
+        encrypted(c);
+        c.s3_endpoint_url = Some(endpoint);
+        c.s3_timeout_seconds = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    let r = common::send_fax(
+        &s,
+        ADMIN_KEY,
+        "+15551234567",
+        "big.pdf",
+        large_pdf(12 << 20),
+    )
+    .await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["detail"], "Document storage unavailable", "{body}");
+    assert_eq!(job_rows(&s).await, 0);
+    let settings = s3_settings_of(&s);
+    assert_eq!(s3::keys(&settings).await, Vec::<String>::new());
+    // No multipart upload left in progress (listed unsigned: the test server takes that).
+    let listing = reqwest::get(format!("{}/{}?uploads", s3::endpoint(), settings.bucket))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listing.contains("ListMultipartUploadsResult"), "{listing}");
+    assert!(!listing.contains("<UploadId>"), "{listing}");
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+    // Once S3 takes parts again, the same upload is accepted.
+    proxy.fail_parts.store(false, Ordering::SeqCst);
+    let r = common::send_fax(
+        &s,
+        ADMIN_KEY,
+        "+15551234567",
+        "big.pdf",
+        large_pdf(12 << 20),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(job_rows(&s).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_failing_mid_multipart_sqlite() {
+    s3_failing_mid_multipart(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_failing_mid_multipart_postgres() {
+    s3_failing_mid_multipart(Db::Postgres).await;
+}
