@@ -161,8 +161,8 @@ fn hidden(page: &str, name: &str) -> Result<String, String> {
     Ok(page[start..start + len].to_owned())
 }
 
-/// A fresh database on the PostgreSQL server of `url`.
-async fn pg_database(url: &str) -> Result<String, String> {
+/// A fresh database on the PostgreSQL server of `url`: its URL and name.
+async fn pg_database(url: &str) -> Result<(String, String), String> {
     use sqlx::Connection;
     let name = format!("faxline_bench_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(url)
@@ -174,7 +174,22 @@ async fn pg_database(url: &str) -> Result<String, String> {
         .map_err(|e| format!("CREATE DATABASE: {e}"))?;
     let mut u = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
     u.set_path(&format!("/{name}"));
-    Ok(u.to_string())
+    Ok((u.to_string(), name))
+}
+
+/// Drops the benchmark's database again.
+async fn drop_pg_database(url: &str, name: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .map_err(|e| format!("DROP DATABASE: {e}"))?;
+    Ok(())
 }
 
 async fn sql(url: &str, stmt: &str) -> Result<(), String> {
@@ -222,10 +237,28 @@ async fn main() {
 
 async fn run() -> Result<bool, String> {
     let a = args()?;
+    let (database_url, pg_name) = match &a.postgres {
+        Some(url) => {
+            let (db, name) = pg_database(url).await?;
+            (db, Some(name))
+        }
+        None => (String::new(), None),
+    };
+    let result = measure(&a, database_url).await;
+    if let (Some(url), Some(name)) = (&a.postgres, pg_name)
+        && let Err(e) = drop_pg_database(url, &name).await
+    {
+        eprintln!("console_pages: {e}");
+    }
+    result
+}
+
+async fn measure(a: &Args, database_url: String) -> Result<bool, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let database_url = match &a.postgres {
-        Some(url) => pg_database(url).await?,
-        None => format!("sqlite://{}", tmp.path().join("faxline.db").display()),
+    let database_url = if database_url.is_empty() {
+        format!("sqlite://{}", tmp.path().join("faxline.db").display())
+    } else {
+        database_url
     };
     let spool = tmp.path().join("spool");
     std::fs::create_dir_all(&spool).map_err(|e| e.to_string())?;
@@ -518,5 +551,6 @@ async fn run() -> Result<bool, String> {
     }
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    drop(store);
     Ok(ok)
 }
