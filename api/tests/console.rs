@@ -1658,6 +1658,31 @@ async fn bulk_cover_pages_preview_and_confirm(db: Db) {
     let (status, _) = b.text(&discard_url).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(list_jobs(&s).await.0, 2);
+    // Not confirmed within the hour: Confirm answers 410, and the sweep's store calls delete it.
+    let r = bulk_form(&mut b, &csrf, "+15550004001\n", &[]).await;
+    let late_url = location(&r);
+    let late = late_url.rsplit('/').next().unwrap().to_string();
+    sql(
+        &s,
+        &format!(
+            "UPDATE bulk_batches SET created_at = created_at - 3600000001 WHERE id = '{late}'"
+        ),
+    )
+    .await;
+    let r = b
+        .post(&format!("{late_url}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    let now = faxline_protocol::time::now_us();
+    let stale = s
+        .store
+        .bulk()
+        .stale_drafts(now - 3_600_000_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(stale, vec![late.clone()]);
+    assert!(s.store.bulk().delete_draft(&late).await.unwrap());
+    assert!(s.store.bulk().get(&late).await.unwrap().is_none());
     // A CSV whose header names an unknown column beside cover fields is refused whole.
     let r = bulk_form(&mut b, &csrf, "number,note,colour\n+15550003001,x,y\n", &[]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
