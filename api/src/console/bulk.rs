@@ -6,6 +6,12 @@
 //! queue resumes where it stopped, and a job created just before the crash is found again, never
 //! created twice. Batches can be paused, resumed and cancelled (cancelling also cancels the batch's
 //! jobs not yet taken by an agent).
+//!
+//! A CSV may carry cover page fields per row ([`parse_recipients`]); each recipient's fax is then
+//! its own cover page and the document, made by the Send page's composition when its job is
+//! created. A new batch waits in [`BULK_DRAFT`] on a confirmation page (the recipients, the refused
+//! rows, and the first recipient's fax kept as a console draft, previewed page by page) until its
+//! user confirms or discards it; [`sweep`] deletes batches never confirmed.
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
