@@ -402,6 +402,7 @@ fn location(r: &reqwest::Response) -> String {
 const CONSOLE_TEXT_MARK: &str = "PATIENT-CONSOLE-TEXT-3b8e21";
 const CONSOLE_COVER_MARK: &str = "PATIENT-CONSOLE-COVER-c90d44";
 const CONSOLE_BULK_MARK: &str = "PATIENT-CONSOLE-BULK-51fa0e";
+const CONSOLE_BULK_COVER_MARK: &str = "PATIENT-CONSOLE-BULKCOVER-7d2a90";
 
 /// The console's sending lines write their audit events: who (the user), what (draft, job,
 /// batch ids and counts), the numbers masked to their last four digits; never a full number, a
@@ -493,10 +494,17 @@ async fn console_audit_scenario(db: Db) {
     assert_eq!(r.status(), 303);
     let retried = location(&r).trim_start_matches("/outbox/").to_string();
 
-    // Bulk: three recipients; paused once two jobs exist, then cancelled.
+    // Bulk: three recipients with cover fields per row (and a refused row), previewed, confirmed;
+    // paused once two jobs exist, then cancelled.
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
-        .text("list", "+15552220011\n+15552220012\n+15552220013\n")
+        .text(
+            "list",
+            format!(
+                "number,name,note\n+15552220011,Dr. A,{CONSOLE_BULK_COVER_MARK}\n+15552220012,Dr. B,x\n\
+                 +15552220013,Dr. C,y\n+1555222abc,Dr. D,z\n"
+            ),
+        )
         .part(
             "file",
             reqwest::multipart::Part::bytes(
@@ -509,6 +517,11 @@ async fn console_audit_scenario(db: Db) {
         .await;
     assert_eq!(r.status(), 303);
     let batch = location(&r).trim_start_matches("/bulk/").to_string();
+    c.page(&format!("/bulk/{batch}")).await;
+    let r = c
+        .post(&format!("/bulk/{batch}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let with_job = s
@@ -585,7 +598,13 @@ async fn console_audit_scenario(db: Db) {
         && e["to"] == "…0001"));
     assert!(has_event(&ev, "bulk_created", |e| mine(e)
         && e["batch"] == batch.as_str()
-        && e["recipients"] == 3));
+        && e["recipients"] == 3
+        && e["refused"] == 1
+        && e["cover"] == true));
+    assert!(has_event(&ev, "bulk_previewed", |e| mine(e)
+        && e["batch"] == batch.as_str()));
+    assert!(has_event(&ev, "bulk_confirmed", |e| mine(e)
+        && e["batch"] == batch.as_str()));
     for masked in ["…0011", "…0012"] {
         assert!(
             has_event(&ev, "job_created", |e| e["key_id"] == actor.as_str()
@@ -631,6 +650,7 @@ async fn console_audit_scenario(db: Db) {
         CONSOLE_TEXT_MARK,
         CONSOLE_COVER_MARK,
         CONSOLE_BULK_MARK,
+        CONSOLE_BULK_COVER_MARK,
         "Call back",
         "Bulk memo",
         password,

@@ -1465,6 +1465,231 @@ async fn finish_leased(s: &TestServer) -> usize {
     jobs.len()
 }
 
+/// Confirms a bulk send on its preview page (nothing is queued before).
+async fn confirm_bulk(b: &mut Browser, batch_url: &str, csrf: &str) {
+    let (status, page) = b.text(batch_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"confirm\""), "{page}");
+    let r = b
+        .post(&format!("{batch_url}/confirm"), &[("csrf", csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), batch_url);
+}
+
+/// Posts the bulk form: a CSV, the form's cover fields and a one-page PDF; the response.
+async fn bulk_form(
+    b: &mut Browser,
+    csrf: &str,
+    csv: &str,
+    cover: &[(&'static str, &str)],
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .part(
+            "csv",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("r.csv"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(common::one_page_pdf()).file_name("memo.pdf"),
+        );
+    for (k, v) in cover {
+        form = form.text(*k, v.to_string());
+    }
+    b.req(reqwest::Method::POST, "/bulk")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A bulk CSV with cover fields per row: bad rows are refused with their line and reason, the
+/// preview shows the first recipient's fax (its cover page first) and queues nothing; only
+/// Confirm starts the queue, and each job is that recipient's cover page and the document, the
+/// first exactly the previewed one. Discard deletes a batch never confirmed.
+async fn bulk_cover_pages_preview_and_confirm(db: Db) {
+    use faxline_api::store::DocumentId;
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    add(&s, "bob", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let (_, page) = b.text("/bulk").await;
+    let csrf = hidden(&page, "csrf");
+    let long = "s".repeat(faxline_document::COVER_FIELD_MAX + 1);
+    let csv = format!(
+        "number,name,subject,note\n\
+         +15550001001,Dr. Ada,Referral,Please call back\n\
+         +15550001002,Dr. Bob,,\n\
+         not-a-number,Dr. Eve,,\n\
+         +15550001001,Again,,\n\
+         +15550001003,Dr. Long,{long},\n"
+    );
+    let r = bulk_form(&mut b, &csrf, &csv, &[("cover_from", "Main St Clinic")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let batch_url = location(&r);
+    let id = batch_url.rsplit('/').next().unwrap().to_string();
+    let (status, page) = b.text(&batch_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<dd id=\"batch-state\">draft</dd>"), "{page}");
+    assert!(page.contains("<dd id=\"bulk-accepted\">2</dd>"), "{page}");
+    assert!(page.contains("<dd id=\"bulk-refused\">3</dd>"), "{page}");
+    assert!(page.contains("is not a fax number"), "{page}");
+    assert!(page.contains("row 4:"), "{page}");
+    assert!(page.contains("row 5: the same number as row 2"), "{page}");
+    assert!(
+        page.contains("row 6: the subject is longer than 100 characters"),
+        "{page}"
+    );
+    // The cover page and the document's page.
+    assert!(page.contains("2 page(s)"), "{page}");
+    assert!(
+        page.contains(&format!("/drafts/{id}/page/2?width=400")),
+        "{page}"
+    );
+    let r = b.get(&format!("/drafts/{id}/page/1?width=200")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let previewed = s.store.drafts().document(&id).await.unwrap().unwrap();
+    // The preview is not a Send draft: not listed, not sendable on its own.
+    let (_, send_page) = b.text("/send").await;
+    assert!(!send_page.contains(&id), "{send_page}");
+    let r = b
+        .post(&format!("/drafts/{id}/send"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), batch_url);
+    // Nothing is queued before Confirm, not even by a maintenance pass.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(list_jobs(&s).await.0, 0);
+    // Another user sees no preview and cannot confirm it.
+    let mut other = Browser::new(&s);
+    other.login("bob", PASSWORD).await;
+    let (status, _) = other.text(&batch_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let other_csrf = other.csrf().await;
+    let r = other
+        .post(&format!("{batch_url}/confirm"), &[("csrf", &other_csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (_, list) = other.text("/bulk").await;
+    assert!(!list.contains(&id), "{list}");
+
+    confirm_bulk(&mut b, &batch_url, &csrf).await;
+    // A second press only shows the batch.
+    let r = b
+        .post(&format!("{batch_url}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(s.store.drafts().get(&id).await.unwrap().is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let jobs = loop {
+        let (total, jobs) = list_jobs(&s).await;
+        if total == 2 {
+            break jobs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bulk send stalled at {total}"
+        );
+        finish_leased(&s).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let mut docs = std::collections::HashMap::new();
+    for j in &jobs {
+        assert_eq!(j["pages"], 2, "cover page + the document: {j}");
+        let job_id = j["id"].as_str().unwrap().to_string();
+        let doc = s
+            .store
+            .documents()
+            .get(&DocumentId::Job(job_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(&doc[..], &common::one_page_pdf()[..]);
+        docs.insert(j["to"].as_str().unwrap().to_string(), doc);
+    }
+    assert_eq!(docs.len(), 2);
+    // The first recipient got exactly the previewed pages; the second its own cover page.
+    assert_eq!(docs["+15550001001"], previewed);
+    assert_ne!(docs["+15550001002"], previewed);
+    // The refused rows stay refused on the batch's page.
+    let recipients = s.store.bulk().recipients(&id, 10).await.unwrap();
+    assert_eq!(recipients.len(), 5);
+    assert_eq!(recipients.iter().filter(|r| r.error.is_some()).count(), 3);
+    assert_eq!(recipients[0].cover_from.as_deref(), Some("Main St Clinic"));
+    assert_eq!(recipients[0].cover_subject.as_deref(), Some("Referral"));
+
+    // Discard: the batch, its recipients, its document and its preview are gone; nothing sent.
+    let r = bulk_form(
+        &mut b,
+        &csrf,
+        "+15550002001\n+15550002002\n",
+        &[("cover", "1")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let discard_url = location(&r);
+    let gone = discard_url.rsplit('/').next().unwrap().to_string();
+    let r = other
+        .post(&format!("{discard_url}/discard"), &[("csrf", &other_csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = b
+        .post(&format!("{discard_url}/discard"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/bulk?discarded=1");
+    let (_, page) = b.text("/bulk?discarded=1").await;
+    assert!(page.contains("nothing was sent"), "{page}");
+    assert!(s.store.bulk().get(&gone).await.unwrap().is_none());
+    assert!(s.store.drafts().get(&gone).await.unwrap().is_none());
+    assert!(
+        s.store
+            .documents()
+            .get(&DocumentId::Bulk(gone.clone()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (status, _) = b.text(&discard_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(list_jobs(&s).await.0, 2);
+    // Not confirmed within the hour: Confirm answers 410, and the sweep's store calls delete it.
+    let r = bulk_form(&mut b, &csrf, "+15550004001\n", &[]).await;
+    let late_url = location(&r);
+    let late = late_url.rsplit('/').next().unwrap().to_string();
+    sql(
+        &s,
+        &format!(
+            "UPDATE bulk_batches SET created_at = created_at - 3600000001 WHERE id = '{late}'"
+        ),
+    )
+    .await;
+    let r = b
+        .post(&format!("{late_url}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    let now = faxline_protocol::time::now_us();
+    let stale = s
+        .store
+        .bulk()
+        .stale_drafts(now - 3_600_000_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(stale, vec![late.clone()]);
+    assert!(s.store.bulk().delete_draft(&late).await.unwrap());
+    assert!(s.store.bulk().get(&late).await.unwrap().is_none());
+    // A CSV whose header names an unknown column beside cover fields is refused whole.
+    let r = bulk_form(&mut b, &csrf, "number,note,colour\n+15550003001,x,y\n", &[]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("unknown column"));
+}
+both_stores!(bulk_cover, bulk_cover_pages_preview_and_confirm);
+
 async fn bulk_send_is_durable_and_sends_each_recipient_once(db: Db) {
     let Some(mut s) = TestServer::start(db, |_| {}).await else {
         return;
@@ -1497,6 +1722,7 @@ async fn bulk_send_is_durable_and_sends_each_recipient_once(db: Db) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let batch_url = location(&r);
     let batch_id = batch_url.rsplit('/').next().unwrap().to_string();
+    confirm_bulk(&mut b, &batch_url, &csrf).await;
     // The document is kept through the document store (not in bulk_batches.content).
     assert_eq!(
         s.store.bulk().content(&batch_id).await.unwrap().as_deref(),
@@ -1590,10 +1816,10 @@ async fn bulk_send_pauses_resumes_and_cancels() {
     b.login("ann", PASSWORD).await;
     let (_, page) = b.text("/bulk").await;
     let csrf = hidden(&page, "csrf");
-    // A bad number refuses the whole upload, naming the row.
+    // Nothing but bad numbers refuses the whole upload, naming the row.
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
-        .text("list", "+15550000001\n+1555abc\n")
+        .text("list", "+1555abc\n")
         .part(
             "file",
             reqwest::multipart::Part::bytes(common::one_page_pdf()).file_name("memo.pdf"),
@@ -1605,7 +1831,7 @@ async fn bulk_send_pauses_resumes_and_cancels() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("row 2"));
+    assert!(r.text().await.unwrap().contains("row 1"));
     let list: String = (0..6).map(|i| format!("+1555100{i:04}\n")).collect();
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
@@ -1622,6 +1848,7 @@ async fn bulk_send_pauses_resumes_and_cancels() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let batch_url = location(&r);
+    confirm_bulk(&mut b, &batch_url, &csrf).await;
     // The first two jobs are created at once (the queue is kicked); then pause.
     let t = std::time::Instant::now();
     while list_jobs(&s).await.0 < 2 {

@@ -741,6 +741,7 @@ async fn console_drafts_and_bulk_documents(db: Db, backend: Backend) {
         expires_at: now + 3_600_000_000,
         sent_at: None,
         sent: 0,
+        bulk_batch: None,
     };
     let (kept, expired) = ("a".repeat(32), "b".repeat(32));
     for id in [&kept, &expired] {
@@ -758,13 +759,17 @@ async fn console_drafts_and_bulk_documents(db: Db, backend: Backend) {
         total: 1,
         created_at: now,
         updated_at: now,
+        cover: 0,
     };
     store
         .bulk()
         .create(
             &batch,
             &Bytes::from_static(SECRET),
-            &[("+15551234567".into(), None)],
+            &[faxline_api::store::NewRecipient {
+                number: "+15551234567".into(),
+                ..Default::default()
+            }],
         )
         .await
         .unwrap();

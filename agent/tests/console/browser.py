@@ -172,9 +172,14 @@ def bulk_start():
         d.find_element(By.ID, "csv").send_keys(os.path.abspath(ARG))
         d.find_element(By.ID, "file").send_keys(os.path.abspath(PDF))
         d.find_element(By.CSS_SELECTOR, "form[action='/bulk'] button[type=submit]").click()
+        # The preview first: nothing is sent until it is confirmed.
         state = on_page(d, "/bulk/", "batch-state", 120)
-        assert state in ("running", "done"), state
-        print(json.dumps({"batch_url": d.current_url}))
+        assert state == "draft", state
+        shots = [shot(d, "bulk-confirm", size) for size in SIZES]
+        d.set_window_size(*SIZES["desktop"])
+        d.find_element(By.ID, "confirm").click()
+        wait_for("the confirmed bulk send", lambda: text_of(d, "batch-state") in ("running", "done"), 120, 0.1)
+        print(json.dumps({"batch_url": d.current_url, "screens": shots}))
     finally:
         d.quit()
 

@@ -50,6 +50,8 @@ pub(super) struct Prepared {
     pub content: bytes::Bytes,
     pub parts: usize,
     pub cover: bool,
+    /// The bulk send this draft previews (the draft takes the batch's id and is never sent).
+    pub bulk_batch: Option<String>,
 }
 
 /// Counts the pages of the prepared document and stores it as a draft of `s`'s user; the draft's
@@ -108,7 +110,10 @@ pub(super) async fn create(
         }
     };
     let draft = Draft {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id: p
+            .bulk_batch
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
         user_id: s.user_id.clone(),
         numbers: p.numbers.join("\n"),
         file_name: p.file_name,
@@ -121,6 +126,7 @@ pub(super) async fn create(
         expires_at: now + DRAFT_TTL_US,
         sent_at: None,
         sent: 0,
+        bulk_batch: p.bulk_batch.clone(),
     };
     if let Err(e) = st.store.drafts().create(&draft, &p.content).await {
         tracing::error!(error = %e, "console: cannot store a draft");
@@ -184,6 +190,10 @@ pub(super) async fn show(
         Ok(d) => d,
         Err(r) => return r,
     };
+    // A bulk send's preview is confirmed or discarded on the batch's page, never sent from here.
+    if let Some(batch) = &d.bulk_batch {
+        return see_other(&format!("/bulk/{batch}"));
+    }
     if d.sent_at.is_some() {
         return see_other(&format!("/outbox?sent={}", d.sent));
     }
@@ -260,6 +270,10 @@ pub(super) async fn send(
         Ok(d) => d,
         Err(r) => return r,
     };
+    // A bulk send's preview is confirmed or discarded on the batch's page, never sent from here.
+    if let Some(batch) = &d.bulk_batch {
+        return see_other(&format!("/bulk/{batch}"));
+    }
     if d.sent_at.is_some() {
         return see_other(&format!("/outbox?sent={}", d.sent));
     }
@@ -340,6 +354,9 @@ pub(super) async fn discard(
         Ok(d) => d,
         Err(r) => return r,
     };
+    if let Some(batch) = &d.bulk_batch {
+        return see_other(&format!("/bulk/{batch}"));
+    }
     if d.sent_at.is_some() {
         return error_page(
             StatusCode::CONFLICT,
@@ -372,6 +389,8 @@ pub(super) async fn waiting(st: &AppState, s: &Session) -> Vec<WaitingRow> {
     {
         Ok(list) => list
             .into_iter()
+            // A bulk send's preview waits on its batch's page (it counts towards the limit).
+            .filter(|d| d.bulk_batch.is_none())
             .map(|d| WaitingRow {
                 numbers: d.number_list().len(),
                 id: d.id,
@@ -398,6 +417,7 @@ pub(crate) async fn sweep(st: &AppState) {
     if let Err(e) = st.store.bulk().drop_finished_documents(now_us(), 100).await {
         tracing::warn!(error = %e, "console: cannot delete finished bulk documents; retried later");
     }
+    super::bulk::sweep(st).await;
 }
 
 #[derive(Deserialize)]

@@ -117,6 +117,8 @@ pub(crate) fn router(upload_limit: usize) -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(upload_limit + 1024 * 1024)),
         )
         .route("/bulk/{id}", get(bulk::show))
+        .route("/bulk/{id}/confirm", post(bulk::confirm))
+        .route("/bulk/{id}/discard", post(bulk::discard))
         .route("/bulk/{id}/pause", post(bulk::pause))
         .route("/bulk/{id}/resume", post(bulk::resume))
         .route("/bulk/{id}/cancel", post(bulk::cancel))
@@ -939,6 +941,7 @@ async fn send(
         content,
         parts,
         cover: with_cover,
+        bulk_batch: None,
     };
     match drafts::create(&st, &s, prepared).await {
         Ok(id) => see_other(&format!("/drafts/{id}")),

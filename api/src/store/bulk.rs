@@ -20,11 +20,15 @@ pub struct BulkBatch {
     /// `user:<name>`: the owner of its jobs.
     pub created_by: String,
     pub file_name: String,
-    /// `running`, `paused`, `cancelled` or `done` (every recipient has a job).
+    /// `draft` (waiting for its user to confirm it after the preview), `running`, `paused`,
+    /// `cancelled` or `done` (every recipient has a job).
     pub state: String,
+    /// Recipients, refused rows included.
     pub total: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// 1 when each recipient's fax starts with a cover page made from its row.
+    pub cover: i64,
 }
 
 impl_from_row!(BulkBatch {
@@ -34,11 +38,14 @@ impl_from_row!(BulkBatch {
     state,
     total,
     created_at,
-    updated_at
+    updated_at,
+    cover
 });
 
-const BATCH_COLS: &str = "id, created_by, file_name, state, total, created_at, updated_at";
+const BATCH_COLS: &str = "id, created_by, file_name, state, total, created_at, updated_at, cover";
 
+/// Made, previewed, not confirmed yet: its queue does not move.
+pub const BULK_DRAFT: &str = "draft";
 pub const BULK_RUNNING: &str = "running";
 pub const BULK_PAUSED: &str = "paused";
 pub const BULK_CANCELLED: &str = "cancelled";
@@ -55,6 +62,10 @@ pub struct BulkRecipient {
     pub error: Option<String>,
     /// The job's status (`None` while it has no job).
     pub status: Option<String>,
+    /// The cover page's fields (with a cover page; `name` is its "To:").
+    pub cover_from: Option<String>,
+    pub cover_subject: Option<String>,
+    pub cover_note: Option<String>,
 }
 
 impl_from_row!(BulkRecipient {
@@ -63,8 +74,27 @@ impl_from_row!(BulkRecipient {
     name,
     job_id,
     error,
-    status
+    status,
+    cover_from,
+    cover_subject,
+    cover_note
 });
+
+const RECIPIENT_COLS: &str =
+    "r.seq, r.number, r.name, r.job_id, r.error, r.cover_from, r.cover_subject, r.cover_note";
+
+/// One row of a new batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRecipient {
+    /// The number (for a refused row, what the row said, shortened).
+    pub number: String,
+    pub name: Option<String>,
+    pub cover_from: Option<String>,
+    pub cover_subject: Option<String>,
+    pub cover_note: Option<String>,
+    /// Why the row is refused (it never gets a job).
+    pub error: Option<String>,
+}
 
 struct BatchId {
     id: String,
@@ -95,7 +125,7 @@ impl Bulk<'_> {
         &self,
         b: &BulkBatch,
         content: &Bytes,
-        recipients: &[(String, Option<String>)],
+        recipients: &[NewRecipient],
     ) -> StoreResult<()> {
         let doc = DocumentId::Bulk(b.id.clone());
         let written: StoreResult<()> = with_writer!(&self.0.db, |p| {
@@ -110,20 +140,26 @@ impl Bulk<'_> {
                 .i(b.total)
                 .i(b.created_at)
                 .i(b.updated_at)
+                .i(b.cover)
                 .bind(q(
-                    "INSERT INTO bulk_batches (id, created_by, file_name, content, state, total, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO bulk_batches (id, created_by, file_name, content, state, total, created_at, updated_at, cover) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 ))
                 .execute(&mut *tx)
                 .await?;
-            for (i, (number, name)) in recipients.iter().enumerate() {
+            for (i, r) in recipients.iter().enumerate() {
                 Args::new()
                     .s(&b.id)
                     .i(i as i64 + 1)
-                    .s(number)
-                    .os(name.as_deref())
+                    .s(&r.number)
+                    .os(r.name.as_deref())
+                    .os(r.cover_from.as_deref())
+                    .os(r.cover_subject.as_deref())
+                    .os(r.cover_note.as_deref())
+                    .os(r.error.as_deref())
                     .bind(q(
-                        "INSERT INTO bulk_recipients (batch_id, seq, number, name) VALUES ($1, $2, $3, $4)",
+                        "INSERT INTO bulk_recipients (batch_id, seq, number, name, cover_from, cover_subject, cover_note, error) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     ))
                     .execute(&mut *tx)
                     .await?;
@@ -284,8 +320,10 @@ impl Bulk<'_> {
         self.0
             .db
             .many(
-                "SELECT seq, number, name, job_id, error, NULL AS status FROM bulk_recipients \
-                 WHERE batch_id = $1 AND job_id IS NULL AND error IS NULL ORDER BY seq LIMIT $2",
+                &format!(
+                    "SELECT {RECIPIENT_COLS}, NULL AS status FROM bulk_recipients r \
+                     WHERE r.batch_id = $1 AND r.job_id IS NULL AND r.error IS NULL ORDER BY r.seq LIMIT $2"
+                ),
                 Args::new().s(batch_id).i(limit),
             )
             .await
@@ -296,11 +334,77 @@ impl Bulk<'_> {
         self.0
             .db
             .many(
-                "SELECT r.seq, r.number, r.name, r.job_id, r.error, j.status FROM bulk_recipients r \
-                 LEFT JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 ORDER BY r.seq LIMIT $2",
+                &format!(
+                    "SELECT {RECIPIENT_COLS}, j.status FROM bulk_recipients r \
+                     LEFT JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 ORDER BY r.seq LIMIT $2"
+                ),
                 Args::new().s(batch_id).i(limit),
             )
             .await
+    }
+
+    /// The refused rows of a batch, in order (at most `limit`).
+    pub async fn refused(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<BulkRecipient>> {
+        self.0
+            .db
+            .many(
+                &format!(
+                    "SELECT {RECIPIENT_COLS}, NULL AS status FROM bulk_recipients r \
+                     WHERE r.batch_id = $1 AND r.error IS NOT NULL ORDER BY r.seq LIMIT $2"
+                ),
+                Args::new().s(batch_id).i(limit),
+            )
+            .await
+    }
+
+    /// Deletes a batch still in [`BULK_DRAFT`] (discarded or expired before it was confirmed),
+    /// its recipients and its document; `false` when it is no longer a draft.
+    pub async fn delete_draft(&self, id: &str) -> StoreResult<bool> {
+        let deleted: StoreResult<bool> = with_writer!(&self.0.db, |p| async {
+            let mut tx = p.begin().await?;
+            let n = Args::new()
+                .s(id)
+                .bind(q(&format!(
+                    "DELETE FROM bulk_batches WHERE id = $1 AND state = '{BULK_DRAFT}'"
+                )))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                Args::new()
+                    .s(id)
+                    .bind(q("DELETE FROM bulk_recipients WHERE batch_id = $1"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        }
+        .await);
+        if deleted? {
+            self.0
+                .documents
+                .delete(&DocumentId::Bulk(id.to_owned()))
+                .await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Batches left in [`BULK_DRAFT`] since before `cutoff` (at most `limit`).
+    pub async fn stale_drafts(&self, cutoff: i64, limit: i64) -> StoreResult<Vec<String>> {
+        let ids: Vec<BatchId> = self
+            .0
+            .db
+            .many(
+                &format!(
+                    "SELECT id FROM bulk_batches WHERE state = '{BULK_DRAFT}' AND created_at < $1 \
+                     ORDER BY created_at LIMIT $2"
+                ),
+                Args::new().i(cutoff).i(limit),
+            )
+            .await?;
+        Ok(ids.into_iter().map(|b| b.id).collect())
     }
 
     /// Jobs of the batch not finished yet (queued or sending).
@@ -320,8 +424,10 @@ impl Bulk<'_> {
         self.0
             .db
             .many(
-                "SELECT r.seq, r.number, r.name, r.job_id, r.error, j.status FROM bulk_recipients r \
-                 JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 AND j.status = 'queued'",
+                &format!(
+                    "SELECT {RECIPIENT_COLS}, j.status FROM bulk_recipients r \
+                     JOIN fax_jobs j ON j.id = r.job_id WHERE r.batch_id = $1 AND j.status = 'queued'"
+                ),
                 Args::new().s(batch_id),
             )
             .await

@@ -30,6 +30,8 @@ pub struct Draft {
     pub sent_at: Option<i64>,
     /// How many jobs it became.
     pub sent: i64,
+    /// The bulk send this draft previews (its first recipient's fax): never sent itself.
+    pub bulk_batch: Option<String>,
 }
 
 impl_from_row!(Draft {
@@ -45,7 +47,8 @@ impl_from_row!(Draft {
     created_at,
     expires_at,
     sent_at,
-    sent
+    sent,
+    bulk_batch
 });
 
 impl Draft {
@@ -60,7 +63,7 @@ impl Draft {
 }
 
 const COLS: &str = "id, user_id, numbers, file_name, doc_kind, pages, size_bytes, parts, cover, \
-                    created_at, expires_at, sent_at, sent";
+                    created_at, expires_at, sent_at, sent, bulk_batch";
 
 /// Expired drafts deleted per statement by [`Drafts::sweep`].
 const SWEEP_BATCH: i64 = 200;
@@ -85,10 +88,11 @@ impl Drafts<'_> {
             .i(d.parts)
             .i(d.cover)
             .i(d.created_at)
-            .i(d.expires_at);
+            .i(d.expires_at)
+            .os(d.bulk_batch.as_deref());
         let insert = "INSERT INTO console_drafts (id, user_id, numbers, file_name, doc_kind, pages, \
-                      size_bytes, parts, cover, created_at, expires_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+                      size_bytes, parts, cover, created_at, expires_at, bulk_batch) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         let written: StoreResult<()> = with_writer!(&self.0.db, |p| async {
             let mut tx = p.begin().await?;
             args.bind(q(insert)).execute(&mut *tx).await?;

@@ -43,7 +43,8 @@ use tokio::sync::mpsc;
 
 pub use agents::Agents;
 pub use bulk::{
-    BULK_CANCELLED, BULK_DONE, BULK_PAUSED, BULK_RUNNING, Bulk, BulkBatch, BulkCount, BulkRecipient,
+    BULK_CANCELLED, BULK_DONE, BULK_DRAFT, BULK_PAUSED, BULK_RUNNING, Bulk, BulkBatch, BulkCount,
+    BulkRecipient, NewRecipient,
 };
 pub(crate) use db::Db;
 use db::with_reader;
