@@ -5,6 +5,7 @@
 # max_file_size_mb = SIZE_MB + 1 and client-side encryption on (ENCRYPT=0 turns it off), sends ROUNDS
 # rounds of N concurrent uploads with curl and prints the API's VmHWM (peak RSS) from /proc, its RSS
 # after start, and how many uploads were accepted.
+# Exits 1 unless every upload got 202.
 # Usage: api/bench/upload_memory.sh local|s3|database   (env: N=20 SIZE_MB=10 ROUNDS=3 BIN PORT ENCRYPT)
 # For s3 the local S3 server of the tests (.ci/s3-server, moto) is started.
 set -euo pipefail
@@ -96,3 +97,8 @@ done
 ok=$(grep -c '^202$' "$WORK/codes.txt" || true)
 echo "storage=$STORAGE encrypt=$ENCRYPT uploads=$((N * ROUNDS)) ($N at once) of $(stat -c %s "$WORK/big.pdf") bytes: 202 for $ok; others: $(grep -v '^202$' "$WORK/codes.txt" | sort | uniq -c | tr '\n' ' ')"
 echo "API RSS after start: $((START_RSS / 1024)) MiB; peak RSS (VmHWM): $(( $(rss VmHWM) / 1024 )) MiB"
+# A measurement of refused uploads means nothing (and CI runs this in a short form): fail loudly.
+if [ "$ok" -ne $((N * ROUNDS)) ]; then
+  echo "upload_memory: $((N * ROUNDS - ok)) of $((N * ROUNDS)) uploads were not accepted" >&2
+  exit 1
+fi

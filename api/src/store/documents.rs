@@ -440,17 +440,21 @@ impl Documents {
         if !self.is_external() {
             return Ok(false);
         }
-        let _permit = self
-            .writes
-            .acquire()
-            .await
-            .map_err(|e| DocumentError::Io(std::io::Error::other(e)))?;
+        let _permit = self.write_permit().await?;
         self.put_external(id, content).await?;
         Ok(true)
     }
 }
 
 impl Documents {
+    /// One of the [`WRITE_CONCURRENCY`] slots for writing to a file or object backend.
+    async fn write_permit(&self) -> DocumentResult<tokio::sync::SemaphorePermit<'_>> {
+        self.writes
+            .acquire()
+            .await
+            .map_err(|e| DocumentError::Io(std::io::Error::other(e)))
+    }
+
     /// Where an upload is spooled ([`super::spool::Spool`]): the kind's own directory for the
     /// local backend (so the finished file is renamed into place), `elsewhere` for the others.
     pub(crate) fn spool_dir(
@@ -474,11 +478,7 @@ impl Documents {
         if !self.is_external() {
             return Ok(false);
         }
-        let _permit = self
-            .writes
-            .acquire()
-            .await
-            .map_err(|e| DocumentError::Io(std::io::Error::other(e)))?;
+        let _permit = self.write_permit().await?;
         let len = spooled.stored_len();
         match &self.backend {
             Backend::Database(_) => return Ok(false),

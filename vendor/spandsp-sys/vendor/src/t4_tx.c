@@ -811,12 +811,13 @@ static int metadata_row_read_handler(void *user_data, uint8_t buf[], size_t len)
 }
 /*- End of function --------------------------------------------------------*/
 
-/* Faxline patch: read one row of a bi-level page through libtiff into buf (len bytes), with the
-   same photometric and bit order fix-ups read_tiff_decompressed_image applies to a whole page. libtiff
-   decodes sequentially, and restarts the strip by itself when a page is sent again from row 0. */
-static int tiff_stream_row(t4_tx_state_t *s, uint8_t buf[], size_t len)
+/* Faxline patch: decode the next row of a bi-level page through libtiff into image_buffer (one row
+   long), with the same photometric and bit order fix-ups read_tiff_decompressed_image applies to a whole
+   page. libtiff decodes sequentially, and restarts the strip by itself when a page is sent again from
+   row 0. */
+static int tiff_stream_row(t4_tx_state_t *s)
 {
-    size_t i;
+    int i;
 
     if (TIFFReadScanline(s->tiff.tiff_file, s->tiff.image_buffer, s->tiff.row, 0) < 0)
     {
@@ -826,7 +827,7 @@ static int tiff_stream_row(t4_tx_state_t *s, uint8_t buf[], size_t len)
     /*endif*/
     if (s->tiff.stream_invert)
     {
-        for (i = 0;  i < (size_t) s->tiff.image_size;  i++)
+        for (i = 0;  i < s->tiff.image_size;  i++)
             s->tiff.image_buffer[i] = ~s->tiff.image_buffer[i];
         /*endfor*/
     }
@@ -834,51 +835,36 @@ static int tiff_stream_row(t4_tx_state_t *s, uint8_t buf[], size_t len)
     if (s->tiff.fill_order != FILLORDER_LSB2MSB)
         bit_reverse(s->tiff.image_buffer, s->tiff.image_buffer, s->tiff.image_size);
     /*endif*/
-    if (len > (size_t) s->tiff.image_size)
-    {
-        memcpy(buf, s->tiff.image_buffer, s->tiff.image_size);
-        memset(&buf[s->tiff.image_size], 0, len - s->tiff.image_size);
-    }
-    else
-    {
-        memcpy(buf, s->tiff.image_buffer, len);
-    }
-    /*endif*/
+    s->tiff.row++;
     return 0;
 }
 /*- End of function --------------------------------------------------------*/
 
 static int tiff_streamed_row_read_handler(t4_tx_state_t *s, uint8_t buf[], size_t len)
 {
-    uint8_t *row;
-    int i;
+    size_t n;
     size_t j;
+    int i;
 
-    if (tiff_stream_row(s, buf, len) < 0)
+    n = (len < (size_t) s->tiff.image_size)  ?  len  :  (size_t) s->tiff.image_size;
+    if (tiff_stream_row(s) < 0)
         return 0;
     /*endif*/
-    s->tiff.row++;
-    /* Squash rows the far end cannot take, as tiff_row_read_handler does, reading each into a row of
-       the encoder's own buffer length. */
-    if (s->row_squashing_ratio > 1  &&  s->tiff.row < s->tiff.image_length)
-    {
-        if ((row = (uint8_t *) span_alloc(len)) == NULL)
-            return 0;
-        /*endif*/
-        for (i = 1;  i < s->row_squashing_ratio  &&  s->tiff.row < s->tiff.image_length;  i++)
-        {
-            if (tiff_stream_row(s, row, len) < 0)
-                break;
-            /*endif*/
-            for (j = 0;  j < len;  j++)
-                buf[j] |= row[j];
-            /*endfor*/
-            s->tiff.row++;
-        }
-        /*endfor*/
-        span_free(row);
-    }
+    memcpy(buf, s->tiff.image_buffer, n);
+    if (n < len)
+        memset(&buf[n], 0, len - n);
     /*endif*/
+    /* Squash rows the far end cannot take, as tiff_row_read_handler does. */
+    for (i = 1;  i < s->row_squashing_ratio  &&  s->tiff.row < s->tiff.image_length;  i++)
+    {
+        if (tiff_stream_row(s) < 0)
+            break;
+        /*endif*/
+        for (j = 0;  j < n;  j++)
+            buf[j] |= s->tiff.image_buffer[j];
+        /*endfor*/
+    }
+    /*endfor*/
     return len;
 }
 /*- End of function --------------------------------------------------------*/
