@@ -5,9 +5,13 @@ use super::error::UdptlError;
 use super::packet::{Recovery, UdptlPacket};
 use super::sender::{MAX_FEC_ENTRIES, MAX_FEC_SPAN, xor_into};
 
-/// Slots kept (power of two): `WINDOW` ahead of the delivery point plus history behind it for
-/// duplicate detection and FEC repair.
-const RING: usize = 256;
+/// The most slots a receiver keeps (power of two): `WINDOW` ahead of the delivery point plus the
+/// largest FEC reach behind it.
+const MAX_RING: usize = 256;
+/// The slots a receiver starts with. An in-order stream with redundancy (Asterisk's default)
+/// never needs more; the ring doubles when a packet lands farther ahead or FEC reaches farther
+/// back ([`Receiver::reserve`]), so a thousand calls do not each carry 256 slots they never use.
+const MIN_RING: usize = 16;
 /// How far beyond the next undelivered packet a packet may land before the receiver gives up on
 /// the packets in between.
 const WINDOW: i64 = 128;
@@ -117,6 +121,11 @@ pub struct Receiver {
     highest: i64,
     /// Largest `span * entries` seen in FEC packets.
     fec_reach: u16,
+    /// How far back the ring keeps packets for FEC: `span` times the most entries a packet may
+    /// carry, not the entries seen so far. A sender winds its entries up over the first packets
+    /// (as Asterisk does), and a later record's groups reach back to packets an earlier, shorter
+    /// reach had let go.
+    ring_reach: u16,
     /// Start of the run of lost packets not yet reported.
     lost_run_start: Option<i64>,
     slots: Vec<Slot>,
@@ -138,8 +147,9 @@ impl Receiver {
             next: 0,
             highest: 0,
             fec_reach: 0,
+            ring_reach: 0,
             lost_run_start: None,
-            slots: vec![Slot::default(); RING],
+            slots: vec![Slot::default(); MIN_RING],
             stats: RxStats::default(),
         }
     }
@@ -196,6 +206,14 @@ impl Receiver {
         while ext - self.next >= WINDOW {
             self.advance_one(&mut sink);
         }
+        // FEC's reach first: growing the ring must keep the packets this record's groups cover.
+        if let Recovery::Fec { span, entries } = &packet.recovery {
+            self.fec_reach = self.fec_reach.max(u16::from(*span) * entries.len() as u16);
+            self.ring_reach = self
+                .ring_reach
+                .max(u16::from(*span) * u16::from(MAX_FEC_ENTRIES));
+        }
+        self.reserve(ext);
         if self.has(ext) {
             self.stats.duplicate += 1;
         } else {
@@ -216,7 +234,8 @@ impl Receiver {
                 }
             }
             Recovery::Fec { span, entries } if span > 0 && !entries.is_empty() => {
-                let slot = &mut self.slots[index(ext)];
+                let i = self.index(ext);
+                let slot = &mut self.slots[i];
                 slot.fec_seq = ext;
                 slot.fec_span = span;
                 slot.fec_entries = entries.len() as u8;
@@ -227,7 +246,6 @@ impl Receiver {
                     dst.clear();
                     dst.extend_from_slice(src);
                 }
-                self.fec_reach = self.fec_reach.max(u16::from(span) * entries.len() as u16);
                 self.repair_fec();
             }
             Recovery::Fec { .. } => {}
@@ -244,13 +262,52 @@ impl Receiver {
         }
     }
 
+    fn index(&self, ext: i64) -> usize {
+        ext.rem_euclid(self.slots.len() as i64) as usize
+    }
+
+    /// Grows the ring until it holds everything from the oldest packet FEC may still need
+    /// (`next - ring_reach`) up to `upto`, so storing `upto` overwrites nothing still needed.
+    /// Slots are moved by their own tags: a slot's IFP and its FEC record may belong to different
+    /// sequence numbers that only shared a slot under the smaller modulus.
+    fn reserve(&mut self, upto: i64) {
+        let lo = self.next.min(upto) - i64::from(self.ring_reach);
+        if upto - lo < self.slots.len() as i64 || self.slots.len() >= MAX_RING {
+            return;
+        }
+        let mut len = self.slots.len();
+        while upto - lo >= len as i64 && len < MAX_RING {
+            len *= 2;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); len]);
+        for slot in old {
+            if slot.has_ifp {
+                let i = self.index(slot.seq);
+                let dst = &mut self.slots[i];
+                dst.seq = slot.seq;
+                dst.has_ifp = true;
+                dst.recovered = slot.recovered;
+                dst.ifp = slot.ifp;
+            }
+            if slot.fec_entries > 0 {
+                let i = self.index(slot.fec_seq);
+                let dst = &mut self.slots[i];
+                dst.fec_seq = slot.fec_seq;
+                dst.fec_span = slot.fec_span;
+                dst.fec_entries = slot.fec_entries;
+                dst.fec = slot.fec;
+            }
+        }
+    }
+
     fn has(&self, ext: i64) -> bool {
-        let slot = &self.slots[index(ext)];
+        let slot = &self.slots[self.index(ext)];
         slot.has_ifp && slot.seq == ext
     }
 
     fn store(&mut self, ext: i64, ifp: &[u8], recovered: bool) {
-        let slot = &mut self.slots[index(ext)];
+        let i = self.index(ext);
+        let slot = &mut self.slots[i];
         slot.seq = ext;
         slot.has_ifp = true;
         slot.recovered = recovered;
@@ -282,7 +339,7 @@ impl Receiver {
         let ext = self.next;
         if self.has(ext) {
             self.flush_lost(sink);
-            let slot = &self.slots[index(ext)];
+            let slot = &self.slots[self.index(ext)];
             sink(RxEvent::Ifp {
                 seq: ext as u16,
                 ifp: &slot.ifp,
@@ -290,7 +347,8 @@ impl Receiver {
             });
         } else {
             self.stats.lost += 1;
-            let slot = &mut self.slots[index(ext)];
+            let i = self.index(ext);
+            let slot = &mut self.slots[i];
             // Mark the run: slot.seq = ext with has_ifp false means "declared lost".
             slot.seq = ext;
             slot.has_ifp = false;
@@ -314,7 +372,7 @@ impl Receiver {
         self.deliver(true, sink);
         let expected = self.next as u16;
         // A fresh extended range beyond every slot tag, congruent to `seq`.
-        let base = self.highest.max(self.next) + RING as i64 + 1;
+        let base = self.highest.max(self.next) + MAX_RING as i64 + 1;
         let next = base + i64::from(seq.wrapping_sub(base as u16));
         self.next = next;
         self.highest = next - 1;
@@ -334,7 +392,7 @@ impl Receiver {
         while progress {
             progress = false;
             for p in (self.next - reach).max(self.highest - WINDOW)..=self.highest {
-                let slot = &self.slots[index(p)];
+                let slot = &self.slots[self.index(p)];
                 if slot.fec_entries == 0 || slot.fec_seq != p {
                     continue;
                 }
@@ -355,12 +413,12 @@ impl Receiver {
                         continue;
                     }
                     scratch.clear();
-                    xor_into(&mut scratch, &self.slots[index(p)].fec[m as usize]);
+                    xor_into(&mut scratch, &self.slots[self.index(p)].fec[m as usize]);
                     let fec_len = scratch.len();
                     for k in 0..span {
                         let s = first + k * entries;
                         if s != target {
-                            let member = &self.slots[index(s)].ifp;
+                            let member = &self.slots[self.index(s)].ifp;
                             let n = member.len().min(fec_len);
                             xor_into(&mut scratch, &member[..n]);
                         }
@@ -389,6 +447,113 @@ fn check_limits(p: &UdptlPacket<'_>) -> Result<(), UdptlError> {
     }
 }
 
-fn index(ext: i64) -> usize {
-    ext.rem_euclid(RING as i64) as usize
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::udptl::{ErrorCorrection, IfpKind, RedundancyDepth, Sender, SenderConfig};
+    use proptest::prelude::*;
+
+    /// A receiver that starts with every slot, as before the ring grew on demand.
+    fn full_ring(config: ReceiverConfig) -> Receiver {
+        let mut rx = Receiver::new(config);
+        rx.slots = vec![Slot::default(); MAX_RING];
+        rx
+    }
+
+    fn events(rx: &mut Receiver, wire: &[Vec<u8>]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut sink = |e: RxEvent<'_>| out.push(format!("{e:?}"));
+        for d in wire {
+            rx.handle_datagram(d, &mut sink).unwrap();
+        }
+        rx.handle_flush(&mut sink);
+        out
+    }
+
+    fn wire(ec: ErrorCorrection, n: usize) -> Vec<Vec<u8>> {
+        let mut tx = Sender::new(SenderConfig {
+            error_correction: ec,
+            max_datagram: 1400,
+        })
+        .unwrap();
+        (0..n)
+            .map(|i| {
+                let ifp: Vec<u8> = (0..20 + i % 50).map(|k| (i * 7 + k) as u8 | 1).collect();
+                let mut w = Vec::new();
+                tx.handle_ifp(&ifp, IfpKind::ImageData, &mut w).unwrap();
+                w
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_in_order_stream_keeps_the_smallest_ring() {
+        let ec = ErrorCorrection::Redundancy(RedundancyDepth::uniform(3));
+        let mut rx = Receiver::default();
+        let delivered = events(&mut rx, &wire(ec, 5000)).len();
+        assert_eq!(delivered, 5000);
+        assert_eq!(rx.slots.len(), MIN_RING);
+    }
+
+    #[test]
+    fn fec_reach_and_far_landings_grow_the_ring() {
+        let ec = ErrorCorrection::Fec {
+            span: 8,
+            entries: 8,
+        };
+        let mut w = wire(ec, 400);
+        w.remove(300);
+        let mut rx = Receiver::default();
+        let ev = events(&mut rx, &w);
+        assert!(rx.slots.len() > 64, "{}", rx.slots.len());
+        assert_eq!(rx.stats().lost, 0, "the dropped packet is rebuilt");
+        assert_eq!(ev.len(), 400);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Growing the ring on demand changes nothing a peer or spandsp could see: the events are
+        /// those of a receiver holding every slot from the start, under drops, duplicates and
+        /// packets held back far (up to past the window). Only the split between `duplicate` and
+        /// `late` for packets long behind may differ, since fewer old slots are remembered.
+        #[test]
+        fn growing_on_demand_matches_a_full_ring(
+            fec in any::<bool>(),
+            span in 1u8..=8,
+            entries in 1u8..=8,
+            depth in 0u8..5,
+            line in prop::collection::vec((0u8..40, 0usize..160), 300),
+            hold in prop::option::of(0u16..80),
+        ) {
+            let ec = if fec {
+                ErrorCorrection::Fec { span, entries }
+            } else {
+                ErrorCorrection::Redundancy(RedundancyDepth::uniform(depth))
+            };
+            let sent = wire(ec, line.len());
+            // Line: 0-3 drop, 4 duplicate, 5-7 hold back by `delay` packets, else deliver.
+            let mut order: Vec<(usize, usize)> = Vec::new();
+            for (i, &(what, delay)) in line.iter().enumerate() {
+                match what {
+                    0..=3 => {}
+                    4 => { order.push((i, i)); order.push((i, i)); }
+                    5..=7 => order.push((i + delay, i)),
+                    _ => order.push((i, i)),
+                }
+            }
+            order.sort_by_key(|&(at, _)| at);
+            let w: Vec<Vec<u8>> = order.iter().map(|&(_, i)| sent[i].clone()).collect();
+            let config = ReceiverConfig { max_hold: hold, ..Default::default() };
+            let (mut grown, mut full) = (Receiver::new(config), full_ring(config));
+            let (g, f) = (events(&mut grown, &w), events(&mut full, &w));
+            let first_diff = g.iter().zip(&f).position(|(a, b)| a != b);
+            prop_assert!(first_diff.is_none() && g.len() == f.len(),
+                "event {first_diff:?}: {:?} against {:?}", first_diff.map(|i| &g[i]), first_diff.map(|i| &f[i]));
+            let (g, f) = (grown.stats(), full.stats());
+            prop_assert_eq!((g.received, g.recovered, g.lost, g.resyncs), (f.received, f.recovered, f.lost, f.resyncs));
+            prop_assert_eq!(g.duplicate + g.late, f.duplicate + f.late);
+            prop_assert!(grown.slots.len() <= MAX_RING);
+        }
+    }
 }

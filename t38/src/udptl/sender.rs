@@ -12,8 +12,21 @@ pub const MAX_FEC_SPAN: u8 = 8;
 /// Largest number of FEC entries per packet the sender builds and the receiver tracks.
 pub const MAX_FEC_ENTRIES: u8 = 8;
 
-/// Past IFPs the sender keeps (power of two, > `MAX_FEC_SPAN * MAX_FEC_ENTRIES`).
-const HISTORY: usize = 128;
+/// The most past IFPs a sender keeps (power of two, > `MAX_FEC_SPAN * MAX_FEC_ENTRIES`). Each
+/// sender keeps only what its scheme reaches back to ([`history_len`]): 4 with Asterisk's
+/// redundancy depth 3, not 128, which matters with a thousand calls up.
+const MAX_HISTORY: usize = 128;
+
+/// Past IFPs kept for a scheme: a power of two above the farthest packet a secondary or an FEC
+/// entry repeats (so indexing by the wrapping 16-bit sequence number stays consistent).
+fn history_len(ec: ErrorCorrection) -> usize {
+    let reach = match ec {
+        ErrorCorrection::None => 0,
+        ErrorCorrection::Redundancy(depth) => usize::from(depth.max()),
+        ErrorCorrection::Fec { span, entries } => usize::from(span) * usize::from(entries),
+    };
+    (reach + 1).next_power_of_two().min(MAX_HISTORY)
+}
 
 /// What an outgoing IFP is, so important packets can be repeated more (spandsp's
 /// `T38_PACKET_CATEGORY_*`, in the same order: `kind as u8` is spandsp's category number).
@@ -208,7 +221,7 @@ impl Sender {
                     kind: IfpKind::ImageData,
                     data: Vec::new()
                 };
-                HISTORY
+                history_len(config.error_correction)
             ],
             fec: Vec::new(),
         })
@@ -344,7 +357,8 @@ impl Sender {
                 }
             }
         };
-        let slot = &mut self.history[usize::from(seq) % HISTORY];
+        let kept = self.history.len();
+        let slot = &mut self.history[usize::from(seq) % kept];
         slot.kind = kind;
         slot.data.clear();
         slot.data.extend_from_slice(ifp);
@@ -360,7 +374,7 @@ impl Sender {
 
     /// The IFP sent `j` packets before the next one.
     fn past(&self, j: usize) -> &Sent {
-        &self.history[usize::from(self.next_seq.wrapping_sub(j as u16)) % HISTORY]
+        &self.history[usize::from(self.next_seq.wrapping_sub(j as u16)) % self.history.len()]
     }
 
     /// How many secondaries the next packet carries before any size reduction.
