@@ -9,7 +9,9 @@
 # and saturates at a few hundred PUTs/s here; BENCH_S3_SERVER=/path/to/s3s-fs runs the same benchmark
 # against s3s-fs instead (`cargo install s3s-fs --features binary`, a Rust S3-protocol server storing
 # objects as files; it checks SigV4 but ignores SSE headers), to measure Faxline's S3 backend rather than
-# moto. s3s-fs takes only signed requests, so its "alone" figure is not measured.
+# moto. s3s-fs takes only signed requests, so its "alone" figure is not measured. BENCH_S3_SERVER=s3rver
+# installs s3rver 3.7.1 from the npm registry (Node.js; api/bench/s3rver.js starts it with the benchmark's
+# key; it parses SigV4 but does not check it) and measures it alone first, as with moto.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-10}
@@ -47,7 +49,21 @@ case "$STORAGE" in
   local) echo 'storage_backend = "local"' >> "$WORK/api.toml" ;;
   s3)
     S3_PORT=$((PORT + 1))
-    if [ -n "${BENCH_S3_SERVER:-}" ]; then
+    if [ "${BENCH_S3_SERVER:-}" = s3rver ]; then
+      # s3rver from the npm registry (pinned), installed once under the target directory.
+      MOTO=$(FAXLINE_S3_SERVER_VENV="$CARGO_TARGET_DIR/tmp/s3-server-venv" .ci/s3-server)
+      S3_PY=$(dirname "$MOTO")/python
+      S3RVER_DIR="$CARGO_TARGET_DIR/tmp/s3rver"
+      if [ ! -d "$S3RVER_DIR/node_modules/s3rver" ]; then
+        mkdir -p "$S3RVER_DIR"
+        npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --silent s3rver@3.7.1 >&2
+      fi
+      mkdir -p "$WORK/s3"
+      NODE_PATH="$S3RVER_DIR/node_modules" node api/bench/s3rver.js "$S3_PORT" "$WORK/s3" bench bench-secret bench \
+        >"$WORK/s3.log" 2>&1 &
+      S3_PID=$!
+      for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break; sleep 0.1; done
+    elif [ -n "${BENCH_S3_SERVER:-}" ]; then
       # boto3 (from the moto venv) creates the bucket and lists it afterwards: s3s-fs wants signed requests.
       MOTO=$(FAXLINE_S3_SERVER_VENV="$CARGO_TARGET_DIR/tmp/s3-server-venv" .ci/s3-server)
       S3_PY=$(dirname "$MOTO")/python
@@ -103,7 +119,7 @@ C0=$(cpu)
 wrk -t2 -c"$GET_CONNS" -d"${DUR}s" --latency -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT/fax/$ID" | tee "$WORK/get.txt"
 per_request "$C0" "$(cpu)" "$(awk '/requests in/ {print $1}' "$WORK/get.txt")"
 
-if [ "$STORAGE" = s3 ] && [ -z "${BENCH_S3_SERVER:-}" ]; then
+if [ "$STORAGE" = s3 ] && { [ -z "${BENCH_S3_SERVER:-}" ] || [ "$BENCH_S3_SERVER" = s3rver ]; }; then
   # The ceiling: the S3 server alone, one PUT of the same PDF per request, as many connections.
   echo "== S3 server alone: PUT of the PDF (SSE-S3), wrk -t2 -c$POST_CONNS -d${DUR}s"
   BENCH_PDF=$PDF wrk -t2 -c"$POST_CONNS" -d"${DUR}s" --latency -s api/bench/s3_put.lua \
@@ -124,13 +140,18 @@ ACCEPTED=$(awk '/^accepted_202/ {print $2}' "$WORK/post.txt")
 case "$STORAGE" in
   database) : > "$WORK/docs.txt" ;;
   local) find "$WORK/data/documents/jobs" -type f ! -name '.*' -printf '%f\n' > "$WORK/docs.txt" ;;
-  s3) "$S3_PY" -c "
+  # s3rver's listing fails past a few thousand objects here: read its files (KEY._S3rver_object) instead.
+  s3) if [ "${BENCH_S3_SERVER:-}" = s3rver ]; then
+        find "$WORK/s3/bench/docs/jobs" -type f -name '*._S3rver_object' -printf '%f\n' \
+          | sed 's/\._S3rver_object$//' > "$WORK/docs.txt"
+      else "$S3_PY" -c "
 import boto3
 s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:$S3_PORT', region_name='us-east-1',
                   aws_access_key_id='bench', aws_secret_access_key='bench-secret')
 for page in s3.get_paginator('list_objects_v2').paginate(Bucket='bench', Prefix='docs/jobs/'):
     for o in page.get('Contents', []):
-        print(o['Key'].rsplit('/', 1)[-1])" > "$WORK/docs.txt" ;;
+        print(o['Key'].rsplit('/', 1)[-1])" > "$WORK/docs.txt"
+      fi ;;
 esac
 python3 - "$WORK/data/faxline.db" "$ACCEPTED" "$POST_CONNS" "$STORAGE" "$WORK/docs.txt" <<'PY'
 import sqlite3, sys
