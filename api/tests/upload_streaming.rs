@@ -3,7 +3,9 @@
 //! into place) or to S3 (a multipart upload above the single-PUT size) and reads back
 //! byte-identical; an upload over the size limit is refused with 413 as it arrives and leaves
 //! nothing; S3 failing in the middle of a multipart upload is a 503 that leaves no object and no
-//! pending upload. SQLite and PostgreSQL.
+//! pending upload. A received fax an agent uploads (`POST /agent/v1/inbound`) is streamed the
+//! same way, its signature checked over the hash of the whole body once it has ended: a forged,
+//! oversized or cut-off upload leaves nothing. SQLite and PostgreSQL.
 
 mod common;
 
@@ -103,6 +105,7 @@ fn temp_files(s: &TestServer) -> Vec<String> {
     for dir in [
         s.cfg.upload_dir(),
         s.cfg.data_dir.join("documents").join("jobs"),
+        s.cfg.data_dir.join("documents").join("inbound"),
     ] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries {
@@ -234,6 +237,213 @@ async fn database_backend_streams_to_its_row(db: Db) {
         .unwrap();
     assert!(stored == pdf);
     assert_eq!(temp_files(&s), Vec::<String>::new());
+}
+
+fn inbound_meta(call_id: &str) -> faxline_protocol::messages::InboundMeta {
+    faxline_protocol::messages::InboundMeta {
+        from: Some("+15557654321".into()),
+        to: Some("+15551112222".into()),
+        pages: Some(1),
+        call_id: Some(call_id.into()),
+        ..Default::default()
+    }
+}
+
+async fn inbound_rows(s: &TestServer) -> usize {
+    s.store
+        .inbound()
+        .list(&faxline_api::store::InboundFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+/// `POST /agent/v1/inbound` with a multipart body built here, signed with `secret` over `signed`
+/// (the body itself unless a test forges it); the status.
+async fn post_inbound(s: &TestServer, secret: &str, body: &[u8], signed: &[u8]) -> u16 {
+    let path = "/agent/v1/inbound";
+    let h = faxline_protocol::auth::sign_now(secret.as_bytes(), "POST", path, "rx-agent", signed);
+    let mut rb = common::http()
+        .post(s.url(path))
+        .header("content-type", "multipart/form-data; boundary=XyZ");
+    for (k, v) in h.pairs() {
+        rb = rb.header(k, v);
+    }
+    rb.body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn inbound_body(pdf: &[u8], epilogue: &[u8]) -> Vec<u8> {
+    let meta = serde_json::to_vec(&inbound_meta("1700000000.9")).unwrap();
+    let mut b = b"--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n".to_vec();
+    b.extend_from_slice(&meta);
+    b.extend_from_slice(
+        b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\n\r\n",
+    );
+    b.extend_from_slice(pdf);
+    b.extend_from_slice(b"\r\n--XyZ--\r\n");
+    b.extend_from_slice(epilogue);
+    b
+}
+
+async fn large_inbound_reads_back(db: Db, backend: &str) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, backend);
+        encrypted(c);
+    })
+    .await
+    else {
+        return;
+    };
+    let pdf = large_pdf(12 << 20);
+    let agent = s.agent("rx-agent");
+    let id = agent
+        .upload_inbound(&inbound_meta("1700000000.1"), &pdf)
+        .await
+        .unwrap();
+    let row = s.store.inbound().get(&id).await.unwrap().unwrap();
+    assert_eq!(row.size_bytes, Some(pdf.len() as i64));
+    {
+        use sha2::Digest;
+        assert_eq!(row.sha256, Some(hex::encode(sha2::Sha256::digest(&pdf))));
+    }
+    let stored = s
+        .store
+        .documents()
+        .get(&DocumentId::Inbound(id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored == pdf,
+        "the received fax must read back byte-identical"
+    );
+    let raw = match backend {
+        "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(&id)).unwrap(),
+        "s3" => {
+            let settings = s3_settings_of(&s);
+            s3::raw_object(&settings, &format!("{}/inbound/{id}", settings.prefix))
+                .await
+                .unwrap()
+                .to_vec()
+        }
+        "database" => stored.to_vec(),
+        _ => unreachable!(),
+    };
+    if backend != "database" {
+        assert!(raw.starts_with(b"FXE2"));
+        assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
+    }
+    // The same call again: the row already stored, and no second document.
+    assert_eq!(
+        agent
+            .upload_inbound(&inbound_meta("1700000000.1"), &pdf)
+            .await
+            .unwrap(),
+        id
+    );
+    assert_eq!(inbound_rows(&s).await, 1);
+    if backend == "local" {
+        let files = std::fs::read_dir(s.cfg.data_dir.join("documents/inbound"))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1);
+    }
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+}
+
+/// Nothing of a refused inbound upload stays: no row, no document, no spool file.
+async fn inbound_refusals_leave_nothing(db: Db, backend: &str) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, backend);
+        encrypted(c);
+        c.max_file_size_mb = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let pdf = large_pdf(1 << 20);
+    let body = inbound_body(&pdf, b"");
+    // Forged: another secret; and the genuine signature over another body (a different PDF).
+    let other = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+    assert_eq!(post_inbound(&s, other, &body, &body).await, 401);
+    let mut tampered = body.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    assert_eq!(
+        post_inbound(&s, common::AGENT_SECRET, &tampered, &body).await,
+        401
+    );
+    // Over the limit (2 MB): refused as it arrives.
+    let big = inbound_body(&large_pdf(3 << 20), b"");
+    assert_eq!(
+        post_inbound(&s, common::AGENT_SECRET, &big, &big).await,
+        413
+    );
+    // Not a PDF, correctly signed: 415.
+    let text = inbound_body(b"just some text, not a PDF", b"");
+    assert_eq!(
+        post_inbound(&s, common::AGENT_SECRET, &text, &text).await,
+        415
+    );
+    assert_eq!(inbound_rows(&s).await, 0);
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+    match backend {
+        "local" => {
+            let left: Vec<_> = std::fs::read_dir(s.cfg.data_dir.join("documents/inbound"))
+                .map(|d| d.collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        "s3" => assert_eq!(s3::keys(&s3_settings_of(&s)).await, Vec::<String>::new()),
+        _ => {}
+    }
+    // The signature covers every byte, an epilogue after the closing boundary included: signed
+    // over the whole body it is taken, and the same body signed without the epilogue is not.
+    let with_epilogue = inbound_body(&pdf, b"an epilogue the parser never reads\r\n");
+    assert_eq!(
+        post_inbound(&s, common::AGENT_SECRET, &with_epilogue, &body).await,
+        401
+    );
+    assert_eq!(inbound_rows(&s).await, 0);
+    assert_eq!(
+        post_inbound(&s, common::AGENT_SECRET, &with_epilogue, &with_epilogue).await,
+        200
+    );
+    assert_eq!(inbound_rows(&s).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_inbound_sqlite_local() {
+    large_inbound_reads_back(Db::Sqlite, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_inbound_postgres_s3_multipart() {
+    large_inbound_reads_back(Db::Postgres, "s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_inbound_sqlite_database() {
+    large_inbound_reads_back(Db::Sqlite, "database").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_refusals_sqlite_local() {
+    inbound_refusals_leave_nothing(Db::Sqlite, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_refusals_postgres_s3() {
+    inbound_refusals_leave_nothing(Db::Postgres, "s3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,9 +98,8 @@ fn canonical_mac(
     agent_id: &str,
     timestamp: i64,
     nonce: &str,
-    body: &[u8],
+    body_sha256_hex: &str,
 ) -> HmacSha256 {
-    let body_hash = hex::encode(Sha256::digest(body));
     let mut m = HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length");
     for part in [
         "FAXLINE-AGENT-V1",
@@ -113,8 +112,13 @@ fn canonical_mac(
         m.update(part.as_bytes());
         m.update(b"\n");
     }
-    m.update(body_hash.as_bytes());
+    m.update(body_sha256_hex.as_bytes());
     m
+}
+
+/// The body's hash as it enters the signature: lowercase hex SHA-256.
+pub fn body_sha256_hex(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
 }
 
 /// The hex signature of one request.
@@ -134,7 +138,7 @@ pub fn sign_request(
         agent_id,
         timestamp,
         nonce,
-        body,
+        &body_sha256_hex(body),
     );
     hex::encode(m.finalize().into_bytes())
 }
@@ -191,6 +195,28 @@ pub fn verify_request(
     now_s: i64,
     window_s: i64,
 ) -> Result<(), AgentAuthError> {
+    verify_request_hashed(
+        secret,
+        method,
+        path_and_query,
+        headers,
+        &body_sha256_hex(body),
+        now_s,
+        window_s,
+    )
+}
+
+/// [`verify_request`] given the body's SHA-256 ([`body_sha256_hex`]) instead of the body: for a
+/// server that streams a large body to disk as it hashes it, and verifies once it has ended.
+pub fn verify_request_hashed(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    headers: &SignedHeaders,
+    body_sha256_hex: &str,
+    now_s: i64,
+    window_s: i64,
+) -> Result<(), AgentAuthError> {
     if (now_s - headers.timestamp).abs() > window_s {
         return Err(AgentAuthError::Stale);
     }
@@ -202,7 +228,7 @@ pub fn verify_request(
         &headers.agent_id,
         headers.timestamp,
         &headers.nonce,
-        body,
+        body_sha256_hex,
     )
     .verify_slice(&sig)
     .map_err(|_| AgentAuthError::BadSignature)

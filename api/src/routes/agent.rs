@@ -24,9 +24,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::audit::mask_number;
-use crate::document::{DocKind, is_pdf};
+use crate::document::DocKind;
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
+use crate::store::spool::{SpoolError, Spooled};
 use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobRelease, JobResult};
 use crate::throttle::FailScope;
 
@@ -39,13 +40,23 @@ static UNVERIFIED_BODIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const
 pub(crate) struct SignedAgent {
     pub agent_id: String,
     pub body: Bytes,
-    pub headers: axum::http::HeaderMap,
 }
 
-impl FromRequest<AppState> for SignedAgent {
-    type Rejection = ApiError;
+/// An agent request whose headers passed the checks that need no body ([`agent_auth::precheck`]):
+/// what the signature is then verified against, once the body's hash is known.
+struct Prechecked {
+    headers: SignedHeaders,
+    method: String,
+    path: String,
+    ip: std::net::IpAddr,
+    now: i64,
+    window: i64,
+}
 
-    async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiError> {
+impl Prechecked {
+    /// Throttling, then the headers, the window and the signature's form: an unsigned or stale
+    /// request is refused before its body is read.
+    fn check(req: &Request, st: &AppState) -> Result<Self, ApiError> {
         let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -59,66 +70,95 @@ impl FromRequest<AppState> for SignedAgent {
                 wait,
             ));
         }
-        let method = req.method().as_str().to_string();
         let path = req
             .uri()
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_default();
-        let headers = req.headers().clone();
         let window = st.cfg.agent_replay_window_seconds as i64;
-        // Headers, window and signature form first: an unsigned or stale request is refused
-        // before its body is read, and bodies of requests that pass are read a few at a time.
-        let prechecked =
-            SignedHeaders::from_lookup(|n| headers.get(n).and_then(|v| v.to_str().ok()))
+        let found =
+            SignedHeaders::from_lookup(|n| req.headers().get(n).and_then(|v| v.to_str().ok()))
                 .and_then(|h| agent_auth::precheck(&h, now, window).map(|()| h));
-        let body = match prechecked {
-            Err(e) => Err(e),
-            Ok(h) => {
-                let _permit = UNVERIFIED_BODIES
-                    .acquire()
-                    .await
-                    .map_err(|_| ApiError::internal())?;
-                let body = Bytes::from_request(req, st).await.map_err(|e| {
-                    ApiError::new(e.status(), "Request body too large or unreadable")
-                })?;
-                Ok((h, body))
-            }
+        let mut pre = Self {
+            headers: SignedHeaders {
+                agent_id: String::new(),
+                timestamp: 0,
+                nonce: String::new(),
+                signature: String::new(),
+            },
+            method: req.method().as_str().to_string(),
+            path,
+            ip,
+            now,
+            window,
         };
-        let verified = body.and_then(|(h, body)| {
-            agent_auth::verify_request(
-                st.agent_secret.as_bytes(),
-                &method,
-                &path,
-                &h,
-                &body,
-                now,
-                window,
-            )?;
-            st.nonces
-                .check_and_insert(&h.agent_id, &h.nonce, now, window)?;
-            Ok((h, body))
+        match found {
+            Ok(h) => {
+                pre.headers = h;
+                Ok(pre)
+            }
+            Err(e) => Err(pre.refuse(st, e)),
+        }
+    }
+
+    /// Verifies the signature over the body's SHA-256 (hex) and the nonce; the agent's id.
+    fn verify(self, st: &AppState, body_sha256_hex: &str) -> Result<String, ApiError> {
+        let checked = agent_auth::verify_request_hashed(
+            st.agent_secret.as_bytes(),
+            &self.method,
+            &self.path,
+            &self.headers,
+            body_sha256_hex,
+            self.now,
+            self.window,
+        )
+        .and_then(|()| {
+            st.nonces.check_and_insert(
+                &self.headers.agent_id,
+                &self.headers.nonce,
+                self.now,
+                self.window,
+            )
         });
-        match verified {
+        match checked {
             // A valid signature alone does not make an agent "seen": `faxline agent --check` signs a probe
             // too. Agents are seen when they poll for work or hold a lease (see `lease` and `renew`).
-            Ok((h, body)) => Ok(SignedAgent {
-                agent_id: h.agent_id,
-                body,
-                headers,
-            }),
-            Err(e) => {
-                crate::audit!("agent_auth_failed", ip = %ip, reason = %e, path = %path);
-                crate::metrics::auth_failed("agent_signature");
-                st.auth_throttle.fail(FailScope::Agent(ip), now);
-                let detail = match e {
-                    AgentAuthError::Replay => "Replayed request",
-                    AgentAuthError::Stale => "Request timestamp outside the allowed window",
-                    _ => "Invalid agent signature",
-                };
-                Err(ApiError::unauthorized(detail))
-            }
+            Ok(()) => Ok(self.headers.agent_id),
+            Err(e) => Err(self.refuse(st, e)),
         }
+    }
+
+    /// Audits, counts and throttles a refused request; its answer.
+    fn refuse(&self, st: &AppState, e: AgentAuthError) -> ApiError {
+        crate::audit!("agent_auth_failed", ip = %self.ip, reason = %e, path = %self.path);
+        crate::metrics::auth_failed("agent_signature");
+        st.auth_throttle.fail(FailScope::Agent(self.ip), self.now);
+        let detail = match e {
+            AgentAuthError::Replay => "Replayed request",
+            AgentAuthError::Stale => "Request timestamp outside the allowed window",
+            _ => "Invalid agent signature",
+        };
+        ApiError::unauthorized(detail)
+    }
+}
+
+impl FromRequest<AppState> for SignedAgent {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiError> {
+        let pre = Prechecked::check(&req, st)?;
+        // Bodies of requests that pass the precheck are read a few at a time.
+        let body = {
+            let _permit = UNVERIFIED_BODIES
+                .acquire()
+                .await
+                .map_err(|_| ApiError::internal())?;
+            Bytes::from_request(req, st)
+                .await
+                .map_err(|e| ApiError::new(e.status(), "Request body too large or unreadable"))?
+        };
+        let agent_id = pre.verify(st, &agent_auth::body_sha256_hex(&body))?;
+        Ok(SignedAgent { agent_id, body })
     }
 }
 
@@ -577,53 +617,73 @@ pub(crate) async fn document(
         .into_response())
 }
 
-/// Multipart `metadata` (JSON) + `file` (PDF).
+/// The most the `metadata` part of an inbound upload may hold.
+const INBOUND_META_MAX: usize = 64 * 1024;
+
+/// A received fax: multipart `metadata` (JSON) + `file` (PDF), signed like every agent request.
+///
+/// The body is streamed, not held: the PDF goes to a spool file (sealed with client-side
+/// encryption on) while the whole body is hashed, and the signature over that hash is verified
+/// when the body has ended, before anything is parsed beyond the multipart framing or stored. A
+/// body that fails there leaves nothing behind (the spool file is deleted on drop).
 pub(crate) async fn inbound(
     State(st): State<AppState>,
-    agent: SignedAgent,
+    req: Request,
 ) -> ApiResult<Json<InboundAnswer>> {
+    let pre = Prechecked::check(&req, &st)?;
+    let permit = UNVERIFIED_BODIES
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
+    // The route's body limit (its `DefaultBodyLimit`) stays with the parts for the parser.
+    let (parts, body) = req.into_parts();
+    let body = HashedBody::new(body, st.cfg.max_file_bytes() + 256 * 1024);
+    let framed = Request::from_parts(parts, Body::from_stream(body.clone()));
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let parts = read_inbound_parts(&st, framed, &id).await;
+    // Whatever the framing said, the signature covers every byte: read the rest, then verify.
+    let (sha, read) = body.finish().await;
+    drop(permit);
+    let sha = match read {
+        BodyRead::Complete => sha,
+        BodyRead::TooLarge => {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large or unreadable",
+            ));
+        }
+        BodyRead::Failed => {
+            return Err(ApiError::bad_request(
+                "Request body too large or unreadable",
+            ));
+        }
+    };
+    let agent_id = pre.verify(&st, &sha)?;
+    let (meta, pdf) = parts?;
     if !st.cfg.inbound_enabled {
         // Nothing can read a received fax while inbound is off (its routes answer 404), so it is
         // not kept; the answer is a success so the agent drops its copy instead of retrying.
         crate::audit!(
             "inbound_discarded",
-            agent = %agent.agent_id,
+            agent = %agent_id,
             reason = "inbound disabled",
-            size = agent.body.len()
+            size = pdf.as_ref().map_or(0, |p| p.size())
         );
         return Ok(Json(InboundAnswer {
             id: None,
             status: InboundDisposition::Discarded,
         }));
     }
-    let mut req = Request::new(Body::from(agent.body.clone()));
-    if let Some(ct) = agent.headers.get(header::CONTENT_TYPE) {
-        req.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
-    }
-    let mut mp = Multipart::from_request(req, &())
-        .await
-        .map_err(|_| ApiError::missing("body", "metadata"))?;
-    let mut meta: Option<InboundMeta> = None;
-    let mut pdf: Option<Bytes> = None;
-    let bad = |_| ApiError::bad_request("There was an error parsing the body");
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("metadata") => {
-                let b = field.bytes().await.map_err(bad)?;
-                meta = Some(serde_json::from_slice(&b).map_err(|e| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("Invalid metadata: {e}"),
-                    )
-                })?);
-            }
-            Some("file") => pdf = Some(field.bytes().await.map_err(bad)?),
-            _ => {}
-        }
-    }
-    let meta = meta.ok_or_else(|| ApiError::missing("body", "metadata"))?;
+    let meta: InboundMeta =
+        serde_json::from_slice(&meta.ok_or_else(|| ApiError::missing("body", "metadata"))?)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Invalid metadata: {e}"),
+                )
+            })?;
     let pdf = pdf.ok_or_else(|| ApiError::missing("body", "file"))?;
-    if !is_pdf(&pdf) {
+    if pdf.kind().ok() != Some(DocKind::Pdf) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Only PDF is accepted",
@@ -631,15 +691,15 @@ pub(crate) async fn inbound(
     }
     let now = now_us();
     let row = Inbound {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id: id.clone(),
         from_number: meta.from,
         to_number: meta.to,
         status: meta.status.unwrap_or_else(|| "received".into()),
         backend: "sip".into(),
-        provider_sid: meta.call_id.map(|c| format!("{}/{c}", agent.agent_id)),
+        provider_sid: meta.call_id.map(|c| format!("{agent_id}/{c}")),
         pages: meta.pages,
-        size_bytes: Some(pdf.len() as i64),
-        sha256: Some(hex::encode(Sha256::digest(&pdf))),
+        size_bytes: Some(pdf.size() as i64),
+        sha256: Some(pdf.sha256().to_owned()),
         mailbox_label: None,
         error: None,
         created_at: now,
@@ -650,11 +710,11 @@ pub(crate) async fn inbound(
             .unwrap_or(now),
         updated_at: now,
     };
-    let stored = st.store.inbound().insert(&row, &pdf).await?;
+    let stored = st.store.inbound().insert_spooled(&row, pdf).await?;
     crate::audit!(
         "inbound_received",
         inbound_id = %stored.id,
-        agent = %agent.agent_id,
+        agent = %agent_id,
         from = %mask_number(stored.from_number.as_deref().unwrap_or("")),
         to = %mask_number(stored.to_number.as_deref().unwrap_or(""))
     );
@@ -662,4 +722,140 @@ pub(crate) async fn inbound(
         id: Some(stored.id),
         status: InboundDisposition::Ok,
     }))
+}
+
+/// The `metadata` bytes and the spooled `file` of an inbound upload, or why its framing is bad.
+type InboundParts = ApiResult<(Option<Bytes>, Option<Spooled>)>;
+
+/// Reads the multipart framing of an inbound upload: `metadata` kept (at most
+/// [`INBOUND_META_MAX`]), `file` spooled as inbound fax `id`, anything else skipped. Nothing here
+/// is trusted yet: the caller verifies the signature before using what this returns.
+async fn read_inbound_parts(st: &AppState, framed: Request, id: &str) -> InboundParts {
+    let mut mp = Multipart::from_request(framed, &())
+        .await
+        .map_err(|_| ApiError::missing("body", "metadata"))?;
+    let bad = |_| ApiError::bad_request("There was an error parsing the body");
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large or unreadable",
+        )
+    };
+    let (mut meta, mut pdf): (Option<Bytes>, Option<Spooled>) = (None, None);
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("metadata") => {
+                let mut b = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    if b.len() + chunk.len() > INBOUND_META_MAX {
+                        return Err(too_large());
+                    }
+                    b.extend_from_slice(&chunk);
+                }
+                meta = Some(Bytes::from(b));
+            }
+            Some("file") => {
+                drop(pdf.take());
+                let mut spool = st
+                    .store
+                    .spool_inbound(id, &st.cfg.upload_dir(), st.cfg.max_file_bytes())
+                    .await?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    spool.push(&chunk).await.map_err(|e| match e {
+                        SpoolError::TooLarge => too_large(),
+                        SpoolError::Store(e) => e.into(),
+                    })?;
+                }
+                pdf = Some(spool.finish().await?);
+            }
+            _ => while field.chunk().await.map_err(bad)?.is_some() {},
+        }
+    }
+    Ok((meta, pdf))
+}
+
+/// How the body of a streamed agent request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyRead {
+    Complete,
+    TooLarge,
+    Failed,
+}
+
+/// A request body read as a stream (for the multipart parser) while every byte is hashed for
+/// the signature and counted against a limit. Clones share the body: [`HashedBody::finish`]
+/// reads what the parser left (an epilogue, a body cut short by a framing error) and returns the
+/// SHA-256 of all of it.
+#[derive(Clone)]
+struct HashedBody(std::sync::Arc<std::sync::Mutex<HashedState>>);
+
+struct HashedState {
+    body: axum::body::BodyDataStream,
+    hasher: Sha256,
+    read: u64,
+    limit: u64,
+    end: Option<BodyRead>,
+}
+
+impl HashedBody {
+    fn new(body: Body, limit: u64) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(HashedState {
+            body: body.into_data_stream(),
+            hasher: Sha256::new(),
+            read: 0,
+            limit,
+            end: None,
+        })))
+    }
+
+    fn poll_piece(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Bytes>> {
+        use futures::Stream;
+        let mut st = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if st.end.is_some() {
+            return std::task::Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut st.body).poll_next(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(None) => {
+                st.end = Some(BodyRead::Complete);
+                std::task::Poll::Ready(None)
+            }
+            std::task::Poll::Ready(Some(Err(_))) => {
+                st.end = Some(BodyRead::Failed);
+                std::task::Poll::Ready(None)
+            }
+            std::task::Poll::Ready(Some(Ok(piece))) => {
+                st.read += piece.len() as u64;
+                if st.read > st.limit {
+                    st.end = Some(BodyRead::TooLarge);
+                    return std::task::Poll::Ready(None);
+                }
+                st.hasher.update(&piece);
+                std::task::Poll::Ready(Some(piece))
+            }
+        }
+    }
+
+    /// Reads the rest of the body; its SHA-256 (hex) and how it ended.
+    async fn finish(self) -> (String, BodyRead) {
+        while std::future::poll_fn(|cx| self.poll_piece(cx))
+            .await
+            .is_some()
+        {}
+        let mut st = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let end = st.end.unwrap_or(BodyRead::Failed);
+        let hasher = std::mem::take(&mut st.hasher);
+        (hex::encode(hasher.finalize()), end)
+    }
+}
+
+impl futures::Stream for HashedBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.poll_piece(cx).map(|p| p.map(Ok))
+    }
 }

@@ -32,19 +32,67 @@ impl InboundFaxes<'_> {
     /// Stores an inbound fax with its PDF in one transaction. A repeat of the same
     /// `(backend, provider_sid)` returns the existing row.
     pub async fn insert(&self, row: &Inbound, pdf: &bytes::Bytes) -> StoreResult<Inbound> {
-        if let Some(sid) = &row.provider_sid
-            && let Some(existing) = self.0
-                .db
-                .one::<Inbound>(
-                    &format!(
-                        "SELECT {INBOUND_COLS} FROM inbound_faxes WHERE backend = $1 AND provider_sid = $2"
-                    ),
-                    Args::new().s(&row.backend).s(sid),
-                )
-                .await?
-        {
+        if let Some(existing) = self.existing(row).await? {
             return Ok(existing);
         }
+        let doc = DocumentId::Inbound(row.id.clone());
+        let written = self.insert_row(row, Some(pdf)).await;
+        self.settle(row, &doc, written).await
+    }
+
+    /// [`InboundFaxes::insert`] of a fax spooled as it arrived ([`super::spool::Spool`], named
+    /// `DocumentId::Inbound(row.id)`): a file or object backend stores the spooled file before
+    /// the row commits (the local one renames it into place), so a large fax never sits whole in
+    /// memory; the database backend reads it whole into its row.
+    pub async fn insert_spooled(
+        &self,
+        row: &Inbound,
+        spooled: super::spool::Spooled,
+    ) -> StoreResult<Inbound> {
+        debug_assert_eq!(spooled.id(), &DocumentId::Inbound(row.id.clone()));
+        let documents = &self.0.documents;
+        if !documents.is_external() {
+            let pdf = tokio::task::spawn_blocking(move || spooled.read_plain())
+                .await
+                .map_err(|e| {
+                    StoreError::Documents(super::DocumentError::Io(std::io::Error::other(e)))
+                })?
+                .map_err(|e| StoreError::Documents(e.into()))?;
+            return self.insert(row, &pdf).await;
+        }
+        // A repeat is answered before anything is written (the spooled file is deleted on drop).
+        if let Some(existing) = self.existing(row).await? {
+            return Ok(existing);
+        }
+        let doc = DocumentId::Inbound(row.id.clone());
+        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
+            // A write that failed late (a timeout after the store took it) may have stored it.
+            super::batch::purge(documents, std::slice::from_ref(&doc)).await;
+            return Err(e.into());
+        }
+        let written = self.insert_row(row, None).await;
+        self.settle(row, &doc, written).await
+    }
+
+    /// The row already stored for this `(backend, provider_sid)`, if any.
+    async fn existing(&self, row: &Inbound) -> StoreResult<Option<Inbound>> {
+        let Some(sid) = &row.provider_sid else {
+            return Ok(None);
+        };
+        self.0
+            .db
+            .one::<Inbound>(
+                &format!(
+                    "SELECT {INBOUND_COLS} FROM inbound_faxes WHERE backend = $1 AND provider_sid = $2"
+                ),
+                Args::new().s(&row.backend).s(sid),
+            )
+            .await
+    }
+
+    /// Inserts the row, and with `pdf` its document in the same transaction; `false` when a
+    /// concurrent upload of the same fax won.
+    async fn insert_row(&self, row: &Inbound, pdf: Option<&bytes::Bytes>) -> StoreResult<bool> {
         let insert = "INSERT INTO inbound_faxes (id, from_number, to_number, status, backend, provider_sid, \
               pages, size_bytes, sha256, mailbox_label, error, created_at, received_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -65,14 +113,16 @@ impl InboundFaxes<'_> {
             .i(row.received_at)
             .i(row.updated_at);
         let doc = DocumentId::Inbound(row.id.clone());
-        let written: StoreResult<bool> = with_writer!(&self.0.db, |p| async {
+        with_writer!(&self.0.db, |p| async {
             let mut tx = p.begin().await?;
             let n = args
                 .bind(q(insert))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if n == 1 {
+            if n == 1
+                && let Some(pdf) = pdf
+            {
                 self.0
                     .documents
                     .put(&mut OwnerTx::from(&mut *tx), &doc, pdf)
@@ -81,12 +131,22 @@ impl InboundFaxes<'_> {
             tx.commit().await?;
             Ok(n == 1)
         }
-        .await);
-        // A document put outside the database does not roll back with the row.
+        .await)
+    }
+
+    /// After [`InboundFaxes::insert_row`]: the stored row, or the winner of a race with an
+    /// identical upload. A document put outside the database does not roll back with the row, so
+    /// it is deleted when the row did not commit or lost the race.
+    async fn settle(
+        &self,
+        row: &Inbound,
+        doc: &DocumentId,
+        written: StoreResult<bool>,
+    ) -> StoreResult<Inbound> {
         let inserted = match written {
             Ok(inserted) => inserted,
             Err(e) => {
-                if let Err(cleanup) = self.0.documents.delete(&doc).await {
+                if let Err(cleanup) = self.0.documents.delete(doc).await {
                     tracing::warn!(error = %cleanup, "cannot delete the document of a failed inbound insert");
                 }
                 return Err(e);
@@ -95,16 +155,12 @@ impl InboundFaxes<'_> {
         if inserted {
             return Ok(row.clone());
         }
-        // Lost a race with an identical upload: return the winner.
-        let sid = row.provider_sid.as_deref().unwrap_or_default();
-        self.0.db.one::<Inbound>(
-            &format!(
-                "SELECT {INBOUND_COLS} FROM inbound_faxes WHERE backend = $1 AND provider_sid = $2"
-            ),
-            Args::new().s(&row.backend).s(sid),
-        )
-        .await?
-        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        if let Err(cleanup) = self.0.documents.delete(doc).await {
+            tracing::warn!(error = %cleanup, "cannot delete the document of a duplicate inbound upload");
+        }
+        self.existing(row)
+            .await?
+            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
     pub async fn get(&self, id: &str) -> StoreResult<Option<Inbound>> {

@@ -275,6 +275,19 @@ impl Store {
         spool::Spool::create(&self.documents, &dir, id, limit).await
     }
 
+    /// [`Store::spool`] for a received fax's PDF, named by its inbound id
+    /// ([`InboundFaxes::insert_spooled`]).
+    pub async fn spool_inbound(
+        &self,
+        inbound_id: &str,
+        elsewhere: &std::path::Path,
+        limit: u64,
+    ) -> documents::DocumentResult<spool::Spool> {
+        let id = DocumentId::Inbound(inbound_id.to_owned());
+        let dir = self.documents.spool_dir(&id, elsewhere);
+        spool::Spool::create(&self.documents, &dir, id, limit).await
+    }
+
     /// Which backend holds the documents (`database`, `local`, `s3`).
     pub fn documents_backend(&self) -> &'static str {
         self.documents.name()
