@@ -325,6 +325,17 @@ async fn large_inbound_reads_back(db: Db, backend: &str) {
         stored == pdf,
         "the received fax must read back byte-identical"
     );
+    // Served a piece at a time, with its length.
+    let (_, key) = common::create_key(&s, &["inbound:read"]).await;
+    let r = common::http()
+        .get(s.url(&format!("/inbound/{id}/pdf")))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.content_length(), Some(pdf.len() as u64));
+    assert!(r.bytes().await.unwrap() == pdf);
     let raw = match backend {
         "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(&id)).unwrap(),
         "s3" => {

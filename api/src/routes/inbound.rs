@@ -99,10 +99,35 @@ pub(crate) async fn pdf(
             .principal
             .key_id
     };
-    load_inbound(&st, &id).await?;
-    let doc = stored_pdf(&st, &id).await?;
+    let fax = load_inbound(&st, &id).await?;
+    // Streamed from the store as a job's PDF is (a read error midway cuts the body short).
+    let doc = st
+        .store
+        .documents()
+        .get_stream(&DocumentId::Inbound(id.clone()))
+        .await?
+        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
     crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
-    Ok(pdf_response(&format!("inbound_{id}.pdf"), doc))
+    let inbound_id = id.clone();
+    let doc = futures::StreamExt::inspect(doc, move |piece| {
+        if let Err(e) = piece {
+            tracing::error!(inbound_id = %inbound_id, error = %e, "received fax read failed while sending it");
+        }
+    });
+    let mut response = pdf_response(
+        &format!("inbound_{id}.pdf"),
+        axum::body::Body::from_stream(doc),
+    );
+    // The stored size, when the row has one (rows from before it was recorded do not).
+    if let Some(len) = fax
+        .size_bytes
+        .and_then(|n| axum::http::HeaderValue::from_str(&n.to_string()).ok())
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, len);
+    }
+    Ok(response)
 }
 
 /// Beyond Faxbot: `GET /inbound/{id}/preview/{page}[?width=N]` — a PNG of one received page (1-based),
