@@ -758,7 +758,11 @@ async fn read_inbound_parts(st: &AppState, framed: Request, id: &str) -> Inbound
                 drop(pdf.take());
                 let mut spool = st
                     .store
-                    .spool_inbound(id, &st.cfg.upload_dir(), st.cfg.max_file_bytes())
+                    .spool(
+                        DocumentId::Inbound(id.to_owned()),
+                        &st.cfg.upload_dir(),
+                        st.cfg.max_file_bytes(),
+                    )
                     .await?;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     spool.push(&chunk).await.map_err(|e| match e {

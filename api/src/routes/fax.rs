@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::extract::{Caller, FaxRead, FaxSend, OwnJob, PageNo, SignedLink, ValidQuery, load_job};
-use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link, pdf_response};
+use super::{ClientIp, FaxJobOut, PdfLinkOut, make_link};
 use crate::audit::mask_number;
 use crate::document::{DocKind, SniffError, sniff};
 use crate::error::{ApiError, ApiResult};
@@ -97,7 +97,7 @@ pub(crate) async fn send(
                 drop(file.take());
                 let mut spool = st
                     .store
-                    .spool(&job_id, &st.cfg.upload_dir(), limit)
+                    .spool(DocumentId::Job(job_id.clone()), &st.cfg.upload_dir(), limit)
                     .await
                     .map_err(|e| ApiError::from(crate::store::StoreError::from(e)))?;
                 while let Some(chunk) = field.chunk().await.map_err(|e| parse_error(e, limit_mb))? {
@@ -430,25 +430,14 @@ pub(crate) async fn pdf(
         return Err(ApiError::not_found("PDF not available"));
     }
     // Streamed from the store as the agent's download is (a read error midway cuts the body short).
-    let doc = st
-        .store
-        .documents()
-        .get_stream(&DocumentId::Job(id.clone()))
-        .await?
-        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    let response = super::streamed_pdf(
+        &st,
+        DocumentId::Job(id.clone()),
+        &format!("fax_{id}.pdf"),
+        Some(job.doc_size),
+    )
+    .await?;
     crate::audit!("pdf_served", job_id = %id, ip = %ip);
-    let job_id = id.clone();
-    let doc = futures::StreamExt::inspect(doc, move |piece| {
-        if let Err(e) = piece {
-            tracing::error!(job_id = %job_id, error = %e, "document read failed while sending it");
-        }
-    });
-    let mut response = pdf_response(&format!("fax_{id}.pdf"), axum::body::Body::from_stream(doc));
-    if let Ok(len) = axum::http::HeaderValue::from_str(&job.doc_size.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_LENGTH, len);
-    }
     Ok(response)
 }
 

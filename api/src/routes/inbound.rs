@@ -13,7 +13,7 @@ use super::extract::{
     Caller, InboundEnabled, InboundFax, InboundList, InboundPdf, InboundRead, PageNo, SignedLink,
     ValidQuery, load_inbound,
 };
-use super::{ClientIp, InboundFaxOut, PdfLinkOut, make_link, pdf_response};
+use super::{ClientIp, InboundFaxOut, PdfLinkOut, make_link};
 use crate::document::DocKind;
 use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
@@ -100,33 +100,15 @@ pub(crate) async fn pdf(
             .key_id
     };
     let fax = load_inbound(&st, &id).await?;
-    // Streamed from the store as a job's PDF is (a read error midway cuts the body short).
-    let doc = st
-        .store
-        .documents()
-        .get_stream(&DocumentId::Inbound(id.clone()))
-        .await?
-        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
-    crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
-    let inbound_id = id.clone();
-    let doc = futures::StreamExt::inspect(doc, move |piece| {
-        if let Err(e) = piece {
-            tracing::error!(inbound_id = %inbound_id, error = %e, "received fax read failed while sending it");
-        }
-    });
-    let mut response = pdf_response(
-        &format!("inbound_{id}.pdf"),
-        axum::body::Body::from_stream(doc),
-    );
     // The stored size, when the row has one (rows from before it was recorded do not).
-    if let Some(len) = fax
-        .size_bytes
-        .and_then(|n| axum::http::HeaderValue::from_str(&n.to_string()).ok())
-    {
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_LENGTH, len);
-    }
+    let response = super::streamed_pdf(
+        &st,
+        DocumentId::Inbound(id.clone()),
+        &format!("inbound_{id}.pdf"),
+        fax.size_bytes,
+    )
+    .await?;
+    crate::audit!("inbound_pdf_served", inbound_id = %id, by = %who, ip = %ip);
     Ok(response)
 }
 

@@ -23,9 +23,9 @@ use serde::Serialize;
 
 pub(crate) use extract::valid_id;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{DocumentError, Inbound, Job, StoreError};
+use crate::store::{DocumentError, DocumentId, DocumentStore, Inbound, Job, StoreError};
 use faxline_protocol::time::iso;
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -265,8 +265,37 @@ impl From<Inbound> for InboundFaxOut {
     }
 }
 
+/// A stored PDF sent as it is read from the store (`GET /fax/{id}/pdf`, `GET /inbound/{id}/pdf`),
+/// with `len` as its Content-Length when known. A read error midway is logged with the document's
+/// id and cuts the body short, so the client sees a short download rather than a corrupt one.
+pub(crate) async fn streamed_pdf(
+    st: &AppState,
+    id: DocumentId,
+    filename: &str,
+    len: Option<i64>,
+) -> ApiResult<axum::response::Response> {
+    let doc = st
+        .store
+        .documents()
+        .get_stream(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("PDF file not found"))?;
+    let doc = futures::StreamExt::inspect(doc, move |piece| {
+        if let Err(e) = piece {
+            tracing::error!(document = ?id, error = %e, "document read failed while sending it");
+        }
+    });
+    let mut response = pdf_response(filename, axum::body::Body::from_stream(doc));
+    if let Some(len) = len.and_then(|n| axum::http::HeaderValue::from_str(&n.to_string()).ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, len);
+    }
+    Ok(response)
+}
+
 /// A PDF download with Faxbot's no-cache headers.
-pub(crate) fn pdf_response(
+fn pdf_response(
     filename: &str,
     body: impl Into<axum::body::Body>,
 ) -> axum::response::Response {

@@ -261,29 +261,15 @@ impl Store {
         &self.documents
     }
 
-    /// A temporary file for the upload of job `job_id`'s document, at most `limit` bytes
-    /// ([`spool::Spool`]): in the local backend's directory, or in `elsewhere` (a private
-    /// directory of the API's) for the other backends.
+    /// A temporary file for an upload of document `id` (a job's, or a received fax's), at most
+    /// `limit` bytes ([`spool::Spool`]): in the local backend's directory, or in `elsewhere` (a
+    /// private directory of the API's) for the other backends.
     pub async fn spool(
         &self,
-        job_id: &str,
+        id: DocumentId,
         elsewhere: &std::path::Path,
         limit: u64,
     ) -> documents::DocumentResult<spool::Spool> {
-        let id = DocumentId::Job(job_id.to_owned());
-        let dir = self.documents.spool_dir(&id, elsewhere);
-        spool::Spool::create(&self.documents, &dir, id, limit).await
-    }
-
-    /// [`Store::spool`] for a received fax's PDF, named by its inbound id
-    /// ([`InboundFaxes::insert_spooled`]).
-    pub async fn spool_inbound(
-        &self,
-        inbound_id: &str,
-        elsewhere: &std::path::Path,
-        limit: u64,
-    ) -> documents::DocumentResult<spool::Spool> {
-        let id = DocumentId::Inbound(inbound_id.to_owned());
         let dir = self.documents.spool_dir(&id, elsewhere);
         spool::Spool::create(&self.documents, &dir, id, limit).await
     }
