@@ -295,10 +295,7 @@ pub(crate) async fn streamed_pdf(
 }
 
 /// A PDF download with Faxbot's no-cache headers.
-fn pdf_response(
-    filename: &str,
-    body: impl Into<axum::body::Body>,
-) -> axum::response::Response {
+fn pdf_response(filename: &str, body: impl Into<axum::body::Body>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
     (
