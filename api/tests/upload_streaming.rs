@@ -126,6 +126,21 @@ fn s3_settings_of(s: &TestServer) -> S3Settings {
     settings
 }
 
+/// No document of the backend's is left: no file in the local backend's `kind` directory, no
+/// object in the test's bucket.
+async fn assert_no_documents(s: &TestServer, backend: &str, kind: &str) {
+    match backend {
+        "local" => {
+            let left: Vec<_> = std::fs::read_dir(s.cfg.data_dir.join("documents").join(kind))
+                .unwrap()
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        "s3" => assert_eq!(s3::keys(&s3_settings_of(s)).await, Vec::<String>::new()),
+        _ => {}
+    }
+}
+
 async fn large_upload_reads_back(db: Db, backend: &str) {
     let Some(s) = TestServer::start(db, |c| {
         common::use_storage(c, backend);
@@ -197,16 +212,7 @@ async fn over_the_limit_leaves_nothing(db: Db, backend: &str) {
     assert_eq!(body["detail"], "File exceeds 2 MB limit");
     assert_eq!(job_rows(&s).await, 0);
     assert_eq!(temp_files(&s), Vec::<String>::new());
-    match backend {
-        "local" => {
-            let left: Vec<_> = std::fs::read_dir(s.cfg.data_dir.join("documents/jobs"))
-                .unwrap()
-                .collect();
-            assert!(left.is_empty(), "{left:?}");
-        }
-        "s3" => assert_eq!(s3::keys(&s3_settings_of(&s)).await, Vec::<String>::new()),
-        _ => {}
-    }
+    assert_no_documents(&s, backend, "jobs").await;
     // Under the limit it is accepted.
     let r = common::send_fax(&s, ADMIN_KEY, "+15551234567", "ok.pdf", large_pdf(1 << 20)).await;
     assert_eq!(r.status(), 202);
@@ -407,16 +413,7 @@ async fn inbound_refusals_leave_nothing(db: Db, backend: &str) {
     );
     assert_eq!(inbound_rows(&s).await, 0);
     assert_eq!(temp_files(&s), Vec::<String>::new());
-    match backend {
-        "local" => {
-            let left: Vec<_> = std::fs::read_dir(s.cfg.data_dir.join("documents/inbound"))
-                .map(|d| d.collect())
-                .unwrap_or_default();
-            assert!(left.is_empty(), "{left:?}");
-        }
-        "s3" => assert_eq!(s3::keys(&s3_settings_of(&s)).await, Vec::<String>::new()),
-        _ => {}
-    }
+    assert_no_documents(&s, backend, "inbound").await;
     // The signature covers every byte, an epilogue after the closing boundary included: signed
     // over the whole body it is taken, and the same body signed without the epilogue is not.
     let with_epilogue = inbound_body(&pdf, b"an epilogue the parser never reads\r\n");

@@ -46,6 +46,11 @@ pub(crate) struct SignedAgent {
 /// what the signature is then verified against, once the body's hash is known.
 struct Prechecked {
     headers: SignedHeaders,
+    request: RequestAuth,
+}
+
+/// What a refusal is audited and throttled by, and what the signature covers besides the body.
+struct RequestAuth {
     method: String,
     path: String,
     ip: std::net::IpAddr,
@@ -70,64 +75,55 @@ impl Prechecked {
                 wait,
             ));
         }
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default();
-        let window = st.cfg.agent_replay_window_seconds as i64;
-        let found =
-            SignedHeaders::from_lookup(|n| req.headers().get(n).and_then(|v| v.to_str().ok()))
-                .and_then(|h| agent_auth::precheck(&h, now, window).map(|()| h));
-        let mut pre = Self {
-            headers: SignedHeaders {
-                agent_id: String::new(),
-                timestamp: 0,
-                nonce: String::new(),
-                signature: String::new(),
-            },
+        let request = RequestAuth {
             method: req.method().as_str().to_string(),
-            path,
+            path: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
             ip,
             now,
-            window,
+            window: st.cfg.agent_replay_window_seconds as i64,
         };
-        match found {
-            Ok(h) => {
-                pre.headers = h;
-                Ok(pre)
-            }
-            Err(e) => Err(pre.refuse(st, e)),
+        match SignedHeaders::from_lookup(|n| req.headers().get(n).and_then(|v| v.to_str().ok()))
+            .and_then(|h| agent_auth::precheck(&h, now, request.window).map(|()| h))
+        {
+            Ok(headers) => Ok(Self { headers, request }),
+            Err(e) => Err(request.refuse(st, e)),
         }
     }
 
     /// Verifies the signature over the body's SHA-256 (hex) and the nonce; the agent's id.
     fn verify(self, st: &AppState, body_sha256_hex: &str) -> Result<String, ApiError> {
+        let Self { headers, request } = self;
         let checked = agent_auth::verify_request_hashed(
             st.agent_secret.as_bytes(),
-            &self.method,
-            &self.path,
-            &self.headers,
+            &request.method,
+            &request.path,
+            &headers,
             body_sha256_hex,
-            self.now,
-            self.window,
+            request.now,
+            request.window,
         )
         .and_then(|()| {
             st.nonces.check_and_insert(
-                &self.headers.agent_id,
-                &self.headers.nonce,
-                self.now,
-                self.window,
+                &headers.agent_id,
+                &headers.nonce,
+                request.now,
+                request.window,
             )
         });
         match checked {
             // A valid signature alone does not make an agent "seen": `faxline agent --check` signs a probe
             // too. Agents are seen when they poll for work or hold a lease (see `lease` and `renew`).
-            Ok(()) => Ok(self.headers.agent_id),
-            Err(e) => Err(self.refuse(st, e)),
+            Ok(()) => Ok(headers.agent_id),
+            Err(e) => Err(request.refuse(st, e)),
         }
     }
+}
 
+impl RequestAuth {
     /// Audits, counts and throttles a refused request; its answer.
     fn refuse(&self, st: &AppState, e: AgentAuthError) -> ApiError {
         crate::audit!("agent_auth_failed", ip = %self.ip, reason = %e, path = %self.path);

@@ -52,12 +52,7 @@ impl InboundFaxes<'_> {
         debug_assert_eq!(spooled.id(), &DocumentId::Inbound(row.id.clone()));
         let documents = &self.0.documents;
         if !documents.is_external() {
-            let pdf = tokio::task::spawn_blocking(move || spooled.read_plain())
-                .await
-                .map_err(|e| {
-                    StoreError::Documents(super::DocumentError::Io(std::io::Error::other(e)))
-                })?
-                .map_err(|e| StoreError::Documents(e.into()))?;
+            let pdf = spooled.into_plain().await?;
             return self.insert(row, &pdf).await;
         }
         // A repeat is answered before anything is written (the spooled file is deleted on drop).

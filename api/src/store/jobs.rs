@@ -161,12 +161,7 @@ impl Jobs<'_> {
     ) -> StoreResult<InsertOutcome> {
         let documents = &self.0.documents;
         if !documents.is_external() {
-            job.content = tokio::task::spawn_blocking(move || spooled.read_plain())
-                .await
-                .map_err(|e| {
-                    StoreError::Documents(super::DocumentError::Io(std::io::Error::other(e)))
-                })?
-                .map_err(|e| StoreError::Documents(e.into()))?;
+            job.content = spooled.into_plain().await?;
             return self.insert(job).await;
         }
         let size = spooled.size() as i64;

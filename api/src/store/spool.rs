@@ -272,6 +272,15 @@ impl Spooled {
         }
     }
 
+    /// [`Spooled::read_plain`] on a blocking thread, for the database backend's inserts (a job's
+    /// document, a received fax), whose row binds the document in one piece.
+    pub(crate) async fn into_plain(self) -> DocumentResult<Bytes> {
+        tokio::task::spawn_blocking(move || self.read_plain())
+            .await
+            .map_err(|e| DocumentError::Io(io::Error::other(e)))?
+            .map_err(DocumentError::Io)
+    }
+
     /// The whole content in memory (the database backend, and a text's page count). Blocking.
     pub fn read_plain(&self) -> io::Result<Bytes> {
         let mut all = Vec::with_capacity(self.size as usize);

@@ -272,12 +272,12 @@ impl Receiver {
     /// sequence numbers that only shared a slot under the smaller modulus.
     fn reserve(&mut self, upto: i64) {
         let lo = self.next.min(upto) - i64::from(self.ring_reach);
-        if upto - lo < self.slots.len() as i64 || self.slots.len() >= MAX_RING {
-            return;
-        }
         let mut len = self.slots.len();
         while upto - lo >= len as i64 && len < MAX_RING {
             len *= 2;
+        }
+        if len == self.slots.len() {
+            return;
         }
         let old = std::mem::replace(&mut self.slots, vec![Slot::default(); len]);
         for slot in old {
