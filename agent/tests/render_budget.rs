@@ -117,6 +117,51 @@ fn pooled_page_counts_answer_in_order() {
     );
 }
 
+/// A pooled count of a document larger than a pipe holds, from memory and read from a file a
+/// piece at a time (as the API pipes a spooled upload), answers as in process; a file that
+/// fails mid-read gives an error, not a hang or a worker out of step for the next count.
+#[test]
+fn pooled_page_counts_of_large_documents() {
+    use std::io::Read;
+    let opts = RenderOptions {
+        memory_limit: 256 << 20,
+        ..RenderOptions::default()
+    };
+    let path = fixtures().join("pdf/libtasn1.pdf");
+    let big = std::fs::read(&path).unwrap();
+    assert!(big.len() > 4 * 65536);
+    let expected = faxline_document::count_pages(&big, &opts).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            worker().run(Job::Count, &big, &opts).unwrap(),
+            Output::Pages(expected)
+        );
+        let open = || -> std::io::Result<Box<dyn Read + Send>> {
+            Ok(Box::new(std::fs::File::open(&path)?))
+        };
+        assert_eq!(
+            worker()
+                .run_reader(Job::Count, big.len(), &open, &opts)
+                .unwrap(),
+            Output::Pages(expected)
+        );
+        // Claims more bytes than the file has: the read comes up short.
+        let short = || -> std::io::Result<Box<dyn Read + Send>> {
+            Ok(Box::new(std::fs::File::open(&path)?))
+        };
+        assert!(
+            worker()
+                .run_reader(Job::Count, big.len() + 70_000, &short, &opts)
+                .is_err()
+        );
+    }
+    let pdf = std::fs::read(fixtures().join("pdf/dummy.pdf")).unwrap();
+    assert_eq!(
+        worker().run(Job::Count, &pdf, &opts).unwrap(),
+        Output::Pages(1)
+    );
+}
+
 /// Kills the server however the test ends.
 struct Server(Child);
 

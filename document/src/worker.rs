@@ -195,41 +195,18 @@ impl WorkerCommand {
         };
         let cpu = limit.saturating_mul(SESSION_REQUESTS as u32);
         let header = header_with(Job::Count, opts, cpu, Some(doc.len()));
-        let Session {
-            child,
-            stdin,
-            stdout,
-            ..
-        } = &mut session;
-        let answer = std::thread::scope(|s| {
-            s.spawn(move || {
-                let _ = stdin
-                    .write_all(header.as_bytes())
-                    .and_then(|()| doc.write_to(stdin))
-                    .and_then(|()| stdin.flush());
-            });
-            let (tx, rx) = std::sync::mpsc::channel();
-            s.spawn(move || {
-                let _ = tx.send(read_count_answer(stdout));
-            });
-            let answer = rx.recv_timeout(limit);
-            if answer.is_err() {
-                // Over time: the kill ends both threads (broken pipe, end of file).
-                let _ = child.kill();
-            }
-            answer
-        });
-        match answer {
-            Err(_) => Some(Err(DocError::OverBudget(format!(
+        match session.exchange(header.as_bytes(), doc, limit) {
+            Exchange::TimedOut => Some(Err(DocError::OverBudget(format!(
                 "rendering took longer than {} s",
                 limit.as_secs()
             )))),
-            Ok(None) => None,
-            Ok(Some(answer)) => {
+            Exchange::Failed => None,
+            Exchange::Answered { answer, reusable } => {
                 session.served += 1;
-                if session.served < SESSION_REQUESTS
+                if reusable
+                    && session.served < SESSION_REQUESTS
                     && let Ok(mut idle) = IDLE.lock()
-                    && idle.len() < IDLE_SESSIONS
+                    && idle.len() < slots()
                 {
                     idle.push(session);
                 }
@@ -242,11 +219,14 @@ impl WorkerCommand {
         let mut child = self.command().spawn()?;
         let stdin = child.stdin.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
         let stdout = child.stdout.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
+        // Our ends only: the worker's ends of the pipes stay blocking.
+        rustix::io::ioctl_fionbio(&stdin, true)?;
+        rustix::io::ioctl_fionbio(&stdout, true)?;
         Ok(Session {
             key,
             child,
             stdin,
-            stdout: std::io::BufReader::new(stdout),
+            stdout,
             served: 0,
         })
     }
@@ -282,12 +262,11 @@ impl WorkerCommand {
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
-        let (status, out, err) = std::thread::scope(|s| {
-            s.spawn(move || {
-                // A worker that died early closes the pipe; its exit status tells why.
-                let _ = stdin
+        let (status, out, err, fed) = std::thread::scope(|s| {
+            let fed = s.spawn(move || {
+                stdin
                     .write_all(header.as_bytes())
-                    .and_then(|()| doc.write_to(&mut stdin));
+                    .and_then(|()| doc.write_to(&mut stdin))
             });
             let out = s.spawn(move || {
                 let mut buf = Vec::new();
@@ -306,8 +285,16 @@ impl WorkerCommand {
                 status,
                 out.join().unwrap_or_default(),
                 err.join().unwrap_or_default(),
+                fed.join().unwrap_or(Ok(())),
             )
         });
+        match fed {
+            // A worker that died early closes the pipe; its exit status tells why.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(DocError::Worker(format!("cannot read the document: {e}")));
+            }
+            _ => {}
+        }
         tracing::debug!(
             ?job,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -335,7 +322,7 @@ static FREED: std::sync::Condvar = std::sync::Condvar::new();
 
 impl Slot {
     fn acquire() -> Slot {
-        let max = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let max = slots();
         let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
         while *running >= max {
             running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
@@ -353,23 +340,208 @@ impl Drop for Slot {
     }
 }
 
-/// Page counts a pooled worker answers before it is replaced: starting a worker costs a few
-/// milliseconds, more than counting a typical PDF.
-pub const SESSION_REQUESTS: usize = 64;
+/// Workers running at once: one per core, at least 2. Read once: the standard library reads the
+/// cgroup's CPU quota from `/proc` on every call, which cost more than a page count's bookkeeping.
+fn slots() -> usize {
+    static SLOTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SLOTS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
+}
 
-/// Idle pooled workers kept at most.
-const IDLE_SESSIONS: usize = 2;
+/// Page counts a pooled worker answers before it is replaced. Starting one (re-executing the
+/// binary) costs a few milliseconds of CPU, several times a typical count, so a busy API would
+/// spend a tenth of its CPU starting workers if they were replaced often. Each count still has its
+/// own wall-clock deadline and the worker's memory limit; replacing it now and then only bounds
+/// what a long-lived process accumulates (heap fragmentation, the CPU-time limit).
+pub const SESSION_REQUESTS: usize = 1024;
 
 /// Program, arguments and memory budget: what a pooled worker was started with.
 type SessionKey = (PathBuf, Vec<String>, u64);
 
-/// A pooled worker waiting for its next page count.
+/// A pooled worker waiting for its next page count. Our ends of its pipes are non-blocking: one
+/// thread writes the request and reads the answer as the pipes allow ([`Session::exchange`]).
+/// Idle workers are kept up to one per [`slots`] place, so every place stays warm.
 struct Session {
     key: SessionKey,
     child: std::process::Child,
     stdin: std::process::ChildStdin,
-    stdout: std::io::BufReader<std::process::ChildStdout>,
+    stdout: std::process::ChildStdout,
     served: usize,
+}
+
+/// How one request on a pooled worker ended.
+enum Exchange {
+    /// The worker answered; `reusable`: it also took the whole request, so the pipe holds nothing
+    /// of it and the worker may take the next one.
+    Answered {
+        answer: Result<Output, DocError>,
+        reusable: bool,
+    },
+    /// It ended, or wrote something that is not an answer: the caller tries a fresh worker.
+    Failed,
+    /// No answer by the deadline: it was killed.
+    TimedOut,
+}
+
+/// The longest answer a page count may have: `ok N`, or `err …` and a message line.
+const MAX_COUNT_ANSWER: usize = 8192;
+
+impl Session {
+    /// Writes one request (`header`, then the document) and reads the answer, in this thread: the
+    /// pipes are polled, so a worker that stops reading cannot block the write and one that never
+    /// answers is killed at `limit`. Starting helper threads for that, twice per count, cost more
+    /// CPU than the count.
+    fn exchange(&mut self, header: &[u8], doc: &Source<'_>, limit: Duration) -> Exchange {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        use std::io::ErrorKind;
+        let deadline = Instant::now() + limit;
+        let mut feed = Feed::new(header, doc);
+        let mut writing = true;
+        let mut sent_all = false;
+        let mut answer = Vec::new();
+        loop {
+            // Write while the pipe takes it.
+            while writing {
+                let bytes = match feed.next() {
+                    Ok([]) => {
+                        sent_all = true;
+                        writing = false;
+                        break;
+                    }
+                    Ok(bytes) => bytes,
+                    // The document could not be read: this request cannot be completed, so
+                    // the worker (mid-request) is of no further use.
+                    Err(_) => return Exchange::Failed,
+                };
+                match self.stdin.write(bytes) {
+                    Ok(n) => feed.advance(n),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    // It closed its end: it may have answered why before it went.
+                    Err(_) => writing = false,
+                }
+            }
+            // Read what it said.
+            let mut buf = [0u8; 1024];
+            match self.stdout.read(&mut buf) {
+                Ok(0) => return Exchange::Failed,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if let Some(line_ends) = answer_complete(&answer) {
+                        if line_ends < answer.len() {
+                            // More than an answer: out of step with us.
+                            return Exchange::Failed;
+                        }
+                        return match parse_answer(Job::Count, &answer) {
+                            Some(answer) => Exchange::Answered {
+                                answer,
+                                reusable: sent_all,
+                            },
+                            None => Exchange::Failed,
+                        };
+                    }
+                    if answer.len() > MAX_COUNT_ANSWER {
+                        return Exchange::Failed;
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return Exchange::Failed,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let _ = self.child.kill();
+                return Exchange::TimedOut;
+            }
+            let wait = Timespec::try_from(deadline - now).unwrap_or(Timespec {
+                tv_sec: i64::MAX,
+                tv_nsec: 0,
+            });
+            let mut fds = [
+                PollFd::new(&self.stdout, PollFlags::IN),
+                PollFd::new(&self.stdin, PollFlags::OUT),
+            ];
+            let polled = if writing { &mut fds[..] } else { &mut fds[..1] };
+            match poll(polled, Some(&wait)) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return Exchange::Failed,
+            }
+        }
+    }
+}
+
+/// Where a complete page-count answer ends in `buf` (`ok N` and its newline, or `err …` and its
+/// message line), if it is complete.
+fn answer_complete(buf: &[u8]) -> Option<usize> {
+    let first = buf.iter().position(|&b| b == b'\n')? + 1;
+    if !buf.starts_with(b"err ") {
+        return Some(first);
+    }
+    let second = buf[first..].iter().position(|&b| b == b'\n')? + 1;
+    Some(first + second)
+}
+
+/// The bytes of one pooled request, handed out as the pipe takes them: the header, then the
+/// document, from memory or read a piece at a time.
+struct Feed<'a> {
+    header: &'a [u8],
+    doc: &'a Source<'a>,
+    /// Of the header and document together.
+    sent: usize,
+    reader: Option<Box<dyn Read + Send>>,
+    chunk: Vec<u8>,
+    chunk_at: usize,
+}
+
+impl<'a> Feed<'a> {
+    fn new(header: &'a [u8], doc: &'a Source<'a>) -> Self {
+        Self {
+            header,
+            doc,
+            sent: 0,
+            reader: None,
+            chunk: Vec::new(),
+            chunk_at: 0,
+        }
+    }
+
+    /// The next bytes to write; empty when all are written.
+    fn next(&mut self) -> std::io::Result<&[u8]> {
+        if self.sent < self.header.len() {
+            return Ok(&self.header[self.sent..]);
+        }
+        let at = self.sent - self.header.len();
+        match self.doc {
+            Source::Bytes(b) => Ok(&b[at..]),
+            Source::Reader { len, open } => {
+                if at == *len {
+                    return Ok(&[]);
+                }
+                if self.chunk_at == self.chunk.len() {
+                    let reader = match &mut self.reader {
+                        Some(r) => r,
+                        None => self.reader.insert(open()?),
+                    };
+                    self.chunk.resize((*len - at).min(64 * 1024), 0);
+                    let n = reader.read(&mut self.chunk)?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    self.chunk.truncate(n);
+                    self.chunk_at = 0;
+                }
+                Ok(&self.chunk[self.chunk_at..])
+            }
+        }
+    }
+
+    /// `n` bytes of what [`Feed::next`] gave were written.
+    fn advance(&mut self, n: usize) {
+        if self.sent >= self.header.len() && matches!(self.doc, Source::Reader { .. }) {
+            self.chunk_at += n;
+        }
+        self.sent += n;
+    }
 }
 
 impl Drop for Session {
@@ -381,22 +553,6 @@ impl Drop for Session {
 
 /// Idle pooled workers of this process.
 static IDLE: std::sync::Mutex<Vec<Session>> = std::sync::Mutex::new(Vec::new());
-
-/// A pooled worker's answer to a page count (`ok N`, or `err …` and a message line); `None` if
-/// it ended or said something else.
-fn read_count_answer(
-    stdout: &mut std::io::BufReader<std::process::ChildStdout>,
-) -> Option<Result<Output, DocError>> {
-    let mut buf = Vec::new();
-    (&mut *stdout).take(4096).read_until(b'\n', &mut buf).ok()?;
-    if buf.starts_with(b"err ") {
-        (&mut *stdout).take(4096).read_until(b'\n', &mut buf).ok()?;
-    }
-    if buf.last() != Some(&b'\n') {
-        return None;
-    }
-    parse_answer(Job::Count, &buf)
-}
 
 /// Waits for the child until `deadline`; `None` if it had to be killed.
 fn wait_until(

@@ -108,6 +108,13 @@ fn a_worker_past_its_deadline_is_killed() {
         matches!(&err, DocError::OverBudget(m) if m.contains("took longer")),
         "{err:?}"
     );
+    // Nor when the document is more than the pipe holds and the worker never reads it.
+    let big = vec![b'a'; 1 << 20];
+    let err = stuck.run(Job::Count, &big, &opts).unwrap_err();
+    assert!(
+        matches!(&err, DocError::OverBudget(m) if m.contains("took longer")),
+        "{err:?}"
+    );
     let missing = Isolation::Worker(WorkerCommand {
         program: "/nonexistent/faxline".into(),
         args: vec![],
