@@ -12,6 +12,9 @@
 # moto. s3s-fs takes only signed requests, so its "alone" figure is not measured. BENCH_S3_SERVER=s3rver
 # installs s3rver 3.7.1 from the npm registry (Node.js; api/bench/s3rver.js starts it with the benchmark's
 # key; it parses SigV4 but does not check it) and measures it alone first, as with moto.
+# BENCH_S3_DIR=/dev/shm keeps the S3 server's objects there (in a fresh directory) instead of on the
+# disk under $TMPDIR: the server's own disk is then out of the figure, as with a remote S3 service
+# (the API's SQLite database stays on disk, synced as always).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-10}
@@ -44,6 +47,11 @@ max_connections_per_address = 256
 TOML
 STORAGE=${BENCH_STORAGE:-database}
 S3_PID=
+S3_DIR=$WORK/s3
+if [ -n "${BENCH_S3_DIR:-}" ]; then
+  S3_DIR=$(mktemp -d -p "$BENCH_S3_DIR")
+  trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK" "$S3_DIR"' EXIT
+fi
 case "$STORAGE" in
   database) ;;
   local) echo 'storage_backend = "local"' >> "$WORK/api.toml" ;;
@@ -58,8 +66,8 @@ case "$STORAGE" in
         mkdir -p "$S3RVER_DIR"
         npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --silent s3rver@3.7.1 >&2
       fi
-      mkdir -p "$WORK/s3"
-      NODE_PATH="$S3RVER_DIR/node_modules" node api/bench/s3rver.js "$S3_PORT" "$WORK/s3" bench bench-secret bench \
+      mkdir -p "$S3_DIR"
+      NODE_PATH="$S3RVER_DIR/node_modules" node api/bench/s3rver.js "$S3_PORT" "$S3_DIR" bench bench-secret bench \
         >"$WORK/s3.log" 2>&1 &
       S3_PID=$!
       for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break; sleep 0.1; done
@@ -67,9 +75,9 @@ case "$STORAGE" in
       # boto3 (from the moto venv) creates the bucket and lists it afterwards: s3s-fs wants signed requests.
       MOTO=$(FAXLINE_S3_SERVER_VENV="$CARGO_TARGET_DIR/tmp/s3-server-venv" .ci/s3-server)
       S3_PY=$(dirname "$MOTO")/python
-      mkdir -p "$WORK/s3"
+      mkdir -p "$S3_DIR"
       "$BENCH_S3_SERVER" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret \
-        "$WORK/s3" >"$WORK/s3.log" 2>&1 &
+        "$S3_DIR" >"$WORK/s3.log" 2>&1 &
       S3_PID=$!
       for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break; sleep 0.1; done
       "$S3_PY" -c "
@@ -95,7 +103,7 @@ TOML
     ;;
   *) echo "BENCH_STORAGE must be database, local or s3" >&2; exit 2 ;;
 esac
-trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; [ "$S3_DIR" = "$WORK/s3" ] || rm -rf "$S3_DIR"' EXIT
 "$BIN" api --config "$WORK/api.toml" &
 SERVER=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
@@ -152,7 +160,7 @@ case "$STORAGE" in
   local) find "$WORK/data/documents/jobs" -type f ! -name '.*' -printf '%f\n' > "$WORK/docs.txt" ;;
   # s3rver's listing fails past a few thousand objects here: read its files (KEY._S3rver_object) instead.
   s3) if [ "${BENCH_S3_SERVER:-}" = s3rver ]; then
-        find "$WORK/s3/bench/docs/jobs" -type f -name '*._S3rver_object' -printf '%f\n' \
+        find "$S3_DIR/bench/docs/jobs" -type f -name '*._S3rver_object' -printf '%f\n' \
           | sed 's/\._S3rver_object$//' > "$WORK/docs.txt"
       else "$S3_PY" -c "
 import boto3
