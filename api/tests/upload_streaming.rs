@@ -310,8 +310,11 @@ async fn large_inbound_reads_back(db: Db, backend: &str) {
     };
     let pdf = large_pdf(12 << 20);
     let agent = s.agent("rx-agent");
+    // As the agent sends it: from a file, hashed first, then streamed with its length.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &pdf).unwrap();
     let id = agent
-        .upload_inbound(&inbound_meta("1700000000.1"), &pdf)
+        .upload_inbound_file(&inbound_meta("1700000000.1"), file.path())
         .await
         .unwrap();
     let row = s.store.inbound().get(&id).await.unwrap().unwrap();
@@ -358,7 +361,7 @@ async fn large_inbound_reads_back(db: Db, backend: &str) {
         assert!(raw.starts_with(b"FXE2"));
         assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
     }
-    // The same call again: the row already stored, and no second document.
+    // The same fax again, from memory this time: the row already stored, and no second document.
     assert_eq!(
         agent
             .upload_inbound(&inbound_meta("1700000000.1"), &pdf)

@@ -161,6 +161,13 @@ pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
     fax_pages_to_pdf(&pages, bytes.len(), None)
 }
 
+/// [`tiff_to_pdf`] written to `out` (a file, say) instead of returned, so the PDF is not held in
+/// memory beside the pages it is made of.
+pub fn tiff_to_pdf_to(bytes: &[u8], out: &mut impl std::io::Write) -> Result<(), DocError> {
+    let pages = read_fax_tiff(bytes)?;
+    write_fax_pages_pdf(&pages, None, out)
+}
+
 /// Wrap already coded fax pages in a PDF, one page each, without re-encoding (`hint`: the
 /// expected size, to allocate once). Without `paper` each PDF page is the image's true size; with
 /// it, the page is the paper and the image sits where the renderer ([`crate::pdf`]'s placement)
@@ -170,6 +177,17 @@ pub(crate) fn fax_pages_to_pdf(
     hint: usize,
     paper: Option<Paper>,
 ) -> Result<Vec<u8>, DocError> {
+    let mut out = Vec::with_capacity(hint + 1024 * pages.len());
+    write_fax_pages_pdf(pages, paper, &mut out)?;
+    Ok(out)
+}
+
+/// [`fax_pages_to_pdf`], written to `out`.
+fn write_fax_pages_pdf(
+    pages: &[FaxPage],
+    paper: Option<Paper>,
+    out: &mut impl std::io::Write,
+) -> Result<(), DocError> {
     let mut doc = Document::with_version("1.4");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::with_capacity(pages.len());
@@ -237,12 +255,11 @@ pub(crate) fn fax_pages_to_pdf(
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
-    let mut out = Vec::with_capacity(hint + 1024 * pages.len());
-    doc.save_to(&mut out).map_err(|e| DocError::Write {
+    doc.save_to(out).map_err(|e| DocError::Write {
         what: "PDF",
         detail: e.to_string(),
     })?;
-    Ok(out)
+    Ok(())
 }
 
 /// A decoded page and its resolution in dots per inch (x, y).

@@ -44,7 +44,7 @@ pub use dither::floyd_steinberg;
 pub use encode::{Encoding, encode};
 pub use error::DocError;
 pub use fidelity::f1_1px;
-pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf};
+pub use inbound::{FaxPage, decode_tiff, read_fax_tiff, tiff_to_pdf, tiff_to_pdf_to};
 pub use join::{
     COVER_FIELD_MAX, COVER_NOTE_MAX, CoverError, CoverPage, cover_tiff, join_to_pdf, render_cover,
 };

@@ -151,18 +151,40 @@ pub fn sign_now(
     agent_id: &str,
     body: &[u8],
 ) -> SignedHeaders {
-    let timestamp = crate::time::now_s();
-    let mut nonce = [0u8; 16];
-    rand::fill(&mut nonce[..]);
-    let nonce = hex::encode(nonce);
-    let signature = sign_request(
+    sign_now_hashed(
         secret,
         method,
         path_and_query,
         agent_id,
-        timestamp,
-        &nonce,
-        body,
+        &body_sha256_hex(body),
+    )
+}
+
+/// [`sign_now`] for a body that is sent as a stream: the caller hashed it beforehand
+/// (lowercase hex SHA-256), so the body never has to be held whole.
+pub fn sign_now_hashed(
+    secret: &[u8],
+    method: &str,
+    path_and_query: &str,
+    agent_id: &str,
+    body_sha256_hex: &str,
+) -> SignedHeaders {
+    let timestamp = crate::time::now_s();
+    let mut nonce = [0u8; 16];
+    rand::fill(&mut nonce[..]);
+    let nonce = hex::encode(nonce);
+    let signature = hex::encode(
+        canonical_mac(
+            secret,
+            method,
+            path_and_query,
+            agent_id,
+            timestamp,
+            &nonce,
+            body_sha256_hex,
+        )
+        .finalize()
+        .into_bytes(),
     );
     SignedHeaders {
         agent_id: agent_id.to_string(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::sign_now;
+use crate::auth::{sign_now, sign_now_hashed};
 pub use crate::messages::{
     CallDetails, DocumentLink, InboundMeta, JobStatusView, LeasedJob, ProviderEventView,
     ProviderEvents, ProviderEventsRequest, ReleaseRequest, ResultReport, SendResult,
@@ -36,6 +36,9 @@ pub enum AgentClientError {
     /// Writing a downloaded document where the caller asked ([`AgentClient::document_to`]).
     #[error("cannot write the document: {0}")]
     Write(std::io::Error),
+    /// Reading a file to upload ([`AgentClient::upload_inbound_file`]).
+    #[error("cannot read the file to upload: {0}")]
+    Read(std::io::Error),
 }
 
 /// Requests one agent has in flight at once. The API caps open connections per client address
@@ -107,7 +110,9 @@ impl AgentClient {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let resp = self.request(method, rel, body, content_type).await?;
+        let resp = self
+            .request(method, rel, Payload::Bytes(body), content_type)
+            .await?;
         Ok(resp.bytes().await?)
     }
 
@@ -116,7 +121,7 @@ impl AgentClient {
         &self,
         method: reqwest::Method,
         rel: &str,
-        body: Vec<u8>,
+        body: Payload,
         content_type: Option<&str>,
     ) -> Result<reqwest::Response, AgentClientError> {
         let url = self
@@ -127,13 +132,22 @@ impl AgentClient {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        let signed = sign_now(
-            self.secret.as_bytes(),
-            method.as_str(),
-            &path,
-            &self.agent_id,
-            &body,
-        );
+        let signed = match &body {
+            Payload::Bytes(body) => sign_now(
+                self.secret.as_bytes(),
+                method.as_str(),
+                &path,
+                &self.agent_id,
+                body,
+            ),
+            Payload::Stream { sha256_hex, .. } => sign_now_hashed(
+                self.secret.as_bytes(),
+                method.as_str(),
+                &path,
+                &self.agent_id,
+                sha256_hex,
+            ),
+        };
         let mut rb = self.http.request(method, url);
         for (k, v) in signed.pairs() {
             rb = rb.header(k, v);
@@ -144,7 +158,13 @@ impl AgentClient {
         if let Some(id) = job_request_id(rel) {
             rb = rb.header("x-request-id", id);
         }
-        let resp = rb.body(body).send().await?;
+        let rb = match body {
+            Payload::Bytes(body) => rb.body(body),
+            Payload::Stream { len, body, .. } => {
+                rb.header(reqwest::header::CONTENT_LENGTH, len).body(body)
+            }
+        };
+        let resp = rb.send().await?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -429,7 +449,7 @@ impl AgentClient {
                     "agent/v1/jobs/{}/document?lease_id={}",
                     job.job_id, job.lease_id
                 ),
-                Vec::new(),
+                Payload::Bytes(Vec::new()),
                 None,
             )
             .await?;
@@ -458,37 +478,137 @@ impl AgentClient {
         meta: &InboundMeta,
         pdf: &[u8],
     ) -> Result<String, AgentClientError> {
-        let mut tag = [0u8; 12];
-        rand::fill(&mut tag[..]);
-        let boundary = format!("faxline-{}", hex::encode(tag));
-        let mut body = Vec::with_capacity(pdf.len() + 512);
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(&serde_json::to_vec(meta).expect("plain struct"));
-        body.extend_from_slice(
-            format!(
-                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .as_bytes(),
-        );
+        let form = InboundForm::new(meta);
+        let mut body = Vec::with_capacity(form.head.len() + pdf.len() + form.tail.len());
+        body.extend_from_slice(&form.head);
         body.extend_from_slice(pdf);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        body.extend_from_slice(&form.tail);
         let reply = self
             .send(
                 reqwest::Method::POST,
                 "agent/v1/inbound",
                 body,
-                Some(&format!("multipart/form-data; boundary={boundary}")),
+                Some(&form.content_type()),
             )
             .await?;
-        let out: InboundAnswer = parse_json(&reply)?;
-        // A discarding API (inbound off) names no id: the upload is done all the same.
-        Ok(out.id.unwrap_or_default())
+        inbound_id(&reply)
     }
+
+    /// [`AgentClient::upload_inbound`] of the PDF in the file at `pdf`, which is never held whole:
+    /// the body is hashed from the file for the signature, then sent from it a piece at a time,
+    /// with its length. The file must not change in between (it would fail the signature: 401).
+    pub async fn upload_inbound_file(
+        &self,
+        meta: &InboundMeta,
+        pdf: &std::path::Path,
+    ) -> Result<String, AgentClientError> {
+        use sha2::{Digest, Sha256};
+        use tokio::io::AsyncReadExt;
+        let form = InboundForm::new(meta);
+        let mut hash = Sha256::new();
+        hash.update(&form.head);
+        let mut file = tokio::fs::File::open(pdf)
+            .await
+            .map_err(AgentClientError::Read)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut file_len = 0u64;
+        loop {
+            let n = file.read(&mut buf).await.map_err(AgentClientError::Read)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            file_len += n as u64;
+        }
+        hash.update(&form.tail);
+        let sha256_hex = hex::encode(hash.finalize());
+        let len = form.head.len() as u64 + file_len + form.tail.len() as u64;
+        let file = tokio::fs::File::open(pdf)
+            .await
+            .map_err(AgentClientError::Read)?
+            .take(file_len);
+        let reader = std::io::Cursor::new(form.head.clone())
+            .chain(file)
+            .chain(std::io::Cursor::new(form.tail.clone()));
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+            reader,
+            64 * 1024,
+        ));
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let resp = self
+            .request(
+                reqwest::Method::POST,
+                "agent/v1/inbound",
+                Payload::Stream {
+                    sha256_hex,
+                    len,
+                    body,
+                },
+                Some(&form.content_type()),
+            )
+            .await?;
+        inbound_id(&resp.bytes().await?)
+    }
+}
+
+/// A request body and what its signature covers.
+enum Payload {
+    /// Held in memory; hashed when it is signed.
+    Bytes(Vec<u8>),
+    /// Sent a piece at a time: its SHA-256 (lowercase hex) and length were taken beforehand.
+    Stream {
+        sha256_hex: String,
+        len: u64,
+        body: reqwest::Body,
+    },
+}
+
+/// The multipart framing of an inbound upload around the PDF: `metadata` (JSON), then the
+/// `file` part's headers before it and the closing boundary after it.
+struct InboundForm {
+    boundary: String,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl InboundForm {
+    fn new(meta: &InboundMeta) -> Self {
+        let mut tag = [0u8; 12];
+        rand::fill(&mut tag[..]);
+        let boundary = format!("faxline-{}", hex::encode(tag));
+        let mut head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .into_bytes();
+        head.extend_from_slice(&serde_json::to_vec(meta).expect("plain struct"));
+        head.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fax.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+        Self {
+            boundary,
+            head,
+            tail,
+        }
+    }
+
+    fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+}
+
+/// The inbound id in the API's answer. A discarding API (inbound off) names none: the upload is
+/// done all the same.
+fn inbound_id(reply: &[u8]) -> Result<String, AgentClientError> {
+    let out: InboundAnswer = parse_json(reply)?;
+    Ok(out.id.unwrap_or_default())
 }
 
 /// The one field of a job the agent reads from the API's answer to a result or a release (the answer is

@@ -57,6 +57,9 @@ fn valid_id(id: &str) -> bool {
     crate::engine::spool::is_valid_job_token(id)
 }
 
+/// The queue's subdirectory of PDFs being uploaded.
+const UPLOADING: &str = "uploading";
+
 /// How long a delivered marker outlives its TIFF (guards against a very late duplicate result event).
 const DELIVERED_MARKER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -69,6 +72,14 @@ impl InboundQueue {
                 source,
             })?;
         }
+        // PDFs being uploaded when the agent last stopped: the TIFFs they were made from are still
+        // queued, and each upload makes its PDF again.
+        let uploading = dir.join(UPLOADING);
+        let _ = std::fs::remove_dir_all(&uploading);
+        std::fs::create_dir_all(&uploading).map_err(|source| QueueError::Io {
+            path: uploading.clone(),
+            source,
+        })?;
         Ok(Self {
             dir,
             notify: Arc::new(Notify::new()),
@@ -77,6 +88,11 @@ impl InboundQueue {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where a received fax's PDF is written while it is uploaded (emptied when the queue opens).
+    fn uploading(&self) -> PathBuf {
+        self.dir.join(UPLOADING)
     }
 
     /// Stores an entry durably and wakes the worker. Enqueuing the same id twice keeps one entry (the later
@@ -241,7 +257,7 @@ pub async fn deliver_forever(
         };
         let mut failed_any = false;
         for item in items {
-            match deliver(&api, &item).await {
+            match deliver(&api, &item, &queue.uploading()).await {
                 Ok(id) => {
                     tracing::info!(job = %item.id, inbound_id = %id, from = %mask_number(item.from.as_deref().unwrap_or("")), "inbound fax delivered");
                     if let Err(e) = queue.done(&item.id) {
@@ -274,7 +290,13 @@ pub async fn deliver_forever(
     }
 }
 
-async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delivery> {
+/// Converts the received TIFF to a PDF in a spool file (0600, in `spool_dir`) and uploads it from
+/// there: the PDF is never held in memory whole, only the TIFF it is made from.
+async fn deliver(
+    api: &AgentClient,
+    item: &InboundItem,
+    spool_dir: &Path,
+) -> Result<String, Delivery> {
     let tiff = match tokio::fs::read(&item.file).await {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -290,8 +312,16 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
         }
     };
     let known_pages = item.pages;
-    let (pdf, pages) = tokio::task::spawn_blocking(move || {
-        let pdf = faxline_document::tiff_to_pdf(&tiff)?;
+    let spool = crate::engine::spool::temp_in(spool_dir)
+        .map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
+    let out = spool
+        .as_file()
+        .try_clone()
+        .map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
+    let pages = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::new(out);
+        let converted = faxline_document::tiff_to_pdf_to(&tiff, &mut out);
+        let written = std::io::Write::flush(&mut out);
         // A fax found in the spool (its result event was missed) has no page count: the TIFF has it.
         let pages = match known_pages {
             Some(p) => Some(p),
@@ -299,11 +329,16 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
                 .ok()
                 .and_then(|p| u32::try_from(p.len()).ok()),
         };
-        Ok::<_, faxline_document::DocError>((pdf, pages))
+        (converted, written, pages)
     })
     .await
-    .map_err(|e| Delivery::Later(e.to_string()))?
-    .map_err(|e| Delivery::Never(format!("the received TIFF cannot be converted: {e}")))?;
+    .map_err(|e| Delivery::Later(e.to_string()))
+    .and_then(|(converted, written, pages)| {
+        converted
+            .map_err(|e| Delivery::Never(format!("the received TIFF cannot be converted: {e}")))?;
+        written.map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
+        Ok(pages)
+    })?;
     let meta = InboundMeta {
         from: item.from.clone(),
         to: item.to.clone(),
@@ -312,7 +347,7 @@ async fn deliver(api: &AgentClient, item: &InboundItem) -> Result<String, Delive
         call_id: Some(item.id.clone()),
         received_at: Some(item.received_at.clone()),
     };
-    match api.upload_inbound(&meta, &pdf).await {
+    match api.upload_inbound_file(&meta, spool.path()).await {
         Ok(id) => {
             metrics::counter!("faxline_agent_faxes_received_total").increment(1);
             metrics::counter!("faxline_agent_pages_received_total")
@@ -375,5 +410,21 @@ mod tests {
         assert!(q.delivered("in_1"));
         q.enqueue(&item("in_1")).unwrap();
         assert!(q.pending().unwrap().is_empty());
+    }
+
+    /// A PDF left mid-upload by a crash is removed when the queue opens again; its TIFF, still
+    /// queued, is converted afresh.
+    #[test]
+    fn a_pdf_left_mid_upload_is_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = InboundQueue::open(dir.path().join("queue")).unwrap();
+        q.enqueue(&item("in_1")).unwrap();
+        let left = crate::engine::spool::temp_in(&q.uploading()).unwrap();
+        let (_, left) = left.keep().unwrap();
+        assert!(left.exists());
+        let q = InboundQueue::open(dir.path().join("queue")).unwrap();
+        assert!(!left.exists());
+        assert!(q.uploading().is_dir());
+        assert_eq!(q.pending().unwrap().len(), 1);
     }
 }
