@@ -5,7 +5,9 @@
 //! nothing; S3 failing in the middle of a multipart upload is a 503 that leaves no object and no
 //! pending upload. A received fax an agent uploads (`POST /agent/v1/inbound`) is streamed the
 //! same way, its signature checked over the hash of the whole body once it has ended: a forged,
-//! oversized or cut-off upload leaves nothing. SQLite and PostgreSQL.
+//! oversized or cut-off upload leaves nothing. A fax Phaxio posts (`POST /phaxio-inbound`) is
+//! spooled the same way and its signature checked over the file's SHA-1 before it is stored.
+//! SQLite and PostgreSQL.
 
 mod common;
 
@@ -430,6 +432,155 @@ async fn inbound_refusals_leave_nothing(db: Db, backend: &str) {
         200
     );
     assert_eq!(inbound_rows(&s).await, 1);
+}
+
+const PHAXIO_TOKEN: &str = "9f2c7a41d08e6b35c1a7f90e24d6b8c3";
+const PHAXIO_INBOUND: &str = "https://fax.example.org/phaxio-inbound";
+
+/// Phaxio's fields of a received fax (`sid`), completed just now.
+fn phaxio_fields(sid: u64) -> Vec<(String, String)> {
+    let now = faxline_protocol::time::iso(faxline_protocol::time::now_us());
+    let fax = serde_json::json!({
+        "id": sid, "direction": "received", "status": "success", "num_pages": 1,
+        "is_test": false, "from_number": "+15550001111", "to_number": "+15550002222",
+        "created_at": format!("{now}Z"), "completed_at": format!("{now}Z"),
+    });
+    vec![
+        ("direction".into(), "received".into()),
+        ("fax".into(), fax.to_string()),
+    ]
+}
+
+/// Posts a received fax to `/phaxio-inbound` as Phaxio does (multipart, `file`), signed by `sig`.
+async fn post_phaxio(s: &TestServer, fields: &[(String, String)], pdf: &[u8], sig: &str) -> u16 {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.clone(), v.clone());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf.to_vec())
+            .file_name("fax.pdf")
+            .mime_str("application/pdf")
+            .unwrap(),
+    );
+    common::http()
+        .post(s.url("/phaxio-inbound"))
+        .header("X-Phaxio-Signature", sig)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A fax Phaxio posts is spooled as it arrives and its signature (over the file's SHA-1) checked
+/// before anything is stored: forged or oversized posts leave nothing; a genuine 12 MiB one reads
+/// back byte-identical and is stored sealed.
+async fn phaxio_inbound_streams(db: Db, backend: &str) {
+    let Some(s) = TestServer::start(db, |c| {
+        common::use_storage(c, backend);
+        encrypted(c);
+        c.max_file_size_mb = 13;
+        c.backend = "phaxio".into();
+        c.phaxio_callback_token = Some(faxline_api::config::Secret::new(PHAXIO_TOKEN));
+    })
+    .await
+    else {
+        return;
+    };
+    let sign = |fields: &[(String, String)], pdf: &[u8]| {
+        faxline_api::cloud::phaxio::signature(
+            PHAXIO_TOKEN.as_bytes(),
+            PHAXIO_INBOUND,
+            fields,
+            &[("file".into(), pdf)],
+        )
+    };
+    let pdf = large_pdf(12 << 20);
+    let fields = phaxio_fields(7001);
+    // Forged: the genuine signature over another file.
+    let mut other = pdf.clone();
+    other[pdf.len() / 2] ^= 1;
+    assert_eq!(
+        post_phaxio(&s, &fields, &other, &sign(&fields, &pdf)).await,
+        401
+    );
+    // Over the limit (13 MB), correctly signed: refused as it arrives.
+    let big = large_pdf(14 << 20);
+    let fields_big = phaxio_fields(7002);
+    assert_eq!(
+        post_phaxio(&s, &fields_big, &big, &sign(&fields_big, &big)).await,
+        413
+    );
+    assert_eq!(inbound_rows(&s).await, 0);
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+    assert_no_documents(&s, backend, "inbound").await;
+    // Genuine.
+    assert_eq!(
+        post_phaxio(&s, &fields, &pdf, &sign(&fields, &pdf)).await,
+        200
+    );
+    assert_eq!(inbound_rows(&s).await, 1);
+    let list: serde_json::Value = common::http()
+        .get(s.url("/inbound"))
+        .header("X-API-Key", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let stored = s
+        .store
+        .documents()
+        .get(&DocumentId::Inbound(id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored == pdf,
+        "the received fax must read back byte-identical"
+    );
+    let raw = match backend {
+        "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(&id)).unwrap(),
+        "s3" => {
+            let settings = s3_settings_of(&s);
+            s3::raw_object(&settings, &format!("{}/inbound/{id}", settings.prefix))
+                .await
+                .unwrap()
+                .to_vec()
+        }
+        _ => Vec::new(),
+    };
+    if backend != "database" {
+        assert!(raw.starts_with(b"FXE2"));
+        assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
+    }
+    // Replayed: 401, still one, nothing spooled left.
+    assert_eq!(
+        post_phaxio(&s, &fields, &pdf, &sign(&fields, &pdf)).await,
+        401
+    );
+    assert_eq!(inbound_rows(&s).await, 1);
+    assert_eq!(temp_files(&s), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phaxio_inbound_sqlite_local() {
+    phaxio_inbound_streams(Db::Sqlite, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phaxio_inbound_postgres_s3_multipart() {
+    phaxio_inbound_streams(Db::Postgres, "s3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phaxio_inbound_sqlite_database() {
+    phaxio_inbound_streams(Db::Sqlite, "database").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,14 +34,18 @@ pub enum PhaxioError {
     BadFax(String),
 }
 
-/// The message Phaxio signs.
-fn signed_message(url: &str, fields: &[(String, String)], files: &[(String, &[u8])]) -> Vec<u8> {
+/// The SHA-1 of an uploaded file as it enters the signature (40 hex digits): what a receiver that
+/// streams the file computes as the bytes arrive, instead of keeping them.
+pub fn file_digest(content: &[u8]) -> String {
+    hex::encode(Sha1::digest(content))
+}
+
+/// The message Phaxio signs: the URL, the fields sorted, then each file's field name and
+/// [`file_digest`], sorted.
+fn signed_message(url: &str, fields: &[(String, String)], digests: &[(String, String)]) -> Vec<u8> {
     let mut fields: Vec<&(String, String)> = fields.iter().collect();
     fields.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    let mut files: Vec<(&str, String)> = files
-        .iter()
-        .map(|(name, content)| (name.as_str(), hex::encode(Sha1::digest(content))))
-        .collect();
+    let mut files: Vec<&(String, String)> = digests.iter().collect();
     files.sort();
     let mut msg = url.as_bytes().to_vec();
     for (k, v) in fields {
@@ -59,11 +63,18 @@ fn mac(
     token: &[u8],
     url: &str,
     fields: &[(String, String)],
-    files: &[(String, &[u8])],
+    digests: &[(String, String)],
 ) -> HmacSha1 {
     let mut m = HmacSha1::new_from_slice(token).expect("HMAC accepts any key length");
-    m.update(&signed_message(url, fields, files));
+    m.update(&signed_message(url, fields, digests));
     m
+}
+
+fn digests_of(files: &[(String, &[u8])]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|(name, content)| (name.clone(), file_digest(content)))
+        .collect()
 }
 
 /// The signature Phaxio sends for a callback to `url` with these fields and files (40 hex digits).
@@ -73,7 +84,11 @@ pub fn signature(
     fields: &[(String, String)],
     files: &[(String, &[u8])],
 ) -> String {
-    hex::encode(mac(token, url, fields, files).finalize().into_bytes())
+    hex::encode(
+        mac(token, url, fields, &digests_of(files))
+            .finalize()
+            .into_bytes(),
+    )
 }
 
 /// Whether `given` (the header's value) is the callback's signature; compared in constant time.
@@ -84,10 +99,21 @@ pub fn verify(
     files: &[(String, &[u8])],
     given: &str,
 ) -> bool {
+    verify_digests(token, url, fields, &digests_of(files), given)
+}
+
+/// [`verify`] with each file's field name and [`file_digest`] instead of its content.
+pub fn verify_digests(
+    token: &[u8],
+    url: &str,
+    fields: &[(String, String)],
+    digests: &[(String, String)],
+    given: &str,
+) -> bool {
     let Ok(sig) = hex::decode(given.trim()) else {
         return false;
     };
-    mac(token, url, fields, files).verify_slice(&sig).is_ok()
+    mac(token, url, fields, digests).verify_slice(&sig).is_ok()
 }
 
 /// A received fax as Phaxio reports it (the PDF comes as the callback's `file`).

@@ -28,11 +28,13 @@ use super::ClientIp;
 use super::agent::SignedAgent;
 use crate::audit::mask_number;
 use crate::cloud::{Received, phaxio, signalwire, sinch, telnyx};
+use crate::document::DocKind;
 use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
 use crate::server::AppState;
-use crate::store::{Inbound, ProviderEvent};
+use crate::store::spool::{SpoolError, Spooled};
+use crate::store::{DocumentId, Inbound, ProviderEvent};
 
 /// A status callback is a small form; more is refused unread.
 const STATUS_BODY_LIMIT: usize = 64 * 1024;
@@ -44,12 +46,127 @@ struct WebhookForm {
 }
 
 impl WebhookForm {
-    fn file_refs(&self) -> Vec<(String, &[u8])> {
+    /// Each file's field name and SHA-1, as Phaxio's signature covers them.
+    fn digests(&self) -> Vec<(String, String)> {
         self.files
             .iter()
-            .map(|(n, b)| (n.clone(), b.as_ref()))
+            .map(|(n, b)| (n.clone(), phaxio::file_digest(b)))
             .collect()
     }
+}
+
+/// Uploads that may be read at once before their signature is checked: an unsigned sender
+/// cannot make the API spool more than this many received faxes at a time.
+static UNVERIFIED_UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
+/// The text fields of a streamed webhook form together, at most (the fax's JSON and a few more).
+const FORM_FIELDS_MAX: usize = 256 * 1024;
+
+/// The parts a streamed webhook form may have.
+const FORM_PARTS_MAX: usize = 64;
+
+/// A webhook form with a received fax, read as it arrived: its text fields, the `file` part
+/// spooled as the inbound fax's document, and every file part's field name and SHA-1 (what
+/// Phaxio's signature covers; parts other than the first `file` are hashed, not kept).
+struct SpooledForm {
+    fields: Vec<(String, String)>,
+    digests: Vec<(String, String)>,
+    file: Option<Spooled>,
+}
+
+/// Reads a webhook form without holding its file: a multipart body's `file` part goes to a spool
+/// file (inbound fax `id`; sealed with client-side encryption on) as it arrives, counted against the
+/// upload limit (413). A url-encoded form has no file and is read as [`read_form`] does. Nothing
+/// here is trusted yet: the caller checks the signature before using it.
+async fn read_form_spooled(
+    st: &AppState,
+    req: Request,
+    limit: usize,
+    id: &str,
+) -> ApiResult<SpooledForm> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let form = read_form(req, limit).await?;
+        return Ok(SpooledForm {
+            digests: form.digests(),
+            fields: form.fields,
+            file: None,
+        });
+    }
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large");
+    // Past the route's body limit the parser fails too: that is a 413, not a malformed body.
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("Malformed webhook body: {}", e.body_text()))
+        }
+    };
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Malformed webhook body: {}", e.body_text())))?;
+    let mut form = SpooledForm {
+        fields: Vec::new(),
+        digests: Vec::new(),
+        file: None,
+    };
+    let (mut parts, mut field_bytes) = (0usize, 0usize);
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        parts += 1;
+        if parts > FORM_PARTS_MAX {
+            return Err(too_large());
+        }
+        let name = field.name().unwrap_or("").to_owned();
+        if field.file_name().is_none() {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                field_bytes += chunk.len();
+                if field_bytes > FORM_FIELDS_MAX {
+                    return Err(too_large());
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(text).map_err(|_| {
+                ApiError::bad_request("Malformed webhook body: a field is not UTF-8")
+            })?;
+            form.fields.push((name, text));
+            continue;
+        }
+        let mut sha1 = sha1::Sha1::new();
+        if name == "file" && form.file.is_none() {
+            let mut spool = st
+                .store
+                .spool(
+                    DocumentId::Inbound(id.to_owned()),
+                    &st.cfg.upload_dir(),
+                    st.cfg.max_file_bytes(),
+                )
+                .await?;
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                sha1.update(&chunk);
+                spool.push(&chunk).await.map_err(|e| match e {
+                    SpoolError::TooLarge => too_large(),
+                    SpoolError::Store(e) => e.into(),
+                })?;
+            }
+            form.file = Some(spool.finish().await?);
+        } else {
+            let mut read = 0u64;
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                read += chunk.len() as u64;
+                if read > st.cfg.max_file_bytes() {
+                    return Err(too_large());
+                }
+                sha1.update(&chunk);
+            }
+        }
+        form.digests.push((name, hex::encode(sha1.finalize())));
+    }
+    Ok(form)
 }
 
 /// Reads a form body (url-encoded or multipart) of at most `limit` bytes.
@@ -127,7 +244,8 @@ fn check_phaxio(
     route: &'static str,
     ip: &ClientIp,
     headers: &HeaderMap,
-    form: &WebhookForm,
+    fields: &[(String, String)],
+    digests: &[(String, String)],
 ) -> ApiResult<()> {
     if !st.cfg.phaxio_enabled() {
         return Err(ApiError::not_found("Phaxio is not configured"));
@@ -148,13 +266,7 @@ fn check_phaxio(
     else {
         return Err(refuse("phaxio", route, ip, "Missing X-Phaxio-Signature"));
     };
-    if !phaxio::verify(
-        token.as_bytes(),
-        &url,
-        &form.fields,
-        &form.file_refs(),
-        given,
-    ) {
+    if !phaxio::verify_digests(token.as_bytes(), &url, fields, digests, given) {
         return Err(refuse("phaxio", route, ip, "Invalid webhook signature"));
     }
     Ok(())
@@ -190,7 +302,7 @@ pub(crate) async fn phaxio_callback(
     let route = "/phaxio-callback";
     let headers = req.headers().clone();
     let form = read_form(req, STATUS_BODY_LIMIT).await?;
-    check_phaxio(&st, route, &ip, &headers, &form)?;
+    check_phaxio(&st, route, &ip, &headers, &form.fields, &form.digests())?;
     let e = phaxio::parse_status(&form.fields).map_err(malformed)?;
     check_age(&st, "phaxio", route, &ip, e.occurred_at)?;
     store_status(&st, "phaxio", route, &ip, e).await
@@ -244,21 +356,26 @@ pub(crate) async fn phaxio_inbound(
     let route = "/phaxio-inbound";
     let headers = req.headers().clone();
     let limit = (st.cfg.max_file_bytes() + 256 * 1024) as usize;
-    let form = read_form(req, limit).await?;
-    check_phaxio(&st, route, &ip, &headers, &form)?;
+    // Streamed: the fax is spooled as it arrives and the signature (over each file's SHA-1) is
+    // checked before anything is stored; a refused upload's spool is deleted on drop.
+    let permit = UNVERIFIED_UPLOADS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let form = read_form_spooled(&st, req, limit, &id).await?;
+    drop(permit);
+    check_phaxio(&st, route, &ip, &headers, &form.fields, &form.digests)?;
     let r = phaxio::parse_received(&form.fields).map_err(malformed)?;
     check_age(&st, "phaxio", route, &ip, r.occurred_at)?;
     if !st.cfg.inbound_enabled {
         crate::audit!("inbound_discarded", provider = "phaxio", provider_sid = %r.provider_sid, reason = "inbound disabled");
         return Ok(Json(json!({"status": "discarded"})));
     }
-    let pdf = form
-        .files
-        .iter()
-        .find(|(n, _)| n == "file")
-        .map(|(_, b)| b.clone());
-    let pdf = match (pdf, r.status.as_str()) {
-        (Some(pdf), _) if is_pdf(&pdf) => Some(pdf),
+    let pdf = match (form.file, r.status.as_str()) {
+        (Some(pdf), _) if pdf.kind().ok() == Some(DocKind::Pdf) => {
+            Some(ReceivedPdf::Spooled(Box::new(pdf)))
+        }
         (Some(_), _) => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -271,6 +388,35 @@ pub(crate) async fn phaxio_inbound(
     store_inbound(&st, "phaxio", route, &ip, r, pdf).await
 }
 
+/// A received fax's PDF: in memory (downloaded, or converted from the provider's TIFF), or
+/// spooled as it arrived (named as the inbound fax it will be).
+enum ReceivedPdf {
+    Held(Bytes),
+    Spooled(Box<Spooled>),
+}
+
+impl From<Bytes> for ReceivedPdf {
+    fn from(pdf: Bytes) -> Self {
+        ReceivedPdf::Held(pdf)
+    }
+}
+
+impl ReceivedPdf {
+    fn size(&self) -> u64 {
+        match self {
+            ReceivedPdf::Held(b) => b.len() as u64,
+            ReceivedPdf::Spooled(s) => s.size(),
+        }
+    }
+
+    fn sha256(&self) -> String {
+        match self {
+            ReceivedPdf::Held(b) => hex::encode(Sha256::digest(b)),
+            ReceivedPdf::Spooled(s) => s.sha256().to_owned(),
+        }
+    }
+}
+
 /// Stores a verified received fax like one from Asterisk; a repeat of a stored fax is a replay.
 async fn store_inbound(
     st: &AppState,
@@ -278,31 +424,39 @@ async fn store_inbound(
     route: &'static str,
     ip: &ClientIp,
     r: Received,
-    pdf: Option<Bytes>,
+    pdf: Option<ReceivedPdf>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let now = now_us();
     let received_at = r.occurred_at.map_or(now, |s| s * 1_000_000);
+    let id = match &pdf {
+        Some(ReceivedPdf::Spooled(s)) => match s.id() {
+            DocumentId::Inbound(id) => id.clone(),
+            _ => return Err(ApiError::internal()),
+        },
+        _ => uuid::Uuid::new_v4().simple().to_string(),
+    };
     let row = Inbound {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id,
         from_number: r.from.clone(),
         to_number: r.to.clone(),
         status: r.status.clone(),
         backend: provider.into(),
         provider_sid: Some(r.provider_sid.clone()),
         pages: r.pages,
-        size_bytes: pdf.as_ref().map(|p| p.len() as i64),
-        sha256: pdf.as_ref().map(|p| hex::encode(Sha256::digest(p))),
+        size_bytes: pdf.as_ref().map(|p| p.size() as i64),
+        sha256: pdf.as_ref().map(ReceivedPdf::sha256),
         mailbox_label: None,
         error: (r.status == "failed").then(|| "the provider reported a failed reception".into()),
         created_at: now,
         received_at,
         updated_at: now,
     };
-    let stored = st
-        .store
-        .inbound()
-        .insert(&row, &pdf.unwrap_or_default())
-        .await?;
+    let inbound = st.store.inbound();
+    let stored = match pdf {
+        Some(ReceivedPdf::Spooled(pdf)) => inbound.insert_spooled(&row, *pdf).await?,
+        Some(ReceivedPdf::Held(pdf)) => inbound.insert(&row, &pdf).await?,
+        None => inbound.insert(&row, &Bytes::new()).await?,
+    };
     // After the fax is stored (idempotent by provider_sid): a repeat of a stored fax is a replay, while a
     // provider retry after a failed store still gets its fax in.
     let event = ProviderEvent {
@@ -395,7 +549,7 @@ pub(crate) async fn telnyx_callback(
                 return Err(refuse("telnyx", route, &ip, "Replayed webhook"));
             }
             let pdf = download_media(&st, "Telnyx", &media_url, None, None).await?;
-            store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf)).await
+            store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf.into())).await
         }
         telnyx::Event::Other { event_type } => {
             tracing::debug!(provider = "telnyx", event_type = %event_type, "webhook event not acted on");
@@ -636,9 +790,11 @@ pub(crate) async fn signalwire_callback(
                 Some(&host),
             )
             .await?;
-            Ok(store_inbound(&st, "signalwire", route, &ip, fax, Some(pdf))
-                .await?
-                .into_response())
+            Ok(
+                store_inbound(&st, "signalwire", route, &ip, fax, Some(pdf.into()))
+                    .await?
+                    .into_response(),
+            )
         }
     }
 }
@@ -785,7 +941,7 @@ async fn sinch_received(
             ));
         }
         let pdf = received_as_pdf(doc).await?;
-        return store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await;
+        return store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await;
     }
     let (Some(project), Some(key_id), Some(secret), Some(host)) = (
         st.cfg.sinch_project_id.as_deref(),
@@ -811,7 +967,7 @@ async fn sinch_received(
         Some(&host),
     )
     .await?;
-    store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await
+    store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await
 }
 
 /// `POST /agent/v1/jobs/{id}/document-link`: a signed link to the leased job's PDF under `PUBLIC_API_URL`
