@@ -66,6 +66,52 @@ fn the_limits_scale_with_the_memory_budget() {
     over_budget(count_pages(&pdf, &small), "stream decodes to more than");
 }
 
+/// A stream is measured by inflating it only when its worst case (1032 to 1 for Flate) could
+/// pass the limit; either way the answer is the decoded size's. 64 KiB of zeros comes from 70
+/// bytes (cannot pass: not measured, taken); 96 KiB of noise (worst case 100 MB, over a 64 MiB
+/// limit) is measured and taken; the 100 MiB bomb is measured and refused.
+#[test]
+fn streams_are_measured_only_when_they_could_pass_the_limit() {
+    use std::io::Write;
+    let small = RenderOptions {
+        memory_limit: 256 << 20,
+        ..RenderOptions::default()
+    };
+    let tiny = hostile::pdf(
+        "/Contents 4 0 R",
+        &[hostile::stream(
+            "/Filter /FlateDecode",
+            &hostile::zeros_flate(64 << 10),
+        )],
+    );
+    assert_eq!(count_pages(&tiny, &small).unwrap(), 1);
+    let mut x: u32 = 0x9e37_79b9;
+    let noise: Vec<u8> = (0..96 << 10)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&noise).unwrap();
+    let raw = z.finish().unwrap();
+    assert!(
+        raw.len() as u64 * 1032 > (256u64 << 20) / 4,
+        "the worst case must be over"
+    );
+    let measured = hostile::pdf(
+        "/Contents 4 0 R",
+        &[hostile::stream("/Filter /FlateDecode", &raw)],
+    );
+    assert_eq!(count_pages(&measured, &small).unwrap(), 1);
+    over_budget(
+        count_pages(&hostile::content_bomb(100), &small),
+        "stream decodes to more than",
+    );
+}
+
 /// 9 MB of text without a newline took the whole server down; now it stops at the page limit,
 /// and a 100 KB line (which peaked at ~230 MB) is wrapped onto its 21 pages.
 #[test]
