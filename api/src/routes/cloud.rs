@@ -549,7 +549,7 @@ pub(crate) async fn telnyx_callback(
                 return Err(refuse("telnyx", route, &ip, "Replayed webhook"));
             }
             let pdf = download_media(&st, "Telnyx", &media_url, None, None).await?;
-            store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf.into())).await
+            store_inbound(&st, "telnyx", route, &ip, fax, Some(pdf)).await
         }
         telnyx::Event::Other { event_type } => {
             tracing::debug!(provider = "telnyx", event_type = %event_type, "webhook event not acted on");
@@ -568,7 +568,7 @@ async fn download_media(
     url: &str,
     basic: Option<(&str, &str)>,
     host: Option<&str>,
-) -> ApiResult<Bytes> {
+) -> ApiResult<ReceivedPdf> {
     static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let unavailable = |detail: String| ApiError::new(StatusCode::BAD_GATEWAY, detail);
     let parsed = url::Url::parse(url).map_err(|_| malformed("`media_url` is not a URL"))?;
@@ -607,23 +607,44 @@ async fn download_media(
             resp.status().as_u16()
         )));
     }
-    let limit = st.cfg.max_file_bytes() as usize;
-    let mut doc = Vec::new();
+    // Written to a spool as it arrives (sealed with encryption on), named as the inbound fax it
+    // will be; dropped (deleted) on any failure.
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut spool = st
+        .store
+        .spool(
+            DocumentId::Inbound(id),
+            &st.cfg.upload_dir(),
+            st.cfg.max_file_bytes(),
+        )
+        .await?;
     while let Some(chunk) = resp.chunk().await.map_err(|e| {
         unavailable(format!(
             "The download of the received fax failed: {}",
             e.without_url()
         ))
     })? {
-        doc.extend_from_slice(&chunk);
-        if doc.len() > limit {
-            return Err(ApiError::new(
+        spool.push(&chunk).await.map_err(|e| match e {
+            SpoolError::TooLarge => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The received fax is larger than the upload limit",
-            ));
-        }
+            ),
+            SpoolError::Store(e) => e.into(),
+        })?;
     }
-    received_as_pdf(doc).await
+    let spooled = spool.finish().await?;
+    if spooled.kind().ok() == Some(DocKind::Pdf) {
+        return Ok(ReceivedPdf::Spooled(Box::new(spooled)));
+    }
+    // A TIFF is converted, which needs it whole (at most the upload limit); anything else is refused.
+    let doc = tokio::task::spawn_blocking(move || spooled.read_plain())
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(provider, error = %e, "cannot read back a downloaded fax");
+            ApiError::internal()
+        })?;
+    received_as_pdf(doc.to_vec()).await.map(ReceivedPdf::Held)
 }
 
 /// A received fax's document as stored: a PDF as it is, a TIFF converted to PDF, anything else refused (415).
@@ -790,11 +811,9 @@ pub(crate) async fn signalwire_callback(
                 Some(&host),
             )
             .await?;
-            Ok(
-                store_inbound(&st, "signalwire", route, &ip, fax, Some(pdf.into()))
-                    .await?
-                    .into_response(),
-            )
+            Ok(store_inbound(&st, "signalwire", route, &ip, fax, Some(pdf))
+                .await?
+                .into_response())
         }
     }
 }
@@ -967,7 +986,7 @@ async fn sinch_received(
         Some(&host),
     )
     .await?;
-    store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await
+    store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await
 }
 
 /// `POST /agent/v1/jobs/{id}/document-link`: a signed link to the leased job's PDF under `PUBLIC_API_URL`
