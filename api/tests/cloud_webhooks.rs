@@ -8,27 +8,15 @@ mod common;
 
 use std::time::Duration;
 
+use common::phaxio_webhook::{
+    CALLBACK, INBOUND, TOKEN, inbound_fields, phaxio_on, post_inbound, rfc3339,
+};
 use common::{ADMIN_KEY, Db, TestServer, http, one_page_pdf, send_fax};
 use faxline_api::cloud::phaxio;
 use faxline_api::config::{Config, Secret};
 use faxline_protocol::JobStatus;
 use faxline_protocol::client::AgentClientError;
 use serde_json::{Value, json};
-
-const TOKEN: &str = "9f2c7a41d08e6b35c1a7f90e24d6b8c3";
-const CALLBACK: &str = "https://fax.example.org/phaxio-callback";
-const INBOUND: &str = "https://fax.example.org/phaxio-inbound";
-
-fn phaxio_on(cfg: &mut Config) {
-    cfg.backend = "phaxio".into();
-    cfg.phaxio_callback_token = Some(Secret::new(TOKEN));
-}
-
-/// An RFC 3339 time `secs_ago` seconds ago.
-fn rfc3339(secs_ago: i64) -> String {
-    let t = faxline_protocol::time::now_us() - secs_ago * 1_000_000;
-    format!("{}Z", faxline_protocol::time::iso(t))
-}
 
 fn status_fields(sid: u64, job: &str, status: &str, completed: &str) -> Vec<(String, String)> {
     let fax = json!({
@@ -272,48 +260,6 @@ async fn status_callbacks(db: Db) {
     assert!(gone.is_empty());
 }
 both_stores!(status_callbacks_on, status_callbacks);
-
-fn inbound_fields(sid: u64) -> Vec<(String, String)> {
-    let fax = json!({
-        "id": sid, "direction": "received", "status": "success", "num_pages": 1, "is_test": false,
-        "from_number": "+15550001111", "to_number": "+15550002222",
-        "created_at": rfc3339(20), "completed_at": rfc3339(10),
-    });
-    vec![
-        ("success".into(), "true".into()),
-        ("is_test".into(), "false".into()),
-        ("direction".into(), "received".into()),
-        ("fax".into(), fax.to_string()),
-    ]
-}
-
-async fn post_inbound(
-    s: &TestServer,
-    fields: &[(String, String)],
-    file: &[u8],
-    sig: &str,
-) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.clone(), v.clone());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(file.to_vec())
-            .file_name("fax.pdf")
-            .mime_str("application/pdf")
-            .unwrap(),
-    );
-    let r = http()
-        .post(s.url("/phaxio-inbound"))
-        .header("X-Phaxio-Signature", sig)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn inbound_list(s: &TestServer) -> Vec<Value> {
     http()

@@ -14,7 +14,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{ADMIN_KEY, Db, TestServer, s3};
+use common::{ADMIN_KEY, Db, TestServer, phaxio_webhook, s3};
 use faxline_api::store::{DocumentId, DocumentStore, S3Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -269,6 +269,37 @@ async fn inbound_rows(s: &TestServer) -> usize {
         .len()
 }
 
+/// Received fax `id` reads back from the store byte-identical to `pdf`, and, on a file or object
+/// backend, is stored sealed: the raw file or object starts with the envelope's magic and holds no
+/// plaintext.
+async fn assert_inbound_stored(s: &TestServer, backend: &str, id: &str, pdf: &[u8]) {
+    let stored = s
+        .store
+        .documents()
+        .get(&DocumentId::Inbound(id.to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored == pdf,
+        "the received fax must read back byte-identical"
+    );
+    let raw = match backend {
+        "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(id)).unwrap(),
+        "s3" => {
+            let settings = s3_settings_of(s);
+            s3::raw_object(&settings, &format!("{}/inbound/{id}", settings.prefix))
+                .await
+                .unwrap()
+                .to_vec()
+        }
+        "database" => return,
+        _ => unreachable!(),
+    };
+    assert!(raw.starts_with(b"FXE2"));
+    assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
+}
+
 /// `POST /agent/v1/inbound` with a multipart body built here, signed with `secret` over `signed`
 /// (the body itself unless a test forges it); the status.
 async fn post_inbound(s: &TestServer, secret: &str, body: &[u8], signed: &[u8]) -> u16 {
@@ -325,17 +356,7 @@ async fn large_inbound_reads_back(db: Db, backend: &str) {
         use sha2::Digest;
         assert_eq!(row.sha256, Some(hex::encode(sha2::Sha256::digest(&pdf))));
     }
-    let stored = s
-        .store
-        .documents()
-        .get(&DocumentId::Inbound(id.clone()))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        stored == pdf,
-        "the received fax must read back byte-identical"
-    );
+    assert_inbound_stored(&s, backend, &id, &pdf).await;
     // Served a piece at a time, with its length.
     let (_, key) = common::create_key(&s, &["inbound:read"]).await;
     let r = common::http()
@@ -347,22 +368,6 @@ async fn large_inbound_reads_back(db: Db, backend: &str) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.content_length(), Some(pdf.len() as u64));
     assert!(r.bytes().await.unwrap() == pdf);
-    let raw = match backend {
-        "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(&id)).unwrap(),
-        "s3" => {
-            let settings = s3_settings_of(&s);
-            s3::raw_object(&settings, &format!("{}/inbound/{id}", settings.prefix))
-                .await
-                .unwrap()
-                .to_vec()
-        }
-        "database" => stored.to_vec(),
-        _ => unreachable!(),
-    };
-    if backend != "database" {
-        assert!(raw.starts_with(b"FXE2"));
-        assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
-    }
     // The same fax again, from memory this time: the row already stored, and no second document.
     assert_eq!(
         agent
@@ -434,47 +439,6 @@ async fn inbound_refusals_leave_nothing(db: Db, backend: &str) {
     assert_eq!(inbound_rows(&s).await, 1);
 }
 
-const PHAXIO_TOKEN: &str = "9f2c7a41d08e6b35c1a7f90e24d6b8c3";
-const PHAXIO_INBOUND: &str = "https://fax.example.org/phaxio-inbound";
-
-/// Phaxio's fields of a received fax (`sid`), completed just now.
-fn phaxio_fields(sid: u64) -> Vec<(String, String)> {
-    let now = faxline_protocol::time::iso(faxline_protocol::time::now_us());
-    let fax = serde_json::json!({
-        "id": sid, "direction": "received", "status": "success", "num_pages": 1,
-        "is_test": false, "from_number": "+15550001111", "to_number": "+15550002222",
-        "created_at": format!("{now}Z"), "completed_at": format!("{now}Z"),
-    });
-    vec![
-        ("direction".into(), "received".into()),
-        ("fax".into(), fax.to_string()),
-    ]
-}
-
-/// Posts a received fax to `/phaxio-inbound` as Phaxio does (multipart, `file`), signed by `sig`.
-async fn post_phaxio(s: &TestServer, fields: &[(String, String)], pdf: &[u8], sig: &str) -> u16 {
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.clone(), v.clone());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(pdf.to_vec())
-            .file_name("fax.pdf")
-            .mime_str("application/pdf")
-            .unwrap(),
-    );
-    common::http()
-        .post(s.url("/phaxio-inbound"))
-        .header("X-Phaxio-Signature", sig)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// A fax Phaxio posts is spooled as it arrives and its signature (over the file's SHA-1) checked
 /// before anything is stored: forged or oversized posts leave nothing; a genuine 12 MiB one reads
 /// back byte-identical and is stored sealed.
@@ -483,8 +447,7 @@ async fn phaxio_inbound_streams(db: Db, backend: &str) {
         common::use_storage(c, backend);
         encrypted(c);
         c.max_file_size_mb = 13;
-        c.backend = "phaxio".into();
-        c.phaxio_callback_token = Some(faxline_api::config::Secret::new(PHAXIO_TOKEN));
+        phaxio_webhook::phaxio_on(c);
     })
     .await
     else {
@@ -492,76 +455,47 @@ async fn phaxio_inbound_streams(db: Db, backend: &str) {
     };
     let sign = |fields: &[(String, String)], pdf: &[u8]| {
         faxline_api::cloud::phaxio::signature(
-            PHAXIO_TOKEN.as_bytes(),
-            PHAXIO_INBOUND,
+            phaxio_webhook::TOKEN.as_bytes(),
+            phaxio_webhook::INBOUND,
             fields,
             &[("file".into(), pdf)],
         )
     };
     let pdf = large_pdf(12 << 20);
-    let fields = phaxio_fields(7001);
+    let fields = phaxio_webhook::inbound_fields(7001);
     // Forged: the genuine signature over another file.
     let mut other = pdf.clone();
     other[pdf.len() / 2] ^= 1;
     assert_eq!(
-        post_phaxio(&s, &fields, &other, &sign(&fields, &pdf)).await,
+        phaxio_webhook::post_inbound(&s, &fields, &other, &sign(&fields, &pdf))
+            .await
+            .0,
         401
     );
     // Over the limit (13 MB), correctly signed: refused as it arrives.
     let big = large_pdf(14 << 20);
-    let fields_big = phaxio_fields(7002);
+    let fields_big = phaxio_webhook::inbound_fields(7002);
     assert_eq!(
-        post_phaxio(&s, &fields_big, &big, &sign(&fields_big, &big)).await,
+        phaxio_webhook::post_inbound(&s, &fields_big, &big, &sign(&fields_big, &big))
+            .await
+            .0,
         413
     );
     assert_eq!(inbound_rows(&s).await, 0);
     assert_eq!(temp_files(&s), Vec::<String>::new());
     assert_no_documents(&s, backend, "inbound").await;
     // Genuine.
-    assert_eq!(
-        post_phaxio(&s, &fields, &pdf, &sign(&fields, &pdf)).await,
-        200
-    );
+    let (status, answer) =
+        phaxio_webhook::post_inbound(&s, &fields, &pdf, &sign(&fields, &pdf)).await;
+    assert_eq!(status, 200);
     assert_eq!(inbound_rows(&s).await, 1);
-    let list: serde_json::Value = common::http()
-        .get(s.url("/inbound"))
-        .header("X-API-Key", ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = list[0]["id"].as_str().unwrap().to_owned();
-    let stored = s
-        .store
-        .documents()
-        .get(&DocumentId::Inbound(id.clone()))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        stored == pdf,
-        "the received fax must read back byte-identical"
-    );
-    let raw = match backend {
-        "local" => std::fs::read(s.cfg.data_dir.join("documents/inbound").join(&id)).unwrap(),
-        "s3" => {
-            let settings = s3_settings_of(&s);
-            s3::raw_object(&settings, &format!("{}/inbound/{id}", settings.prefix))
-                .await
-                .unwrap()
-                .to_vec()
-        }
-        _ => Vec::new(),
-    };
-    if backend != "database" {
-        assert!(raw.starts_with(b"FXE2"));
-        assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
-    }
+    let id = answer["id"].as_str().unwrap().to_owned();
+    assert_inbound_stored(&s, backend, &id, &pdf).await;
     // Replayed: 401, still one, nothing spooled left.
     assert_eq!(
-        post_phaxio(&s, &fields, &pdf, &sign(&fields, &pdf)).await,
+        phaxio_webhook::post_inbound(&s, &fields, &pdf, &sign(&fields, &pdf))
+            .await
+            .0,
         401
     );
     assert_eq!(inbound_rows(&s).await, 1);

@@ -161,11 +161,17 @@ pub fn tiff_to_pdf(bytes: &[u8]) -> Result<Vec<u8>, DocError> {
     fax_pages_to_pdf(&pages, bytes.len(), None)
 }
 
-/// [`tiff_to_pdf`] written to `out` (a file, say) instead of returned, so the PDF is not held in
-/// memory beside the pages it is made of.
-pub fn tiff_to_pdf_to(bytes: &[u8], out: &mut impl std::io::Write) -> Result<(), DocError> {
+/// [`tiff_to_pdf`] written to `out` (a file, say) and flushed, instead of returned, so the PDF is
+/// not held in memory beside the pages it is made of; the number of pages. A failed write is
+/// [`DocError::Write`].
+pub fn tiff_to_pdf_to(bytes: &[u8], out: &mut impl std::io::Write) -> Result<usize, DocError> {
     let pages = read_fax_tiff(bytes)?;
-    write_fax_pages_pdf(&pages, None, out)
+    write_fax_pages_pdf(&pages, None, out)?;
+    out.flush().map_err(|e| DocError::Write {
+        what: "PDF",
+        detail: e.to_string(),
+    })?;
+    Ok(pages.len())
 }
 
 /// Wrap already coded fax pages in a PDF, one page each, without re-encoding (`hint`: the

@@ -112,21 +112,6 @@ impl Source<'_> {
             Source::Reader { len, .. } => *len,
         }
     }
-
-    /// Writes the document (exactly [`Source::len`] bytes, or an error).
-    fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
-        match self {
-            Source::Bytes(b) => w.write_all(b),
-            Source::Reader { len, open } => {
-                let copied = std::io::copy(&mut open()?.take(*len as u64), w)?;
-                if copied == *len as u64 {
-                    Ok(())
-                } else {
-                    Err(std::io::ErrorKind::UnexpectedEof.into())
-                }
-            }
-        }
-    }
 }
 
 /// How to start a render worker.
@@ -263,11 +248,7 @@ impl WorkerCommand {
         let mut stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
         let (status, out, err, fed) = std::thread::scope(|s| {
-            let fed = s.spawn(move || {
-                stdin
-                    .write_all(header.as_bytes())
-                    .and_then(|()| doc.write_to(&mut stdin))
-            });
+            let fed = s.spawn(move || Feed::new(header.as_bytes(), doc).write_all_to(&mut stdin));
             let out = s.spawn(move || {
                 let mut buf = Vec::new();
                 let _ = (&mut stdout)
@@ -396,14 +377,12 @@ impl Session {
         let deadline = Instant::now() + limit;
         let mut feed = Feed::new(header, doc);
         let mut writing = true;
-        let mut sent_all = false;
         let mut answer = Vec::new();
         loop {
             // Write while the pipe takes it.
             while writing {
                 let bytes = match feed.next() {
                     Ok([]) => {
-                        sent_all = true;
                         writing = false;
                         break;
                     }
@@ -434,7 +413,7 @@ impl Session {
                         return match parse_answer(Job::Count, &answer) {
                             Some(answer) => Exchange::Answered {
                                 answer,
-                                reusable: sent_all,
+                                reusable: feed.done(),
                             },
                             None => Exchange::Failed,
                         };
@@ -541,6 +520,25 @@ impl<'a> Feed<'a> {
             self.chunk_at += n;
         }
         self.sent += n;
+    }
+
+    /// Whether the header and the whole document were written.
+    fn done(&self) -> bool {
+        self.sent == self.header.len() + self.doc.len()
+    }
+
+    /// Writes all of it to a blocking `w` (a fresh worker's pipe): exactly the header and
+    /// [`Source::len`] bytes of the document, or an error.
+    fn write_all_to(mut self, w: &mut impl Write) -> std::io::Result<()> {
+        loop {
+            let bytes = self.next()?;
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            let n = bytes.len();
+            w.write_all(bytes)?;
+            self.advance(n);
+        }
     }
 }
 

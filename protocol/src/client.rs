@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{sign_now, sign_now_hashed};
+use crate::auth::{body_sha256_hex, sign_now_hashed};
 pub use crate::messages::{
     CallDetails, DocumentLink, InboundMeta, JobStatusView, LeasedJob, ProviderEventView,
     ProviderEvents, ProviderEventsRequest, ReleaseRequest, ResultReport, SendResult,
@@ -102,7 +102,7 @@ impl AgentClient {
         &self,
         method: reqwest::Method,
         rel: &str,
-        body: Vec<u8>,
+        body: impl Into<Payload>,
         content_type: Option<&str>,
     ) -> Result<bytes::Bytes, AgentClientError> {
         let _slot = self
@@ -110,9 +110,7 @@ impl AgentClient {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let resp = self
-            .request(method, rel, Payload::Bytes(body), content_type)
-            .await?;
+        let resp = self.request(method, rel, body.into(), content_type).await?;
         Ok(resp.bytes().await?)
     }
 
@@ -132,22 +130,17 @@ impl AgentClient {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        let signed = match &body {
-            Payload::Bytes(body) => sign_now(
-                self.secret.as_bytes(),
-                method.as_str(),
-                &path,
-                &self.agent_id,
-                body,
-            ),
-            Payload::Stream { sha256_hex, .. } => sign_now_hashed(
-                self.secret.as_bytes(),
-                method.as_str(),
-                &path,
-                &self.agent_id,
-                sha256_hex,
-            ),
+        let body_sha256 = match &body {
+            Payload::Bytes(body) => body_sha256_hex(body),
+            Payload::Stream { sha256_hex, .. } => sha256_hex.clone(),
         };
+        let signed = sign_now_hashed(
+            self.secret.as_bytes(),
+            method.as_str(),
+            &path,
+            &self.agent_id,
+            &body_sha256,
+        );
         let mut rb = self.http.request(method, url);
         for (k, v) in signed.pairs() {
             rb = rb.header(k, v);
@@ -503,7 +496,7 @@ impl AgentClient {
         pdf: &std::path::Path,
     ) -> Result<String, AgentClientError> {
         use sha2::{Digest, Sha256};
-        use tokio::io::AsyncReadExt;
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let form = InboundForm::new(meta);
         let mut hash = Sha256::new();
         hash.update(&form.head);
@@ -523,10 +516,9 @@ impl AgentClient {
         hash.update(&form.tail);
         let sha256_hex = hex::encode(hash.finalize());
         let len = form.head.len() as u64 + file_len + form.tail.len() as u64;
-        let file = tokio::fs::File::open(pdf)
-            .await
-            .map_err(AgentClientError::Read)?
-            .take(file_len);
+        // The same open file, read again from its start: what was hashed is what is sent.
+        file.rewind().await.map_err(AgentClientError::Read)?;
+        let file = file.take(file_len);
         let reader = std::io::Cursor::new(form.head.clone())
             .chain(file)
             .chain(std::io::Cursor::new(form.tail.clone()));
@@ -534,13 +526,8 @@ impl AgentClient {
             reader,
             64 * 1024,
         ));
-        let _slot = self
-            .in_flight
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let resp = self
-            .request(
+        let reply = self
+            .send(
                 reqwest::Method::POST,
                 "agent/v1/inbound",
                 Payload::Stream {
@@ -551,7 +538,7 @@ impl AgentClient {
                 Some(&form.content_type()),
             )
             .await?;
-        inbound_id(&resp.bytes().await?)
+        inbound_id(&reply)
     }
 }
 
@@ -565,6 +552,12 @@ enum Payload {
         len: u64,
         body: reqwest::Body,
     },
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(body: Vec<u8>) -> Self {
+        Payload::Bytes(body)
+    }
 }
 
 /// The multipart framing of an inbound upload around the PDF: `metadata` (JSON), then the

@@ -66,20 +66,15 @@ const DELIVERED_MARKER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 impl InboundQueue {
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, QueueError> {
         let dir = dir.into();
-        for sub in ["failed", "delivered"] {
+        // PDFs being uploaded when the agent last stopped: the TIFFs they were made from are still
+        // queued, and each upload makes its PDF again.
+        let _ = std::fs::remove_dir_all(dir.join(UPLOADING));
+        for sub in ["failed", "delivered", UPLOADING] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|source| QueueError::Io {
                 path: dir.clone(),
                 source,
             })?;
         }
-        // PDFs being uploaded when the agent last stopped: the TIFFs they were made from are still
-        // queued, and each upload makes its PDF again.
-        let uploading = dir.join(UPLOADING);
-        let _ = std::fs::remove_dir_all(&uploading);
-        std::fs::create_dir_all(&uploading).map_err(|source| QueueError::Io {
-            path: uploading.clone(),
-            source,
-        })?;
         Ok(Self {
             dir,
             notify: Arc::new(Notify::new()),
@@ -311,34 +306,29 @@ async fn deliver(
             )));
         }
     };
-    let known_pages = item.pages;
-    let spool = crate::engine::spool::temp_in(spool_dir)
-        .map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
-    let out = spool
-        .as_file()
-        .try_clone()
-        .map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
-    let pages = tokio::task::spawn_blocking(move || {
-        let mut out = std::io::BufWriter::new(out);
-        let converted = faxline_document::tiff_to_pdf_to(&tiff, &mut out);
-        let written = std::io::Write::flush(&mut out);
-        // A fax found in the spool (its result event was missed) has no page count: the TIFF has it.
-        let pages = match known_pages {
-            Some(p) => Some(p),
-            None => faxline_document::read_fax_tiff(&tiff)
-                .ok()
-                .and_then(|p| u32::try_from(p.len()).ok()),
-        };
-        (converted, written, pages)
+    let cannot_write =
+        |e: std::io::Error| Delivery::Later(format!("cannot write the PDF to upload: {e}"));
+    let spool = crate::engine::spool::temp_in(spool_dir).map_err(cannot_write)?;
+    let out = spool.as_file().try_clone().map_err(cannot_write)?;
+    let converted = tokio::task::spawn_blocking(move || {
+        faxline_document::tiff_to_pdf_to(&tiff, &mut std::io::BufWriter::new(out))
     })
     .await
-    .map_err(|e| Delivery::Later(e.to_string()))
-    .and_then(|(converted, written, pages)| {
-        converted
-            .map_err(|e| Delivery::Never(format!("the received TIFF cannot be converted: {e}")))?;
-        written.map_err(|e| Delivery::Later(format!("cannot write the PDF to upload: {e}")))?;
-        Ok(pages)
-    })?;
+    .map_err(|e| Delivery::Later(e.to_string()))?;
+    let pages = match converted {
+        // A fax found in the spool (its result event was missed) has no page count: the TIFF has it.
+        Ok(n) => item.pages.or(u32::try_from(n).ok()),
+        Err(e @ faxline_document::DocError::Write { .. }) => {
+            return Err(Delivery::Later(format!(
+                "cannot write the PDF to upload: {e}"
+            )));
+        }
+        Err(e) => {
+            return Err(Delivery::Never(format!(
+                "the received TIFF cannot be converted: {e}"
+            )));
+        }
+    };
     let meta = InboundMeta {
         from: item.from.clone(),
         to: item.to.clone(),

@@ -27,7 +27,7 @@ use crate::audit::mask_number;
 use crate::document::DocKind;
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::spool::{SpoolError, Spooled};
+use crate::store::spool::Spooled;
 use crate::store::{DocumentId, DocumentStore, Inbound, Job, JobProgress, JobRelease, JobResult};
 use crate::throttle::FailScope;
 
@@ -752,21 +752,17 @@ async fn read_inbound_parts(st: &AppState, framed: Request, id: &str) -> Inbound
             }
             Some("file") => {
                 drop(pdf.take());
-                let mut spool = st
-                    .store
-                    .spool(
+                pdf = Some(
+                    super::spool_pieces(
+                        st,
                         DocumentId::Inbound(id.to_owned()),
-                        &st.cfg.upload_dir(),
                         st.cfg.max_file_bytes(),
+                        field,
+                        bad,
+                        too_large,
                     )
-                    .await?;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    spool.push(&chunk).await.map_err(|e| match e {
-                        SpoolError::TooLarge => too_large(),
-                        SpoolError::Store(e) => e.into(),
-                    })?;
-                }
-                pdf = Some(spool.finish().await?);
+                    .await?,
+                );
             }
             _ => while field.chunk().await.map_err(bad)?.is_some() {},
         }

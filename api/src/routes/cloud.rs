@@ -33,7 +33,7 @@ use crate::document::is_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
 use crate::server::AppState;
-use crate::store::spool::{SpoolError, Spooled};
+use crate::store::spool::Spooled;
 use crate::store::{DocumentId, Inbound, ProviderEvent};
 
 /// A status callback is a small form; more is refused unread.
@@ -84,12 +84,7 @@ async fn read_form_spooled(
     limit: usize,
     id: &str,
 ) -> ApiResult<SpooledForm> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+    if !content_type_is(&req, "multipart/form-data") {
         let form = read_form(req, limit).await?;
         return Ok(SpooledForm {
             digests: form.digests(),
@@ -138,22 +133,18 @@ async fn read_form_spooled(
         }
         let mut sha1 = sha1::Sha1::new();
         if name == "file" && form.file.is_none() {
-            let mut spool = st
-                .store
-                .spool(
+            let hashed = futures::TryStreamExt::inspect_ok(field, |piece| sha1.update(piece));
+            form.file = Some(
+                super::spool_pieces(
+                    st,
                     DocumentId::Inbound(id.to_owned()),
-                    &st.cfg.upload_dir(),
                     st.cfg.max_file_bytes(),
+                    hashed,
+                    bad,
+                    too_large,
                 )
-                .await?;
-            while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                sha1.update(&chunk);
-                spool.push(&chunk).await.map_err(|e| match e {
-                    SpoolError::TooLarge => too_large(),
-                    SpoolError::Store(e) => e.into(),
-                })?;
-            }
-            form.file = Some(spool.finish().await?);
+                .await?,
+            );
         } else {
             let mut read = 0u64;
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
@@ -169,14 +160,18 @@ async fn read_form_spooled(
     Ok(form)
 }
 
-/// Reads a form body (url-encoded or multipart) of at most `limit` bytes.
-async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
-    let content_type = req
-        .headers()
+/// Whether the request's `Content-Type` is `mime` (case-insensitive; parameters after it allowed).
+fn content_type_is(req: &Request, mime: &str) -> bool {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with(mime))
+}
+
+/// Reads a form body (url-encoded or multipart) of at most `limit` bytes.
+async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
+    let multipart = content_type_is(&req, "multipart/form-data");
+    let urlencoded = content_type_is(&req, "application/x-www-form-urlencoded");
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit)
         .await
@@ -191,7 +186,7 @@ async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
         r
     };
     let bad = |e: String| ApiError::bad_request(format!("Malformed webhook body: {e}"));
-    if content_type.starts_with("multipart/form-data") {
+    if multipart {
         let mut mp = Multipart::from_request(rebuilt(), &())
             .await
             .map_err(|e| bad(e.body_text()))?;
@@ -210,7 +205,7 @@ async fn read_form(req: Request, limit: usize) -> ApiResult<WebhookForm> {
             }
         }
         Ok(form)
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+    } else if urlencoded {
         let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(rebuilt(), &())
             .await
             .map_err(|e| bad(e.body_text()))?;
@@ -595,7 +590,7 @@ async fn download_media(
     if let Some((user, password)) = basic {
         req = req.basic_auth(user, Some(password));
     }
-    let mut resp = req.send().await.map_err(|e| {
+    let resp = req.send().await.map_err(|e| {
         unavailable(format!(
             "Cannot download the received fax from {provider}: {}",
             e.without_url()
@@ -610,29 +605,25 @@ async fn download_media(
     // Written to a spool as it arrives (sealed with encryption on), named as the inbound fax it
     // will be; dropped (deleted) on any failure.
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut spool = st
-        .store
-        .spool(
-            DocumentId::Inbound(id),
-            &st.cfg.upload_dir(),
-            st.cfg.max_file_bytes(),
-        )
-        .await?;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        unavailable(format!(
-            "The download of the received fax failed: {}",
-            e.without_url()
-        ))
-    })? {
-        spool.push(&chunk).await.map_err(|e| match e {
-            SpoolError::TooLarge => ApiError::new(
+    let spooled = super::spool_pieces(
+        st,
+        DocumentId::Inbound(id),
+        st.cfg.max_file_bytes(),
+        resp.bytes_stream(),
+        |e| {
+            unavailable(format!(
+                "The download of the received fax failed: {}",
+                e.without_url()
+            ))
+        },
+        || {
+            ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The received fax is larger than the upload limit",
-            ),
-            SpoolError::Store(e) => e.into(),
-        })?;
-    }
-    let spooled = spool.finish().await?;
+            )
+        },
+    )
+    .await?;
     if spooled.kind().ok() == Some(DocKind::Pdf) {
         return Ok(ReceivedPdf::Spooled(Box::new(spooled)));
     }
@@ -855,12 +846,7 @@ fn check_sinch(
 /// Reads a Sinch event (JSON, or a multipart form with the fax as JSON text and the document as `file`) of
 /// at most `limit` bytes.
 async fn read_sinch(req: Request, limit: usize) -> ApiResult<sinch::Payload> {
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
-    if json {
+    if content_type_is(&req, "application/json") {
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;

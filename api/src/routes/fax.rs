@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::links::LinkKind;
 use crate::pages::{self, PreviewError};
 use crate::server::AppState;
-use crate::store::spool::{SpoolError, Spooled};
+use crate::store::spool::Spooled;
 use crate::store::{
     CancelOutcome, DocumentId, DocumentStore, InsertOutcome, Job, JobFilter, NewJob,
 };
@@ -95,21 +95,15 @@ pub(crate) async fn send(
                 let name = clean_filename(field.file_name());
                 // A second `file` field replaces the first (whose file is deleted first).
                 drop(file.take());
-                let mut spool = st
-                    .store
-                    .spool(DocumentId::Job(job_id.clone()), &st.cfg.upload_dir(), limit)
-                    .await
-                    .map_err(|e| ApiError::from(crate::store::StoreError::from(e)))?;
-                while let Some(chunk) = field.chunk().await.map_err(|e| parse_error(e, limit_mb))? {
-                    spool.push(&chunk).await.map_err(|e| match e {
-                        SpoolError::TooLarge => too_large(),
-                        SpoolError::Store(e) => crate::store::StoreError::from(e).into(),
-                    })?;
-                }
-                let spooled = spool
-                    .finish()
-                    .await
-                    .map_err(|e| ApiError::from(crate::store::StoreError::from(e)))?;
+                let spooled = super::spool_pieces(
+                    &st,
+                    DocumentId::Job(job_id.clone()),
+                    limit,
+                    field,
+                    |e| parse_error(e, limit_mb),
+                    too_large,
+                )
+                .await?;
                 file = Some((name, spooled));
             }
             _ => {

@@ -265,6 +265,33 @@ impl From<Inbound> for InboundFaxOut {
     }
 }
 
+/// Writes a document that arrives as a stream of pieces (a multipart field, a download) to a spool
+/// named `id`, counted against `limit` as it arrives: over it, `too_large()` (nothing is kept; the
+/// spool is deleted on drop); a piece that cannot be read, `unreadable(e)`.
+pub(crate) async fn spool_pieces<E>(
+    st: &AppState,
+    id: DocumentId,
+    limit: u64,
+    pieces: impl futures::Stream<Item = Result<axum::body::Bytes, E>>,
+    unreadable: impl Fn(E) -> ApiError,
+    too_large: impl Fn() -> ApiError,
+) -> ApiResult<crate::store::spool::Spooled> {
+    use crate::store::spool::SpoolError;
+    use futures::StreamExt;
+    let mut spool = st.store.spool(id, &st.cfg.upload_dir(), limit).await?;
+    let mut pieces = std::pin::pin!(pieces);
+    while let Some(piece) = pieces.next().await {
+        spool
+            .push(&piece.map_err(&unreadable)?)
+            .await
+            .map_err(|e| match e {
+                SpoolError::TooLarge => too_large(),
+                SpoolError::Store(e) => e.into(),
+            })?;
+    }
+    Ok(spool.finish().await?)
+}
+
 /// A stored PDF sent as it is read from the store (`GET /fax/{id}/pdf`, `GET /inbound/{id}/pdf`),
 /// with `len` as its Content-Length when known. A read error midway is logged with the document's
 /// id and cuts the body short, so the client sees a short download rather than a corrupt one.

@@ -5,6 +5,7 @@
 //! `FAXLINE_TEST_STORAGE_ENCRYPTION=1` adds client-side encryption.
 #![allow(dead_code)]
 
+pub mod phaxio_webhook;
 pub mod s3;
 
 use std::net::SocketAddr;
