@@ -472,9 +472,10 @@ async fn encrypted_at_rest(db: Db, backend: Backend) {
     rotated.close().await;
 }
 
-/// A document of several encryption segments comes back through `get_stream` as it was stored, in
-/// pieces from a file or object backend, with and without client-side encryption; a sealed file
-/// cut short fails the stream instead of ending it early; an unknown id is `None`.
+/// A document of several encryption segments and several database pieces comes back through
+/// `get_stream` as it was stored, in pieces from every backend, with and without client-side
+/// encryption; a sealed file cut short, or a database document missing a piece, fails the stream
+/// instead of ending it early; an unknown id is `None`.
 async fn streamed(db: Db, backend: Backend) {
     use faxline_api::store::MasterKey;
     use futures::StreamExt;
@@ -482,7 +483,8 @@ async fn streamed(db: Db, backend: Backend) {
         return;
     };
     o.store.close().await;
-    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    // Three database pieces (1 MiB each).
+    let content: Vec<u8> = (0..2_300_000u32).map(|i| (i % 253) as u8).collect();
     for key in [None, Some(MasterKey::parse(&"5a".repeat(32)).unwrap())] {
         let sealed = key.is_some();
         let store = Store::connect_encrypted(&o.url, &o.backend, key.map(Into::into))
@@ -499,9 +501,8 @@ async fn streamed(db: Db, backend: Backend) {
             pieces += 1;
         }
         assert!(got == content, "sealed: {sealed}");
-        if !matches!(o.backend, DocumentBackend::Database) {
-            assert!(pieces > 1, "{pieces} pieces (sealed: {sealed})");
-        }
+        assert!(pieces >= 3, "{pieces} pieces (sealed: {sealed})");
+        assert!(store.documents().get(&id).await.unwrap().unwrap() == content);
         let unknown = DocumentId::Job("0123456789abcdef".into());
         assert!(
             store
@@ -523,8 +524,113 @@ async fn streamed(db: Db, backend: Backend) {
             }
             assert!(failed, "a truncated document must not stream as complete");
         }
+        if matches!(o.backend, DocumentBackend::Database) {
+            assert_eq!(
+                scalar::<i64>(
+                    &o.url,
+                    &format!(
+                        "SELECT COUNT(*) FROM fax_document_pieces WHERE job_id = '{}'",
+                        id.owner()
+                    )
+                )
+                .await,
+                2
+            );
+            // A piece lost (deleted behind the store's back) is an error, whole or streamed.
+            exec(
+                &o.url,
+                &format!(
+                    "DELETE FROM fax_document_pieces WHERE job_id = '{}' AND seq = 2",
+                    id.owner()
+                ),
+            )
+            .await;
+            assert!(store.documents().get(&id).await.is_err());
+            let mut stream = store.documents().get_stream(&id).await.unwrap().unwrap();
+            let mut failed = false;
+            while let Some(piece) = stream.next().await {
+                failed |= piece.is_err();
+            }
+            assert!(
+                failed,
+                "a document missing a piece must not stream as complete"
+            );
+            // Deleted with its head.
+            assert!(store.documents().delete(&id).await.unwrap());
+            assert_eq!(
+                scalar::<i64>(&o.url, "SELECT COUNT(*) FROM fax_document_pieces").await,
+                0
+            );
+        }
         store.close().await;
     }
+}
+
+/// Runs a statement on the database behind the store's back.
+async fn exec(url: &str, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
+/// A database that had client-side encryption on moves to a file or object backend: the blobs
+/// sealed in the database are stored as they are (not sealed a second time), one stored before
+/// encryption was on is sealed on the way, and a document of several pieces moves whole; each
+/// reads back as it was.
+async fn encrypted_migration(db: Db, backend: Backend) {
+    use faxline_api::store::MasterKey;
+    let Some(o) = open(db, backend).await else {
+        return;
+    };
+    o.store.close().await;
+    if matches!(backend, Backend::Database) {
+        return;
+    }
+    let key = || -> Option<faxline_api::store::Keyring> {
+        Some(MasterKey::parse(&"3c".repeat(32)).unwrap().into())
+    };
+    let plain = Store::connect(&o.url).await.unwrap();
+    let before = job("+15551234567", b"stored before encryption");
+    let before_id = DocumentId::Job(before.id.clone());
+    plain.jobs().insert(before).await.unwrap();
+    plain.close().await;
+    let sealed = Store::connect_encrypted(&o.url, &DocumentBackend::Database, key())
+        .await
+        .unwrap();
+    let large: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let mut big = job("+15551234567", b"");
+    big.content = Bytes::from(large.clone());
+    let small = job("+15551234567", b"sealed in the database");
+    let (big_id, small_id) = (
+        DocumentId::Job(big.id.clone()),
+        DocumentId::Job(small.id.clone()),
+    );
+    sealed.jobs().insert(big).await.unwrap();
+    sealed.jobs().insert(small).await.unwrap();
+    sealed.close().await;
+
+    let store = Store::connect_encrypted(&o.url, &o.backend, key())
+        .await
+        .unwrap();
+    let done = store.migrate_documents(|_| {}).await.unwrap();
+    assert_eq!(done.documents, 3);
+    assert_eq!(raw_exists(&o.backend, &big_id).await, Some(true));
+    for (id, content) in [
+        (&before_id, &b"stored before encryption"[..]),
+        (&small_id, b"sealed in the database"),
+        (&big_id, &large),
+    ] {
+        assert!(
+            store.documents().get(id).await.unwrap().as_deref() == Some(content),
+            "{id:?}"
+        );
+    }
+    store.close().await;
 }
 
 /// `migrate_documents` moves the database's blobs to the configured backend: before it the
@@ -685,6 +791,7 @@ per_backend!(orphans_swept_on, orphans_are_swept);
 per_backend!(encrypted_on, encrypted_at_rest);
 per_backend!(migration_on, migration_from_the_database);
 per_backend!(streamed_on, streamed);
+per_backend!(encrypted_migration_on, encrypted_migration);
 per_backend!(console_documents_on, console_drafts_and_bulk_documents);
 
 /// A scalar from the database behind the store's back.

@@ -64,14 +64,18 @@ async fn raw(backend: &DocumentBackend, url: &str, id: &DocumentId) -> Vec<u8> {
     };
     match backend {
         DocumentBackend::Database => {
+            // The head row's piece, then the others in order.
             let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT content FROM {table} WHERE {key} = $1"
+            let pieces = table.replace("_documents", "_document_pieces");
+            let rows: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT content FROM (SELECT content, 0 AS seq FROM {table} WHERE {key} = $1 \
+                 UNION ALL SELECT content, seq FROM {pieces} WHERE {key} = $1) ORDER BY seq"
             )))
             .bind(id.owner())
-            .fetch_one(&mut c)
+            .fetch_all(&mut c)
             .await
-            .unwrap()
+            .unwrap();
+            rows.concat()
         }
         DocumentBackend::Local(dir) => std::fs::read(dir.join(kind).join(id.owner())).unwrap(),
         DocumentBackend::S3(s) => s3::raw_object(s, &format!("{}/{kind}/{}", s.prefix, id.owner()))
@@ -97,7 +101,9 @@ async fn rotation(which: &str) {
         MasterKey::parse(OLD).unwrap(),
         MasterKey::parse(NEW).unwrap(),
     );
-    let contents: [&'static [u8]; 3] = [b"first letter", b"second letter", b""];
+    // The last one is three pieces in the database.
+    let large: &'static [u8] = Vec::leak((0..2_200_000u32).map(|i| (i % 249) as u8).collect());
+    let contents: [&'static [u8]; 4] = [b"first letter", b"second letter", b"", large];
 
     // Sealed under the old key: three jobs and a received fax.
     let store = Store::connect_encrypted(&url, &backend, Some(Keyring::from(old.clone())))
@@ -136,12 +142,12 @@ async fn rotation(which: &str) {
     assert_eq!(
         done,
         Rewrapped {
-            rewrapped: 4,
+            rewrapped: 5,
             current: 1,
             ..Rewrapped::default()
         }
     );
-    assert_eq!(seen, 5);
+    assert_eq!(seen, 6);
     for ((id, _), was) in ids.iter().zip(&before) {
         let now = raw(&backend, &url, id).await;
         assert_eq!(now.len(), was.len());
@@ -150,7 +156,7 @@ async fn rotation(which: &str) {
     }
     // A second run has nothing left to do.
     let again = store.rewrap_documents(|_| {}).await.unwrap();
-    assert_eq!((again.rewrapped, again.current), (0, 5));
+    assert_eq!((again.rewrapped, again.current), (0, 6));
     store.close().await;
 
     // The new key alone opens every document.
@@ -183,7 +189,7 @@ async fn rotation(which: &str) {
     .await
     .unwrap();
     let r = store.rewrap_documents(|_| {}).await.unwrap();
-    assert_eq!((r.rewrapped, r.current, r.failed), (0, 5, 1));
+    assert_eq!((r.rewrapped, r.current, r.failed), (0, 6, 1));
     assert_eq!(r.failed_ids, vec![planted_id]);
     store.close().await;
 }

@@ -236,15 +236,38 @@ async fn database_backend_streams_to_its_row(db: Db) {
         .as_str()
         .unwrap()
         .to_owned();
-    let stored = s
-        .store
-        .documents()
-        .get(&DocumentId::Job(id))
-        .await
-        .unwrap()
-        .unwrap();
+    let doc = DocumentId::Job(id.clone());
+    let stored = s.store.documents().get(&doc).await.unwrap().unwrap();
     assert!(stored == pdf);
     assert_eq!(temp_files(&s), Vec::<String>::new());
+    // Sealed, in 1 MiB rows.
+    let (raw, pieces) = raw_database_document(&s, "jobs", &id).await;
+    assert_eq!(pieces, raw.len().div_ceil(1 << 20));
+    assert!(pieces >= 6, "{pieces} pieces");
+    assert!(raw.starts_with(b"FXE2"));
+    assert!(!contains(&raw, MARKER), "plaintext in the stored document");
+    // Read back a piece at a time, as an agent downloads it.
+    {
+        use futures::StreamExt;
+        let mut stream = s.store.documents().get_stream(&doc).await.unwrap().unwrap();
+        let (mut got, mut n) = (Vec::new(), 0);
+        while let Some(piece) = stream.next().await {
+            got.extend_from_slice(&piece.unwrap());
+            n += 1;
+        }
+        assert!(got == pdf);
+        assert!(n >= pieces, "{n} pieces streamed");
+    }
+    let agent = s.agent("db-agent");
+    let leased = agent
+        .lease(std::time::Duration::from_secs(5), 1)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert!(agent.document(&leased[0]).await.unwrap() == pdf);
+    // Deleting the document deletes every piece.
+    assert!(s.store.documents().delete(&doc).await.unwrap());
+    assert_eq!(raw_database_document(&s, "jobs", &id).await.1, 0);
 }
 
 fn inbound_meta(call_id: &str) -> faxline_protocol::messages::InboundMeta {
@@ -293,11 +316,51 @@ async fn assert_inbound_stored(s: &TestServer, backend: &str, id: &str, pdf: &[u
                 .unwrap()
                 .to_vec()
         }
-        "database" => return,
+        "database" => {
+            let (raw, pieces) = raw_database_document(s, "inbound", id).await;
+            assert_eq!(pieces, raw.len().div_ceil(1 << 20).max(1));
+            raw
+        }
         _ => unreachable!(),
     };
     assert!(raw.starts_with(b"FXE2"));
     assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
+}
+
+/// A document as the database backend holds it, read behind the store's back: its head row's
+/// content and its further pieces in order, joined, and how many rows that was (0: none).
+async fn raw_database_document(s: &TestServer, kind: &str, id: &str) -> (Vec<u8>, usize) {
+    use sqlx::Connection;
+    let (table, key, pieces) = match kind {
+        "jobs" => ("fax_documents", "job_id", "fax_document_pieces"),
+        "inbound" => ("inbound_documents", "inbound_id", "inbound_document_pieces"),
+        _ => unreachable!(),
+    };
+    let sql = [
+        format!("SELECT content FROM {table} WHERE {key} = $1"),
+        format!("SELECT content FROM {pieces} WHERE {key} = $1 ORDER BY seq"),
+    ];
+    let url = &s.cfg.database_url;
+    let mut rows: Vec<Vec<u8>> = Vec::new();
+    for sql in sql {
+        let sql = sqlx::AssertSqlSafe(sql);
+        rows.extend(if url.starts_with("sqlite") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query_scalar::<_, Vec<u8>>(sql)
+                .bind(id)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar::<_, Vec<u8>>(sql)
+                .bind(id)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        });
+    }
+    (rows.concat(), rows.len())
 }
 
 /// `POST /agent/v1/inbound` with a multipart body built here, signed with `secret` over `signed`

@@ -8,10 +8,15 @@ use tokio::sync::{mpsc, oneshot};
 use super::db::{Db, row_of, with_writer};
 use super::documents::{DocumentId, DocumentStore, Documents, OwnerTx};
 use super::jobs::JOB_COLS;
+use super::spool::Spooled;
 use super::{InsertOutcome, Job, NewJob, StoreError, StoreResult};
 
 /// Largest batch per transaction.
 const MAX_BATCH: usize = 256;
+
+/// A job of a batch: its row, whether its document was written ahead, its size, and its spooled
+/// upload (database backend).
+type Entry<'a> = (&'a NewJob, bool, i64, Option<&'a Spooled>);
 
 pub(crate) struct Request {
     pub job: NewJob,
@@ -20,6 +25,8 @@ pub(crate) struct Request {
     pub written: bool,
     /// The document's length (the job's `doc_size`).
     pub size: i64,
+    /// The spooled upload the database backend writes in the transaction (instead of `job.content`).
+    pub spooled: Option<Spooled>,
     pub reply: oneshot::Sender<StoreResult<InsertOutcome>>,
 }
 
@@ -28,8 +35,10 @@ pub(crate) fn spawn(db: Db, documents: Documents) -> mpsc::Sender<Request> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let jobs: Vec<(&NewJob, bool, i64)> =
-                batch.iter().map(|r| (&r.job, r.written, r.size)).collect();
+            let jobs: Vec<Entry<'_>> = batch
+                .iter()
+                .map(|r| (&r.job, r.written, r.size, r.spooled.as_ref()))
+                .collect();
             match write(&db, &documents, &jobs).await {
                 Ok(inserted) => {
                     for (req, created) in batch.drain(..).zip(inserted) {
@@ -76,16 +85,12 @@ const INSERT_JOB: &str = "INSERT INTO fax_jobs (id, to_number, file_name, doc_ki
 /// fails, those documents are deleted again; a document whose job turned out to exist already (its
 /// idempotency key was taken) is deleted after the commit; what a crash between the write and the
 /// commit leaves is swept by retention ([`super::Retention::sweep_orphans`]). The database backend
-/// puts each document in the transaction, next to its row.
-async fn write(
-    db: &Db,
-    documents: &Documents,
-    jobs: &[(&NewJob, bool, i64)],
-) -> StoreResult<Vec<bool>> {
+/// puts each document in the transaction, next to its row (a spooled upload a piece at a time).
+async fn write(db: &Db, documents: &Documents, jobs: &[Entry<'_>]) -> StoreResult<Vec<bool>> {
     let written: StoreResult<Vec<bool>> = with_writer!(db, |p| async {
         let mut tx = p.begin().await?;
         let mut created = Vec::with_capacity(jobs.len());
-        for (j, written, size) in jobs {
+        for (j, written, size, spooled) in jobs {
             let n = sqlx::query(INSERT_JOB)
                 .bind(&j.id)
                 .bind(&j.to_number)
@@ -104,13 +109,15 @@ async fn write(
                 .await?
                 .rows_affected();
             if n == 1 && !written {
-                documents
-                    .put(
-                        &mut OwnerTx::from(&mut *tx),
-                        &DocumentId::Job(j.id.clone()),
-                        &j.content,
-                    )
-                    .await?;
+                let mut owner = OwnerTx::from(&mut *tx);
+                match spooled {
+                    Some(s) => documents.put_spooled_in(&mut owner, s).await?,
+                    None => {
+                        documents
+                            .put(&mut owner, &DocumentId::Job(j.id.clone()), &j.content)
+                            .await?
+                    }
+                }
             }
             created.push(n == 1);
         }
@@ -122,14 +129,14 @@ async fn write(
     let unused: Vec<DocumentId> = match &written {
         Err(_) => jobs
             .iter()
-            .filter(|(_, ahead, _)| *ahead)
-            .map(|(j, _, _)| DocumentId::Job(j.id.clone()))
+            .filter(|(_, ahead, _, _)| *ahead)
+            .map(|(j, _, _, _)| DocumentId::Job(j.id.clone()))
             .collect(),
         Ok(created) => jobs
             .iter()
             .zip(created)
-            .filter(|((_, ahead, _), created)| *ahead && !**created)
-            .map(|((j, _, _), _)| DocumentId::Job(j.id.clone()))
+            .filter(|((_, ahead, _, _), created)| *ahead && !**created)
+            .map(|((j, _, _, _), _)| DocumentId::Job(j.id.clone()))
             .collect(),
     };
     if !unused.is_empty() {

@@ -180,7 +180,6 @@ impl Args {
         self.0.push(Arg::I(v));
         self
     }
-    #[allow(dead_code)]
     pub(crate) fn b(mut self, v: Vec<u8>) -> Self {
         self.0.push(Arg::B(v));
         self

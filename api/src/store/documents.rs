@@ -19,11 +19,11 @@ use std::future::Future;
 use bytes::Bytes;
 use sqlx::Row;
 
-use super::db::{Db, q, with_reader, with_writer};
+use super::db::{Args, Db, q, with_reader, with_writer};
 
 /// A document's content as a stream of pieces (at most [`READ_CHUNK`] or one encryption segment
-/// each, except a database blob, which comes whole). An error ends it: what came before must then
-/// be thrown away.
+/// each from a file or object, one [`PIECE`] from the database). An error ends it: what came
+/// before must then be thrown away.
 pub type DocumentStream = futures::stream::BoxStream<'static, DocumentResult<Bytes>>;
 
 /// The pieces a file is read in.
@@ -110,6 +110,10 @@ pub enum DocumentError {
     BadId,
     #[error("document encryption: {0}")]
     Envelope(#[from] super::envelope::EnvelopeError),
+    /// A database document's head row names more pieces than there are (it was deleted or
+    /// replaced while it was read).
+    #[error("the document's piece {0} is missing from the database")]
+    MissingPiece(i64),
 }
 
 pub type DocumentResult<T> = Result<T, DocumentError>;
@@ -131,6 +135,23 @@ impl<'c> From<&'c mut sqlx::SqliteConnection> for OwnerTx<'c> {
 impl<'c> From<&'c mut sqlx::PgConnection> for OwnerTx<'c> {
     fn from(c: &'c mut sqlx::PgConnection) -> Self {
         OwnerTx(Conn::Postgres(c))
+    }
+}
+
+impl OwnerTx<'_> {
+    async fn exec(&mut self, sql: &str, args: Args) -> sqlx::Result<u64> {
+        Ok(match &mut self.0 {
+            Conn::Sqlite(c) => args
+                .bind(q::<sqlx::Sqlite>(sql))
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+            Conn::Postgres(c) => args
+                .bind(q::<sqlx::Postgres>(sql))
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+        })
     }
 }
 
@@ -186,31 +207,159 @@ pub(crate) fn id_of(kind_dir: &str, name: &str) -> Option<DocumentId> {
     checked_owner(&id).is_ok().then_some(id)
 }
 
-/// Documents as blobs in `fax_documents`, `inbound_documents`, `draft_documents` and
-/// `bulk_documents`, whose rows reference their
-/// owners (so a document cannot be written before its owner row, only in the same transaction).
-/// Every API instance on one database serves every document.
+/// Documents in the database: `fax_documents`, `inbound_documents`, `draft_documents` and
+/// `bulk_documents` hold a document's first [`PIECE`] and how many pieces it has; the rest are rows of
+/// `fax_document_pieces` (and so on), numbered from 1. The head row references its owner and the
+/// pieces reference the head, so a document cannot be written before its owner row, only in the
+/// same transaction, and deleting the owner or the head deletes every piece. Pieces let a large
+/// document be written from its spooled file and sent to an agent a piece at a time, never whole in
+/// memory or in one statement. Every API instance on one database serves every document.
 #[derive(Clone)]
 pub struct BlobDocuments {
     db: Db,
 }
 
+/// The largest piece of a document in one database row: a one-page fax is one piece; a 20 MB
+/// document is written and read in 20 statements of bounded size.
+pub const PIECE: usize = 1024 * 1024;
+
 /// Ids deleted per statement in [`BlobDocuments::purge`] (well under both backends' bind limits).
 const PURGE_CHUNK: usize = 500;
 
-/// Table and key column of a document's kind.
-fn place(id: &DocumentId) -> (&'static str, &'static str) {
-    match id {
-        DocumentId::Job(_) => ("fax_documents", "job_id"),
-        DocumentId::Inbound(_) => ("inbound_documents", "inbound_id"),
-        DocumentId::Draft(_) => ("draft_documents", "draft_id"),
-        DocumentId::Bulk(_) => ("bulk_documents", "batch_id"),
-    }
+/// Where a kind of document lives in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    /// The head rows.
+    table: &'static str,
+    /// The key column (the owner's id), in both tables.
+    key: &'static str,
+    /// The rows of the pieces after the first.
+    pieces: &'static str,
+}
+
+fn place(id: &DocumentId) -> Place {
+    let (table, key, pieces) = match id {
+        DocumentId::Job(_) => ("fax_documents", "job_id", "fax_document_pieces"),
+        DocumentId::Inbound(_) => ("inbound_documents", "inbound_id", "inbound_document_pieces"),
+        DocumentId::Draft(_) => ("draft_documents", "draft_id", "draft_document_pieces"),
+        DocumentId::Bulk(_) => ("bulk_documents", "batch_id", "bulk_document_pieces"),
+    };
+    Place { table, key, pieces }
 }
 
 impl BlobDocuments {
     pub(crate) fn new(db: Db) -> Self {
         Self { db }
+    }
+
+    /// Writes (or replaces) a document of `len` bytes read from `content`, in pieces, through `tx`.
+    /// Fails when `content` ends early; what it holds past `len` is not read.
+    async fn write<R>(
+        tx: &mut OwnerTx<'_>,
+        id: &DocumentId,
+        len: u64,
+        mut content: R,
+    ) -> DocumentResult<()>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        use tokio::io::AsyncReadExt;
+        let Place { table, key, pieces } = place(id);
+        let owner = id.owner();
+        let count = len.div_ceil(PIECE as u64).max(1);
+        let mut piece = vec![0u8; (len as usize).min(PIECE)];
+        content.read_exact(&mut piece).await?;
+        tx.exec(
+            &format!(
+                "INSERT INTO {table} ({key}, content, pieces) VALUES ($1, $2, $3) \
+                 ON CONFLICT ({key}) DO UPDATE SET content = excluded.content, pieces = excluded.pieces"
+            ),
+            Args::new().s(owner).b(piece).i(count as i64),
+        )
+        .await?;
+        // A replaced document may have had more pieces.
+        tx.exec(
+            &format!("DELETE FROM {pieces} WHERE {key} = $1"),
+            Args::new().s(owner),
+        )
+        .await?;
+        let insert = format!("INSERT INTO {pieces} ({key}, seq, content) VALUES ($1, $2, $3)");
+        let mut left = len.saturating_sub(PIECE as u64);
+        for seq in 1..count {
+            let mut piece = vec![0u8; (left as usize).min(PIECE)];
+            content.read_exact(&mut piece).await?;
+            left -= piece.len() as u64;
+            tx.exec(&insert, Args::new().s(owner).i(seq as i64).b(piece))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores a spooled upload (sealed already when sealing is on) through `tx`, reading its file
+    /// a piece at a time.
+    pub(crate) async fn put_spooled(
+        &self,
+        tx: &mut OwnerTx<'_>,
+        spooled: &super::spool::Spooled,
+    ) -> DocumentResult<()> {
+        let len = spooled.stored_len();
+        match spooled.in_memory() {
+            Some(content) => Self::write(tx, spooled.id(), len, content.as_ref()).await?,
+            None => {
+                let file = tokio::fs::File::open(spooled.path()).await?;
+                let file = tokio::io::BufReader::with_capacity(READ_CHUNK, file);
+                Self::write(tx, spooled.id(), len, file).await?
+            }
+        }
+        crate::metrics::document_stored("database", len as usize);
+        Ok(())
+    }
+
+    /// The document a piece at a time: its head row, then each further piece as it is asked for.
+    pub(crate) async fn read_stream(
+        &self,
+        id: &DocumentId,
+    ) -> DocumentResult<Option<DocumentStream>> {
+        use futures::StreamExt;
+        let Place { table, key, pieces } = place(id);
+        let head = with_reader!(&self.db, |p| {
+            q(&format!(
+                "SELECT content, pieces FROM {table} WHERE {key} = $1"
+            ))
+            .bind(id.owner())
+            .fetch_optional(p)
+            .await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<Vec<u8>, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .transpose()?
+        });
+        let Some((first, count)) = head else {
+            return Ok(None);
+        };
+        let first = futures::stream::once(async move { Ok(Bytes::from(first)) });
+        let (db, owner) = (self.db.clone(), id.owner().to_owned());
+        let select = format!("SELECT content FROM {pieces} WHERE {key} = $1 AND seq = $2");
+        let rest = futures::stream::try_unfold(1i64, move |seq| {
+            let (db, owner, select) = (db.clone(), owner.clone(), select.clone());
+            async move {
+                if seq >= count {
+                    return Ok(None);
+                }
+                let piece = with_reader!(&db, |p| {
+                    q(&select)
+                        .bind(&owner)
+                        .bind(seq)
+                        .fetch_optional(p)
+                        .await?
+                        .map(|r| r.try_get::<Vec<u8>, _>(0))
+                        .transpose()?
+                });
+                match piece {
+                    Some(piece) => Ok(Some((Bytes::from(piece), seq + 1))),
+                    None => Err(DocumentError::MissingPiece(seq)),
+                }
+            }
+        });
+        Ok(Some(first.chain(rest).boxed()))
     }
 }
 
@@ -221,45 +370,52 @@ impl DocumentStore for BlobDocuments {
         id: &DocumentId,
         content: &Bytes,
     ) -> DocumentResult<()> {
-        let (table, key) = place(id);
-        let sql = format!(
-            "INSERT INTO {table} ({key}, content) VALUES ($1, $2) \
-             ON CONFLICT ({key}) DO UPDATE SET content = excluded.content"
-        );
-        let owner = id.owner();
-        match &mut tx.0 {
-            Conn::Sqlite(c) => q::<sqlx::Sqlite>(&sql)
-                .bind(owner)
-                .bind(content.as_ref())
-                .execute(&mut **c)
-                .await?
-                .rows_affected(),
-            Conn::Postgres(c) => q::<sqlx::Postgres>(&sql)
-                .bind(owner)
-                .bind(content.as_ref())
-                .execute(&mut **c)
-                .await?
-                .rows_affected(),
-        };
+        Self::write(tx, id, content.len() as u64, content.as_ref()).await?;
         crate::metrics::document_stored("database", content.len());
         Ok(())
     }
 
+    /// The whole document, read in one statement (one snapshot of the head and its pieces).
     async fn get(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
-        let (table, key) = place(id);
-        let sql = format!("SELECT content FROM {table} WHERE {key} = $1");
-        Ok(with_reader!(&self.db, |p| {
+        let Place { table, key, pieces } = place(id);
+        let sql = format!(
+            "SELECT content, 0 AS seq, pieces AS n FROM {table} WHERE {key} = $1 \
+             UNION ALL SELECT content, seq, 0 AS n FROM {pieces} WHERE {key} = $1 \
+             ORDER BY seq"
+        );
+        let rows: Vec<(Vec<u8>, i64)> = with_reader!(&self.db, |p| {
             q(&sql)
                 .bind(id.owner())
-                .fetch_optional(p)
+                .fetch_all(p)
                 .await?
-                .map(|r| r.try_get::<Vec<u8>, _>(0).map(Bytes::from))
-                .transpose()?
+                .iter()
+                .map(|r| Ok((r.try_get::<Vec<u8>, _>(0)?, r.try_get::<i64, _>(2)?)))
+                .collect::<sqlx::Result<_>>()?
+        });
+        let Some(&(_, count)) = rows.first() else {
+            return Ok(None);
+        };
+        if rows.len() as i64 != count {
+            return Err(DocumentError::MissingPiece(rows.len() as i64));
+        }
+        Ok(Some(match rows.len() {
+            1 => Bytes::from(rows.into_iter().next().map(|(c, _)| c).unwrap_or_default()),
+            _ => {
+                let mut all = Vec::with_capacity(rows.iter().map(|(c, _)| c.len()).sum());
+                for (piece, _) in rows {
+                    all.extend_from_slice(&piece);
+                }
+                Bytes::from(all)
+            }
         }))
     }
 
+    async fn get_stream(&self, id: &DocumentId) -> DocumentResult<Option<DocumentStream>> {
+        self.read_stream(id).await
+    }
+
     async fn delete(&self, id: &DocumentId) -> DocumentResult<bool> {
-        let (table, key) = place(id);
+        let Place { table, key, .. } = place(id);
         let sql = format!("DELETE FROM {table} WHERE {key} = $1");
         let n = with_writer!(&self.db, |p| q(&sql)
             .bind(id.owner())
@@ -277,10 +433,10 @@ impl DocumentStore for BlobDocuments {
             DocumentId::Draft(String::new()),
             DocumentId::Bulk(String::new()),
         ] {
-            let (table, key) = place(&kind);
+            let Place { table, key, .. } = place(&kind);
             let owners: Vec<&str> = ids
                 .iter()
-                .filter(|id| place(id) == (table, key))
+                .filter(|id| place(id) == place(&kind))
                 .map(DocumentId::owner)
                 .collect();
             for chunk in owners.chunks(PURGE_CHUNK) {
@@ -413,6 +569,32 @@ impl Documents {
         self.write_stored(id, content).await
     }
 
+    /// Writes a document moved from the database ([`super::Store::migrate_documents`]) to the file
+    /// or object backend: a blob sealed under a key of the ring is stored as it is (sealing it again
+    /// would make it open to its sealed bytes); any other is what [`Documents::put_external`] gets.
+    pub(crate) async fn put_migrated(&self, id: &DocumentId, blob: &Bytes) -> DocumentResult<()> {
+        match &self.key {
+            Some(k) if k.holds(blob) => self.write_stored(id, blob).await,
+            _ => self.put_external(id, blob).await,
+        }
+    }
+
+    /// A document not migrated yet from the database, whole and as stored.
+    pub(crate) async fn legacy_blob(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
+        match &self.legacy {
+            Some(l) => l.get(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes a document's database copy once it was migrated.
+    pub(crate) async fn delete_legacy_blob(&self, id: &DocumentId) -> DocumentResult<bool> {
+        match &self.legacy {
+            Some(l) => l.delete(id).await,
+            None => Ok(false),
+        }
+    }
+
     /// Writes what is stored (sealed already, when sealing is on) to the file or object backend.
     async fn write_stored(&self, id: &DocumentId, stored: &Bytes) -> DocumentResult<()> {
         match &self.backend {
@@ -493,6 +675,25 @@ impl Documents {
     }
 }
 
+impl Documents {
+    /// Stores a spooled upload through `tx`, next to its owner row: the database backend, a piece
+    /// at a time from the spool. File and object backends store a spooled upload before the commit
+    /// instead ([`Documents::put_spooled_before_commit`]), so it is refused here.
+    pub(crate) async fn put_spooled_in(
+        &self,
+        tx: &mut OwnerTx<'_>,
+        spooled: &super::spool::Spooled,
+    ) -> DocumentResult<()> {
+        match &self.backend {
+            Backend::Database(d) => d.put_spooled(tx, spooled).await,
+            Backend::Local(_) | Backend::S3(_) => Err(DocumentError::Config(
+                "a spooled upload is stored in a file or object backend before its row commits"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// Documents written at the same time to a file or object backend: enough to keep many uploads'
 /// writes overlapping (one S3 round trip or one fsync each), few enough that a burst does not open
 /// hundreds of connections or blocking threads.
@@ -513,13 +714,16 @@ impl Documents {
         self.key.as_ref()
     }
 
-    /// A document as stored (sealed when it was sealed), and where it was found.
-    pub(crate) async fn get_stored(
+    /// The start of a document as stored (sealed when it was sealed), where its key header is, and
+    /// where it was found: what a key rotation re-wraps ([`super::Store::rewrap_documents`]). A
+    /// database document's first piece (the rest never changes with its key header), a file or
+    /// object whole.
+    pub(crate) async fn stored_head(
         &self,
         id: &DocumentId,
     ) -> DocumentResult<Option<(Bytes, Stored)>> {
         let stored = match &self.backend {
-            Backend::Database(d) => d.get(id).await?,
+            Backend::Database(d) => d.head(id).await?,
             Backend::Local(d) => d.get(id).await?,
             Backend::S3(d) => d.get(id).await?,
         };
@@ -527,24 +731,25 @@ impl Documents {
             return Ok(Some((b, Stored::Backend)));
         }
         match &self.legacy {
-            Some(l) => Ok(l.get(id).await?.map(|b| (b, Stored::Legacy))),
+            Some(l) => Ok(l.head(id).await?.map(|b| (b, Stored::Legacy))),
             None => Ok(None),
         }
     }
 
-    /// Replaces a document as stored where [`Documents::get_stored`] found it (a file is renamed
-    /// over, an object overwritten, a blob updated); for a blob, false when its row is gone.
-    pub(crate) async fn replace_stored(
+    /// Replaces what [`Documents::stored_head`] read, where it found it, with a re-wrapped copy of
+    /// the same length (a file is renamed over, an object overwritten, a database document's first
+    /// piece updated); for the database, false when its row is gone.
+    pub(crate) async fn replace_stored_head(
         &self,
         id: &DocumentId,
         at: Stored,
-        stored: &Bytes,
+        head: &Bytes,
     ) -> DocumentResult<bool> {
         match (at, &self.backend, &self.legacy) {
             (Stored::Backend, Backend::Database(d), _) | (Stored::Legacy, _, Some(d)) => {
-                d.replace(id, stored).await
+                d.replace_head(id, head).await
             }
-            (Stored::Backend, _, _) => self.write_stored(id, stored).await.map(|()| true),
+            (Stored::Backend, _, _) => self.write_stored(id, head).await.map(|()| true),
             (Stored::Legacy, _, None) => Ok(false),
         }
     }
@@ -552,21 +757,20 @@ impl Documents {
 
 impl Documents {
     /// [`DocumentStore::get_stream`]: decrypted segment by segment when it was sealed (a document
-    /// sealed before segments, `FXE1`, is opened whole: it was written under the size limit). File
-    /// and object backends are read a piece at a time; a database blob (the default backend, or
-    /// one not migrated yet) is read whole, as the database hands it over.
+    /// sealed before segments, `FXE1`, is opened whole: it was written under the size limit). Every
+    /// backend is read a piece at a time (the database a [`PIECE`] per statement).
     async fn stream(&self, id: &DocumentId) -> DocumentResult<Option<DocumentStream>> {
         use futures::StreamExt;
         let stored = match &self.backend {
-            Backend::Database(d) => d.get(id).await?.map(one_piece),
+            Backend::Database(d) => d.read_stream(id).await?,
             Backend::Local(d) => d.read_stream(id).await?,
             Backend::S3(d) => d.read_stream(id).await?,
         };
         let (stored, at) = match stored {
             Some(s) => (s, Stored::Backend),
             None => match &self.legacy {
-                Some(l) => match l.get(id).await? {
-                    Some(b) => (one_piece(b), Stored::Legacy),
+                Some(l) => match l.read_stream(id).await? {
+                    Some(s) => (s, Stored::Legacy),
                     None => return Ok(None),
                 },
                 None => return Ok(None),
@@ -697,12 +901,26 @@ fn opening(
 }
 
 impl BlobDocuments {
-    /// Updates an existing blob; false when there is none.
-    async fn replace(&self, id: &DocumentId, content: &Bytes) -> DocumentResult<bool> {
-        let (table, key) = place(id);
+    /// A document's first piece (its head row's content).
+    async fn head(&self, id: &DocumentId) -> DocumentResult<Option<Bytes>> {
+        let Place { table, key, .. } = place(id);
+        let sql = format!("SELECT content FROM {table} WHERE {key} = $1");
+        Ok(with_reader!(&self.db, |p| {
+            q(&sql)
+                .bind(id.owner())
+                .fetch_optional(p)
+                .await?
+                .map(|r| r.try_get::<Vec<u8>, _>(0).map(Bytes::from))
+                .transpose()?
+        }))
+    }
+
+    /// Updates a document's first piece, leaving the others; false when there is no document.
+    async fn replace_head(&self, id: &DocumentId, head: &Bytes) -> DocumentResult<bool> {
+        let Place { table, key, .. } = place(id);
         let sql = format!("UPDATE {table} SET content = $1 WHERE {key} = $2");
         let n = with_writer!(&self.db, |p| q(&sql)
-            .bind(content.as_ref())
+            .bind(head.as_ref())
             .bind(id.owner())
             .execute(p)
             .await?

@@ -437,6 +437,18 @@ impl Keyring {
         Ok(Some(out))
     }
 
+    /// Whether `stored` is a document sealed under a key of this ring: its layout's magic, and a
+    /// key header that opens under the key it names. Plaintext that merely starts like a sealed
+    /// document fails the header's authentication.
+    pub fn holds(&self, stored: &[u8]) -> bool {
+        (stored.starts_with(MAGIC) || stored.starts_with(MAGIC2))
+            && stored.len() >= KEY_HEADER_END
+            && self
+                .key_named(stored)
+                .and_then(|k| k.data_key(stored))
+                .is_ok()
+    }
+
     /// The key of the ring a sealed document's header names.
     fn key_named(&self, sealed: &[u8]) -> Result<&MasterKey, EnvelopeError> {
         let id = &sealed[MAGIC.len()..MAGIC.len() + KEY_ID_LEN];

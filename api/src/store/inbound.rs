@@ -36,14 +36,14 @@ impl InboundFaxes<'_> {
             return Ok(existing);
         }
         let doc = DocumentId::Inbound(row.id.clone());
-        let written = self.insert_row(row, Some(pdf)).await;
+        let written = self.insert_row(row, Pdf::Held(pdf)).await;
         self.settle(row, &doc, written).await
     }
 
     /// [`InboundFaxes::insert`] of a fax spooled as it arrived ([`super::spool::Spool`], named
     /// `DocumentId::Inbound(row.id)`): a file or object backend stores the spooled file before
     /// the row commits (the local one renames it into place), so a large fax never sits whole in
-    /// memory; the database backend reads it whole into its row.
+    /// memory; the database backend writes it with the row, a piece at a time from the spool.
     pub async fn insert_spooled(
         &self,
         row: &Inbound,
@@ -51,21 +51,21 @@ impl InboundFaxes<'_> {
     ) -> StoreResult<Inbound> {
         debug_assert_eq!(spooled.id(), &DocumentId::Inbound(row.id.clone()));
         let documents = &self.0.documents;
-        if !documents.is_external() {
-            let pdf = spooled.into_plain().await?;
-            return self.insert(row, &pdf).await;
-        }
         // A repeat is answered before anything is written (the spooled file is deleted on drop).
         if let Some(existing) = self.existing(row).await? {
             return Ok(existing);
         }
         let doc = DocumentId::Inbound(row.id.clone());
+        if !documents.is_external() {
+            let written = self.insert_row(row, Pdf::Spooled(&spooled)).await;
+            return self.settle(row, &doc, written).await;
+        }
         if let Err(e) = documents.put_spooled_before_commit(spooled).await {
             // A write that failed late (a timeout after the store took it) may have stored it.
             super::batch::purge(documents, std::slice::from_ref(&doc)).await;
             return Err(e.into());
         }
-        let written = self.insert_row(row, None).await;
+        let written = self.insert_row(row, Pdf::Written).await;
         self.settle(row, &doc, written).await
     }
 
@@ -85,9 +85,9 @@ impl InboundFaxes<'_> {
             .await
     }
 
-    /// Inserts the row, and with `pdf` its document in the same transaction; `false` when a
-    /// concurrent upload of the same fax won.
-    async fn insert_row(&self, row: &Inbound, pdf: Option<&bytes::Bytes>) -> StoreResult<bool> {
+    /// Inserts the row, and the document unless it was written already, in the same transaction;
+    /// `false` when a concurrent upload of the same fax won.
+    async fn insert_row(&self, row: &Inbound, pdf: Pdf<'_>) -> StoreResult<bool> {
         let insert = "INSERT INTO inbound_faxes (id, from_number, to_number, status, backend, provider_sid, \
               pages, size_bytes, sha256, mailbox_label, error, created_at, received_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -115,13 +115,13 @@ impl InboundFaxes<'_> {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if n == 1
-                && let Some(pdf) = pdf
-            {
-                self.0
-                    .documents
-                    .put(&mut OwnerTx::from(&mut *tx), &doc, pdf)
-                    .await?;
+            if n == 1 {
+                let mut owner = OwnerTx::from(&mut *tx);
+                match pdf {
+                    Pdf::Held(pdf) => self.0.documents.put(&mut owner, &doc, pdf).await?,
+                    Pdf::Spooled(s) => self.0.documents.put_spooled_in(&mut owner, s).await?,
+                    Pdf::Written => {}
+                }
             }
             tx.commit().await?;
             Ok(n == 1)
@@ -190,4 +190,15 @@ impl InboundFaxes<'_> {
         );
         self.0.db.many(&sql, args.i(f.limit).i(f.offset)).await
     }
+}
+
+/// A received fax's PDF as [`InboundFaxes::insert_row`] gets it.
+#[derive(Clone, Copy)]
+enum Pdf<'a> {
+    /// In memory, put with the row.
+    Held(&'a bytes::Bytes),
+    /// Spooled, put with the row (the database backend).
+    Spooled(&'a super::spool::Spooled),
+    /// Written to a file or object backend before the row.
+    Written,
 }

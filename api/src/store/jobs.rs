@@ -147,35 +147,41 @@ impl Jobs<'_> {
             }
         };
         let size = job.content.len() as i64;
-        self.queue(job, written, size).await
+        self.queue(job, written, size, None).await
     }
 
     /// [`Jobs::insert`] of a job whose document was spooled ([`super::spool::Spool`], named by
     /// `job.id`; `job.content` is not used): a file or object backend stores the spooled file
-    /// before the row is queued (the local one renames it into place); the database backend reads
-    /// it whole into the row.
+    /// before the row is queued (the local one renames it into place); the database backend writes
+    /// it in the group commit, a piece at a time from the spool.
     pub async fn insert_spooled(
         &self,
-        mut job: NewJob,
+        job: NewJob,
         spooled: super::spool::Spooled,
     ) -> StoreResult<InsertOutcome> {
         let documents = &self.0.documents;
-        if !documents.is_external() {
-            job.content = spooled.into_plain().await?;
-            return self.insert(job).await;
-        }
         let size = spooled.size() as i64;
+        if !documents.is_external() {
+            return self.queue(job, false, size, Some(spooled)).await;
+        }
         let id = super::DocumentId::Job(job.id.clone());
         if let Err(e) = documents.put_spooled_before_commit(spooled).await {
             // A write that failed late (a timeout after the store took it) may have stored it.
             batch::purge(documents, std::slice::from_ref(&id)).await;
             return Err(e.into());
         }
-        self.queue(job, true, size).await
+        self.queue(job, true, size, None).await
     }
 
-    /// Queues the row for the group commit and waits for it.
-    async fn queue(&self, job: NewJob, written: bool, size: i64) -> StoreResult<InsertOutcome> {
+    /// Queues the row (with the database backend, and its spooled document) for the group commit
+    /// and waits for it.
+    async fn queue(
+        &self,
+        job: NewJob,
+        written: bool,
+        size: i64,
+        spooled: Option<super::spool::Spooled>,
+    ) -> StoreResult<InsertOutcome> {
         let documents = &self.0.documents;
         let id = super::DocumentId::Job(job.id.clone());
         if written {
@@ -189,6 +195,7 @@ impl Jobs<'_> {
                 job,
                 written,
                 size,
+                spooled,
                 reply: tx,
             })
             .await

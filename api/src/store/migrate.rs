@@ -6,6 +6,10 @@
 //! leaves every document in at least one place, and the next run picks up the blobs still there
 //! (rewriting a document it had written but not yet deleted is harmless). While documents remain
 //! in the database, reads fall back to them (see [`super::documents::Documents`]).
+//!
+//! A blob is moved as it is stored: one sealed under client-side encryption (a database backend
+//! that had it on) is written as it is, one stored in plaintext is sealed on the way when
+//! encryption is on now.
 
 use bytes::Bytes;
 use sqlx::Row;
@@ -14,7 +18,8 @@ use super::db::{q, with_reader, with_writer};
 use super::documents::DocumentId;
 use super::{Store, StoreResult};
 
-/// Documents moved per round (each round reads at most this many blobs into memory).
+/// Documents listed per round (each is then read, written and deleted on its own: one document in
+/// memory at a time).
 const BATCH: i64 = 64;
 
 /// A kind's blob table, its key column, and the document id of a key.
@@ -51,32 +56,29 @@ impl Store {
         }
         let mut done = Migrated::default();
         for (table, key, doc) in TABLES {
-            let select = format!("SELECT {key}, content FROM {table} ORDER BY {key} LIMIT $1");
-            let delete = format!("DELETE FROM {table} WHERE {key} = $1");
+            let select = format!("SELECT {key} FROM {table} ORDER BY {key} LIMIT $1");
             loop {
-                let rows: Vec<(String, Vec<u8>)> = with_reader!(&self.db, |p| {
+                let owners: Vec<String> = with_reader!(&self.db, |p| {
                     q(&select)
                         .bind(BATCH)
                         .fetch_all(p)
                         .await?
                         .iter()
-                        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
+                        .map(|r| r.try_get::<String, _>(0))
                         .collect::<sqlx::Result<Vec<_>>>()?
                 });
-                if rows.is_empty() {
+                if owners.is_empty() {
                     break;
                 }
-                for (owner, content) in rows {
-                    let id = doc(owner.clone());
-                    let len = content.len() as u64;
-                    self.documents
-                        .put_external(&id, &Bytes::from(content))
-                        .await?;
-                    with_writer!(&self.db, |p| q(&delete)
-                        .bind(&owner)
-                        .execute(p)
-                        .await?
-                        .rows_affected());
+                for owner in owners {
+                    let id = doc(owner);
+                    // Gone meanwhile (its owner deleted): nothing to move.
+                    let Some(blob) = self.documents.legacy_blob(&id).await? else {
+                        continue;
+                    };
+                    let len = blob.len() as u64;
+                    self.documents.put_migrated(&id, &blob).await?;
+                    self.documents.delete_legacy_blob(&id).await?;
                     done.documents += 1;
                     done.bytes += len;
                     progress(&done);
@@ -101,7 +103,7 @@ impl Store {
             for (owner, content) in rows {
                 let len = content.len() as u64;
                 self.documents
-                    .put_external(&DocumentId::Bulk(owner.clone()), &Bytes::from(content))
+                    .put_migrated(&DocumentId::Bulk(owner.clone()), &Bytes::from(content))
                     .await?;
                 with_writer!(&self.db, |p| q(
                     "UPDATE bulk_batches SET content = $2 WHERE id = $1"

@@ -1,7 +1,8 @@
 //! Rotating the client-side encryption key by re-wrapping (`faxline storage rewrap`): every stored
 //! document sealed under a previous key gets its data key sealed under the current key
 //! ([`super::envelope::Keyring::rewrap`]); its content is not decrypted or re-encrypted, so the
-//! work per document is one read and one write of the same size. Resumable: a document that
+//! work per document is one read and one write of the same size: the whole file or object, or a
+//! database document's first piece (where the key header is). Resumable: a document that
 //! already names the current key is skipped, so an interrupted run is simply run again. Once a
 //! run reports nothing left under previous keys, they can be dropped from
 //! `storage_previous_key_files`.
@@ -90,14 +91,14 @@ impl Store {
                 after = last.clone();
                 for owner in ids {
                     let id = doc(owner);
-                    match self.documents.get_stored(&id).await? {
+                    match self.documents.stored_head(&id).await? {
                         None => done.missing += 1,
                         Some((sealed, at)) => match ring.rewrap(&sealed) {
                             Ok(None) => done.current += 1,
                             Ok(Some(moved)) => {
                                 if self
                                     .documents
-                                    .replace_stored(&id, at, &moved.into())
+                                    .replace_stored_head(&id, at, &moved.into())
                                     .await?
                                 {
                                     done.rewrapped += 1;

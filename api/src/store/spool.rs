@@ -6,7 +6,7 @@
 //! reads (piped to the render worker) and what the backend stores: the local backend renames it
 //! into place (the spool is in the backend's own directory), S3 uploads it (one `PUT` for a small
 //! document, a multipart upload above [`super::object_documents::SINGLE_PUT_MAX`]), and the
-//! database backend reads it whole into its row.
+//! database backend writes it with its row a [`super::documents::PIECE`] at a time.
 //!
 //! A small upload (at most [`IN_MEMORY`] bytes as stored, a typical fax) never gets a file: it is
 //! kept in memory and stored from there, which saves a file's creation, write, read and deletion per
@@ -272,16 +272,7 @@ impl Spooled {
         }
     }
 
-    /// [`Spooled::read_plain`] on a blocking thread, for the database backend's inserts (a job's
-    /// document, a received fax), whose row binds the document in one piece.
-    pub(crate) async fn into_plain(self) -> DocumentResult<Bytes> {
-        tokio::task::spawn_blocking(move || self.read_plain())
-            .await
-            .map_err(|e| DocumentError::Io(io::Error::other(e)))?
-            .map_err(DocumentError::Io)
-    }
-
-    /// The whole content in memory (the database backend, and a text's page count). Blocking.
+    /// The whole content in memory (a text's page count, a provider's TIFF). Blocking.
     pub fn read_plain(&self) -> io::Result<Bytes> {
         let mut all = Vec::with_capacity(self.size as usize);
         self.open_plain()?.read_to_end(&mut all)?;
