@@ -449,7 +449,8 @@ async fn inbound_faxes(db: Db) {
         (401, Some("Replayed webhook"))
     );
 
-    // Multipart with the PDF as the `file` part (Sinch's default).
+    // Multipart with the PDF as the `file` part (Sinch's default): spooled as it arrives, stored as it
+    // came; a TIFF part is stored as PDF; anything else, or more than the upload limit, is refused.
     let (st, body) = post_form(
         &s,
         route,
@@ -460,6 +461,41 @@ async fn inbound_faxes(db: Db) {
     )
     .await;
     assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        inbound_pdf(&s, body["id"].as_str().unwrap()).await,
+        one_page_pdf()
+    );
+    let (st, body) = post_form(
+        &s,
+        route,
+        "INCOMING_FAX",
+        &incoming_fax("in-2-tif", "COMPLETED"),
+        Some(common::fixture("tiff/dummy_std_2p.tif")),
+        Some(good_auth()),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        inbound_pdf(&s, body["id"].as_str().unwrap())
+            .await
+            .starts_with(b"%PDF")
+    );
+    for (fax_id, file, want) in [
+        ("in-2-gif", b"GIF89a not a fax".to_vec(), 415),
+        ("in-2-huge", vec![b'%'; 1024 * 1024 + 10], 413),
+    ] {
+        let (st, body) = post_form(
+            &s,
+            route,
+            "INCOMING_FAX",
+            &incoming_fax(fax_id, "COMPLETED"),
+            Some(file),
+            Some(good_auth()),
+        )
+        .await;
+        assert_eq!(st, want, "{fax_id}: {body}");
+    }
+    assert_eq!(inbound_list(&s).await.len(), 3);
 
     // Without the document: downloaded from Sinch with the access key (PDF, or TIFF stored as PDF).
     let (st, body) = post_json(&s, route, &incoming_json("in-pdf", None), Some(good_auth())).await;
@@ -475,7 +511,7 @@ async fn inbound_faxes(db: Db) {
             .await
             .starts_with(b"%PDF")
     );
-    assert_eq!(inbound_list(&s).await.len(), 4);
+    assert_eq!(inbound_list(&s).await.len(), 5);
 
     // Trouble at Sinch or in the document: a clear error, nothing stored, so Sinch retries where it may clear.
     for (fax_id, want) in [("in-text", 415), ("in-broken", 502), ("in-missing", 502)] {
@@ -501,7 +537,7 @@ async fn inbound_faxes(db: Db) {
     )
     .await;
     assert_eq!(st, 413);
-    assert_eq!(inbound_list(&s).await.len(), 4);
+    assert_eq!(inbound_list(&s).await.len(), 5);
 
     // A failed reception is kept as a failed inbound fax, without a document.
     let failed =
@@ -509,7 +545,7 @@ async fn inbound_faxes(db: Db) {
     let (st, body) = post_json(&s, route, &failed, Some(good_auth())).await;
     assert_eq!(st, 200, "{body}");
     let list = inbound_list(&s).await;
-    assert_eq!(list.len(), 5);
+    assert_eq!(list.len(), 6);
     assert!(list.iter().any(|f| f["status"] == "failed"), "{list:?}");
 
     // Sinch's download refused with a wrong access key: 502, nothing stored.

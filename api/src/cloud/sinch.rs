@@ -127,11 +127,9 @@ pub fn payload_from_json(body: &[u8]) -> Result<Payload, SinchError> {
     })
 }
 
-/// A `multipart/form-data` (or url-encoded) event: its text fields and its `file` part.
-pub fn payload_from_form(
-    fields: &[(String, String)],
-    file: Option<Vec<u8>>,
-) -> Result<Payload, SinchError> {
+/// A `multipart/form-data` (or url-encoded) event, from its text fields. Its `file` part is not held
+/// here: the route spools it as it arrives (so `file` is `None`).
+pub fn payload_from_form(fields: &[(String, String)]) -> Result<Payload, SinchError> {
     let field = |name: &str| {
         fields
             .iter()
@@ -145,7 +143,7 @@ pub fn payload_from_form(
         event: field("event").unwrap_or_default(),
         event_time: field("eventTime"),
         fax,
-        file: file.filter(|f| !f.is_empty()),
+        file: None,
     })
 }
 
@@ -320,7 +318,7 @@ mod tests {
                     .to_owned(),
             ),
         ];
-        let p = payload_from_form(&fields, Some(b"%PDF-1.4".to_vec())).unwrap();
+        let p = payload_from_form(&fields).unwrap();
         let Ok(Event::Received(r)) = parse(&p, None) else {
             panic!("received")
         };
@@ -335,10 +333,10 @@ mod tests {
         );
 
         // Malformed: no fax, a fax that is not JSON, an id that is not one, an unknown status, bad base64.
-        assert!(payload_from_form(&fields[..2], None).is_err());
+        assert!(payload_from_form(&fields[..2]).is_err());
         let mut bad = fields.clone();
         bad[2].1 = "{not json".into();
-        assert!(payload_from_form(&bad, None).is_err());
+        assert!(payload_from_form(&bad).is_err());
         assert!(payload_from_json(b"[1,2]").is_err());
         let odd = |fax: &str| {
             payload_from_json(format!(r#"{{"event":"FAX_COMPLETED","fax":{fax}}}"#).as_bytes())

@@ -624,15 +624,20 @@ async fn download_media(
         },
     )
     .await?;
+    spooled_as_pdf(provider, spooled).await
+}
+
+/// A received fax's spooled file as stored: a PDF as it is (from the spool), a TIFF converted to PDF
+/// (which needs it whole, at most the upload limit), anything else refused (415).
+async fn spooled_as_pdf(provider: &'static str, spooled: Spooled) -> ApiResult<ReceivedPdf> {
     if spooled.kind().ok() == Some(DocKind::Pdf) {
         return Ok(ReceivedPdf::Spooled(Box::new(spooled)));
     }
-    // A TIFF is converted, which needs it whole (at most the upload limit); anything else is refused.
     let doc = tokio::task::spawn_blocking(move || spooled.read_plain())
         .await
         .map_err(|_| ApiError::internal())?
         .map_err(|e| {
-            tracing::error!(provider, error = %e, "cannot read back a downloaded fax");
+            tracing::error!(provider, error = %e, "cannot read back a received fax's spooled file");
             ApiError::internal()
         })?;
     received_as_pdf(doc.to_vec()).await.map(ReceivedPdf::Held)
@@ -843,22 +848,38 @@ fn check_sinch(
     }
 }
 
-/// Reads a Sinch event (JSON, or a multipart form with the fax as JSON text and the document as `file`) of
-/// at most `limit` bytes.
-async fn read_sinch(req: Request, limit: usize) -> ApiResult<sinch::Payload> {
+/// A received fax's file as a webhook carried it.
+enum CarriedFile {
+    /// Inside the body (Sinch's JSON, base64): held, at most the upload limit.
+    Inline(Vec<u8>),
+    /// A multipart part, spooled as it arrived (named as the inbound fax it will be).
+    Spooled(Box<Spooled>),
+}
+
+/// Reads a Sinch event of at most `limit` bytes: JSON (the document base64 inside, held), or a multipart
+/// form with the fax as JSON text and the document as a `file` part, spooled as it arrives. The sender's
+/// Basic credentials were checked before (`check_sinch`).
+async fn read_sinch(
+    st: &AppState,
+    req: Request,
+    limit: usize,
+) -> ApiResult<(sinch::Payload, Option<CarriedFile>)> {
     if content_type_is(&req, "application/json") {
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;
-        return sinch::payload_from_json(&body).map_err(malformed);
+        let mut payload = sinch::payload_from_json(&body).map_err(malformed)?;
+        let file = payload.file.take().map(CarriedFile::Inline);
+        return Ok((payload, file));
     }
-    let form = read_form(req, limit).await?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let form = read_form_spooled(st, req, limit, &id).await?;
+    let payload = sinch::payload_from_form(&form.fields).map_err(malformed)?;
     let file = form
-        .files
-        .into_iter()
-        .find(|(n, _)| n == "file")
-        .map(|(_, b)| b.to_vec());
-    sinch::payload_from_form(&form.fields, file).map_err(malformed)
+        .file
+        .filter(|f| f.size() > 0)
+        .map(|f| CarriedFile::Spooled(Box::new(f)));
+    Ok((payload, file))
 }
 
 /// A Sinch event carries the fax's document (base64 in JSON): the limit is the upload limit, a third more,
@@ -881,11 +902,11 @@ pub(crate) async fn sinch_callback(
             .find(|(k, _)| k == "job_id")
             .map(|(_, v)| v.into_owned())
     });
-    let payload = read_sinch(req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
+    let (payload, file) = read_sinch(&st, req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
     match sinch::parse(&payload, job_id.as_deref()).map_err(malformed)? {
         sinch::Event::Status(e) => store_status(&st, "sinch", route, &ip, e).await,
         // The fax service may post its incoming faxes here too.
-        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, payload.file).await,
+        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, file).await,
         sinch::Event::Other { event } => {
             tracing::debug!(provider = "sinch", event = %event, "webhook event not acted on");
             Ok(Json(json!({"status": "ignored"})))
@@ -902,9 +923,9 @@ pub(crate) async fn sinch_inbound(
 ) -> ApiResult<Json<serde_json::Value>> {
     let route = "/sinch-inbound";
     check_sinch(&st, route, &ip, req.headers())?;
-    let payload = read_sinch(req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
+    let (payload, file) = read_sinch(&st, req, sinch_body_limit(st.cfg.max_file_bytes())).await?;
     match sinch::parse(&payload, None).map_err(malformed)? {
-        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, payload.file).await,
+        sinch::Event::Received(fax) => sinch_received(&st, route, &ip, fax, file).await,
         sinch::Event::Status(e) => store_status(&st, "sinch", route, &ip, e).await,
         sinch::Event::Other { event } => {
             tracing::debug!(provider = "sinch", event = %event, "webhook event not acted on");
@@ -920,7 +941,7 @@ async fn sinch_received(
     route: &'static str,
     ip: &ClientIp,
     fax: Received,
-    file: Option<Vec<u8>>,
+    file: Option<CarriedFile>,
 ) -> ApiResult<Json<serde_json::Value>> {
     if !st.cfg.inbound_enabled {
         crate::audit!("inbound_discarded", provider = "sinch", provider_sid = %fax.provider_sid, reason = "inbound disabled");
@@ -938,15 +959,22 @@ async fn sinch_received(
     if fax.status == "failed" {
         return store_inbound(st, "sinch", route, ip, fax, None).await;
     }
-    if let Some(doc) = file {
-        if doc.len() as u64 > st.cfg.max_file_bytes() {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The received fax is larger than the upload limit",
-            ));
+    match file {
+        Some(CarriedFile::Inline(doc)) => {
+            if doc.len() as u64 > st.cfg.max_file_bytes() {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The received fax is larger than the upload limit",
+                ));
+            }
+            let pdf = received_as_pdf(doc).await?;
+            return store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await;
         }
-        let pdf = received_as_pdf(doc).await?;
-        return store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await;
+        Some(CarriedFile::Spooled(spooled)) => {
+            let pdf = spooled_as_pdf("Sinch", *spooled).await?;
+            return store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await;
+        }
+        None => {}
     }
     let (Some(project), Some(key_id), Some(secret), Some(host)) = (
         st.cfg.sinch_project_id.as_deref(),

@@ -155,7 +155,7 @@ impl OwnerTx<'_> {
     }
 }
 
-/// Document storage by id. Content is handed over as [`Bytes`], so neither direction copies it.
+/// Document storage by id. Content is handed over as [`Bytes`], so callers share it rather than copy it.
 pub trait DocumentStore: Send + Sync {
     /// Stores (or replaces) the document while `tx` inserts its owner row.
     fn put(
@@ -383,26 +383,30 @@ impl DocumentStore for BlobDocuments {
              UNION ALL SELECT content, seq, 0 AS n FROM {pieces} WHERE {key} = $1 \
              ORDER BY seq"
         );
-        let rows: Vec<(Vec<u8>, i64)> = with_reader!(&self.db, |p| {
+        // (content, seq, pieces)
+        let rows: Vec<(Vec<u8>, i64, i64)> = with_reader!(&self.db, |p| {
             q(&sql)
                 .bind(id.owner())
                 .fetch_all(p)
                 .await?
                 .iter()
-                .map(|r| Ok((r.try_get::<Vec<u8>, _>(0)?, r.try_get::<i64, _>(2)?)))
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
                 .collect::<sqlx::Result<_>>()?
         });
-        let Some(&(_, count)) = rows.first() else {
+        let Some(&(_, _, count)) = rows.first() else {
             return Ok(None);
         };
-        if rows.len() as i64 != count {
-            return Err(DocumentError::MissingPiece(rows.len() as i64));
+        // Numbered 0 (the head) to count - 1, in order: the first gap is the missing piece.
+        if let Some(gap) = (0..count).find(|&i| rows.get(i as usize).map(|r| r.1) != Some(i)) {
+            return Err(DocumentError::MissingPiece(gap));
         }
+        let mut rows = rows;
+        rows.truncate(count as usize);
         Ok(Some(match rows.len() {
-            1 => Bytes::from(rows.into_iter().next().map(|(c, _)| c).unwrap_or_default()),
+            1 => Bytes::from(rows.into_iter().next().map(|r| r.0).unwrap_or_default()),
             _ => {
-                let mut all = Vec::with_capacity(rows.iter().map(|(c, _)| c.len()).sum());
-                for (piece, _) in rows {
+                let mut all = Vec::with_capacity(rows.iter().map(|r| r.0.len()).sum());
+                for (piece, _, _) in rows {
                     all.extend_from_slice(&piece);
                 }
                 Bytes::from(all)
