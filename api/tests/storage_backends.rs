@@ -555,6 +555,19 @@ async fn streamed(db: Db, backend: Backend) {
                 failed,
                 "a document missing a piece must not stream as complete"
             );
+            // Replaced by a shorter document: its old pieces go; then by a longer one again.
+            put_in_transaction(&o.url, &store, &id, Bytes::from_static(b"short"), true).await;
+            assert_eq!(
+                store.documents().get(&id).await.unwrap().as_deref(),
+                Some(&b"short"[..])
+            );
+            assert_eq!(
+                scalar::<i64>(&o.url, "SELECT COUNT(*) FROM fax_document_pieces").await,
+                0
+            );
+            let longer = Bytes::from(content.repeat(2));
+            put_in_transaction(&o.url, &store, &id, longer.clone(), true).await;
+            assert!(store.documents().get(&id).await.unwrap().unwrap() == longer);
             // Deleted with its head.
             assert!(store.documents().delete(&id).await.unwrap());
             assert_eq!(
@@ -733,8 +746,18 @@ async fn migration_from_the_database(db: Db, backend: Backend) {
 
 /// Writes a copy of a document to the (file or object) backend outside any commit.
 async fn put_uncommitted_copy(url: &str, store: &Store, id: &DocumentId, content: &'static [u8]) {
+    put_in_transaction(url, store, id, Bytes::from_static(content), false).await;
+}
+
+/// `DocumentStore::put` in a transaction of its own, committed or rolled back.
+async fn put_in_transaction(
+    url: &str,
+    store: &Store,
+    id: &DocumentId,
+    content: Bytes,
+    commit: bool,
+) {
     use faxline_api::store::OwnerTx;
-    let content = Bytes::from_static(content);
     if url.starts_with("sqlite") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
         let mut tx = conn.begin().await.unwrap();
@@ -743,7 +766,11 @@ async fn put_uncommitted_copy(url: &str, store: &Store, id: &DocumentId, content
             .put(&mut OwnerTx::from(&mut *tx), id, &content)
             .await
             .unwrap();
-        tx.rollback().await.unwrap();
+        if commit {
+            tx.commit().await.unwrap();
+        } else {
+            tx.rollback().await.unwrap();
+        }
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
         let mut tx = conn.begin().await.unwrap();
@@ -752,7 +779,11 @@ async fn put_uncommitted_copy(url: &str, store: &Store, id: &DocumentId, content
             .put(&mut OwnerTx::from(&mut *tx), id, &content)
             .await
             .unwrap();
-        tx.rollback().await.unwrap();
+        if commit {
+            tx.commit().await.unwrap();
+        } else {
+            tx.rollback().await.unwrap();
+        }
     }
 }
 

@@ -269,20 +269,30 @@ impl BlobDocuments {
         let count = len.div_ceil(PIECE as u64).max(1);
         let mut piece = vec![0u8; (len as usize).min(PIECE)];
         content.read_exact(&mut piece).await?;
-        tx.exec(
-            &format!(
-                "INSERT INTO {table} ({key}, content, pieces) VALUES ($1, $2, $3) \
-                 ON CONFLICT ({key}) DO UPDATE SET content = excluded.content, pieces = excluded.pieces"
-            ),
-            Args::new().s(owner).b(piece).i(count as i64),
-        )
-        .await?;
-        // A replaced document may have had more pieces.
-        tx.exec(
-            &format!("DELETE FROM {pieces} WHERE {key} = $1"),
-            Args::new().s(owner),
-        )
-        .await?;
+        let head = Args::new().s(owner).b(piece).i(count as i64);
+        let inserted = tx
+            .exec(
+                &format!(
+                    "INSERT INTO {table} ({key}, content, pieces) VALUES ($1, $2, $3) \
+                     ON CONFLICT ({key}) DO NOTHING"
+                ),
+                head.clone(),
+            )
+            .await?;
+        if inserted == 0 {
+            // A replacement (rare: a new document's owner row was inserted just before): the old
+            // pieces go, however many it had. A new document is one statement, as it was before pieces.
+            tx.exec(
+                &format!("UPDATE {table} SET content = $2, pieces = $3 WHERE {key} = $1"),
+                head,
+            )
+            .await?;
+            tx.exec(
+                &format!("DELETE FROM {pieces} WHERE {key} = $1"),
+                Args::new().s(owner),
+            )
+            .await?;
+        }
         let insert = format!("INSERT INTO {pieces} ({key}, seq, content) VALUES ($1, $2, $3)");
         let mut left = len.saturating_sub(PIECE as u64);
         for seq in 1..count {
