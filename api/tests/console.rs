@@ -1189,6 +1189,13 @@ async fn send_outbox_and_inbox(db: Db) {
     let new = jobs.iter().find(|j| j["id"] == new_id).unwrap();
     assert_eq!(new["to"], v["to"]);
     assert_eq!(new["status"], "queued");
+    let docs = s.store.documents();
+    let doc = |id: &str| faxline_api::store::DocumentId::Job(id.to_owned());
+    assert_eq!(
+        docs.get(&doc(new_id)).await.unwrap().unwrap(),
+        docs.get(&doc(id)).await.unwrap().unwrap(),
+        "the same document"
+    );
     // A queued fax cannot be "sent again".
     let r = b
         .post(&format!("/outbox/{new_id}/retry"), &[("csrf", &csrf)])

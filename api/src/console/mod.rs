@@ -41,7 +41,7 @@ use crate::audit::mask_number;
 use crate::document::DocKind;
 use crate::links::LinkKind;
 use crate::routes::ClientIp;
-use crate::routes::fax::{Submission, render_preview, submit};
+use crate::routes::fax::{Content, Submission, render_preview, submit};
 use crate::server::AppState;
 use crate::store::{ConsoleUser, DocumentId, DocumentStore, InboundFilter, Job, JobFilter, Store};
 use faxline_protocol::time::{now_s, now_us};
@@ -1279,7 +1279,13 @@ async fn retry(
             ),
         );
     }
-    let doc = match st.store.documents().get(&DocumentId::Job(id.clone())).await {
+    // The document is copied a piece at a time into the new job's spool, as an upload would be.
+    let doc = match st
+        .store
+        .documents()
+        .get_stream(&DocumentId::Job(id.clone()))
+        .await
+    {
         Ok(Some(d)) => d,
         Ok(None) => {
             return error_page(
@@ -1289,6 +1295,28 @@ async fn retry(
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
+    let new_id = uuid::Uuid::new_v4().simple().to_string();
+    let spooled = crate::routes::spool_pieces(
+        &st,
+        DocumentId::Job(new_id.clone()),
+        st.cfg.max_file_bytes(),
+        doc,
+        crate::error::ApiError::from,
+        || {
+            crate::error::ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The document is larger than the upload limit ({} MB) now",
+                    st.cfg.max_file_size_mb
+                ),
+            )
+        },
+    )
+    .await;
+    let spooled = match spooled {
+        Ok(s) => s,
+        Err(e) => return error_page(e.status, &format!("Not sent again: {}", e.detail)),
+    };
     let form_id = f
         .form_id
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -1297,7 +1325,7 @@ async fn retry(
         Submission {
             to: job.to_number.clone(),
             file_name: job.file_name.clone(),
-            content: doc.into(),
+            content: Content::Spooled(new_id, Box::new(spooled)),
             owner: Some(s.actor()),
             actor: s.actor(),
             idempotency_key: form_id.map(|f| format!("{}:retry:{id}:{f}", s.actor())),
