@@ -11,7 +11,6 @@ use faxline_api::store::{
     DocumentBackend, DocumentId, DocumentStore, Inbound, Keyring, MasterKey, NewJob, Rewrapped,
     ServerSideEncryption, Store,
 };
-use sqlx::Connection;
 
 const OLD: &str = "7c1f0e9a2b4d6f8e0a1c3e5f7a9b1d3f5e7c9a0b2d4f6e8a1c3b5d7f9e0a2c4b";
 const NEW: &str = "e3a5c7e9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5";
@@ -56,27 +55,14 @@ fn inbound() -> Inbound {
 
 /// The document as stored, read behind the store's back.
 async fn raw(backend: &DocumentBackend, url: &str, id: &DocumentId) -> Vec<u8> {
-    let (kind, table, key) = match id {
-        DocumentId::Job(_) => ("jobs", "fax_documents", "job_id"),
-        DocumentId::Inbound(_) => ("inbound", "inbound_documents", "inbound_id"),
-        DocumentId::Draft(_) => ("drafts", "draft_documents", "draft_id"),
-        DocumentId::Bulk(_) => ("bulk", "bulk_documents", "batch_id"),
+    let kind = match id {
+        DocumentId::Job(_) => "jobs",
+        DocumentId::Inbound(_) => "inbound",
+        DocumentId::Draft(_) => "drafts",
+        DocumentId::Bulk(_) => "bulk",
     };
     match backend {
-        DocumentBackend::Database => {
-            // The head row's piece, then the others in order.
-            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-            let pieces = table.replace("_documents", "_document_pieces");
-            let rows: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT content FROM (SELECT content, 0 AS seq FROM {table} WHERE {key} = $1 \
-                 UNION ALL SELECT content, seq FROM {pieces} WHERE {key} = $1) ORDER BY seq"
-            )))
-            .bind(id.owner())
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-            rows.concat()
-        }
+        DocumentBackend::Database => common::database_document(url, id).await.0,
         DocumentBackend::Local(dir) => std::fs::read(dir.join(kind).join(id.owner())).unwrap(),
         DocumentBackend::S3(s) => s3::raw_object(s, &format!("{}/{kind}/{}", s.prefix, id.owner()))
             .await

@@ -241,7 +241,7 @@ async fn database_backend_streams_to_its_row(db: Db) {
     assert!(stored == pdf);
     assert_eq!(temp_files(&s), Vec::<String>::new());
     // Sealed, in 1 MiB rows.
-    let (raw, pieces) = raw_database_document(&s, "jobs", &id).await;
+    let (raw, pieces) = common::database_document(&s.cfg.database_url, &doc).await;
     assert_eq!(pieces, raw.len().div_ceil(1 << 20));
     assert!(pieces >= 6, "{pieces} pieces");
     assert!(raw.starts_with(b"FXE2"));
@@ -267,7 +267,10 @@ async fn database_backend_streams_to_its_row(db: Db) {
     assert!(agent.document(&leased[0]).await.unwrap() == pdf);
     // Deleting the document deletes every piece.
     assert!(s.store.documents().delete(&doc).await.unwrap());
-    assert_eq!(raw_database_document(&s, "jobs", &id).await.1, 0);
+    assert_eq!(
+        common::database_document(&s.cfg.database_url, &doc).await.1,
+        0
+    );
 }
 
 fn inbound_meta(call_id: &str) -> faxline_protocol::messages::InboundMeta {
@@ -317,7 +320,9 @@ async fn assert_inbound_stored(s: &TestServer, backend: &str, id: &str, pdf: &[u
                 .to_vec()
         }
         "database" => {
-            let (raw, pieces) = raw_database_document(s, "inbound", id).await;
+            let (raw, pieces) =
+                common::database_document(&s.cfg.database_url, &DocumentId::Inbound(id.to_owned()))
+                    .await;
             assert_eq!(pieces, raw.len().div_ceil(1 << 20).max(1));
             raw
         }
@@ -325,42 +330,6 @@ async fn assert_inbound_stored(s: &TestServer, backend: &str, id: &str, pdf: &[u
     };
     assert!(raw.starts_with(b"FXE2"));
     assert!(!contains(&raw, MARKER), "plaintext in the stored fax");
-}
-
-/// A document as the database backend holds it, read behind the store's back: its head row's
-/// content and its further pieces in order, joined, and how many rows that was (0: none).
-async fn raw_database_document(s: &TestServer, kind: &str, id: &str) -> (Vec<u8>, usize) {
-    use sqlx::Connection;
-    let (table, key, pieces) = match kind {
-        "jobs" => ("fax_documents", "job_id", "fax_document_pieces"),
-        "inbound" => ("inbound_documents", "inbound_id", "inbound_document_pieces"),
-        _ => unreachable!(),
-    };
-    let sql = [
-        format!("SELECT content FROM {table} WHERE {key} = $1"),
-        format!("SELECT content FROM {pieces} WHERE {key} = $1 ORDER BY seq"),
-    ];
-    let url = &s.cfg.database_url;
-    let mut rows: Vec<Vec<u8>> = Vec::new();
-    for sql in sql {
-        let sql = sqlx::AssertSqlSafe(sql);
-        rows.extend(if url.starts_with("sqlite") {
-            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query_scalar::<_, Vec<u8>>(sql)
-                .bind(id)
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-        } else {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query_scalar::<_, Vec<u8>>(sql)
-                .bind(id)
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-        });
-    }
-    (rows.concat(), rows.len())
 }
 
 /// `POST /agent/v1/inbound` with a multipart body built here, signed with `secret` over `signed`

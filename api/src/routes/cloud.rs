@@ -848,38 +848,47 @@ fn check_sinch(
     }
 }
 
-/// A received fax's file as a webhook carried it.
-enum CarriedFile {
-    /// Inside the body (Sinch's JSON, base64): held, at most the upload limit.
-    Inline(Vec<u8>),
-    /// A multipart part, spooled as it arrived (named as the inbound fax it will be).
-    Spooled(Box<Spooled>),
-}
-
-/// Reads a Sinch event of at most `limit` bytes: JSON (the document base64 inside, held), or a multipart
-/// form with the fax as JSON text and the document as a `file` part, spooled as it arrives. The sender's
-/// Basic credentials were checked before (`check_sinch`).
+/// Reads a Sinch event of at most `limit` bytes, and the fax's file when it carries one, spooled as the
+/// inbound fax it will be: from JSON (base64 inside the body, which is read whole) or from a multipart
+/// form's `file` part (spooled as it arrives). The sender's Basic credentials were checked before
+/// (`check_sinch`).
 async fn read_sinch(
     st: &AppState,
     req: Request,
     limit: usize,
-) -> ApiResult<(sinch::Payload, Option<CarriedFile>)> {
-    if content_type_is(&req, "application/json") {
+) -> ApiResult<(sinch::Payload, Option<Spooled>)> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (payload, file) = if content_type_is(&req, "application/json") {
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Webhook body too large"))?;
         let mut payload = sinch::payload_from_json(&body).map_err(malformed)?;
-        let file = payload.file.take().map(CarriedFile::Inline);
-        return Ok((payload, file));
-    }
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let form = read_form_spooled(st, req, limit, &id).await?;
-    let payload = sinch::payload_from_form(&form.fields).map_err(malformed)?;
-    let file = form
-        .file
-        .filter(|f| f.size() > 0)
-        .map(|f| CarriedFile::Spooled(Box::new(f)));
-    Ok((payload, file))
+        let file = match payload.file.take() {
+            Some(doc) => Some(
+                super::spool_pieces(
+                    st,
+                    DocumentId::Inbound(id),
+                    st.cfg.max_file_bytes(),
+                    futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(doc))]),
+                    |never| match never {},
+                    || {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "The received fax is larger than the upload limit",
+                        )
+                    },
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        (payload, file)
+    } else {
+        let form = read_form_spooled(st, req, limit, &id).await?;
+        let payload = sinch::payload_from_form(&form.fields).map_err(malformed)?;
+        (payload, form.file)
+    };
+    Ok((payload, file.filter(|f| f.size() > 0)))
 }
 
 /// A Sinch event carries the fax's document (base64 in JSON): the limit is the upload limit, a third more,
@@ -941,7 +950,7 @@ async fn sinch_received(
     route: &'static str,
     ip: &ClientIp,
     fax: Received,
-    file: Option<CarriedFile>,
+    file: Option<Spooled>,
 ) -> ApiResult<Json<serde_json::Value>> {
     if !st.cfg.inbound_enabled {
         crate::audit!("inbound_discarded", provider = "sinch", provider_sid = %fax.provider_sid, reason = "inbound disabled");
@@ -959,22 +968,9 @@ async fn sinch_received(
     if fax.status == "failed" {
         return store_inbound(st, "sinch", route, ip, fax, None).await;
     }
-    match file {
-        Some(CarriedFile::Inline(doc)) => {
-            if doc.len() as u64 > st.cfg.max_file_bytes() {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The received fax is larger than the upload limit",
-                ));
-            }
-            let pdf = received_as_pdf(doc).await?;
-            return store_inbound(st, "sinch", route, ip, fax, Some(pdf.into())).await;
-        }
-        Some(CarriedFile::Spooled(spooled)) => {
-            let pdf = spooled_as_pdf("Sinch", *spooled).await?;
-            return store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await;
-        }
-        None => {}
+    if let Some(spooled) = file {
+        let pdf = spooled_as_pdf("Sinch", spooled).await?;
+        return store_inbound(st, "sinch", route, ip, fax, Some(pdf)).await;
     }
     let (Some(project), Some(key_id), Some(secret), Some(host)) = (
         st.cfg.sinch_project_id.as_deref(),

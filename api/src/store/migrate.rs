@@ -86,37 +86,33 @@ impl Store {
             }
         }
         // Bulk batches made before their documents went through the document store: written to
-        // the backend, then the column emptied (the batch reads the backend first).
+        // the backend, then the column emptied (the batch reads the backend first), one at a time.
         loop {
-            let rows: Vec<(String, Vec<u8>)> = with_reader!(&self.db, |p| {
-                q("SELECT id, content FROM bulk_batches WHERE length(content) > 0 ORDER BY id LIMIT $1")
-                    .bind(BATCH)
-                    .fetch_all(p)
+            let row: Option<(String, Vec<u8>)> = with_reader!(&self.db, |p| {
+                q("SELECT id, content FROM bulk_batches WHERE length(content) > 0 ORDER BY id LIMIT 1")
+                    .fetch_optional(p)
                     .await?
-                    .iter()
-                    .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
-                    .collect::<sqlx::Result<Vec<_>>>()?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?
             });
-            if rows.is_empty() {
+            let Some((owner, content)) = row else {
                 break;
-            }
-            for (owner, content) in rows {
-                let len = content.len() as u64;
-                self.documents
-                    .put_migrated(&DocumentId::Bulk(owner.clone()), &Bytes::from(content))
-                    .await?;
-                with_writer!(&self.db, |p| q(
-                    "UPDATE bulk_batches SET content = $2 WHERE id = $1"
-                )
-                .bind(&owner)
-                .bind(Vec::<u8>::new())
-                .execute(p)
-                .await?
-                .rows_affected());
-                done.documents += 1;
-                done.bytes += len;
-                progress(&done);
-            }
+            };
+            let len = content.len() as u64;
+            self.documents
+                .put_migrated(&DocumentId::Bulk(owner.clone()), &Bytes::from(content))
+                .await?;
+            with_writer!(&self.db, |p| q(
+                "UPDATE bulk_batches SET content = $2 WHERE id = $1"
+            )
+            .bind(&owner)
+            .bind(Vec::<u8>::new())
+            .execute(p)
+            .await?
+            .rows_affected());
+            done.documents += 1;
+            done.bytes += len;
+            progress(&done);
         }
         Ok(done)
     }

@@ -253,3 +253,36 @@ macro_rules! both_stores {
         }
     };
 }
+
+/// A document as the database backend holds it, read behind the store's back: its head row's content
+/// and its further pieces in order, joined, and how many rows that was (0: no document).
+pub async fn database_document(url: &str, id: &faxline_api::store::DocumentId) -> (Vec<u8>, usize) {
+    use faxline_api::store::DocumentId;
+    use sqlx::Connection;
+    let (table, key, pieces) = match id {
+        DocumentId::Job(_) => ("fax_documents", "job_id", "fax_document_pieces"),
+        DocumentId::Inbound(_) => ("inbound_documents", "inbound_id", "inbound_document_pieces"),
+        DocumentId::Draft(_) => ("draft_documents", "draft_id", "draft_document_pieces"),
+        DocumentId::Bulk(_) => ("bulk_documents", "batch_id", "bulk_document_pieces"),
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT content FROM (SELECT content, 0 AS seq FROM {table} WHERE {key} = $1 \
+         UNION ALL SELECT content, seq FROM {pieces} WHERE {key} = $1) AS d ORDER BY seq"
+    ));
+    let rows: Vec<Vec<u8>> = if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql)
+            .bind(id.owner())
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql)
+            .bind(id.owner())
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    };
+    (rows.concat(), rows.len())
+}
