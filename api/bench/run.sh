@@ -6,10 +6,11 @@
 # BENCH_STORAGE=database (default) | local | s3 chooses where documents go; s3 starts moto's S3 server
 # on 127.0.0.1 (.ci/s3-server) with SSE-S3 on every write, and first measures that server alone (PUTs
 # of the same PDF, api/bench/s3_put.lua): the ceiling of POST /fax on it. moto is one Python process
-# and saturates at a few hundred PUTs/s here; BENCH_S3_SERVER=/path/to/s3s-fs runs the same benchmark
-# against s3s-fs instead (`cargo install s3s-fs --features binary`, a Rust S3-protocol server storing
+# and saturates at a few hundred PUTs/s here; BENCH_S3_SERVER=s3s-fs runs the same benchmark against s3s-fs
+# instead (0.14.1 from crates.io, built once under the target directory; a Rust S3-protocol server storing
 # objects as files; it checks SigV4 but ignores SSE headers), to measure Faxline's S3 backend rather than
-# moto. s3s-fs takes only signed requests, so its "alone" figure is not measured. BENCH_S3_SERVER=s3rver
+# moto (BENCH_S3_SERVER=/path/to/s3s-fs runs a binary already built). s3s-fs takes only signed requests: its
+# "alone" run uses PUTs signed ahead with botocore. BENCH_S3_SERVER=s3rver
 # installs s3rver 3.7.1 from the npm registry (Node.js; api/bench/s3rver.js starts it with the benchmark's
 # key; it parses SigV4 but does not check it) and measures it alone first, as with moto.
 # BENCH_S3_DIR=/dev/shm keeps the S3 server's objects there (in a fresh directory) instead of on the
@@ -75,8 +76,19 @@ case "$STORAGE" in
       # boto3 (from the moto venv) creates the bucket and lists it afterwards: s3s-fs wants signed requests.
       MOTO=$(FAXLINE_S3_SERVER_VENV="$CARGO_TARGET_DIR/tmp/s3-server-venv" .ci/s3-server)
       S3_PY=$(dirname "$MOTO")/python
+      S3S_BIN=$BENCH_S3_SERVER
+      if [ "$BENCH_S3_SERVER" = s3s-fs ]; then
+        # s3s-fs from crates.io (pinned; 0.14.1 is the newest this toolchain builds), built once under the target
+        # directory (a release build: a few minutes); its build directory is removed afterwards.
+        S3S_BIN="$CARGO_TARGET_DIR/tmp/s3s-fs/bin/s3s-fs"
+        if [ ! -x "$S3S_BIN" ]; then
+          cargo install -q --locked s3s-fs --version 0.14.1 --features binary \
+            --root "$CARGO_TARGET_DIR/tmp/s3s-fs" --target-dir "$CARGO_TARGET_DIR/tmp/s3s-fs-build" >&2
+          rm -rf "$CARGO_TARGET_DIR/tmp/s3s-fs-build"
+        fi
+      fi
       mkdir -p "$S3_DIR"
-      "$BENCH_S3_SERVER" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret \
+      "$S3S_BIN" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret \
         "$S3_DIR" >"$WORK/s3.log" 2>&1 &
       S3_PID=$!
       for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break; sleep 0.1; done
@@ -137,11 +149,37 @@ C0=$(cpu)
 wrk -t2 -c"$GET_CONNS" -d"${DUR}s" --latency -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT/fax/$ID" | tee "$WORK/get.txt"
 per_request "$C0" "$(cpu)" "$(awk '/requests in/ {print $1}' "$WORK/get.txt")"
 
-if [ "$STORAGE" = s3 ] && { [ -z "${BENCH_S3_SERVER:-}" ] || [ "$BENCH_S3_SERVER" = s3rver ]; }; then
-  # The ceiling: the S3 server alone, one PUT of the same PDF per request, as many connections.
+if [ "$STORAGE" = s3 ]; then
+  # The ceiling: the S3 server alone, one PUT of the same PDF per request, as many connections. A server
+  # other than moto and s3rver checks signatures: 4096 PUTs are signed ahead (botocore) and used in turn.
+  SIGNED=
+  if [ -n "${BENCH_S3_SERVER:-}" ] && [ "$BENCH_S3_SERVER" != s3rver ]; then
+    SIGNED=$WORK/signed.tsv
+    "$S3_PY" - "$PDF" "$S3_PORT" "$SIGNED" <<'PY'
+import hashlib, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+pdf = open(sys.argv[1], "rb").read()
+port, out = sys.argv[2], sys.argv[3]
+auth = SigV4Auth(Credentials("bench", "bench-secret"), "s3", "us-east-1")
+sha = hashlib.sha256(pdf).hexdigest()
+with open(out, "w") as f:
+    for i in range(4096):
+        path = f"/bench/alone/{i}"
+        req = AWSRequest(method="PUT", url=f"http://127.0.0.1:{port}{path}", data=pdf, headers={
+            "Content-Type": "application/pdf", "x-amz-server-side-encryption": "AES256",
+            "x-amz-content-sha256": sha})
+        auth.add_auth(req)
+        f.write(f"{path}\t{req.headers['Authorization']}\t{req.headers['X-Amz-Date']}\t{sha}\n")
+PY
+  fi
   echo "== S3 server alone: PUT of the PDF (SSE-S3), wrk -t2 -c$POST_CONNS -d${DUR}s"
-  BENCH_PDF=$PDF wrk -t2 -c"$POST_CONNS" -d"${DUR}s" --latency -s api/bench/s3_put.lua \
-    "http://127.0.0.1:$S3_PORT"
+  BENCH_PDF=$PDF BENCH_S3_SIGNED=$SIGNED wrk -t2 -c"$POST_CONNS" -d"${DUR}s" --latency -s api/bench/s3_put.lua \
+    "http://127.0.0.1:$S3_PORT" | tee "$WORK/alone.txt"
+  # A server that refused the PUTs (a bad signature, say) would look fast: every PUT must be a 200.
+  awk '/^other_status/ && $2 != 0 {print "the S3 server refused " $2 " PUTs" > "/dev/stderr"; exit 1}
+       /^stored_200/ && $2 == 0 {print "the S3 server stored nothing" > "/dev/stderr"; exit 1}' "$WORK/alone.txt"
 fi
 
 echo "== $(uptime)"

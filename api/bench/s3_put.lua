@@ -1,9 +1,20 @@
 -- wrk script: PUT the benchmark's PDF to an S3-protocol server as a new object each time (with
--- SSE-S3, as the API writes), to measure the object store alone. Needs BENCH_PDF; moto accepts
--- unsigned requests. Counts the 200s, so a server that refuses is not mistaken for a fast one.
+-- SSE-S3, as the API writes), to measure the object store alone. Needs BENCH_PDF. moto and s3rver
+-- accept unsigned requests; a server that checks SigV4 (s3s-fs) gets requests signed ahead of the run
+-- (BENCH_S3_SIGNED: one per line, "path<TAB>authorization<TAB>x-amz-date<TAB>x-amz-content-sha256", made
+-- by api/bench/run.sh with botocore), used in turn, so a key is written more than once.
+-- Counts the 200s, so a server that refuses is not mistaken for a fast one.
 local f = assert(io.open(os.getenv("BENCH_PDF"), "rb"))
 local pdf = f:read("*a")
 f:close()
+local signed = {}
+local signed_file = os.getenv("BENCH_S3_SIGNED")
+if signed_file and signed_file ~= "" then
+  for line in io.lines(signed_file) do
+    local path, auth, date, sha = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)$")
+    table.insert(signed, { path = path, auth = auth, date = date, sha = sha })
+  end
+end
 local threads = {}
 local n = 0
 
@@ -19,8 +30,15 @@ end
 
 function request()
   n = n + 1
-  return wrk.format("PUT", string.format("/bench/alone/%d-%d", tid, n),
-    { ["Content-Type"] = "application/pdf", ["x-amz-server-side-encryption"] = "AES256" }, pdf)
+  local headers = { ["Content-Type"] = "application/pdf", ["x-amz-server-side-encryption"] = "AES256" }
+  if #signed > 0 then
+    local s = signed[(n + tid * 7919) % #signed + 1]
+    headers["Authorization"] = s.auth
+    headers["x-amz-date"] = s.date
+    headers["x-amz-content-sha256"] = s.sha
+    return wrk.format("PUT", s.path, headers, pdf)
+  end
+  return wrk.format("PUT", string.format("/bench/alone/%d-%d", tid, n), headers, pdf)
 end
 
 function response(status, headers, body)
