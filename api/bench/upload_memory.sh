@@ -6,8 +6,10 @@
 # rounds of N concurrent uploads with curl and prints the API's VmHWM (peak RSS) from /proc, its RSS
 # after start, and how many uploads were accepted.
 # Exits 1 unless every upload got 202.
-# Usage: api/bench/upload_memory.sh local|s3|database   (env: N=20 SIZE_MB=10 ROUNDS=3 BIN PORT ENCRYPT)
+# Usage: api/bench/upload_memory.sh local|s3|database   (env: N=20 SIZE_MB=10 ROUNDS=3 BIN PORT ENCRYPT VIA)
 # For s3 the local S3 server of the tests (.ci/s3-server, moto) is started.
+# VIA=console sends the same PDFs through the web console's Send form instead (N users, each logged in once,
+# one Send per user and round; an accepted Send is a 303 to its draft, which holds the stored document).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STORAGE=${1:-local}
@@ -16,6 +18,7 @@ SIZE_MB=${SIZE_MB:-10}
 ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-18280}
 ENCRYPT=${ENCRYPT:-1}
+VIA=${VIA:-api}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 if [ -z "${BIN:-}" ]; then
   cargo build --release -q -p faxline-agent
@@ -83,19 +86,91 @@ esac
 SERVER=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SERVER/status"; }
-START_RSS=$(rss VmRSS)
-for r in $(seq "$ROUNDS"); do
-  CURLS=()
+EXPECT=202
+if [ "$VIA" = console ]; then
+  # Console users (made before the measurement starts: the API is up and its RSS is read after).
+  EXPECT=303
+  printf '%s' 'bench-Console-7Qx!marble-42' > "$WORK/password"
   for i in $(seq "$N"); do
-    curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$PORT/fax" \
-      -H "X-API-Key: $ENV_KEY" -F to=+15551234567 -F "file=@$WORK/big.pdf;type=application/pdf" \
-      >> "$WORK/codes.txt" &
-    CURLS+=($!)
+    "$BIN" user add "bench$i" --role staff --password-file "$WORK/password" --config "$WORK/api.toml" >/dev/null 2>&1
   done
-  wait "${CURLS[@]}" || true
-done
-ok=$(grep -c '^202$' "$WORK/codes.txt" || true)
-echo "storage=$STORAGE encrypt=$ENCRYPT uploads=$((N * ROUNDS)) ($N at once) of $(stat -c %s "$WORK/big.pdf") bytes: 202 for $ok; others: $(grep -v '^202$' "$WORK/codes.txt" | sort | uniq -c | tr '\n' ' ')"
+fi
+START_RSS=$(rss VmRSS)
+if [ "$VIA" = console ]; then
+  python3 - "$PORT" "$N" "$ROUNDS" "$WORK/password" "$WORK/big.pdf" "$WORK/codes.txt" <<'PY'
+import http.client, re, sys, threading, uuid
+from urllib.parse import urlencode
+port, n, rounds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+password, pdf = open(sys.argv[4]).read(), open(sys.argv[5], "rb").read()
+codes = open(sys.argv[6], "a")
+
+class Browser:
+    """One user's session: cookies kept by hand (the console's are Secure, which the standard cookie
+    jar will not send over http://127.0.0.1)."""
+    def __init__(self):
+        self.conn, self.cookies = http.client.HTTPConnection("127.0.0.1", port, timeout=120), {}
+    def req(self, method, path, body=None, headers=None):
+        h = dict(headers or {})
+        h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request(method, path, body=body, headers=h)
+        r = self.conn.getresponse()
+        page = r.read().decode("utf-8", "replace")
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                name, val = v.split(";", 1)[0].split("=", 1)
+                if "Max-Age=0" in v:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = val
+        return r.status, r.getheader("Location") or "", page
+    def hidden(self, page, name):
+        return re.search(r'name="%s" value="([^"]*)"' % name, page).group(1)
+    def login(self, user):
+        _, _, page = self.req("GET", "/login")
+        body = urlencode([("username", user), ("password", password),
+                          ("login_nonce", self.hidden(page, "login_nonce")), ("next", "/send")])
+        status, to, _ = self.req("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 303 and "login" not in to, f"login of {user}: {status} {to}"
+    def send(self):
+        _, _, page = self.req("GET", "/send")
+        b = uuid.uuid4().hex
+        parts = [f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                 for k, v in [("csrf", self.hidden(page, "csrf")), ("to", "+15551234567")]]
+        parts.append(f'--{b}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+                     f'Content-Type: application/pdf\r\n\r\n'.encode() + pdf + f'\r\n--{b}--\r\n'.encode())
+        status, to, _ = self.req("POST", "/send", b"".join(parts),
+                                 {"Content-Type": f"multipart/form-data; boundary={b}"})
+        return status if status != 303 or to.startswith("/drafts/") else f"303-to-{to}"
+
+browsers = [Browser() for _ in range(n)]
+for i, b in enumerate(browsers, 1):
+    b.login(f"bench{i}")
+for _ in range(rounds):
+    got = [None] * n
+    def one(i):
+        try:
+            got[i] = browsers[i].send()
+        except Exception as e:
+            got[i] = f"error:{type(e).__name__}"
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    codes.write("".join(f"{c}\n" for c in got))
+PY
+else
+  for r in $(seq "$ROUNDS"); do
+    CURLS=()
+    for i in $(seq "$N"); do
+      curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$PORT/fax" \
+        -H "X-API-Key: $ENV_KEY" -F to=+15551234567 -F "file=@$WORK/big.pdf;type=application/pdf" \
+        >> "$WORK/codes.txt" &
+      CURLS+=($!)
+    done
+    wait "${CURLS[@]}" || true
+  done
+fi
+ok=$(grep -c "^$EXPECT\$" "$WORK/codes.txt" || true)
+echo "storage=$STORAGE via=$VIA encrypt=$ENCRYPT uploads=$((N * ROUNDS)) ($N at once) of $(stat -c %s "$WORK/big.pdf") bytes: $EXPECT for $ok; others: $(grep -v "^$EXPECT\$" "$WORK/codes.txt" | sort | uniq -c | tr '\n' ' ')"
 echo "API RSS after start: $((START_RSS / 1024)) MiB; peak RSS (VmHWM): $(( $(rss VmHWM) / 1024 )) MiB"
 # A measurement of refused uploads means nothing (and CI runs this in a short form): fail loudly.
 if [ "$ok" -ne $((N * ROUNDS)) ]; then

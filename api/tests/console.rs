@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use common::{ADMIN_KEY, Db, TestServer, http};
-use faxline_api::store::{DocumentStore, Inbound};
+use faxline_api::store::{DocumentId, DocumentStore, Inbound};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
 
@@ -1274,6 +1274,54 @@ async fn send_outbox_and_inbox(db: Db) {
     assert!(page.contains("0 unread"), "{page}");
 }
 both_stores!(send_and_inbox, send_outbox_and_inbox);
+
+/// A Send of one file larger than what an upload keeps in memory (3 MiB) goes through a spool: the
+/// draft counts its page and stores it from there (the database backend in pieces, sealed when
+/// encryption is on), and "Send" copies it into each number's job byte for byte.
+async fn send_streams_one_large_file(db: Db) {
+    let Some(s) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    add(&s, "ann", "staff").await;
+    let mut b = Browser::new(&s);
+    b.login("ann", PASSWORD).await;
+    let pdf = common::large_pdf(3 << 20);
+    let r = send_form(&mut b, "+15551234567\n+15559876543", pdf.clone()).await;
+    let draft = draft_of(&r);
+    let d = s.store.drafts().get(&draft).await.unwrap().unwrap();
+    assert_eq!(
+        (d.pages, d.size_bytes, d.parts, d.file_name.as_str()),
+        (1, pdf.len() as i64, 1, "letter.pdf")
+    );
+    let doc = DocumentId::Draft(draft.clone());
+    let kept = s.store.documents().get(&doc).await.unwrap().unwrap();
+    assert!(kept == pdf, "the draft's document differs from the upload");
+    if s.cfg.storage_backend == "database" {
+        let (raw, rows) = common::database_document(&s.cfg.database_url, &doc).await;
+        assert!(rows >= 3, "{rows} rows for 3 MiB");
+        if s.cfg.storage_encryption_key_file.is_some() {
+            assert!(
+                !raw.windows(common::MARKER.len())
+                    .any(|w| w == common::MARKER),
+                "plaintext in the stored draft"
+            );
+        }
+    }
+    let r = confirm(&mut b, &draft).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/outbox?sent=2");
+    let (total, jobs) = list_jobs(&s).await;
+    assert_eq!(total, 2);
+    for j in jobs {
+        let id = j["id"].as_str().unwrap();
+        let job_doc = DocumentId::Job(id.to_owned());
+        let got = s.store.documents().get(&job_doc).await.unwrap().unwrap();
+        assert!(got == pdf, "job {id}'s document differs from the upload");
+    }
+    // The draft's own document is gone once it became jobs.
+    assert!(s.store.documents().get(&doc).await.unwrap().is_none());
+}
+both_stores!(send_large, send_streams_one_large_file);
 
 /// A received fax to `to`, stored as the agent would; its id.
 async fn received(s: &TestServer, to: Option<&str>) -> String {

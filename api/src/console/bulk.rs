@@ -706,13 +706,14 @@ pub(super) async fn create(
         content.clone()
     };
     let prepared = super::drafts::Prepared {
+        id: id.clone(),
         numbers: vec![first.number.clone()],
         file_name: if recipients.cover {
             with_cover_name(&file_name)
         } else {
             file_name.clone()
         },
-        content: first_doc,
+        content: super::drafts::PreparedDoc::Held(first_doc),
         parts: 1,
         cover: recipients.cover,
         bulk_batch: Some(id.clone()),

@@ -17,9 +17,11 @@ use super::session::Session;
 use super::{CsrfForm, WidthQuery, checked_form, see_other, store_failed, valid_id};
 use crate::audit::mask_number;
 use crate::document::DocKind;
-use crate::routes::fax::{Submission, render_preview, submit};
+use crate::error::ApiError;
+use crate::routes::fax::{Content, Submission, render_preview, submit};
 use crate::server::AppState;
-use crate::store::Draft;
+use crate::store::spool::Spooled;
+use crate::store::{DocumentId, DocumentStore, Draft};
 use faxline_protocol::time::now_us;
 
 /// How long a draft waits for Send or Discard.
@@ -43,11 +45,22 @@ fn prepare_failed() -> (StatusCode, String) {
     )
 }
 
+/// The document a Send prepared.
+pub(super) enum PreparedDoc {
+    /// Composed in memory: files joined, typed text, a cover page (or a bulk send's first fax).
+    Held(bytes::Bytes),
+    /// The one file uploaded, as it was spooled (named `DocumentId::Draft` of the draft's id): it
+    /// is counted and stored from the spool, never held whole.
+    Spooled(Box<Spooled>),
+}
+
 /// What the Send form prepared, to keep as a draft.
 pub(super) struct Prepared {
+    /// The draft's id (a bulk send's: its batch's).
+    pub id: String,
     pub numbers: Vec<String>,
     pub file_name: String,
-    pub content: bytes::Bytes,
+    pub content: PreparedDoc,
     pub parts: usize,
     pub cover: bool,
     /// The bulk send this draft previews (the draft takes the batch's id and is never sent).
@@ -83,20 +96,37 @@ pub(super) async fn create(
             ),
         ));
     }
-    let kind = crate::document::sniff(&p.content).map_err(|e| {
+    let not_sent = |e: crate::document::SniffError| {
         (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Not sent: {e}."),
         )
-    })?;
-    let counted = {
-        let content = p.content.clone();
-        let budget = st.cfg.render.clone();
-        tokio::task::spawn_blocking(move || crate::pages::count_pages(&budget, kind, &content))
-            .await
     };
-    let pages = match counted {
-        Ok(Ok(n)) => n,
+    let budget = st.cfg.render.clone();
+    let (kind, size, counted) = match p.content {
+        PreparedDoc::Held(content) => {
+            let kind = crate::document::sniff(&content).map_err(not_sent)?;
+            let size = content.len() as u64;
+            let counted = tokio::task::spawn_blocking(move || {
+                crate::pages::count_pages(&budget, kind, &content)
+                    .map(|n| (n, PreparedDoc::Held(content)))
+            })
+            .await;
+            (kind, size, counted)
+        }
+        PreparedDoc::Spooled(spooled) => {
+            let kind = spooled.kind().map_err(not_sent)?;
+            let size = spooled.size();
+            let counted = tokio::task::spawn_blocking(move || {
+                crate::pages::count_pages_spooled(&budget, &spooled)
+                    .map(|n| (n, PreparedDoc::Spooled(spooled)))
+            })
+            .await;
+            (kind, size, counted)
+        }
+    };
+    let (pages, content) = match counted {
+        Ok(Ok(counted)) => counted,
         Ok(Err(e @ faxline_document::DocError::Worker(_))) => {
             tracing::error!(error = %e, "console: counting the pages of a draft failed");
             return Err(prepare_failed());
@@ -110,16 +140,13 @@ pub(super) async fn create(
         }
     };
     let draft = Draft {
-        id: p
-            .bulk_batch
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+        id: p.id,
         user_id: s.user_id.clone(),
         numbers: p.numbers.join("\n"),
         file_name: p.file_name,
         doc_kind: kind.as_str().to_owned(),
         pages: pages as i64,
-        size_bytes: p.content.len() as i64,
+        size_bytes: size as i64,
         parts: p.parts as i64,
         cover: i64::from(p.cover),
         created_at: now,
@@ -128,7 +155,11 @@ pub(super) async fn create(
         sent: 0,
         bulk_batch: p.bulk_batch.clone(),
     };
-    if let Err(e) = st.store.drafts().create(&draft, &p.content).await {
+    let stored = match content {
+        PreparedDoc::Held(content) => st.store.drafts().create(&draft, &content).await,
+        PreparedDoc::Spooled(spooled) => st.store.drafts().create_spooled(&draft, *spooled).await,
+    };
+    if let Err(e) = stored {
         tracing::error!(error = %e, "console: cannot store a draft");
         return Err((
             StatusCode::SERVICE_UNAVAILABLE,
@@ -280,29 +311,31 @@ pub(super) async fn send(
     if d.expires_at <= now_us() {
         return expired();
     }
-    let content = match st.store.drafts().document(&id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            // Sent meanwhile by another press of the button (its document is deleted after).
-            return match st.store.drafts().get(&id).await {
-                Ok(Some(again)) if again.sent_at.is_some() => {
-                    see_other(&format!("/outbox?sent={}", again.sent))
-                }
-                Ok(_) => error_page(StatusCode::GONE, "The document of this fax is gone."),
-                Err(e) => store_failed(e),
-            };
-        }
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
-    };
     let numbers = d.number_list();
     let mut sent = 0usize;
     for n in &numbers {
+        // Each job's document is copied from the draft's a piece at a time, as an upload would be.
+        let job_id = uuid::Uuid::new_v4().simple().to_string();
+        let content = match job_document(&st, &d, &job_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                // Sent meanwhile by another press of the button (its document is deleted after).
+                return match st.store.drafts().get(&id).await {
+                    Ok(Some(again)) if again.sent_at.is_some() => {
+                        see_other(&format!("/outbox?sent={}", again.sent))
+                    }
+                    Ok(_) => error_page(StatusCode::GONE, "The document of this fax is gone."),
+                    Err(e) => store_failed(e),
+                };
+            }
+            Err(e) => return error_page(e.status, &format!("Not sent: {}", e.detail)),
+        };
         let result = submit(
             &st,
             Submission {
                 to: n.clone(),
                 file_name: d.file_name.clone(),
-                content: content.clone().into(),
+                content: Content::Spooled(job_id, Box::new(content)),
                 owner: Some(s.actor()),
                 actor: s.actor(),
                 idempotency_key: Some(format!("{}:draft:{}:{n}", s.actor(), d.id)),
@@ -338,6 +371,33 @@ pub(super) async fn send(
     }
     crate::audit!("console_draft_sent", user = %s.username, draft = %d.id, faxes = sent, to = %masked(&numbers), ip = %s.ip);
     see_other(&format!("/outbox?sent={sent}"))
+}
+
+/// The draft's document spooled as job `job_id`'s (read from the store a piece at a time); `None`
+/// when the draft no longer has one.
+async fn job_document(st: &AppState, d: &Draft, job_id: &str) -> Result<Option<Spooled>, ApiError> {
+    let Some(pieces) = st
+        .store
+        .documents()
+        .get_stream(&DocumentId::Draft(d.id.clone()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    crate::routes::spool_pieces(
+        st,
+        DocumentId::Job(job_id.to_owned()),
+        // The draft's own document: its size was checked when it was prepared.
+        u64::try_from(d.size_bytes).unwrap_or(0),
+        pieces,
+        ApiError::from,
+        || {
+            tracing::error!(draft = %d.id, "a draft's document is longer than its recorded size");
+            ApiError::internal()
+        },
+    )
+    .await
+    .map(Some)
 }
 
 /// `POST /drafts/{id}/discard`: deletes the draft and its document.

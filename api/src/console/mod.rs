@@ -25,6 +25,7 @@ pub mod totp;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::store::spool::{SpoolError, Spooled};
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
@@ -34,7 +35,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use bytes::BytesMut;
 use serde::Deserialize;
 
 use crate::audit::mask_number;
@@ -790,16 +790,27 @@ struct SendForm {
     to: String,
     text: String,
     cover: faxline_document::CoverPage,
-    /// (file name, content), in the order the browser sent them; empty file inputs dropped.
-    files: Vec<(String, bytes::Bytes)>,
+    /// (file name, content spooled as it arrived), in the order the browser sent them; empty file
+    /// inputs dropped.
+    files: Vec<(String, Spooled)>,
 }
 
 enum FormFailure {
     TooLarge,
     Malformed,
+    /// A file could not be spooled (the disk is full or unwritable).
+    Unavailable,
 }
 
-async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendForm, FormFailure> {
+/// Reads the Send form. Each file is written to a spool as it arrives (named after the draft
+/// `draft_id` it may become), never gathered in memory; the fields and files together are at most
+/// `limit` bytes.
+async fn read_send_form(
+    st: &AppState,
+    mut multipart: Multipart,
+    limit: usize,
+    draft_id: &str,
+) -> Result<SendForm, FormFailure> {
     let mut f = SendForm {
         csrf: None,
         to: String::new(),
@@ -824,7 +835,19 @@ async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendFo
             }
             let file_name = crate::routes::fax::clean_filename(field.file_name());
             let mut field = field;
-            let mut buf = BytesMut::new();
+            let unavailable = |e: crate::store::documents::DocumentError| {
+                tracing::error!(error = %e, "console: cannot spool an uploaded file");
+                FormFailure::Unavailable
+            };
+            let mut spool = st
+                .store
+                .spool(
+                    DocumentId::Draft(draft_id.to_owned()),
+                    &st.cfg.upload_dir(),
+                    (limit - total) as u64,
+                )
+                .await
+                .map_err(unavailable)?;
             loop {
                 match field.chunk().await {
                     Ok(Some(c)) => {
@@ -832,14 +855,18 @@ async fn read_send_form(mut multipart: Multipart, limit: usize) -> Result<SendFo
                         if total > limit {
                             return Err(FormFailure::TooLarge);
                         }
-                        buf.extend_from_slice(&c);
+                        spool.push(&c).await.map_err(|e| match e {
+                            SpoolError::TooLarge => FormFailure::TooLarge,
+                            SpoolError::Store(e) => unavailable(e),
+                        })?;
                     }
                     Ok(None) => break,
                     Err(_) => return Err(FormFailure::TooLarge),
                 }
             }
-            if !buf.is_empty() {
-                f.files.push((file_name, buf.freeze()));
+            let spooled = spool.finish().await.map_err(unavailable)?;
+            if spooled.size() > 0 {
+                f.files.push((file_name, spooled));
             }
         } else {
             let value = field.text().await.map_err(|_| FormFailure::Malformed)?;
@@ -874,7 +901,8 @@ async fn send(
         );
     };
     let limit = st.cfg.max_file_bytes() as usize;
-    let form = match read_send_form(multipart, limit).await {
+    let draft_id = uuid::Uuid::new_v4().simple().to_string();
+    let form = match read_send_form(&st, multipart, limit, &draft_id).await {
         Ok(f) => f,
         Err(FormFailure::TooLarge) => {
             return send_page(
@@ -892,6 +920,19 @@ async fn send(
         Err(FormFailure::Malformed) => {
             return error_page(StatusCode::BAD_REQUEST, "The form was malformed.");
         }
+        Err(FormFailure::Unavailable) => {
+            return send_page(
+                &st,
+                &s,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(
+                    "The documents could not be received (storage is unavailable); try again."
+                        .into(),
+                ),
+                String::new(),
+            )
+            .await;
+        }
     };
     if let Err(r) = s.check_csrf(form.csrf.as_deref()) {
         return r;
@@ -900,7 +941,7 @@ async fn send(
         to,
         text,
         cover,
-        mut files,
+        files,
         ..
     } = form;
     let numbers = match parse_numbers(&to) {
@@ -908,13 +949,8 @@ async fn send(
         Err(e) => return send_page(&st, &s, StatusCode::BAD_REQUEST, Some(e), to).await,
     };
     // The typed text, if any, is the last part, after the files.
-    if !text.trim().is_empty() {
-        files.push((
-            "message.txt".to_owned(),
-            bytes::Bytes::from(text.into_bytes()),
-        ));
-    }
-    if files.is_empty() {
+    let text = (!text.trim().is_empty()).then(|| bytes::Bytes::from(text.into_bytes()));
+    if files.is_empty() && text.is_none() {
         return send_page(
             &st,
             &s,
@@ -925,8 +961,8 @@ async fn send(
         .await;
     }
     let cover = (!cover.is_empty()).then_some(cover);
-    let (parts, with_cover) = (files.len(), cover.is_some());
-    let (file_name, content) = match compose_document(&st, files, cover).await {
+    let (parts, with_cover) = (files.len() + usize::from(text.is_some()), cover.is_some());
+    let (file_name, content) = match compose_document(&st, files, text, cover).await {
         Ok(d) => d,
         Err((status, msg)) => {
             crate::audit!("console_send_refused", user = %s.username, parts = parts, cover = with_cover, status = status.as_u16(), ip = %s.ip);
@@ -936,6 +972,7 @@ async fn send(
     // Nothing is queued yet: the document as it will be faxed becomes a draft, whose pages the
     // user sees before pressing Send (see [`drafts`]).
     let prepared = drafts::Prepared {
+        id: draft_id,
         numbers,
         file_name,
         content,
@@ -952,20 +989,50 @@ async fn send(
 /// The one document of a Send: the parts (files in order, then the typed text) and the optional
 /// cover page made into one (see [`crate::pages::compose`]), with its file name. Each part's type
 /// is checked first, so a wrong file is named by its place in the list; the error is a status and
-/// a message for the form (file names and sizes only, never content).
+/// a message for the form (file names and sizes only, never content). One file and nothing else is
+/// the document as it was spooled; joining parts or adding a cover renders them, which reads each
+/// part whole (together at most the upload limit).
 async fn compose_document(
     st: &AppState,
-    parts: Vec<(String, bytes::Bytes)>,
+    files: Vec<(String, Spooled)>,
+    text: Option<bytes::Bytes>,
     cover: Option<faxline_document::CoverPage>,
-) -> Result<(String, bytes::Bytes), (StatusCode, String)> {
-    for (i, (name, content)) in parts.iter().enumerate() {
-        if let Err(e) = crate::document::sniff(content) {
-            let status = match e {
-                crate::document::SniffError::Empty => StatusCode::BAD_REQUEST,
-                crate::document::SniffError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            };
-            return Err((status, format!("Document {} ({name}): {e}.", i + 1)));
+) -> Result<(String, drafts::PreparedDoc), (StatusCode, String)> {
+    let refused = |i: usize, name: &str, e: crate::document::SniffError| {
+        let status = match e {
+            crate::document::SniffError::Empty => StatusCode::BAD_REQUEST,
+            crate::document::SniffError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        };
+        (status, format!("Document {} ({name}): {e}.", i + 1))
+    };
+    for (i, (name, spooled)) in files.iter().enumerate() {
+        spooled.kind().map_err(|e| refused(i, name, e))?;
+    }
+    if let Some(t) = &text {
+        crate::document::sniff(t).map_err(|e| refused(files.len(), TEXT_PART, e))?;
+    }
+    let mut files = files;
+    if files.len() == 1
+        && text.is_none()
+        && cover.is_none()
+        && let Some((name, spooled)) = files.pop()
+    {
+        return Ok((name, drafts::PreparedDoc::Spooled(Box::new(spooled))));
+    }
+    let mut parts: Vec<(String, bytes::Bytes)> = Vec::with_capacity(files.len() + 1);
+    for (name, spooled) in files {
+        let read = tokio::task::spawn_blocking(move || spooled.read_plain()).await;
+        match read {
+            Ok(Ok(content)) => parts.push((name, content)),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "console: cannot read back a spooled file");
+                return Err(compose_failed());
+            }
+            Err(_) => return Err(compose_failed()),
         }
+    }
+    if let Some(t) = text {
+        parts.push((TEXT_PART.to_owned(), t));
     }
     let file_name = match (parts.as_slice(), &cover) {
         ([(name, _)], None) => name.clone(),
@@ -977,20 +1044,12 @@ async fn compose_document(
         crate::pages::compose(&budget, &contents, cover.as_ref())
     })
     .await
-    .map_err(|_| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The documents could not be prepared; try again.".to_owned(),
-        )
-    })?;
+    .map_err(|_| compose_failed())?;
     match composed {
-        Ok(doc) => Ok((file_name, doc)),
+        Ok(doc) => Ok((file_name, drafts::PreparedDoc::Held(doc))),
         Err(e) if e.is_worker_failure() => {
             tracing::error!(error = %e, "composing a console send failed");
-            Err((
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The documents could not be prepared; try again.".to_owned(),
-            ))
+            Err(compose_failed())
         }
         Err(crate::pages::ComposeError::Part { index, source }) => Err((
             StatusCode::BAD_REQUEST,
@@ -1001,6 +1060,16 @@ async fn compose_document(
         )),
         Err(e) => Err((StatusCode::BAD_REQUEST, format!("Not sent: {e}."))),
     }
+}
+
+/// The file name of the typed text's part.
+const TEXT_PART: &str = "message.txt";
+
+fn compose_failed() -> (StatusCode, String) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The documents could not be prepared; try again.".to_owned(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

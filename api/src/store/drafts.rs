@@ -76,6 +76,43 @@ impl Drafts<'_> {
     /// Stores a draft and its document together: the row and the document commit at once (the
     /// database backend), or the document is deleted again when the row cannot be inserted.
     pub async fn create(&self, d: &Draft, content: &Bytes) -> StoreResult<()> {
+        let written = self.insert_row(d, Some(content), None).await;
+        self.settle(d, written).await
+    }
+
+    /// [`Drafts::create`] of a document spooled as it was uploaded ([`super::spool::Spool`], named
+    /// `DocumentId::Draft(d.id)`): a file or object backend stores the spooled file before the row
+    /// commits, the database backend writes it with the row a piece at a time, so a large Send
+    /// never sits whole in memory.
+    pub async fn create_spooled(
+        &self,
+        d: &Draft,
+        spooled: super::spool::Spooled,
+    ) -> StoreResult<()> {
+        debug_assert_eq!(spooled.id(), &DocumentId::Draft(d.id.clone()));
+        let documents = &self.0.documents;
+        if !documents.is_external() {
+            let written = self.insert_row(d, None, Some(&spooled)).await;
+            return self.settle(d, written).await;
+        }
+        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
+            // A write that failed late (a timeout after the store took it) may have stored it.
+            let doc = DocumentId::Draft(d.id.clone());
+            super::batch::purge(documents, std::slice::from_ref(&doc)).await;
+            return Err(e.into());
+        }
+        let written = self.insert_row(d, None, None).await;
+        self.settle(d, written).await
+    }
+
+    /// Inserts the row, with the document in the same transaction when it is `held` or `spooled`
+    /// (neither: a file or object backend has it already).
+    async fn insert_row(
+        &self,
+        d: &Draft,
+        held: Option<&Bytes>,
+        spooled: Option<&super::spool::Spooled>,
+    ) -> StoreResult<()> {
         let doc = DocumentId::Draft(d.id.clone());
         let args = Args::new()
             .s(&d.id)
@@ -93,20 +130,34 @@ impl Drafts<'_> {
         let insert = "INSERT INTO console_drafts (id, user_id, numbers, file_name, doc_kind, pages, \
                       size_bytes, parts, cover, created_at, expires_at, bulk_batch) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-        let written: StoreResult<()> = with_writer!(&self.0.db, |p| async {
+        with_writer!(&self.0.db, |p| async {
             let mut tx = p.begin().await?;
             args.bind(q(insert)).execute(&mut *tx).await?;
-            self.0
-                .documents
-                .put(&mut OwnerTx::from(&mut *tx), &doc, content)
-                .await?;
+            {
+                let mut owner = OwnerTx::from(&mut *tx);
+                if let Some(content) = held {
+                    self.0.documents.put(&mut owner, &doc, content).await?;
+                }
+                if let Some(s) = spooled {
+                    self.0.documents.put_spooled_in(&mut owner, s).await?;
+                }
+            }
             tx.commit().await?;
             Ok(())
         }
-        .await);
+        .await)
+    }
+
+    /// After [`Drafts::insert_row`]: a document put outside the database does not roll back with
+    /// the row, so it is deleted when the row did not commit.
+    async fn settle(&self, d: &Draft, written: StoreResult<()>) -> StoreResult<()> {
         if let Err(e) = written {
-            // A document put outside the database does not roll back with the row.
-            if let Err(cleanup) = self.0.documents.delete(&doc).await {
+            if let Err(cleanup) = self
+                .0
+                .documents
+                .delete(&DocumentId::Draft(d.id.clone()))
+                .await
+            {
                 tracing::warn!(error = %cleanup, "cannot delete the document of a failed draft insert");
             }
             return Err(e);

@@ -286,3 +286,60 @@ pub async fn database_document(url: &str, id: &faxline_api::store::DocumentId) -
     };
     (rows.concat(), rows.len())
 }
+
+/// Text inside the large PDF that must never be found in a stored (sealed) object.
+pub const MARKER: &[u8] = b"STREAMED-PATIENT-RECORD";
+
+/// A valid 1-page PDF of about `size` bytes: the page draws a line, an unreferenced stream pads
+/// it with pseudo-random bytes and [`MARKER`]s.
+pub fn large_pdf(size: usize) -> Vec<u8> {
+    let mut pad = Vec::with_capacity(size);
+    let mut x: u32 = 0x1234_5678;
+    while pad.len() < size {
+        if pad.len() % 4096 == 0 {
+            pad.extend_from_slice(MARKER);
+        }
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        pad.push((x >> 24) as u8);
+    }
+    let content = b"0 0 m 300 300 l S";
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut obj = |pdf: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    };
+    obj(&mut pdf, b"<< /Type /Catalog /Pages 2 0 R >>");
+    obj(&mut pdf, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    obj(
+        &mut pdf,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+    );
+    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(content);
+    stream.extend_from_slice(b"\nendstream");
+    obj(&mut pdf, &stream);
+    let mut stream = format!("<< /Length {} >>\nstream\n", pad.len()).into_bytes();
+    stream.extend_from_slice(&pad);
+    stream.extend_from_slice(b"\nendstream");
+    obj(&mut pdf, &stream);
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
