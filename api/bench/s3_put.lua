@@ -1,19 +1,17 @@
--- wrk script: PUT the benchmark's PDF to an S3-protocol server as a new object each time (with
--- SSE-S3, as the API writes), to measure the object store alone. Needs BENCH_PDF. moto and s3rver
--- accept unsigned requests; a server that checks SigV4 (s3s-fs) gets requests signed ahead of the run
--- (BENCH_S3_SIGNED: one per line, "path<TAB>authorization<TAB>x-amz-date<TAB>x-amz-content-sha256", made
--- by api/bench/run.sh with botocore), used in turn, so a key is written more than once.
--- Counts the 200s, so a server that refuses is not mistaken for a fast one.
+-- wrk script: PUT the benchmark's PDF to an S3-protocol server (with SSE-S3, as the API writes), to
+-- measure the object store alone. Needs BENCH_PDF and BENCH_S3_SIGNED: PUTs signed ahead of the run by
+-- api/bench/run.sh with botocore, one per line ("path<TAB>authorization<TAB>x-amz-date<TAB>
+-- x-amz-content-sha256"), used in turn, so a key is written more than once. Counts the 200s, so a server
+-- that refuses is not mistaken for a fast one.
 local f = assert(io.open(os.getenv("BENCH_PDF"), "rb"))
 local pdf = f:read("*a")
 f:close()
 local signed = {}
 local signed_file = os.getenv("BENCH_S3_SIGNED")
-if signed_file and signed_file ~= "" then
-  for line in io.lines(signed_file) do
-    local path, auth, date, sha = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)$")
-    table.insert(signed, { path = path, auth = auth, date = date, sha = sha })
-  end
+assert(signed_file, "BENCH_S3_SIGNED is not set")
+for line in io.lines(signed_file) do
+  local path, auth, date, sha = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)$")
+  table.insert(signed, { path = path, auth = auth, date = date, sha = sha })
 end
 local threads = {}
 local n = 0
@@ -30,15 +28,14 @@ end
 
 function request()
   n = n + 1
-  local headers = { ["Content-Type"] = "application/pdf", ["x-amz-server-side-encryption"] = "AES256" }
-  if #signed > 0 then
-    local s = signed[(n + tid * 7919) % #signed + 1]
-    headers["Authorization"] = s.auth
-    headers["x-amz-date"] = s.date
-    headers["x-amz-content-sha256"] = s.sha
-    return wrk.format("PUT", s.path, headers, pdf)
-  end
-  return wrk.format("PUT", string.format("/bench/alone/%d-%d", tid, n), headers, pdf)
+  local s = signed[(n + tid * 7919) % #signed + 1]
+  return wrk.format("PUT", s.path, {
+    ["Content-Type"] = "application/pdf",
+    ["x-amz-server-side-encryption"] = "AES256",
+    ["Authorization"] = s.auth,
+    ["x-amz-date"] = s.date,
+    ["x-amz-content-sha256"] = s.sha,
+  }, pdf)
 end
 
 function response(status, headers, body)

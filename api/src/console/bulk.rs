@@ -713,7 +713,7 @@ pub(super) async fn create(
         } else {
             file_name.clone()
         },
-        content: super::drafts::PreparedDoc::Held(first_doc),
+        content: first_doc.into(),
         parts: 1,
         cover: recipients.cover,
         bulk_batch: Some(id.clone()),

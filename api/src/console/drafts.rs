@@ -45,22 +45,16 @@ fn prepare_failed() -> (StatusCode, String) {
     )
 }
 
-/// The document a Send prepared.
-pub(super) enum PreparedDoc {
-    /// Composed in memory: files joined, typed text, a cover page (or a bulk send's first fax).
-    Held(bytes::Bytes),
-    /// The one file uploaded, as it was spooled (named `DocumentId::Draft` of the draft's id): it
-    /// is counted and stored from the spool, never held whole.
-    Spooled(Box<Spooled>),
-}
-
 /// What the Send form prepared, to keep as a draft.
 pub(super) struct Prepared {
     /// The draft's id (a bulk send's: its batch's).
     pub id: String,
     pub numbers: Vec<String>,
     pub file_name: String,
-    pub content: PreparedDoc,
+    /// Composed in memory (files joined, typed text, a cover page, a bulk send's first fax), or the
+    /// one file uploaded as it was spooled (for `DocumentId::Draft(id)`): counted and stored from
+    /// the spool, never held whole.
+    pub content: Content,
     pub parts: usize,
     pub cover: bool,
     /// The bulk send this draft previews (the draft takes the batch's id and is never sent).
@@ -102,29 +96,14 @@ pub(super) async fn create(
             format!("Not sent: {e}."),
         )
     };
+    let kind = p.content.kind().map_err(not_sent)?;
+    let size = p.content.len();
     let budget = st.cfg.render.clone();
-    let (kind, size, counted) = match p.content {
-        PreparedDoc::Held(content) => {
-            let kind = crate::document::sniff(&content).map_err(not_sent)?;
-            let size = content.len() as u64;
-            let counted = tokio::task::spawn_blocking(move || {
-                crate::pages::count_pages(&budget, kind, &content)
-                    .map(|n| (n, PreparedDoc::Held(content)))
-            })
-            .await;
-            (kind, size, counted)
-        }
-        PreparedDoc::Spooled(spooled) => {
-            let kind = spooled.kind().map_err(not_sent)?;
-            let size = spooled.size();
-            let counted = tokio::task::spawn_blocking(move || {
-                crate::pages::count_pages_spooled(&budget, &spooled)
-                    .map(|n| (n, PreparedDoc::Spooled(spooled)))
-            })
-            .await;
-            (kind, size, counted)
-        }
-    };
+    let content = p.content;
+    let counted = tokio::task::spawn_blocking(move || {
+        content.count_pages(&budget, kind).map(|n| (n, content))
+    })
+    .await;
     let (pages, content) = match counted {
         Ok(Ok(counted)) => counted,
         Ok(Err(e @ faxline_document::DocError::Worker(_))) => {
@@ -156,8 +135,8 @@ pub(super) async fn create(
         bulk_batch: p.bulk_batch.clone(),
     };
     let stored = match content {
-        PreparedDoc::Held(content) => st.store.drafts().create(&draft, &content).await,
-        PreparedDoc::Spooled(spooled) => st.store.drafts().create_spooled(&draft, *spooled).await,
+        Content::Bytes(content) => st.store.drafts().create(&draft, &content).await,
+        Content::Spooled(_, spooled) => st.store.drafts().create_spooled(&draft, *spooled).await,
     };
     if let Err(e) = stored {
         tracing::error!(error = %e, "console: cannot store a draft");

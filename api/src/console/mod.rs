@@ -994,10 +994,10 @@ async fn send(
 /// part whole (together at most the upload limit).
 async fn compose_document(
     st: &AppState,
-    files: Vec<(String, Spooled)>,
+    mut files: Vec<(String, Spooled)>,
     text: Option<bytes::Bytes>,
     cover: Option<faxline_document::CoverPage>,
-) -> Result<(String, drafts::PreparedDoc), (StatusCode, String)> {
+) -> Result<(String, Content), (StatusCode, String)> {
     let refused = |i: usize, name: &str, e: crate::document::SniffError| {
         let status = match e {
             crate::document::SniffError::Empty => StatusCode::BAD_REQUEST,
@@ -1011,13 +1011,13 @@ async fn compose_document(
     if let Some(t) = &text {
         crate::document::sniff(t).map_err(|e| refused(files.len(), TEXT_PART, e))?;
     }
-    let mut files = files;
     if files.len() == 1
         && text.is_none()
         && cover.is_none()
         && let Some((name, spooled)) = files.pop()
     {
-        return Ok((name, drafts::PreparedDoc::Spooled(Box::new(spooled))));
+        let id = spooled.id().owner().to_owned();
+        return Ok((name, Content::Spooled(id, Box::new(spooled))));
     }
     let mut parts: Vec<(String, bytes::Bytes)> = Vec::with_capacity(files.len() + 1);
     for (name, spooled) in files {
@@ -1046,7 +1046,7 @@ async fn compose_document(
     .await
     .map_err(|_| compose_failed())?;
     match composed {
-        Ok(doc) => Ok((file_name, drafts::PreparedDoc::Held(doc))),
+        Ok(doc) => Ok((file_name, Content::Bytes(doc))),
         Err(e) if e.is_worker_failure() => {
             tracing::error!(error = %e, "composing a console send failed");
             Err(compose_failed())

@@ -134,8 +134,9 @@ pub(crate) async fn send(
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
-/// A submission's document: in memory (the console composes its documents), or spooled to a
-/// temporary file as it arrived (`POST /fax`), with the job id it was spooled for.
+/// A document on its way into the store: in memory (the console composes some documents), or
+/// spooled to a temporary file as it arrived (`POST /fax`, the console's Send of one file), with
+/// the id of the job (or draft) it was spooled for.
 pub(crate) enum Content {
     Bytes(bytes::Bytes),
     Spooled(String, Box<Spooled>),
@@ -148,10 +149,31 @@ impl From<bytes::Bytes> for Content {
 }
 
 impl Content {
-    fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         match self {
             Content::Bytes(b) => b.len() as u64,
             Content::Spooled(_, s) => s.size(),
+        }
+    }
+
+    /// What the content is (sniffed as it arrived when spooled).
+    pub(crate) fn kind(&self) -> Result<DocKind, SniffError> {
+        match self {
+            Content::Bytes(b) => sniff(b),
+            Content::Spooled(_, s) => s.kind(),
+        }
+    }
+
+    /// Its pages, counted under the budget (a spooled PDF is piped to the render worker from its
+    /// file). Blocking; run it on the blocking pool.
+    pub(crate) fn count_pages(
+        &self,
+        budget: &pages::RenderBudget,
+        kind: DocKind,
+    ) -> Result<usize, faxline_document::DocError> {
+        match self {
+            Content::Bytes(b) => pages::count_pages(budget, kind, b),
+            Content::Spooled(_, s) => pages::count_pages_spooled(budget, s),
         }
     }
 }
@@ -212,11 +234,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
         reject("backend not allowed");
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, why));
     }
-    let sniffed = match &content {
-        Content::Bytes(b) => sniff(b),
-        Content::Spooled(_, s) => s.kind(),
-    };
-    let kind = sniffed.map_err(|e| {
+    let kind = content.kind().map_err(|e| {
         reject(&e.to_string());
         match e {
             SniffError::Empty => ApiError::bad_request("Empty file"),
@@ -241,10 +259,7 @@ pub(crate) async fn submit(st: &AppState, sub: Submission) -> ApiResult<Job> {
     // cannot be opened is refused now rather than failing later on an agent.
     let budget = st.cfg.render.clone();
     let (counted, content) = tokio::task::spawn_blocking(move || {
-        let counted = match &content {
-            Content::Bytes(b) => pages::count_pages(&budget, kind, b),
-            Content::Spooled(_, s) => pages::count_pages_spooled(&budget, s),
-        };
+        let counted = content.count_pages(&budget, kind);
         (counted, content)
     })
     .await

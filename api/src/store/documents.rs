@@ -626,8 +626,8 @@ impl Documents {
     /// Writes a job's document to a file or object backend before its row is queued for the
     /// group commit, at most [`WRITE_CONCURRENCY`] at a time per process; `false` (nothing
     /// written) for the database backend, whose documents are put inside the transaction
-    /// ([`DocumentStore::put`]). When this fails, the caller deletes the document again (a write
-    /// that timed out may still have landed).
+    /// ([`DocumentStore::put`]). When the write fails the document is deleted again
+    /// ([`Documents::purge_failed`]).
     pub(crate) async fn put_before_commit(
         &self,
         id: &DocumentId,
@@ -636,9 +636,23 @@ impl Documents {
         if !self.is_external() {
             return Ok(false);
         }
-        let _permit = self.write_permit().await?;
-        self.put_external(id, content).await?;
-        Ok(true)
+        let written = async {
+            let _permit = self.write_permit().await?;
+            self.put_external(id, content).await
+        }
+        .await;
+        if written.is_err() {
+            self.purge_failed(id).await;
+        }
+        written.map(|()| true)
+    }
+
+    /// Deletes the document of a failed write, best effort: a write that failed late (a timeout
+    /// after the store took it) may have stored it, and no row will ever name it.
+    async fn purge_failed(&self, id: &DocumentId) {
+        if let Err(e) = self.purge(std::slice::from_ref(id)).await {
+            tracing::warn!(error = %e, "cannot delete the document of a failed write");
+        }
     }
 }
 
@@ -666,7 +680,8 @@ impl Documents {
 
     /// [`Documents::put_before_commit`] of a spooled upload (sealed already when sealing is on):
     /// the local backend renames the file into place, S3 uploads it (multipart when it is large).
-    /// `false` (nothing written) for the database backend.
+    /// `false` (nothing written) for the database backend. When the write fails the document is
+    /// deleted again ([`Documents::purge_failed`]).
     pub(crate) async fn put_spooled_before_commit(
         &self,
         spooled: super::spool::Spooled,
@@ -674,6 +689,15 @@ impl Documents {
         if !self.is_external() {
             return Ok(false);
         }
+        let id = spooled.id().clone();
+        let written = self.write_spooled(spooled).await;
+        if written.is_err() {
+            self.purge_failed(&id).await;
+        }
+        written
+    }
+
+    async fn write_spooled(&self, spooled: super::spool::Spooled) -> DocumentResult<bool> {
         let _permit = self.write_permit().await?;
         let len = spooled.stored_len();
         match &self.backend {
@@ -687,6 +711,31 @@ impl Documents {
         crate::metrics::document_stored(self.name(), len as usize);
         Ok(true)
     }
+
+    /// Puts the document that goes with an owner row through `tx` (see [`RowDocument`]).
+    pub(crate) async fn put_with_row(
+        &self,
+        tx: &mut OwnerTx<'_>,
+        id: &DocumentId,
+        doc: RowDocument<'_>,
+    ) -> DocumentResult<()> {
+        match doc {
+            RowDocument::Held(content) => self.put(tx, id, content).await,
+            RowDocument::Spooled(s) => self.put_spooled_in(tx, s).await,
+            RowDocument::Written => Ok(()),
+        }
+    }
+}
+
+/// An owner row's document as its insert gets it ([`Documents::put_with_row`]).
+#[derive(Clone, Copy)]
+pub(crate) enum RowDocument<'a> {
+    /// In memory, put with the row.
+    Held(&'a Bytes),
+    /// Spooled, put with the row (the database backend).
+    Spooled(&'a super::spool::Spooled),
+    /// Written to a file or object backend before the row ([`Documents::put_spooled_before_commit`]).
+    Written,
 }
 
 impl Documents {

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::db::{Args, impl_from_row, q, with_writer};
-use super::documents::{DocumentId, DocumentStore, OwnerTx};
+use super::documents::{DocumentId, DocumentStore, OwnerTx, RowDocument};
 use super::{Store, StoreResult};
 
 /// A draft, without its document.
@@ -76,7 +76,7 @@ impl Drafts<'_> {
     /// Stores a draft and its document together: the row and the document commit at once (the
     /// database backend), or the document is deleted again when the row cannot be inserted.
     pub async fn create(&self, d: &Draft, content: &Bytes) -> StoreResult<()> {
-        let written = self.insert_row(d, Some(content), None).await;
+        let written = self.insert_row(d, RowDocument::Held(content)).await;
         self.settle(d, written).await
     }
 
@@ -92,27 +92,17 @@ impl Drafts<'_> {
         debug_assert_eq!(spooled.id(), &DocumentId::Draft(d.id.clone()));
         let documents = &self.0.documents;
         if !documents.is_external() {
-            let written = self.insert_row(d, None, Some(&spooled)).await;
+            let written = self.insert_row(d, RowDocument::Spooled(&spooled)).await;
             return self.settle(d, written).await;
         }
-        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
-            // A write that failed late (a timeout after the store took it) may have stored it.
-            let doc = DocumentId::Draft(d.id.clone());
-            super::batch::purge(documents, std::slice::from_ref(&doc)).await;
-            return Err(e.into());
-        }
-        let written = self.insert_row(d, None, None).await;
+        documents.put_spooled_before_commit(spooled).await?;
+        let written = self.insert_row(d, RowDocument::Written).await;
         self.settle(d, written).await
     }
 
-    /// Inserts the row, with the document in the same transaction when it is `held` or `spooled`
-    /// (neither: a file or object backend has it already).
-    async fn insert_row(
-        &self,
-        d: &Draft,
-        held: Option<&Bytes>,
-        spooled: Option<&super::spool::Spooled>,
-    ) -> StoreResult<()> {
+    /// Inserts the row, with its document in the same transaction unless a file or object backend
+    /// has it already.
+    async fn insert_row(&self, d: &Draft, document: RowDocument<'_>) -> StoreResult<()> {
         let doc = DocumentId::Draft(d.id.clone());
         let args = Args::new()
             .s(&d.id)
@@ -133,15 +123,10 @@ impl Drafts<'_> {
         with_writer!(&self.0.db, |p| async {
             let mut tx = p.begin().await?;
             args.bind(q(insert)).execute(&mut *tx).await?;
-            {
-                let mut owner = OwnerTx::from(&mut *tx);
-                if let Some(content) = held {
-                    self.0.documents.put(&mut owner, &doc, content).await?;
-                }
-                if let Some(s) = spooled {
-                    self.0.documents.put_spooled_in(&mut owner, s).await?;
-                }
-            }
+            self.0
+                .documents
+                .put_with_row(&mut OwnerTx::from(&mut *tx), &doc, document)
+                .await?;
             tx.commit().await?;
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! Received faxes: stored with their PDF in one step, read and listed.
 
 use super::db::{Args, impl_from_row, q, with_writer};
-use super::documents::{DocumentId, DocumentStore, OwnerTx};
+use super::documents::{DocumentId, DocumentStore, OwnerTx, RowDocument};
 use super::{Inbound, InboundFilter, Store, StoreError, StoreResult};
 
 pub(super) const INBOUND_COLS: &str = "id, from_number, to_number, status, backend, provider_sid, pages, size_bytes, \
@@ -36,7 +36,7 @@ impl InboundFaxes<'_> {
             return Ok(existing);
         }
         let doc = DocumentId::Inbound(row.id.clone());
-        let written = self.insert_row(row, Pdf::Held(pdf)).await;
+        let written = self.insert_row(row, RowDocument::Held(pdf)).await;
         self.settle(row, &doc, written).await
     }
 
@@ -57,15 +57,11 @@ impl InboundFaxes<'_> {
         }
         let doc = DocumentId::Inbound(row.id.clone());
         if !documents.is_external() {
-            let written = self.insert_row(row, Pdf::Spooled(&spooled)).await;
+            let written = self.insert_row(row, RowDocument::Spooled(&spooled)).await;
             return self.settle(row, &doc, written).await;
         }
-        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
-            // A write that failed late (a timeout after the store took it) may have stored it.
-            super::batch::purge(documents, std::slice::from_ref(&doc)).await;
-            return Err(e.into());
-        }
-        let written = self.insert_row(row, Pdf::Written).await;
+        documents.put_spooled_before_commit(spooled).await?;
+        let written = self.insert_row(row, RowDocument::Written).await;
         self.settle(row, &doc, written).await
     }
 
@@ -87,7 +83,7 @@ impl InboundFaxes<'_> {
 
     /// Inserts the row, and the document unless it was written already, in the same transaction;
     /// `false` when a concurrent upload of the same fax won.
-    async fn insert_row(&self, row: &Inbound, pdf: Pdf<'_>) -> StoreResult<bool> {
+    async fn insert_row(&self, row: &Inbound, pdf: RowDocument<'_>) -> StoreResult<bool> {
         let insert = "INSERT INTO inbound_faxes (id, from_number, to_number, status, backend, provider_sid, \
               pages, size_bytes, sha256, mailbox_label, error, created_at, received_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -117,11 +113,7 @@ impl InboundFaxes<'_> {
                 .rows_affected();
             if n == 1 {
                 let mut owner = OwnerTx::from(&mut *tx);
-                match pdf {
-                    Pdf::Held(pdf) => self.0.documents.put(&mut owner, &doc, pdf).await?,
-                    Pdf::Spooled(s) => self.0.documents.put_spooled_in(&mut owner, s).await?,
-                    Pdf::Written => {}
-                }
+                self.0.documents.put_with_row(&mut owner, &doc, pdf).await?;
             }
             tx.commit().await?;
             Ok(n == 1)
@@ -190,15 +182,4 @@ impl InboundFaxes<'_> {
         );
         self.0.db.many(&sql, args.i(f.limit).i(f.offset)).await
     }
-}
-
-/// A received fax's PDF as [`InboundFaxes::insert_row`] gets it.
-#[derive(Clone, Copy)]
-enum Pdf<'a> {
-    /// In memory, put with the row.
-    Held(&'a bytes::Bytes),
-    /// Spooled, put with the row (the database backend).
-    Spooled(&'a super::spool::Spooled),
-    /// Written to a file or object backend before the row.
-    Written,
 }

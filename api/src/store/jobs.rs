@@ -138,14 +138,7 @@ impl Jobs<'_> {
     pub async fn insert(&self, job: NewJob) -> StoreResult<InsertOutcome> {
         let documents = &self.0.documents;
         let id = super::DocumentId::Job(job.id.clone());
-        let written = match documents.put_before_commit(&id, &job.content).await {
-            Ok(written) => written,
-            Err(e) => {
-                // A write that failed late (a timeout after the store took it) may have stored it.
-                batch::purge(documents, std::slice::from_ref(&id)).await;
-                return Err(e.into());
-            }
-        };
+        let written = documents.put_before_commit(&id, &job.content).await?;
         let size = job.content.len() as i64;
         self.queue(job, written, size, None).await
     }
@@ -164,12 +157,7 @@ impl Jobs<'_> {
         if !documents.is_external() {
             return self.queue(job, false, size, Some(spooled)).await;
         }
-        let id = super::DocumentId::Job(job.id.clone());
-        if let Err(e) = documents.put_spooled_before_commit(spooled).await {
-            // A write that failed late (a timeout after the store took it) may have stored it.
-            batch::purge(documents, std::slice::from_ref(&id)).await;
-            return Err(e.into());
-        }
+        documents.put_spooled_before_commit(spooled).await?;
         self.queue(job, true, size, None).await
     }
 
